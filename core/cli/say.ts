@@ -1,0 +1,47 @@
+/** `chorus say TEXT [-o file]`: synthesise in-process and write WAV (or raw PCM) to a file or stdout. */
+import fs from "node:fs";
+import { pcmBytes, wavFile } from "../audio/wav.ts";
+import { createHost } from "../host.ts";
+import { UsageError, cliConfig, numberFlag, type CliValues } from "./main.ts";
+
+async function readStdin(): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of process.stdin) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString("utf8");
+}
+
+export async function sayCommand(args: string[], values: CliValues): Promise<number> {
+  const format = values.format ?? "wav";
+  if (format !== "wav" && format !== "pcm") throw new UsageError(`--format must be wav or pcm, got '${format}'`);
+  const text = args.length ? args.join(" ") : process.stdin.isTTY ? "" : await readStdin();
+  if (!text.trim()) throw new UsageError("say needs text: chorus say \"Hello world\" (or pipe text on stdin)");
+  if (!values.output && process.stdout.isTTY) throw new UsageError("refusing to write audio to a terminal; use -o FILE or redirect stdout");
+  const speed = numberFlag("speed", values.speed);
+  const pitch = numberFlag("pitch", values.pitch);
+  const config = cliConfig(values);
+  const host = createHost(config);
+  try {
+    const controller = new AbortController();
+    process.once("SIGINT", () => controller.abort());
+    const speech = await host.pipeline.start({ text, engine: values.engine, voice: values.voice, speed, pitch }, controller.signal);
+    const chunks: Int16Array[] = [];
+    let done = 0;
+    for await (const samples of speech.chunks) {
+      chunks.push(samples);
+      done++;
+      if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write(`\r${Math.min(done, speech.sentences)}/${speech.sentences} sentences`);
+    }
+    if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write("\n");
+    const bytes = format === "wav" ? wavFile(speech.sampleRate, chunks) : Buffer.concat(chunks.map(pcmBytes));
+    if (values.output) {
+      fs.writeFileSync(values.output, bytes);
+      const seconds = chunks.reduce((n, c) => n + c.length, 0) / speech.sampleRate;
+      process.stderr.write(`wrote ${values.output}: ${seconds.toFixed(2)} s at ${speech.sampleRate} Hz (${speech.engineId}/${speech.voice})\n`);
+    } else {
+      await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+    }
+    return 0;
+  } finally {
+    await host.close();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Loads the configuration: `config/default.json`, then the file given with `--config`, then
+ * `CHORUS_*` environment variables (`CHORUS_SERVER__PORT=8000` sets `server.port`; values are
+ * parsed as JSON when they parse, e.g. numbers, booleans and arrays). Validated by zod.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { ConfigSchema, type Config } from "./schema.ts";
+
+/** The folder Chorus is installed in (holds package.json, engines/, config/). */
+export const CHORUS_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function readJson(file: string): Json {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error("top level must be an object");
+    return value as Json;
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key];
+    out[key] =
+      value && typeof value === "object" && !Array.isArray(value) && prev && typeof prev === "object" && !Array.isArray(prev)
+        ? merge(prev as Json, value as Json)
+        : value;
+  }
+  return out;
+}
+
+/** `CHORUS_SERVER__PORT=8000` -> `{ server: { port: 8000 } }`; camelCase from snake_case. */
+export function envToConfig(env: NodeJS.ProcessEnv): Json {
+  const out: Json = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith("CHORUS_") || raw === undefined || name === "CHORUS_CONFIG") continue;
+    const keys = name
+      .slice("CHORUS_".length)
+      .split("__")
+      .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    let node = out;
+    keys.slice(0, -1).forEach((k) => (node = (node[k] ??= {}) as Json));
+    node[keys.at(-1)!] = value;
+  }
+  return out;
+}
+
+export function formatConfigIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const key = issue.path.join(".") || "(root)";
+      return `  ${key}: ${issue.message}`;
+    })
+    .join("\n");
+}
+
+export interface LoadConfigOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Extra values applied last (tests, CLI flags). */
+  overrides?: Json;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  let raw = readJson(path.join(CHORUS_ROOT, "config", "default.json"));
+  const file = options.file ?? env.CHORUS_CONFIG;
+  if (file) raw = merge(raw, readJson(path.resolve(file)));
+  raw = merge(raw, envToConfig(env));
+  if (options.overrides) raw = merge(raw, options.overrides);
+  return parseConfig(raw);
+}
+
+export function parseConfig(raw: unknown): Config {
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`invalid configuration:\n${formatConfigIssues(result.error)}`);
+  return result.data;
+}
+
+/** Resolves a configured path against the Chorus root (absolute paths stay as they are). */
+export function resolvePath(p: string): string {
+  return path.resolve(CHORUS_ROOT, p);
+}

@@ -1,0 +1,57 @@
+/**
+ * The error catalogue. Every error the host reports has a stable code
+ * (`CHORUS_ERR_<AREA>_<PROBLEM>`), an HTTP status and a message; request errors name the
+ * offending field. docs/errors.md lists them; tests/errors.test.ts keeps the two in step.
+ */
+
+export const ERRORS = {
+  CHORUS_ERR_REQUEST_INVALID: { status: 400, summary: "a request field is missing, of the wrong type or out of range" },
+  CHORUS_ERR_REQUEST_MALFORMED: { status: 400, summary: "the body is not valid JSON (or not the declared content type)" },
+  CHORUS_ERR_TEXT_EMPTY: { status: 400, summary: "the text has nothing to speak after normalisation" },
+  CHORUS_ERR_TEXT_TOO_LONG: { status: 413, summary: "the text is longer than `text.maxLength`" },
+  CHORUS_ERR_ENGINE_NOT_FOUND: { status: 404, summary: "no engine with that id is installed" },
+  CHORUS_ERR_ENGINE_UNAVAILABLE: { status: 503, summary: "the engine is installed but failed to load (see GET /api/engines)" },
+  CHORUS_ERR_VOICE_NOT_FOUND: { status: 404, summary: "the engine has no voice with that id" },
+  CHORUS_ERR_ENGINE_FAILED: { status: 502, summary: "the engine failed while synthesising; the message is the engine's" },
+  CHORUS_ERR_SCHEDULER_BUSY: { status: 503, summary: "no placement could be granted in time; retry after Retry-After" },
+  CHORUS_ERR_ROUTE_NOT_FOUND: { status: 404, summary: "no such route" },
+  CHORUS_ERR_UNAUTHORIZED: { status: 401, summary: "missing or wrong API key" },
+  CHORUS_ERR_INTERNAL: { status: 500, summary: "a bug in Chorus; the log has the details" },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ChorusError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  /** The request field at fault, e.g. `text` or `options.speed`. */
+  readonly field: string | undefined;
+  /** Seconds a client should wait before retrying (503s). */
+  readonly retryAfter: number | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    extra: { field?: string; retryAfter?: number; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, { cause: extra.cause });
+    this.name = "ChorusError";
+    this.code = code;
+    this.statusCode = ERRORS[code].status;
+    this.field = extra.field;
+    this.retryAfter = extra.retryAfter;
+    this.details = extra.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.field !== undefined ? { field: this.field } : {}),
+        ...(this.details ?? {}),
+      },
+    };
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Wires the host's services in a tsyringe child container: config, logger, registry,
+ * scheduler, pipeline. Used by the server, the CLI and the tests alike.
+ */
+import "reflect-metadata";
+import { container as rootContainer, type DependencyContainer } from "tsyringe";
+import type { Logger } from "pino";
+import type { Config } from "./config/schema.ts";
+import { createLogger } from "./logging.ts";
+import { Registry } from "./registry/registry.ts";
+import { Scheduler } from "./scheduler/scheduler.ts";
+import { SpeechPipeline } from "./synth/pipeline.ts";
+import { TOKENS } from "./tokens.ts";
+
+export interface Host {
+  container: DependencyContainer;
+  config: Config;
+  log: Logger;
+  registry: Registry;
+  scheduler: Scheduler;
+  pipeline: SpeechPipeline;
+  close(): Promise<void>;
+}
+
+export function createHost(config: Config, options: { log?: Logger } = {}): Host {
+  const container = rootContainer.createChildContainer();
+  const log = options.log ?? createLogger(config.log);
+  container.register(TOKENS.Config, { useValue: config });
+  container.register(TOKENS.Logger, { useValue: log });
+  container.registerSingleton(TOKENS.Registry, Registry);
+  container.registerSingleton(TOKENS.Scheduler, Scheduler);
+  container.registerSingleton(TOKENS.Pipeline, SpeechPipeline);
+  const registry = container.resolve<Registry>(TOKENS.Registry);
+  registry.scan();
+  const scheduler = container.resolve<Scheduler>(TOKENS.Scheduler);
+  const pipeline = container.resolve<SpeechPipeline>(TOKENS.Pipeline);
+  return {
+    container,
+    config,
+    log,
+    registry,
+    scheduler,
+    pipeline,
+    close: async () => {
+      await scheduler.close();
+      container.clearInstances();
+    },
+  };
+}

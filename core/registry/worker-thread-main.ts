@@ -1,0 +1,10 @@
+/** Entry of an engine's worker thread. */
+import { parentPort, workerData } from "node:worker_threads";
+import { runEngine } from "./engine-runtime.ts";
+import type { EngineBootData, HostToEngine } from "./protocol.ts";
+
+const port = parentPort!;
+await runEngine(workerData as EngineBootData, {
+  send: (message, transfer) => port.postMessage(message, transfer ?? []),
+  onMessage: (handler) => port.on("message", (m: HostToEngine) => handler(m)),
+});

@@ -1,0 +1,30 @@
+/** What the pipeline gets from the scheduler: the right to run requests on a loaded engine. */
+import type { AudioChunk, SynthesisRequest, Voice } from "../sdk/engine.ts";
+import type { PlacementProfile } from "../sdk/manifest.ts";
+
+/** The calls a lease holder may make on the engine (an EngineHost in production). */
+export interface LeasedEngine {
+  listVoices(): Promise<Voice[]>;
+  synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncIterable<AudioChunk>;
+}
+
+export interface LeaseRequest {
+  engineId: string;
+  /** Cancels the wait (never a load other requests wait for). */
+  signal?: AbortSignal;
+  /** May the scheduler serve the request from a fallback engine/profile? Default true. */
+  fallback?: boolean;
+  /** Keep-alive override for this request, seconds (0 = unload when idle, -1 = never). */
+  keepAliveSeconds?: number;
+}
+
+export interface Lease {
+  /** The engine that serves the request (differs from the requested one after a fallback). */
+  readonly engineId: string;
+  readonly profile: PlacementProfile;
+  readonly engine: LeasedEngine;
+  /** Set when the scheduler served the request from a fallback, with the reason. */
+  readonly fallbackReason?: string;
+  /** Gives the lease back; idempotent. */
+  release(): void;
+}

@@ -1,0 +1,93 @@
+/**
+ * The engine contract. A plugin's entry module default-exports `definePlugin({ create })`;
+ * the host calls `create` once per engine instance, inside the engine's own worker thread or
+ * child process, then drives the returned `Engine` through the calls below. All calls for one
+ * instance are made from one thread; `synthesize` may be called again before an earlier
+ * stream has finished only up to the profile's `maxParallel`.
+ */
+import type { Manifest, PlacementProfile } from "./manifest.ts";
+
+/** Mono 16-bit PCM, little-endian when serialised. */
+export interface AudioChunk {
+  sampleRate: number;
+  samples: Int16Array;
+}
+
+export interface Voice {
+  /** Stable id a request passes as `voice`. */
+  id: string;
+  name: string;
+  /** BCP 47-ish language tags, e.g. `en-us`. */
+  languages: string[];
+  gender?: "male" | "female" | "neutral";
+  description?: string;
+}
+
+export interface SynthesisRequest {
+  /** Text to speak: one sentence when the host splits, the whole text when the engine does. */
+  text: string;
+  /** A voice id from `listVoices()`, already resolved by the host (never empty). */
+  voice: string;
+  /** 1.0 = the voice's natural rate; only set when the manifest declares `speed`. */
+  speed: number;
+  /** 1.0 = the voice's natural pitch; only meaningful when the manifest declares `pitch`. */
+  pitch: number;
+  /** Engine-specific options, validated against the manifest's `options`. */
+  options: Record<string, unknown>;
+}
+
+export interface LoadContext {
+  /** The placement the scheduler chose for this load. */
+  profile: PlacementProfile;
+  /** True when `profile.device` is `cuda` but the GPU is simulated: run the CPU path. */
+  simulated: boolean;
+  /** Absolute path of the plugin folder. */
+  pluginDir: string;
+  /** Per-engine settings from the host config (`engines.<id>`), unvalidated. */
+  settings: Record<string, unknown>;
+  /** Writable folder for the engine's caches and temporary files. */
+  dataDir: string;
+  log: EngineLogger;
+}
+
+export interface EngineLogger {
+  debug(msg: string, extra?: Record<string, unknown>): void;
+  info(msg: string, extra?: Record<string, unknown>): void;
+  warn(msg: string, extra?: Record<string, unknown>): void;
+  error(msg: string, extra?: Record<string, unknown>): void;
+}
+
+export interface EngineHealth {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface Engine {
+  /** Load models and warm up. Throw `OutOfMemoryError` when the device lacks memory. */
+  load(ctx: LoadContext): Promise<void>;
+  /** Release everything `load` took. Called once; the instance is discarded after. */
+  unload(): Promise<void>;
+  listVoices(): Promise<Voice[]>;
+  /**
+   * Produce audio for `request`, chunk by chunk as it is made. Stop promptly (throw
+   * `AbortError` or just return) when `signal` aborts.
+   */
+  synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncIterable<AudioChunk>;
+  health?(): Promise<EngineHealth>;
+}
+
+export interface PluginContext {
+  manifest: Manifest;
+}
+
+export interface PluginDefinition {
+  create(context: PluginContext): Engine | Promise<Engine>;
+}
+
+/** Marks a module's default export as a Chorus plugin (and types it). */
+export function definePlugin(definition: PluginDefinition): PluginDefinition {
+  if (typeof definition?.create !== "function") {
+    throw new TypeError("definePlugin: `create` must be a function returning an Engine");
+  }
+  return definition;
+}

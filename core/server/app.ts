@@ -1,0 +1,31 @@
+/**
+ * The HTTP server: a fastify app over a Host. Each API surface is a fastify plugin in its own
+ * file; they all go through the same pipeline and scheduler.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Host } from "../host.ts";
+import { installErrorHandling } from "./errors.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { engineRoutes } from "./routes/engines.ts";
+import { speechRoutes } from "./routes/speech.ts";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    host: Host;
+  }
+}
+
+export async function buildApp(host: Host): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: host.log.child({ component: "http" }) as FastifyBaseLogger,
+    bodyLimit: host.config.server.bodyLimit,
+    disableRequestLogging: true,
+    ignoreTrailingSlash: true,
+  });
+  app.decorate("host", host);
+  installErrorHandling(app);
+  await app.register(healthRoutes);
+  await app.register(engineRoutes);
+  await app.register(speechRoutes);
+  return app;
+}

@@ -1,0 +1,75 @@
+/**
+ * POST /api/speech: the native speech route.
+ * `{text, engine?, voice?, speed?, pitch?, format?: "wav"|"pcm", stream?, options?, fallback?, keepAlive?}`
+ * Without `stream` the whole WAV (exact header) is sent at once; with `stream: true` each
+ * sentence is written as soon as the engine has made it (chunked transfer).
+ */
+import { Readable } from "node:stream";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { pcmBytes, wavFile, wavHeader } from "../../audio/wav.ts";
+import type { SpeechStream } from "../../synth/pipeline.ts";
+import { fromZod } from "../errors.ts";
+
+export const SpeechBody = z.strictObject({
+  text: z.string().min(1, "must not be empty"),
+  engine: z.string().min(1).optional(),
+  voice: z.string().min(1).optional(),
+  speed: z.number().min(0.25).max(4).optional(),
+  pitch: z.number().min(0.25).max(4).optional(),
+  format: z.enum(["wav", "pcm"]).default("wav"),
+  stream: z.boolean().default(false),
+  options: z.record(z.string(), z.unknown()).optional(),
+  fallback: z.boolean().optional(),
+  keepAlive: z.number().min(-1).optional(),
+});
+
+/** Aborts when the client goes away before the response has been fully sent. */
+export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  request.raw.on("aborted", () => controller.abort());
+  return controller.signal;
+}
+
+/** Headers saying who made the audio (engine, profile, voice, rate, fallback reason). */
+export function speechHeaders(reply: FastifyReply, speech: SpeechStream): void {
+  void reply.header("X-Chorus-Engine", speech.engineId);
+  void reply.header("X-Chorus-Profile", speech.profile.name);
+  void reply.header("X-Chorus-Voice", speech.voice);
+  void reply.header("X-Sample-Rate", String(speech.sampleRate));
+  if (speech.fallbackReason) void reply.header("X-Chorus-Fallback", speech.fallbackReason);
+}
+
+export const speechRoutes: FastifyPluginAsync = async (app) => {
+  app.post("/api/speech", async (request, reply) => {
+    if (request.body === null || typeof request.body !== "object" || Array.isArray(request.body)) {
+      throw fromZod(new z.ZodError([{ code: "custom", path: [], message: "body must be a JSON object", input: request.body }]));
+    }
+    const parsed = SpeechBody.safeParse(request.body);
+    if (!parsed.success) throw fromZod(parsed.error);
+    const body = parsed.data;
+    const signal = abortOnDisconnect(request, reply);
+    const speech = await app.host.pipeline.start(
+      { text: body.text, engine: body.engine, voice: body.voice, speed: body.speed, pitch: body.pitch, options: body.options, fallback: body.fallback, keepAliveSeconds: body.keepAlive },
+      signal,
+    );
+    speechHeaders(reply, speech);
+    const contentType = body.format === "wav" ? "audio/wav" : `audio/pcm;rate=${speech.sampleRate}`;
+    void reply.type(contentType);
+
+    if (body.stream) {
+      const source = async function* () {
+        if (body.format === "wav") yield wavHeader(speech.sampleRate);
+        for await (const samples of speech.chunks) yield pcmBytes(samples);
+      };
+      return reply.send(Readable.from(source(), { objectMode: false }));
+    }
+    const chunks: Int16Array[] = [];
+    for await (const samples of speech.chunks) chunks.push(samples);
+    if (body.format === "wav") return reply.send(wavFile(speech.sampleRate, chunks));
+    return reply.send(Buffer.concat(chunks.map(pcmBytes)));
+  });
+};

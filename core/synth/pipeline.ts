@@ -1,0 +1,178 @@
+/**
+ * The speech pipeline, the one path every request takes:
+ * text -> normalise and split -> scheduler lease -> engine (in its worker) -> PCM chunks.
+ * Encoding and transport are the caller's (HTTP routes, CLI).
+ */
+import type { Logger } from "pino";
+import { inject, injectable } from "tsyringe";
+import type { Config } from "../config/schema.ts";
+import { ChorusError } from "../errors.ts";
+import type { Registry } from "../registry/registry.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
+import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
+import type { AudioChunk, Voice } from "../sdk/engine.ts";
+import { EngineError } from "../sdk/errors.ts";
+import type { PlacementProfile } from "../sdk/manifest.ts";
+import { resampleLinear } from "../audio/resample.ts";
+import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
+import { TOKENS } from "../tokens.ts";
+import { validateOptions } from "./options.ts";
+
+export interface SpeechJob {
+  text: string;
+  engine?: string;
+  voice?: string;
+  speed?: number;
+  pitch?: number;
+  options?: Record<string, unknown>;
+  /** Allow the scheduler to serve from a fallback engine (default true). */
+  fallback?: boolean;
+  keepAliveSeconds?: number;
+}
+
+export interface SpeechStream {
+  engineId: string;
+  profile: PlacementProfile;
+  voice: string;
+  sampleRate: number;
+  sentences: number;
+  fallbackReason?: string;
+  /** PCM at `sampleRate`, in order. Ends the lease when exhausted, failed or returned early. */
+  chunks: AsyncGenerator<Int16Array>;
+}
+
+@injectable()
+export class SpeechPipeline {
+  private readonly voiceCache = new WeakMap<LeasedEngine, Promise<Voice[]>>();
+  private readonly log: Logger;
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: Config,
+    @inject(TOKENS.Registry) private readonly registry: Registry,
+    @inject(TOKENS.Scheduler) private readonly scheduler: Scheduler,
+    @inject(TOKENS.Logger) log: Logger,
+  ) {
+    this.log = log.child({ component: "pipeline" });
+  }
+
+  /** Normalised text, checked against the limits. Throws 400/413. */
+  prepareText(raw: string): string {
+    const text = normalizeWhitespace(raw);
+    if (text.length > this.config.text.maxLength) {
+      throw new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `text is ${text.length} characters; the limit is ${this.config.text.maxLength}`, { field: "text" });
+    }
+    if (!hasSpeakableContent(text)) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text has nothing to speak", { field: "text" });
+    return text;
+  }
+
+  /** Voices of an engine (loads it if needed). */
+  async voices(engineId: string, signal?: AbortSignal): Promise<Voice[]> {
+    const lease = await this.scheduler.acquire({ engineId, signal, fallback: false });
+    try {
+      return await this.cachedVoices(lease.engine);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Starts synthesis and waits for the first chunk, so that every error a client should get
+   * as a status code (bad voice, engine failure on the first sentence) is thrown from here.
+   */
+  async start(job: SpeechJob, signal: AbortSignal): Promise<SpeechStream> {
+    const text = this.prepareText(job.text);
+    const requested = job.engine ?? this.config.engines.default;
+    const lease = await this.scheduler.acquire({ engineId: requested, signal, fallback: job.fallback, keepAliveSeconds: job.keepAliveSeconds });
+    try {
+      const manifest = this.registry.manifest(lease.engineId);
+      if (!manifest) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${lease.engineId}'`, { field: "engine" });
+      const options = lease.engineId === requested ? validateOptions(manifest, job.options) : {};
+      const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
+      const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
+      const source = this.run(lease, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options }, signal);
+      const first = await source.next();
+      if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
+      const sampleRate = first.value.sampleRate;
+      return {
+        engineId: lease.engineId,
+        profile: lease.profile,
+        voice,
+        sampleRate,
+        sentences: sentences.length,
+        fallbackReason: lease.fallbackReason,
+        chunks: resampled(first.value, source, sampleRate),
+      };
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+  }
+
+  private async *run(
+    lease: Lease,
+    sentences: string[],
+    params: { voice: string; speed: number; pitch: number; options: Record<string, unknown> },
+    signal: AbortSignal,
+  ): AsyncGenerator<AudioChunk> {
+    try {
+      for (const text of sentences) {
+        if (signal.aborted) return;
+        try {
+          yield* lease.engine.synthesize({ text, ...params }, signal);
+        } catch (err) {
+          throw toChorusError(err, lease.engineId, params.voice);
+        }
+      }
+    } finally {
+      lease.release();
+    }
+  }
+
+  private cachedVoices(engine: LeasedEngine): Promise<Voice[]> {
+    let voices = this.voiceCache.get(engine);
+    if (!voices) {
+      voices = engine.listVoices();
+      this.voiceCache.set(engine, voices);
+      voices.catch(() => this.voiceCache.delete(engine));
+    }
+    return voices;
+  }
+
+  private async resolveVoice(lease: Lease, wanted: string | undefined, isFallback: boolean, defaultVoice?: string): Promise<string> {
+    const voices = await this.cachedVoices(lease.engine);
+    const byId = (id: string | undefined) => voices.find((v) => v.id === id) ?? voices.find((v) => v.id.toLowerCase() === id?.toLowerCase() || v.name.toLowerCase() === id?.toLowerCase());
+    const found = byId(wanted);
+    if (found) return found.id;
+    if (wanted !== undefined && !isFallback) {
+      throw new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${lease.engineId}' has no voice '${wanted}' (GET /api/voices?engine=${lease.engineId} lists them)`, { field: "voice" });
+    }
+    const fallback = byId(defaultVoice) ?? voices[0];
+    if (!fallback) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' has no voices`);
+    return fallback.id;
+  }
+}
+
+function toChorusError(err: unknown, engineId: string, voice: string): unknown {
+  if (!(err instanceof EngineError)) return err;
+  switch (err.code) {
+    case "ENGINE_ABORTED":
+      return err;
+    case "ENGINE_VOICE_NOT_FOUND":
+      return new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${engineId}' has no voice '${voice}'`, { field: "voice", cause: err });
+    case "ENGINE_BAD_OPTION": {
+      const field = /^(options\.[A-Za-z0-9_]+)/.exec(err.message)?.[1] ?? "options";
+      return new ChorusError("CHORUS_ERR_REQUEST_INVALID", err.message, { field, cause: err });
+    }
+    default:
+      return new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' failed: ${err.message}`, { cause: err });
+  }
+}
+
+async function* resampled(first: AudioChunk, rest: AsyncGenerator<AudioChunk>, rate: number): AsyncGenerator<Int16Array> {
+  try {
+    yield first.samples;
+    for await (const chunk of rest) yield resampleLinear(chunk.samples, chunk.sampleRate, rate);
+  } finally {
+    await rest.return(undefined);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * eSpeak NG, from the `espeak-ng` npm package (espeak-ng compiled to WASM with its data
+ * embedded). The module is instantiated once at load; each sentence runs espeak-ng's own
+ * `main` again on the warm instance, writing a WAV into the in-memory file system.
+ */
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import {
+  EngineError,
+  VoiceNotFoundError,
+  definePlugin,
+  parseWav,
+  throwIfAborted,
+  type AudioChunk,
+  type Engine,
+  type SynthesisRequest,
+  type Voice,
+} from "chorus/sdk";
+
+const DATA_ROOT = "/usr/local/share/espeak-ng-data";
+const BASE_WPM = 175;
+const BASE_PITCH = 50;
+
+interface EmscriptenFS {
+  readdir(path: string): string[];
+  stat(path: string): { mode: number };
+  isDir(mode: number): boolean;
+  readFile(path: string, opts?: { encoding: "utf8" }): Uint8Array;
+  writeFile(path: string, data: string | Uint8Array): void;
+}
+interface EspeakModule {
+  FS: EmscriptenFS;
+  HEAPU8: Uint8Array;
+  _main(argc: number, argv: number): number;
+}
+interface WasmExports {
+  malloc(size: number): number;
+  free(ptr: number): void;
+}
+
+class EspeakEngine implements Engine {
+  private module?: EspeakModule;
+  private exports?: WasmExports;
+  private voices: Voice[] = [];
+  private variants = new Set<string>();
+  private stderr: string[] = [];
+
+  async load(): Promise<void> {
+    const require = createRequire(import.meta.url);
+    const jsPath = require.resolve("espeak-ng");
+    const wasm = await WebAssembly.compile(fs.readFileSync(jsPath.replace(/\.js$/, ".wasm")));
+    const factory = (await import("espeak-ng")).default as (opts: object) => Promise<EspeakModule>;
+    this.module = await factory({
+      noInitialRun: true,
+      print: () => {},
+      printErr: (line: string) => this.stderr.push(line),
+      // Keep a handle on the raw exports: the JS glue does not expose malloc/free.
+      instantiateWasm: (imports: WebAssembly.Imports, done: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => {
+        void WebAssembly.instantiate(wasm, imports).then((instance) => {
+          this.exports = instance.exports as unknown as WasmExports;
+          done(instance, wasm);
+        });
+        return {};
+      },
+    });
+    this.voices = this.readVoices();
+    this.variants = new Set(this.module.FS.readdir(`${DATA_ROOT}/voices/!v`).filter((n) => !n.startsWith(".")));
+  }
+
+  async unload(): Promise<void> {
+    this.module = undefined;
+    this.exports = undefined;
+  }
+
+  async listVoices(): Promise<Voice[]> {
+    return this.voices;
+  }
+
+  async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
+    throwIfAborted(signal);
+    const module = this.module;
+    if (!module) throw new EngineError("ENGINE_FAILED", "espeak is not loaded");
+    if (!this.voices.some((v) => v.id === request.voice)) throw new VoiceNotFoundError(request.voice);
+    const variant = request.options.variant as string | undefined;
+    if (variant !== undefined && !this.variants.has(variant)) {
+      throw new EngineError("ENGINE_BAD_OPTION", `options.variant: unknown variant '${variant}'`);
+    }
+    const wpm = Math.round(Math.min(450, Math.max(80, BASE_WPM * request.speed)));
+    const pitch = Math.round(Math.min(99, Math.max(0, BASE_PITCH * request.pitch)));
+    module.FS.writeFile("/tmp/in.txt", request.text);
+    const args = [
+      "-w", "/tmp/out.wav",
+      "-v", variant ? `${request.voice}+${variant}` : request.voice,
+      "-s", String(wpm),
+      "-p", String(pitch),
+      "-g", String(request.options.wordGap ?? 0),
+      "-a", String(request.options.amplitude ?? 100),
+      "-f", "/tmp/in.txt",
+    ];
+    this.stderr = [];
+    const code = this.runMain(args);
+    if (code !== 0) {
+      throw new EngineError("ENGINE_FAILED", `espeak-ng exited with ${code}: ${this.stderr.join(" ").trim()}`);
+    }
+    yield parseWav(module.FS.readFile("/tmp/out.wav"));
+  }
+
+  /** Calls espeak-ng's C `main(argc, argv)` with arguments copied into WASM memory. */
+  private runMain(args: string[]): number {
+    const module = this.module!;
+    const wasm = this.exports!;
+    const all = ["espeak-ng", ...args];
+    const encoder = new TextEncoder();
+    const pointers = all.map((arg) => {
+      const bytes = encoder.encode(`${arg}\0`);
+      const ptr = wasm.malloc(bytes.length);
+      module.HEAPU8.set(bytes, ptr);
+      return ptr;
+    });
+    const argv = wasm.malloc(4 * (all.length + 1));
+    const view = new DataView(module.HEAPU8.buffer);
+    pointers.forEach((ptr, i) => view.setUint32(argv + 4 * i, ptr, true));
+    view.setUint32(argv + 4 * all.length, 0, true);
+    try {
+      return module._main(all.length, argv);
+    } finally {
+      pointers.forEach((ptr) => wasm.free(ptr));
+      wasm.free(argv);
+    }
+  }
+
+  /** Voices are espeak's language definitions (`espeak-ng-data/lang/**`). */
+  private readVoices(): Voice[] {
+    const fsys = this.module!.FS;
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of fsys.readdir(dir)) {
+        if (name === "." || name === "..") continue;
+        const p = `${dir}/${name}`;
+        if (fsys.isDir(fsys.stat(p).mode)) walk(p);
+        else files.push(p);
+      }
+    };
+    walk(`${DATA_ROOT}/lang`);
+    const voices = new Map<string, Voice>();
+    for (const file of files) {
+      const text = new TextDecoder().decode(fsys.readFile(file));
+      const name = /^name\s+(.+)$/m.exec(text)?.[1]?.trim() ?? file.split("/").pop()!;
+      const languages = [...text.matchAll(/^language\s+(\S+)/gm)].map((m) => m[1]!.toLowerCase());
+      const id = languages[0] ?? file.split("/").pop()!.toLowerCase();
+      if (!voices.has(id)) voices.set(id, { id, name, languages: languages.length ? languages : [id] });
+    }
+    return [...voices.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+}
+
+export default definePlugin({ create: () => new EspeakEngine() });
