@@ -15,12 +15,19 @@ import { EngineHost } from "./engine-host.ts";
 
 export const MANIFEST_FILE = "plugin.json";
 
+/**
+ * One engine folder as last read. `generation` grows each time the folder is (re)read, so a
+ * loaded instance can tell that it is stale and must be replaced after it drains.
+ */
 export type EngineEntry =
-  | { id: string; dir: string; status: "available"; manifest: Manifest }
-  | { id: string; dir: string; status: "failed"; error: string; manifest?: Manifest };
+  | { id: string; dir: string; generation: number; status: "available"; manifest: Manifest }
+  | { id: string; dir: string; generation: number; status: "failed"; error: string; manifest?: Manifest };
+
+let generations = 0;
 
 /** Reads and validates one plugin folder's manifest, never throwing. */
 export function readPluginFolder(dir: string): EngineEntry {
+  const generation = ++generations;
   const fallbackId = path.basename(dir);
   const file = path.join(dir, MANIFEST_FILE);
   let raw: unknown;
@@ -28,22 +35,22 @@ export function readPluginFolder(dir: string): EngineEntry {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? `no ${MANIFEST_FILE}` : `${MANIFEST_FILE}: ${(err as Error).message}`;
-    return { id: fallbackId, dir, status: "failed", error: reason };
+    return { id: fallbackId, dir, generation, status: "failed", error: reason };
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) {
     const id = typeof (raw as { id?: unknown })?.id === "string" ? (raw as { id: string }).id : fallbackId;
-    return { id, dir, status: "failed", error: `invalid ${MANIFEST_FILE}: ${describeZodIssues(parsed.error).join("; ")}` };
+    return { id, dir, generation, status: "failed", error: `invalid ${MANIFEST_FILE}: ${describeZodIssues(parsed.error).join("; ")}` };
   }
   const manifest = parsed.data;
   if (manifest.sdk !== "1") {
-    return { id: manifest.id, dir, status: "failed", manifest, error: `needs SDK major ${manifest.sdk}; this host implements 1` };
+    return { id: manifest.id, dir, generation, status: "failed", manifest, error: `needs SDK major ${manifest.sdk}; this host implements 1` };
   }
   const entry = path.resolve(dir, manifest.entry);
   if (!entry.startsWith(path.resolve(dir) + path.sep) || !fs.existsSync(entry)) {
-    return { id: manifest.id, dir, status: "failed", manifest, error: `entry '${manifest.entry}' not found in the plugin folder` };
+    return { id: manifest.id, dir, generation, status: "failed", manifest, error: `entry '${manifest.entry}' not found in the plugin folder` };
   }
-  return { id: manifest.id, dir, status: "available", manifest };
+  return { id: manifest.id, dir, generation, status: "available", manifest };
 }
 
 @injectable()
@@ -72,7 +79,7 @@ export class Registry {
         const entry = readPluginFolder(path.join(root, name));
         const existing = found.get(entry.id);
         if (existing) {
-          found.set(`${entry.id}@${entry.dir}`, { id: entry.id, dir: entry.dir, status: "failed", error: `duplicate engine id '${entry.id}', already provided by ${existing.dir}` });
+          found.set(`${entry.id}@${entry.dir}`, { id: entry.id, dir: entry.dir, generation: entry.generation, status: "failed", error: `duplicate engine id '${entry.id}', already provided by ${existing.dir}` });
           continue;
         }
         found.set(entry.id, entry);
