@@ -2,8 +2,7 @@
  * Wires the host's services in a tsyringe child container: config, logger, registry,
  * scheduler, pipeline. Used by the server, the CLI and the tests alike.
  */
-import "reflect-metadata";
-import { container as rootContainer, type DependencyContainer } from "tsyringe";
+import { container as rootContainer, type DependencyContainer } from "./di.ts";
 import type { Logger } from "pino";
 import type { Config } from "./config/schema.ts";
 import { createLogger } from "./logging.ts";

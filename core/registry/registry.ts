@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "../di.ts";
 import type { Config } from "../config/schema.ts";
 import { resolvePath } from "../config/load.ts";
 import { ManifestSchema, describeZodIssues, type Manifest, type PlacementProfile } from "../sdk/manifest.ts";

@@ -5,7 +5,7 @@
  * than `maxLoaded` are loaded.
  */
 import type { Logger } from "pino";
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "../di.ts";
 import type { Config } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
 import type { EngineHost } from "../registry/engine-host.ts";

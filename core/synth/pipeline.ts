@@ -4,7 +4,7 @@
  * Encoding and transport are the caller's (HTTP routes, CLI).
  */
 import type { Logger } from "pino";
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "../di.ts";
 import type { Config } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
 import type { Registry } from "../registry/registry.ts";
