@@ -2,6 +2,9 @@
  * eSpeak NG, from the `espeak-ng` npm package (espeak-ng compiled to WASM with its data
  * embedded). The module is instantiated once at load; each sentence runs espeak-ng's own
  * `main` again on the warm instance, writing a WAV into the in-memory file system.
+ * `main` keeps state in C globals (getopt's `optind`, open files), so the linear memory is
+ * snapshotted before the first run and restored before each one: every run starts as fresh
+ * as a new process, without compiling or instantiating anything.
  */
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -27,6 +30,7 @@ interface EmscriptenFS {
   isDir(mode: number): boolean;
   readFile(path: string, opts?: { encoding: "utf8" }): Uint8Array;
   writeFile(path: string, data: string | Uint8Array): void;
+  unlink(path: string): void;
 }
 interface EspeakModule {
   FS: EmscriptenFS;
@@ -34,8 +38,15 @@ interface EspeakModule {
   _main(argc: number, argv: number): number;
 }
 interface WasmExports {
+  memory: WebAssembly.Memory;
   malloc(size: number): number;
   free(ptr: number): void;
+  fflush(stream: number): number;
+  stackSave(): number;
+  stackRestore(sp: number): void;
+}
+interface EmscriptenStream {
+  fd: number;
 }
 
 class EspeakEngine implements Engine {
@@ -44,6 +55,7 @@ class EspeakEngine implements Engine {
   private voices: Voice[] = [];
   private variants = new Set<string>();
   private stderr: string[] = [];
+  private pristine?: Uint8Array;
 
   async load(): Promise<void> {
     const require = createRequire(import.meta.url);
@@ -63,6 +75,7 @@ class EspeakEngine implements Engine {
         return {};
       },
     });
+    this.pristine = new Uint8Array(this.exports!.memory.buffer).slice();
     this.voices = this.readVoices();
     this.variants = new Set(this.module.FS.readdir(`${DATA_ROOT}/voices/!v`).filter((n) => !n.startsWith(".")));
   }
@@ -70,6 +83,7 @@ class EspeakEngine implements Engine {
   async unload(): Promise<void> {
     this.module = undefined;
     this.exports = undefined;
+    this.pristine = undefined;
   }
 
   async listVoices(): Promise<Voice[]> {
@@ -87,6 +101,11 @@ class EspeakEngine implements Engine {
     }
     const wpm = Math.round(Math.min(450, Math.max(80, BASE_WPM * request.speed)));
     const pitch = Math.round(Math.min(99, Math.max(0, BASE_PITCH * request.pitch)));
+    try {
+      module.FS.unlink("/tmp/out.wav");
+    } catch {
+      // not there yet
+    }
     module.FS.writeFile("/tmp/in.txt", request.text);
     const args = [
       "-w", "/tmp/out.wav",
@@ -105,27 +124,37 @@ class EspeakEngine implements Engine {
     yield parseWav(module.FS.readFile("/tmp/out.wav"));
   }
 
-  /** Calls espeak-ng's C `main(argc, argv)` with arguments copied into WASM memory. */
+  /** Runs espeak-ng's C `main(argc, argv)` on freshly restored memory. */
   private runMain(args: string[]): number {
     const module = this.module!;
     const wasm = this.exports!;
+    new Uint8Array(wasm.memory.buffer).set(this.pristine!);
+    const stack = wasm.stackSave();
     const all = ["espeak-ng", ...args];
     const encoder = new TextEncoder();
     const pointers = all.map((arg) => {
       const bytes = encoder.encode(`${arg}\0`);
       const ptr = wasm.malloc(bytes.length);
-      module.HEAPU8.set(bytes, ptr);
+      new Uint8Array(wasm.memory.buffer).set(bytes, ptr);
       return ptr;
     });
     const argv = wasm.malloc(4 * (all.length + 1));
-    const view = new DataView(module.HEAPU8.buffer);
+    const view = new DataView(wasm.memory.buffer);
     pointers.forEach((ptr, i) => view.setUint32(argv + 4 * i, ptr, true));
     view.setUint32(argv + 4 * all.length, 0, true);
     try {
       return module._main(all.length, argv);
+    } catch (err) {
+      // espeak calls exit() on fatal errors; emscripten turns that into an exception.
+      const status = (err as { status?: number }).status;
+      if (typeof status === "number") return status;
+      throw err;
     } finally {
-      pointers.forEach((ptr) => wasm.free(ptr));
-      wasm.free(argv);
+      wasm.fflush(0);
+      wasm.stackRestore(stack);
+      // Close what main left open on the JS side of the file system (fds 0-2 are stdio).
+      const fsys = module.FS as unknown as { streams: (EmscriptenStream | null)[]; close(s: EmscriptenStream): void };
+      for (const stream of fsys.streams) if (stream && stream.fd > 2) fsys.close(stream);
     }
   }
 
