@@ -1,0 +1,96 @@
+/**
+ * Streaming encoding through the static ffmpeg binary shipped in the npm package
+ * `@ffmpeg-installer/ffmpeg` (its platform package carries the executable; no install script
+ * or download needed). One child process per stream: s16le PCM in on stdin, the encoded
+ * container out on stdout, flushed packet by packet so bytes leave as soon as they exist.
+ */
+import { spawn } from "node:child_process";
+import { accessSync, chmodSync, constants } from "node:fs";
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { pcmBytes } from "../wav.ts";
+
+let cachedPath: string | undefined;
+
+/** Path of the ffmpeg executable: `CHORUS_FFMPEG` if set, else the one shipped in node_modules. */
+export function ffmpegPath(): string {
+  if (cachedPath) return cachedPath;
+  const fromEnv = process.env.CHORUS_FFMPEG;
+  if (fromEnv) return (cachedPath = fromEnv);
+  const require = createRequire(import.meta.url);
+  const found = (require("@ffmpeg-installer/ffmpeg") as { path: string }).path;
+  try {
+    accessSync(found, constants.X_OK);
+  } catch {
+    // The package's postinstall (`chmod u+x`) may not have run; the tarball mode is usually right.
+    chmodSync(found, 0o755);
+  }
+  return (cachedPath = found);
+}
+
+export class EncoderError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EncoderError";
+  }
+}
+
+/**
+ * Pipes PCM through `ffmpeg <inputArgs> -i pipe:0 <outputArgs> pipe:1` and yields stdout as
+ * it arrives (no input probing, so the first bytes follow the first chunk). Input is written with back-pressure. If the consumer stops early, or the input
+ * fails, the process is killed and the input iterator is closed.
+ */
+export async function* ffmpegEncode(sampleRate: number, outputArgs: string[], pcm: AsyncIterable<Int16Array>): AsyncGenerator<Buffer> {
+  const args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-probesize", "32", "-analyzeduration", "0", "-f", "s16le", "-ar", String(sampleRate), "-ac", "1", "-i", "pipe:0", ...outputArgs, "pipe:1"];
+  const child = spawn(ffmpegPath(), args, { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d: string) => {
+    stderr = (stderr + d).slice(-2000);
+  });
+  child.stdin.on("error", () => {
+    /* EPIPE when ffmpeg exits early: reported through its exit status */
+  });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("close", (code, signal) => resolve({ code, signal }));
+  });
+  let spawnError: Error | undefined;
+  child.on("error", (err) => {
+    spawnError = err;
+  });
+
+  const input = pcm[Symbol.asyncIterator]();
+  let inputError: unknown;
+  let inputDone = false;
+  const feeding = (async () => {
+    try {
+      for (;;) {
+        const next = await input.next();
+        if (next.done) break;
+        if (child.stdin.destroyed) return;
+        if (!child.stdin.write(pcmBytes(next.value))) await once(child.stdin, "drain");
+      }
+      inputDone = true;
+      child.stdin.end();
+    } catch (err) {
+      inputError = err;
+      child.kill("SIGKILL");
+    }
+  })();
+
+  let finished = false;
+  try {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    await feeding;
+    if (inputError !== undefined) throw inputError;
+    const { code, signal } = await closed;
+    if (spawnError) throw new EncoderError(`cannot run ffmpeg (${ffmpegPath()}): ${spawnError.message}`, { cause: spawnError });
+    if (code !== 0) throw new EncoderError(`ffmpeg failed (${code ?? signal}): ${stderr.trim() || "no message"}`);
+    finished = true;
+  } finally {
+    if (!finished) {
+      child.kill("SIGKILL");
+      if (!inputDone) void Promise.resolve(input.return?.()).catch(() => undefined);
+    }
+  }
+}
