@@ -31,12 +31,60 @@ export const EnginesSchema = z.strictObject({
   startTimeoutSeconds: z.number().positive().default(30),
 });
 
-export const SchedulerSchema = z.looseObject({
+const SimulatedGpuSchema = z.strictObject({
+  name: z.string().min(1).default("Simulated GPU"),
+  totalMb: z.number().positive(),
+  /** Memory other processes (desktop, an LLM) hold on this card. */
+  heldByOthersMb: z.number().nonnegative().default(0),
+});
+
+/** Scheduler settings (docs/scheduler.md). */
+export const SchedulerSchema = z.strictObject({
   /** Seconds an idle engine stays loaded; 0 unloads at once, -1 never. */
   keepAliveSeconds: z.number().min(-1).default(300),
   /** Engines loaded at once, at most. */
   maxLoaded: z.number().int().positive().default(4),
+  devices: z
+    .strictObject({
+      /** `auto`: read NVIDIA GPUs with nvidia-smi; `off`: CPU only. Ignored when `simulated` lists GPUs. */
+      gpus: z.enum(["auto", "off"]).default("auto"),
+      nvidiaSmi: z.string().min(1).default("nvidia-smi"),
+      /** Simulated GPUs: only the accounting is simulated; engines run their CPU path. */
+      simulated: z.array(SimulatedGpuSchema).default([]),
+      /** RAM engines may hold, MB (default: 80% of system memory). */
+      cpuRamMb: z.number().positive().optional(),
+    })
+    .default({ gpus: "auto", nvidiaSmi: "nvidia-smi", simulated: [] }),
+  /** Never allocated on a GPU: max(reserveMb, reservePercent of total). */
+  reserveMb: z.number().nonnegative().default(256),
+  reservePercent: z.number().min(0).max(50).default(5),
+  /** Requests waiting for a placement, at most (more -> 503 with Retry-After). */
+  queueSize: z.number().int().positive().default(512),
+  /** Seconds a request may wait for a placement before 503. */
+  requestDeadlineSeconds: z.number().positive().default(120),
+  /** Failed loads: the profile is skipped for `initialSeconds`, doubling up to `maxSeconds`. */
+  cooldown: z
+    .strictObject({ initialSeconds: z.number().positive().default(10), maxSeconds: z.number().positive().default(300) })
+    .default({ initialSeconds: 10, maxSeconds: 300 }),
+  /** After an eviction on a real GPU: poll free memory until `fraction` of it is back, or the timeout. */
+  release: z
+    .strictObject({ pollMs: z.number().positive().default(250), timeoutMs: z.number().positive().default(5000), fraction: z.number().min(0).max(1).default(0.75) })
+    .default({ pollMs: 250, timeoutMs: 5000, fraction: 0.75 }),
+  /** Per-engine overrides. */
+  engines: z
+    .record(
+      z.string(),
+      z.strictObject({
+        keepAliveSeconds: z.number().min(-1).optional(),
+        pinned: z.boolean().optional(),
+        lowVram: z.boolean().optional(),
+      }),
+    )
+    .default({}),
+  /** Decisions kept for GET /api/scheduler. */
+  decisionLogSize: z.number().int().positive().default(200),
 });
+export type SchedulerConfig = z.infer<typeof SchedulerSchema>;
 
 export const ConfigSchema = z.strictObject({
   server: ServerSchema.default(ServerSchema.parse({})),

@@ -16,6 +16,8 @@ export interface LeaseRequest {
   fallback?: boolean;
   /** Keep-alive override for this request, seconds (0 = unload when idle, -1 = never). */
   keepAliveSeconds?: number;
+  /** `engine:profile` keys not to place on (the pipeline's retry after an out-of-memory). */
+  avoid?: string[];
 }
 
 export interface Lease {
@@ -25,6 +27,14 @@ export interface Lease {
   readonly engine: LeasedEngine;
   /** Set when the scheduler served the request from a fallback, with the reason. */
   readonly fallbackReason?: string;
+  /** The engine the request asked for (equals `engineId` unless served by a fallback). */
+  readonly requestedEngineId?: string;
   /** Gives the lease back; idempotent. */
   release(): void;
+  /**
+   * Tells the scheduler the engine ran out of memory while serving this lease: the higher
+   * need is recorded and the instance takes no new leases (it unloads once drained).
+   * Returns the `engine:profile` key to pass in `avoid` when asking for a new lease.
+   */
+  reportOutOfMemory?(neededMb?: number): string;
 }

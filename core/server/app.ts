@@ -8,6 +8,8 @@ import { installErrorHandling } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { engineRoutes } from "./routes/engines.ts";
 import { speechRoutes } from "./routes/speech.ts";
+import { schedulerRoutes } from "./routes/scheduler.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -27,5 +29,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(engineRoutes);
   await app.register(speechRoutes);
+  await app.register(schedulerRoutes);
+  await app.register(metricsRoutes);
   return app;
 }

@@ -11,7 +11,7 @@ import type { Registry } from "../registry/registry.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
 import type { AudioChunk, Voice } from "../sdk/engine.ts";
-import { EngineError } from "../sdk/errors.ts";
+import { EngineError, OutOfMemoryError } from "../sdk/errors.ts";
 import type { PlacementProfile } from "../sdk/manifest.ts";
 import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
@@ -89,17 +89,18 @@ export class SpeechPipeline {
       const options = lease.engineId === requested ? validateOptions(manifest, job.options) : {};
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
       const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
-      const source = this.run(lease, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options }, signal);
+      const current = { lease, voice };
+      const source = this.run(current, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options }, signal, job.fallback);
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
       const sampleRate = first.value.sampleRate;
       return {
-        engineId: lease.engineId,
-        profile: lease.profile,
-        voice,
+        engineId: current.lease.engineId,
+        profile: current.lease.profile,
+        voice: current.voice,
         sampleRate,
         sentences: sentences.length,
-        fallbackReason: lease.fallbackReason,
+        fallbackReason: current.lease.fallbackReason,
         chunks: resampled(first.value, source, sampleRate),
       };
     } catch (err) {
@@ -108,23 +109,43 @@ export class SpeechPipeline {
     }
   }
 
+  /**
+   * Runs the sentences under `current.lease`. When the engine runs out of memory, the
+   * scheduler is told, the request is re-placed down the chain and the sentence retried once
+   * (`current` then names the engine that serves it).
+   */
   private async *run(
-    lease: Lease,
+    current: { lease: Lease; voice: string },
     sentences: string[],
     params: { voice: string; speed: number; pitch: number; options: Record<string, unknown> },
     signal: AbortSignal,
+    fallback?: boolean,
   ): AsyncGenerator<AudioChunk> {
+    let retried = false;
     try {
       for (const text of sentences) {
         if (signal.aborted) return;
-        try {
-          yield* lease.engine.synthesize({ text, ...params }, signal);
-        } catch (err) {
-          throw toChorusError(err, lease.engineId, params.voice);
+        for (;;) {
+          const lease = current.lease;
+          try {
+            yield* lease.engine.synthesize({ text, ...params }, signal);
+            break;
+          } catch (err) {
+            if (!(err instanceof OutOfMemoryError) || retried || !lease.reportOutOfMemory) throw toChorusError(err, lease.engineId, params.voice);
+            retried = true;
+            const avoid = lease.reportOutOfMemory(err.neededMb);
+            lease.release();
+            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] });
+            current.lease = next;
+            if (next.engineId !== lease.engineId) {
+              params = { ...params, voice: await this.resolveVoice(next, undefined, true, this.registry.manifest(next.engineId)?.defaultVoice), options: {} };
+              current.voice = params.voice;
+            }
+          }
         }
       }
     } finally {
-      lease.release();
+      current.lease.release();
     }
   }
 

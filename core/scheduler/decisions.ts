@@ -1,0 +1,68 @@
+/** Scheduling decisions as values: a reason code each, logged and kept for GET /api/scheduler. */
+
+export const REASONS = {
+  resident: "served by a loaded engine",
+  fits: "fits in free memory",
+  evicted_idle: "fits after evicting idle engines",
+  fallback: "served down the fallback chain",
+  wait_load: "waiting for a load in progress",
+  wait_capacity: "waiting for a running request to finish",
+  wait_memory: "waiting for busy engines to release memory",
+  wait_loader: "waiting for another load decision to finish",
+  queue_full: "the queue is full",
+  deadline: "waited past the request deadline",
+  cancelled: "the client went away while waiting",
+  no_fit: "no profile fits on any device, even after evicting everything idle",
+  cooldown: "the profile failed to load recently",
+  no_gpu: "no usable GPU",
+  no_longer_fits: "free memory shrank before the load (re-read)",
+  load_failed: "the engine failed to load",
+  oom_load: "out of memory while loading",
+  oom_synthesis: "out of memory while synthesising",
+  loaded: "engine loaded",
+  learned_footprint: "measured VRAM replaces the declared estimate",
+  keep_alive_expired: "idle past its keep-alive",
+  evicted: "evicted to make room",
+  stale_generation: "plugin updated: old generation drained",
+  low_vram_switch: "low-VRAM mode changed",
+  unload_requested: "unloaded on request",
+  worker_exit: "engine worker exited unexpectedly",
+  memory_not_returned: "memory did not come back within the timeout after unload",
+  shutdown: "scheduler closing",
+} as const;
+
+export type Reason = keyof typeof REASONS;
+
+export type Action = "lease" | "load" | "evict" | "unload" | "queue" | "fallback" | "refuse" | "oom" | "learn" | "cooldown";
+
+export interface Decision {
+  seq: number;
+  at: string;
+  action: Action;
+  reason: Reason;
+  engine: string;
+  profile?: string;
+  device?: string;
+  /** The engine the request asked for, when different. */
+  requested?: string;
+  detail?: string;
+}
+
+export class DecisionLog {
+  private readonly items: Decision[] = [];
+  private seq = 0;
+
+  constructor(private readonly size: number) {}
+
+  add(d: Omit<Decision, "seq">): Decision {
+    const full = { seq: ++this.seq, ...d };
+    this.items.push(full);
+    if (this.items.length > this.size) this.items.shift();
+    return full;
+  }
+
+  /** Most recent last. */
+  list(limit = this.size): Decision[] {
+    return limit > 0 ? this.items.slice(-limit) : [];
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The placement ladder, a pure function of the current state: for the request's chain, in
+ * order, serve from a loaded instance; else load a profile that fits; else evict idle engines
+ * and load; else wait if it could fit once busy engines finish; else try the fallbacks the
+ * same way; else refuse, saying what was needed, what was free and who holds it.
+ */
+import type { Candidate } from "./chain.ts";
+import type { Reason } from "./decisions.ts";
+import type { Device } from "./devices.ts";
+import { chooseVictims, evictionCost, type EvictionCandidate } from "./eviction.ts";
+import { capacityMb, freeMb, heldOn, loadNeed } from "./fit.ts";
+import type { Instance } from "./types.ts";
+
+export interface PlacementView {
+  now: number;
+  /** CPU first, then GPUs. */
+  devices: Device[];
+  instances: Instance[];
+  /** A load (or the evictions before it) is in progress: other loads wait. */
+  loadBusy: boolean;
+  maxLoaded: number;
+  pinned(engineId: string): boolean;
+  cooldownMs(key: string): number;
+  generation(engineId: string): number | undefined;
+  footprint(candidate: Candidate): number;
+}
+
+export type Placement =
+  | { kind: "lease"; instance: Instance; candidate: Candidate; reason: "resident"; misses: string[] }
+  | { kind: "load"; candidate: Candidate; gpu?: Device; victims: Instance[]; reason: "fits" | "evicted_idle"; misses: string[] }
+  | { kind: "wait"; reason: Reason; candidate: Candidate }
+  | { kind: "refuse"; reason: Reason; message: string; retryAfterMs?: number };
+
+/** Instances that may take new leases. */
+export function usable(i: Instance, view: Pick<PlacementView, "generation">): boolean {
+  return i.state !== "unloading" && !i.retiring && i.generation === view.generation(i.engineId);
+}
+
+type Option = { gpu?: Device; victims: Instance[]; cost: number; free: number };
+
+function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: Option; evict?: Option; waitable: boolean } {
+  const cpu = view.devices[0]!;
+  const gpus = c.profile.device === "cuda" ? view.devices.filter((d) => d.kind === "cuda") : [undefined];
+  const vram = view.footprint(c);
+  const need = loadNeed(c.profile, vram);
+  const loaded = view.instances.filter((i) => i.state !== "unloading").length;
+  const slots = Math.max(0, loaded - view.maxLoaded + 1);
+  const ramFree = freeMb(cpu, heldOn(cpu, view.instances));
+  const pinnedHeld = (d: Device) => heldOn(d, view.instances.filter((i) => i.state !== "unloading" && view.pinned(i.engineId) && usable(i, view)));
+  let fit: Option | undefined;
+  let evict: Option | undefined;
+  let waitable = false;
+  for (const gpu of gpus) {
+    const gpuFree = gpu ? freeMb(gpu, heldOn(gpu, view.instances)) : Infinity;
+    const short = { gpuMb: Math.max(0, need.gpuMb - gpuFree), ramMb: Math.max(0, need.ramMb - ramFree), slots };
+    if (!short.gpuMb && !short.ramMb && !short.slots) {
+      if (!fit || gpuFree > fit.free) fit = { gpu, victims: [], cost: 0, free: gpuFree };
+      continue;
+    }
+    const idle = view.instances.filter((i) => i.state === "ready" && i.inFlight === 0 && (!view.pinned(i.engineId) || !usable(i, view)));
+    const cands: EvictionCandidate[] = idle.map((i) => ({
+      id: i.id,
+      gpuMb: gpu && i.gpu === gpu.id ? i.vramMb : 0,
+      ramMb: i.ramMb,
+      loadSeconds: i.spec.loadSeconds,
+      idleMs: view.now - i.lastUsed,
+      stale: !usable(i, view),
+    }));
+    const ids = chooseVictims(cands, short);
+    if (ids) {
+      const victims = ids.map((id) => idle.find((i) => i.id === id)!);
+      const cost = cands.filter((x) => ids.includes(x.id)).reduce((s, x) => s + evictionCost(x), 0);
+      if (!evict || cost < evict.cost) evict = { gpu, victims, cost, free: gpuFree };
+      continue;
+    }
+    const gpuCap = gpu ? capacityMb(gpu, pinnedHeld(gpu)) : Infinity;
+    const ramCap = capacityMb(cpu, pinnedHeld(cpu));
+    if (need.gpuMb <= gpuCap && need.ramMb <= ramCap) {
+      waitable = true;
+      continue;
+    }
+    const holders = view.instances.filter((i) => (gpu ? i.gpu === gpu.id : i.ramMb > 0)).map((i) => `${i.key} ${gpu ? i.vramMb + i.tokensMb : i.ramMb} MB`);
+    const where = gpu ?? cpu;
+    misses.push(
+      `${c.key} needs ${gpu ? need.gpuMb : need.ramMb} MB on ${where.id}; ${Math.max(0, Math.round(gpu ? gpuFree : ramFree))} MB free ` +
+        `(total ${where.totalMb}, others ${Math.round(where.othersMb)}, reserve ${where.reserveMb}${holders.length ? `, chorus: ${holders.join(", ")}` : ""})`,
+    );
+  }
+  if (c.profile.device === "cuda" && !gpus.length) misses.push(`${c.key} needs a GPU; none usable`);
+  return { fit, evict, waitable };
+}
+
+export function decide(chain: Candidate[], view: PlacementView): Placement {
+  const misses: string[] = [];
+  let cooldown: number | undefined;
+  for (const own of [true, false]) {
+    let wait: Placement | undefined;
+    for (const c of chain) {
+      if (c.own !== own) continue;
+      const live = view.instances.find((i) => i.engineId === c.engineId && usable(i, view));
+      if (live) {
+        // one live instance per engine: it serves every request for that engine
+        if (live.key !== c.key) continue;
+        if (live.state === "loading") wait ??= { kind: "wait", reason: "wait_load", candidate: c };
+        else if (live.inFlight < live.spec.maxParallel && tokenFits(live, view)) return { kind: "lease", instance: live, candidate: c, reason: "resident", misses };
+        else wait ??= { kind: "wait", reason: live.inFlight < live.spec.maxParallel ? "wait_memory" : "wait_capacity", candidate: c };
+        continue;
+      }
+      const cd = view.cooldownMs(c.key);
+      if (cd > 0) {
+        cooldown = Math.min(cooldown ?? Infinity, cd);
+        misses.push(`${c.key} is cooling down after a failed load (${Math.ceil(cd / 1000)} s left)`);
+        continue;
+      }
+      const { fit, evict, waitable } = evaluate(c, view, misses);
+      if (fit || evict) {
+        if (view.loadBusy) wait ??= { kind: "wait", reason: "wait_loader", candidate: c };
+        else if (fit) return { kind: "load", candidate: c, gpu: fit.gpu, victims: [], reason: "fits", misses };
+        else return { kind: "load", candidate: c, gpu: evict!.gpu, victims: evict!.victims, reason: "evicted_idle", misses };
+      } else if (waitable) wait ??= { kind: "wait", reason: "wait_memory", candidate: c };
+    }
+    if (wait) return wait;
+  }
+  if (cooldown !== undefined && misses.every((m) => m.includes("cooling down"))) {
+    return { kind: "refuse", reason: "cooldown", message: misses.join("; "), retryAfterMs: cooldown };
+  }
+  return { kind: "refuse", reason: "no_fit", message: misses.join("; ") || "no placement profile", retryAfterMs: cooldown };
+}
+
+function tokenFits(i: Instance, view: PlacementView): boolean {
+  if (!i.gpu || i.spec.transientVramMb <= 0) return true;
+  const gpu = view.devices.find((d) => d.id === i.gpu);
+  return !gpu || freeMb(gpu, heldOn(gpu, view.instances)) >= i.spec.transientVramMb;
+}

@@ -1,0 +1,46 @@
+/** The seams of the scheduler (engine catalogue, loader) and its per-instance state. */
+import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
+import type { Reason } from "./decisions.ts";
+import type { Holding } from "./fit.ts";
+import type { LeasedEngine } from "./lease.ts";
+
+/** Where manifests and generations come from (the Registry in production). */
+export interface EngineCatalog {
+  manifest(id: string): Manifest | undefined;
+  get(id: string): { generation: number; status: string; error?: string } | undefined;
+}
+
+/** A loaded engine instance as the loader hands it over (an EngineHost in production). */
+export interface LoadedEngine extends LeasedEngine {
+  unload(): Promise<void>;
+  terminate(): Promise<void>;
+  /** Called if the instance dies on its own (worker crash). */
+  onExit(listener: (code: number | null) => void): void;
+}
+
+export interface EngineLoader {
+  /** Starts and loads an engine; throws OutOfMemoryError when the device lacks memory. */
+  load(engineId: string, profile: PlacementProfile, options: { simulated: boolean; gpuIndex?: number }): Promise<LoadedEngine>;
+}
+
+export type InstanceState = "loading" | "ready" | "unloading";
+
+export interface Instance extends Holding {
+  id: number;
+  key: string;
+  spec: PlacementProfile;
+  generation: number;
+  state: InstanceState;
+  inFlight: number;
+  lastUsed: number;
+  loadedAt: number;
+  /** Set when the instance takes no new leases and unloads once drained. */
+  retiring?: Reason;
+  host?: LoadedEngine;
+  /** Why earlier profiles in the chain were passed over when this one was loaded. */
+  note?: string;
+  /** Keep-alive asked for by the last request, seconds. */
+  keepAliveOverride?: number;
+  expiresAt?: number;
+  cancelExpiry?: () => void;
+}
