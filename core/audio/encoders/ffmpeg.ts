@@ -12,10 +12,10 @@ import { pcmBytes } from "../wav.ts";
 
 let cachedPath: string | undefined;
 
-/** Path of the ffmpeg executable: `CHORUS_FFMPEG` if set, else the one shipped in node_modules. */
+/** Path of the ffmpeg executable: `FFMPEG_PATH` if set, else the one shipped in node_modules. */
 export function ffmpegPath(): string {
   if (cachedPath) return cachedPath;
-  const fromEnv = process.env.CHORUS_FFMPEG;
+  const fromEnv = process.env.FFMPEG_PATH;
   if (fromEnv) return (cachedPath = fromEnv);
   const require = createRequire(import.meta.url);
   const found = (require("@ffmpeg-installer/ffmpeg") as { path: string }).path;

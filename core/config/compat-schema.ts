@@ -1,0 +1,91 @@
+/**
+ * Configuration of the compatibility surfaces (OpenAI and AllTalk APIs, CORS, API key).
+ * Meant as the `compat` section of the main config schema:
+ *   compat: CompatSchema.default(CompatSchema.parse({})),
+ * Until it is wired in, `compatConfig(config)` reads the section if present, defaults if not.
+ */
+import { z } from "zod";
+
+/** An engine voice, with engine options (e.g. an eSpeak variant) used with it. */
+const EngineVoice = z.strictObject({
+  voice: z.string().min(1),
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+
+const ModelTarget = z.strictObject({
+  /** Engine id that serves this model name. */
+  engine: z.string().min(1),
+  /** Voice when the request's voice maps to nothing for this engine. */
+  voice: z.string().min(1).optional(),
+});
+
+const v = (voice: string, variant?: string) => (variant ? { voice, options: { variant } } : { voice });
+
+/** OpenAI voice names -> per-engine voices. Unlisted engines use their default voice. */
+export const DEFAULT_OPENAI_VOICES = {
+  alloy: { espeak: v("en-us", "f2"), flite: v("slt") },
+  ash: { espeak: v("en-us", "m3"), flite: v("rms") },
+  ballad: { espeak: v("en-gb", "m2"), flite: v("awb") },
+  coral: { espeak: v("en-us", "f3"), flite: v("slt") },
+  echo: { espeak: v("en-us", "m1"), flite: v("kal16") },
+  fable: { espeak: v("en-gb", "m7"), flite: v("awb") },
+  onyx: { espeak: v("en-us", "m6"), flite: v("rms") },
+  nova: { espeak: v("en-us", "f4"), flite: v("slt") },
+  sage: { espeak: v("en-gb", "f1"), flite: v("slt") },
+  shimmer: { espeak: v("en-us", "f5"), flite: v("slt") },
+  verse: { espeak: v("en-us", "m2"), flite: v("kal16") },
+};
+
+export const OpenAICompatSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Model names -> engines. Any installed engine id also works as a model name. */
+  models: z.record(z.string(), ModelTarget).default({ "tts-1": { engine: "espeak" }, "tts-1-hd": { engine: "flite" }, "gpt-4o-mini-tts": { engine: "espeak" } }),
+  /** Voice names (matched case-insensitively, trimmed) -> engine id -> voice. `engine:voice` always works. */
+  voices: z.record(z.string(), z.record(z.string(), EngineVoice)).default(DEFAULT_OPENAI_VOICES),
+  /** Longest `input`, characters (OpenAI's limit is 4096). */
+  maxInput: z.number().int().positive().default(4096),
+  /** Rate of `pcm` output (OpenAI sends 24 kHz; clients often assume it). null: the engine's own rate. */
+  pcmSampleRate: z.number().int().min(8000).max(48000).nullable().default(24000),
+});
+
+export const AllTalkCompatSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Folder for generated files, relative to `dataDir`. */
+  outputsDir: z.string().min(1).default("outputs"),
+  /** Files older than this are deleted (minutes; 0 keeps them). */
+  maxAgeMinutes: z.number().min(0).default(1440),
+  /** The oldest files are deleted while the folder is larger than this (MB). */
+  maxTotalMb: z.number().positive().default(500),
+});
+
+export const CorsSchema = z.strictObject({
+  /**
+   * Allowed browser origins; `*` in an entry matches any run of characters except `/`
+   * (`http://localhost:*`), a lone `*` allows every origin. Default: any port on localhost.
+   */
+  origins: z
+    .array(z.string().min(1))
+    .default(["http://localhost", "http://localhost:*", "http://127.0.0.1", "http://127.0.0.1:*", "http://[::1]", "http://[::1]:*", "https://localhost", "https://localhost:*"]),
+});
+
+export const CompatSchema = z.strictObject({
+  /** When non-empty, every route but /health requires `Authorization: Bearer <apiKey>`. */
+  apiKey: z.string().default(""),
+  cors: CorsSchema.default(CorsSchema.parse({})),
+  openai: OpenAICompatSchema.default(OpenAICompatSchema.parse({})),
+  alltalk: AllTalkCompatSchema.default(AllTalkCompatSchema.parse({})),
+});
+
+export type CompatConfig = z.infer<typeof CompatSchema>;
+
+const parsed = new WeakMap<object, CompatConfig>();
+
+/** The `compat` section of a loaded config (validated and defaulted; cached per config). */
+export function compatConfig(config: object): CompatConfig {
+  let out = parsed.get(config);
+  if (!out) {
+    out = CompatSchema.parse((config as { compat?: unknown }).compat ?? {});
+    parsed.set(config, out);
+  }
+  return out;
+}

@@ -1,0 +1,72 @@
+/**
+ * CORS for browser clients (SillyTavern calls AllTalk's API from the page) and the optional
+ * API key. Registered once at the root (not encapsulated), before the routes, so that its
+ * hooks cover every route and the 404 handler:
+ *   await app.register(accessControl);
+ * - Origins come from `compat.cors.origins` (default: any port on localhost). Preflights
+ *   (OPTIONS with Access-Control-Request-Method) are answered here with 204.
+ * - With `compat.apiKey` set, every route but /health (and preflights) needs
+ *   `Authorization: Bearer <key>`; /v1/* answers in OpenAI's error shape, the rest in Chorus'.
+ */
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { compatConfig } from "../config/compat-schema.ts";
+import { ChorusError } from "../errors.ts";
+import { openAIError } from "./openai/errors.ts";
+
+const ALLOWED_HEADERS = ["Authorization", "Cache-Control", "Content-Type", "Accept", "X-Requested-With", "Range"];
+const EXPOSED_HEADERS = ["X-Sample-Rate", "X-Chorus-Engine", "X-Chorus-Voice", "X-Chorus-Profile", "X-Chorus-Fallback", "Content-Length", "Content-Range"];
+
+/** Compiles origin patterns (`*` = any characters but `/`; a lone `*` = every origin). */
+export function originMatcher(patterns: string[]): (origin: string) => boolean {
+  if (patterns.includes("*")) return () => true;
+  const res = patterns.map((p) => new RegExp(`^${p.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")}$`));
+  return (origin) => res.some((re) => re.test(origin.toLowerCase()));
+}
+
+function keyMatches(header: string | undefined, key: string): boolean {
+  const m = /^Bearer\s+(.*)$/i.exec(header ?? "");
+  if (!m) return false;
+  const given = Buffer.from(m[1]!.trim());
+  const want = Buffer.from(key);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+const plugin: FastifyPluginAsync = async (app) => {
+  const compat = compatConfig(app.host.config);
+  const allowed = originMatcher(compat.cors.origins);
+  const apiKey = compat.apiKey;
+
+  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    const origin = request.headers.origin;
+    const originOk = typeof origin === "string" && allowed(origin);
+    if (originOk) {
+      void reply.header("Access-Control-Allow-Origin", origin);
+      void reply.header("Access-Control-Allow-Credentials", "true");
+      void reply.header("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(", "));
+    }
+    if (origin) void reply.header("Vary", "Origin");
+
+    if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
+      if (!originOk) return reply.status(403).send({ error: { code: "CHORUS_ERR_CORS_ORIGIN", message: `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, field: "Origin" } });
+      const requested = String(request.headers["access-control-request-headers"] ?? "");
+      void reply.header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+      void reply.header("Access-Control-Allow-Headers", requested || ALLOWED_HEADERS.join(", "));
+      void reply.header("Access-Control-Max-Age", "600");
+      if (request.headers["access-control-request-private-network"] === "true") void reply.header("Access-Control-Allow-Private-Network", "true");
+      return reply.status(204).send();
+    }
+
+    if (!apiKey || request.url === "/health" || request.url.startsWith("/health?")) return;
+    if (keyMatches(request.headers.authorization, apiKey)) return;
+    void reply.header("WWW-Authenticate", 'Bearer realm="chorus"');
+    if (request.url.startsWith("/v1/")) return reply.status(401).send(openAIError(401, "missing or wrong API key (Authorization: Bearer <key>)", null, "invalid_api_key"));
+    const err = new ChorusError("CHORUS_ERR_UNAUTHORIZED", "missing or wrong API key (Authorization: Bearer <key>)", { field: "Authorization" });
+    return reply.status(err.statusCode).send(err.toJSON());
+  });
+};
+
+// Not encapsulated (what fastify-plugin does), so the hook applies to every route.
+(plugin as unknown as Record<symbol, boolean>)[Symbol.for("skip-override")] = true;
+
+export const accessControl = plugin;

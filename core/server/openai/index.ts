@@ -1,0 +1,87 @@
+/**
+ * OpenAI-compatible API: POST /v1/audio/speech, GET /v1/models, /v1/audio/voices,
+ * /v1/audio/models. Requests go through the same pipeline and scheduler as /api/speech;
+ * errors use OpenAI's shape. Unknown body fields are accepted, as OpenAI's clients send extras.
+ */
+import type { FastifyPluginAsync } from "fastify";
+import { z } from "zod";
+import { AUDIO_FORMATS } from "../../audio/encoders/index.ts";
+import { compatConfig } from "../../config/compat-schema.ts";
+import { ChorusError } from "../../errors.ts";
+import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
+import { sendOpenAIError } from "./errors.ts";
+import { resolveTarget } from "./mapping.ts";
+import { sendAudio, sendSse } from "./respond.ts";
+
+const VoiceField = z.union([z.string(), z.looseObject({ id: z.string() })], { error: "must be a voice name or an object with an id" });
+
+export const OpenAISpeechBody = z.looseObject({
+  model: z.string({ error: "must be a string" }).default("tts-1"),
+  input: z.string({ error: "is required and must be a string" }),
+  voice: VoiceField,
+  response_format: z.enum(AUDIO_FORMATS, { error: `must be one of ${AUDIO_FORMATS.join(", ")}` }).default("mp3"),
+  speed: z.coerce.number({ error: "must be a number" }).min(0.25, "must be at least 0.25").max(4, "must be at most 4").default(1),
+  instructions: z.string().optional(),
+  stream_format: z.enum(["audio", "sse"], { error: "must be audio or sse" }).default("audio"),
+});
+
+function badRequest(message: string, field: string): ChorusError {
+  return new ChorusError("CHORUS_ERR_REQUEST_INVALID", message, { field });
+}
+
+export const openaiRoutes: FastifyPluginAsync = async (app) => {
+  const { registry, pipeline, config } = app.host;
+  const compat = compatConfig(config);
+  if (!compat.openai.enabled) return;
+
+  app.setErrorHandler((error, _request, reply) => sendOpenAIError(reply, error));
+
+  const speech = async (request: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
+    const raw = request.body;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw badRequest("the body must be a JSON object", "body");
+    const parsed = OpenAISpeechBody.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.map(String).join(".") || "body";
+      throw badRequest(`${field}: ${issue.message}`, field);
+    }
+    const body = parsed.data;
+    if (body.input.length > compat.openai.maxInput) {
+      throw new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `input is ${body.input.length} characters; the limit is ${compat.openai.maxInput}`, { field: "input" });
+    }
+    if (!body.input.trim()) throw badRequest("input: must not be empty", "input");
+    const voiceName = typeof body.voice === "string" ? body.voice : body.voice.id;
+    if (!voiceName.trim()) throw badRequest("voice: must not be empty", "voice");
+    const target = resolveTarget(compat, registry, body.model, voiceName);
+    const signal = abortOnDisconnect(request, reply);
+    const stream = await pipeline.start({ text: body.input, engine: target.engine, voice: target.voice, speed: body.speed, options: target.options }, signal);
+    speechHeaders(reply, stream);
+    if (body.stream_format === "sse") return sendSse(reply, stream, body.response_format, compat.openai.pcmSampleRate, body.input.length);
+    return sendAudio(reply, stream, body.response_format, compat.openai.pcmSampleRate);
+  };
+  app.post("/v1/audio/speech", speech);
+
+  const modelIds = () => [...new Set([...Object.keys(compat.openai.models), ...registry.list().filter((e) => e.manifest).map((e) => e.id)])];
+
+  app.get("/v1/models", async () => ({
+    object: "list",
+    data: modelIds().map((id) => ({ id, object: "model", created: 0, owned_by: compat.openai.models[id] ? `chorus:${compat.openai.models[id]!.engine}` : "chorus" })),
+  }));
+
+  app.get("/v1/audio/models", async () => ({
+    models: modelIds().map((id) => {
+      const target = compat.openai.models[id];
+      const name = target ? `${id} (${registry.manifest(target.engine)?.name ?? target.engine})` : (registry.manifest(id)?.name ?? id);
+      return { id, name };
+    }),
+  }));
+
+  // OpenAI voice names, then the voices of the engine behind `model` (default: tts-1's).
+  app.get("/v1/audio/voices", async (request) => {
+    const model = String((request.query as Record<string, unknown>).model ?? "tts-1");
+    const engine = resolveTarget(compat, registry, model, "").engine;
+    const aliases = Object.keys(compat.openai.voices).map((id) => ({ id, name: id }));
+    const native = (await pipeline.voices(engine)).map((v) => ({ id: `${engine}:${v.id}`, name: `${v.name} (${engine})` }));
+    return { voices: [...aliases, ...native] };
+  });
+};

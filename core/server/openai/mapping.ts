@@ -1,0 +1,56 @@
+/**
+ * OpenAI model and voice names -> Chorus engine, voice and engine options.
+ * - model: a configured model name (`tts-1`, `tts-1-hd`, ...) or any installed engine id.
+ * - voice: `engine:voice` (picks the engine too), a configured name (alloy, nova, ...; matched
+ *   case-insensitively after trimming, since clients send " nova"), or an engine voice id.
+ */
+import type { CompatConfig } from "../../config/compat-schema.ts";
+import { ChorusError } from "../../errors.ts";
+import type { Registry } from "../../registry/registry.ts";
+
+export interface SpeechTarget {
+  engine: string;
+  voice: string | undefined;
+  options: Record<string, unknown> | undefined;
+}
+
+export function resolveTarget(compat: CompatConfig, registry: Registry, model: string, rawVoice: string): SpeechTarget {
+  const models = compat.openai.models;
+  const modelName = model.trim();
+  const mapped = models[modelName] ?? models[modelName.toLowerCase()];
+  let engine: string;
+  let defaultVoice: string | undefined;
+  if (mapped) {
+    engine = mapped.engine;
+    defaultVoice = mapped.voice;
+  } else if (registry.get(modelName)) {
+    engine = modelName;
+  } else {
+    throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `model '${modelName}' does not exist (GET /v1/models lists them)`, { field: "model" });
+  }
+
+  const voice = rawVoice.trim();
+  const colon = voice.indexOf(":");
+  if (colon > 0) {
+    const voiceEngine = voice.slice(0, colon);
+    if (!registry.get(voiceEngine)) {
+      throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `voice '${voice}' names engine '${voiceEngine}', which is not installed`, { field: "voice" });
+    }
+    const id = voice.slice(colon + 1).trim();
+    return { engine: voiceEngine, voice: id || undefined, options: undefined };
+  }
+  const table = lookupVoice(compat, voice);
+  if (table) {
+    const entry = table[engine];
+    return { engine, voice: entry?.voice ?? defaultVoice, options: entry?.options };
+  }
+  return { engine, voice, options: undefined };
+}
+
+function lookupVoice(compat: CompatConfig, name: string) {
+  const voices = compat.openai.voices;
+  if (voices[name]) return voices[name];
+  const lower = name.toLowerCase();
+  for (const [key, value] of Object.entries(voices)) if (key.toLowerCase() === lower) return value;
+  return undefined;
+}

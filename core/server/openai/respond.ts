@@ -1,0 +1,43 @@
+/** Sends a pipeline's speech as an encoded, chunked audio body or as OpenAI SSE events. */
+import { Readable } from "node:stream";
+import type { FastifyReply } from "fastify";
+import { contentType, encodeStream, type AudioFormat } from "../../audio/encoders/index.ts";
+import { resampleLinear } from "../../audio/resample.ts";
+import type { SpeechStream } from "../../synth/pipeline.ts";
+
+/** PCM at `to` Hz (linear interpolation per chunk; a no-op when the rates agree). */
+export async function* atRate(chunks: AsyncIterable<Int16Array>, from: number, to: number): AsyncGenerator<Int16Array> {
+  for await (const c of chunks) yield resampleLinear(c, from, to);
+}
+
+/** Streams `speech` encoded as `format`; for pcm, at `pcmRate` when given. */
+export function sendAudio(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null): FastifyReply {
+  const rate = format === "pcm" && pcmRate ? pcmRate : speech.sampleRate;
+  const pcm = rate === speech.sampleRate ? speech.chunks : atRate(speech.chunks, speech.sampleRate, rate);
+  void reply.header("X-Sample-Rate", String(rate));
+  void reply.type(contentType(format, rate));
+  return reply.send(Readable.from(encodeStream(format, rate, pcm)));
+}
+
+/**
+ * `stream_format: "sse"`: `speech.audio.delta` events carrying base64 audio as it is encoded,
+ * then `speech.audio.done` with a usage estimate. Each event is one `data:` line of JSON.
+ */
+export function sendSse(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null, inputChars: number): FastifyReply {
+  const rate = format === "pcm" && pcmRate ? pcmRate : speech.sampleRate;
+  const pcm = rate === speech.sampleRate ? speech.chunks : atRate(speech.chunks, speech.sampleRate, rate);
+  async function* events() {
+    let bytes = 0;
+    for await (const audio of encodeStream(format, rate, pcm)) {
+      bytes += audio.length;
+      yield `data: ${JSON.stringify({ type: "speech.audio.delta", audio: audio.toString("base64") })}\n\n`;
+    }
+    const inputTokens = Math.ceil(inputChars / 4);
+    const outputTokens = Math.ceil(bytes / 64);
+    yield `data: ${JSON.stringify({ type: "speech.audio.done", usage: { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens } })}\n\n`;
+  }
+  void reply.header("X-Sample-Rate", String(rate));
+  void reply.header("Cache-Control", "no-cache");
+  void reply.type("text/event-stream; charset=utf-8");
+  return reply.send(Readable.from(events(), { objectMode: false }));
+}
