@@ -117,8 +117,9 @@ export class SchedulerCore extends EngineLifecycle {
         this.queue.delete(w.id);
         w.cleanup();
         w.resolve(this.grant(p, w.request, w.chain, w.since));
-      } else if (p.kind === "load") {
-        this.execute(p);
+      } else if (p.kind === "load" || p.kind === "evict") {
+        if (p.kind === "load") this.execute(p);
+        else this.executeEvict(p);
         view.loadBusy = true;
       } else if (p.kind === "wait") {
         waiting.add(w.memo);

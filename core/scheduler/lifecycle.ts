@@ -124,6 +124,16 @@ export abstract class EngineLifecycle {
     });
   }
 
+  /** Evicts idle engines so that a loaded one gets memory for its next request. */
+  protected executeEvict(p: Extract<Placement, { kind: "evict" }>): void {
+    this.loadBusy = (async () => {
+      for (const v of p.victims) await this.unloadInstance(v, "evicted", "evict", `request memory for ${p.candidate.key}`);
+    })().finally(() => {
+      this.loadBusy = undefined;
+      this.pump();
+    });
+  }
+
   private async runLoad(p: Extract<Placement, { kind: "load" }>): Promise<void> {
     const c = p.candidate;
     for (const v of p.victims) await this.unloadInstance(v, "evicted", "evict", `for ${c.key}`);

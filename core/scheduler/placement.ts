@@ -28,6 +28,7 @@ export interface PlacementView {
 export type Placement =
   | { kind: "lease"; instance: Instance; candidate: Candidate; reason: "resident"; misses: string[] }
   | { kind: "load"; candidate: Candidate; gpu?: Device; victims: Instance[]; reason: "fits" | "evicted_idle"; misses: string[] }
+  | { kind: "evict"; candidate: Candidate; victims: Instance[] }
   | { kind: "wait"; reason: Reason; candidate: Candidate }
   | { kind: "refuse"; reason: Reason; message: string; retryAfterMs?: number };
 
@@ -100,10 +101,25 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
       const live = view.instances.find((i) => i.engineId === c.engineId && usable(i, view));
       if (live) {
         // one live instance per engine: it serves every request for that engine
-        if (live.key !== c.key) continue;
+        if (live.key !== c.key) {
+          // an idle engine on a lower profile moves up when a preferred one now fits outright
+          const idleLower = live.state === "ready" && live.inFlight === 0 && chain.findIndex((x) => x.key === live.key) > chain.indexOf(c);
+          if (idleLower && !view.loadBusy && view.cooldownMs(c.key) <= 0) {
+            const others = { ...view, instances: view.instances.filter((i) => i !== live) };
+            if (evaluate(c, others, []).fit) return { kind: "load", candidate: c, gpu: evaluate(c, others, []).fit!.gpu, victims: [live], reason: "fits", misses };
+          }
+          continue;
+        }
         if (live.state === "loading") wait ??= { kind: "wait", reason: "wait_load", candidate: c };
-        else if (live.inFlight < live.spec.maxParallel && tokenFits(live, view)) return { kind: "lease", instance: live, candidate: c, reason: "resident", misses };
-        else wait ??= { kind: "wait", reason: live.inFlight < live.spec.maxParallel ? "wait_memory" : "wait_capacity", candidate: c };
+        else if (live.inFlight >= live.spec.maxParallel) wait ??= { kind: "wait", reason: "wait_capacity", candidate: c };
+        else {
+          const short = tokenShortfall(live, view);
+          if (short <= 0) return { kind: "lease", instance: live, candidate: c, reason: "resident", misses };
+          // per-request memory: evict idle engines on that GPU rather than wait for their keep-alive
+          const victims = view.loadBusy ? undefined : tokenVictims(live, short, view);
+          if (victims) return { kind: "evict", candidate: c, victims };
+          wait ??= { kind: "wait", reason: "wait_memory", candidate: c };
+        }
         continue;
       }
       const cd = view.cooldownMs(c.key);
@@ -127,8 +143,16 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
   return { kind: "refuse", reason: "no_fit", message: misses.join("; ") || "no placement profile", retryAfterMs: cooldown };
 }
 
-function tokenFits(i: Instance, view: PlacementView): boolean {
-  if (!i.gpu || i.spec.transientVramMb <= 0) return true;
+/** MB of per-request memory missing for one more request on `i` (<= 0: fits). */
+function tokenShortfall(i: Instance, view: PlacementView): number {
+  if (!i.gpu || i.spec.transientVramMb <= 0) return 0;
   const gpu = view.devices.find((d) => d.id === i.gpu);
-  return !gpu || freeMb(gpu, heldOn(gpu, view.instances)) >= i.spec.transientVramMb;
+  return gpu ? i.spec.transientVramMb - freeMb(gpu, heldOn(gpu, view.instances)) : 0;
+}
+
+function tokenVictims(live: Instance, short: number, view: PlacementView): Instance[] | undefined {
+  const idle = view.instances.filter((i) => i !== live && i.gpu === live.gpu && i.state === "ready" && i.inFlight === 0 && (!view.pinned(i.engineId) || !usable(i, view)));
+  const cands = idle.map((i) => ({ id: i.id, gpuMb: i.vramMb, ramMb: 0, loadSeconds: i.spec.loadSeconds, idleMs: view.now - i.lastUsed, stale: !usable(i, view) }));
+  const ids = chooseVictims(cands, { gpuMb: short, ramMb: 0, slots: 0 });
+  return ids?.length ? ids.map((id) => idle.find((i) => i.id === id)!) : undefined;
 }

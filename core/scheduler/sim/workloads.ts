@@ -1,0 +1,59 @@
+/** Request traces for the simulation: engine switching, bursts, long texts. Seeded, repeatable. */
+
+export interface TraceRequest {
+  at: number;
+  engine: string;
+  chars: number;
+}
+
+export interface Workload {
+  name: string;
+  requests: TraceRequest[];
+}
+
+/** mulberry32: small seeded PRNG. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(r: () => number, xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+
+/** A user hopping between 4 engines: ~one request every 4 s, short texts. */
+export function switching(seed = 1, n = 150): Workload {
+  const r = rng(seed);
+  const requests: TraceRequest[] = [];
+  let t = 0;
+  for (let i = 0; i < n; i++) {
+    t += -Math.log(1 - r()) * 4000;
+    requests.push({ at: Math.round(t), engine: pick(r, ["xtts", "mid", "piper", "espeak"]), chars: 80 + Math.floor(r() * 220) });
+  }
+  return { name: "switching", requests };
+}
+
+/** Bursts of 16 simultaneous requests across engines, a minute apart. */
+export function bursts(seed = 2, count = 4): Workload {
+  const r = rng(seed);
+  const requests: TraceRequest[] = [];
+  for (let b = 0; b < count; b++) {
+    for (let i = 0; i < 16; i++) requests.push({ at: b * 60_000 + Math.floor(r() * 200), engine: pick(r, ["xtts", "xtts", "mid", "piper", "espeak"]), chars: 60 + Math.floor(r() * 140) });
+  }
+  return { name: "bursts", requests };
+}
+
+/** Long texts (2,000-4,000 characters) to the big engines, with short ones in between. */
+export function longTexts(seed = 3, n = 24): Workload {
+  const r = rng(seed);
+  const requests: TraceRequest[] = [];
+  for (let i = 0; i < n; i++) {
+    const long = i % 2 === 0;
+    requests.push({ at: i * 15_000, engine: long ? pick(r, ["xtts", "mid"]) : pick(r, ["piper", "espeak", "mid"]), chars: long ? 2000 + Math.floor(r() * 2000) : 100 + Math.floor(r() * 100) });
+  }
+  return { name: "long texts", requests };
+}
