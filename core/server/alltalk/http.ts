@@ -1,0 +1,82 @@
+/** AllTalk route helpers: form fields, numbers, errors in a `status` shape, ranged file replies. */
+import fs from "node:fs";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { ZodError } from "zod";
+import { ChorusError } from "../../errors.ts";
+import { AbortError } from "../../sdk/errors.ts";
+
+/** Body fields (form or JSON object) as strings; repeated fields keep the last value. */
+export function formParams(request: FastifyRequest): Record<string, string> {
+  const body = request.body;
+  const out: Record<string, string> = {};
+  if (body && typeof body === "object" && !Array.isArray(body)) {
+    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+      if (v === undefined || v === null) continue;
+      out[k] = Array.isArray(v) ? String(v[v.length - 1]) : String(v);
+    }
+  }
+  return out;
+}
+
+/** An optional numeric form field within [min, max]; 400 naming it otherwise. */
+export function numberField(form: Record<string, string>, name: string, min: number, max: number): number | undefined {
+  const raw = form[name]?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${name}: must be a number from ${min} to ${max}`, { field: name });
+  }
+  return n;
+}
+
+/** Chorus request fields -> the AllTalk form field a client sent. */
+function allTalkField(field: string | undefined, url: string): string | undefined {
+  if (field === "text") return url.startsWith("/api/tts-generate-streaming") ? "text" : "text_input";
+  if (field === "voice") return url.startsWith("/api/tts-generate?") || url === "/api/tts-generate" ? "character_voice_gen" : "voice";
+  if (field === "engine") return url.startsWith("/api/reload") ? "tts_method" : "engine";
+  return field;
+}
+
+/** `{"status":"generate-failure","error":{code,message,field}}` with the catalogue's status. */
+export function allTalkError(reply: FastifyReply, error: unknown, url: string): FastifyReply {
+  let err: ChorusError;
+  if (error instanceof ChorusError) err = error;
+  else if (error instanceof ZodError) err = new ChorusError("CHORUS_ERR_REQUEST_INVALID", error.issues[0]!.message, { field: error.issues[0]!.path.join(".") });
+  else if (error instanceof AbortError || (error instanceof Error && error.name === "AbortError")) {
+    return reply.status(499).send({ status: "generate-failure", error: { code: "CHORUS_ERR_REQUEST_CANCELLED", message: error.message } });
+  } else {
+    const fe = error as FastifyError;
+    if (typeof fe.statusCode === "number" && fe.statusCode < 500) {
+      return reply.status(fe.statusCode).send({ status: "generate-failure", error: { code: `CHORUS_ERR_HTTP_${fe.statusCode}`, message: fe.message, field: "(body)" } });
+    }
+    reply.log.error({ err: error }, "alltalk request failed");
+    err = new ChorusError("CHORUS_ERR_INTERNAL", "internal error; see the server log");
+  }
+  const field = allTalkField(err.field, url);
+  if (err.retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(err.retryAfter)));
+  const body = { status: "generate-failure", error: { code: err.code, message: err.message, ...(field ? { field } : {}) } };
+  return reply.status(err.statusCode).send(body);
+}
+
+/** Sends a WAV file, honouring a single `Range: bytes=a-b` (browsers seek in <audio>). */
+export async function sendRanged(request: FastifyRequest, reply: FastifyReply, file: string): Promise<FastifyReply> {
+  let size: number;
+  try {
+    size = (await fs.promises.stat(file)).size;
+  } catch {
+    throw new ChorusError("CHORUS_ERR_ROUTE_NOT_FOUND", "no such file (it may have expired)", { field: "file" });
+  }
+  void reply.type("audio/wav").header("Accept-Ranges", "bytes").header("Cache-Control", "no-cache");
+  const m = /^bytes=(\d*)-(\d*)$/.exec(String(request.headers.range ?? ""));
+  if (m && (m[1] || m[2])) {
+    let start = m[1] ? Number(m[1]) : size - Number(m[2]);
+    let end = m[1] && m[2] ? Number(m[2]) : size - 1;
+    start = Math.max(0, start);
+    end = Math.min(end, size - 1);
+    if (start > end) return reply.status(416).header("Content-Range", `bytes */${size}`).send();
+    void reply.status(206).header("Content-Range", `bytes ${start}-${end}/${size}`).header("Content-Length", String(end - start + 1));
+    return reply.send(fs.createReadStream(file, { start, end }));
+  }
+  void reply.header("Content-Length", String(size));
+  return reply.send(fs.createReadStream(file));
+}

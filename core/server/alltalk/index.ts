@@ -1,0 +1,184 @@
+/**
+ * AllTalk-compatible API (AllTalk's default port is 7851, so its clients work unchanged):
+ * /api/ready, /api/rvcvoices, /api/currentsettings, /api/reload, /api/lowvramsetting,
+ * /api/deepspeed, /api/stop-generation, /api/tts-generate, /api/tts-generate-streaming,
+ * /api/previewvoice/ and the generated files under /audio/. (/api/voices is the native route,
+ * whose `{voices:[ids]}` is already AllTalk's shape.) Forms are application/x-www-form-urlencoded.
+ */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { encodeStream } from "../../audio/encoders/index.ts";
+import { wavFile } from "../../audio/wav.ts";
+import { compatConfig } from "../../config/compat-schema.ts";
+import { CHORUS_ROOT } from "../../config/load.ts";
+import { ChorusError } from "../../errors.ts";
+import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
+import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
+import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
+import { applyRetention, outputFileName, resolveInside } from "./files.ts";
+import { generateSpeech } from "./generate.ts";
+import { allTalkError, formParams, numberField, sendRanged } from "./http.ts";
+
+const PREVIEW_TEXT = "Hello, this is a preview of the voice you have chosen.";
+
+export const alltalkRoutes: FastifyPluginAsync = async (app) => {
+  const { registry, pipeline, config } = app.host;
+  const compat = compatConfig(config);
+  if (!compat.alltalk.enabled) return;
+  const outputsDir = path.resolve(CHORUS_ROOT, config.dataDir, compat.alltalk.outputsDir);
+  await fs.mkdir(outputsDir, { recursive: true });
+  // The engine is the host's runtime default (registry selection, persisted in state.json).
+  const state = { get engine() { return registry.selection.current(); }, lowVram: false };
+  const running = new Set<AbortController>();
+
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  app.setErrorHandler((error, request, reply) => allTalkError(reply, error, request.url));
+
+  const engines = () => registry.list().filter((e) => e.manifest && e.status !== "failed");
+
+  /** An abort signal that fires on disconnect or PUT /api/stop-generation. */
+  const track = (request: FastifyRequest, reply: FastifyReply) => {
+    const controller = new AbortController();
+    const disconnect = abortOnDisconnect(request, reply);
+    disconnect.addEventListener("abort", () => controller.abort(disconnect.reason));
+    running.add(controller);
+    reply.raw.on("close", () => running.delete(controller));
+    return controller;
+  };
+
+  app.get("/api/ready", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Ready"));
+  app.get("/api/rvcvoices", async () => ({ status: "success", rvcvoices: ["Disabled"] }));
+
+  app.get("/api/currentsettings", async () => {
+    const m = registry.manifest(state.engine);
+    const caps = m?.capabilities;
+    return {
+      engines_available: engines().map((e) => e.id),
+      current_engine_loaded: state.engine,
+      models_available: engines().map((e) => ({ name: e.id })),
+      current_model_loaded: state.engine,
+      manufacturer_name: m?.name ?? state.engine,
+      audio_format: "wav",
+      deepspeed_capable: false,
+      deepspeed_available: false,
+      deepspeed_enabled: false,
+      lowvram_capable: false,
+      lowvram_enabled: state.lowVram,
+      generationspeed_capable: caps?.speed ?? false,
+      generationspeed_set: 1,
+      pitch_capable: caps?.pitch ?? false,
+      pitch_enabled: caps?.pitch ?? false,
+      pitch_set: 0,
+      temperature_capable: false,
+      temperature_set: 0.75,
+      repetitionpenalty_capable: false,
+      repetitionpenalty_set: 10,
+      languages_capable: (m?.languages.length ?? 0) > 1,
+      multivoice_capable: true,
+      multimodel_capable: engines().length > 1,
+      streaming_capable: caps?.streaming ?? false,
+      ttsengines_installed: engines().length > 0,
+    };
+  });
+
+  app.post("/api/reload", async (request) => {
+    const id = String((request.query as Record<string, unknown>).tts_method ?? "").trim();
+    if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
+    if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
+    await pipeline.voices(id); // loads it now, through the scheduler
+    registry.selection.set(id);
+    return { status: "model-success" };
+  });
+
+  app.post("/api/lowvramsetting", async (request) => {
+    const value = String((request.query as Record<string, unknown>).new_low_vram_value ?? "").toLowerCase();
+    if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_low_vram_value: must be True or False", { field: "new_low_vram_value" });
+    state.lowVram = value === "true"; // the scheduler already places engines by free VRAM
+    return { status: "lowvram-success" };
+  });
+
+  app.post("/api/deepspeed", async (request) => {
+    const value = String((request.query as Record<string, unknown>).new_deepspeed_value ?? "").toLowerCase();
+    if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_deepspeed_value: must be True or False", { field: "new_deepspeed_value" });
+    if (value === "false") return { status: "deepspeed-success" };
+    return { status: "deepspeed-not-supported", message: "Chorus engines do not use DeepSpeed; nothing was changed" };
+  });
+
+  app.put("/api/stop-generation", async () => {
+    const n = running.size;
+    for (const c of running) c.abort(new Error("stopped by /api/stop-generation"));
+    return { message: n ? "Cancelling current TTS generation" : "No generation in progress", cancelled: n };
+  });
+
+  const writeOutput = async (name: string, sampleRate: number, chunks: Int16Array[]) => {
+    const file = path.join(outputsDir, name);
+    await fs.writeFile(file, wavFile(sampleRate, chunks));
+    await applyRetention(outputsDir, compat.alltalk, name);
+    return { output_file_path: file, output_file_url: `/audio/${name}`, output_cache_url: `/audio/${name}` };
+  };
+
+  app.post("/api/tts-generate", async (request, reply) => {
+    const form = formParams(request);
+    const text = form.text_input;
+    if (!text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
+    const filtering = (form.text_filtering || "standard").toLowerCase() as TextFiltering;
+    if (!TEXT_FILTERING_MODES.includes(filtering)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_filtering: must be none, standard or html", { field: "text_filtering" });
+    const narrator = parseNarratorMode(form.narrator_enabled);
+    if (narrator === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "narrator_enabled: must be true, false or silent", { field: "narrator_enabled" });
+    const notInside = (form.text_not_inside || "character").toLowerCase() as NotInside;
+    if (!["character", "narrator", "silent"].includes(notInside)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_not_inside: must be character, narrator or silent", { field: "text_not_inside" });
+    const speed = numberField(form, "speed", 0.25, 4);
+    const pitch = numberField(form, "pitch", -24, 24);
+    const timestamp = (form.output_file_timestamp ?? "true").toLowerCase() !== "false";
+    const name = outputFileName(form.output_file_name, timestamp);
+    const controller = track(request, reply);
+    try {
+      const audio = await generateSpeech(
+        pipeline,
+        { text, filtering, engine: state.engine, characterVoice: voiceId(form.character_voice_gen), narratorVoice: voiceId(form.narrator_voice_gen), narrator, textNotInside: notInside, speed, pitch: pitch === undefined ? undefined : 2 ** (pitch / 12) },
+        controller.signal,
+      );
+      return { status: "generate-success", ...(await writeOutput(name, audio.sampleRate, audio.chunks)) };
+    } finally {
+      running.delete(controller);
+    }
+  });
+
+  const streaming = async (request: FastifyRequest, reply: FastifyReply) => {
+    const params = { ...(request.query as Record<string, string>), ...formParams(request) };
+    if (!params.text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
+    const controller = track(request, reply);
+    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice) }, controller.signal);
+    speechHeaders(reply, speech);
+    void reply.type("audio/wav");
+    if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
+    return reply.send(Readable.from(encodeStream("wav", speech.sampleRate, speech.chunks)));
+  };
+  app.get("/api/tts-generate-streaming", streaming);
+  app.post("/api/tts-generate-streaming", streaming);
+
+  app.post("/api/previewvoice", async (request) => {
+    const form = formParams(request);
+    const voice = voiceId(form.voice);
+    if (!voice) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: is required", { field: "voice" });
+    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: state.engine, characterVoice: voice, narrator: false, textNotInside: "character" }, new AbortController().signal);
+    return { status: "generate-success", ...(await writeOutput(outputFileName(`preview_${voice}`, false), audio.sampleRate, audio.chunks)) };
+  });
+
+  app.get("/audio/:file", async (request, reply) => {
+    const { file } = request.params as { file: string };
+    const full = resolveInside(outputsDir, file);
+    if (!full) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `file: '${file}' is not a generated file name`, { field: "file" });
+    return sendRanged(request, reply, full);
+  });
+};
+
+/** AllTalk voices are often file names (`female_01.wav`); Chorus voice ids have no extension. */
+function voiceId(value: string | undefined): string | undefined {
+  const v = value?.trim().replace(/\.wav$/i, "");
+  return v ? v : undefined;
+}
