@@ -9,6 +9,7 @@ import { ChorusError } from "../errors.ts";
 import { serveCommand } from "./serve.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
+import { ENGINE_USAGE, EngineUsageError, engineCommand } from "./scheduler.ts";
 
 export class UsageError extends Error {}
 
@@ -20,6 +21,7 @@ Commands:
         [--engine ID] [--voice ID] [--speed N] [--pitch N] [--format wav|pcm]
   engines                     list installed engines and their state
   voices [--engine ID]        list an engine's voices
+${ENGINE_USAGE}
 
 Global options:
   --config FILE               configuration file (JSON), merged over config/default.json
@@ -38,6 +40,7 @@ const OPTIONS = {
   format: { type: "string" },
   output: { type: "string", short: "o" },
   host: { type: "string" },
+  url: { type: "string" },
   port: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -92,6 +95,10 @@ export async function main(argv: string[]): Promise<number> {
         return await enginesCommand(parsed.values);
       case "voices":
         return await voicesCommand(parsed.values);
+      case "engine":
+        return await engineCommand(rest, { url: parsed.values.url, json: parsed.values.json }).catch((err: unknown) => {
+          throw err instanceof EngineUsageError ? new UsageError(err.message) : err;
+        });
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
