@@ -29,8 +29,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   if (!compat.alltalk.enabled) return;
   const outputsDir = path.resolve(CHORUS_ROOT, config.dataDir, compat.alltalk.outputsDir);
   await fs.mkdir(outputsDir, { recursive: true });
-  // The engine is the host's runtime default (registry selection, persisted in state.json).
-  const state = { get engine() { return registry.selection.current(); }, lowVram: false };
+  // The engine is the host's runtime default (registry selection, persisted in state.json),
+  // where the registry has that service; otherwise AllTalk's own current engine.
+  const selection = (registry as unknown as { selection?: { current(): string; set(id: string): unknown } }).selection;
+  let own = config.engines.default;
+  const state = { get engine() { return selection ? selection.current() : own; }, lowVram: false };
   const running = new Set<AbortController>();
 
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
@@ -90,7 +93,8 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
     if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
     await pipeline.voices(id); // loads it now, through the scheduler
-    registry.selection.set(id);
+    if (selection) selection.set(id);
+    else own = id;
     return { status: "model-success" };
   });
 
