@@ -11,7 +11,6 @@ import pino from "pino";
 import { loadConfig } from "../../core/config/load.ts";
 import { createHost } from "../../core/host.ts";
 import { buildApp } from "../../core/server/app.ts";
-import { fmt, table } from "./stats.ts";
 
 export interface LoadResult {
   format: "wav" | "mp3";
@@ -28,6 +27,13 @@ export interface LoadResult {
 
 const INPUT = "The quick brown fox jumps over the lazy dog. Chorus answers many clients at once.";
 const mb = (n: number) => n / 1024 / 1024;
+const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+function table(rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map(String));
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n");
+}
 
 export async function benchLoad(options: { durationSeconds?: number; connections?: number; formats?: ("wav" | "mp3")[] } = {}): Promise<LoadResult[]> {
   const { durationSeconds = 10, connections = 4, formats = ["wav", "mp3"] } = options;
