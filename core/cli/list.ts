@@ -12,7 +12,7 @@ export async function enginesCommand(values: CliValues): Promise<number> {
       return 0;
     }
     for (const e of entries) {
-      const mark = e.id === config.engines.default ? "*" : " ";
+      const mark = e.id === host.registry.selection.current() ? "*" : " ";
       const info = e.status === "failed" ? `FAILED: ${e.error}` : `${e.manifest.version}  ${e.manifest.name}  (${e.manifest.resources.profiles.map((p) => p.name).join(", ")})`;
       process.stdout.write(`${mark} ${e.id.padEnd(16)} ${info}\n`);
     }
@@ -26,7 +26,7 @@ export async function voicesCommand(values: CliValues): Promise<number> {
   const config = cliConfig(values);
   const host = createHost(config);
   try {
-    const engine = values.engine ?? config.engines.default;
+    const engine = values.engine ?? host.registry.selection.current();
     const voices = await host.pipeline.voices(engine);
     if (values.json) process.stdout.write(`${JSON.stringify(voices, null, 2)}\n`);
     else for (const v of voices) process.stdout.write(`${v.id.padEnd(24)} ${v.name}  [${v.languages.join(", ")}]\n`);

@@ -1,5 +1,5 @@
 /**
- * `chorus <command>`: serve | say | engines | voices. Exit codes: 0 ok, 1 failure,
+ * `chorus <command>`: serve | say | engines | voices | use | plugin. Exit codes: 0 ok, 1 failure,
  * 2 bad usage or invalid configuration.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -9,6 +9,7 @@ import { ChorusError } from "../errors.ts";
 import { serveCommand } from "./serve.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
+import { pluginCommand, useCommand } from "./plugin.ts";
 import { ENGINE_USAGE, EngineUsageError, engineCommand } from "./scheduler.ts";
 
 export class UsageError extends Error {}
@@ -21,6 +22,9 @@ Commands:
         [--engine ID] [--voice ID] [--speed N] [--pitch N] [--format wav|pcm]
   engines                     list installed engines and their state
   voices [--engine ID]        list an engine's voices
+  use ID                      make ID the default engine (persisted; a running server follows)
+  plugin new NAME [DIR]       scaffold a plugin from the template into plugins/NAME
+  plugin check DIR            validate a plugin: manifest, import, load, voices, a test synthesis
 ${ENGINE_USAGE}
 
 Global options:
@@ -95,6 +99,10 @@ export async function main(argv: string[]): Promise<number> {
         return await enginesCommand(parsed.values);
       case "voices":
         return await voicesCommand(parsed.values);
+      case "use":
+        return await useCommand(rest, parsed.values);
+      case "plugin":
+        return await pluginCommand(rest, parsed.values);
       case "engine":
         return await engineCommand(rest, { url: parsed.values.url, json: parsed.values.json }).catch((err: unknown) => {
           throw err instanceof EngineUsageError ? new UsageError(err.message) : err;

@@ -7,8 +7,9 @@ export async function serveCommand(values: CliValues): Promise<number> {
   const config = cliConfig(values, false);
   const host = createHost(config);
   const app = await buildApp(host);
+  await host.registry.watch(); // hot-swap plugins while serving
   const address = await app.listen({ host: config.server.host, port: config.server.port });
-  host.log.info({ address, defaultEngine: config.engines.default, engines: host.registry.list().map((e) => `${e.id}:${e.status}`) }, "chorus listening");
+  host.log.info({ address, defaultEngine: host.registry.selection.current(), engines: host.registry.list().map((e) => `${e.id}:${e.status}`) }, "chorus listening");
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       host.log.info({ signal }, "shutting down");
@@ -17,6 +18,7 @@ export async function serveCommand(values: CliValues): Promise<number> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  await host.registry.close();
   await app.close();
   await host.close();
   return 0;

@@ -1,25 +1,33 @@
 /**
  * Host side of one engine instance: owns its worker thread (or child process), forwards calls
  * as messages, turns streamed chunks back into an async iterable and carries cancellation.
- * A crash of the worker fails every call in flight with a clear error; the host survives.
+ * Failure containment lives here: every call has a time limit (the manifest's `timeouts`), a
+ * worker that stops answering is killed, and a worker that dies after its engine loaded is
+ * restarted with backoff and reloaded with the same context. Calls in flight on a dead worker
+ * fail with ENGINE_FAILED; the host process is never at risk.
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { AudioChunk, EngineHealth, LoadContext, SynthesisRequest, Voice } from "../sdk/engine.ts";
 import type { Manifest } from "../sdk/manifest.ts";
 import { AbortError, EngineError, deserializeError } from "../sdk/errors.ts";
 import type { EngineBootData, EngineToHost, HostToEngine } from "./protocol.ts";
-
-const BOOT_SCRIPT = new URL("./boot.mjs", import.meta.url);
+import { spawnLink, type Link } from "./worker-link.ts";
+import { SynthesisStream } from "./synthesis-stream.ts";
 
 interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
   onChunk?(chunk: AudioChunk): void;
+}
+
+export interface RestartPolicy {
+  /** Consecutive crashes tolerated before the instance is given up (emits "exit"). */
+  maxRestarts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
 }
 
 export interface EngineHostOptions {
@@ -28,180 +36,275 @@ export interface EngineHostOptions {
   log: Logger;
   /** How long creating the engine (importing its code) may take. */
   bootTimeoutMs?: number;
+  /** The registry generation this instance runs (see Registry). */
+  generation?: number;
+  restart?: Partial<RestartPolicy>;
+  /** How long a worker may take to answer a ping before it counts as hung. */
+  pingTimeoutMs?: number;
 }
 
+type State = "new" | "starting" | "running" | "restarting" | "stopped";
+
+/**
+ * Events: "crash" (reason: string) when the worker died and a restart is scheduled;
+ * "restart" () when it serves again; "exit" (code) when the instance is gone for good.
+ */
 export class EngineHost extends EventEmitter {
   readonly manifest: Manifest;
+  readonly generation: number;
+  /** Times the worker was restarted after a crash. */
+  restarts = 0;
   private readonly log: Logger;
   private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private worker?: Worker;
-  private child?: ChildProcess;
-  private exited = false;
   private readonly options: EngineHostOptions;
+  private readonly policy: RestartPolicy;
+  private nextId = 1;
+  private link?: Link;
+  private state: State = "new";
+  private loadContext?: Omit<LoadContext, "log">;
+  private crashes = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
+  private pinging = false;
 
   constructor(options: EngineHostOptions) {
     super();
     this.options = options;
     this.manifest = options.manifest;
+    this.generation = options.generation ?? 0;
     this.log = options.log;
+    this.policy = { maxRestarts: 5, initialDelayMs: 250, maxDelayMs: 30_000, ...options.restart };
   }
 
   /** Spawns the worker and creates the engine in it. Rejects if the plugin fails to boot. */
-  start(): Promise<void> {
-    const boot: EngineBootData = {
-      manifest: this.manifest,
-      pluginDir: this.options.pluginDir,
-      entryUrl: pathToFileURL(path.resolve(this.options.pluginDir, this.manifest.entry)).href,
-    };
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new EngineError("ENGINE_FAILED", `plugin did not start within ${this.bootTimeoutMs} ms`));
-        void this.terminate();
-      }, this.bootTimeoutMs);
-      const onMessage = (message: EngineToHost) => {
-        if (message.type === "ready") {
-          clearTimeout(timer);
-          resolve();
-        } else if (message.type === "boot-failed") {
-          clearTimeout(timer);
-          reject(deserializeError(message.error));
-          void this.terminate();
-        } else {
-          this.handle(message);
-        }
-      };
-      const onExit = (code: number | null) => {
-        clearTimeout(timer);
-        this.exited = true;
-        reject(new EngineError("ENGINE_FAILED", `engine worker exited with code ${code} while starting`));
-        this.failAll(`engine worker exited (code ${code})`);
-        this.emit("exit", code);
-      };
-      if (this.manifest.isolation === "process") {
-        const child = fork(BOOT_SCRIPT, [JSON.stringify(boot)], {
-          serialization: "advanced",
-          stdio: ["ignore", "inherit", "inherit", "ipc"],
-        });
-        this.child = child;
-        child.on("message", (m) => onMessage(m as EngineToHost));
-        child.on("exit", (code) => onExit(code));
-        child.on("error", (err) => this.log.error({ err }, "engine process error"));
-      } else {
-        const worker = new Worker(BOOT_SCRIPT, { workerData: boot, stdout: false, stderr: false });
-        this.worker = worker;
-        worker.on("message", onMessage);
-        worker.on("error", (err) => this.log.error({ err }, "engine worker error"));
-        worker.on("exit", onExit);
-      }
-    });
-  }
-
-  private get bootTimeoutMs(): number {
-    return this.options.bootTimeoutMs ?? 30_000;
+  async start(): Promise<void> {
+    this.state = "starting";
+    try {
+      await this.boot();
+      this.state = "running";
+    } catch (err) {
+      await this.stop(null);
+      throw err;
+    }
   }
 
   get alive(): boolean {
-    return !this.exited;
+    return this.state !== "stopped";
   }
 
-  load(context: Omit<LoadContext, "log">): Promise<void> {
-    return this.call({ type: "load", context }) as Promise<void>;
+  onExit(listener: (code: number | null) => void): void {
+    this.once("exit", listener);
+  }
+
+  async load(context: Omit<LoadContext, "log">): Promise<void> {
+    await this.call({ type: "load", context }, this.seconds("loadSeconds"));
+    this.loadContext = context;
   }
 
   unload(): Promise<void> {
-    return this.call({ type: "unload" }) as Promise<void>;
+    return this.call({ type: "unload" }, this.seconds("chunkSeconds")) as Promise<void>;
   }
 
   listVoices(): Promise<Voice[]> {
-    return this.call({ type: "voices" }) as Promise<Voice[]>;
+    return this.call({ type: "voices" }, this.seconds("chunkSeconds")) as Promise<Voice[]>;
   }
 
   health(): Promise<EngineHealth> {
-    return this.call({ type: "health" }) as Promise<EngineHealth>;
+    return this.call({ type: "health" }, this.seconds("chunkSeconds")) as Promise<EngineHealth>;
   }
 
   /** Streams the engine's chunks; aborting `signal` cancels the work inside the engine. */
   async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
     if (signal.aborted) throw new AbortError();
-    const queue: AudioChunk[] = [];
-    let done = false;
-    let failure: Error | undefined;
-    let wake: (() => void) | undefined;
+    await this.whenServing();
     const id = this.nextId++;
-    const notify = () => {
-      wake?.();
-      wake = undefined;
-    };
-    this.pending.set(id, {
-      resolve: () => {
-        done = true;
-        notify();
-      },
-      reject: (err) => {
-        failure = err;
-        notify();
-      },
-      onChunk: (chunk) => {
-        queue.push(chunk);
-        notify();
-      },
-    });
-    const onAbort = () => {
+    const stream = new SynthesisStream(this.seconds("chunkSeconds"), () => {
       this.post({ type: "abort", id });
-      failure ??= new AbortError();
-      notify();
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
+      this.pending.delete(id);
+      this.log.warn({ reason: "synthesis_timeout", seconds: this.seconds("chunkSeconds") }, "synthesis produced no audio in time");
+      void this.checkResponsive();
+    });
+    this.pending.set(id, stream);
     try {
       this.post({ type: "synthesize", id, request });
-      for (;;) {
-        if (queue.length) {
-          yield queue.shift()!;
-          continue;
-        }
-        if (failure) throw failure;
-        if (done) return;
-        await new Promise<void>((r) => (wake = r));
-      }
+      yield* stream.iterate(signal, () => this.post({ type: "abort", id }));
+      this.crashes = 0; // a completed request shows the restarted worker is healthy
     } finally {
-      signal.removeEventListener("abort", onAbort);
-      // A consumer that stops early (e.g. the client went away) cancels the engine's work.
-      if (!done && !failure) this.post({ type: "abort", id });
       this.pending.delete(id);
     }
   }
 
-  /** Stops the worker at once; calls in flight fail. */
+  /** Stops the worker at once; calls in flight fail; no restart follows. */
   async terminate(): Promise<void> {
-    if (this.exited) return;
-    this.exited = true;
-    this.failAll("engine stopped");
-    if (this.worker) await this.worker.terminate();
-    if (this.child && this.child.exitCode === null) this.child.kill("SIGKILL");
+    if (this.state === "stopped") return;
+    await this.stop(null);
   }
 
-  private call(message: DistributiveOmit<HostToEngine, "id">): Promise<unknown> {
-    if (this.exited) return Promise.reject(new EngineError("ENGINE_FAILED", "engine worker is not running"));
+  private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
+    return this.manifest.timeouts?.[kind] ?? 120;
+  }
+
+  private boot(): Promise<void> {
+    const boot: EngineBootData = {
+      manifest: this.manifest,
+      pluginDir: this.options.pluginDir,
+      entryUrl: pathToFileURL(path.resolve(this.options.pluginDir, this.manifest.entry)).href,
+    };
+    const timeoutMs = this.options.bootTimeoutMs ?? 30_000;
+    return new Promise<void>((resolve, reject) => {
+      let booted = false;
+      const settle = (err?: Error) => {
+        if (booted) return;
+        booted = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      };
+      const link: Link = spawnLink(boot, this.manifest.isolation, {
+        message: (m) => {
+          if (this.link !== link) return;
+          if (m.type === "ready") settle();
+          else if (m.type === "boot-failed") {
+            settle(deserializeError(m.error));
+            void link.kill();
+          } else this.handle(m);
+        },
+        exit: (code) => {
+          settle(new EngineError("ENGINE_FAILED", `engine worker exited with code ${code} while starting`));
+          if (this.link === link) this.onWorkerExit(code);
+        },
+        error: (err) => this.log.error({ err }, "engine worker error"),
+      });
+      this.link = link;
+      const timer = setTimeout(() => {
+        settle(new EngineError("ENGINE_FAILED", `plugin did not start within ${timeoutMs} ms`));
+        void link.kill();
+      }, timeoutMs);
+    });
+  }
+
+  private onWorkerExit(code: number | null): void {
+    this.link = undefined;
+    if (this.state === "running" && this.loadContext) {
+      const reason = `engine worker crashed (exit code ${code})`;
+      this.failAll(reason);
+      this.log.error({ reason: "worker_crash", code }, reason);
+      this.emit("crash", reason);
+      this.scheduleRestart(reason, code);
+    } else if (this.state === "running" || this.state === "starting") {
+      void this.stop(code);
+    }
+    // "restarting": the restart attempt sees its own failure; "stopped": nothing left to do.
+  }
+
+  private scheduleRestart(reason: string, code: number | null): void {
+    this.crashes++;
+    if (this.crashes > this.policy.maxRestarts) {
+      this.log.error({ reason: "restart_limit", crashes: this.crashes - 1 }, "engine keeps crashing; giving up");
+      void this.stop(code, new EngineError("ENGINE_FAILED", `engine gave up after ${this.crashes - 1} restarts: ${reason}`));
+      return;
+    }
+    this.state = "restarting";
+    if (!this.revived) {
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(() => {});
+      this.revived = { promise, resolve, reject };
+    }
+    const delay = Math.min(this.policy.initialDelayMs * 2 ** (this.crashes - 1), this.policy.maxDelayMs);
+    this.log.warn({ reason: "restart_scheduled", delayMs: delay, attempt: this.crashes }, "restarting engine worker");
+    this.restartTimer = setTimeout(() => void this.restart(code), delay);
+  }
+
+  private async restart(code: number | null): Promise<void> {
+    try {
+      await this.boot();
+      await this.rawCall({ type: "load", context: this.loadContext! }, this.seconds("loadSeconds"));
+    } catch (err) {
+      if (this.state !== "restarting") return;
+      await this.link?.kill();
+      this.scheduleRestart(`restart failed: ${(err as Error).message}`, code);
+      return;
+    }
+    if (this.state !== "restarting") return;
+    this.state = "running";
+    this.restarts++;
+    this.revived?.resolve();
+    this.revived = undefined;
+    this.log.info({ reason: "restarted", restarts: this.restarts }, "engine worker restarted");
+    this.emit("restart");
+  }
+
+  private async stop(code: number | null, why = new EngineError("ENGINE_FAILED", "engine stopped")): Promise<void> {
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    clearTimeout(this.restartTimer);
+    this.revived?.reject(why);
+    this.failAll(why.message);
+    const link = this.link;
+    this.link = undefined;
+    await link?.kill();
+    this.emit("exit", code);
+  }
+
+  private async whenServing(): Promise<void> {
+    if (this.state === "restarting" && this.revived) await this.revived.promise;
+    if (this.state === "stopped") throw new EngineError("ENGINE_FAILED", "engine worker is not running");
+  }
+
+  private async call(message: DistributiveOmit<HostToEngine, "id">, timeoutSeconds: number): Promise<unknown> {
+    await this.whenServing();
+    return this.rawCall(message, timeoutSeconds);
+  }
+
+  private rawCall(message: DistributiveOmit<HostToEngine, "id">, timeoutSeconds: number): Promise<unknown> {
+    if (!this.link) return Promise.reject(new EngineError("ENGINE_FAILED", "engine worker is not running"));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new EngineError("ENGINE_FAILED", `${message.type} timed out after ${timeoutSeconds} s`));
+        this.log.warn({ reason: "call_timeout", call: message.type, seconds: timeoutSeconds }, "engine call timed out");
+        void this.checkResponsive();
+      }, timeoutSeconds * 1000);
+      const done = <T>(fn: (v: T) => void) => (v: T) => {
+        clearTimeout(timer);
+        fn(v);
+      };
+      this.pending.set(id, { resolve: done(resolve), reject: done(reject) });
       this.post({ ...message, id } as HostToEngine);
     });
   }
 
+  /** After a timeout: a worker that cannot even answer a ping is stuck, and is replaced. */
+  private async checkResponsive(): Promise<void> {
+    if (this.pinging || !this.link) return;
+    this.pinging = true;
+    const link = this.link;
+    try {
+      await this.rawCall({ type: "ping" }, (this.options.pingTimeoutMs ?? 2000) / 1000);
+    } catch {
+      if (this.link === link) {
+        this.log.error({ reason: "worker_unresponsive" }, "engine worker does not answer; killing it");
+        await link.kill();
+      }
+    } finally {
+      this.pinging = false;
+    }
+  }
+
   private post(message: HostToEngine): void {
-    if (this.exited) return;
-    if (this.worker) this.worker.postMessage(message);
-    else this.child?.send(message);
+    this.link?.post(message);
   }
 
   private handle(message: EngineToHost): void {
     switch (message.type) {
-      case "result": {
+      case "result":
+      case "pong": {
         const p = this.pending.get(message.id);
         this.pending.delete(message.id);
-        p?.resolve(message.value);
+        p?.resolve(message.type === "result" ? message.value : undefined);
         break;
       }
       case "error": {

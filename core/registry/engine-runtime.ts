@@ -60,6 +60,9 @@ export async function runEngine(boot: EngineBootData, channel: Channel): Promise
       case "abort":
         running.get(message.id)?.abort();
         break;
+      case "ping":
+        channel.send({ type: "pong", id: message.id });
+        break;
       case "synthesize": {
         const controller = new AbortController();
         running.set(message.id, controller);

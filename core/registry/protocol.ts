@@ -20,11 +20,14 @@ export type HostToEngine =
   | { type: "voices"; id: number }
   | { type: "health"; id: number }
   | { type: "synthesize"; id: number; request: SynthesisRequest }
-  | { type: "abort"; id: number };
+  | { type: "abort"; id: number }
+  /** Answered by the runtime itself (never the engine): is the worker's event loop alive? */
+  | { type: "ping"; id: number };
 
 export type EngineToHost =
   | { type: "ready" }
   | { type: "boot-failed"; error: SerializedError }
+  | { type: "pong"; id: number }
   | { type: "result"; id: number; value?: unknown }
   | { type: "error"; id: number; error: SerializedError }
   | { type: "chunk"; id: number; sampleRate: number; samples: Int16Array }

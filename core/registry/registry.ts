@@ -2,87 +2,81 @@
  * The engine registry: finds every engine folder (one `plugin.json` each) under the configured
  * folders, validates manifests before any plugin code runs, and starts engine instances in
  * their own worker. A broken plugin is recorded with its reason and never stops the others.
+ *
+ * Hot swap (`watch()`): a changed folder is re-read, snapshotted and trial-booted (its code
+ * imported and `create` run in a throwaway worker); only then does it replace the entry, as
+ * a new, higher `generation`. The scheduler retires instances whose generation is no longer
+ * `get(id).generation` once they drain. A version that fails any of this never replaces a good
+ * one: the previous generation keeps serving and the entry carries the error. A removed
+ * folder's entry disappears.
  */
+import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { inject, injectable } from "../di.ts";
 import type { Config } from "../config/schema.ts";
-import { resolvePath } from "../config/load.ts";
-import { ManifestSchema, describeZodIssues, type Manifest, type PlacementProfile } from "../sdk/manifest.ts";
+import { CHORUS_ROOT, resolvePath } from "../config/load.ts";
+import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
+import { OutOfMemoryError } from "../sdk/errors.ts";
 import { TOKENS } from "../tokens.ts";
 import { EngineHost } from "./engine-host.ts";
+import { entryErrors, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
+import { EngineSelection } from "./selection.ts";
+import { fingerprint, pruneSnapshots, snapshotDir, takeSnapshot } from "./snapshot.ts";
+import { PluginWatcher } from "./watcher.ts";
 
-export const MANIFEST_FILE = "plugin.json";
+export { MANIFEST_FILE, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
 
-/**
- * One engine folder as last read. `generation` grows each time the folder is (re)read, so a
- * loaded instance can tell that it is stale and must be replaced after it drains.
- */
-export type EngineEntry =
-  | { id: string; dir: string; generation: number; status: "available"; manifest: Manifest }
-  | { id: string; dir: string; generation: number; status: "failed"; error: string; manifest?: Manifest };
-
-let generations = 0;
-
-/** Reads and validates one plugin folder's manifest, never throwing. */
-export function readPluginFolder(dir: string): EngineEntry {
-  const generation = ++generations;
-  const fallbackId = path.basename(dir);
-  const file = path.join(dir, MANIFEST_FILE);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? `no ${MANIFEST_FILE}` : `${MANIFEST_FILE}: ${(err as Error).message}`;
-    return { id: fallbackId, dir, generation, status: "failed", error: reason };
-  }
-  const parsed = ManifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const id = typeof (raw as { id?: unknown })?.id === "string" ? (raw as { id: string }).id : fallbackId;
-    return { id, dir, generation, status: "failed", error: `invalid ${MANIFEST_FILE}: ${describeZodIssues(parsed.error).join("; ")}` };
-  }
-  const manifest = parsed.data;
-  if (manifest.sdk !== "1") {
-    return { id: manifest.id, dir, generation, status: "failed", manifest, error: `needs SDK major ${manifest.sdk}; this host implements 1` };
-  }
-  const entry = path.resolve(dir, manifest.entry);
-  if (!entry.startsWith(path.resolve(dir) + path.sep) || !fs.existsSync(entry)) {
-    return { id: manifest.id, dir, generation, status: "failed", manifest, error: `entry '${manifest.entry}' not found in the plugin folder` };
-  }
-  return { id: manifest.id, dir, generation, status: "available", manifest };
+/** Emitted as "change" whenever an entry is added, replaced, rejected, demoted or removed. */
+export interface RegistryChange {
+  id: string;
+  kind: "added" | "updated" | "rejected" | "demoted" | "removed";
+  generation?: number;
+  error?: string;
 }
 
+/** Previous good generations kept per engine (to fall back to when a new one fails to load). */
+const HISTORY = 2;
+
 @injectable()
-export class Registry {
+export class Registry extends EventEmitter {
+  /** Keyed by engine id; a folder repeating a taken id is keyed `id@dir`. */
   private entries = new Map<string, EngineEntry>();
+  private readonly history = new Map<string, EngineEntry[]>();
+  private readonly incidents = new Map<string, string>();
+  private readonly fingerprints = new Map<string, string>();
+  private readonly updates = new Map<string, Promise<void>>();
+  private watcher?: PluginWatcher;
   private readonly log: Logger;
+  /** The runtime-selected default engine. */
+  readonly selection: EngineSelection;
 
   constructor(
     @inject(TOKENS.Config) private readonly config: Config,
     @inject(TOKENS.Logger) log: Logger,
   ) {
+    super();
     this.log = log.child({ component: "registry" });
+    const stateFile = path.join(resolvePath(config.dataDir), "state.json");
+    this.selection = new EngineSelection(stateFile, config.engines.default, (id) => this.get(id));
+  }
+
+  private get roots(): string[] {
+    return this.config.engines.dirs.map(resolvePath);
+  }
+
+  private get snapshotRoot(): string {
+    return path.join(resolvePath(this.config.dataDir), "plugins");
   }
 
   /** (Re)discovers all engine folders. */
   scan(): EngineEntry[] {
     const found = new Map<string, EngineEntry>();
-    for (const root of this.config.engines.dirs.map(resolvePath)) {
-      let names: string[];
-      try {
-        names = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith(".")).map((d) => d.name);
-      } catch {
-        continue; // a missing plugins folder is fine
-      }
-      for (const name of names.sort()) {
-        const entry = readPluginFolder(path.join(root, name));
-        const existing = found.get(entry.id);
-        if (existing) {
-          found.set(`${entry.id}@${entry.dir}`, { id: entry.id, dir: entry.dir, generation: entry.generation, status: "failed", error: `duplicate engine id '${entry.id}', already provided by ${existing.dir}` });
-          continue;
-        }
-        found.set(entry.id, entry);
+    for (const root of this.roots) {
+      for (const dir of pluginFolders(root)) {
+        const entry = readPluginFolder(dir);
+        found.set(keyFor(found, entry), duplicateChecked(found, entry));
       }
     }
     this.entries = found;
@@ -97,7 +91,7 @@ export class Registry {
     return [...this.entries.values()];
   }
 
-  /** The usable engine with this id, if any. */
+  /** The engine with this id, if any (failed ones included). */
   get(id: string): EngineEntry | undefined {
     return this.entries.get(id);
   }
@@ -107,25 +101,223 @@ export class Registry {
     return entry?.status === "available" ? entry.manifest : undefined;
   }
 
+  /** What is wrong with an engine now: a rejected newer version, the last crash or failed load. */
+  problems(entry: EngineEntry): string[] {
+    const incident = this.entries.get(entry.id) === entry ? this.incidents.get(entry.id) : undefined;
+    return [...entryErrors(entry), ...(incident ? [incident] : [])];
+  }
+
+  /** Watches the engine folders and hot-swaps plugins as they change. Resolves when watching. */
+  async watch(options: { debounceMs?: number } = {}): Promise<void> {
+    if (this.watcher) return;
+    fs.rmSync(this.snapshotRoot, { recursive: true, force: true });
+    fs.mkdirSync(this.snapshotRoot, { recursive: true });
+    // Snapshots may live outside the Chorus folder: let require() and import find the host's packages.
+    const hostModules = path.join(CHORUS_ROOT, "node_modules");
+    if (fs.existsSync(hostModules)) fs.symlinkSync(hostModules, path.join(this.snapshotRoot, "node_modules"), "dir");
+    for (const [key, entry] of this.entries) {
+      this.fingerprints.set(entry.dir, fingerprint(entry.dir));
+      if (entry.status === "available") this.entries.set(key, this.pinned(entry));
+    }
+    this.watcher = new PluginWatcher({
+      roots: this.roots,
+      debounceMs: options.debounceMs ?? 300,
+      onFolder: (dir) => void this.refresh(dir),
+      onError: (err) => this.log.error({ err, reason: "watch_error" }, "plugin watcher error"),
+    });
+    await this.watcher.start();
+    this.log.info({ dirs: this.roots }, "watching plugin folders");
+  }
+
+  /** Stops watching and waits for updates in progress. */
+  async close(): Promise<void> {
+    await this.watcher?.close();
+    this.watcher = undefined;
+    await Promise.allSettled([...this.updates.values()]);
+  }
+
+  /** Re-reads one plugin folder (the watcher calls this); updates of a folder run one at a time. */
+  refresh(dir: string): Promise<void> {
+    const run = (this.updates.get(dir) ?? Promise.resolve())
+      .then(() => this.update(dir))
+      .catch((err: unknown) => this.log.error({ err, dir, reason: "update_failed" }, "plugin update failed"));
+    this.updates.set(dir, run);
+    void run.finally(() => this.updates.get(dir) === run && this.updates.delete(dir));
+    return run;
+  }
+
   /** Starts a fresh instance of engine `id` in its own worker and loads it with `profile`. */
   async startEngine(id: string, profile: PlacementProfile, simulated = false): Promise<EngineHost> {
     const entry = this.entries.get(id);
     if (!entry || entry.status !== "available") throw new Error(`engine '${id}' is not available`);
+    const { generation } = entry;
     const host = new EngineHost({
       manifest: entry.manifest,
-      pluginDir: entry.dir,
-      log: this.log.child({ plugin: id }),
+      pluginDir: entry.codeDir ?? entry.dir,
+      generation,
+      log: this.log.child({ plugin: id, generation }),
       bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
     });
-    await host.start();
+    host.on("crash", (reason: string) => this.incidents.set(id, `generation ${generation} (${new Date().toISOString()}): ${reason}`));
     try {
+      await host.start();
       const dataDir = path.join(resolvePath(this.config.dataDir), "engines", id);
       fs.mkdirSync(dataDir, { recursive: true });
-      await host.load({ profile, simulated, pluginDir: entry.dir, settings: this.config.engines.settings[id] ?? {}, dataDir });
+      await host.load({ profile, simulated, pluginDir: entry.codeDir ?? entry.dir, settings: this.config.engines.settings[id] ?? {}, dataDir });
     } catch (err) {
       await host.terminate();
+      this.loadFailed(id, generation, err);
       throw err;
     }
     return host;
   }
+
+  private async update(dir: string): Promise<void> {
+    const currentKey = [...this.entries].find(([, e]) => e.dir === dir)?.[0];
+    const current = currentKey ? this.entries.get(currentKey) : undefined;
+    if (!fs.existsSync(dir)) {
+      if (currentKey) this.remove(currentKey);
+      this.fingerprints.delete(dir);
+      return;
+    }
+    const print = fingerprint(dir);
+    if (current && this.fingerprints.get(dir) === print) return; // touched, not changed
+    this.fingerprints.set(dir, print);
+    const candidate = readPluginFolder(dir);
+    let error = candidate.status === "failed" ? candidate.error : undefined;
+    let accepted: EngineEntry | undefined;
+    if (candidate.status === "available") {
+      const codeDir = snapshotDir(this.snapshotRoot, candidate.id, candidate.generation);
+      try {
+        takeSnapshot(dir, codeDir);
+        error = await this.trialBoot(candidate.manifest, codeDir);
+      } catch (err) {
+        error = `cannot snapshot the plugin folder: ${(err as Error).message}`;
+      }
+      if (error) fs.rmSync(codeDir, { recursive: true, force: true });
+      else accepted = { ...candidate, codeDir };
+    }
+    if (currentKey && current && current.id !== candidate.id) this.entries.delete(currentKey); // the id was renamed
+    if (accepted) this.accept(accepted, current?.id === accepted.id ? current : undefined);
+    else this.reject(candidate, error!, current?.id === candidate.id ? current : undefined);
+  }
+
+  /** Imports the plugin and runs `create` in a throwaway worker; the reason if that fails. */
+  private async trialBoot(manifest: Manifest, codeDir: string): Promise<string | undefined> {
+    const host = new EngineHost({
+      manifest,
+      pluginDir: codeDir,
+      log: this.log.child({ plugin: manifest.id, phase: "trial" }),
+      bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
+    });
+    try {
+      await host.start();
+      return undefined;
+    } catch (err) {
+      return `failed to start: ${(err as Error).message}`;
+    } finally {
+      await host.terminate();
+    }
+  }
+
+  private accept(entry: EngineEntry, previous: EngineEntry | undefined): void {
+    const owner = this.entries.get(entry.id);
+    if (owner && owner.dir !== entry.dir) {
+      this.set(`${entry.id}@${entry.dir}`, duplicateChecked(this.entries, entry), "rejected");
+      return;
+    }
+    const kept = this.history.get(entry.id) ?? [];
+    if (previous?.status === "available") kept.push({ ...previous, error: undefined });
+    this.history.set(entry.id, kept.slice(-HISTORY));
+    this.incidents.delete(entry.id);
+    pruneSnapshots(this.snapshotRoot, entry.id, [entry.generation, ...kept.map((e) => e.generation)]);
+    this.set(entry.id, entry, previous ? "updated" : "added");
+  }
+
+  private reject(candidate: EngineEntry, error: string, previous: EngineEntry | undefined): void {
+    const version = candidate.manifest?.version ?? "?";
+    if (previous?.status === "available") {
+      const kept = `version ${version} rejected: ${error}; still serving version ${previous.manifest.version} (generation ${previous.generation})`;
+      this.set(previous.id, { ...previous, error: kept }, "rejected");
+      return;
+    }
+    const failed: EngineEntry = { id: candidate.id, dir: candidate.dir, generation: candidate.generation, status: "failed", error, manifest: candidate.manifest };
+    const owner = this.entries.get(candidate.id);
+    this.set(owner && owner.dir !== candidate.dir ? `${candidate.id}@${candidate.dir}` : candidate.id, failed, "rejected");
+  }
+
+  /** A generation that fails to load (not for lack of memory) gives way to the previous good one. */
+  private loadFailed(id: string, generation: number, err: unknown): void {
+    if (err instanceof OutOfMemoryError) return;
+    const message = (err as Error).message;
+    this.incidents.set(id, `generation ${generation} failed to load: ${message}`);
+    const current = this.entries.get(id);
+    const previous = this.history.get(id)?.pop();
+    if (current?.status !== "available" || current.generation !== generation || !previous || previous.status !== "available") return;
+    const error = `version ${current.manifest.version} (generation ${generation}) failed to load: ${message}; serving version ${previous.manifest.version} (generation ${previous.generation}) again`;
+    this.set(id, { ...previous, error }, "demoted");
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.get(key)!;
+    this.entries.delete(key);
+    if (key === entry.id) {
+      this.history.delete(entry.id);
+      this.incidents.delete(entry.id);
+      // A folder that lost the id to this one may now own it.
+      for (const [k, e] of [...this.entries]) {
+        if (!k.startsWith(`${entry.id}@`)) continue;
+        this.entries.delete(k);
+        this.fingerprints.delete(e.dir);
+        void this.refresh(e.dir);
+      }
+    }
+    this.log.info({ plugin: entry.id, dir: entry.dir, reason: "removed" }, "plugin removed");
+    this.emit("change", { id: entry.id, kind: "removed" } satisfies RegistryChange);
+  }
+
+  private set(key: string, entry: EngineEntry, kind: RegistryChange["kind"]): void {
+    this.entries.set(key, entry);
+    const version = entry.manifest?.version;
+    const error = entry.error;
+    if (kind === "rejected" || kind === "demoted") this.log.error({ plugin: entry.id, version, reason: kind, error }, `plugin ${kind}: ${error}`);
+    else this.log.info({ plugin: entry.id, version, generation: entry.generation, reason: kind }, `plugin ${kind}`);
+    this.emit("change", { id: entry.id, kind, generation: entry.generation, error } satisfies RegistryChange);
+  }
+
+  /** The entry running from a snapshot of its folder (kept as is when that fails). */
+  private pinned(entry: EngineEntry & { status: "available" }): EngineEntry {
+    const codeDir = snapshotDir(this.snapshotRoot, entry.id, entry.generation);
+    try {
+      takeSnapshot(entry.dir, codeDir);
+      return { ...entry, codeDir };
+    } catch (err) {
+      this.log.warn({ plugin: entry.id, err, reason: "snapshot_failed" }, "plugin runs from its folder");
+      return entry;
+    }
+  }
+}
+
+function pluginFolders(root: string): string[] {
+  try {
+    return fs
+      .readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !d.name.startsWith("."))
+      .map((d) => path.join(root, d.name))
+      .sort();
+  } catch {
+    return []; // a missing plugins folder is fine
+  }
+}
+
+function keyFor(entries: Map<string, EngineEntry>, entry: EngineEntry): string {
+  const owner = entries.get(entry.id);
+  return owner && owner.dir !== entry.dir ? `${entry.id}@${entry.dir}` : entry.id;
+}
+
+/** The entry, or a failed one when another folder already provides its id. */
+function duplicateChecked(entries: Map<string, EngineEntry>, entry: EngineEntry): EngineEntry {
+  const owner = entries.get(entry.id);
+  if (!owner || owner.dir === entry.dir) return entry;
+  return { id: entry.id, dir: entry.dir, generation: entry.generation, status: "failed", error: `duplicate engine id '${entry.id}', already provided by ${owner.dir}` };
 }

@@ -84,6 +84,18 @@ export const OptionSpecSchema = z.discriminatedUnion("type", [
 ]);
 export type OptionSpec = z.infer<typeof OptionSpecSchema>;
 
+/**
+ * How long the host waits on the engine before it gives up on a call. A call past its limit
+ * fails with a timeout; an engine whose worker no longer answers at all is restarted.
+ */
+export const TimeoutsSchema = z.strictObject({
+  /** Seconds `load` may take (models loading, warm-up). */
+  loadSeconds: z.number().positive().max(3600).default(120),
+  /** Seconds a synthesis may go without yielding a chunk (and `listVoices`/`health` may take). */
+  chunkSeconds: z.number().positive().max(3600).default(120),
+});
+export type Timeouts = z.infer<typeof TimeoutsSchema>;
+
 export const ManifestSchema = z.strictObject({
   $schema: z.string().optional(),
   id,
@@ -104,6 +116,7 @@ export const ManifestSchema = z.strictObject({
     ResourcesSchema.parse({ profiles: [{ name: "cpu", device: "cpu" }] }),
   ),
   options: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), OptionSpecSchema).default({}),
+  timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type ManifestInput = z.input<typeof ManifestSchema>;

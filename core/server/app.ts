@@ -10,6 +10,7 @@ import { engineRoutes } from "./routes/engines.ts";
 import { speechRoutes } from "./routes/speech.ts";
 import { schedulerRoutes } from "./routes/scheduler.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { activationRoutes } from "./routes/activation.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -31,5 +32,6 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(speechRoutes);
   await app.register(schedulerRoutes);
   await app.register(metricsRoutes);
+  await app.register(activationRoutes); // after the AllTalk API: it may serve /api/reload already
   return app;
 }

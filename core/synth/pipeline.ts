@@ -81,7 +81,7 @@ export class SpeechPipeline {
    */
   async start(job: SpeechJob, signal: AbortSignal): Promise<SpeechStream> {
     const text = this.prepareText(job.text);
-    const requested = job.engine ?? this.config.engines.default;
+    const requested = job.engine ?? this.registry.selection.current();
     const lease = await this.scheduler.acquire({ engineId: requested, signal, fallback: job.fallback, keepAliveSeconds: job.keepAliveSeconds });
     try {
       const manifest = this.registry.manifest(lease.engineId);

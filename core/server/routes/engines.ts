@@ -6,11 +6,11 @@ import { fromZod } from "../errors.ts";
 const VoicesQuery = z.object({ engine: z.string().min(1).optional() });
 
 export const engineRoutes: FastifyPluginAsync = async (app) => {
-  const { registry, scheduler, config, pipeline } = app.host;
+  const { registry, scheduler, pipeline } = app.host;
 
-  app.get("/api/engines", async () => ({
-    default: config.engines.default,
-    engines: registry.list().map((entry) => {
+  app.get("/api/engines", async () => {
+    const selected = registry.selection.current();
+    const engines = registry.list().map((entry) => {
       const m = entry.manifest;
       return {
         id: entry.id,
@@ -18,21 +18,23 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
         version: m?.version ?? null,
         description: m?.description ?? "",
         state: entry.status === "failed" ? "failed" : scheduler.isLoaded(entry.id) ? "loaded" : "available",
-        default: entry.id === config.engines.default,
+        default: entry.id === selected,
         languages: m?.languages ?? [],
         capabilities: m?.capabilities ?? null,
         resources: m?.resources ?? null,
         options: m?.options ?? {},
-        errors: entry.status === "failed" ? [entry.error] : [],
+        errors: registry.problems(entry),
+        generation: entry.generation,
         dir: entry.dir,
       };
-    }),
-  }));
+    });
+    return { default: selected, engines };
+  });
 
   app.get("/api/voices", async (request) => {
     const query = VoicesQuery.safeParse(request.query);
     if (!query.success) throw fromZod(query.error, "query");
-    const engine = query.data.engine ?? config.engines.default;
+    const engine = query.data.engine ?? registry.selection.current();
     const voices = await pipeline.voices(engine);
     // `voices` as plain ids keeps AllTalk-style clients working; `details` has the rest.
     return { status: "success", engine, voices: voices.map((v) => v.id), details: voices };

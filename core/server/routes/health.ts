@@ -6,7 +6,7 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get("/health", async () => ({
     status: "ok",
     uptimeSeconds: Math.round((Date.now() - started) / 1000),
-    defaultEngine: app.host.config.engines.default,
+    defaultEngine: app.host.registry.selection.current(),
     loadedEngines: app.host.scheduler.residents().map((r) => r.engineId),
   }));
 };

@@ -1,0 +1,60 @@
+/**
+ * One plugin folder, read and validated without running any of its code: `plugin.json`
+ * parsed against the SDK's ManifestSchema, the SDK major checked, the entry module found.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { ManifestSchema, describeZodIssues, type Manifest } from "../sdk/manifest.ts";
+
+export const MANIFEST_FILE = "plugin.json";
+
+/**
+ * One engine folder as last read. `generation` grows each time a folder is accepted, so a
+ * loaded instance can tell that it is stale and must be replaced after it drains.
+ * An available entry may carry `error`: a newer version of its folder was rejected and this
+ * (previous good) generation keeps serving. `codeDir`, when set, is the snapshot the engine
+ * runs from, so that a broken edit of the folder cannot reach a reload of this generation.
+ */
+export type EngineEntry =
+  | { id: string; dir: string; generation: number; status: "available"; manifest: Manifest; codeDir?: string; error?: string }
+  | { id: string; dir: string; generation: number; status: "failed"; error: string; manifest?: Manifest };
+
+let generations = 0;
+
+/** The next generation number (process-wide, strictly increasing). */
+export function nextGeneration(): number {
+  return ++generations;
+}
+
+/** Reads and validates one plugin folder's manifest, never throwing. */
+export function readPluginFolder(dir: string): EngineEntry {
+  const generation = nextGeneration();
+  const fallbackId = path.basename(dir);
+  const file = path.join(dir, MANIFEST_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? `no ${MANIFEST_FILE}` : `${MANIFEST_FILE}: ${(err as Error).message}`;
+    return { id: fallbackId, dir, generation, status: "failed", error: reason };
+  }
+  const parsed = ManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const id = typeof (raw as { id?: unknown })?.id === "string" ? (raw as { id: string }).id : fallbackId;
+    return { id, dir, generation, status: "failed", error: `invalid ${MANIFEST_FILE}: ${describeZodIssues(parsed.error).join("; ")}` };
+  }
+  const manifest = parsed.data;
+  if (manifest.sdk !== "1") {
+    return { id: manifest.id, dir, generation, status: "failed", manifest, error: `needs SDK major ${manifest.sdk}; this host implements 1` };
+  }
+  const entry = path.resolve(dir, manifest.entry);
+  if (!entry.startsWith(path.resolve(dir) + path.sep) || !fs.existsSync(entry)) {
+    return { id: manifest.id, dir, generation, status: "failed", manifest, error: `entry '${manifest.entry}' not found in the plugin folder` };
+  }
+  return { id: manifest.id, dir, generation, status: "available", manifest };
+}
+
+/** The problems to show for an entry (the rejection of a newer version included). */
+export function entryErrors(entry: EngineEntry): string[] {
+  return entry.error ? [entry.error] : [];
+}

@@ -1,0 +1,66 @@
+/**
+ * The default engine, chosen at runtime (`POST /api/engines/:id/activate`,
+ * `POST /api/reload?tts_method=ID`, `chorus use ID`) and kept in `<dataDir>/state.json` so
+ * it survives restarts. Without a choice, the configured `engines.default` applies. The file
+ * is re-read when it changes on disk, so `chorus use` reaches a running server too.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { ChorusError } from "../errors.ts";
+import type { EngineEntry } from "./plugin-folder.ts";
+
+export interface SelectionState {
+  defaultEngine?: string;
+  changedAt?: string;
+}
+
+export class EngineSelection {
+  private cached: { mtimeMs: number; state: SelectionState } | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly configured: string,
+    private readonly lookup: (id: string) => EngineEntry | undefined,
+  ) {}
+
+  /** The engine a request that names none goes to. */
+  current(): string {
+    return this.read().defaultEngine ?? this.configured;
+  }
+
+  /** Makes `id` the default; throws 404/503 when it is not installed or not usable. */
+  set(id: string): { default: string; previous: string } {
+    const entry = this.lookup(id);
+    if (!entry) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "engine" });
+    if (entry.status !== "available") {
+      throw new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `engine '${id}' is unavailable: ${entry.error}`, { field: "engine" });
+    }
+    const previous = this.current();
+    const state: SelectionState = { ...this.read(), defaultEngine: id, changedAt: new Date().toISOString() };
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+    fs.renameSync(tmp, this.file); // atomic: a reader never sees half a file
+    this.cached = undefined;
+    return { default: id, previous };
+  }
+
+  private read(): SelectionState {
+    let mtimeMs: number;
+    try {
+      mtimeMs = fs.statSync(this.file).mtimeMs;
+    } catch {
+      return {};
+    }
+    if (this.cached?.mtimeMs === mtimeMs) return this.cached.state;
+    let state: SelectionState = {};
+    try {
+      const raw = JSON.parse(fs.readFileSync(this.file, "utf8")) as SelectionState;
+      if (raw && typeof raw === "object" && (raw.defaultEngine === undefined || typeof raw.defaultEngine === "string")) state = raw;
+    } catch {
+      // unreadable or half-written by hand: fall back to the configured default
+    }
+    this.cached = { mtimeMs, state };
+    return state;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Snapshots of accepted plugin generations. The registry runs a hot-swapped plugin from a
+ * private copy of its folder, so that editing (or breaking) the folder later cannot change
+ * what a reload of an already accepted generation runs. Small files are copied; large ones
+ * (models) are hard-linked when the file system allows, copied otherwise; `node_modules` is
+ * linked, not copied.
+ */
+import fs from "node:fs";
+import path from "node:path";
+
+const LINK_ABOVE_BYTES = 4 * 1024 * 1024;
+const SKIP = new Set([".git"]);
+
+export function snapshotDir(root: string, id: string, generation: number): string {
+  return path.join(root, id, `g${generation}`);
+}
+
+/** Copies `from` into `to` (which must not exist). Throws on I/O errors. */
+export function takeSnapshot(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const dirent of fs.readdirSync(from, { withFileTypes: true })) {
+    if (SKIP.has(dirent.name)) continue;
+    const src = path.join(from, dirent.name);
+    const dst = path.join(to, dirent.name);
+    if (dirent.name === "node_modules" && dirent.isDirectory()) {
+      fs.symlinkSync(fs.realpathSync(src), dst, "dir");
+    } else if (dirent.isDirectory()) {
+      takeSnapshot(src, dst);
+    } else if (dirent.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(src), dst);
+    } else if (dirent.isFile()) {
+      copyFile(src, dst);
+    }
+  }
+}
+
+function copyFile(src: string, dst: string): void {
+  if (fs.statSync(src).size > LINK_ABOVE_BYTES) {
+    try {
+      fs.linkSync(src, dst);
+      return;
+    } catch {
+      // another file system: copy
+    }
+  }
+  fs.copyFileSync(src, dst);
+}
+
+/** Removes the snapshots of `id` except those of the `keep` generations. */
+export function pruneSnapshots(root: string, id: string, keep: number[]): void {
+  const dir = path.join(root, id);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!/^g\d+$/.test(name)) continue;
+    if (!keep.includes(Number(name.slice(1)))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/** Cheap identity of a folder's contents (paths, sizes, mtimes), to skip no-op events. */
+export function fingerprint(dir: string): string {
+  const parts: string[] = [];
+  const walk = (d: string, rel: string) => {
+    let dirents: fs.Dirent[];
+    try {
+      dirents = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of dirents.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (SKIP.has(e.name) || e.name === "node_modules") continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p, `${rel}${e.name}/`);
+      else {
+        try {
+          const s = fs.statSync(p);
+          parts.push(`${rel}${e.name}:${s.size}:${s.mtimeMs}`);
+        } catch {
+          parts.push(`${rel}${e.name}:gone`);
+        }
+      }
+    }
+  };
+  walk(dir, "");
+  return parts.join("|");
+}

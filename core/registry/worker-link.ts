@@ -1,0 +1,63 @@
+/**
+ * The pipe to one engine worker: a worker thread (isolation "worker") or a child process
+ * (isolation "process") running boot.mjs, with the message contract of protocol.ts on top.
+ * A link lives as long as its worker; a restarted engine gets a new link.
+ */
+import { fork } from "node:child_process";
+import { Worker } from "node:worker_threads";
+import type { EngineBootData, EngineToHost, HostToEngine } from "./protocol.ts";
+
+const BOOT_SCRIPT = new URL("./boot.mjs", import.meta.url);
+
+export interface LinkHandlers {
+  message(message: EngineToHost): void;
+  /** The worker is gone, whatever the cause (crash, `kill`, `process.exit` in the plugin). */
+  exit(code: number | null): void;
+  error(err: Error): void;
+}
+
+export interface Link {
+  post(message: HostToEngine): void;
+  /** Stops the worker at once (even one stuck in a busy loop); resolves when it is gone. */
+  kill(): Promise<void>;
+}
+
+export function spawnLink(boot: EngineBootData, isolation: "worker" | "process", handlers: LinkHandlers): Link {
+  let gone = false;
+  let markGone!: () => void;
+  const exited = new Promise<void>((resolve) => (markGone = resolve));
+  const onExit = (code: number | null) => {
+    if (gone) return;
+    gone = true;
+    markGone();
+    handlers.exit(code);
+  };
+  if (isolation === "process") {
+    const child = fork(BOOT_SCRIPT, [JSON.stringify(boot)], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    child.on("message", (m) => handlers.message(m as EngineToHost));
+    child.on("exit", (code, signal) => onExit(code ?? (signal ? 128 : null)));
+    child.on("error", (err) => handlers.error(err));
+    return {
+      post: (message) => {
+        if (!gone && child.connected) child.send(message, (err: Error | null) => err && handlers.error(err));
+      },
+      kill: async () => {
+        if (!gone && child.exitCode === null) child.kill("SIGKILL");
+        await exited;
+      },
+    };
+  }
+  const worker = new Worker(BOOT_SCRIPT, { workerData: boot, stdout: false, stderr: false });
+  worker.on("message", (m: EngineToHost) => handlers.message(m));
+  worker.on("error", (err) => handlers.error(err));
+  worker.on("exit", onExit);
+  return {
+    post: (message) => {
+      if (!gone) worker.postMessage(message);
+    },
+    kill: async () => {
+      if (!gone) await worker.terminate();
+      await exited;
+    },
+  };
+}
