@@ -150,7 +150,7 @@ function checkAudio(manifest: Manifest, chunks: AudioChunk[]): string | undefine
   const declared = manifest.capabilities.sampleRates;
   if (declared.length && !declared.includes(rate)) return `sample rate ${rate} is not among capabilities.sampleRates (${declared.join(", ")})`;
   const total = chunks.reduce((n, c) => n + c.samples.length, 0);
-  if (total < rate * 0.2) return `only ${(total / rate).toFixed(2)} s of audio for a 8-word sentence`;
+  if (total < rate * 0.2) return `only ${(total / rate).toFixed(2)} s of audio for an 8-word sentence`;
   if (!chunks.some((c) => c.samples.some((s) => Math.abs(s) > 300))) return "the audio is silent";
   return undefined;
 }

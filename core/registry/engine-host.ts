@@ -193,8 +193,9 @@ export class EngineHost extends EventEmitter {
       this.scheduleRestart(reason, code);
     } else if (this.state === "running" || this.state === "starting") {
       void this.stop(code);
+    } else if (this.state === "restarting") {
+      this.failAll(`engine worker exited (code ${code}) while restarting`); // the reload in flight fails now
     }
-    // "restarting": the restart attempt sees its own failure; "stopped": nothing left to do.
   }
 
   private scheduleRestart(reason: string, code: number | null): void {

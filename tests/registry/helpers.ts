@@ -1,0 +1,51 @@
+/** Registry test helpers: temporary plugin roots, a config over them, and captured logs. */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import pino, { type Logger } from "pino";
+import { loadConfig } from "../../core/config/load.ts";
+import type { Config } from "../../core/config/schema.ts";
+
+export const FIXTURES = path.resolve(import.meta.dirname, "../hotswap/fixtures");
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `chorus-${prefix}-`));
+}
+
+export function registryConfig(roots: string[], overrides: Record<string, unknown> = {}): Config {
+  return loadConfig({ env: {}, overrides: { dataDir: tempDir("regdata"), engines: { dirs: roots }, ...overrides } });
+}
+
+/** A logger whose JSON lines land in `lines`. */
+export function captureLog(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: pino({ level: "debug" }, sink), lines };
+}
+
+export function install(fixture: string, root: string, name = fixture): string {
+  const dir = path.join(root, name);
+  fs.cpSync(path.join(FIXTURES, fixture), dir, { recursive: true });
+  return dir;
+}
+
+export function setVersion(dir: string, version: string, extra: Record<string, unknown> = {}): void {
+  const file = path.join(dir, "plugin.json");
+  fs.writeFileSync(file, JSON.stringify({ ...(JSON.parse(fs.readFileSync(file, "utf8")) as object), version, ...extra }));
+}
+
+export async function until<T>(check: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

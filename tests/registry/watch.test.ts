@@ -1,0 +1,130 @@
+/** The registry's hot swap in-process: debounce, generations, rejection, snapshots, demotion, removal. */
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { EngineHost } from "../../core/registry/engine-host.ts";
+import { Registry, type RegistryChange } from "../../core/registry/registry.ts";
+import type { AudioChunk } from "../../core/sdk/index.ts";
+import { captureLog, install, registryConfig, setVersion, tempDir, until } from "./helpers.ts";
+
+const open: { registry: Registry; hosts: EngineHost[] }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) {
+    await Promise.all(o.hosts.map((h) => h.terminate()));
+    await o.registry.close();
+  }
+});
+
+async function watched(root: string) {
+  const { log, lines } = captureLog();
+  const registry = new Registry(registryConfig([root]), log);
+  registry.scan();
+  const changes: RegistryChange[] = [];
+  registry.on("change", (c: RegistryChange) => changes.push(c));
+  await registry.watch({ debounceMs: 100 });
+  const o = { registry, hosts: [] as EngineHost[] };
+  open.push(o);
+  const start = async (id: string) => {
+    const host = await registry.startEngine(id, registry.manifest(id)!.resources.profiles[0]!);
+    o.hosts.push(host);
+    return host;
+  };
+  return { registry, changes, lines, start };
+}
+
+async function rate(host: EngineHost): Promise<number> {
+  const chunks: AudioChunk[] = [];
+  for await (const c of host.synthesize({ text: "a", voice: "a", speed: 1, pitch: 1, options: { delayMs: 0 } }, new AbortController().signal)) chunks.push(c);
+  return chunks[0]!.sampleRate;
+}
+
+const retone = (dir: string, rate: number) => {
+  const f = path.join(dir, "index.ts");
+  fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace(/const RATE = \d+;/, `const RATE = ${rate};`));
+};
+
+describe("registry hot swap", () => {
+  it("adds a copied folder once, and turns a burst of writes into one new generation", async () => {
+    const root = tempDir("root");
+    const { registry, changes } = await watched(root);
+    const dir = install("tone", root);
+    await until(() => changes.length, 3000, "the add");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(changes).toEqual([expect.objectContaining({ id: "tone", kind: "added" })]);
+    const first = registry.get("tone")!.generation;
+    for (let i = 0; i < 20; i++) {
+      fs.writeFileSync(path.join(dir, `part-${i}.txt`), String(i));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    setVersion(dir, "1.1.0");
+    await until(() => changes.length === 2, 3000, "the update");
+    await new Promise((r) => setTimeout(r, 400));
+    expect(changes.map((c) => c.kind)).toEqual(["added", "updated"]);
+    expect(registry.get("tone")).toMatchObject({ status: "available", manifest: { version: "1.1.0" } });
+    expect(registry.get("tone")!.generation).toBeGreaterThan(first);
+  });
+
+  it("keeps the good generation, runnable from its snapshot, when the folder breaks", async () => {
+    const root = tempDir("root");
+    const dir = install("tone", root);
+    const { registry, changes, lines, start } = await watched(root);
+    const good = registry.get("tone")!;
+    fs.writeFileSync(path.join(dir, "index.ts"), "export default 42;\n");
+    setVersion(dir, "2.0.0");
+    await until(() => changes.find((c) => c.kind === "rejected"), 5000, "the rejection");
+    const entry = registry.get("tone")!;
+    expect(entry).toMatchObject({ status: "available", generation: good.generation, manifest: { version: "1.0.0" } });
+    expect(entry.error).toMatch(/version 2\.0\.0 rejected: failed to start: .*definePlugin/);
+    expect(registry.problems(entry)).toEqual([entry.error]);
+    expect(lines.some((l) => l.plugin === "tone" && l.reason === "rejected")).toBe(true);
+    // The folder is broken, but a fresh instance of the good generation still starts.
+    expect(await rate(await start("tone"))).toBe(16000);
+  });
+
+  it("falls back to the previous generation when a new one fails to load", async () => {
+    const root = tempDir("root");
+    const dir = install("tone", root);
+    const { registry, changes, start } = await watched(root);
+    const v1 = registry.get("tone")!.generation;
+    const code = path.join(dir, "index.ts");
+    fs.writeFileSync(code, fs.readFileSync(code, "utf8").replace("async load() {}", 'async load() { throw new Error("gpu driver too old"); }'));
+    setVersion(dir, "2.0.0");
+    await until(() => changes.find((c) => c.kind === "updated"), 5000, "version 2 (it boots, so it is accepted)");
+    expect(registry.get("tone")!.generation).toBeGreaterThan(v1);
+    await expect(start("tone")).rejects.toThrow("gpu driver too old");
+    expect(changes.at(-1)).toMatchObject({ kind: "demoted", generation: v1 });
+    expect(registry.get("tone")).toMatchObject({ generation: v1, manifest: { version: "1.0.0" } });
+    expect(registry.get("tone")!.error).toMatch(/version 2\.0\.0 .* failed to load: gpu driver too old; serving version 1\.0\.0/);
+    expect(await rate(await start("tone"))).toBe(16000);
+  });
+
+  it("swaps to the new code and unregisters a removed folder", async () => {
+    const root = tempDir("root");
+    const dir = install("tone", root);
+    const { registry, changes, start } = await watched(root);
+    retone(dir, 8000);
+    await until(() => changes.find((c) => c.kind === "updated"), 5000, "the update");
+    expect(await rate(await start("tone"))).toBe(8000);
+    fs.rmSync(dir, { recursive: true });
+    await until(() => changes.find((c) => c.kind === "removed"), 5000, "the removal");
+    expect(registry.get("tone")).toBeUndefined();
+    await expect(registry.startEngine("tone", { name: "cpu", device: "cpu", precision: "fp32", vramMb: 0, transientVramMb: 0, ramMb: 0, loadSeconds: 1, maxParallel: 1 })).rejects.toThrow("not available");
+  });
+
+  it("records an invalid new plugin as failed, and a duplicate id until its owner goes", async () => {
+    const root = tempDir("root");
+    const owner = install("tone", root, "a-tone");
+    const { registry, changes } = await watched(root);
+    const bad = path.join(root, "bad");
+    fs.mkdirSync(bad);
+    fs.writeFileSync(path.join(bad, "plugin.json"), '{"id": "bad", "name": "Bad"}');
+    install("tone", root, "b-tone");
+    await until(() => registry.get("bad") && registry.list().length === 3, 5000, "both folders");
+    expect(registry.get("bad")).toMatchObject({ status: "failed", error: expect.stringContaining("invalid plugin.json") });
+    expect(registry.list().find((e) => e.dir.endsWith("b-tone"))).toMatchObject({ status: "failed", error: expect.stringContaining("duplicate engine id 'tone'") });
+    fs.rmSync(owner, { recursive: true });
+    await until(() => registry.get("tone")?.dir.endsWith("b-tone"), 5000, "b-tone to take the id over");
+    expect(registry.get("tone")!.status).toBe("available");
+    expect(changes.some((c) => c.kind === "removed")).toBe(true);
+  });
+});
