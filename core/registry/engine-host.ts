@@ -12,16 +12,11 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { AudioChunk, EngineHealth, LoadContext, SynthesisRequest, Voice } from "../sdk/engine.ts";
 import type { Manifest } from "../sdk/manifest.ts";
-import { AbortError, EngineError, deserializeError } from "../sdk/errors.ts";
-import type { EngineBootData, EngineToHost, HostToEngine } from "./protocol.ts";
-import { spawnLink, type Link } from "./worker-link.ts";
+import { AbortError, EngineError } from "../sdk/errors.ts";
+import type { EngineToHost, HostToEngine } from "./protocol.ts";
+import { PendingCalls } from "./pending-calls.ts";
+import { bootWorker, type Link } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
-
-interface Pending {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-  onChunk?(chunk: AudioChunk): void;
-}
 
 export interface RestartPolicy {
   /** Consecutive crashes tolerated before the instance is given up (emits "exit"). */
@@ -55,7 +50,7 @@ export class EngineHost extends EventEmitter {
   /** Times the worker was restarted after a crash. */
   restarts = 0;
   private readonly log: Logger;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingCalls();
   private readonly options: EngineHostOptions;
   private readonly policy: RestartPolicy;
   private nextId = 1;
@@ -144,57 +139,33 @@ export class EngineHost extends EventEmitter {
     return this.manifest.timeouts?.[kind] ?? 120;
   }
 
-  private boot(): Promise<void> {
-    const boot: EngineBootData = {
-      manifest: this.manifest,
-      pluginDir: this.options.pluginDir,
-      entryUrl: pathToFileURL(path.resolve(this.options.pluginDir, this.manifest.entry)).href,
-    };
-    const timeoutMs = this.options.bootTimeoutMs ?? 30_000;
-    return new Promise<void>((resolve, reject) => {
-      let booted = false;
-      const settle = (err?: Error) => {
-        if (booted) return;
-        booted = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve();
-      };
-      const link: Link = spawnLink(boot, this.manifest.isolation, {
-        message: (m) => {
-          if (this.link !== link) return;
-          if (m.type === "ready") settle();
-          else if (m.type === "boot-failed") {
-            settle(deserializeError(m.error));
-            void link.kill();
-          } else this.handle(m);
-        },
-        exit: (code) => {
-          settle(new EngineError("ENGINE_FAILED", `engine worker exited with code ${code} while starting`));
-          if (this.link === link) this.onWorkerExit(code);
-        },
+  private async boot(): Promise<void> {
+    const { link, ready } = bootWorker(
+      { manifest: this.manifest, pluginDir: this.options.pluginDir, entryUrl: pathToFileURL(path.resolve(this.options.pluginDir, this.manifest.entry)).href },
+      this.manifest.isolation,
+      this.options.bootTimeoutMs ?? 30_000,
+      {
+        message: (m) => this.link === link && this.handle(m),
+        exit: (code) => this.link === link && this.onWorkerExit(code),
         error: (err) => this.log.error({ err }, "engine worker error"),
-      });
-      this.link = link;
-      const timer = setTimeout(() => {
-        settle(new EngineError("ENGINE_FAILED", `plugin did not start within ${timeoutMs} ms`));
-        void link.kill();
-      }, timeoutMs);
-    });
+      },
+    );
+    this.link = link;
+    await ready;
   }
 
   private onWorkerExit(code: number | null): void {
     this.link = undefined;
     if (this.state === "running" && this.loadContext) {
       const reason = `engine worker crashed (exit code ${code})`;
-      this.failAll(reason);
+      this.pending.failAll(reason);
       this.log.error({ reason: "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);
     } else if (this.state === "running" || this.state === "starting") {
       void this.stop(code);
     } else if (this.state === "restarting") {
-      this.failAll(`engine worker exited (code ${code}) while restarting`); // the reload in flight fails now
+      this.pending.failAll(`engine worker exited (code ${code}) while restarting`); // the reload in flight fails now
     }
   }
 
@@ -242,7 +213,7 @@ export class EngineHost extends EventEmitter {
     this.state = "stopped";
     clearTimeout(this.restartTimer);
     this.revived?.reject(why);
-    this.failAll(why.message);
+    this.pending.failAll(why.message);
     const link = this.link;
     this.link = undefined;
     await link?.kill();
@@ -300,36 +271,8 @@ export class EngineHost extends EventEmitter {
   }
 
   private handle(message: EngineToHost): void {
-    switch (message.type) {
-      case "result":
-      case "pong": {
-        const p = this.pending.get(message.id);
-        this.pending.delete(message.id);
-        p?.resolve(message.type === "result" ? message.value : undefined);
-        break;
-      }
-      case "error": {
-        const p = this.pending.get(message.id);
-        this.pending.delete(message.id);
-        p?.reject(deserializeError(message.error));
-        break;
-      }
-      case "chunk":
-        this.pending.get(message.id)?.onChunk?.({ sampleRate: message.sampleRate, samples: message.samples });
-        break;
-      case "log":
-        this.log[message.level](message.extra ?? {}, message.msg);
-        break;
-      default:
-        break;
-    }
-  }
-
-  private failAll(reason: string): void {
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(new EngineError("ENGINE_FAILED", reason));
-    }
+    if (this.pending.route(message)) return;
+    if (message.type === "log") this.log[message.level](message.extra ?? {}, message.msg);
   }
 }
 

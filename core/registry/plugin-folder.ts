@@ -58,3 +58,28 @@ export function readPluginFolder(dir: string): EngineEntry {
 export function entryErrors(entry: EngineEntry): string[] {
   return entry.error ? [entry.error] : [];
 }
+
+/** Plugin folders under one root, sorted (a missing root has none). */
+export function pluginFolders(root: string): string[] {
+  try {
+    return fs
+      .readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !d.name.startsWith("."))
+      .map((d) => path.join(root, d.name))
+      .sort();
+  } catch {
+    return []; // a missing plugins folder is fine
+  }
+}
+
+export function keyFor(entries: Map<string, EngineEntry>, entry: EngineEntry): string {
+  const owner = entries.get(entry.id);
+  return owner && owner.dir !== entry.dir ? `${entry.id}@${entry.dir}` : entry.id;
+}
+
+/** The entry, or a failed one when another folder already provides its id. */
+export function duplicateChecked(entries: Map<string, EngineEntry>, entry: EngineEntry): EngineEntry {
+  const owner = entries.get(entry.id);
+  if (!owner || owner.dir === entry.dir) return entry;
+  return { id: entry.id, dir: entry.dir, generation: entry.generation, status: "failed", error: `duplicate engine id '${entry.id}', already provided by ${owner.dir}` };
+}

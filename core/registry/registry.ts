@@ -21,9 +21,10 @@ import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
 import { OutOfMemoryError } from "../sdk/errors.ts";
 import { TOKENS } from "../tokens.ts";
 import { EngineHost } from "./engine-host.ts";
-import { entryErrors, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
+import { duplicateChecked, entryErrors, keyFor, pluginFolders, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
 import { EngineSelection } from "./selection.ts";
 import { fingerprint, pruneSnapshots, snapshotDir, takeSnapshot } from "./snapshot.ts";
+import { trialBoot } from "./trial-boot.ts";
 import { PluginWatcher } from "./watcher.ts";
 
 export { MANIFEST_FILE, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
@@ -190,7 +191,7 @@ export class Registry extends EventEmitter {
       const codeDir = snapshotDir(this.snapshotRoot, candidate.id, candidate.generation);
       try {
         takeSnapshot(dir, codeDir);
-        error = await this.trialBoot(candidate.manifest, codeDir);
+        error = await trialBoot(candidate.manifest, codeDir, this.log.child({ plugin: candidate.id, phase: "trial" }), this.config.engines.startTimeoutSeconds * 1000);
       } catch (err) {
         error = `cannot snapshot the plugin folder: ${(err as Error).message}`;
       }
@@ -200,24 +201,6 @@ export class Registry extends EventEmitter {
     if (currentKey && current && current.id !== candidate.id) this.entries.delete(currentKey); // the id was renamed
     if (accepted) this.accept(accepted, current?.id === accepted.id ? current : undefined);
     else this.reject(candidate, error!, current?.id === candidate.id ? current : undefined);
-  }
-
-  /** Imports the plugin and runs `create` in a throwaway worker; the reason if that fails. */
-  private async trialBoot(manifest: Manifest, codeDir: string): Promise<string | undefined> {
-    const host = new EngineHost({
-      manifest,
-      pluginDir: codeDir,
-      log: this.log.child({ plugin: manifest.id, phase: "trial" }),
-      bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
-    });
-    try {
-      await host.start();
-      return undefined;
-    } catch (err) {
-      return `failed to start: ${(err as Error).message}`;
-    } finally {
-      await host.terminate();
-    }
   }
 
   private accept(entry: EngineEntry, previous: EngineEntry | undefined): void {
@@ -296,28 +279,4 @@ export class Registry extends EventEmitter {
       return entry;
     }
   }
-}
-
-function pluginFolders(root: string): string[] {
-  try {
-    return fs
-      .readdirSync(root, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && !d.name.startsWith("."))
-      .map((d) => path.join(root, d.name))
-      .sort();
-  } catch {
-    return []; // a missing plugins folder is fine
-  }
-}
-
-function keyFor(entries: Map<string, EngineEntry>, entry: EngineEntry): string {
-  const owner = entries.get(entry.id);
-  return owner && owner.dir !== entry.dir ? `${entry.id}@${entry.dir}` : entry.id;
-}
-
-/** The entry, or a failed one when another folder already provides its id. */
-function duplicateChecked(entries: Map<string, EngineEntry>, entry: EngineEntry): EngineEntry {
-  const owner = entries.get(entry.id);
-  if (!owner || owner.dir === entry.dir) return entry;
-  return { id: entry.id, dir: entry.dir, generation: entry.generation, status: "failed", error: `duplicate engine id '${entry.id}', already provided by ${owner.dir}` };
 }

@@ -5,6 +5,7 @@
  */
 import { fork } from "node:child_process";
 import { Worker } from "node:worker_threads";
+import { EngineError, deserializeError } from "../sdk/errors.ts";
 import type { EngineBootData, EngineToHost, HostToEngine } from "./protocol.ts";
 
 const BOOT_SCRIPT = new URL("./boot.mjs", import.meta.url);
@@ -60,4 +61,42 @@ export function spawnLink(boot: EngineBootData, isolation: "worker" | "process",
       await exited;
     },
   };
+}
+
+/**
+ * Spawns a worker and waits for its engine to be created: `ready` resolves on "ready" and
+ * rejects with the plugin's own error ("boot-failed"), on an early exit, or after `timeoutMs`
+ * (the worker is killed then). Other messages, and the exit, go to `handlers`.
+ */
+export function bootWorker(boot: EngineBootData, isolation: "worker" | "process", timeoutMs: number, handlers: LinkHandlers): { link: Link; ready: Promise<void> } {
+  let settle!: (err?: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    let settled = false;
+    settle = (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+    };
+  });
+  const link = spawnLink(boot, isolation, {
+    message: (m) => {
+      if (m.type === "ready") settle();
+      else if (m.type === "boot-failed") {
+        settle(deserializeError(m.error));
+        void link.kill();
+      } else handlers.message(m);
+    },
+    exit: (code) => {
+      settle(new EngineError("ENGINE_FAILED", `engine worker exited with code ${code} while starting`));
+      handlers.exit(code);
+    },
+    error: handlers.error,
+  });
+  const timer = setTimeout(() => {
+    settle(new EngineError("ENGINE_FAILED", `plugin did not start within ${timeoutMs} ms`));
+    void link.kill();
+  }, timeoutMs);
+  return { link, ready };
 }

@@ -1,0 +1,46 @@
+/**
+ * The calls in flight to one engine worker, by message id: answers, errors and streamed
+ * chunks from the worker are routed to their caller; a dead worker fails them all.
+ */
+import type { AudioChunk } from "../sdk/engine.ts";
+import { EngineError, deserializeError } from "../sdk/errors.ts";
+import type { EngineToHost } from "./protocol.ts";
+
+export interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  onChunk?(chunk: AudioChunk): void;
+}
+
+export class PendingCalls extends Map<number, Pending> {
+  /** Routes one answer from the worker; returns false for messages that are not answers. */
+  route(message: EngineToHost): boolean {
+    switch (message.type) {
+      case "result":
+      case "pong": {
+        const p = this.get(message.id);
+        this.delete(message.id);
+        p?.resolve(message.type === "result" ? message.value : undefined);
+        return true;
+      }
+      case "error": {
+        const p = this.get(message.id);
+        this.delete(message.id);
+        p?.reject(deserializeError(message.error));
+        return true;
+      }
+      case "chunk":
+        this.get(message.id)?.onChunk?.({ sampleRate: message.sampleRate, samples: message.samples });
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  failAll(reason: string): void {
+    for (const [id, p] of this) {
+      this.delete(id);
+      p.reject(new EngineError("ENGINE_FAILED", reason));
+    }
+  }
+}
