@@ -1,5 +1,6 @@
 /** The configuration schema. Every key has a default, so an empty file is a valid config. */
 import { z } from "zod";
+import { CompatSchema } from "./compat-schema.ts";
 
 const port = z.number().int().min(0).max(65535);
 
@@ -92,6 +93,8 @@ export const ConfigSchema = z.strictObject({
   text: TextSchema.default(TextSchema.parse({})),
   engines: EnginesSchema.default(EnginesSchema.parse({})),
   scheduler: SchedulerSchema.default(SchedulerSchema.parse({})),
+  /** OpenAI/AllTalk compatibility: model and voice mapping, CORS, API key, output files. */
+  compat: CompatSchema.default(CompatSchema.parse({})),
   /** Writable folder for state, caches and generated files. Relative to the Chorus root. */
   dataDir: z.string().min(1).default("var"),
 });

@@ -87,7 +87,9 @@ export abstract class EngineLifecycle {
         }
       } else if (this.gpuStatus.ok || this.gpuStatus.reason !== result.reason) {
         this.gpuStatus = { ok: false, reason: result.reason };
-        this.log.warn({ reason: "no_gpu", detail: result.reason }, "no usable GPU data; carrying on with the CPU");
+        // No driver at all is the normal case on a CPU machine; a driver that fails is worth a warning.
+        const level = /not found/.test(result.reason) ? "info" : "warn";
+        this.log[level]({ reason: "no_gpu", detail: result.reason }, "no usable GPU data; carrying on with the CPU");
       }
     }
     for (const dev of this.devices) {
@@ -111,6 +113,7 @@ export abstract class EngineLifecycle {
       maxLoaded: this.config.maxLoaded,
       pinned: (id) => this.pins.has(id),
       cooldownMs: (key) => this.cooldowns.remaining(key, this.clock.now()),
+      cooldownError: (key) => this.cooldowns.lastError(key),
       generation: (id) => this.catalog.get(id)?.generation,
       footprint: (c) => this.footprintOf(c),
     };

@@ -21,6 +21,8 @@ export interface PlacementView {
   maxLoaded: number;
   pinned(engineId: string): boolean;
   cooldownMs(key: string): number;
+  /** Why the last load of `key` failed, while it cools down. */
+  cooldownError?(key: string): string | undefined;
   generation(engineId: string): number | undefined;
   footprint(candidate: Candidate): number;
 }
@@ -125,7 +127,8 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
       const cd = view.cooldownMs(c.key);
       if (cd > 0) {
         cooldown = Math.min(cooldown ?? Infinity, cd);
-        misses.push(`${c.key} is cooling down after a failed load (${Math.ceil(cd / 1000)} s left)`);
+        const why = view.cooldownError?.(c.key);
+        misses.push(`${c.key} is cooling down after a failed load (${Math.ceil(cd / 1000)} s left)${why ? `: ${why}` : ""}`);
         continue;
       }
       const { fit, evict, waitable } = evaluate(c, view, misses);

@@ -6,3 +6,4 @@ export * from "./manifest.ts";
 export * from "./engine.ts";
 export * from "./errors.ts";
 export * from "./pcm.ts";
+export * from "./text.ts";

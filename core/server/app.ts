@@ -2,7 +2,7 @@
  * The HTTP server: a fastify app over a Host. Each API surface is a fastify plugin in its own
  * file; they all go through the same pipeline and scheduler.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Host } from "../host.ts";
 import { installErrorHandling } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -11,6 +11,9 @@ import { speechRoutes } from "./routes/speech.ts";
 import { schedulerRoutes } from "./routes/scheduler.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { activationRoutes } from "./routes/activation.ts";
+import { accessControl } from "./cors.ts";
+import { openaiRoutes } from "./openai/index.ts";
+import { alltalkRoutes } from "./alltalk/index.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -22,16 +25,19 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: host.log.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: host.config.server.bodyLimit,
-    disableRequestLogging: true,
-    ignoreTrailingSlash: true,
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorate("host", host);
   installErrorHandling(app);
+  await app.register(accessControl);
   await app.register(healthRoutes);
   await app.register(engineRoutes);
   await app.register(speechRoutes);
   await app.register(schedulerRoutes);
   await app.register(metricsRoutes);
+  await app.register(openaiRoutes);
+  await app.register(alltalkRoutes);
   await app.register(activationRoutes); // after the AllTalk API: it may serve /api/reload already
   return app;
 }

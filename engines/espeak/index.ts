@@ -5,6 +5,9 @@
  * `main` keeps state in C globals (getopt's `optind`, open files), so the linear memory is
  * snapshotted before the first run and restored before each one: every run starts as fresh
  * as a new process, without compiling or instantiating anything.
+ * Each run pays espeak's start-up (about 15 ms: it re-reads its voice list and data), so the
+ * engine splits the text itself: the first sentence runs alone so that it streams at once,
+ * the rest share runs of up to MAX_BATCH_CHARS; cancellation is checked between runs.
  */
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -13,6 +16,7 @@ import {
   VoiceNotFoundError,
   definePlugin,
   parseWav,
+  splitSentences,
   throwIfAborted,
   type AudioChunk,
   type Engine,
@@ -23,6 +27,8 @@ import {
 const DATA_ROOT = "/usr/local/share/espeak-ng-data";
 const BASE_WPM = 175;
 const BASE_PITCH = 50;
+/** Largest batch of sentences spoken in one run, in characters. */
+const MAX_BATCH_CHARS = 1200;
 
 interface EmscriptenFS {
   readdir(path: string): string[];
@@ -75,7 +81,13 @@ class EspeakEngine implements Engine {
         return {};
       },
     });
-    this.pristine = new Uint8Array(this.exports!.memory.buffer).slice();
+    // Everything above the last non-zero byte is untouched heap: a run may scribble there,
+    // but with the allocator's state restored it is free space again, so only the part
+    // below needs restoring.
+    const memory = new Uint8Array(this.exports!.memory.buffer);
+    let end = memory.length;
+    while (end > 0 && memory[end - 1] === 0) end--;
+    this.pristine = memory.slice(0, end + 64);
     this.voices = this.readVoices();
     this.variants = new Set(this.module.FS.readdir(`${DATA_ROOT}/voices/!v`).filter((n) => !n.startsWith(".")));
   }
@@ -101,12 +113,6 @@ class EspeakEngine implements Engine {
     }
     const wpm = Math.round(Math.min(450, Math.max(80, BASE_WPM * request.speed)));
     const pitch = Math.round(Math.min(99, Math.max(0, BASE_PITCH * request.pitch)));
-    try {
-      module.FS.unlink("/tmp/out.wav");
-    } catch {
-      // not there yet
-    }
-    module.FS.writeFile("/tmp/in.txt", request.text);
     const args = [
       "-w", "/tmp/out.wav",
       "-v", variant ? `${request.voice}+${variant}` : request.voice,
@@ -116,12 +122,21 @@ class EspeakEngine implements Engine {
       "-a", String(request.options.amplitude ?? 100),
       "-f", "/tmp/in.txt",
     ];
-    this.stderr = [];
-    const code = this.runMain(args);
-    if (code !== 0) {
-      throw new EngineError("ENGINE_FAILED", `espeak-ng exited with ${code}: ${this.stderr.join(" ").trim()}`);
+    for (const batch of batches(splitSentences(request.text), MAX_BATCH_CHARS)) {
+      throwIfAborted(signal);
+      try {
+        module.FS.unlink("/tmp/out.wav");
+      } catch {
+        // not there yet
+      }
+      module.FS.writeFile("/tmp/in.txt", batch);
+      this.stderr = [];
+      const code = this.runMain(args);
+      if (code !== 0) {
+        throw new EngineError("ENGINE_FAILED", `espeak-ng exited with ${code}: ${this.stderr.join(" ").trim()}`);
+      }
+      yield parseWav(module.FS.readFile("/tmp/out.wav"));
     }
-    yield parseWav(module.FS.readFile("/tmp/out.wav"));
   }
 
   /** Runs espeak-ng's C `main(argc, argv)` on freshly restored memory. */
@@ -181,6 +196,17 @@ class EspeakEngine implements Engine {
     }
     return [...voices.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
+}
+
+/** The first sentence alone, then the rest grouped into runs of at most `maxChars`. */
+export function batches(sentences: string[], maxChars: number): string[] {
+  const out: string[] = sentences.slice(0, 1);
+  for (const sentence of sentences.slice(1)) {
+    const last = out.length > 1 ? out[out.length - 1]! : undefined;
+    if (last !== undefined && last.length + 1 + sentence.length <= maxChars) out[out.length - 1] = `${last} ${sentence}`;
+    else out.push(sentence);
+  }
+  return out;
 }
 
 export default definePlugin({ create: () => new EspeakEngine() });

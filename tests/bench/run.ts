@@ -1,0 +1,17 @@
+/** `npm run bench`: every benchmark, one after the other, each printing its own table. */
+import { benchHost } from "./host.ts";
+import { benchScheduler } from "./scheduler.ts";
+import { benchLoad } from "./load.ts";
+
+const only = process.argv.slice(2);
+const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()]];
+
+for (const [name, run] of benches) {
+  if (only.length && !only.includes(name)) continue;
+  try {
+    await run();
+  } catch (err) {
+    console.error(`bench ${name} failed:`, err);
+    process.exitCode = 1;
+  }
+}
