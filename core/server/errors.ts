@@ -1,5 +1,5 @@
 /** Maps every error to the catalogue's JSON shape: `{"error":{"code","message","field"?}}`. */
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyError, FastifyInstance } from "fastify";
 import { ZodError } from "zod";
 import { ChorusError } from "../errors.ts";
 import { AbortError } from "../sdk/errors.ts";
@@ -13,6 +13,40 @@ export function fromZod(error: ZodError, prefix = ""): ChorusError {
   return new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${field}: ${message}`, { field });
 }
 
+/** Logs a failed request at the level it deserves: bugs as errors, refusals as warnings. */
+export function logError(log: FastifyBaseLogger, err: ChorusError, original: unknown): void {
+  if (err.code === "CHORUS_ERR_INTERNAL") log.error({ err: original }, "unhandled error");
+  else if (err.code === "CHORUS_ERR_REQUEST_CANCELLED") log.info("client went away; synthesis aborted");
+  else if (err.statusCode >= 500) log.warn({ code: err.code, reason: err.message }, "request failed");
+}
+
+/** fastify's own client errors (bad JSON, content type, body size) in the catalogue's terms. */
+function fromFastify(error: FastifyError): ChorusError {
+  switch (error.statusCode) {
+    case 415:
+      return new ChorusError("CHORUS_ERR_REQUEST_MEDIA_TYPE", error.message, { field: "(body)" });
+    case 413:
+      return new ChorusError("CHORUS_ERR_REQUEST_TOO_LARGE", error.message, { field: "(body)" });
+    default:
+      return new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", error.message, { field: "(body)" });
+  }
+}
+
+/**
+ * Any error a route can throw, as a catalogue error: the one mapping every API surface
+ * (native, OpenAI, AllTalk) shares before rendering it in its own shape.
+ */
+export function toChorusError(error: unknown): ChorusError {
+  if (error instanceof ChorusError) return error;
+  if (error instanceof ZodError) return fromZod(error);
+  if (error instanceof AbortError || (error instanceof Error && error.name === "AbortError")) {
+    return new ChorusError("CHORUS_ERR_REQUEST_CANCELLED", (error as Error).message);
+  }
+  const fe = error as FastifyError;
+  if (typeof fe?.statusCode === "number" && fe.statusCode < 500) return fromFastify(fe);
+  return new ChorusError("CHORUS_ERR_INTERNAL", "internal error; see the server log", { cause: error });
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const err = new ChorusError("CHORUS_ERR_ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`);
@@ -20,25 +54,9 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
-    let err: ChorusError;
-    if (error instanceof ChorusError) err = error;
-    else if (error instanceof ZodError) err = fromZod(error);
-    else if (error instanceof AbortError) {
-      request.log.info("client went away; synthesis aborted");
-      return reply.status(499).send({ error: { code: "CHORUS_ERR_REQUEST_CANCELLED", message: error.message } });
-    } else if ("statusCode" in error && typeof error.statusCode === "number" && error.statusCode < 500) {
-      // fastify's own client errors: bad JSON, wrong content type, body too large
-      const malformed = error.code === "FST_ERR_CTP_INVALID_JSON_BODY" || error instanceof SyntaxError || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY";
-      const status = error.statusCode;
-      return reply.status(status).send({
-        error: { code: malformed ? "CHORUS_ERR_REQUEST_MALFORMED" : `CHORUS_ERR_HTTP_${status}`, message: error.message, field: malformed ? "(body)" : undefined },
-      });
-    } else {
-      request.log.error({ err: error }, "unhandled error");
-      err = new ChorusError("CHORUS_ERR_INTERNAL", "internal error; see the server log");
-    }
+    const err = toChorusError(error);
+    logError(request.log, err, error);
     if (err.retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(err.retryAfter)));
-    if (err.statusCode >= 500) request.log.warn({ code: err.code, reason: err.message }, "request failed");
     return reply.status(err.statusCode).send(err.toJSON());
   });
 }

@@ -119,6 +119,6 @@ describe("bad input -> OpenAI error naming the parameter", () => {
   it("malformed JSON", async () => {
     const res = await post("{not json");
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ type: "invalid_request_error", code: "invalid_json" });
+    expect((await res.json()).error).toMatchObject({ type: "invalid_request_error", code: "request_malformed" });
   });
 });

@@ -155,7 +155,7 @@ describe("POST /api/speech", () => {
   it("rejects a body that is not JSON", async () => {
     const res = await app.inject({ method: "POST", url: "/api/speech", payload: "text=hi", headers: { "content-type": "application/xml" } });
     expect(res.statusCode).toBe(415);
-    expect(res.json().error.code).toBe("CHORUS_ERR_HTTP_415");
+    expect(res.json().error).toMatchObject({ code: "CHORUS_ERR_REQUEST_MEDIA_TYPE", field: "(body)" });
   });
 
   it("answers 502 with the engine's message when the engine fails", async () => {

@@ -1,9 +1,8 @@
 /** AllTalk route helpers: form fields, numbers, errors in a `status` shape, ranged file replies. */
 import fs from "node:fs";
-import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { ZodError } from "zod";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { ChorusError } from "../../errors.ts";
-import { AbortError } from "../../sdk/errors.ts";
+import { logError, toChorusError } from "../errors.ts";
 
 /** Body fields (form or JSON object) as strings; repeated fields keep the last value. */
 export function formParams(request: FastifyRequest): Record<string, string> {
@@ -39,19 +38,8 @@ function allTalkField(field: string | undefined, url: string): string | undefine
 
 /** `{"status":"generate-failure","error":{code,message,field}}` with the catalogue's status. */
 export function allTalkError(reply: FastifyReply, error: unknown, url: string): FastifyReply {
-  let err: ChorusError;
-  if (error instanceof ChorusError) err = error;
-  else if (error instanceof ZodError) err = new ChorusError("CHORUS_ERR_REQUEST_INVALID", error.issues[0]!.message, { field: error.issues[0]!.path.join(".") });
-  else if (error instanceof AbortError || (error instanceof Error && error.name === "AbortError")) {
-    return reply.status(499).send({ status: "generate-failure", error: { code: "CHORUS_ERR_REQUEST_CANCELLED", message: error.message } });
-  } else {
-    const fe = error as FastifyError;
-    if (typeof fe.statusCode === "number" && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send({ status: "generate-failure", error: { code: `CHORUS_ERR_HTTP_${fe.statusCode}`, message: fe.message, field: "(body)" } });
-    }
-    reply.log.error({ err: error }, "alltalk request failed");
-    err = new ChorusError("CHORUS_ERR_INTERNAL", "internal error; see the server log");
-  }
+  const err = toChorusError(error);
+  logError(reply.log, err, error);
   const field = allTalkField(err.field, url);
   if (err.retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(err.retryAfter)));
   const body = { status: "generate-failure", error: { code: err.code, message: err.message, ...(field ? { field } : {}) } };
