@@ -24,7 +24,7 @@ import { EngineHost } from "./engine-host.ts";
 import { duplicateChecked, entryErrors, keyFor, pluginFolders, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
 import { EngineSelection } from "./selection.ts";
 import { fingerprint, pruneSnapshots, snapshotDir, takeSnapshot } from "./snapshot.ts";
-import { trialBoot } from "./trial-boot.ts";
+import { Spares, trialBoot } from "./trial-boot.ts";
 import { PluginWatcher } from "./watcher.ts";
 
 export { MANIFEST_FILE, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
@@ -49,6 +49,7 @@ export class Registry extends EventEmitter {
   private readonly fingerprints = new Map<string, string>();
   private readonly updates = new Map<string, Promise<void>>();
   private watcher?: PluginWatcher;
+  private readonly spares = new Spares();
   private readonly log: Logger;
   /** The runtime-selected default engine. */
   readonly selection: EngineSelection;
@@ -135,6 +136,7 @@ export class Registry extends EventEmitter {
     await this.watcher?.close();
     this.watcher = undefined;
     await Promise.allSettled([...this.updates.values()]);
+    await this.spares.closeAll();
   }
 
   /** Re-reads one plugin folder (the watcher calls this); updates of a folder run one at a time. */
@@ -152,7 +154,8 @@ export class Registry extends EventEmitter {
     const entry = this.entries.get(id);
     if (!entry || entry.status !== "available") throw new Error(`engine '${id}' is not available`);
     const { generation } = entry;
-    const host = new EngineHost({
+    const spare = this.spares.take(id, generation); // booted by the trial of this generation
+    const host = spare ?? new EngineHost({
       manifest: entry.manifest,
       pluginDir: entry.codeDir ?? entry.dir,
       generation,
@@ -161,7 +164,7 @@ export class Registry extends EventEmitter {
     });
     host.on("crash", (reason: string) => this.incidents.set(id, `generation ${generation} (${new Date().toISOString()}): ${reason}`));
     try {
-      await host.start();
+      if (!spare) await host.start();
       const dataDir = path.join(resolvePath(this.config.dataDir), "engines", id);
       fs.mkdirSync(dataDir, { recursive: true });
       await host.load({ profile, simulated, pluginDir: entry.codeDir ?? entry.dir, settings: this.config.engines.settings[id] ?? {}, dataDir });
@@ -191,7 +194,10 @@ export class Registry extends EventEmitter {
       const codeDir = snapshotDir(this.snapshotRoot, candidate.id, candidate.generation);
       try {
         takeSnapshot(dir, codeDir);
-        error = await trialBoot(candidate.manifest, codeDir, this.log.child({ plugin: candidate.id, phase: "trial" }), this.config.engines.startTimeoutSeconds * 1000);
+        const log = this.log.child({ plugin: candidate.id, generation: candidate.generation });
+        const trial = await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000);
+        error = trial.error;
+        if (trial.host) this.spares.put(candidate.id, trial.host);
       } catch (err) {
         error = `cannot snapshot the plugin folder: ${(err as Error).message}`;
       }
@@ -244,6 +250,7 @@ export class Registry extends EventEmitter {
   private remove(key: string): void {
     const entry = this.entries.get(key)!;
     this.entries.delete(key);
+    if (key === entry.id) this.spares.drop(entry.id);
     if (key === entry.id) {
       this.history.delete(entry.id);
       this.incidents.delete(entry.id);

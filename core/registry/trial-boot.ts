@@ -1,21 +1,60 @@
 /**
  * The trial a changed plugin passes before it may replace a good generation: its code is
- * imported and `create` run in a throwaway worker (no `load`: that would take memory outside
- * the scheduler's accounting; a failing load is caught later and demotes the generation).
+ * imported and `create` run in a worker (no `load`: that would take memory outside the
+ * scheduler's accounting; a failing load is caught later and demotes the generation).
+ * A worker that passes is kept for a while as a spare, so the first load of the new
+ * generation skips the boot.
  */
 import type { Logger } from "pino";
 import type { Manifest } from "../sdk/manifest.ts";
 import { EngineHost } from "./engine-host.ts";
 
-/** The reason the plugin cannot start, or undefined when it can. */
-export async function trialBoot(manifest: Manifest, codeDir: string, log: Logger, bootTimeoutMs: number): Promise<string | undefined> {
-  const host = new EngineHost({ manifest, pluginDir: codeDir, log, bootTimeoutMs });
+export type TrialResult = { host: EngineHost; error?: undefined } | { host?: undefined; error: string };
+
+export async function trialBoot(manifest: Manifest, codeDir: string, generation: number, log: Logger, bootTimeoutMs: number): Promise<TrialResult> {
+  const host = new EngineHost({ manifest, pluginDir: codeDir, generation, log, bootTimeoutMs });
   try {
     await host.start();
-    return undefined;
+    return { host };
   } catch (err) {
-    return `failed to start: ${(err as Error).message}`;
-  } finally {
     await host.terminate();
+    return { error: `failed to start: ${(err as Error).message}` };
+  }
+}
+
+/** Booted, not yet loaded engine workers, one per engine, each for `ttlMs` at most. */
+export class Spares {
+  private readonly spares = new Map<string, { host: EngineHost; timer: NodeJS.Timeout }>();
+
+  constructor(private readonly ttlMs = 30_000) {}
+
+  put(id: string, host: EngineHost): void {
+    this.drop(id);
+    const timer = setTimeout(() => this.drop(id), this.ttlMs);
+    timer.unref();
+    this.spares.set(id, { host, timer });
+  }
+
+  /** The spare of this generation, if there is a live one (it is no longer a spare then). */
+  take(id: string, generation: number): EngineHost | undefined {
+    const spare = this.spares.get(id);
+    if (!spare || spare.host.generation !== generation || !spare.host.alive) return undefined;
+    clearTimeout(spare.timer);
+    this.spares.delete(id);
+    return spare.host;
+  }
+
+  drop(id: string): void {
+    const spare = this.spares.get(id);
+    if (!spare) return;
+    clearTimeout(spare.timer);
+    this.spares.delete(id);
+    void spare.host.terminate();
+  }
+
+  async closeAll(): Promise<void> {
+    const hosts = [...this.spares.values()].map((s) => s.host);
+    for (const id of [...this.spares.keys()]) this.drop(id);
+    await Promise.all(hosts.map((h) => h.terminate()));
   }
 }

@@ -82,6 +82,8 @@ describe("hot swap", () => {
     const bytes = await Promise.all(old.map((r) => r.body));
     for (const r of old) expect(r.rate).toBe(16000);
     expect(bytes).toEqual(Array(20).fill(words * 800 * 2));
+    // Drained, the old generation's instance is unloaded by the scheduler.
+    await waitFor(() => server.logs.some((l) => l.engine === "tone" && l.reason === "stale_generation"), 3000, "the old generation to unload");
   });
 
   it("keeps serving the good generation when a broken version replaces it, and shows why", async () => {

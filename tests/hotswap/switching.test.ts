@@ -55,6 +55,10 @@ describe("runtime engine switching", () => {
     expect(await res.json()).toMatchObject({ status: "model-success" });
     expect(await defaultEngine()).toBe("espeak");
     expect(await speakDefault()).toBe("espeak");
+    const warm = await post("/api/engines/flite/activate?load=true");
+    expect(await warm.json()).toEqual({ default: "flite", previous: "espeak" });
+    expect((await engines(server)).engines.find((e) => e.id === "flite")).toMatchObject({ state: "loaded", default: true });
+    expect((await post("/api/engines/espeak/activate")).status).toBe(200);
   });
 
   it("`chorus use ID` switches a running server too", () => {
