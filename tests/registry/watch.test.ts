@@ -127,4 +127,12 @@ describe("registry hot swap", () => {
     expect(registry.get("tone")!.status).toBe("available");
     expect(changes.some((c) => c.kind === "removed")).toBe(true);
   });
+
+  it("starts watching a plugins folder created after the server started", async () => {
+    const root = path.join(tempDir("later"), "plugins");
+    const { registry } = await watched(root);
+    fs.mkdirSync(root);
+    install("tone", root);
+    await until(() => registry.get("tone")?.status === "available", 5000, "the plugin in the new folder");
+  });
 });
