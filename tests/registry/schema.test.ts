@@ -20,7 +20,7 @@ describe("plugin.schema.json", () => {
   });
 
   it("is what the template and example manifests point at, and they validate", () => {
-    for (const dir of ["examples/plugin-template", "examples/plugins/sam"]) {
+    for (const dir of ["examples/plugin-template", "examples/plugins/sam", "examples/plugins/espeak-cli"]) {
       const raw = JSON.parse(fs.readFileSync(path.join(ROOT, dir, "plugin.json"), "utf8")) as { $schema: string };
       expect(path.resolve(ROOT, dir, raw.$schema)).toBe(SCHEMA_FILE);
       expect(ManifestSchema.safeParse(raw).success).toBe(true);
