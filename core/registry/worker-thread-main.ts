@@ -1,8 +1,10 @@
 /** Entry of an engine's worker thread. */
 import { parentPort, workerData } from "node:worker_threads";
 import { runEngine } from "./engine-runtime.ts";
+import { lowerEnginePriority } from "./priority.ts";
 import type { EngineBootData, HostToEngine } from "./protocol.ts";
 
+lowerEnginePriority();
 const port = parentPort!;
 await runEngine(workerData as EngineBootData, {
   send: (message, transfer) => port.postMessage(message, transfer ?? []),

@@ -131,7 +131,7 @@ export class SpeechPipeline {
             yield* lease.engine.synthesize({ text, ...params }, signal);
             break;
           } catch (err) {
-            if (!(err instanceof OutOfMemoryError) || retried || !lease.reportOutOfMemory) throw toChorusError(err, lease.engineId, params.voice);
+            if (!(err instanceof OutOfMemoryError) || retried || !lease.reportOutOfMemory) throw fromEngineError(err, lease.engineId, params.voice);
             retried = true;
             const avoid = lease.reportOutOfMemory(err.neededMb);
             lease.release();
@@ -173,7 +173,8 @@ export class SpeechPipeline {
   }
 }
 
-function toChorusError(err: unknown, engineId: string, voice: string): unknown {
+/** An engine's typed error as the catalogue error a client should see. */
+function fromEngineError(err: unknown, engineId: string, voice: string): unknown {
   if (!(err instanceof EngineError)) return err;
   switch (err.code) {
     case "ENGINE_ABORTED":
