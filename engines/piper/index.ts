@@ -1,0 +1,184 @@
+/**
+ * Piper: VITS voices (NAME.onnx + NAME.onnx.json) run on onnxruntime-node exactly as Piper
+ * runs them. The engine splits the text itself (piper-phonemize's sentences, see
+ * phonemizer.ts), runs one inference per sentence and streams each sentence's audio as soon as
+ * it is made, peak-normalised to 16-bit, with configurable silence between sentences.
+ * Voices come from the configured directories and are re-scanned when files change; models
+ * are opened on first use and kept open (least recently used closed beyond maxLoadedVoices).
+ */
+import {
+  EngineError,
+  VoiceNotFoundError,
+  definePlugin,
+  throwIfAborted,
+  type AudioChunk,
+  type Engine,
+  type EngineHealth,
+  type EngineLogger,
+  type LoadContext,
+  type SynthesisRequest,
+  type Voice,
+} from "chorus/sdk";
+import { OnnxVoice, peakNormalize, type SessionSettings } from "./onnx-voice.ts";
+import { describeMissing, phonemizeForVoice } from "./phoneme-ids.ts";
+import { EspeakPhonemizer, PhonemizeError } from "./phonemizer.ts";
+import { requestParams } from "./request-params.ts";
+import { parseSettings, type PiperSettings } from "./settings.ts";
+import { VoiceCatalog, type CatalogVoice } from "./voice-catalog.ts";
+
+interface OpenVoice {
+  version: string;
+  model: Promise<OnnxVoice>;
+}
+
+export class PiperEngine implements Engine {
+  private settings?: PiperSettings;
+  private session?: SessionSettings;
+  private log?: EngineLogger;
+  private catalog?: VoiceCatalog;
+  private readonly phonemizer = new EspeakPhonemizer();
+  /** Open models by voice id, least recently used first. */
+  private readonly open = new Map<string, OpenVoice>();
+
+  async load(ctx: LoadContext): Promise<void> {
+    this.log = ctx.log;
+    this.settings = parseSettings(ctx.settings);
+    this.session = {
+      threads: this.settings.threads,
+      interOpThreads: this.settings.interOpThreads,
+      graphOptimization: this.settings.graphOptimization,
+      cuda: ctx.profile.device === "cuda" && !ctx.simulated,
+      cudaDeviceId: this.settings.cudaDeviceId,
+    };
+    await this.phonemizer.init();
+    this.catalog = new VoiceCatalog(this.settings.voiceDirs, ctx.log);
+    this.catalog.refresh();
+    if (this.settings.watch) this.catalog.watch();
+    ctx.log.info("piper: loaded", { voiceDirs: this.settings.voiceDirs, voices: this.catalog.list().length, problems: this.catalog.getProblems().length });
+  }
+
+  async unload(): Promise<void> {
+    this.catalog?.close();
+    const models = [...this.open.values()].map((v) => v.model);
+    this.open.clear();
+    await Promise.allSettled(models.map(async (m) => (await m).release()));
+  }
+
+  async listVoices(): Promise<Voice[]> {
+    const catalog = this.requireCatalog();
+    catalog.refresh();
+    return catalog.list().map(toVoice);
+  }
+
+  async health(): Promise<EngineHealth> {
+    const catalog = this.requireCatalog();
+    catalog.refresh();
+    const problems = catalog.getProblems();
+    return {
+      ok: true,
+      detail: `${catalog.list().length} voice(s)${problems.length ? `; ${problems.length} bad voice file(s): ${problems.map((p) => `${p.path} (${p.reason})`).join("; ")}` : ""}`,
+    };
+  }
+
+  async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
+    throwIfAborted(signal);
+    const voice = this.findVoice(request.voice);
+    const { config } = voice;
+    const params = requestParams(request, config, this.settings!.sentenceSilenceSeconds);
+    const model = await this.model(voice);
+    if (params.speakerId > 0 && !model.hasSid) {
+      throw new EngineError("ENGINE_BAD_OPTION", `options.speaker: voice '${voice.id}' model has no speaker input`);
+    }
+    const missing = new Map<string, number>();
+    let sentences;
+    try {
+      sentences = (await phonemizeForVoice(this.phonemizer, request.text, config, missing)).filter((s) => s.phonemes.length > 0);
+    } catch (err) {
+      if (err instanceof PhonemizeError) throw new EngineError("ENGINE_FAILED", err.message, { cause: err });
+      throw err;
+    }
+    if (missing.size) this.log?.warn(`piper: voice '${voice.id}' has no id for phonemes ${describeMissing(missing)}; dropped`);
+    const sampleRate = config.audio.sample_rate;
+    const silence = Math.round(params.sentenceSilenceSeconds * sampleRate);
+    for (let i = 0; i < sentences.length; i++) {
+      throwIfAborted(signal);
+      const audio = await model.infer(sentences[i]!.phoneme_ids, params.scales, params.speakerId);
+      throwIfAborted(signal);
+      const pcm = peakNormalize(audio);
+      if (i === sentences.length - 1 || silence === 0) {
+        yield { sampleRate, samples: pcm };
+      } else {
+        const withSilence = new Int16Array(pcm.length + silence);
+        withSilence.set(pcm);
+        yield { sampleRate, samples: withSilence };
+      }
+    }
+  }
+
+  private requireCatalog(): VoiceCatalog {
+    if (!this.catalog) throw new EngineError("ENGINE_FAILED", "piper is not loaded");
+    return this.catalog;
+  }
+
+  private findVoice(id: string): CatalogVoice {
+    const catalog = this.requireCatalog();
+    let voice = catalog.get(id);
+    if (!voice && catalog.refresh()) voice = catalog.get(id);
+    if (!voice) throw new VoiceNotFoundError(id);
+    return voice;
+  }
+
+  /** The voice's open model (opened now if needed, reopened when its files changed). */
+  private async model(voice: CatalogVoice): Promise<OnnxVoice> {
+    let entry = this.open.get(voice.id);
+    if (entry && entry.version !== voice.version) {
+      this.open.delete(voice.id);
+      void entry.model.then((m) => m.release()).catch(() => {});
+      entry = undefined;
+    }
+    if (!entry) {
+      entry = { version: voice.version, model: this.openModel(voice) };
+      // A model that fails to open is not kept: the next request tries again.
+      entry.model.catch(() => {
+        if (this.open.get(voice.id) === entry) this.open.delete(voice.id);
+      });
+    } else {
+      this.open.delete(voice.id);
+    }
+    this.open.set(voice.id, entry);
+    while (this.open.size > this.settings!.maxLoadedVoices) {
+      const [oldest, old] = this.open.entries().next().value!;
+      this.open.delete(oldest);
+      void old.model.then((m) => m.release()).catch(() => {});
+    }
+    return entry.model;
+  }
+
+  private async openModel(voice: CatalogVoice): Promise<OnnxVoice> {
+    const model = await OnnxVoice.open(voice.modelPath, this.session!, this.log!);
+    if (voice.config.num_speakers > 1 && !model.hasSid) {
+      this.log?.warn(`piper: voice '${voice.id}' declares ${voice.config.num_speakers} speakers but its model has no 'sid' input`);
+    }
+    // Warm-up run, so the first request does not pay onnxruntime's first-run cost.
+    const ids = voice.config.phoneme_id_map;
+    await model.infer([...ids["^"]!, ...ids["_"]!, ...ids["$"]!], { noiseScale: 0, lengthScale: 1, noiseW: 0 });
+    this.log?.info(`piper: opened voice '${voice.id}'`, { provider: model.provider, sid: model.hasSid });
+    return model;
+  }
+}
+
+function toVoice(voice: CatalogVoice): Voice {
+  const { config } = voice;
+  const languages = [config.espeak.voice.toLowerCase()];
+  const code = config.language?.code?.toLowerCase().replace("_", "-");
+  if (code && !languages.includes(code)) languages.push(code);
+  const speakers = Object.keys(config.speaker_id_map);
+  const parts = [`Piper voice, ${config.audio.sample_rate} Hz`];
+  if (config.audio.quality) parts.push(`quality ${config.audio.quality}`);
+  if (config.num_speakers > 1) {
+    parts.push(`${config.num_speakers} speakers${speakers.length ? ` (options.speaker: ${speakers.slice(0, 10).join(", ")}${speakers.length > 10 ? ", ..." : ""})` : ""}`);
+  }
+  return { id: voice.id, name: voice.id, languages, description: parts.join(", ") };
+}
+
+export default definePlugin({ create: () => new PiperEngine() });

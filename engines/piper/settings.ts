@@ -1,0 +1,33 @@
+/**
+ * The Piper engine's settings (host config `engines.settings.piper`), validated with zod.
+ * Relative voice directories resolve against the working directory.
+ */
+import path from "node:path";
+import { z } from "zod";
+import { EngineError } from "chorus/sdk";
+
+export const PiperSettingsSchema = z.strictObject({
+  /** Directories holding NAME.onnx + NAME.onnx.json pairs; the first is where installs go. */
+  voiceDirs: z.array(z.string().min(1)).min(1).default(["voices/piper"]),
+  /** Silence between sentences, seconds (Piper's C++ program uses 0.2). */
+  sentenceSilenceSeconds: z.number().min(0).max(10).default(0.2),
+  /** onnxruntime intra-op threads; 0 = onnxruntime's default (one per physical core). */
+  threads: z.number().int().min(0).max(256).default(0),
+  interOpThreads: z.number().int().min(0).max(256).default(0),
+  graphOptimization: z.enum(["disabled", "basic", "extended", "all"]).default("all"),
+  /** Voice models kept open at once (least recently used closed first). */
+  maxLoadedVoices: z.number().int().positive().default(4),
+  /** Watch the voice directories for added or removed voices. */
+  watch: z.boolean().default(true),
+  cudaDeviceId: z.number().int().min(0).default(0),
+});
+export type PiperSettings = z.infer<typeof PiperSettingsSchema>;
+
+export function parseSettings(raw: Record<string, unknown>, cwd = process.cwd()): PiperSettings {
+  const result = PiperSettingsSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw new EngineError("ENGINE_FAILED", `invalid piper settings (engines.settings.piper): ${issues}`);
+  }
+  return { ...result.data, voiceDirs: result.data.voiceDirs.map((d) => path.resolve(cwd, d)) };
+}

