@@ -1,0 +1,115 @@
+/**
+ * Piper through the host, over HTTP: the engine runs in its worker thread, POST /api/speech
+ * returns audio at the voice's rate, streams sentence by sentence, selects speakers, and bad
+ * requests and corrupt voices get JSON errors without harming the server.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../core/server/app.ts";
+import type { Host } from "../../core/host.ts";
+import { decodeWav } from "../helpers/audio.ts";
+import { testHost } from "../helpers/host.ts";
+import { BENCH_VOICES_DIR, ensureBenchVoice, ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
+
+const dataDir = path.resolve("var/test-piper-host");
+const brokenDir = fs.mkdtempSync(path.join(os.tmpdir(), "piper-broken-"));
+let host: Host;
+let app: FastifyInstance;
+let url: string;
+
+beforeAll(async () => {
+  const voices = ensureTestVoices();
+  ensureBenchVoice();
+  fs.writeFileSync(path.join(brokenDir, "broken.onnx"), "not a model");
+  fs.copyFileSync(path.join(voices, "test-single.onnx.json"), path.join(brokenDir, "broken.onnx.json"));
+  fs.writeFileSync(path.join(brokenDir, "invalid.onnx"), "x");
+  fs.writeFileSync(path.join(brokenDir, "invalid.onnx.json"), "{}");
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  host = testHost({
+    dataDir,
+    engines: { dirs: ["engines"], settings: { piper: { voiceDirs: [voices, BENCH_VOICES_DIR, brokenDir], sentenceSilenceSeconds: 0.1 } } },
+  });
+  app = await buildApp(host);
+  url = await app.listen({ host: "127.0.0.1", port: 0 });
+});
+afterAll(async () => {
+  await app.close();
+  await host.close();
+  fs.rmSync(brokenDir, { recursive: true, force: true });
+});
+
+const speech = (body: Record<string, unknown>) =>
+  fetch(`${url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ engine: "piper", ...body }) });
+const quiet = { noiseScale: 0, noiseW: 0 };
+
+describe("piper over HTTP", () => {
+  it("lists the voices of the voice directories (bad files skipped)", async () => {
+    const res = await fetch(`${url}/api/voices?engine=piper`);
+    expect(res.status).toBe(200);
+    const ids = JSON.stringify(await res.json());
+    for (const id of ["test-single", "test-multi", "test-de", "bench-medium", "broken"]) expect(ids).toContain(`"${id}"`);
+    expect(ids).not.toContain('"invalid"');
+  });
+
+  it("returns a WAV at the voice's sample rate, and selects speakers by name and by id", async () => {
+    const text = "Hello there. How are you?";
+    const byName = await speech({ text, voice: "test-multi", options: { ...quiet, speaker: "bob" } });
+    expect(byName.status).toBe(200);
+    expect(byName.headers.get("x-chorus-engine")).toBe("piper");
+    const a = decodeWav(Buffer.from(await byName.arrayBuffer()));
+    expect(a.sampleRate).toBe(16000);
+    expect(a.samples.length).toBeGreaterThan(16000 * 0.1);
+    const byId = decodeWav(Buffer.from(await (await speech({ text, voice: "test-multi", options: { ...quiet, speakerId: 1 } })).arrayBuffer()));
+    const other = decodeWav(Buffer.from(await (await speech({ text, voice: "test-multi", options: { ...quiet, speakerId: 3 } })).arrayBuffer()));
+    expect(Buffer.from(byId.samples.buffer).equals(Buffer.from(a.samples.buffer))).toBe(true);
+    expect(Buffer.from(other.samples.buffer).equals(Buffer.from(a.samples.buffer))).toBe(false);
+    const single = await speech({ text, voice: "test-single", options: quiet });
+    expect(decodeWav(Buffer.from(await single.arrayBuffer())).sampleRate).toBe(22050);
+  });
+
+  it("streams the first sentence before the last is synthesised", async () => {
+    const text = Array.from({ length: 4 }, (_, i) => `This is sentence number ${i + 1}, long enough to take a while.`).join(" ");
+    const started = performance.now();
+    const res = await speech({ text, voice: "bench-medium", stream: true, options: quiet });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const arrivals: number[] = [];
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      arrivals.push(performance.now() - started);
+      parts.push(value);
+    }
+    const total = performance.now() - started;
+    expect(arrivals.length).toBeGreaterThanOrEqual(4);
+    expect(arrivals[0]!).toBeLessThan(total / 2);
+    const wav = decodeWav(Buffer.concat(parts));
+    expect(wav.sampleRate).toBe(22050);
+    expect(wav.durationSeconds).toBeGreaterThan(4 * 1.5);
+  });
+
+  it("answers bad requests with JSON errors", async () => {
+    const unknownVoice = await speech({ text: "Hi.", voice: "nobody" });
+    expect(unknownVoice.status).toBe(404);
+    expect((await unknownVoice.json()).error.field).toBe("voice");
+    const outOfRange = await speech({ text: "Hi.", voice: "test-multi", options: { speakerId: 9 } });
+    expect(outOfRange.status).toBe(400);
+    const body = await outOfRange.json();
+    expect(body.error.field).toBe("options.speakerId");
+    expect(body.error.message).toMatch(/out of range/);
+    const unknownOption = await speech({ text: "Hi.", voice: "test-multi", options: { pitchShift: 2 } });
+    expect(unknownOption.status).toBe(400);
+  });
+
+  it("a corrupt model fails with a 5xx JSON error; the server and the other voices keep working", async () => {
+    const res = await speech({ text: "Hi.", voice: "broken", fallback: false });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect((await res.json()).error.message).toMatch(/cannot load Piper model/);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect((await speech({ text: "Still here.", voice: "test-single", options: quiet })).status).toBe(200);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * `chorus voices install` against a local HTTP server this test starts: progress, resume of
+ * an interrupted download with a Range request, SHA-256 check, missing and corrupt pairs,
+ * local paths, Hugging Face style URLs and names.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { installVoice, resolveSource, voiceNameToUrl } from "../../engines/piper/cli/voices-install.ts";
+import type { DownloadProgress } from "../../engines/piper/cli/download.ts";
+import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
+
+let source: string;
+let server: http.Server;
+let base: string;
+/** Files served, by URL path. */
+const files = new Map<string, Buffer>();
+const requests: { url: string; range?: string }[] = [];
+/** URL paths whose next full (non-range) response is cut off half way. */
+const cutOnce = new Set<string>();
+const temps: string[] = [];
+const tempDir = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "piper-install-"));
+  temps.push(d);
+  return d;
+};
+
+beforeAll(async () => {
+  source = ensureTestVoices();
+  const model = fs.readFileSync(path.join(source, "test-multi.onnx"));
+  const config = fs.readFileSync(path.join(source, "test-multi.onnx.json"));
+  files.set("/rhasspy/piper-voices/resolve/main/en/en_US/test/x_low/en_US-test-x_low.onnx", model);
+  files.set("/rhasspy/piper-voices/resolve/main/en/en_US/test/x_low/en_US-test-x_low.onnx.json", config);
+  files.set("/corrupt/bad.onnx", Buffer.from("definitely not onnx ".repeat(100)));
+  files.set("/corrupt/bad.onnx.json", config);
+  files.set("/badjson/v.onnx", model);
+  files.set("/badjson/v.onnx.json", Buffer.from('{"audio": {}}'));
+  files.set("/nomodel/v.onnx.json", config);
+  server = http.createServer((req, res) => {
+    const url = new URL(req.url!, "http://x");
+    requests.push({ url: url.pathname, range: req.headers.range });
+    const body = files.get(url.pathname);
+    if (!body) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+    if (range) {
+      const start = Number(range[1]);
+      if (start >= body.length) {
+        res.writeHead(416, { "content-range": `bytes */${body.length}` }).end();
+        return;
+      }
+      res.writeHead(206, { "content-length": body.length - start, "content-range": `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.end(body.subarray(start));
+      return;
+    }
+    res.writeHead(200, { "content-length": body.length, "accept-ranges": "bytes" });
+    if (cutOnce.delete(url.pathname)) {
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterEach(() => {
+  requests.length = 0;
+  cutOnce.clear();
+  for (const d of temps.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const MODEL_PATH = "/rhasspy/piper-voices/resolve/main/en/en_US/test/x_low/en_US-test-x_low.onnx";
+
+describe("voices install", () => {
+  it("downloads a Hugging Face style URL with progress, checks the SHA-256, installs the pair", async () => {
+    const dir = tempDir();
+    const model = files.get(MODEL_PATH)!;
+    const sha256 = crypto.createHash("sha256").update(model).digest("hex");
+    const progress: DownloadProgress[] = [];
+    const result = await installVoice({ source: `${base}${MODEL_PATH}?download=true`, sha256, dir, onProgress: (p) => progress.push(p) });
+    expect(result.voice).toBe("en_US-test-x_low");
+    expect(fs.readFileSync(path.join(dir, "en_US-test-x_low.onnx")).equals(model)).toBe(true);
+    expect(fs.readFileSync(path.join(dir, "en_US-test-x_low.onnx.json")).equals(files.get(`${MODEL_PATH}.json`)!)).toBe(true);
+    expect(result.sha256).toBe(sha256);
+    const modelProgress = progress.filter((p) => p.file.includes(".onnx?") || p.file.endsWith(".onnx"));
+    expect(modelProgress.at(-1)).toMatchObject({ received: model.length, total: model.length });
+    expect(new Set(modelProgress.map((p) => p.received)).size).toBeGreaterThan(1);
+    expect(fs.readdirSync(dir).sort()).toEqual(["en_US-test-x_low.onnx", "en_US-test-x_low.onnx.json"]);
+    // Installing again without force is refused.
+    await expect(installVoice({ source: `${base}${MODEL_PATH}`, dir })).rejects.toThrow(/already installed.*--force/);
+  });
+
+  it("resumes an interrupted download with an HTTP Range request", async () => {
+    const dir = tempDir();
+    cutOnce.add(MODEL_PATH);
+    const progress: DownloadProgress[] = [];
+    await installVoice({ source: `${base}${MODEL_PATH}`, dir, onProgress: (p) => progress.push(p) });
+    const modelRequests = requests.filter((r) => r.url === MODEL_PATH);
+    const half = Math.floor(files.get(MODEL_PATH)!.length / 2);
+    expect(modelRequests.map((r) => r.range)).toEqual([undefined, `bytes=${half}-`]);
+    expect(progress.some((p) => p.resumedFrom === half)).toBe(true);
+    expect(fs.readFileSync(path.join(dir, "en_US-test-x_low.onnx")).equals(files.get(MODEL_PATH)!)).toBe(true);
+  });
+
+  it("resumes from a partial file left by an earlier run", async () => {
+    const dir = tempDir();
+    const model = files.get(MODEL_PATH)!;
+    fs.writeFileSync(path.join(dir, ".en_US-test-x_low.onnx.download.part"), model.subarray(0, 1000));
+    await installVoice({ source: `${base}${MODEL_PATH}`, dir });
+    expect(requests.find((r) => r.url === MODEL_PATH)?.range).toBe("bytes=1000-");
+    expect(fs.readFileSync(path.join(dir, "en_US-test-x_low.onnx")).equals(model)).toBe(true);
+  });
+
+  it("rejects a SHA-256 mismatch and leaves no voice behind", async () => {
+    const dir = tempDir();
+    await expect(installVoice({ source: `${base}${MODEL_PATH}`, dir, sha256: "0".repeat(64) })).rejects.toThrow(/SHA-256 mismatch.*expected 0{64}, got [0-9a-f]{64}/);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith(".onnx") || f.endsWith(".onnx.json"))).toEqual([]);
+  });
+
+  it("reports a missing half, a corrupt model and a corrupt config clearly", async () => {
+    const dir = tempDir();
+    await expect(installVoice({ source: `${base}/nomodel/v.onnx`, dir })).rejects.toThrow(/missing voice model \(\.onnx\).*404/);
+    await expect(installVoice({ source: `${base}/nothing/v.onnx`, dir })).rejects.toThrow(/missing voice config \(\.onnx\.json\).*404/);
+    await expect(installVoice({ source: `${base}/corrupt/bad.onnx`, dir })).rejects.toThrow(/corrupt voice model for 'bad': onnxruntime cannot load it/);
+    await expect(installVoice({ source: `${base}/badjson/v.onnx`, dir })).rejects.toThrow(/corrupt voice config for 'v'.*audio\.sample_rate/);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith(".onnx") || f.endsWith(".onnx.json"))).toEqual([]);
+  });
+
+  it("installs from a local path (either file of the pair)", async () => {
+    const dir = tempDir();
+    const result = await installVoice({ source: path.join(source, "test-single.onnx.json"), dir });
+    expect(result.voice).toBe("test-single");
+    expect(fs.existsSync(path.join(dir, "test-single.onnx"))).toBe(true);
+    await expect(installVoice({ source: path.join(tempDir(), "nothing.onnx"), dir })).rejects.toThrow(/missing voice config.*does not exist/);
+  });
+
+  it("turns voice names and /blob/ URLs into the collection's download URLs", async () => {
+    expect(voiceNameToUrl("en_US-lessac-medium")).toBe("https://huggingface.co/rhasspy/piper-voices/resolve/main/en/en_US/lessac/medium/en_US-lessac-medium.onnx");
+    expect(resolveSource("https://huggingface.co/rhasspy/piper-voices/blob/main/de/de_DE/thorsten/high/de_DE-thorsten-high.onnx.json")).toMatchObject({
+      model: "https://huggingface.co/rhasspy/piper-voices/resolve/main/de/de_DE/thorsten/high/de_DE-thorsten-high.onnx",
+      config: "https://huggingface.co/rhasspy/piper-voices/resolve/main/de/de_DE/thorsten/high/de_DE-thorsten-high.onnx.json",
+      name: "de_DE-thorsten-high",
+    });
+    const dir = tempDir();
+    const result = await installVoice({ source: "en_US-test-x_low", dir, baseUrl: `${base}/rhasspy/piper-voices/resolve/main` });
+    expect(result.voice).toBe("en_US-test-x_low");
+    expect(() => voiceNameToUrl("not a voice")).toThrow(/voice name like en_US-lessac-medium/);
+  });
+});
