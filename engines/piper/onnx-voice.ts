@@ -4,6 +4,9 @@
  * from the last dimension of `output` (rank 3 or 4), and Piper's per-sentence peak
  * normalisation to 16-bit.
  */
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
 import ort from "onnxruntime-node";
 import { EngineError, OutOfMemoryError } from "chorus/sdk";
 
@@ -42,6 +45,26 @@ export function sessionOptions(settings: SessionSettings, provider: "cpu" | "cud
   return options;
 }
 
+let cudaInstalled: boolean | undefined;
+
+/** Whether onnxruntime-node's CUDA provider library is present next to its binding. */
+export function cudaProviderInstalled(): boolean {
+  if (cudaInstalled === undefined) {
+    try {
+      const root = path.dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+      const bin = path.join(root, "bin");
+      const found = (dir: string): boolean =>
+        fs.readdirSync(dir, { withFileTypes: true }).some((e) =>
+          e.isDirectory() ? found(path.join(dir, e.name)) : /onnxruntime_providers_cuda\.(so|dll)$/.test(e.name),
+        );
+      cudaInstalled = found(bin);
+    } catch {
+      cudaInstalled = false;
+    }
+  }
+  return cudaInstalled;
+}
+
 export class OnnxVoice {
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -55,7 +78,9 @@ export class OnnxVoice {
    * becomes `OutOfMemoryError`. A file that is not a valid model fails with ENGINE_FAILED.
    */
   static async open(modelPath: string, settings: SessionSettings, log: SessionLog): Promise<OnnxVoice> {
-    if (settings.cuda) {
+    if (settings.cuda && !cudaProviderInstalled()) {
+      log.warn("piper: onnxruntime-node has no CUDA provider library installed, using the CPU", { model: modelPath });
+    } else if (settings.cuda) {
       try {
         return await OnnxVoice.create(modelPath, settings, "cuda");
       } catch (err) {

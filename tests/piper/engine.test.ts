@@ -172,6 +172,20 @@ describe("errors", () => {
     }
   });
 
+  it("the cuda profile uses onnxruntime's CUDA provider when it has one, else falls back to the CPU with a warning", async () => {
+    const log: LogLine[] = [];
+    const gpu = await loadEngine({ voiceDirs: [dir] }, log, { name: "cuda", device: "cuda" });
+    try {
+      const chunks = await collect(gpu.synthesize(request("On the GPU profile.", "test-single", { options: quiet }), new AbortController().signal));
+      expect(chunks).toHaveLength(1);
+      const opened = log.find((l) => l.msg.includes("opened voice"))!;
+      if (opened.extra?.provider === "cpu") expect(log.some((l) => l.level === "warn" && /CUDA (execution provider unavailable|provider library installed)/.test(l.msg))).toBe(true);
+      else expect(opened.extra?.provider).toBe("cuda");
+    } finally {
+      await gpu.unload();
+    }
+  });
+
   it("invalid settings fail the load with the field named", async () => {
     await expect(loadEngine({ voiceDirs: "voices", threads: -1 })).rejects.toThrow(/engines\.settings\.piper.*voiceDirs/);
   });
