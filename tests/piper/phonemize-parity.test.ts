@@ -4,15 +4,29 @@
  * computes ids through `chorus phonemize`'s function (the engine's code path) with the
  * standard en-us voice config, whose map is the default one.
  */
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { phonemizeCommand, phonemizeWithVoiceConfig } from "../../engines/piper/cli/phonemize.ts";
 import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
 import { referencePhonemize } from "./helpers.ts";
 
 const EN_CONFIG = path.resolve("tests/fixtures/piper/voice-config-en-us.onnx.json");
 let DE_CONFIG: string;
+const temps: string[] = [];
+const configFor = (espeakVoice: string) => {
+  temps.push(fs.mkdtempSync(path.join(os.tmpdir(), "piper-parity-")));
+  const file = path.join(temps.at(-1)!, `${espeakVoice}.onnx.json`);
+  const config = JSON.parse(fs.readFileSync(EN_CONFIG, "utf8")) as { espeak: { voice: string } };
+  config.espeak.voice = espeakVoice;
+  fs.writeFileSync(file, JSON.stringify(config));
+  return file;
+};
 
+afterAll(() => {
+  for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+});
 beforeAll(() => {
   DE_CONFIG = path.join(ensureTestVoices(), "test-de.onnx.json");
 });
@@ -68,6 +82,13 @@ describe("phoneme ids equal piper-phonemize's", () => {
 
   it.each(GERMAN)("de: %s", async (text) => {
     await expectParity(DE_CONFIG, "de", text);
+  });
+
+  it.each([
+    ["fr", "Bonjour ! Ça coûte 3,50 € (environ). « Vraiment ? » Oui... d'accord."],
+    ["es", "¿Dónde está la estación? Son las 10:30; ¡vamos ya!"],
+  ])("%s: %s", async (voice, text) => {
+    await expectParity(configFor(voice), voice, text);
   });
 
   it("splits sentences where piper-phonemize does", async () => {
