@@ -76,6 +76,9 @@ export async function runEngine(boot: EngineBootData, channel: Channel): Promise
                 { type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples },
                 [samples.buffer as ArrayBuffer],
               );
+              // Let the worker's event loop run, so that an `abort` (or `ping`) from the host
+              // is seen between chunks instead of after the whole synthesis.
+              await new Promise((resolve) => setImmediate(resolve));
             }
             if (controller.signal.aborted) throw new AbortError();
           } finally {

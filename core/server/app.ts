@@ -28,6 +28,8 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
   });
+  // Bodies are JSON (or forms on AllTalk routes); plain text gets a 415, as docs/errors.md says.
+  app.removeContentTypeParser("text/plain");
   app.decorate("host", host);
   installErrorHandling(app);
   await app.register(accessControl);
