@@ -7,8 +7,15 @@ export async function serveCommand(values: CliValues): Promise<number> {
   const config = cliConfig(values, false);
   const host = createHost(config);
   const app = await buildApp(host);
+  let address: string;
+  try {
+    address = await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    await app.close();
+    await host.close();
+    throw err;
+  }
   await host.registry.watch(); // hot-swap plugins while serving
-  const address = await app.listen({ host: config.server.host, port: config.server.port });
   host.log.info({ address, defaultEngine: host.registry.selection.current(), engines: host.registry.list().map((e) => `${e.id}:${e.status}`) }, "chorus listening");
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

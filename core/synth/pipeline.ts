@@ -81,6 +81,12 @@ export class SpeechPipeline {
    */
   async start(job: SpeechJob, signal: AbortSignal): Promise<SpeechStream> {
     const text = this.prepareText(job.text);
+    for (const field of ["speed", "pitch"] as const) {
+      const value = job[field];
+      if (value !== undefined && !(Number.isFinite(value) && value >= 0.25 && value <= 4)) {
+        throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${field}: must be between 0.25 and 4, got ${value}`, { field });
+      }
+    }
     const requested = job.engine ?? this.registry.selection.current();
     const lease = await this.scheduler.acquire({ engineId: requested, signal, fallback: job.fallback, keepAliveSeconds: job.keepAliveSeconds });
     try {
@@ -190,11 +196,29 @@ function fromEngineError(err: unknown, engineId: string, voice: string): unknown
   }
 }
 
-async function* resampled(first: AudioChunk, rest: AsyncGenerator<AudioChunk>, rate: number): AsyncGenerator<Int16Array> {
-  try {
+/**
+ * The first chunk, then the rest at `rate`. A generator's `return()` before its first read
+ * would skip its `finally`, so `return()` here always closes `rest` (which ends the lease).
+ */
+function resampled(first: AudioChunk, rest: AsyncGenerator<AudioChunk>, rate: number): AsyncGenerator<Int16Array> {
+  async function* body(): AsyncGenerator<Int16Array> {
     yield first.samples;
     for await (const chunk of rest) yield resampleLinear(chunk.samples, chunk.sampleRate, rate);
-  } finally {
-    await rest.return(undefined);
   }
+  const inner = body();
+  const innerReturn = inner.return.bind(inner);
+  const close = async () => {
+    await innerReturn(undefined);
+    await rest.return(undefined);
+  };
+  return Object.assign(inner, {
+    return: async (value?: unknown) => {
+      await close();
+      return { done: true as const, value: value as Int16Array };
+    },
+    throw: async (err?: unknown) => {
+      await close();
+      throw err;
+    },
+  });
 }
