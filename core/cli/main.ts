@@ -1,6 +1,7 @@
 /**
- * `chorus <command>`: serve | say | engines | voices | use | plugin. Exit codes: 0 ok, 1 failure,
- * 2 bad usage or invalid configuration.
+ * `chorus <command>`: serve | say | engines | voices | use | plugin | engine, plus the
+ * commands plugins declare (plugin-commands.ts). Exit codes: 0 ok, 1 failure, 2 bad usage or
+ * invalid configuration.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.ts";
@@ -11,6 +12,7 @@ import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
 import { ENGINE_USAGE, EngineUsageError, engineCommand } from "./scheduler.ts";
+import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
 
 export class UsageError extends Error {}
 
@@ -76,17 +78,94 @@ export function numberFlag(name: string, raw: string | undefined): number | unde
   return n;
 }
 
+/** `--config FILE` (or `--config=FILE`) taken out of argv, wherever it is. */
+function takeConfigFlag(argv: string[]): { config?: string; rest: string[] } {
+  const rest: string[] = [];
+  let config: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (arg === "--config" && i + 1 < argv.length) config = argv[++i];
+    else if (arg.startsWith("--config=")) config = arg.slice("--config=".length);
+    else rest.push(arg);
+  }
+  return { config, rest };
+}
+
+/** The usage text with the plugins' commands (none listed when the configuration is invalid). */
+function usage(configFile?: string): string {
+  try {
+    return `${USAGE}\n${pluginCommandHelp(findPluginCommands(cliConfig({ config: configFile } as CliValues)))}`;
+  } catch {
+    return USAGE;
+  }
+}
+
+/**
+ * Runs a plugin's command when argv names one (`chorus phonemize ...`, `chorus voices install
+ * ...`); undefined when it names none, so the built-in commands get their turn.
+ */
+async function runPluginCommand(argv: string[]): Promise<number | undefined> {
+  const { config: configFile, rest } = takeConfigFlag(argv);
+  const words: string[] = [];
+  for (const arg of rest) {
+    if (arg.startsWith("-") || words.length === 2) break;
+    words.push(arg);
+  }
+  const [first] = words;
+  if (!first || (BUILTIN_COMMANDS.includes(first) && !(first === "voices" && words.length > 1))) return undefined;
+  const config = cliConfig({ config: configFile } as CliValues);
+  const match = matchPluginCommand(words, findPluginCommands(config).commands);
+  if (!match) return undefined;
+  const command: PluginCommand = match.command;
+  const name = `chorus ${command.spec.name}`;
+  const definition = await loadPluginCommand(command);
+  try {
+    return await definition.run({
+      argv: rest.slice(match.used),
+      settings: config.engines.settings[command.pluginId] ?? {},
+      pluginDir: command.pluginDir,
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+  } catch (err) {
+    const error = err as Error & { code?: string };
+    // Bad arguments: the command's own CommandUsageError, or node:util parseArgs' errors.
+    if (error.name === "CommandUsageError" || error.code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`${name}: ${error.message}\nUsage: ${name}${command.spec.usage ? ` ${command.spec.usage}` : ""}\n`);
+      return 2;
+    }
+    process.stderr.write(`${name}: ${error.message}${error.code && !error.code.startsWith("ERR_") ? ` [${error.code}]` : ""}\n`);
+    return 1;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  try {
+    const code = await runPluginCommand(argv);
+    if (code !== undefined) return code;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`chorus: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`chorus: ${(err as Error).message}\n`);
+    return 1;
+  }
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (err) {
-    process.stderr.write(`chorus: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`chorus: ${(err as Error).message}\n\n${usage(takeConfigFlag(argv).config)}\n`);
     return 2;
   }
   const [command, ...rest] = parsed.positionals;
   if (parsed.values.help || !command) {
-    (command ? process.stdout : process.stderr).write(`${USAGE}\n`);
+    (parsed.values.help ? process.stdout : process.stderr).write(`${usage(parsed.values.config)}\n`);
     return command || parsed.values.help ? 0 : 2;
   }
   try {
@@ -98,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
       case "engines":
         return await enginesCommand(parsed.values);
       case "voices":
+        if (rest.length) throw new UsageError(`voices takes no arguments (got '${rest.join(" ")}'); subcommands such as 'voices install' come from plugins, see chorus --help`);
         return await voicesCommand(parsed.values);
       case "use":
         return await useCommand(rest, parsed.values);
@@ -116,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`chorus: ${err.message}\n\n${USAGE}\n`);
+      process.stderr.write(`chorus: ${err.message}\n\n${usage(parsed.values.config)}\n`);
       return 2;
     }
     if (err instanceof ChorusError) {

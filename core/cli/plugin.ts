@@ -10,6 +10,7 @@ import pino from "pino";
 import { CHORUS_ROOT, resolvePath } from "../config/load.ts";
 import { EngineHost } from "../registry/engine-host.ts";
 import { readPluginFolder } from "../registry/plugin-folder.ts";
+import { loadPluginCommand } from "./plugin-commands.ts";
 import { Registry } from "../registry/registry.ts";
 import type { AudioChunk, Voice } from "../sdk/engine.ts";
 import type { Manifest } from "../sdk/manifest.ts";
@@ -105,6 +106,9 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
     // the failed step has been reported
   } finally {
     await host.terminate();
+  }
+  for (const spec of manifest.commands) {
+    await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir })).catch(() => undefined);
   }
   const failed = steps.filter((s) => !s.ok).length;
   process.stdout.write(failed ? `${manifest.id}: ${failed} problem(s)\n` : `${manifest.id}: all checks passed\n`);

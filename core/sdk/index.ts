@@ -7,3 +7,4 @@ export * from "./engine.ts";
 export * from "./errors.ts";
 export * from "./pcm.ts";
 export * from "./text.ts";
+export * from "./command.ts";

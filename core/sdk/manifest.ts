@@ -96,6 +96,21 @@ export const TimeoutsSchema = z.strictObject({
 });
 export type Timeouts = z.infer<typeof TimeoutsSchema>;
 
+/**
+ * A `chorus` subcommand the plugin adds (see command.ts): one word (`phonemize`) or two
+ * (`voices install`). `module` (relative to the plugin folder) default-exports
+ * `defineCommand(...)`; `usage` is the arguments part of its help line.
+ */
+export const CommandSpecSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}( [a-z][a-z0-9-]{0,31})?$/, "one or two lowercase words, e.g. 'phonemize' or 'voices install'"),
+  module: z.string().min(1),
+  usage: z.string().default(""),
+  description: z.string().default(""),
+});
+export type CommandSpec = z.infer<typeof CommandSpecSchema>;
+
 export const ManifestSchema = z.strictObject({
   $schema: z.string().optional(),
   id,
@@ -117,6 +132,8 @@ export const ManifestSchema = z.strictObject({
   ),
   options: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), OptionSpecSchema).default({}),
   timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
+  /** Subcommands this plugin adds to the `chorus` CLI. */
+  commands: z.array(CommandSpecSchema).default([]),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type ManifestInput = z.input<typeof ManifestSchema>;

@@ -67,3 +67,20 @@ export function runChorus(args: string[], env: Record<string, string> = {}, inpu
   const result = spawnSync(process.execPath, [CHORUS_BIN, ...args], { env: { ...process.env, ...env }, input, maxBuffer: 64 * 1024 * 1024 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString() };
 }
+
+/**
+ * Runs `chorus ARGS` to completion without blocking this thread (for tests whose own servers
+ * must keep answering while the command runs).
+ */
+export function runChorusAsync(args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHORUS_BIN, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+    child.stdin!.end(options.input ?? "");
+  });
+}

@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { phonemizeCommand, phonemizeWithVoiceConfig } from "../../engines/piper/cli/phonemize.ts";
 import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
+import { runChorusAsync } from "../helpers/process.ts";
 import { referencePhonemize } from "./helpers.ts";
 
 const EN_CONFIG = path.resolve("tests/fixtures/piper/voice-config-en-us.onnx.json");
@@ -103,6 +104,31 @@ describe("phoneme ids equal piper-phonemize's", () => {
     expect(ours.sentences).toHaveLength(400);
     const sample = await referencePhonemize(text.split("? ").slice(0, 3).join("? ") + "?", "en-us");
     expect(ours.sentences.slice(0, 3).map((s) => s.phoneme_ids)).toEqual(referenceSentences(sample.phoneme_ids));
+  });
+
+  it("the `chorus phonemize` command prints piper-phonemize's ids for every English and German test text", async () => {
+    type Printed = { sentences: { phonemes: string[]; phoneme_ids: number[] }[] };
+    const english = ENGLISH.join("\n");
+    const german = GERMAN.join(" ");
+    const [en, de] = await Promise.all([
+      runChorusAsync(["phonemize", "--voice-config", EN_CONFIG], { input: english }),
+      runChorusAsync(["phonemize", "--voice-config", DE_CONFIG, german]),
+    ]);
+    for (const [result, text, voice] of [[en, english, "en-us"], [de, german, "de"]] as const) {
+      expect(result.status, result.stderr).toBe(0);
+      const printed = JSON.parse(result.stdout) as Printed;
+      const reference = await referencePhonemize(text, voice);
+      expect(printed.sentences.map((s) => s.phoneme_ids)).toEqual(referenceSentences(reference.phoneme_ids));
+      expect(printed.sentences.flatMap((s) => s.phonemes)).toEqual(reference.phonemes);
+    }
+    expect((JSON.parse(en.stdout) as Printed).sentences.length).toBeGreaterThan(ENGLISH.length);
+
+    const usage = await runChorusAsync(["phonemize", "Hello"]);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/--voice-config FILE\.onnx\.json is required\nUsage: chorus phonemize --voice-config/);
+    const missing = await runChorusAsync(["phonemize", "--voice-config", "/nonexistent.onnx.json", "Hi"]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read/);
   });
 
   it("`chorus phonemize` prints the sentences as JSON, reading stdin when no text is given", async () => {

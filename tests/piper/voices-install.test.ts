@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { installVoice, resolveSource, voiceNameToUrl } from "../../engines/piper/cli/voices-install.ts";
 import type { DownloadProgress } from "../../engines/piper/cli/download.ts";
 import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
+import { runChorusAsync } from "../helpers/process.ts";
 
 let source: string;
 let server: http.Server;
@@ -152,5 +153,53 @@ describe("voices install", () => {
     const result = await installVoice({ source: "en_US-test-x_low", dir, baseUrl: `${base}/rhasspy/piper-voices/resolve/main` });
     expect(result.voice).toBe("en_US-test-x_low");
     expect(() => voiceNameToUrl("not a voice")).toThrow(/voice name like en_US-lessac-medium/);
+  });
+});
+
+describe("the `chorus voices install` command", () => {
+  /** A config file whose Piper settings install into `voiceDir` and look names up on the test server. */
+  const configFile = (voiceDir: string) => {
+    const file = path.join(tempDir(), "chorus.json");
+    const piper = { voiceDirs: [voiceDir], voiceCollectionUrl: `${base}/rhasspy/piper-voices/resolve/main` };
+    fs.writeFileSync(file, JSON.stringify({ engines: { settings: { piper } } }));
+    return file;
+  };
+
+  it("installs by URL into the configured voices directory, with progress and checksum", async () => {
+    const voiceDir = tempDir();
+    const model = files.get(MODEL_PATH)!;
+    const sha256 = crypto.createHash("sha256").update(model).digest("hex");
+    const result = await runChorusAsync(["voices", "install", `${base}${MODEL_PATH}`, "--sha256", sha256, "--config", configFile(voiceDir)]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`installed voice 'en_US-test-x_low' .*sha256 ${sha256}`));
+    expect(result.stderr).toMatch(/en_US-test-x_low\.onnx: 100%/); // progress (not a terminal: one line per tenth)
+    expect(fs.readFileSync(path.join(voiceDir, "en_US-test-x_low.onnx")).equals(model)).toBe(true);
+    expect(fs.existsSync(path.join(voiceDir, "en_US-test-x_low.onnx.json"))).toBe(true);
+
+    const again = await runChorusAsync(["voices", "install", `${base}${MODEL_PATH}`, "--config", configFile(voiceDir)]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/already installed.*--force/);
+  });
+
+  it("installs by voice name (from the configured collection) into --dir", async () => {
+    const dir = tempDir();
+    const result = await runChorusAsync(["voices", "install", "en_US-test-x_low", "--dir", dir, "--config", configFile(tempDir())]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(fs.readdirSync(dir).sort()).toEqual(["en_US-test-x_low.onnx", "en_US-test-x_low.onnx.json"]);
+  });
+
+  it("reports bad usage with exit 2 and a failed install with exit 1", async () => {
+    const config = configFile(tempDir());
+    for (const args of [[], ["a", "b"], [`${base}${MODEL_PATH}`, "--sha256", "xyz"], [`${base}${MODEL_PATH}`, "--bogus"]]) {
+      const result = await runChorusAsync(["voices", "install", ...args, "--config", config]);
+      expect(result.status, args.join(" ")).toBe(2);
+      expect(result.stderr).toMatch(/Usage: chorus voices install URL\|PATH\|NAME/);
+    }
+    const corrupt = await runChorusAsync(["voices", "install", `${base}/corrupt/bad.onnx`, "--config", config]);
+    expect(corrupt.status).toBe(1);
+    expect(corrupt.stderr).toMatch(/corrupt voice model for 'bad'/);
+    const extra = await runChorusAsync(["voices", "nonsense", "--config", config]);
+    expect(extra.status).toBe(2);
+    expect(extra.stderr).toMatch(/voices takes no arguments/);
   });
 });

@@ -105,7 +105,7 @@ async function attemptDownload(url: string, part: string, options: DownloadOptio
 }
 
 /** A one-line progress bar on a TTY (a line per 10% otherwise). */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr): (p: DownloadProgress) => void {
+export function progressBar(stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): (p: DownloadProgress) => void {
   let lastTenth = -1;
   let lastDraw = 0;
   return (p) => {

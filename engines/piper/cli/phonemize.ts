@@ -3,6 +3,8 @@
  * engine feeds the model for TEXT (stdin when absent), sentence by sentence, as JSON
  * `{"sentences":[{"phonemes":[...],"phoneme_ids":[...]}]}`. Same code path as the engine.
  */
+import { parseArgs } from "node:util";
+import { CommandUsageError, defineCommand } from "chorus/sdk";
 import { describeMissing, phonemizeForVoice, type MappedSentence } from "../phoneme-ids.ts";
 import { EspeakPhonemizer } from "../phonemizer.ts";
 import { readVoiceConfig } from "../voice-config.ts";
@@ -55,3 +57,22 @@ export async function phonemizeCommand(args: {
     return 1;
   }
 }
+
+/** `chorus phonemize --voice-config FILE.onnx.json [TEXT...]` (manifest `commands`). */
+export default defineCommand({
+  async run({ argv, stdin, stdout, stderr }) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { "voice-config": { type: "string" }, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      stdout.write("Usage: chorus phonemize --voice-config FILE.onnx.json [TEXT]\nPrints the phonemes and ids the Piper engine feeds the model, as JSON; TEXT from stdin when absent.\n");
+      return 0;
+    }
+    if (!values["voice-config"]) throw new CommandUsageError("--voice-config FILE.onnx.json is required");
+    const text = positionals.length ? positionals.join(" ") : undefined;
+    return phonemizeCommand({ voiceConfig: values["voice-config"], text, stdin, stdout, stderr });
+  },
+});

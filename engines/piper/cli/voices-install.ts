@@ -14,7 +14,10 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import ort from "onnxruntime-node";
+import { CommandUsageError, defineCommand } from "chorus/sdk";
+import { parseSettings } from "../settings.ts";
 import { parseVoiceConfig } from "../voice-config.ts";
 import { download, progressBar, type DownloadProgress } from "./download.ts";
 
@@ -162,19 +165,86 @@ async function checkModel(file: string, name: string): Promise<void> {
  * The CLI entry: installs, prints where the voice went, returns the exit code (0 ok, 1 error).
  * `dir` defaults to the first of `voiceDirs` (the engine's setting) or `voices/piper`.
  */
-export async function voicesInstallCommand(args: { source: string; sha256?: string; dir?: string; force?: boolean; voiceDirs?: string[] }): Promise<number> {
+export async function voicesInstallCommand(args: {
+  source: string;
+  sha256?: string;
+  dir?: string;
+  force?: boolean;
+  voiceDirs?: string[];
+  /** Base URL for voice names (default: the Hugging Face piper-voices collection). */
+  baseUrl?: string;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+  signal?: AbortSignal;
+}): Promise<number> {
+  const stdout = args.stdout ?? process.stdout;
+  const stderr = args.stderr ?? process.stderr;
   try {
     const result = await installVoice({
       source: args.source,
       sha256: args.sha256,
       dir: args.dir ?? args.voiceDirs?.[0],
       force: args.force,
-      onProgress: progressBar(process.stderr),
+      baseUrl: args.baseUrl,
+      onProgress: progressBar(stderr),
+      signal: args.signal,
     });
-    process.stdout.write(`installed voice '${result.voice}' (${(result.bytes / 1048576).toFixed(1)} MB, sha256 ${result.sha256})\n  ${result.modelPath}\n  ${result.configPath}\n`);
+    stdout.write(`installed voice '${result.voice}' (${(result.bytes / 1048576).toFixed(1)} MB, sha256 ${result.sha256})\n  ${result.modelPath}\n  ${result.configPath}\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`chorus voices install: ${(err as Error).message}\n`);
+    stderr.write(`chorus voices install: ${(err as Error).message}\n`);
     return 1;
   }
 }
+
+const INSTALL_HELP = `Usage: chorus voices install URL|PATH|NAME [--sha256 HEX] [--dir DIR] [--force]
+Installs a Piper voice pair (NAME.onnx + NAME.onnx.json) into the first of the Piper engine's
+voiceDirs (engines.settings.piper.voiceDirs, default voices/piper) or into --dir.
+  URL    e.g. https://huggingface.co/rhasspy/piper-voices/resolve/main/en/en_US/lessac/medium/en_US-lessac-medium.onnx
+  PATH   a local .onnx or .onnx.json (the other half must be beside it)
+  NAME   a voice of that collection, e.g. en_US-lessac-medium (or of the mirror in
+         engines.settings.piper.voiceCollectionUrl)
+Interrupted downloads resume when run again; --sha256 checks the .onnx.
+`;
+
+/** `chorus voices install ...` (manifest `commands`). */
+export default defineCommand({
+  async run({ argv, settings, stdout, stderr }) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        sha256: { type: "string" },
+        dir: { type: "string" },
+        force: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      stdout.write(INSTALL_HELP);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new CommandUsageError(positionals.length ? `one voice at a time (got ${positionals.length}: ${positionals.join(" ")})` : "which voice? give a URL, a path or a name");
+    if (values.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(values.sha256)) throw new CommandUsageError("--sha256 must be 64 hex digits");
+    const controller = new AbortController();
+    const onInterrupt = () => controller.abort();
+    process.once("SIGINT", onInterrupt);
+    const { voiceDirs, voiceCollectionUrl } = parseSettings(settings);
+    try {
+      return await voicesInstallCommand({
+        source: positionals[0]!,
+        sha256: values.sha256,
+        dir: values.dir,
+        force: values.force,
+        voiceDirs,
+        baseUrl: voiceCollectionUrl,
+        stdout,
+        stderr,
+        signal: controller.signal,
+      });
+    } finally {
+      process.off("SIGINT", onInterrupt);
+    }
+  },
+});

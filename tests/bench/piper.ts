@@ -1,5 +1,5 @@
 /**
- * Piper benchmark, for `npm run bench`: the engine's whole synthesis of a paragraph
+ * Piper benchmark (issue 4), for `npm run bench -- piper`: the engine's whole synthesis of a paragraph
  * (phonemization, one inference per sentence, normalisation) against bare onnxruntime-node
  * `session.run` calls on the same ids and model with the same session options, and the
  * phonemization time per sentence. Runs in-process; the model defaults to the generated
@@ -8,11 +8,13 @@
 import path from "node:path";
 import ort from "onnxruntime-node";
 import type { AudioChunk, EngineLogger } from "chorus/sdk";
-import { PiperEngine } from "./index.ts";
-import { sessionOptions } from "./onnx-voice.ts";
-import { phonemizeForVoice } from "./phoneme-ids.ts";
-import { EspeakPhonemizer } from "./phonemizer.ts";
-import { readVoiceConfig } from "./voice-config.ts";
+import { PiperEngine } from "../../engines/piper/index.ts";
+import { sessionOptions } from "../../engines/piper/onnx-voice.ts";
+import { phonemizeForVoice } from "../../engines/piper/phoneme-ids.ts";
+import { EspeakPhonemizer } from "../../engines/piper/phonemizer.ts";
+import { readVoiceConfig } from "../../engines/piper/voice-config.ts";
+import { ensureBenchVoice } from "../fixtures/piper/generate-voices.ts";
+import { fmt, table } from "./stats.ts";
 
 export interface PiperBenchOptions {
   /** NAME.onnx of the voice to time (its .onnx.json next to it). Default: the generated benchmark voice. */
@@ -51,15 +53,8 @@ export const BENCH_TEXT = [
 const silentLog: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function defaultModel(): Promise<string> {
-  // The generator lives with the tests; a checkout always has it.
-  const generator = "../../tests/fixtures/piper/generate-voices.ts";
-  const { ensureBenchVoice } = (await import(generator)) as { ensureBenchVoice(): string };
-  return ensureBenchVoice();
-}
-
 export async function benchPiper(options: PiperBenchOptions = {}): Promise<PiperBenchResult> {
-  const modelPath = path.resolve(options.modelPath ?? (await defaultModel()));
+  const modelPath = path.resolve(options.modelPath ?? ensureBenchVoice());
   const voice = path.basename(modelPath, ".onnx");
   const config = readVoiceConfig(`${modelPath}.json`);
   const threads = options.threads ?? 0;
@@ -70,7 +65,7 @@ export async function benchPiper(options: PiperBenchOptions = {}): Promise<Piper
   await engine.load({
     profile: { name: "cpu", device: "cpu", precision: "fp32", vramMb: 0, transientVramMb: 0, ramMb: 0, loadSeconds: 1, maxParallel: 1 },
     simulated: false,
-    pluginDir: import.meta.dirname,
+    pluginDir: path.resolve(import.meta.dirname, "../../engines/piper"),
     settings: { voiceDirs: [path.dirname(modelPath)], threads, sentenceSilenceSeconds: 0, watch: false },
     dataDir: path.resolve("var"),
     log: silentLog,
@@ -138,6 +133,25 @@ export async function benchPiper(options: PiperBenchOptions = {}): Promise<Piper
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  console.log(await benchPiper({ threads: Number(process.env.PIPER_BENCH_THREADS ?? 0) }));
+/** Runs the benchmark and prints its table (PIPER_BENCH_MODEL=path/NAME.onnx times a real voice). */
+export async function printPiperBench(): Promise<PiperBenchResult> {
+  const modelPath = process.env.PIPER_BENCH_MODEL;
+  const threads = Number(process.env.PIPER_BENCH_THREADS ?? 0);
+  console.log(`\n## Piper engine (${modelPath ? path.basename(modelPath) : "generated medium-cost voice"}, threads ${threads || "default"})`);
+  const r = await benchPiper({ modelPath, threads });
+  console.log(
+    table([
+      ["measure", "value", "target"],
+      ["engine / bare session.run (same ids, model)", `${fmt(r.engineVsBareOrtRatio, 3)}x`, "<= 1.05x"],
+      ["engine time (median)", `${fmt(r.engineMs, 1)} ms`, ""],
+      ["bare session.run time (median)", `${fmt(r.bareOrtMs, 1)} ms`, ""],
+      ["sentences / audio", `${r.sentences} / ${fmt(r.audioSeconds, 2)} s`, ""],
+      ["real-time factor (engine)", fmt(r.realTimeFactor, 3), "< 1"],
+      ["phonemize per sentence (in a paragraph)", `${fmt(r.phonemizeMsPerSentence, 2)} ms`, ""],
+      ["phonemize one short sentence", `${fmt(r.phonemizeMsSingleSentence, 2)} ms`, ""],
+    ]),
+  );
+  return r;
 }
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) await printPiperBench();
