@@ -65,11 +65,11 @@ export class SpeechPipeline {
     return text;
   }
 
-  /** Voices of an engine (loads it if needed). */
+  /** Voices of an engine, asked afresh (loads it if needed). */
   async voices(engineId: string, signal?: AbortSignal): Promise<Voice[]> {
     const lease = await this.scheduler.acquire({ engineId, signal, fallback: false });
     try {
-      return await this.cachedVoices(lease.engine);
+      return await this.cachedVoices(lease.engine, true);
     } finally {
       lease.release();
     }
@@ -137,6 +137,8 @@ export class SpeechPipeline {
             yield* lease.engine.synthesize({ text, ...params }, signal);
             break;
           } catch (err) {
+            // A voice removed since it was listed: the next request asks the engine afresh.
+            if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceCache.delete(lease.engine);
             if (!(err instanceof OutOfMemoryError) || retried || !lease.reportOutOfMemory) throw fromEngineError(err, lease.engineId, params.voice);
             retried = true;
             const avoid = lease.reportOutOfMemory(err.neededMb);
@@ -155,8 +157,12 @@ export class SpeechPipeline {
     }
   }
 
-  private cachedVoices(engine: LeasedEngine): Promise<Voice[]> {
-    let voices = this.voiceCache.get(engine);
+  /**
+   * An engine instance's voices, asked once and kept; `fresh` asks again (engines such as
+   * Piper gain and lose voices while they run).
+   */
+  private cachedVoices(engine: LeasedEngine, fresh = false): Promise<Voice[]> {
+    let voices = fresh ? undefined : this.voiceCache.get(engine);
     if (!voices) {
       voices = engine.listVoices();
       this.voiceCache.set(engine, voices);
@@ -166,8 +172,10 @@ export class SpeechPipeline {
   }
 
   private async resolveVoice(lease: Lease, wanted: string | undefined, isFallback: boolean, defaultVoice?: string): Promise<string> {
-    const voices = await this.cachedVoices(lease.engine);
+    let voices = await this.cachedVoices(lease.engine);
     const byId = (id: string | undefined) => voices.find((v) => v.id === id) ?? voices.find((v) => v.id.toLowerCase() === id?.toLowerCase() || v.name.toLowerCase() === id?.toLowerCase());
+    // A voice added since the list was kept: ask the engine again before saying it is unknown.
+    if (wanted !== undefined && !byId(wanted)) voices = await this.cachedVoices(lease.engine, true);
     const found = byId(wanted);
     if (found) return found.id;
     if (wanted !== undefined && !isFallback) {

@@ -6,6 +6,7 @@
  * Voices come from the configured directories and are re-scanned when files change; models
  * are opened on first use and kept open (least recently used closed beyond maxLoadedVoices).
  */
+import fs from "node:fs";
 import {
   EngineError,
   VoiceNotFoundError,
@@ -123,7 +124,8 @@ export class PiperEngine implements Engine {
   private findVoice(id: string): CatalogVoice {
     const catalog = this.requireCatalog();
     let voice = catalog.get(id);
-    if (!voice && catalog.refresh()) voice = catalog.get(id);
+    // Added, or removed, since the last scan (the watcher reacts after a short debounce).
+    if ((!voice || !fs.existsSync(voice.modelPath)) && catalog.refresh()) voice = catalog.get(id);
     if (!voice) throw new VoiceNotFoundError(id);
     return voice;
   }

@@ -112,4 +112,22 @@ describe("piper over HTTP", () => {
     expect((await fetch(`${url}/health`)).status).toBe(200);
     expect((await speech({ text: "Still here.", voice: "test-single", options: quiet })).status).toBe(200);
   });
+
+  it("a voice installed while the server runs can be used at once; a removed one answers 404", async () => {
+    const voices = ensureTestVoices();
+    // Ask for the voice list first, so the host holds a list without the new voice.
+    expect(JSON.stringify(await (await fetch(`${url}/api/voices?engine=piper`)).json())).not.toContain('"late-arrival"');
+    fs.copyFileSync(path.join(voices, "test-single.onnx"), path.join(brokenDir, "late-arrival.onnx"));
+    fs.copyFileSync(path.join(voices, "test-single.onnx.json"), path.join(brokenDir, "late-arrival.onnx.json"));
+    const res = await speech({ text: "New voice.", voice: "late-arrival", options: quiet });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(res.headers.get("x-chorus-voice")).toBe("late-arrival");
+    expect(JSON.stringify(await (await fetch(`${url}/api/voices?engine=piper`)).json())).toContain('"late-arrival"');
+
+    fs.rmSync(path.join(brokenDir, "late-arrival.onnx"));
+    fs.rmSync(path.join(brokenDir, "late-arrival.onnx.json"));
+    const gone = await speech({ text: "Gone.", voice: "late-arrival", options: quiet });
+    expect(gone.status).toBe(404);
+    expect((await gone.json()).error.field).toBe("voice");
+  });
 });
