@@ -1,8 +1,6 @@
 /**
- * Configuration of the compatibility surfaces (OpenAI and AllTalk APIs, CORS, API key).
- * Meant as the `compat` section of the main config schema:
- *   compat: CompatSchema.default(CompatSchema.parse({})),
- * Until it is wired in, `compatConfig(config)` reads the section if present, defaults if not.
+ * Configuration of the compatibility surfaces (OpenAI and AllTalk APIs, CORS, API key): the
+ * `compat` section of the main config schema (schema.ts).
  */
 import { z } from "zod";
 
@@ -77,15 +75,3 @@ export const CompatSchema = z.strictObject({
 });
 
 export type CompatConfig = z.infer<typeof CompatSchema>;
-
-const parsed = new WeakMap<object, CompatConfig>();
-
-/** The `compat` section of a loaded config (validated and defaulted; cached per config). */
-export function compatConfig(config: object): CompatConfig {
-  let out = parsed.get(config);
-  if (!out) {
-    out = CompatSchema.parse((config as { compat?: unknown }).compat ?? {});
-    parsed.set(config, out);
-  }
-  return out;
-}

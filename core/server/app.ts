@@ -40,6 +40,6 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(metricsRoutes);
   await app.register(openaiRoutes);
   await app.register(alltalkRoutes);
-  await app.register(activationRoutes); // after the AllTalk API: it may serve /api/reload already
+  await app.register(activationRoutes);
   return app;
 }

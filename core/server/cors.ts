@@ -10,7 +10,6 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { compatConfig } from "../config/compat-schema.ts";
 import { ChorusError } from "../errors.ts";
 import { openAIError } from "./openai/errors.ts";
 
@@ -33,7 +32,7 @@ function keyMatches(header: string | undefined, key: string): boolean {
 }
 
 const plugin: FastifyPluginAsync = async (app) => {
-  const compat = compatConfig(app.host.config);
+  const compat = app.host.config.compat;
   const allowed = originMatcher(compat.cors.origins);
   const apiKey = compat.apiKey;
 
@@ -48,7 +47,10 @@ const plugin: FastifyPluginAsync = async (app) => {
     if (origin) void reply.header("Vary", "Origin");
 
     if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
-      if (!originOk) return reply.status(403).send({ error: { code: "CHORUS_ERR_CORS_ORIGIN", message: `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, field: "Origin" } });
+      if (!originOk) {
+        const err = new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
+        return reply.status(err.statusCode).send(err.toJSON());
+      }
       const requested = String(request.headers["access-control-request-headers"] ?? "");
       void reply.header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
       void reply.header("Access-Control-Allow-Headers", requested || ALLOWED_HEADERS.join(", "));

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance } from "fastify";
 import { ZodError } from "zod";
 import { ChorusError } from "../errors.ts";
 import { AbortError } from "../sdk/errors.ts";
+import { EncoderError } from "../audio/encoders/index.ts";
 
 /** A zod failure on a request body/query as a 400 naming the first bad field. */
 export function fromZod(error: ZodError, prefix = ""): ChorusError {
@@ -39,6 +40,7 @@ function fromFastify(error: FastifyError): ChorusError {
 export function toChorusError(error: unknown): ChorusError {
   if (error instanceof ChorusError) return error;
   if (error instanceof ZodError) return fromZod(error);
+  if (error instanceof EncoderError) return new ChorusError("CHORUS_ERR_ENCODER_FAILED", error.message, { field: "response_format", cause: error });
   if (error instanceof AbortError || (error instanceof Error && error.name === "AbortError")) {
     return new ChorusError("CHORUS_ERR_REQUEST_CANCELLED", (error as Error).message);
   }

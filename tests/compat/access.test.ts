@@ -31,6 +31,7 @@ describe("CORS with the default origins (localhost)", () => {
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     const pre = await fetch(`${chorus.url}/api/ready`, { method: "OPTIONS", headers: { Origin: "http://evil.example", "Access-Control-Request-Method": "GET" } });
     expect(pre.status).toBe(403);
+    expect((await pre.json()).error).toMatchObject({ code: "CHORUS_ERR_ORIGIN_FORBIDDEN", field: "Origin" });
     expect(pre.headers.get("access-control-allow-origin")).toBeNull();
   });
 

@@ -131,7 +131,9 @@ describe("file names and bad input", () => {
       const res = await fetch(`${chorus.url}${probe}`);
       expect(res.status).toBe(400);
     }
-    expect((await fetch(`${chorus.url}/audio/never_made.wav`)).status).toBe(404);
+    const never = await fetch(`${chorus.url}/audio/never_made.wav`);
+    expect(never.status).toBe(404);
+    expect(JSON.stringify(await never.json())).toContain("CHORUS_ERR_FILE_NOT_FOUND");
   });
 
   it.each([

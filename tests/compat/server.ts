@@ -12,13 +12,9 @@ export interface RunningChorus {
   close(): Promise<void>;
 }
 
-/**
- * `compat` is attached after the main config is loaded, so this works whether or not the main
- * schema has the `compat` section yet (compatConfig() validates it either way).
- */
+/** `compat` is the config's `compat` section (validated with the rest). */
 export async function startChorus(compat: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}): Promise<RunningChorus> {
-  const config = testConfig(overrides);
-  Object.assign(config, { compat });
+  const config = testConfig({ ...overrides, compat });
   const host = createHost(config, { log: pino({ level: "silent" }) });
   const app = await buildApp(host);
   await app.listen({ host: "127.0.0.1", port: 0 });

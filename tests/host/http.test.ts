@@ -170,6 +170,15 @@ describe("POST /api/speech", () => {
     expect(res.json().error).toMatchObject({ code: "CHORUS_ERR_ENGINE_UNAVAILABLE", message: expect.stringContaining("model file missing") });
   });
 
+  it("an engine that cannot load never becomes the default (activate ?load=true, AllTalk /api/reload)", async () => {
+    const before = (await app.inject("/health")).json().defaultEngine;
+    const activate = await app.inject({ method: "POST", url: "/api/engines/broken-load/activate?load=true" });
+    expect(activate.statusCode).toBe(503);
+    const reload = await app.inject({ method: "POST", url: "/api/reload?tts_method=broken-load" });
+    expect(reload.statusCode).toBe(503);
+    expect((await app.inject("/health")).json().defaultEngine).toBe(before);
+  });
+
   it("keeps serving after all of the above", async () => {
     const res = await speech({ text: "Still here." });
     expect(res.statusCode).toBe(200);

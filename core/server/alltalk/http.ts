@@ -52,7 +52,7 @@ export async function sendRanged(request: FastifyRequest, reply: FastifyReply, f
   try {
     size = (await fs.promises.stat(file)).size;
   } catch {
-    throw new ChorusError("CHORUS_ERR_ROUTE_NOT_FOUND", "no such file (it may have expired)", { field: "file" });
+    throw new ChorusError("CHORUS_ERR_FILE_NOT_FOUND", "no such file (it may have expired)", { field: "file" });
   }
   void reply.type("audio/wav").header("Accept-Ranges", "bytes").header("Cache-Control", "no-cache");
   const m = /^bytes=(\d*)-(\d*)$/.exec(String(request.headers.range ?? ""));

@@ -11,7 +11,6 @@ import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { encodeStream } from "../../audio/encoders/index.ts";
 import { wavFile } from "../../audio/wav.ts";
-import { compatConfig } from "../../config/compat-schema.ts";
 import { CHORUS_ROOT } from "../../config/load.ts";
 import { ChorusError } from "../../errors.ts";
 import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
@@ -25,15 +24,13 @@ const PREVIEW_TEXT = "Hello, this is a preview of the voice you have chosen.";
 
 export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   const { registry, pipeline, config } = app.host;
-  const compat = compatConfig(config);
+  const compat = config.compat;
   if (!compat.alltalk.enabled) return;
   const outputsDir = path.resolve(CHORUS_ROOT, config.dataDir, compat.alltalk.outputsDir);
   await fs.mkdir(outputsDir, { recursive: true });
-  // The engine is the host's runtime default (registry selection, persisted in state.json),
-  // where the registry has that service; otherwise AllTalk's own current engine.
-  const selection = (registry as unknown as { selection?: { current(): string; set(id: string): unknown } }).selection;
-  let own = config.engines.default;
-  const state = { get engine() { return selection ? selection.current() : own; }, lowVram: false };
+  // AllTalk's current engine is the host's runtime default (registry selection, persisted in
+  // state.json): /api/reload changes it for every API, as `chorus use` does.
+  const state = { get engine() { return registry.selection.current(); }, lowVram: false };
   const running = new Set<AbortController>();
 
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
@@ -92,9 +89,9 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const id = String((request.query as Record<string, unknown>).tts_method ?? "").trim();
     if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
     if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
-    await pipeline.voices(id); // loads it now, through the scheduler
-    if (selection) selection.set(id);
-    else own = id;
+    await pipeline.voices(id); // loads it now, through the scheduler; a failure leaves the default as it was
+    const { previous } = registry.selection.set(id);
+    request.log.info({ engine: id, previous, reason: "reloaded" }, "default engine changed");
     return { status: "model-success" };
   });
 

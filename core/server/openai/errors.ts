@@ -1,7 +1,6 @@
 /** Errors in OpenAI's shape: `{"error":{"message","type","param","code"}}`. */
 import type { FastifyReply } from "fastify";
 import { toChorusError } from "../errors.ts";
-import { EncoderError } from "../../audio/encoders/index.ts";
 
 /** Chorus field names -> the OpenAI request parameter they came from. */
 const PARAM: Record<string, string> = { text: "input", engine: "model" };
@@ -17,7 +16,6 @@ export function openAIError(status: number, message: string, param: string | nul
 
 /** Status and OpenAI body for any error a speech route can throw. */
 export function toOpenAIError(error: unknown): { status: number; body: OpenAIErrorBody; retryAfter?: number } {
-  if (error instanceof EncoderError) return { status: 500, body: openAIError(500, error.message, "response_format", "encoder_failed") };
   const err = toChorusError(error);
   const param = err.field === undefined || err.field === "(body)" ? null : (PARAM[err.field] ?? err.field);
   const code = err.code.replace(/^CHORUS_ERR_/, "").toLowerCase();

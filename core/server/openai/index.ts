@@ -6,7 +6,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { AUDIO_FORMATS } from "../../audio/encoders/index.ts";
-import { compatConfig } from "../../config/compat-schema.ts";
 import { ChorusError } from "../../errors.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { sendOpenAIError } from "./errors.ts";
@@ -31,7 +30,7 @@ function badRequest(message: string, field: string): ChorusError {
 
 export const openaiRoutes: FastifyPluginAsync = async (app) => {
   const { registry, pipeline, config } = app.host;
-  const compat = compatConfig(config);
+  const compat = config.compat;
   if (!compat.openai.enabled) return;
 
   app.setErrorHandler((error, _request, reply) => sendOpenAIError(reply, error));
