@@ -9,7 +9,7 @@ export const ERRORS = {
   CHORUS_ERR_REQUEST_MALFORMED: { status: 400, summary: "the body is not valid JSON (or not the declared content type)" },
   CHORUS_ERR_REQUEST_MEDIA_TYPE: { status: 415, summary: "the body's content type is not one the route accepts (JSON, or a form for AllTalk routes)" },
   CHORUS_ERR_REQUEST_TOO_LARGE: { status: 413, summary: "the body is larger than `server.bodyLimit`" },
-  CHORUS_ERR_REQUEST_CANCELLED: { status: 499, summary: "the client went away; the synthesis was stopped (logged, never seen by the client)" },
+  CHORUS_ERR_REQUEST_CANCELLED: { status: 499, summary: "the synthesis was stopped: the client went away (logged only) or PUT /api/stop-generation cancelled it" },
   CHORUS_ERR_TEXT_EMPTY: { status: 400, summary: "the text has nothing to speak after normalisation" },
   CHORUS_ERR_TEXT_TOO_LONG: { status: 413, summary: "the text is longer than `text.maxLength`" },
   CHORUS_ERR_ENGINE_NOT_FOUND: { status: 404, summary: "no engine with that id is installed" },

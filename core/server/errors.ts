@@ -17,7 +17,7 @@ export function fromZod(error: ZodError, prefix = ""): ChorusError {
 /** Logs a failed request at the level it deserves: bugs as errors, refusals as warnings. */
 export function logError(log: FastifyBaseLogger, err: ChorusError, original: unknown): void {
   if (err.code === "CHORUS_ERR_INTERNAL") log.error({ err: original }, "unhandled error");
-  else if (err.code === "CHORUS_ERR_REQUEST_CANCELLED") log.info("client went away; synthesis aborted");
+  else if (err.code === "CHORUS_ERR_REQUEST_CANCELLED") log.info({ reason: err.message }, "synthesis cancelled");
   else if (err.statusCode >= 500) log.warn({ code: err.code, reason: err.message }, "request failed");
 }
 
