@@ -11,7 +11,7 @@ import { serveCommand } from "./serve.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
-import { ENGINE_USAGE, EngineUsageError, engineCommand } from "./scheduler.ts";
+import { ENGINE_USAGE, EngineUsageError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
 import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
 
 export class UsageError extends Error {}
@@ -201,6 +201,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof ChorusError) {
       process.stderr.write(`chorus: ${err.message} [${err.code}]\n`);
+      return 1;
+    }
+    if (err instanceof ServerUnreachableError) {
+      process.stderr.write(`chorus: ${err.message}\n`);
       return 1;
     }
     process.stderr.write(`chorus: ${(err as Error).stack ?? String(err)}\n`);

@@ -13,6 +13,8 @@ export const ENGINE_USAGE = `  engine status               devices, loaded engin
         [--url http://127.0.0.1:7851]`;
 
 export class EngineUsageError extends Error {}
+/** No server answered at --url: a failure (exit 1), not bad usage. */
+export class ServerUnreachableError extends Error {}
 
 export interface EngineCommandOptions {
   url?: string;
@@ -31,7 +33,7 @@ export async function engineCommand(args: string[], options: EngineCommandOption
     try {
       res = await doFetch(`${base}${path}`, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
     } catch (err) {
-      throw new EngineUsageError(`cannot reach the Chorus server at ${base}: ${(err as Error).message} (is \`chorus serve\` running? --url)`);
+      throw new ServerUnreachableError(`cannot reach the Chorus server at ${base}: ${(err as Error).message} (is \`chorus serve\` running? --url)`);
     }
     const data = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
     if (!res.ok) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${data.error?.message ?? res.statusText} (HTTP ${res.status}${data.error ? `, ${data.error.code}` : ""})`);

@@ -62,6 +62,8 @@ class FliteEngine implements Engine {
     if (!VOICES.some((v) => v.id === request.voice)) throw new VoiceNotFoundError(request.voice);
     const { instance, wasi } = await this.ready;
     this.ready = this.prepare();
+    // Awaited by the next request, which then reports the failure; never an unhandled rejection.
+    this.ready.catch(() => {});
     wasi.writeFile("in.txt", new TextEncoder().encode(request.text));
     wasi.args = ["flite", "-voice", request.voice, "--setf", `duration_stretch=${(1 / request.speed).toFixed(3)}`, "-f", "/work/in.txt", "-o", "/work/out.wav"];
     const code = wasi.run(instance);

@@ -107,7 +107,7 @@ describe("bad input -> OpenAI error naming the parameter", () => {
     ["unknown model", { model: "tts-9", input: "hi", voice: "alloy" }, 404, "model"],
     ["unknown engine in engine:voice", { model: "tts-1", input: "hi", voice: "nope:x" }, 404, "voice"],
     ["unknown voice", { model: "tts-1", input: "hi", voice: "zz-top" }, 404, "voice"],
-    ["a JSON array", [1, 2], 400, "body"],
+    ["a JSON array (param null, as OpenAI says for the whole body)", [1, 2], 400, null],
   ];
   it.each(cases)("%s", async (_name, body, status, param) => {
     const res = await post(body);

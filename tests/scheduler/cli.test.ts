@@ -1,6 +1,6 @@
 /** `chorus engine ...` sends the right HTTP calls and reports server errors and usage errors. */
 import { describe, expect, it } from "vitest";
-import { EngineUsageError, engineCommand } from "../../core/cli/scheduler.ts";
+import { EngineUsageError, ServerUnreachableError, engineCommand } from "../../core/cli/scheduler.ts";
 
 function fakeServer(status = 200, reply: unknown = { ok: true }) {
   const calls: { url: string; method: string; body?: unknown }[] = [];
@@ -47,5 +47,8 @@ describe("chorus engine", () => {
     await expect(engineCommand(["lowvram", "x", "maybe"], { fetch: server.fetch })).rejects.toBeInstanceOf(EngineUsageError);
     await expect(engineCommand(["pin"], { fetch: server.fetch })).rejects.toThrow(/missing engine id/);
     await expect(engineCommand(["fly"], { fetch: server.fetch })).rejects.toThrow(/unknown engine command/);
+    const unreachable = engineCommand(["status"], { fetch: () => Promise.reject(new TypeError("fetch failed")), url: "http://127.0.0.1:1" });
+    await expect(unreachable).rejects.toBeInstanceOf(ServerUnreachableError); // exit 1, not a usage error
+    await expect(unreachable).rejects.toThrow(/cannot reach the Chorus server at http:\/\/127\.0\.0\.1:1/);
   });
 });

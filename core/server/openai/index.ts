@@ -8,6 +8,7 @@ import { z } from "zod";
 import { AUDIO_FORMATS } from "../../audio/encoders/index.ts";
 import { ChorusError } from "../../errors.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
+import { fromZod } from "../errors.ts";
 import { sendOpenAIError } from "./errors.ts";
 import { resolveTarget } from "./mapping.ts";
 import { sendAudio, sendSse } from "./respond.ts";
@@ -37,13 +38,9 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
 
   const speech = async (request: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
     const raw = request.body;
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw badRequest("the body must be a JSON object", "body");
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw badRequest("the body must be a JSON object", "(body)");
     const parsed = OpenAISpeechBody.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.map(String).join(".") || "body";
-      throw badRequest(`${field}: ${issue.message}`, field);
-    }
+    if (!parsed.success) throw fromZod(parsed.error);
     const body = parsed.data;
     if (body.input.length > compat.openai.maxInput) {
       throw new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `input is ${body.input.length} characters; the limit is ${compat.openai.maxInput}`, { field: "input" });
