@@ -91,11 +91,13 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
     bootTimeoutMs: config.engines.startTimeoutSeconds * 1000,
     restart: { maxRestarts: 0 },
   });
+  // A scratch data folder, removed afterwards; the engine's settings from the configuration.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-check-${manifest.id}-`));
+  const settings = config.engines.settings[manifest.id] ?? {};
   try {
     await step(report, "import and create", () => host.start());
     const profile = manifest.resources.profiles.find((p) => p.device === "cpu") ?? manifest.resources.profiles[0]!;
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-check-${manifest.id}-`));
-    await step(report, `load (profile ${profile.name})`, () => host.load({ profile, simulated: profile.device !== "cpu", pluginDir: dir, settings: {}, dataDir }));
+    await step(report, `load (profile ${profile.name})`, () => host.load({ profile, simulated: profile.device !== "cpu", pluginDir: dir, settings, dataDir }));
     const voices = await step(report, "voices", () => host.listVoices(), (v) => checkVoices(manifest, v));
     const voice = manifest.defaultVoice ?? voices[0]!.id;
     const chunks = await step(report, `synthesis (voice ${voice})`, () => collect(host, voice), (c) => checkAudio(manifest, c));
@@ -106,6 +108,7 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
     // the failed step has been reported
   } finally {
     await host.terminate();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
   for (const spec of manifest.commands) {
     await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir })).catch(() => undefined);

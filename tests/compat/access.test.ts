@@ -1,11 +1,11 @@
 /** CORS (browser clients), the optional API key, trailing slashes and output retention. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyRetention, outputFileName, sanitizeOutputName } from "../../core/server/alltalk/files.ts";
 import { originMatcher } from "../../core/server/cors.ts";
 import { startChorus, type RunningChorus } from "./server.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 describe("CORS with the default origins (localhost)", () => {
   let chorus: RunningChorus;
@@ -81,7 +81,7 @@ describe("output files", () => {
   });
 
   it("retention deletes old files, then the oldest while over the size limit", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chorus-outputs-"));
+    const dir = tempDir("outputs");
     const now = Date.now();
     const make = (name: string, ageMin: number, kb: number) => {
       const file = path.join(dir, name);

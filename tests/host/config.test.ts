@@ -1,9 +1,9 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, envToConfig, loadConfig } from "../../core/config/load.ts";
 import { main } from "../../core/cli/main.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 describe("configuration", () => {
   it("has sane defaults from config/default.json", () => {
@@ -23,7 +23,7 @@ describe("configuration", () => {
   });
 
   it("merges a --config file under the environment", () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "chorus-cfg-")), "c.json");
+    const file = path.join(tempDir("cfg"), "c.json");
     fs.writeFileSync(file, JSON.stringify({ server: { port: 9000 }, text: { maxLength: 10 } }));
     const c = loadConfig({ file, env: { CHORUS_TEXT__MAX_LENGTH: "11" } });
     expect(c.server.port).toBe(9000);

@@ -1,12 +1,12 @@
 /** End to end: the real `chorus` process, as a user runs it. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeWav, expectSpeech } from "../helpers/audio.ts";
 import { runChorus, startServer, type RunningServer } from "../helpers/process.ts";
+import { tempDir } from "../helpers/temp.ts";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "chorus-e2e-"));
+const tmp = tempDir("e2e");
 const env = { CHORUS_DATA_DIR: tmp };
 
 describe("chorus serve", () => {

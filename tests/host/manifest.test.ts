@@ -1,9 +1,9 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ManifestSchema, definePlugin } from "../../core/sdk/index.ts";
 import { readPluginFolder } from "../../core/registry/registry.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const minimal = { id: "demo", name: "Demo", version: "1.2.3", entry: "index.ts" };
 
@@ -52,7 +52,7 @@ describe("manifest schema", () => {
 });
 
 describe("plugin folders", () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "chorus-manifest-"));
+  const tmp = tempDir("manifest");
   const folder = (name: string, manifest: unknown, files: Record<string, string> = {}) => {
     const dir = path.join(tmp, name);
     fs.mkdirSync(dir, { recursive: true });

@@ -4,18 +4,17 @@
  * settings; clashes with built-ins or other plugins are refused, not silently shadowed.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../core/config/load.ts";
 import { findPluginCommands, matchPluginCommand } from "../../core/cli/plugin-commands.ts";
 import { runChorusAsync } from "../helpers/process.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "fixtures/command-plugins");
-const temp = fs.mkdtempSync(path.join(os.tmpdir(), "chorus-commands-"));
+const temp = tempDir("commands");
 const CONFIG = path.join(temp, "chorus.json");
 fs.writeFileSync(CONFIG, JSON.stringify({ engines: { dirs: [ROOT], default: "greeter", settings: { greeter: { politeness: 3 } } } }));
-afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 
 describe("plugin commands", () => {
   const list = findPluginCommands(parseConfig({ engines: { dirs: [ROOT] } }));

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -20,9 +19,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `chorus-${prefix}-`));
-}
+import { tempDir } from "../helpers/temp.ts";
+
+export { tempDir };
 
 /** Copies a fixture plugin into `dir` (as folder `name`). */
 export function installFixture(fixture: string, dir: string, name = fixture): string {

@@ -1,6 +1,5 @@
 /** Registry test helpers: temporary plugin roots, a config over them, and captured logs. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
@@ -9,9 +8,9 @@ import type { Config } from "../../core/config/schema.ts";
 
 export const FIXTURES = path.resolve(import.meta.dirname, "../hotswap/fixtures");
 
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `chorus-${prefix}-`));
-}
+import { tempDir } from "../helpers/temp.ts";
+
+export { tempDir };
 
 export function registryConfig(roots: string[], overrides: Record<string, unknown> = {}): Config {
   return loadConfig({ env: {}, overrides: { dataDir: tempDir("regdata"), engines: { dirs: roots }, ...overrides } });
