@@ -17,6 +17,7 @@ import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
 import { TOKENS } from "../tokens.ts";
 import { validateOptions } from "./options.ts";
+import { readAhead } from "./read-ahead.ts";
 
 export interface SpeechJob {
   text: string;
@@ -62,6 +63,9 @@ export class SpeechPipeline {
       throw new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `text is ${text.length} characters; the limit is ${this.config.text.maxLength}`, { field: "text" });
     }
     if (!hasSpeakableContent(text)) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text has nothing to speak", { field: "text" });
+    // A lone UTF-16 surrogate (e.g. JSON "\ud800") is not text any engine can read.
+    const lone = /\p{Cs}/u.exec(text);
+    if (lone) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `text: invalid Unicode (a lone surrogate, U+${lone[0].charCodeAt(0).toString(16).toUpperCase()}, at position ${lone.index})`, { field: "text" });
     return text;
   }
 
@@ -96,7 +100,9 @@ export class SpeechPipeline {
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
       const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
       const current = { lease, voice };
-      const source = this.run(current, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options }, signal, job.fallback);
+      // The synthesis stops when the caller's signal fires or the caller closes the chunks.
+      const stop = new AbortController();
+      const source = this.run(current, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options }, AbortSignal.any([signal, stop.signal]), job.fallback);
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
       const sampleRate = first.value.sampleRate;
@@ -107,7 +113,7 @@ export class SpeechPipeline {
         sampleRate,
         sentences: sentences.length,
         fallbackReason: current.lease.fallbackReason,
-        chunks: resampled(first.value, source, sampleRate),
+        chunks: resampled(first.value, readAhead(source, () => stop.abort()), sampleRate),
       };
     } catch (err) {
       lease.release();
@@ -135,7 +141,7 @@ export class SpeechPipeline {
         for (;;) {
           const lease = current.lease;
           try {
-            yield* lease.engine.synthesize({ text, ...params }, signal);
+            for await (const chunk of lease.engine.synthesize({ text, ...params }, signal)) yield checkedChunk(chunk, lease.engineId);
             break;
           } catch (err) {
             // A voice removed since it was listed: the next request asks the engine afresh.
@@ -183,9 +189,19 @@ export class SpeechPipeline {
       throw new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${lease.engineId}' has no voice '${wanted}' (GET /api/voices?engine=${lease.engineId} lists them)`, { field: "voice" });
     }
     const fallback = byId(defaultVoice) ?? voices[0];
-    if (!fallback) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' has no voices`);
+    if (!fallback) throw new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${lease.engineId}' has no voices installed (GET /api/voices?engine=${lease.engineId}; see the engine's documentation)`, { field: "voice" });
     return fallback.id;
   }
+}
+
+/** A chunk as the engine contract promises it (mono Int16 PCM at a real rate), or a 502. */
+export function checkedChunk(chunk: AudioChunk, engineId: string): AudioChunk {
+  const rate = chunk?.sampleRate;
+  if (!Number.isInteger(rate) || rate < 1000 || rate > 384_000) {
+    throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' returned audio with an invalid sample rate (${String(rate)})`);
+  }
+  if (!(chunk.samples instanceof Int16Array)) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' returned audio that is not Int16 PCM`);
+  return chunk;
 }
 
 /** An engine's typed error as the catalogue error a client should see. */

@@ -27,3 +27,31 @@ it("a speech stopped part way ends with a cancellation, not as if the text were 
   await expect(drain()).rejects.toMatchObject({ name: "AbortError" });
   expect(host.scheduler.residents().find((r) => r.engineId === "espeak")?.inFlight).toBe(0);
 });
+
+it("a reader that does not keep up does not hold the engine: the lease ends when synthesis ends", async () => {
+  const text = Array.from({ length: 12 }, (_, i) => `This is sentence number ${i + 1} of a long text.`).join(" ");
+  const slow = await host.pipeline.start({ text, engine: "flite" }, new AbortController().signal);
+  const first = await slow.chunks.next(); // then the reader stalls
+  const inFlight = () => host.scheduler.residents().find((r) => r.engineId === "flite")?.inFlight;
+  for (let i = 0; i < 200 && inFlight() !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(inFlight()).toBe(0);
+  // Another request gets the engine while the first reader still has audio to collect...
+  const other = await host.pipeline.start({ text: "Quick one.", engine: "flite" }, new AbortController().signal);
+  for await (const _ of other.chunks) void _;
+  // ...and the stalled reader still gets every sentence.
+  let samples = first.value!.length;
+  for await (const chunk of slow.chunks) samples += chunk.length;
+  expect(samples / slow.sampleRate).toBeGreaterThan(12 * 1.5);
+});
+
+it("an engine chunk with an impossible sample rate is an engine failure, not a broken WAV", async () => {
+  const { checkedChunk } = await import("../../core/synth/pipeline.ts");
+  expect(() => checkedChunk({ sampleRate: 0, samples: new Int16Array(4) }, "x")).toThrow(/invalid sample rate \(0\)/);
+  expect(() => checkedChunk({ sampleRate: Number.NaN, samples: new Int16Array(4) }, "x")).toThrow(/invalid sample rate/);
+  expect(() => checkedChunk({ sampleRate: 16000, samples: [1, 2] as unknown as Int16Array }, "x")).toThrow(/not Int16 PCM/);
+  expect(checkedChunk({ sampleRate: 16000, samples: new Int16Array(4) }, "x").sampleRate).toBe(16000);
+});
+
+it("text with a lone surrogate is a 400 naming the field, before any engine runs", async () => {
+  await expect(host.pipeline.start({ text: "abc \ud800 def." }, new AbortController().signal)).rejects.toMatchObject({ code: "CHORUS_ERR_REQUEST_INVALID", field: "text", message: expect.stringMatching(/lone surrogate, U\+D800, at position 4/) });
+});
