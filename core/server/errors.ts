@@ -59,6 +59,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     const err = toChorusError(error);
     logError(request.log, err, error);
     if (err.retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(err.retryAfter)));
-    return reply.status(err.statusCode).send(err.toJSON());
+    // A route may have set an audio type before it failed: the error is JSON.
+    return reply.status(err.statusCode).type("application/json; charset=utf-8").send(err.toJSON());
   });
 }

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { accessSync, chmodSync, constants } from "node:fs";
-import { once } from "node:events";
+import type { Writable } from "node:stream";
 import { createRequire } from "node:module";
 import { pcmBytes } from "../wav.ts";
 
@@ -68,7 +68,7 @@ export async function* ffmpegEncode(sampleRate: number, outputArgs: string[], pc
         const next = await input.next();
         if (next.done) break;
         if (child.stdin.destroyed) return;
-        if (!child.stdin.write(pcmBytes(next.value))) await once(child.stdin, "drain");
+        if (!child.stdin.write(pcmBytes(next.value))) await drainedOrClosed(child.stdin);
       }
       inputDone = true;
       child.stdin.end();
@@ -93,4 +93,18 @@ export async function* ffmpegEncode(sampleRate: number, outputArgs: string[], pc
       if (!inputDone) void Promise.resolve(input.return?.()).catch(() => undefined);
     }
   }
+}
+
+/** Resolves when `stream` can take more, or when it closed (ffmpeg gone: no drain will come). */
+function drainedOrClosed(stream: Writable): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
 }

@@ -26,5 +26,5 @@ export function sendOpenAIError(reply: FastifyReply, error: unknown): FastifyRep
   const { status, body, retryAfter } = toOpenAIError(error);
   if (retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(retryAfter)));
   if (status >= 500) reply.log.warn({ err: error }, "openai request failed");
-  return reply.status(status).send(body);
+  return reply.status(status).type("application/json; charset=utf-8").send(body);
 }

@@ -4,26 +4,31 @@ import type { FastifyReply } from "fastify";
 import { contentType, encodeStream, type AudioFormat } from "../../audio/encoders/index.ts";
 import { resampleLinear } from "../../audio/resample.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
+import { primed } from "../primed.ts";
 
 /** PCM at `to` Hz (linear interpolation per chunk; a no-op when the rates agree). */
 export async function* atRate(chunks: AsyncIterable<Int16Array>, from: number, to: number): AsyncGenerator<Int16Array> {
   for await (const c of chunks) yield resampleLinear(c, from, to);
 }
 
-/** Streams `speech` encoded as `format`; for pcm, at `pcmRate` when given. */
-export function sendAudio(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null): FastifyReply {
+/**
+ * Streams `speech` encoded as `format`; for pcm, at `pcmRate` when given. The first encoded
+ * bytes are awaited before the audio headers are set (see primed.ts).
+ */
+export async function sendAudio(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null): Promise<FastifyReply> {
   const rate = format === "pcm" && pcmRate ? pcmRate : speech.sampleRate;
   const pcm = rate === speech.sampleRate ? speech.chunks : atRate(speech.chunks, speech.sampleRate, rate);
+  const audio = await primed(encodeStream(format, rate, pcm));
   void reply.header("X-Sample-Rate", String(rate));
   void reply.type(contentType(format, rate));
-  return reply.send(Readable.from(encodeStream(format, rate, pcm)));
+  return reply.send(Readable.from(audio));
 }
 
 /**
  * `stream_format: "sse"`: `speech.audio.delta` events carrying base64 audio as it is encoded,
  * then `speech.audio.done` with a usage estimate. Each event is one `data:` line of JSON.
  */
-export function sendSse(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null, inputChars: number): FastifyReply {
+export async function sendSse(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null, inputChars: number): Promise<FastifyReply> {
   const rate = format === "pcm" && pcmRate ? pcmRate : speech.sampleRate;
   const pcm = rate === speech.sampleRate ? speech.chunks : atRate(speech.chunks, speech.sampleRate, rate);
   async function* events() {
@@ -36,8 +41,9 @@ export function sendSse(reply: FastifyReply, speech: SpeechStream, format: Audio
     const outputTokens = Math.ceil(bytes / 64);
     yield `data: ${JSON.stringify({ type: "speech.audio.done", usage: { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens } })}\n\n`;
   }
+  const stream = await primed(events());
   void reply.header("X-Sample-Rate", String(rate));
   void reply.header("Cache-Control", "no-cache");
   void reply.type("text/event-stream; charset=utf-8");
-  return reply.send(Readable.from(events(), { objectMode: false }));
+  return reply.send(Readable.from(stream, { objectMode: false }));
 }
