@@ -12,8 +12,11 @@ export function resolveKeepAlive(s: KeepAliveSources): number {
   return s.request ?? s.engine ?? s.global;
 }
 
-/** Milliseconds until an idle engine unloads; undefined = never. */
+/** Longest delay a Node timer takes (about 24.8 days); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Milliseconds until an idle engine unloads; undefined = never (as is anything past 24 days). */
 export function expiryDelayMs(seconds: number, pinned: boolean): number | undefined {
-  if (pinned || seconds < 0) return undefined;
+  if (pinned || seconds < 0 || !(seconds * 1000 <= MAX_TIMER_MS)) return undefined;
   return seconds * 1000;
 }

@@ -1,6 +1,7 @@
 /** Queue, deadlines, cancellation, OOM recovery, keep-alive, pinning, generations, learned footprints. */
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../core/scheduler/clock.ts";
+import { expiryDelayMs } from "../../core/scheduler/keep-alive.ts";
 import { ChorusError } from "../../core/errors.ts";
 import { AbortError } from "../../core/sdk/errors.ts";
 import { FakeCatalog, FakeLoader, FakeProbe, gpu, makeScheduler, manifest } from "./helpers.ts";
@@ -158,6 +159,19 @@ describe("keep-alive and pinning", () => {
     s.pin("mid", false);
     await clock.advance(10_000);
     expect(loader.unloads).toEqual(["mid:gpu"]);
+  });
+
+  it("keep-alives past Node's timer limit (~24.8 days) mean never, instead of firing at once", async () => {
+    expect(expiryDelayMs(60, false)).toBe(60_000);
+    expect(expiryDelayMs(2_147_483, false)).toBe(2_147_483_000);
+    expect(expiryDelayMs(3_000_000, false)).toBeUndefined(); // setTimeout would fire at once
+    expect(expiryDelayMs(1e308, false)).toBeUndefined();
+    const { s, get, loader, clock } = setup({ ...gpu(8192), keepAliveSeconds: 300 });
+    (await get("mid", { keepAliveSeconds: 1e308 })).release();
+    await clock.advance(10_000);
+    expect(loader.unloads).toEqual([]);
+    expect(() => s.snapshot()).not.toThrow(); // no Invalid Date in unloadAt
+    expect(s.snapshot().engines[0]).toMatchObject({ engine: "mid", unloadAt: null });
   });
 
   it("runtime keep-alive change applies to an idle engine", async () => {
