@@ -5,6 +5,8 @@
  * it is made, peak-normalised to 16-bit, with configurable silence between sentences.
  * Voices come from the configured directories and are re-scanned when files change; models
  * are opened on first use and kept open (least recently used closed beyond maxLoadedVoices).
+ * Models are reference-counted: one evicted or outdated while requests still run on it leaves
+ * the map at once but is released only when its last request finishes.
  */
 import fs from "node:fs";
 import {
@@ -30,6 +32,11 @@ import { VoiceCatalog, type CatalogVoice } from "./voice-catalog.ts";
 interface OpenVoice {
   version: string;
   model: Promise<OnnxVoice>;
+  /** Requests running on this model now. */
+  users: number;
+  /** Out of `open` (evicted or outdated): released as soon as `users` is 0. */
+  retired: boolean;
+  released: boolean;
 }
 
 export class PiperEngine implements Engine {
@@ -40,6 +47,8 @@ export class PiperEngine implements Engine {
   private readonly phonemizer = new EspeakPhonemizer();
   /** Open models by voice id, least recently used first. */
   private readonly open = new Map<string, OpenVoice>();
+  /** Retired models that requests still use (released when the last one finishes, or at unload). */
+  private readonly draining = new Set<OpenVoice>();
 
   async load(ctx: LoadContext): Promise<void> {
     this.log = ctx.log;
@@ -52,6 +61,12 @@ export class PiperEngine implements Engine {
       cudaDeviceId: this.settings.cudaDeviceId,
     };
     await this.phonemizer.init();
+    // Not an error: the other directories still work, and one created later is found by the
+    // next scan. Said once, here, not on every scan.
+    for (const dir of this.settings.voiceDirs) {
+      const stat = fs.statSync(dir, { throwIfNoEntry: false });
+      if (!stat?.isDirectory()) ctx.log.warn(`piper: voice directory ${dir} ${stat ? "is not a directory" : "does not exist"}`, { dir });
+    }
     this.catalog = new VoiceCatalog(this.settings.voiceDirs, ctx.log);
     this.catalog.refresh();
     if (this.settings.watch) this.catalog.watch();
@@ -60,9 +75,10 @@ export class PiperEngine implements Engine {
 
   async unload(): Promise<void> {
     this.catalog?.close();
-    const models = [...this.open.values()].map((v) => v.model);
+    const entries = [...this.open.values(), ...this.draining];
     this.open.clear();
-    await Promise.allSettled(models.map(async (m) => (await m).release()));
+    this.draining.clear();
+    await Promise.allSettled(entries.map((entry) => this.close(entry)));
   }
 
   async listVoices(): Promise<Voice[]> {
@@ -86,33 +102,40 @@ export class PiperEngine implements Engine {
     const voice = this.findVoice(request.voice);
     const { config } = voice;
     const params = requestParams(request, config, this.settings!.sentenceSilenceSeconds);
-    const model = await this.model(voice);
-    if (params.speakerId > 0 && !model.hasSid) {
-      throw new EngineError("ENGINE_BAD_OPTION", `options.speaker: voice '${voice.id}' model has no speaker input`);
-    }
-    const missing = new Map<string, number>();
-    let sentences;
+    // The model stays open while this request uses it: the `finally` runs when the stream
+    // ends, fails or is stopped early by the consumer.
+    const entry = this.acquire(voice);
     try {
-      sentences = (await phonemizeForVoice(this.phonemizer, request.text, config, missing)).filter((s) => s.phonemes.length > 0);
-    } catch (err) {
-      if (err instanceof PhonemizeError) throw new EngineError("ENGINE_FAILED", err.message, { cause: err });
-      throw err;
-    }
-    if (missing.size) this.log?.warn(`piper: voice '${voice.id}' has no id for phonemes ${describeMissing(missing)}; dropped`);
-    const sampleRate = config.audio.sample_rate;
-    const silence = Math.round(params.sentenceSilenceSeconds * sampleRate);
-    for (let i = 0; i < sentences.length; i++) {
-      throwIfAborted(signal);
-      const audio = await model.infer(sentences[i]!.phoneme_ids, params.scales, params.speakerId);
-      throwIfAborted(signal);
-      const pcm = peakNormalize(audio);
-      if (i === sentences.length - 1 || silence === 0) {
-        yield { sampleRate, samples: pcm };
-      } else {
-        const withSilence = new Int16Array(pcm.length + silence);
-        withSilence.set(pcm);
-        yield { sampleRate, samples: withSilence };
+      const model = await entry.model;
+      if (params.speakerId > 0 && !model.hasSid) {
+        throw new EngineError("ENGINE_BAD_OPTION", `options.speaker: voice '${voice.id}' model has no speaker input`);
       }
+      const missing = new Map<string, number>();
+      let sentences;
+      try {
+        sentences = (await phonemizeForVoice(this.phonemizer, request.text, config, missing)).filter((s) => s.phonemes.length > 0);
+      } catch (err) {
+        if (err instanceof PhonemizeError) throw new EngineError("ENGINE_FAILED", err.message, { cause: err });
+        throw err;
+      }
+      if (missing.size) this.log?.warn(`piper: voice '${voice.id}' has no id for phonemes ${describeMissing(missing)}; dropped`);
+      const sampleRate = config.audio.sample_rate;
+      const silence = Math.round(params.sentenceSilenceSeconds * sampleRate);
+      for (let i = 0; i < sentences.length; i++) {
+        throwIfAborted(signal);
+        const audio = await model.infer(sentences[i]!.phoneme_ids, params.scales, params.speakerId);
+        throwIfAborted(signal);
+        const pcm = peakNormalize(audio);
+        if (i === sentences.length - 1 || silence === 0) {
+          yield { sampleRate, samples: pcm };
+        } else {
+          const withSilence = new Int16Array(pcm.length + silence);
+          withSilence.set(pcm);
+          yield { sampleRate, samples: withSilence };
+        }
+      }
+    } finally {
+      this.releaseUse(entry);
     }
   }
 
@@ -130,30 +153,60 @@ export class PiperEngine implements Engine {
     return voice;
   }
 
-  /** The voice's open model (opened now if needed, reopened when its files changed). */
-  private async model(voice: CatalogVoice): Promise<OnnxVoice> {
+  /**
+   * The voice's open model, with one more user (opened now if needed, reopened when its files
+   * changed); the caller must `releaseUse` it. Models beyond maxLoadedVoices, least recently
+   * used first, and outdated ones leave the map at once and are closed when no request uses them.
+   */
+  private acquire(voice: CatalogVoice): OpenVoice {
     let entry = this.open.get(voice.id);
     if (entry && entry.version !== voice.version) {
       this.open.delete(voice.id);
-      void entry.model.then((m) => m.release()).catch(() => {});
+      this.retire(entry);
       entry = undefined;
     }
     if (!entry) {
-      entry = { version: voice.version, model: this.openModel(voice) };
+      const created: OpenVoice = { version: voice.version, model: this.openModel(voice), users: 0, retired: false, released: false };
       // A model that fails to open is not kept: the next request tries again.
-      entry.model.catch(() => {
-        if (this.open.get(voice.id) === entry) this.open.delete(voice.id);
+      created.model.catch(() => {
+        if (this.open.get(voice.id) === created) this.open.delete(voice.id);
       });
+      entry = created;
     } else {
-      this.open.delete(voice.id);
+      this.open.delete(voice.id); // re-inserted below as the most recently used
     }
+    entry.users++;
     this.open.set(voice.id, entry);
     while (this.open.size > this.settings!.maxLoadedVoices) {
       const [oldest, old] = this.open.entries().next().value!;
       this.open.delete(oldest);
-      void old.model.then((m) => m.release()).catch(() => {});
+      this.retire(old);
     }
-    return entry.model;
+    return entry;
+  }
+
+  private releaseUse(entry: OpenVoice): void {
+    entry.users--;
+    if (entry.retired && entry.users === 0) void this.close(entry);
+  }
+
+  /** Takes a model out of service: closed now when idle, else by its last user. */
+  private retire(entry: OpenVoice): void {
+    entry.retired = true;
+    if (entry.users === 0) void this.close(entry);
+    else this.draining.add(entry);
+  }
+
+  /** Releases the onnxruntime session (once; a model that failed to open has none). */
+  private async close(entry: OpenVoice): Promise<void> {
+    this.draining.delete(entry);
+    if (entry.released) return;
+    entry.released = true;
+    try {
+      await (await entry.model).release();
+    } catch {
+      // failed to open, or already gone: nothing to release
+    }
   }
 
   private async openModel(voice: CatalogVoice): Promise<OnnxVoice> {

@@ -6,9 +6,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import ort from "onnxruntime-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Engine } from "chorus/sdk";
-import { peakNormalize } from "../../engines/piper/onnx-voice.ts";
+import os from "node:os";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { AudioChunk, Engine } from "chorus/sdk";
+import { OnnxVoice, peakNormalize } from "../../engines/piper/onnx-voice.ts";
 import { phonemizeWithVoiceConfig } from "../../engines/piper/cli/phonemize.ts";
 import { FRAMES_PER_ID, HOP } from "../fixtures/piper/voice-models.ts";
 import { ensureTestVoices, MULTI_SPEAKERS } from "../fixtures/piper/generate-voices.ts";
@@ -147,6 +148,108 @@ describe("inference", () => {
   it("phonemizes German with the voice's espeak voice", async () => {
     const chunks = await collect(engine.synthesize(request("Guten Tag. Wie geht's?", "test-de", { options: quiet }), new AbortController().signal));
     expect(chunks).toHaveLength(2);
+  });
+});
+
+describe("peak normalisation", () => {
+  /** Piper's C++ written out step by step in float32 (Math.fround after every operation). */
+  function piperCpp(audio: Float32Array): Int16Array {
+    const f = Math.fround;
+    let maxAudioValue = f(0.01);
+    for (const x of audio) if (f(Math.abs(x)) > maxAudioValue) maxAudioValue = f(Math.abs(x));
+    const audioScale = f(f(32767) / Math.max(f(0.01), maxAudioValue));
+    return Int16Array.from(audio, (x) => Math.trunc(Math.min(32767, Math.max(-32768, f(x * audioScale)))));
+  }
+  /** The same in double precision: what peakNormalize used to compute. */
+  const inDouble = (audio: Float32Array) => {
+    const scale = 32767 / audio.reduce((max, x) => Math.max(max, Math.abs(x)), 0.01);
+    return Array.from(audio, (x) => Math.trunc(Math.min(32767, Math.max(-32768, x * scale))));
+  };
+
+  it("rounds like Piper's float32 C++, where double precision gives other samples", () => {
+    // Values from Piper's C++ arithmetic compiled with g++: the peak itself can land on 32766.
+    const peaks = Float32Array.of(0.7903684377670288, -0.7903684377670288, 0.25);
+    expect(Array.from(peakNormalize(peaks))).toEqual([32766, -32766, 10364]);
+    expect(inDouble(peaks)).toEqual([32767, -32767, 10364]);
+    expect(Array.from(peakNormalize(Float32Array.of(0.9472106099128723, -0.5, 0.123)))).toEqual([32767, -17296, 4254]);
+    expect(Array.from(peakNormalize(Float32Array.of(0.004, -0.0075, 0.00999)))).toEqual([13106, -24575, 32734]); // peak below 0.01
+
+    // Noise at many levels (a fixed generator, so the run is repeatable).
+    let seed = 42;
+    const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+    let differFromDouble = 0;
+    for (let t = 0; t < 200; t++) {
+      const amplitude = t % 10 === 0 ? 0.012 * Math.abs(random()) : Math.abs(random()) * 1.2;
+      const audio = Float32Array.from({ length: 2000 }, () => random() * amplitude);
+      const ours = Array.from(peakNormalize(audio));
+      expect(ours).toEqual(Array.from(piperCpp(audio)));
+      const double = inDouble(audio);
+      differFromDouble += ours.filter((v, i) => v !== double[i]).length;
+    }
+    expect(differFromDouble).toBeGreaterThan(50); // the data does exercise float32 vs double
+  });
+});
+
+describe("open models", () => {
+  const text = "One sentence here. Another one there. And a third.";
+  /** Starts a synthesis and waits for its first chunk: the request is then mid-stream on its model. */
+  async function midStream(on: Engine, voice: string) {
+    const stream = on.synthesize(request(text, voice, { options: quiet }), new AbortController().signal)[Symbol.asyncIterator]();
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    return {
+      async rest(): Promise<AudioChunk[]> {
+        const chunks = [first.value as AudioChunk];
+        for (let next = await stream.next(); !next.done; next = await stream.next()) chunks.push(next.value);
+        return chunks;
+      },
+    };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 50));
+
+  it("an evicted model is released only after the request still using it finishes (maxLoadedVoices 1)", async () => {
+    const release = vi.spyOn(OnnxVoice.prototype, "release");
+    const local = await loadEngine({ voiceDirs: [dir], maxLoadedVoices: 1, watch: false, threads: 1 });
+    try {
+      const a = await midStream(local, "test-single");
+      // A second voice pushes test-single out of the map while the first request is mid-stream.
+      expect(await collect(local.synthesize(request("Other voice.", "test-multi", { options: quiet }), new AbortController().signal))).toHaveLength(1);
+      await settle();
+      expect(release).not.toHaveBeenCalled();
+      expect(await a.rest()).toHaveLength(3); // not "Session already disposed"
+      await settle();
+      expect(release).toHaveBeenCalledTimes(1); // test-single, by its last user
+      await local.unload();
+      expect(release).toHaveBeenCalledTimes(2); // and test-multi at unload
+    } finally {
+      await local.unload();
+      release.mockRestore();
+    }
+  });
+
+  it("a model whose files changed is replaced for new requests and released after its running one", async () => {
+    const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "piper-reopen-"));
+    for (const f of ["test-single.onnx", "test-single.onnx.json"]) fs.copyFileSync(path.join(dir, f), path.join(localDir, f));
+    const release = vi.spyOn(OnnxVoice.prototype, "release");
+    const log: LogLine[] = [];
+    const local = await loadEngine({ voiceDirs: [localDir], watch: false, threads: 1 }, log);
+    try {
+      const a = await midStream(local, "test-single");
+      const later = new Date(Date.now() + 10_000);
+      fs.utimesSync(path.join(localDir, "test-single.onnx"), later, later);
+      await local.listVoices(); // re-scan: the voice has a new version
+      expect(await collect(local.synthesize(request("New model.", "test-single", { options: quiet }), new AbortController().signal))).toHaveLength(1);
+      expect(log.filter((l) => l.msg.includes("opened voice 'test-single'"))).toHaveLength(2);
+      await settle();
+      expect(release).not.toHaveBeenCalled();
+      expect(await a.rest()).toHaveLength(3);
+      await settle();
+      expect(release).toHaveBeenCalledTimes(1);
+    } finally {
+      await local.unload();
+      release.mockRestore();
+      fs.rmSync(localDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { phonemizeCommand, phonemizeWithVoiceConfig } from "../../engines/piper/cli/phonemize.ts";
+import { chunkText, MAX_CHUNK_BYTES } from "../../engines/piper/phonemizer.ts";
 import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
 import { runChorusAsync } from "../helpers/process.ts";
 import { referencePhonemize } from "./helpers.ts";
@@ -104,6 +105,27 @@ describe("phoneme ids equal piper-phonemize's", () => {
     expect(ours.sentences).toHaveLength(400);
     const sample = await referencePhonemize(text.split("? ").slice(0, 3).join("? ") + "?", "en-us");
     expect(ours.sentences.slice(0, 3).map((s) => s.phoneme_ids)).toEqual(referenceSentences(sample.phoneme_ids));
+  });
+
+  it("a long Chinese text (no white space) is cut after 。 and matches piper-phonemize on the whole text", async () => {
+    const sentence = "今天天气很好，我们去公园散步吧。";
+    // "我" shifts the sentences against the byte limit, so the limit falls inside a sentence.
+    const text = sentence.repeat(120) + "我" + sentence.repeat(200);
+    const chunks = chunkText(text, MAX_CHUNK_BYTES);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.endsWith("。")).toBe(true);
+    await expectParity(configFor("cmn"), "cmn", text);
+  });
+
+  it("a long English text is not cut after the period of 'p.m. on' (no sentence end for espeak)", async () => {
+    let text = "";
+    while (Buffer.byteLength(text) < 11_800) text += "This is a plain filler sentence number one. ";
+    text += "We meet at 3 p.m. on Monday " + "and then we go home together with the whole family and friends ".repeat(6) + "and sleep.";
+    const afterPm = text.indexOf("p.m. ") + 5;
+    expect(Buffer.byteLength(JSON.stringify(text.slice(0, afterPm)))).toBeLessThan(MAX_CHUNK_BYTES); // the period is within the first piece's reach
+    expect(Buffer.byteLength(JSON.stringify(text))).toBeGreaterThan(MAX_CHUNK_BYTES);
+    expect(chunkText(text, MAX_CHUNK_BYTES)[0]!.endsWith("number one. ")).toBe(true);
+    await expectParity(EN_CONFIG, "en-us", text);
   });
 
   it("the `chorus phonemize` command prints piper-phonemize's ids for every English and German test text", async () => {

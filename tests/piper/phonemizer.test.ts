@@ -1,6 +1,6 @@
 /** The phonemizer's own mechanics: warm reuse, sentence reconstruction, chunking, id mapping. */
 import { describe, expect, it } from "vitest";
-import { chunkText, EspeakPhonemizer, splitSentences, textPhonemes } from "../../engines/piper/phonemizer.ts";
+import { caseFold, chunkText, EspeakPhonemizer, MAX_CHUNK_BYTES, splitSentences, textPhonemes } from "../../engines/piper/phonemizer.ts";
 import { mapSentences, phonemesToIds } from "../../engines/piper/phoneme-ids.ts";
 import { parseVoiceConfig } from "../../engines/piper/voice-config.ts";
 import defaultMap from "../../engines/piper/default-phoneme-id-map.json" with { type: "json" };
@@ -54,6 +54,44 @@ describe("chunking long texts", () => {
     const noPunctuation = "word ".repeat(300);
     expect(chunkText(noPunctuation, 200).every((c) => c.endsWith(" "))).toBe(true);
   });
+
+  /** The first piece of `text` cut to fit `limit` bytes. */
+  const firstPiece = (text: string, limit = 120) => chunkText(text, limit)[0];
+  const filler = "x ".repeat(80);
+
+  it("cuts where espeak ends sentences: CJK marks need no space; 'p.m. on', '...' and no-break spaces are no end", () => {
+    expect(firstPiece("第一句话。第二句话！第三句话？第四句话".repeat(5), 90)).toMatch(/[。！？]$/);
+    expect(firstPiece(`Early end. We meet at 3 p.m. on Monday ${filler}`)).toBe("Early end. ");
+    expect(firstPiece(`Early end. Wait... What now ${filler}`)).toBe("Early end. ");
+    expect(firstPiece(`Early end. Hi.\u00a0There ${filler}`)).toBe("Early end. ");
+    // A period on its own line, before white space with a newline, or before a closing quote ends a sentence.
+    expect(firstPiece(`Early end. Stop.\nthen ${filler}`)).toBe("Early end. Stop.\n");
+    expect(firstPiece(`Early end. He said "Stop." then ${filler}`)).toBe('Early end. He said "Stop." ');
+    expect(firstPiece(`Early end. Is it? yes ${filler}`)).toBe("Early end. Is it? ");
+    expect(firstPiece(`Early end.\n\nnew paragraph ${filler}`)).toBe("Early end.\n\n");
+  });
+
+  it("prefers sure sentence ends to 'Dr. Smith', then clause punctuation, newlines, white space", () => {
+    expect(firstPiece(`Early end. Then Dr. Smith came ${filler}`)).toBe("Early end. ");
+    expect(firstPiece(`no sure end, but Dr. Smith came ${filler}`)).toBe("no sure end, but Dr. ");
+    expect(firstPiece(`a clause, and a line\nand words ${filler}`)).toBe("a clause, ");
+    expect(firstPiece(`a line\nand words ${filler}`)).toBe("a line\n");
+    expect(firstPiece("很长的句子，没有句号" + "字".repeat(60), 90)).toBe("很长的句子，");
+  });
+
+  it("never cuts inside a surrogate pair or before a combining mark", () => {
+    for (const limit of [101, 102, 103, 104]) {
+      for (const text of ["a" + "🎉".repeat(100), "e\u0301".repeat(100), "👩‍👩‍👧".repeat(40)]) {
+        const chunks = chunkText(text, limit);
+        expect(chunks.join("")).toBe(text);
+        for (const chunk of chunks) {
+          expect(chunk).not.toMatch(/[\ud800-\udfff]/u); // a lone surrogate (pairs are one code point here)
+          expect(chunk).not.toMatch(/^[\p{M}\u200d]/u);
+          expect(Buffer.byteLength(JSON.stringify(chunk))).toBeLessThanOrEqual(limit);
+        }
+      }
+    }
+  });
 });
 
 describe("ids", () => {
@@ -64,7 +102,16 @@ describe("ids", () => {
     expect([...missing]).toEqual([["x", 2], ["y", 1]]);
   });
 
-  it("applies phoneme_map and the text phoneme type (lower-case NFD code points, one sentence)", () => {
+  it("the text phoneme type case-folds (full folding, as uni-algo's to_casefold_utf8), not just lower-cases", () => {
+    expect(textPhonemes("Straße ΟΔΟΣ")).toEqual([[..."strasse οδοσ"]]);
+    expect(caseFold("ẞ ﬁne ﬀ ŉ ᾳ ϐ ſ µ")).toBe("ss fine ff ʼn αι β s μ");
+    expect(caseFold("İ")).toBe("i\u0307"); // as lower-casing: full folding has no Turkic dotless rule
+    expect(caseFold("ꭰᏸ")).toBe("ᎠᏰ"); // Cherokee folds to its capitals
+    expect(caseFold("Hello WORLD ÉÀ")).toBe("Hello WORLD ÉÀ".toLowerCase());
+    expect(textPhonemes("Éß")).toEqual([["e", "\u0301", "s", "s"]]); // folded, then NFD
+  });
+
+  it("applies phoneme_map and the text phoneme type (case-folded NFD code points, one sentence)", () => {
     const config = parseVoiceConfig({
       audio: { sample_rate: 16000 },
       espeak: { voice: "en-us" },

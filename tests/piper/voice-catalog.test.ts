@@ -111,6 +111,29 @@ describe("catalogue", () => {
   });
 });
 
+describe("missing voice directories", () => {
+  it("are a warning at load, once, and the other directories still work", async () => {
+    const missing = path.join(tempDir(), "no-such-dir");
+    const good = tempDir();
+    copyVoice("test-single", good, "present");
+    const lines: LogLine[] = [];
+    const engine = await loadEngine({ voiceDirs: [missing, good], watch: false }, lines);
+    try {
+      expect((await engine.listVoices()).map((v) => v.id)).toEqual(["present"]);
+      await engine.listVoices();
+      const warnings = lines.filter((l) => l.level === "warn");
+      expect(warnings).toEqual([{ level: "warn", msg: `piper: voice directory ${missing} does not exist`, extra: { dir: missing } }]);
+      expect(lines.some((l) => l.level === "error")).toBe(false);
+      // Created later, it is found without a restart.
+      fs.mkdirSync(missing);
+      copyVoice("test-single", missing, "later");
+      expect((await engine.listVoices()).map((v) => v.id).sort()).toEqual(["later", "present"]);
+    } finally {
+      await engine.unload();
+    }
+  });
+});
+
 describe("settings", () => {
   it("defaults voiceDirs to voices/piper under the working directory and resolves relative paths", () => {
     expect(parseSettings({}, "/srv/chorus").voiceDirs).toEqual(["/srv/chorus/voices/piper"]);

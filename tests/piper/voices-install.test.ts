@@ -11,7 +11,7 @@ import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { installVoice, resolveSource, voiceNameToUrl } from "../../engines/piper/cli/voices-install.ts";
-import type { DownloadProgress } from "../../engines/piper/cli/download.ts";
+import { download, type DownloadProgress } from "../../engines/piper/cli/download.ts";
 import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
 import { runChorusAsync } from "../helpers/process.ts";
 
@@ -62,7 +62,9 @@ beforeAll(async () => {
     }
     res.writeHead(200, { "content-length": body.length, "accept-ranges": "bytes" });
     if (cutOnce.delete(url.pathname)) {
-      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+      // The connection breaks once the client has had time to read the half (bytes still in
+      // transit when a connection breaks are lost, and simply fetched again).
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.destroy(), 100));
       return;
     }
     res.end(body);
@@ -110,6 +112,34 @@ describe("voices install", () => {
     expect(fs.readFileSync(path.join(dir, "en_US-test-x_low.onnx")).equals(files.get(MODEL_PATH)!)).toBe(true);
   });
 
+  it("keeps every byte read before the connection broke, so the resume asks for exactly the rest", async () => {
+    const model = files.get(MODEL_PATH)!;
+    const half = Math.floor(model.length / 2);
+    const ranges: (string | undefined)[] = [];
+    // The body yields half the file, then fails on the next read (at once, unlike a socket).
+    const breaking: typeof fetch = async (_url, init) => {
+      const range = new Headers(init?.headers).get("range") ?? undefined;
+      ranges.push(range);
+      if (range) {
+        const start = Number(/^bytes=(\d+)-$/.exec(range)![1]);
+        return new Response(Uint8Array.from(model.subarray(start)), { status: 206, headers: { "content-range": `bytes ${start}-${model.length - 1}/${model.length}` } });
+      }
+      let sent = false;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent) controller.error(new Error("connection reset"));
+          else controller.enqueue(model.subarray(0, half));
+          sent = true;
+        },
+      });
+      return new Response(body, { status: 200, headers: { "content-length": String(model.length) } });
+    };
+    const dest = path.join(tempDir(), "model.onnx");
+    expect(await download("http://voices.invalid/model.onnx", dest, { fetch: breaking, attempts: 2 })).toBe(model.length);
+    expect(ranges).toEqual([undefined, `bytes=${half}-`]);
+    expect(fs.readFileSync(dest).equals(model)).toBe(true);
+  });
+
   it("resumes from a partial file left by an earlier run", async () => {
     const dir = tempDir();
     const model = files.get(MODEL_PATH)!;
@@ -119,19 +149,42 @@ describe("voices install", () => {
     expect(fs.readFileSync(path.join(dir, "en_US-test-x_low.onnx")).equals(model)).toBe(true);
   });
 
-  it("rejects a SHA-256 mismatch and leaves no voice behind", async () => {
+  it("rejects a SHA-256 mismatch and leaves nothing behind (no voice, no staged files)", async () => {
     const dir = tempDir();
     await expect(installVoice({ source: `${base}${MODEL_PATH}`, dir, sha256: "0".repeat(64) })).rejects.toThrow(/SHA-256 mismatch.*expected 0{64}, got [0-9a-f]{64}/);
-    expect(fs.readdirSync(dir).filter((f) => f.endsWith(".onnx") || f.endsWith(".onnx.json"))).toEqual([]);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 
-  it("reports a missing half, a corrupt model and a corrupt config clearly", async () => {
+  it("reports a missing half, a corrupt model and a corrupt config clearly, leaving the directory clean each time", async () => {
     const dir = tempDir();
-    await expect(installVoice({ source: `${base}/nomodel/v.onnx`, dir })).rejects.toThrow(/missing voice model \(\.onnx\).*404/);
-    await expect(installVoice({ source: `${base}/nothing/v.onnx`, dir })).rejects.toThrow(/missing voice config \(\.onnx\.json\).*404/);
-    await expect(installVoice({ source: `${base}/corrupt/bad.onnx`, dir })).rejects.toThrow(/corrupt voice model for 'bad': onnxruntime cannot load it/);
-    await expect(installVoice({ source: `${base}/badjson/v.onnx`, dir })).rejects.toThrow(/corrupt voice config for 'v'.*audio\.sample_rate/);
-    expect(fs.readdirSync(dir).filter((f) => f.endsWith(".onnx") || f.endsWith(".onnx.json"))).toEqual([]);
+    const failures: [string, RegExp][] = [
+      [`${base}/nomodel/v.onnx`, /missing voice model \(\.onnx\).*404/], // after the config was staged
+      [`${base}/nothing/v.onnx`, /missing voice config \(\.onnx\.json\).*404/],
+      [`${base}/corrupt/bad.onnx`, /corrupt voice model for 'bad': onnxruntime cannot load it/],
+      [`${base}/badjson/v.onnx`, /corrupt voice config for 'v'.*audio\.sample_rate/],
+    ];
+    for (const [source, error] of failures) {
+      await expect(installVoice({ source, dir })).rejects.toThrow(error);
+      expect(fs.readdirSync(dir), source).toEqual([]);
+    }
+  });
+
+  it("an interrupted install keeps only the model's .part, and the next run resumes it", async () => {
+    const dir = tempDir();
+    const half = Math.floor(files.get(MODEL_PATH)!.length / 2);
+    cutOnce.add(MODEL_PATH);
+    const controller = new AbortController();
+    const onProgress = (p: DownloadProgress) => {
+      if (p.file.endsWith(".onnx") && p.received >= half) controller.abort(); // as Ctrl-C would
+    };
+    await expect(installVoice({ source: `${base}${MODEL_PATH}`, dir, onProgress, signal: controller.signal })).rejects.toThrow(/cannot download voice model/);
+    expect(fs.readdirSync(dir)).toEqual([".en_US-test-x_low.onnx.download.part"]);
+    expect(fs.statSync(path.join(dir, ".en_US-test-x_low.onnx.download.part")).size).toBe(half);
+
+    requests.length = 0;
+    await installVoice({ source: `${base}${MODEL_PATH}`, dir });
+    expect(requests.find((r) => r.url === MODEL_PATH)?.range).toBe(`bytes=${half}-`);
+    expect(fs.readdirSync(dir).sort()).toEqual(["en_US-test-x_low.onnx", "en_US-test-x_low.onnx.json"]);
   });
 
   it("installs from a local path (either file of the pair)", async () => {
@@ -140,6 +193,11 @@ describe("voices install", () => {
     expect(result.voice).toBe("test-single");
     expect(fs.existsSync(path.join(dir, "test-single.onnx"))).toBe(true);
     await expect(installVoice({ source: path.join(tempDir(), "nothing.onnx"), dir })).rejects.toThrow(/missing voice config.*does not exist/);
+    // A local config without its model: the staged config is removed again.
+    const lonely = tempDir();
+    fs.copyFileSync(path.join(source, "test-single.onnx.json"), path.join(lonely, "lonely.onnx.json"));
+    await expect(installVoice({ source: path.join(lonely, "lonely.onnx.json"), dir })).rejects.toThrow(/missing voice model.*does not exist/);
+    expect(fs.readdirSync(dir).sort()).toEqual(["test-single.onnx", "test-single.onnx.json"]);
   });
 
   it("turns voice names and /blob/ URLs into the collection's download URLs", async () => {

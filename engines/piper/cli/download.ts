@@ -4,8 +4,6 @@
  * HTTP Range request where the server supports it (206), and starts over where it does not.
  */
 import fs from "node:fs";
-import { pipeline } from "node:stream/promises";
-import { Readable, Transform } from "node:stream";
 
 export interface DownloadProgress {
   file: string;
@@ -88,18 +86,25 @@ async function attemptDownload(url: string, part: string, options: DownloadOptio
   }
   if (!res.body) throw new DownloadError(`GET ${url}: empty response`);
   let received = resumedFrom;
-  const file = part;
   const report = () => options.onProgress?.({ file: url, received, total, resumedFrom });
   report();
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      received += chunk.length;
+  // Each chunk is on disk before the next is read, so when the body breaks off, the part
+  // holds every byte received and the resume asks for exactly the rest. (A stream pipeline
+  // dropped the bytes still buffered for a write stream that was not open yet.)
+  const reader = res.body.getReader();
+  const file = await fs.promises.open(part, resumedFrom > 0 ? "a" : "w");
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      await file.write(next.value);
+      received += next.value.length;
       report();
-      done(null, chunk);
-    },
-  });
-  const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
-  await pipeline(body, counter, fs.createWriteStream(file, { flags: resumedFrom > 0 ? "a" : "w" }));
+    }
+  } catch (err) {
+    void reader.cancel().catch(() => {}); // e.g. the disk is full: stop the transfer too
+    throw err;
+  } finally {
+    await file.close();
+  }
   if (total !== undefined && received !== total) throw new Error(`body ended at ${received} of ${total} bytes`);
   return received;
 }

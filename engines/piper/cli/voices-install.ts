@@ -100,26 +100,30 @@ export async function installVoice(options: InstallVoiceOptions): Promise<Instal
   const stagedConfig = path.join(dir, `.${src.name}.onnx.json.download`);
   const stagedModel = path.join(dir, `.${src.name}.onnx.download`);
 
-  await fetchOrCopy(src.config, stagedConfig, src.remote, options, "voice config (.onnx.json)");
-  let configJson: unknown;
   try {
-    configJson = JSON.parse(fs.readFileSync(stagedConfig, "utf8"));
-    parseVoiceConfig(configJson, `${src.name}.onnx.json`);
-  } catch (err) {
-    fs.rmSync(stagedConfig, { force: true });
-    throw new VoiceInstallError(`corrupt voice config for '${src.name}': ${(err as Error).message}`);
-  }
+    await fetchOrCopy(src.config, stagedConfig, src.remote, options, "voice config (.onnx.json)");
+    try {
+      parseVoiceConfig(JSON.parse(fs.readFileSync(stagedConfig, "utf8")), `${src.name}.onnx.json`);
+    } catch (err) {
+      throw new VoiceInstallError(`corrupt voice config for '${src.name}': ${(err as Error).message}`);
+    }
 
-  const bytes = await fetchOrCopy(src.model, stagedModel, src.remote, options, "voice model (.onnx)");
-  const sha256 = await hashFile(stagedModel);
-  if (options.sha256 && options.sha256.toLowerCase() !== sha256) {
+    const bytes = await fetchOrCopy(src.model, stagedModel, src.remote, options, "voice model (.onnx)");
+    const sha256 = await hashFile(stagedModel);
+    if (options.sha256 && options.sha256.toLowerCase() !== sha256) {
+      throw new VoiceInstallError(`SHA-256 mismatch for ${src.name}.onnx: expected ${options.sha256.toLowerCase()}, got ${sha256}; the download was deleted`);
+    }
+    await checkModel(stagedModel, src.name);
+    fs.renameSync(stagedModel, modelPath);
+    fs.renameSync(stagedConfig, configPath);
+    return { voice: src.name, modelPath, configPath, bytes, sha256 };
+  } catch (err) {
+    // A failed install leaves nothing staged behind, except the `.part` of an interrupted
+    // download (download.ts keeps it), which the next run resumes.
+    fs.rmSync(stagedConfig, { force: true });
     fs.rmSync(stagedModel, { force: true });
-    throw new VoiceInstallError(`SHA-256 mismatch for ${src.name}.onnx: expected ${options.sha256.toLowerCase()}, got ${sha256}; the download was deleted`);
+    throw err;
   }
-  await checkModel(stagedModel, src.name);
-  fs.renameSync(stagedModel, modelPath);
-  fs.renameSync(stagedConfig, configPath);
-  return { voice: src.name, modelPath, configPath, bytes, sha256 };
 }
 
 async function fetchOrCopy(from: string, to: string, remote: boolean, options: InstallVoiceOptions, what: string): Promise<number> {
@@ -149,14 +153,12 @@ async function checkModel(file: string, name: string): Promise<void> {
   try {
     session = await ort.InferenceSession.create(file);
   } catch (err) {
-    fs.rmSync(file, { force: true });
     throw new VoiceInstallError(`corrupt voice model for '${name}': onnxruntime cannot load it (${(err as Error).message.split("\n")[0]})`);
   }
   const missing = ["input", "input_lengths", "scales"].filter((n) => !session.inputNames.includes(n));
   const noOutput = !session.outputNames.includes("output");
   await session.release();
   if (missing.length || noOutput) {
-    fs.rmSync(file, { force: true });
     throw new VoiceInstallError(`'${name}.onnx' is not a Piper voice model (missing ${[...missing, ...(noOutput ? ["output"] : [])].join(", ")})`);
   }
 }
