@@ -1,4 +1,8 @@
-/** `chorus serve`: the HTTP server until SIGINT/SIGTERM. */
+/**
+ * `chorus serve`: the HTTP server until SIGINT/SIGTERM. On the signal it stops accepting,
+ * gives running requests `server.shutdownGraceSeconds` to finish, then cuts the remaining
+ * connections (a second signal cuts them at once) and stops the engines.
+ */
 import { createHost } from "../host.ts";
 import { buildApp } from "../server/app.ts";
 import { cliConfig, type CliValues } from "./main.ts";
@@ -19,14 +23,24 @@ export async function serveCommand(values: CliValues): Promise<number> {
   host.log.info({ address, defaultEngine: host.registry.selection.current(), engines: host.registry.list().map((e) => `${e.id}:${e.status}`) }, "chorus listening");
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      host.log.info({ signal }, "shutting down");
+      host.log.info({ signal, graceSeconds: config.server.shutdownGraceSeconds }, "shutting down");
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
       resolve();
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
   });
+  const cutOff = () => {
+    host.log.warn("cutting off the requests still running");
+    app.server.closeAllConnections();
+  };
+  const timer = setTimeout(cutOff, config.server.shutdownGraceSeconds * 1000);
+  process.once("SIGINT", cutOff);
+  process.once("SIGTERM", cutOff);
   await host.registry.close();
   await app.close();
+  clearTimeout(timer);
   await host.close();
   return 0;
 }

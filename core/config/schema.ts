@@ -9,6 +9,8 @@ export const ServerSchema = z.strictObject({
   port: port.default(7851),
   /** Largest request body accepted, bytes. */
   bodyLimit: z.number().int().positive().default(1_048_576),
+  /** On SIGINT/SIGTERM, seconds running requests get to finish before they are cut off. */
+  shutdownGraceSeconds: z.number().min(0).max(3600).default(10),
 });
 
 export const LogSchema = z.strictObject({
