@@ -4,7 +4,8 @@
  * hooks cover every route and the 404 handler:
  *   await app.register(accessControl);
  * - Origins come from `compat.cors.origins` (default: any port on localhost). Preflights
- *   (OPTIONS with Access-Control-Request-Method) are answered here with 204.
+ *   (OPTIONS with Access-Control-Request-Method) are answered here with 204, or 403 for other
+ *   origins; so are requests other than GET/HEAD that carry another site's Origin.
  * - With `compat.apiKey` set, every route but /health (and preflights) needs
  *   `Authorization: Bearer <key>`; /v1/* answers in OpenAI's error shape, the rest in Chorus'.
  */
@@ -21,6 +22,15 @@ export function originMatcher(patterns: string[]): (origin: string) => boolean {
   if (patterns.includes("*")) return () => true;
   const res = patterns.map((p) => new RegExp(`^${p.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")}$`));
   return (origin) => res.some((re) => re.test(origin.toLowerCase()));
+}
+
+/** `origin` names the host the request was sent to (same-origin page). */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false; // "null" and other opaque origins
+  }
 }
 
 function keyMatches(header: string | undefined, key: string): boolean {
@@ -46,11 +56,12 @@ const plugin: FastifyPluginAsync = async (app) => {
     }
     if (origin) void reply.header("Vary", "Origin");
 
+    const forbidden = () => {
+      const err = new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
+      return reply.status(err.statusCode).send(err.toJSON());
+    };
     if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
-      if (!originOk) {
-        const err = new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
-        return reply.status(err.statusCode).send(err.toJSON());
-      }
+      if (!originOk) return forbidden();
       const requested = String(request.headers["access-control-request-headers"] ?? "");
       void reply.header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
       void reply.header("Access-Control-Allow-Headers", requested || ALLOWED_HEADERS.join(", "));
@@ -58,6 +69,11 @@ const plugin: FastifyPluginAsync = async (app) => {
       if (request.headers["access-control-request-private-network"] === "true") void reply.header("Access-Control-Allow-Private-Network", "true");
       return reply.status(204).send();
     }
+    // A browser sends "simple" cross-site POSTs (forms) without a preflight: a page from a
+    // foreign origin must not change state (switch engines, write files) either. The server's
+    // own origin (a page it serves, or a LAN address) is always allowed.
+    const unsafe = request.method !== "GET" && request.method !== "HEAD";
+    if (unsafe && origin && !originOk && !sameOrigin(origin, request.headers.host)) return forbidden();
 
     if (!apiKey || request.url === "/health" || request.url.startsWith("/health?")) return;
     if (keyMatches(request.headers.authorization, apiKey)) return;

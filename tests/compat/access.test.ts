@@ -35,6 +35,21 @@ describe("CORS with the default origins (localhost)", () => {
     expect(pre.headers.get("access-control-allow-origin")).toBeNull();
   });
 
+  it("refuses state changes from a foreign page (simple POSTs need no preflight), not from its own origin", async () => {
+    const before = (await (await fetch(`${chorus.url}/health`)).json()).defaultEngine;
+    const evil = await fetch(`${chorus.url}/api/engines/flite/activate`, { method: "POST", headers: { Origin: "http://evil.example" } });
+    expect(evil.status).toBe(403);
+    expect((await evil.json()).error.code).toBe("CHORUS_ERR_ORIGIN_FORBIDDEN");
+    const form = await fetch(`${chorus.url}/api/tts-generate`, { method: "POST", headers: { Origin: "null", "content-type": "application/x-www-form-urlencoded" }, body: "text_input=hi" });
+    expect(form.status).toBe(403);
+    expect((await (await fetch(`${chorus.url}/health`)).json()).defaultEngine).toBe(before);
+    // The server's own origin (e.g. reached by a LAN address) and clients without Origin are fine.
+    const own = await fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { Origin: chorus.url, "content-type": "application/json" }, body: JSON.stringify({ text: "Hi." }) });
+    expect(own.status).toBe(200);
+    const allowed = await fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { Origin: "http://localhost:8000", "content-type": "application/json" }, body: JSON.stringify({ text: "Hi." }) });
+    expect(allowed.status).toBe(200);
+  });
+
   it("paths work with and without a trailing slash", async () => {
     for (const url of ["/api/ready", "/api/ready/", "/v1/models", "/v1/models/", "/api/currentsettings/"]) {
       expect((await fetch(`${chorus.url}${url}`)).status).toBe(200);
