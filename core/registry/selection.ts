@@ -23,9 +23,13 @@ export class EngineSelection {
     private readonly lookup: (id: string) => EngineEntry | undefined,
   ) {}
 
-  /** The engine a request that names none goes to. */
+  /**
+   * The engine a request that names none goes to: the runtime choice while that engine is
+   * installed (its plugin may have been removed since), else the configured default.
+   */
   current(): string {
-    return this.read().defaultEngine ?? this.configured;
+    const chosen = this.read().defaultEngine;
+    return chosen !== undefined && this.lookup(chosen) ? chosen : this.configured;
   }
 
   /** Makes `id` the default; throws 404/503 when it is not installed or not usable. */

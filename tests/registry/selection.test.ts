@@ -44,4 +44,15 @@ describe("EngineSelection", () => {
     fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
     expect(server.current()).toBe("espeak");
   });
+
+  it("falls back to the configured default while the chosen engine's plugin is gone", () => {
+    const file = path.join(tempDir("sel"), "state.json");
+    const installed: Record<string, EngineEntry> = { ...entries };
+    const a = new EngineSelection(file, "espeak", (id) => installed[id]);
+    a.set("flite");
+    delete installed.flite; // the plugin folder was removed
+    expect(a.current()).toBe("espeak");
+    installed.flite = entries.flite!; // and put back
+    expect(a.current()).toBe("flite");
+  });
 });
