@@ -60,7 +60,8 @@ export class EngineHost extends EventEmitter {
   private crashes = 0;
   private restartTimer?: NodeJS.Timeout;
   private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
-  private pinging = false;
+  /** Set while a worker that timed out is being pinged: new calls wait for the verdict. */
+  private probing?: Promise<void>;
 
   constructor(options: EngineHostOptions) {
     super();
@@ -221,6 +222,9 @@ export class EngineHost extends EventEmitter {
   }
 
   private async whenServing(): Promise<void> {
+    // A call sent to a stuck worker would only die with it: wait until it is known to answer
+    // (or has been replaced).
+    if (this.probing) await this.probing;
     if (this.state === "restarting" && this.revived) await this.revived.promise;
     if (this.state === "stopped") throw new EngineError("ENGINE_FAILED", "engine worker is not running");
   }
@@ -250,20 +254,20 @@ export class EngineHost extends EventEmitter {
   }
 
   /** After a timeout: a worker that cannot even answer a ping is stuck, and is replaced. */
-  private async checkResponsive(): Promise<void> {
-    if (this.pinging || !this.link) return;
-    this.pinging = true;
+  private checkResponsive(): Promise<void> {
+    if (this.probing || !this.link) return this.probing ?? Promise.resolve();
     const link = this.link;
-    try {
-      await this.rawCall({ type: "ping" }, (this.options.pingTimeoutMs ?? 2000) / 1000);
-    } catch {
-      if (this.link === link) {
-        this.log.error({ reason: "worker_unresponsive" }, "engine worker does not answer; killing it");
-        await link.kill();
+    this.probing = (async () => {
+      try {
+        await this.rawCall({ type: "ping" }, (this.options.pingTimeoutMs ?? 2000) / 1000);
+      } catch {
+        if (this.link === link) {
+          this.log.error({ reason: "worker_unresponsive" }, "engine worker does not answer; killing it");
+          await link.kill();
+        }
       }
-    } finally {
-      this.pinging = false;
-    }
+    })().finally(() => (this.probing = undefined));
+    return this.probing;
   }
 
   private post(message: HostToEngine): void {
