@@ -4,6 +4,7 @@ import { ZodError } from "zod";
 import { ChorusError } from "../errors.ts";
 import { AbortError } from "../sdk/errors.ts";
 import { EncoderError } from "../audio/encoders/index.ts";
+import { sendOpenAIError } from "./openai/errors.ts";
 
 /** A zod failure on a request body/query as a 400 naming the first bad field. */
 export function fromZod(error: ZodError, prefix = ""): ChorusError {
@@ -52,6 +53,8 @@ export function toChorusError(error: unknown): ChorusError {
 export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const err = new ChorusError("CHORUS_ERR_ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`);
+    // OpenAI clients read errors in OpenAI's shape, whichever /v1/ path they tried.
+    if (request.url.startsWith("/v1/")) return void sendOpenAIError(reply, err);
     void reply.status(err.statusCode).send(err.toJSON());
   });
 

@@ -116,6 +116,12 @@ describe("bad input -> OpenAI error naming the parameter", () => {
     expect(json.error).toMatchObject({ message: expect.any(String), type: expect.any(String), param, code: expect.any(String) });
   });
 
+  it("unknown /v1/ routes answer 404 in OpenAI's shape", async () => {
+    const res = await fetch(`${chorus.url}/v1/audio/transcriptions`, { method: "POST" });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error).toMatchObject({ type: "not_found_error", code: "route_not_found", param: null });
+  });
+
   it("malformed JSON", async () => {
     const res = await post("{not json");
     expect(res.status).toBe(400);
