@@ -150,3 +150,82 @@ describe("file names and bad input", () => {
     expect(await res.json()).toMatchObject({ status: "generate-failure", error: { field } });
   });
 });
+
+describe("text length before filtering", () => {
+  it("text over 4 times text.maxLength is a 413 naming the AllTalk field, before it is filtered", async () => {
+    const limit = chorus.host.config.text.maxLength * 4;
+    const spy = vi.spyOn(chorus.host.pipeline, "start");
+    try {
+      // Filters down to "Hi." (the `**` go), so only the raw check refuses it.
+      const res = await form("/api/tts-generate", stForm(`Hi.${"**".repeat(limit / 2)}`));
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ status: "generate-failure", error: { code: "CHORUS_ERR_TEXT_TOO_LONG", field: "text_input" } });
+      const stream = await form("/api/tts-generate-streaming", { text: "a".repeat(limit + 1), voice: "en-us" });
+      expect(stream.status).toBe(413);
+      expect(await stream.json()).toMatchObject({ error: { code: "CHORUS_ERR_TEXT_TOO_LONG", field: "text" } });
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("markup that filtering removes may take text past text.maxLength, up to 4 times", async () => {
+    const text = `${"<b></b>".repeat(Math.floor((chorus.host.config.text.maxLength * 4 - 10) / 7))}Hello.`;
+    const res = await form("/api/tts-generate", stForm(text, { text_filtering: "html", output_file_timestamp: "false" }));
+    expect(res.status).toBe(200);
+  });
+
+  it("the reviewer's repro (480 KB of unclosed links, under the body limit) is refused unfiltered", async () => {
+    const spy = vi.spyOn(chorus.host.pipeline, "start");
+    try {
+      const res = await fetch(`${chorus.url}/api/tts-generate`, { method: "POST", headers: ST_HEADERS, body: `text_input=${"%5Ba%5D(".repeat(60_000)}` });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ error: { code: "CHORUS_ERR_TEXT_TOO_LONG", field: "text_input" } });
+      expect(spy).not.toHaveBeenCalled(); // the pipeline's own limit would refuse it only after filtering
+      expect((await fetch(`${chorus.url}/health`)).status).toBe(200);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe("repeated and structured fields", () => {
+  it("repeated query parameters keep the last value, as form fields do", async () => {
+    const spy = vi.spyOn(chorus.host.pipeline, "start");
+    try {
+      const res = await fetch(`${chorus.url}/api/tts-generate-streaming?text=a&text=Repeated%20text.&voice=nope&voice=en-gb`);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      expect(spy.mock.calls.map(([job]) => [job.voice, job.text])).toEqual([["en-gb", "Repeated text."]]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await (await fetch(`${chorus.url}/api/reload?tts_method=nope&tts_method=espeak`, { method: "POST" })).json()).toEqual({ status: "model-success" });
+    expect((await fetch(`${chorus.url}/api/lowvramsetting?new_low_vram_value=maybe&new_low_vram_value=False`, { method: "POST" })).status).toBe(200);
+    expect((await fetch(`${chorus.url}/api/deepspeed?new_deepspeed_value=True&new_deepspeed_value=False`, { method: "POST" })).status).toBe(200);
+  });
+
+  const json = (url: string, body: unknown) => fetch(`${chorus.url}${url}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+
+  it.each([
+    ["/api/tts-generate", { text_input: { a: 1 } }, "text_input"],
+    ["/api/tts-generate", { text_input: [{ a: 1 }] }, "text_input"],
+    ["/api/tts-generate", { text_input: "Hello.", character_voice_gen: ["en-us", { a: 1 }] }, "character_voice_gen"],
+    ["/api/tts-generate-streaming", { text: { a: 1 } }, "text"],
+  ])("%s with %j is a 400 naming %s, not spoken as [object Object]", async (url, body, field) => {
+    const res = await json(url, body);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ status: "generate-failure", error: { code: "CHORUS_ERR_REQUEST_INVALID", field } });
+  });
+
+  it("a JSON array field keeps its last value", async () => {
+    const spy = vi.spyOn(chorus.host.pipeline, "start");
+    try {
+      const res = await json("/api/tts-generate", { text_input: ["first", "Second."], character_voice_gen: "en-us", text_filtering: "none", output_file_timestamp: "false" });
+      expect(res.status).toBe(200);
+      expect(spy.mock.calls.map(([job]) => job.text)).toEqual(["Second."]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

@@ -6,15 +6,49 @@ import { logError, toChorusError } from "../errors.ts";
 
 /** Body fields (form or JSON object) as strings; repeated fields keep the last value. */
 export function formParams(request: FastifyRequest): Record<string, string> {
-  const body = request.body;
+  return fieldStrings(request.body);
+}
+
+/**
+ * Query-string parameters as strings, read like body fields: a repeated parameter
+ * (`?text=a&text=b`) arrives as an array and keeps its last value, as a repeated form field does.
+ */
+export function queryParams(request: FastifyRequest): Record<string, string> {
+  return fieldStrings(request.query);
+}
+
+/**
+ * AllTalk fields are strings. Arrays (repeated fields) keep their last value; an object, or an
+ * array holding one, is a 400 naming the field (JSON bodies can send them, and they would
+ * otherwise be spoken as "[object Object]").
+ */
+function fieldStrings(source: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (body && typeof body === "object" && !Array.isArray(body)) {
-    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      if (v === undefined || v === null) continue;
-      out[k] = Array.isArray(v) ? String(v[v.length - 1]) : String(v);
+  if (!source || typeof source !== "object" || Array.isArray(source)) return out;
+  for (const [k, v] of Object.entries(source as Record<string, unknown>)) {
+    const values = Array.isArray(v) ? v : [v];
+    if (values.some((x) => typeof x === "object" && x !== null)) {
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${k}: must be a string, not an object`, { field: k });
     }
+    const last = values[values.length - 1];
+    if (last !== undefined && last !== null) out[k] = String(last);
   }
   return out;
+}
+
+/**
+ * How many times `text.maxLength` raw AllTalk text may be before filtering: filtering removes
+ * markup, so what is spoken can be much shorter than what was sent, but filtering runs on the
+ * event loop, so text far beyond anything one request speaks is refused before it starts.
+ */
+export const RAW_TEXT_FACTOR = 4;
+
+/** 413 naming the AllTalk field when `text` is over `RAW_TEXT_FACTOR` times `maxLength`. */
+export function checkRawTextLength(text: string, maxLength: number, field: string): void {
+  const limit = maxLength * RAW_TEXT_FACTOR;
+  if (text.length > limit) {
+    throw new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `${field}: is ${text.length} characters; the limit before filtering is ${limit} (${RAW_TEXT_FACTOR} times text.maxLength)`, { field });
+  }
 }
 
 /** An optional numeric form field within [min, max]; 400 naming it otherwise. */

@@ -18,7 +18,7 @@ import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { applyRetention, outputFileName, resolveInside } from "./files.ts";
 import { generateSpeech } from "./generate.ts";
-import { allTalkError, formParams, numberField, sendRanged } from "./http.ts";
+import { allTalkError, checkRawTextLength, formParams, numberField, queryParams, sendRanged } from "./http.ts";
 
 const PREVIEW_TEXT = "Hello, this is a preview of the voice you have chosen.";
 
@@ -86,7 +86,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.post("/api/reload", async (request) => {
-    const id = String((request.query as Record<string, unknown>).tts_method ?? "").trim();
+    const id = (queryParams(request).tts_method ?? "").trim();
     if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
     if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
     await pipeline.voices(id); // loads it now, through the scheduler; a failure leaves the default as it was
@@ -96,14 +96,14 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.post("/api/lowvramsetting", async (request) => {
-    const value = String((request.query as Record<string, unknown>).new_low_vram_value ?? "").toLowerCase();
+    const value = (queryParams(request).new_low_vram_value ?? "").toLowerCase();
     if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_low_vram_value: must be True or False", { field: "new_low_vram_value" });
     state.lowVram = value === "true"; // the scheduler already places engines by free VRAM
     return { status: "lowvram-success" };
   });
 
   app.post("/api/deepspeed", async (request) => {
-    const value = String((request.query as Record<string, unknown>).new_deepspeed_value ?? "").toLowerCase();
+    const value = (queryParams(request).new_deepspeed_value ?? "").toLowerCase();
     if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_deepspeed_value: must be True or False", { field: "new_deepspeed_value" });
     if (value === "false") return { status: "deepspeed-success" };
     return { status: "deepspeed-not-supported", message: "Chorus engines do not use DeepSpeed; nothing was changed" };
@@ -126,6 +126,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const form = formParams(request);
     const text = form.text_input;
     if (!text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
+    checkRawTextLength(text, config.text.maxLength, "text_input"); // before filtering, which blocks the event loop while it runs
     const filtering = (form.text_filtering || "standard").toLowerCase() as TextFiltering;
     if (!TEXT_FILTERING_MODES.includes(filtering)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_filtering: must be none, standard or html", { field: "text_filtering" });
     const narrator = parseNarratorMode(form.narrator_enabled);
@@ -150,8 +151,9 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   });
 
   const streaming = async (request: FastifyRequest, reply: FastifyReply) => {
-    const params = { ...(request.query as Record<string, string>), ...formParams(request) };
+    const params = { ...queryParams(request), ...formParams(request) };
     if (!params.text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
+    checkRawTextLength(params.text, config.text.maxLength, "text");
     const controller = track(request, reply);
     const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice) }, controller.signal);
     speechHeaders(reply, speech);

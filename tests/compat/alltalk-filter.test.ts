@@ -1,0 +1,55 @@
+/**
+ * AllTalk text filtering on malformed input: it runs on the event loop, so it must stay linear
+ * in the text (the regexes it replaced took quadratic time on unclosed markup: 160 KB of `[a](`
+ * took 8.6 s). Timings are compared between sizes, never against a clock.
+ */
+import { describe, expect, it } from "vitest";
+import { filterText } from "../../core/text/filter.ts";
+
+const SIZE = 200_000;
+
+/**
+ * The best of several runs of each, in ms, the two sizes interleaved: the minimum is the least
+ * noisy figure for a short synchronous call, and interleaving spreads a busy machine (other
+ * test files run in parallel) or a garbage collection over both.
+ */
+function bestTimes(small: () => void, large: () => void): [number, number] {
+  const best = [Infinity, Infinity] as [number, number];
+  for (let i = 0; i < 7; i++) {
+    [small, large].forEach((run, k) => {
+      const start = performance.now();
+      run();
+      best[k] = Math.min(best[k], performance.now() - start);
+    });
+  }
+  return best;
+}
+
+/** Both filtering modes that parse markup, on the same text. */
+const filterBoth = (text: string) => () => {
+  filterText(text, "html");
+  filterText(text, "standard");
+};
+
+describe("filtering pathological input", () => {
+  // Unclosed links and images, comments, script/style and tags, and unclosed `*`.
+  it.each(["[a](", "![a](", "[", "[a]", "<!--", "<script>", "<style a", "<a", "*"])("%j repeated to 200 KB finishes, in time linear in its length", (unit) => {
+    const text = (size: number) => unit.repeat(Math.ceil(size / unit.length));
+    filterBoth(text(1000))(); // warm up the JIT, so the first timing is not the slow one
+    const [quarter, full] = bestTimes(filterBoth(text(SIZE / 4)), filterBoth(text(SIZE)));
+    // Linear: about 4 times as long for 4 times the text; quadratic would be about 16.
+    expect(full / Math.max(quarter, 0.05)).toBeLessThan(8);
+  });
+
+  it("keeps what the regexes did on well-formed and half-formed markup", () => {
+    expect(filterText("a<!-- x -->b<!-- y", "html")).toBe("ab<!-- y");
+    expect(filterText("a<!-->b-->c", "html")).toBe("ac");
+    expect(filterText("x<SCRIPT type=a>1</script >y<style>p{}</STYLE>z", "html")).toBe("xyz");
+    // An unclosed script is left to the tag pass (its body stays); a later style still closes.
+    expect(filterText("<script>var a<style>b</style>c", "html")).toBe("var ac");
+    expect(filterText("<scriptx>a</scriptx> <p>b", "html")).toBe("a\nb");
+    expect(filterText("a <b>bold</b> <i unclosed", "html")).toBe("a bold <i unclosed");
+    expect(filterText("[x](u) ![alt](i.png) [](e) [a] (b) [[n](m)] [o](p", "standard")).toBe("x alt (e) a (b) n o (p");
+    expect(filterText("![](i) [a [b](c)", "standard")).toBe("a b");
+  });
+});
