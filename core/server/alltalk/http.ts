@@ -77,7 +77,7 @@ export function allTalkError(reply: FastifyReply, error: unknown, url: string): 
   const field = allTalkField(err.field, url);
   if (err.retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(err.retryAfter)));
   const body = { status: "generate-failure", error: { code: err.code, message: err.message, ...(field ? { field } : {}) } };
-  return reply.status(err.statusCode).send(body);
+  return reply.status(err.statusCode).type("application/json; charset=utf-8").send(body);
 }
 
 /** Sends a WAV file, honouring a single `Range: bytes=a-b` (browsers seek in <audio>). */
