@@ -15,8 +15,32 @@ export function snapshotDir(root: string, id: string, generation: number): strin
   return path.join(root, id, `g${generation}`);
 }
 
-/** Copies `from` into `to` (which must not exist). Throws on I/O errors. */
+/**
+ * Copies the plugin folder `from` into `to` (which must not exist). Throws on I/O errors.
+ * A plugin folder without its own package.json takes its module type from the folders above
+ * it; the copy lives elsewhere (under `dataDir`, perhaps below some other package.json), so
+ * it gets a package.json that keeps the original's type.
+ */
 export function takeSnapshot(from: string, to: string): void {
+  copyTree(from, to);
+  if (!fs.existsSync(path.join(from, "package.json"))) {
+    fs.writeFileSync(path.join(to, "package.json"), `${JSON.stringify({ private: true, type: moduleType(path.dirname(from)) })}\n`);
+  }
+}
+
+/** The module type of files in `dir`: the nearest package.json's "type"; plugins default to ES modules. */
+function moduleType(dir: string): "module" | "commonjs" {
+  for (let at = dir; ; at = path.dirname(at)) {
+    try {
+      const type = (JSON.parse(fs.readFileSync(path.join(at, "package.json"), "utf8")) as { type?: unknown }).type;
+      return type === "commonjs" ? "commonjs" : "module";
+    } catch {
+      if (path.dirname(at) === at) return "module";
+    }
+  }
+}
+
+function copyTree(from: string, to: string): void {
   fs.mkdirSync(to, { recursive: true });
   for (const dirent of fs.readdirSync(from, { withFileTypes: true })) {
     if (SKIP.has(dirent.name)) continue;
@@ -25,7 +49,7 @@ export function takeSnapshot(from: string, to: string): void {
     if (dirent.name === "node_modules" && dirent.isDirectory()) {
       fs.symlinkSync(fs.realpathSync(src), dst, "dir");
     } else if (dirent.isDirectory()) {
-      takeSnapshot(src, dst);
+      copyTree(src, dst);
     } else if (dirent.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(src), dst);
     } else if (dirent.isFile()) {

@@ -11,6 +11,7 @@ import { speechRoutes } from "./routes/speech.ts";
 import { schedulerRoutes } from "./routes/scheduler.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { activationRoutes } from "./routes/activation.ts";
+import { webRoutes } from "./routes/web.ts";
 import { accessControl } from "./cors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
@@ -41,5 +42,6 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(openaiRoutes);
   await app.register(alltalkRoutes);
   await app.register(activationRoutes);
+  await app.register(webRoutes);
   return app;
 }

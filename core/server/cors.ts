@@ -6,7 +6,7 @@
  * - Origins come from `compat.cors.origins` (default: any port on localhost). Preflights
  *   (OPTIONS with Access-Control-Request-Method) are answered here with 204, or 403 for other
  *   origins; so are requests other than GET/HEAD that carry another site's Origin.
- * - With `compat.apiKey` set, every route but /health (and preflights) needs
+ * - With `compat.apiKey` set, every route but /health, the web page / (and preflights) needs
  *   `Authorization: Bearer <key>`; /v1/* answers in OpenAI's error shape, the rest in Chorus'.
  */
 import { timingSafeEqual } from "node:crypto";
@@ -75,7 +75,9 @@ const plugin: FastifyPluginAsync = async (app) => {
     const unsafe = request.method !== "GET" && request.method !== "HEAD";
     if (unsafe && origin && !originOk && !sameOrigin(origin, request.headers.host)) return forbidden();
 
-    if (!apiKey || request.url === "/health" || request.url.startsWith("/health?")) return;
+    // /health and the web page (which sends the key with its own API calls) need no key.
+    const path = request.url.split("?")[0];
+    if (!apiKey || path === "/health" || path === "/") return;
     if (keyMatches(request.headers.authorization, apiKey)) return;
     void reply.header("WWW-Authenticate", 'Bearer realm="chorus"');
     if (request.url.startsWith("/v1/")) return reply.status(401).send(openAIError(401, "missing or wrong API key (Authorization: Bearer <key>)", null, "invalid_api_key"));

@@ -43,6 +43,24 @@ const retone = (dir: string, rate: number) => {
   fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace(/const RATE = \d+;/, `const RATE = ${rate};`));
 };
 
+describe("snapshots", () => {
+  it("run as ES modules even when the data folder lies inside a CommonJS package", async () => {
+    const cjsProject = tempDir("cjs");
+    fs.writeFileSync(path.join(cjsProject, "package.json"), JSON.stringify({ name: "someone-elses-project", type: "commonjs" }));
+    const root = tempDir("root");
+    install("tone", root);
+    const { log } = captureLog();
+    const registry = new Registry(registryConfig([root], { dataDir: path.join(cjsProject, "chorus-data") }), log);
+    registry.scan();
+    await registry.watch({ debounceMs: 100 });
+    const o = { registry, hosts: [] as EngineHost[] };
+    open.push(o);
+    const host = await registry.startEngine("tone", registry.manifest("tone")!.resources.profiles[0]!);
+    o.hosts.push(host);
+    expect(await rate(host)).toBeGreaterThan(0);
+  });
+});
+
 describe("registry hot swap", () => {
   it("adds a copied folder once, and turns a burst of writes into one new generation", async () => {
     const root = tempDir("root");
