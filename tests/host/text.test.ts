@@ -28,3 +28,55 @@ describe("text pipeline", () => {
     expect(hasSpeakableContent("日本")).toBe(true);
   });
 });
+
+describe("sentence splitting of long texts", () => {
+  /** Intl.Segmenter over the whole text at once: what the windowed splitter must equal. */
+  const whole = (text: string) =>
+    [...new Intl.Segmenter("en", { granularity: "sentence" }).segment(text)].map((s) => s.segment.trim()).filter(Boolean);
+  const pieces = [
+    "The meeting is at 3:45 p.m. on Jan. 5th, 2024; bring $12.50 and 3 copies.",
+    "Dr. Smith lives at 221B Baker St. in London.",
+    'She said, "I\'m not sure." Then she left!',
+    "Wait... what? No -- really — I mean it.",
+    "“Curly quotes” and ‘single ones’ … and an ellipsis character.",
+    "今天天气很好，我们去公园散步吧。你好吗？",
+  ];
+
+  it("gives the same sentences as segmenting the whole text at once", () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      let x = seed;
+      let text = "";
+      while (text.length < 9000) {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        text += `${pieces[x % pieces.length]} `;
+      }
+      text = normalizeWhitespace(text);
+      expect(splitSentences(text)).toEqual(whole(text));
+    }
+  });
+
+  it("keeps a break undecided at a window's end for the next window ('Jan. 5' vs 'Jan. 5th')", () => {
+    // Put "Jan. 5th" across the 2000-character window boundary at every offset near it.
+    for (let pad = 1940; pad < 2010; pad++) {
+      const filler = "Short one. ".repeat(200).slice(0, pad).replace(/\s*\S*$/, "");
+      const text = `${filler} The meeting is on Jan. 5th, at noon. Bring copies.`;
+      expect(splitSentences(text)).toEqual(whole(text));
+    }
+  });
+
+  it("takes time linear in the length of the text, even for 'Mr. Mr. Mr. ...'", () => {
+    const time = (n: number) => {
+      const text = "Mr. ".repeat(n / 4);
+      let best = Infinity;
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        splitSentences(text);
+        best = Math.min(best, performance.now() - t);
+      }
+      return best;
+    };
+    time(5000); // warm up
+    const ratio = time(80_000) / time(20_000);
+    expect(ratio).toBeLessThan(8); // 4x the text; quadratic would be about 16x
+  });
+});
