@@ -60,10 +60,14 @@ class FliteEngine implements Engine {
     throwIfAborted(signal);
     if (!this.ready) throw new EngineError("ENGINE_FAILED", "flite is not loaded");
     if (!VOICES.some((v) => v.id === request.voice)) throw new VoiceNotFoundError(request.voice);
-    const { instance, wasi } = await this.ready;
+    // Take this instance and hand the next caller a fresh one before awaiting: two requests
+    // that both awaited the same instance would run one WASI memory twice (an aborted request
+    // frees its lease while its worker call is still finishing).
+    const mine = this.ready;
     this.ready = this.prepare();
     // Awaited by the next request, which then reports the failure; never an unhandled rejection.
     this.ready.catch(() => {});
+    const { instance, wasi } = await mine;
     wasi.writeFile("in.txt", new TextEncoder().encode(request.text));
     wasi.args = ["flite", "-voice", request.voice, "--setf", `duration_stretch=${(1 / request.speed).toFixed(3)}`, "-f", "/work/in.txt", "-o", "/work/out.wav"];
     const code = wasi.run(instance);

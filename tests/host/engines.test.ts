@@ -56,6 +56,16 @@ describe.each([
     expect(Buffer.from(again.samples.buffer).equals(Buffer.from(first.samples.buffer))).toBe(true);
   });
 
+  it("calls that overlap (an aborted request's work still finishing) each get a sound result", async () => {
+    const aborted = new AbortController();
+    const first = collect(engine, { text: "This one is stopped.", voice }, aborted.signal).catch(() => undefined);
+    aborted.abort();
+    const results = await Promise.all([first, ...Array.from({ length: 4 }, () => collect(engine, { text: "Overlapping calls.", voice }))]);
+    const spoken = results.slice(1) as Awaited<ReturnType<typeof collect>>[];
+    for (const r of spoken) expect(Buffer.from(r.samples.buffer).equals(Buffer.from(spoken[0]!.samples.buffer))).toBe(true);
+    expectSpeech(spoken[0]!, 2);
+  });
+
   it("speaks faster with speed", async () => {
     const normal = await collect(engine, { text: "One two three four five six seven eight.", voice });
     const fast = await collect(engine, { text: "One two three four five six seven eight.", voice, speed: 2 });
