@@ -113,7 +113,7 @@ export class SpeechPipeline {
         sampleRate,
         sentences: sentences.length,
         fallbackReason: current.lease.fallbackReason,
-        chunks: resampled(first.value, readAhead(source, () => stop.abort()), sampleRate),
+        chunks: resampled(first.value, readAhead(source, () => stop.abort(), (chunk) => chunk.samples.byteLength), sampleRate),
       };
     } catch (err) {
       lease.release();
