@@ -10,6 +10,7 @@
  *   `Authorization: Bearer <key>`; /v1/* answers in OpenAI's error shape, the rest in Chorus'.
  */
 import { timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { ChorusError } from "../errors.ts";
 import { openAIError } from "./openai/errors.ts";
@@ -24,10 +25,19 @@ export function originMatcher(patterns: string[]): (origin: string) => boolean {
   return (origin) => res.some((re) => re.test(origin.toLowerCase()));
 }
 
-/** `origin` names the host the request was sent to (same-origin page). */
+/**
+ * `origin` is this server's own (a page it served, e.g. reached by a LAN address): same
+ * scheme, host and port as the request's Host (default ports normalised). Only addresses and
+ * localhost count: a domain name could be an attacker's, rebound to this machine (DNS
+ * rebinding); a page served under a domain (reverse proxy) lists it in compat.cors.origins.
+ */
 function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
   try {
-    return host !== undefined && new URL(origin).host === host.toLowerCase();
+    const page = new URL(origin);
+    const server = new URL(`${page.protocol}//${host}`);
+    if (page.host !== server.host) return false;
+    return server.hostname === "localhost" || isIP(server.hostname.replace(/^\[|\]$/g, "")) !== 0;
   } catch {
     return false; // "null" and other opaque origins
   }

@@ -48,6 +48,14 @@ describe("CORS with the default origins (localhost)", () => {
     expect(own.status).toBe(200);
     const allowed = await fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { Origin: "http://localhost:8000", "content-type": "application/json" }, body: JSON.stringify({ text: "Hi." }) });
     expect(allowed.status).toBe(200);
+    // Same origin is judged on addresses (default ports normalised), never on a name that
+    // an attacker's page could have rebound to this machine (DNS rebinding).
+    const post = (origin: string, host: string) => chorus.app.inject({ method: "POST", url: "/api/engines/espeak/activate", headers: { origin, host } });
+    expect((await post("http://192.168.1.20:7851", "192.168.1.20:7851")).statusCode).toBe(200);
+    expect((await post("http://192.168.1.20", "192.168.1.20:80")).statusCode).toBe(200);
+    expect((await post("http://[::1]:7851", "[::1]:7851")).statusCode).toBe(200);
+    expect((await post("http://evil.example", "evil.example")).statusCode).toBe(403);
+    expect((await post("http://192.168.1.20:9999", "192.168.1.20:7851")).statusCode).toBe(403);
   });
 
   it("paths work with and without a trailing slash", async () => {
