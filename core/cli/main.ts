@@ -170,6 +170,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     switch (command) {
+      case "help":
+        process.stdout.write(`${usage(parsed.values.config)}\n`);
+        return 0;
       case "serve":
         return await serveCommand(parsed.values);
       case "say":
@@ -202,6 +205,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ChorusError) {
       process.stderr.write(`chorus: ${err.message} [${err.code}]\n`);
       return 1;
+    }
+    if (err instanceof Error && err.name === "AbortError") {
+      process.stderr.write("chorus: cancelled\n");
+      return 130; // as a shell reports an interrupted command
     }
     if (err instanceof ServerUnreachableError) {
       process.stderr.write(`chorus: ${err.message}\n`);
