@@ -182,7 +182,7 @@ export class SpeechPipeline {
     let voices = await this.cachedVoices(lease.engine);
     const byId = (id: string | undefined) => voices.find((v) => v.id === id) ?? voices.find((v) => v.id.toLowerCase() === id?.toLowerCase() || v.name.toLowerCase() === id?.toLowerCase());
     // A voice added since the list was kept: ask the engine again before saying it is unknown.
-    if (wanted !== undefined && !byId(wanted)) voices = await this.cachedVoices(lease.engine, true);
+    if (wanted !== undefined && !isFallback && !byId(wanted)) voices = await this.cachedVoices(lease.engine, true);
     const found = byId(wanted);
     if (found) return found.id;
     if (wanted !== undefined && !isFallback) {
