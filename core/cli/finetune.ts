@@ -6,11 +6,11 @@ import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { checkDataset, type CheckReport } from "../finetune/check.ts";
+import { checkDataset } from "../finetune/check.ts";
 import { trainableModel } from "../finetune/models/index.ts";
 import { OPTIMIZERS, type Attention, type OptimizerName, type Precision, type TrainableModel } from "../finetune/model.ts";
 import { estimate } from "../finetune/vram.ts";
-import { plan } from "../finetune/plan.ts";
+import { planFromReport } from "../finetune/plan.ts";
 import { resolveGpu } from "../finetune/gpu.ts";
 import { checkText, histogramSvg, planText, predictionText } from "../finetune/report.ts";
 import { prepareDataset } from "../finetune/prepare.ts";
@@ -109,14 +109,6 @@ async function planCommand(args: string[], config: Config): Promise<number> {
   });
   write(!!values.json, result, `${planText(result)}\n\nDataset: ${report.summary}`);
   return result.fits ? 0 : 1;
-}
-
-/** The plan for a checked dataset: only clips without errors count (the trainer drops the rest). */
-export function planFromReport(report: CheckReport, model: TrainableModel, o: Omit<Parameters<typeof plan>[0], "model" | "clips">) {
-  const clips = report.clips.filter((c) => c.kept && c.seconds !== undefined).map((c) => ({ seconds: c.seconds!, tokens: c.tokens, split: c.split }));
-  // Clips the check rejected as too long are still what the trainer would drop: count them.
-  const tooLong = report.clips.filter((c) => !c.kept && c.split === "train" && c.seconds !== undefined && c.seconds > report.maxClipSeconds).map((c) => ({ seconds: c.seconds!, tokens: c.tokens, split: c.split }));
-  return { ...plan({ model, clips: [...clips, ...tooLong], ...o }), dataset: { dir: report.dir, errors: report.totals.errors, summary: report.summary } };
 }
 
 async function prepare(args: string[], config: Config): Promise<number> {

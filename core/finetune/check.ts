@@ -4,6 +4,7 @@
  * docs/finetune.md ("Dataset check").
  */
 import fs from "node:fs";
+import path from "node:path";
 import type { TrainableModel } from "./model.ts";
 import type { Finding } from "./dataset/findings.ts";
 import { readDataset } from "./dataset/read.ts";
@@ -51,6 +52,19 @@ export interface CheckOptions {
   maxClipSeconds?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Only files under these folders (real paths) are read; the API sets finetune.datasetDirs. */
+  confineTo?: string[];
+}
+
+/** Whether `file`'s real path (symlinks resolved) lies under one of `roots`. */
+export function isInside(file: string, roots: string[]): boolean {
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    return false;
+  }
+  return roots.some((r) => real === r || real.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
 }
 
 function sentenceCount(text: string): number {
@@ -82,7 +96,9 @@ export async function checkDataset(dir: string, options: CheckOptions): Promise<
       let s: AudioStats | undefined;
       let rate: number | undefined;
       let channels: number | undefined;
-      if (!fs.existsSync(e.audioPath)) {
+      if (options.confineTo && fs.existsSync(e.audioPath) && !isInside(e.audioPath, options.confineTo)) {
+        findings.push({ severity: "error", code: "outside-dataset-dirs", clip: e.clip, message: `${e.clip} (${e.source}) lies outside the configured dataset folders; not read`, fix: "keep the audio inside the dataset folder (finetune.datasetDirs)" });
+      } else if (!fs.existsSync(e.audioPath)) {
         findings.push({ severity: "error", code: "missing-file", clip: e.clip, message: `${e.clip} (${e.source}) does not exist`, fix: "fix the path in the metadata or remove the row; the trainer skips missing files" });
       } else {
         try {

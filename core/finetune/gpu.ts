@@ -59,7 +59,7 @@ export interface GpuOptions {
   usedMb?: number;
 }
 
-interface SchedulerSnapshot {
+export interface SchedulerSnapshot {
   devices: { id: string; kind: string; name: string; totalMb: number; heldByOthersMb: number; holdings: { engine: string; residentMb: number }[] }[];
 }
 
@@ -69,19 +69,25 @@ function pick<T extends { index: number; name: string }>(list: T[], gpu: string 
   return list.find((d) => d.name.toLowerCase().includes(gpu.toLowerCase()));
 }
 
-/** A running Chorus's view (undefined when none answers within a second). */
-async function fromChorus(config: Config, gpu: string | undefined): Promise<GpuInfo | undefined> {
+/** GET /api/scheduler of a running Chorus (undefined when none answers within a second). */
+export async function runningChorusSnapshot(config: Config): Promise<SchedulerSnapshot | undefined> {
   const host = config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host;
   try {
     const res = await fetch(`http://${host}:${config.server.port}/api/scheduler?decisions=0`, { signal: AbortSignal.timeout(1000) });
-    if (!res.ok) return undefined;
-    const snap = (await res.json()) as SchedulerSnapshot;
+    return res.ok ? ((await res.json()) as SchedulerSnapshot) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The scheduler's view: what others hold, what Chorus's engines hold. */
+function fromSnapshot(snap: SchedulerSnapshot | undefined, gpu: string | undefined): GpuInfo | undefined {
+  if (!snap?.devices) return undefined;
+  {
     const gpus = snap.devices.filter((d) => d.kind === "cuda").map((d, i) => ({ ...d, index: Number(d.id.split(":")[1] ?? i) }));
     const d = pick(gpus, gpu);
     if (!d) return undefined;
     return { name: d.name, totalMb: d.totalMb, othersMb: d.heldByOthersMb, chorusMb: d.holdings.reduce((a, h) => a + h.residentMb, 0), source: "chorus" };
-  } catch {
-    return undefined;
   }
 }
 
@@ -89,19 +95,23 @@ async function fromChorus(config: Config, gpu: string | undefined): Promise<GpuI
  * The card: flags first (a name or --gpu-total-mb), then a running Chorus, then the device
  * layer. Throws with what to pass when no card can be found.
  */
-export async function resolveGpu(options: GpuOptions, config: Config, probe?: GpuProbe): Promise<GpuInfo> {
+export async function resolveGpu(
+  options: GpuOptions,
+  config: Config,
+  sources: { probe?: GpuProbe; snapshot?: () => Promise<SchedulerSnapshot | undefined> } = {},
+): Promise<GpuInfo> {
   const named = options.gpu && !/^(auto|\d+)$/.test(options.gpu) ? cardByName(options.gpu) : undefined;
   if (options.totalMb !== undefined || named) {
     const totalMb = options.totalMb ?? named!.totalMb;
     return { name: named?.name ?? options.gpu ?? `${totalMb} MB card`, totalMb, othersMb: options.usedMb ?? 0, chorusMb: 0, source: "flags" };
   }
-  const running = await fromChorus(config, options.gpu);
+  const running = fromSnapshot(await (sources.snapshot ?? (() => runningChorusSnapshot(config)))(), options.gpu);
   if (running) return { ...running, othersMb: options.usedMb ?? running.othersMb };
   let devices: Device[] = simulatedGpus(config.scheduler);
   let source: GpuInfo["source"] = "simulated";
   let reason = "";
   if (!devices.length && config.scheduler.devices.gpus !== "off") {
-    const reading = await (probe ?? new NvidiaSmiProbe(config.scheduler.devices.nvidiaSmi)).read();
+    const reading = await (sources.probe ?? new NvidiaSmiProbe(config.scheduler.devices.nvidiaSmi)).read();
     if (reading.ok) {
       devices = reading.gpus.map((r) => gpuFromReading(r, config.scheduler));
       source = "nvidia-smi";

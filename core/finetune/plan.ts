@@ -11,6 +11,7 @@
 import type { Attention, OptimizerName, Precision, TrainableModel } from "./model.ts";
 import { estimate, type EstimateInput, type Prediction } from "./vram.ts";
 import type { GpuInfo } from "./gpu.ts";
+import type { CheckReport } from "./check.ts";
 
 /** Kept free on top of the prediction (driver, other processes growing), MB. */
 export const SAFETY_MB = 256;
@@ -168,3 +169,12 @@ export function plan(p: PlanInput): Plan {
     trainerConfig: model.trainerConfig(settings),
   };
 }
+
+/** The plan for a checked dataset: only clips without errors count (the trainer drops the rest). */
+export function planFromReport(report: CheckReport, model: TrainableModel, o: Omit<PlanInput, "model" | "clips">) {
+  const clips = report.clips.filter((c) => c.kept && c.seconds !== undefined).map((c) => ({ seconds: c.seconds!, tokens: c.tokens, split: c.split }));
+  // Clips the check rejected as too long are still what the trainer would drop: count them.
+  const tooLong = report.clips.filter((c) => !c.kept && c.split === "train" && c.seconds !== undefined && c.seconds > report.maxClipSeconds).map((c) => ({ seconds: c.seconds!, tokens: c.tokens, split: c.split }));
+  return { ...plan({ model, clips: [...clips, ...tooLong], ...o }), dataset: { dir: report.dir, errors: report.totals.errors, summary: report.summary } };
+}
+
