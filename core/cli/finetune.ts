@@ -12,12 +12,13 @@ import { OPTIMIZERS, type Attention, type OptimizerName, type Precision, type Tr
 import { estimate } from "../finetune/vram.ts";
 import { planFromReport } from "../finetune/plan.ts";
 import { resolveGpu } from "../finetune/gpu.ts";
-import { checkText, histogramSvg, planText, predictionText } from "../finetune/report.ts";
+import { checkText, histogram, histogramSvg, planText, predictionText } from "../finetune/report.ts";
+import { histogramPng } from "../finetune/png.ts";
 import { prepareDataset } from "../finetune/prepare.ts";
 import { FasterWhisperTranscriber } from "../finetune/transcriber.ts";
 import { ExistingPython } from "../finetune/python.ts";
 
-export const FINETUNE_USAGE = `  finetune check DIR          check a fine-tuning dataset [--language L] [--model-dir DIR] [--json] [--plot FILE.svg]
+export const FINETUNE_USAGE = `  finetune check DIR          check a fine-tuning dataset [--language L] [--model-dir DIR] [--json] [--plot FILE.svg|.png]
   finetune prepare INPUT...   cut long recordings into a dataset --out DIR [--language L] [--speaker NAME] [--eval-percent 15]
   finetune estimate           predicted VRAM peak --batch B --accum A --max-clip-seconds S [--max-text-tokens T]
         [--precision fp32|fp16|bf16] [--attention eager|sdpa] [--optimizer adamw|sgd|...] [--fused] [--json]
@@ -57,7 +58,7 @@ async function check(args: string[], config: Config): Promise<number> {
   if (positionals.length !== 1) throw new FinetuneUsageError("finetune check takes one dataset folder: chorus finetune check DIR");
   const model = trainableModel(values.model);
   const report = await checkDataset(positionals[0]!, { model, language: values.language, modelDir: values["model-dir"], maxClipSeconds: num("max-clip-seconds", values["max-clip-seconds"], { min: 0.5 }), onProgress: progress(!!values.json) });
-  if (values.plot) fs.writeFileSync(values.plot, histogramSvg(report));
+  if (values.plot) fs.writeFileSync(values.plot, /\.png$/i.test(values.plot) ? histogramPng(histogram(report), report.maxClipSeconds) : histogramSvg(report));
   write(!!values.json, report, checkText(report) + (values.plot ? `\nhistogram written to ${values.plot}` : ""));
   void config;
   return report.totals.errors ? 1 : 0;

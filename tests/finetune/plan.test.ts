@@ -85,6 +85,25 @@ describe("chorus finetune plan --json", () => {
   }, 60_000);
 });
 
+describe("chorus finetune check", () => {
+  it("prints findings, a clip-length histogram and the summary; writes the plot; --json is the whole report", async () => {
+    const svg = path.join(root, "lengths.svg");
+    const png = path.join(root, "lengths.png");
+    const r = await runChorusAsync(["finetune", "check", dataset, "--plot", svg], { env: { CHORUS_LOG__LEVEL: "silent" } });
+    expect(r.status).toBe(1); // under 2 minutes: an error
+    expect(r.stdout).toMatch(/ERROR +total-too-short/);
+    expect(r.stdout).toMatch(/Clip lengths:\n/);
+    expect(r.stdout).toMatch(/\| 1\n/);
+    expect(r.stdout).toMatch(/minutes will be trained on \(5 of 5 training clips kept; 1 eval clips\)/);
+    expect(fs.readFileSync(svg, "utf8")).toMatch(/^<svg [^>]*>.*<rect /s);
+    const j = await runChorusAsync(["finetune", "check", dataset, "--json", "--plot", png], { env: { CHORUS_LOG__LEVEL: "silent" } });
+    const report = JSON.parse(j.stdout);
+    expect(report.clips).toHaveLength(6);
+    expect(report.findings.map((f: { code: string }) => f.code)).toContain("total-too-short");
+    expect(fs.readFileSync(png).subarray(1, 4).toString("ascii")).toBe("PNG");
+  }, 60_000);
+});
+
 describe("planner search", () => {
   const clips = Array.from({ length: 40 }, (_, i) => ({ seconds: 3 + (i % 8), tokens: 30 + (i % 8) * 9, split: (i % 8 === 0 ? "eval" : "train") as "train" | "eval" }));
   const card = (totalMb: number, othersMb = 0) => ({ name: "test", totalMb, othersMb, chorusMb: 0, source: "flags" as const });
