@@ -23,7 +23,8 @@ export const FINETUNE_USAGE = `  finetune check DIR          check a fine-tuning
   finetune estimate           predicted VRAM peak --batch B --accum A --max-clip-seconds S [--max-text-tokens T]
         [--precision fp32|fp16|bf16] [--attention eager|sdpa] [--optimizer adamw|sgd|...] [--fused] [--json]
   finetune plan               settings that fit a card --dataset DIR [--gpu auto|INDEX|NAME] [--gpu-total-mb N]
-        [--gpu-used-mb M] [--os linux|windows] [--attention auto|eager|sdpa] [--effective-batch 4] [--json]`;
+        [--gpu-used-mb M] [--os linux|windows] [--attention auto|eager|sdpa] [--effective-batch 4]
+        [--max-clip-seconds S] [--json]`;
 
 class FinetuneUsageError extends Error {}
 
@@ -95,13 +96,15 @@ async function estimateCommand(args: string[]): Promise<number> {
 }
 
 async function planCommand(args: string[], config: Config): Promise<number> {
-  const options = { ...COMMON, dataset: { type: "string" }, gpu: { type: "string" }, "gpu-total-mb": { type: "string" }, "gpu-used-mb": { type: "string" }, os: { type: "string" }, attention: { type: "string" }, "effective-batch": { type: "string" } } as const;
+  const options = { ...COMMON, dataset: { type: "string" }, "max-clip-seconds": { type: "string" }, gpu: { type: "string" }, "gpu-total-mb": { type: "string" }, "gpu-used-mb": { type: "string" }, os: { type: "string" }, attention: { type: "string" }, "effective-batch": { type: "string" } } as const;
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
   const dataset = values.dataset ?? positionals[0];
   if (!dataset) throw new FinetuneUsageError("finetune plan needs --dataset DIR");
   const model = trainableModel(values.model);
   const gpu = await resolveGpu({ gpu: values.gpu, totalMb: num("gpu-total-mb", values["gpu-total-mb"], { min: 1 }), usedMb: num("gpu-used-mb", values["gpu-used-mb"], { min: 0 }) }, config);
-  const report = await checkDataset(dataset, { model, language: values.language, modelDir: values["model-dir"], onProgress: progress(!!values.json) });
+  const maxClipSeconds = num("max-clip-seconds", values["max-clip-seconds"], { min: 1 });
+  if (maxClipSeconds !== undefined && maxClipSeconds > model.limits.hardMaxClipSeconds) throw new FinetuneUsageError(`--max-clip-seconds ${maxClipSeconds} is over the model's position table (${model.limits.hardMaxClipSeconds.toFixed(1)} s)`);
+  const report = await checkDataset(dataset, { model, language: values.language, modelDir: values["model-dir"], maxClipSeconds, onProgress: progress(!!values.json) });
   const result = planFromReport(report, model, {
     gpu,
     os: oneOf("os", values.os, ["linux", "windows"], process.platform === "win32" ? "windows" : "linux"),

@@ -31,6 +31,8 @@ export interface PlanInput {
   effectiveBatch: number;
   /** Largest batch tried (default 8). */
   maxBatch?: number;
+  /** The clip-length cap to plan up to (default: the trainer's; AllTalk's slider allows up to 20 s). */
+  maxClipSeconds?: number;
 }
 
 export interface Plan {
@@ -78,9 +80,9 @@ export function plan(p: PlanInput): Plan {
   const warnings: string[] = [];
   if (p.attention === "auto") warnings.push("attention: eager assumed (AllTalk v1's transformers 4.39 stack, the larger of the two); with coqui-tts >= 0.24 (SDPA) the peak is lower");
 
-  const train = p.clips.filter((c) => c.split === "train" && c.seconds >= model.limits.minClipSeconds);
+  const defaultCap = Math.min(p.maxClipSeconds ?? model.limits.maxClipSeconds, model.limits.hardMaxClipSeconds);
+  const train = p.clips.filter((c) => c.split === "train" && c.seconds >= model.limits.minClipSeconds && c.seconds <= defaultCap);
   const longest = train.reduce((m, c) => (c.tokens <= model.limits.maxTextTokens ? Math.max(m, c.seconds) : m), 0);
-  const defaultCap = model.limits.maxClipSeconds;
   const cap0 = longest > 0 ? Math.min(defaultCap, Math.ceil(longest * 10) / 10) : defaultCap;
   const caps = [cap0, ...[10, 8].filter((c) => c < cap0)];
   const tokensAt = (cap: number) => Math.max(1, ...kept(model, p.clips, cap).map((c) => c.tokens));
@@ -106,7 +108,8 @@ export function plan(p: PlanInput): Plan {
   let found: Candidate | undefined;
   const fusedFlag = "optimizer_params.fused = true: AdamW without the parameter-sized temporary of the default foreach kernel (AllTalk and coqui use the default)";
   for (const cap of caps) {
-    const capFlags = cap < cap0 ? [`max clip length lowered to ${cap} s to fit (AllTalk/coqui default ${round1(defaultCap)} s)`] : [];
+    const capFlags = cap < cap0 ? [`max clip length lowered to ${cap} s to fit (AllTalk/coqui default ${round1(model.limits.maxClipSeconds)} s)`] : [];
+    if (cap > model.limits.maxClipSeconds) capFlags.push(`max clip length ${cap} s is over coqui's default ${round1(model.limits.maxClipSeconds)} s (max_wav_length): long clips cost memory; cutting them (chorus finetune prepare) is the cheaper fix`);
     found = tryAt(cap, "fp32", false, capFlags) ?? tryAt(cap, "fp32", true, [...capFlags, fusedFlag]);
     if (found) break;
   }
@@ -175,6 +178,6 @@ export function planFromReport(report: CheckReport, model: TrainableModel, o: Om
   const clips = report.clips.filter((c) => c.kept && c.seconds !== undefined).map((c) => ({ seconds: c.seconds!, tokens: c.tokens, split: c.split }));
   // Clips the check rejected as too long are still what the trainer would drop: count them.
   const tooLong = report.clips.filter((c) => !c.kept && c.split === "train" && c.seconds !== undefined && c.seconds > report.maxClipSeconds).map((c) => ({ seconds: c.seconds!, tokens: c.tokens, split: c.split }));
-  return { ...plan({ model, clips: [...clips, ...tooLong], ...o }), dataset: { dir: report.dir, errors: report.totals.errors, summary: report.summary } };
+  return { ...plan({ model, clips: [...clips, ...tooLong], maxClipSeconds: report.maxClipSeconds, ...o }), dataset: { dir: report.dir, errors: report.totals.errors, summary: report.summary } };
 }
 

@@ -120,6 +120,18 @@ describe("planner search", () => {
     expect(big.learningRate).toBe(5e-6);
   });
 
+  it("drops clips over the cap and says so; a raised cap keeps them, flagged", () => {
+    const withLong = [...clips, { seconds: 15, tokens: 130, split: "train" as const }];
+    const p = plan({ model: xttsV2, clips: withLong, gpu: card(24564, 1024), os: "linux", attention: "eager", effectiveBatch: 4 });
+    expect([p.clipsDropped, p.maxClipSeconds]).toEqual([1, 10]);
+    expect(p.warnings.join(" ")).toMatch(/1 training clip\(s\) are longer than 10 s/);
+    const raised = plan({ model: xttsV2, clips: withLong, gpu: card(24564, 1024), os: "linux", attention: "eager", effectiveBatch: 4, maxClipSeconds: 20 });
+    expect([raised.clipsDropped, raised.maxClipSeconds, raised.maxTextTokens]).toEqual([0, 15, 130]);
+    expect(raised.warnings.join(" ")).toMatch(/over coqui's default/);
+    expect(raised.trainerConfig.GPTArgs!.max_wav_length).toBe(15 * 22050);
+    expect(raised.predicted.deviceMb).toBeLessThanOrEqual(raised.budgetMb);
+  });
+
   it("on Windows an unfit card is told about the system-memory fallback; Chorus's own engines are named", () => {
     const p = plan({ model: xttsV2, clips, gpu: { ...card(8192, 600), chorusMb: 900 }, os: "windows", attention: "auto", effectiveBatch: 4 });
     expect(p.fits).toBe(false);

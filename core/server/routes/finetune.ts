@@ -26,6 +26,7 @@ const Common = {
 const CheckBody = z.strictObject({ ...Common, maxClipSeconds: z.number().min(0.5).max(60).optional() });
 const PlanBody = z.strictObject({
   ...Common,
+  maxClipSeconds: z.number().min(1).max(28).optional(),
   gpu: z.string().min(1).optional(),
   gpuTotalMb: z.number().positive().optional(),
   gpuUsedMb: z.number().nonnegative().optional(),
