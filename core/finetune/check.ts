@@ -14,6 +14,8 @@ import { AudioAnalyser, DecodeError, decodeAudio, mapLimit, type AudioStats } fr
 export const CPS_BAND = { min: 5, max: 25 };
 /** Recommended clip lengths, seconds (AllTalk v2's segmenter defaults; one or two sentences). */
 export const RECOMMENDED_CLIP = { min: 2, max: 11 };
+/** AllTalk's "max audio length" default (max_wav_length 242550 samples); coqui's is 11.61 s. */
+export const ALLTALK_MAX_CLIP = 11;
 /** Target total duration, seconds. */
 export const TARGET_TOTAL = { min: 180, max: 600 };
 
@@ -130,7 +132,10 @@ export async function checkDataset(dir: string, options: CheckOptions): Promise<
       if (s) {
         if (s.seconds < limits.minClipSeconds) add("error", "clip-too-short", `${e.clip}: ${s.seconds.toFixed(2)} s, under the trainer's ${limits.minClipSeconds} s; dropped`, "remove it or merge it with its neighbour");
         else if (s.seconds > cap) add("error", "clip-too-long", `${e.clip}: ${s.seconds.toFixed(2)} s, over the trainer's maximum of ${cap.toFixed(2)} s; dropped silently`, "split it at a sentence end or pause (chorus finetune prepare does), or raise max_wav_length (costs memory: chorus finetune plan)");
-        else if (s.seconds < RECOMMENDED_CLIP.min || s.seconds > RECOMMENDED_CLIP.max) add("warning", "clip-length", `${e.clip}: ${s.seconds.toFixed(2)} s, outside the recommended ${RECOMMENDED_CLIP.min}-${RECOMMENDED_CLIP.max} s`, "clips of 2-11 s train best; conditioning uses a random 3-6 s slice of the same clip");
+        else if (s.seconds < RECOMMENDED_CLIP.min || s.seconds > RECOMMENDED_CLIP.max) {
+          const alltalk = s.seconds > ALLTALK_MAX_CLIP ? `; AllTalk's default max audio length (${ALLTALK_MAX_CLIP} s) drops it` : "";
+          add("warning", "clip-length", `${e.clip}: ${s.seconds.toFixed(2)} s, outside the recommended ${RECOMMENDED_CLIP.min}-${RECOMMENDED_CLIP.max} s${alltalk}`, "clips of 2-11 s train best; conditioning uses a random 3-6 s slice of the same clip");
+        }
         const silent = s.speechSeconds < 0.1 || s.rmsDb < -60;
         if (silent) add("error", "clip-silent", `${e.clip} is silent (${s.rmsDb.toFixed(1)} dBFS RMS, ${s.speechSeconds.toFixed(2)} s of sound)`, "remove it: it teaches the model silence for its text");
         else {

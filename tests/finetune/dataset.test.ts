@@ -91,6 +91,14 @@ describe("finetune check", () => {
     expect(codes(r, "error")).toEqual([]);
     for (const code of ["clip-too-long", "clip-silent", "text-audio-mismatch", "text-pipe", "missing-file", "total-too-short", "total-short", "eval-split-range"]) expect(codes(r)).not.toContain(code);
     expect(r.totals.keptTrainClips).toBe(rows.length - 4);
+
+    // the same clips, fewer of them: between 2 and 3 minutes is a warning, not an error
+    writeCoqui(dir, rows.slice(3, 22), rows.slice(0, 3));
+    const short = await checkDataset(dir, { model: xttsV2 });
+    expect(short.totals.seconds).toBeGreaterThan(120);
+    expect(short.totals.seconds).toBeLessThan(180);
+    expect(finding(short, "total-short")?.severity).toBe("warning");
+    expect(codes(short, "error")).toEqual([]);
   });
 
   it("reads LJSpeech metadata.csv and a plain folder with .txt transcripts", async () => {
