@@ -53,6 +53,8 @@ export interface Plan {
   gpu: GpuInfo & { freeMb: number };
   clipsDropped: number;
   minutesTrained: number;
+  /** Optimizer updates per epoch: ceil(kept training clips / effective batch). */
+  updatesPerEpoch: number;
   warnings: string[];
   alternatives: string[];
   trainerConfig: Record<string, Record<string, unknown>>;
@@ -147,6 +149,7 @@ export function plan(p: PlanInput): Plan {
   const dropped = p.clips.filter((c) => c.split === "train").length - keptClips.length;
   if (dropped > 0) warnings.push(`${dropped} training clip(s) are longer than ${round1(capUsed)} s, shorter than ${model.limits.minClipSeconds} s or over ${model.limits.maxTextTokens} tokens: the trainer drops them`);
   const effectiveBatch = chosen.input.batchSize * chosen.input.gradAccumSteps;
+  if (keptClips.length && Math.ceil(keptClips.length / effectiveBatch) < 10) warnings.push(`only ${Math.ceil(keptClips.length / effectiveBatch)} optimizer update(s) per epoch (${keptClips.length} clips / effective batch ${effectiveBatch}): plan more epochs or add data`);
   const lr = model.learningRate(effectiveBatch);
   const settings = { ...chosen.input, learningRate: lr.value };
   return {
@@ -167,6 +170,7 @@ export function plan(p: PlanInput): Plan {
     gpu: { ...p.gpu, freeMb: Math.round(freeMb) },
     clipsDropped: dropped,
     minutesTrained: round1(keptClips.reduce((a, c) => a + c.seconds, 0) / 60),
+    updatesPerEpoch: Math.ceil(keptClips.length / effectiveBatch),
     warnings,
     alternatives,
     trainerConfig: model.trainerConfig(settings),

@@ -71,7 +71,7 @@ export function planText(plan: Plan): string {
       ? `FITS: batch ${plan.batchSize} x accumulation ${plan.gradAccumSteps} (effective ${plan.effectiveBatch}), ${plan.precision}, ${plan.optimizer}${plan.fused ? " fused" : ""}, clips up to ${plan.maxClipSeconds} s, text up to ${plan.maxTextTokens} tokens, learning rate ${plan.learningRate}`
       : "DOES NOT FIT: full fine-tuning needs more memory than this card has free.",
     predictionText(plan.predicted),
-    `Training data: ${plan.minutesTrained} min (${plan.clipsDropped} clip(s) dropped)`,
+    `Training data: ${plan.minutesTrained} min (${plan.clipsDropped} clip(s) dropped), ${plan.updatesPerEpoch} optimizer update(s) per epoch`,
   ];
   if (plan.warnings.length) out.push("Notes:", ...plan.warnings.map((w) => `  - ${w}`));
   if (plan.alternatives.length) out.push("What would work:", ...plan.alternatives.map((a) => `  - ${a}`));
