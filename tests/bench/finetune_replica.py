@@ -20,7 +20,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from transformers import GPT2Config, GPT2Model
 
-H, LAYERS, HEADS = 1024, 30, 16
+import os
+
+H, HEADS = 1024, 16
+LAYERS = int(os.environ.get("CHORUS_REPLICA_LAYERS", "30"))  # fewer only for a quick smoke test of this script
 TEXT_VOCAB, AUDIO_VOCAB = 6681, 1026
 COND_FRAMES, LATENTS = 132300 // 256 + 1, 32
 
@@ -187,19 +190,24 @@ def saved_bytes(model, batch, case):
     return total / batch
 
 
-def cuda_steps(case, batch):
-    torch.cuda.reset_peak_memory_stats()
-    model = XttsGptReplica(case["attention"]).cuda().train()
+def train_steps(case, batch, device):
+    """Two real AdamW steps (foreach, AllTalk's settings); the CUDA peak, or None on a CPU."""
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    model = XttsGptReplica(case["attention"]).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-6, betas=(0.9, 0.96), eps=1e-8, weight_decay=1e-2)
     for _ in range(2):
-        loss = model(*inputs(batch, case["clip_seconds"], case["text_tokens"], "cuda"))
+        loss = model(*inputs(batch, case["clip_seconds"], case["text_tokens"], device))
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-    torch.cuda.synchronize()
-    peak = torch.cuda.max_memory_allocated()
+    peak = None
+    if device == "cuda":
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated()
     del model, optimizer
-    torch.cuda.empty_cache()
+    if device == "cuda":
+        torch.cuda.empty_cache()
     return peak
 
 
@@ -218,9 +226,10 @@ def main():
         result = dict(case, saved_bytes_per_sample=saved_bytes(model, batch, case))
         out["results"].append(result)
     models.clear()
-    if torch.cuda.is_available():
+    device = "cuda" if torch.cuda.is_available() else spec.get("train_device")
+    if device:
         for case in spec.get("cuda_cases", []):
-            out.setdefault("cuda_results", []).append(dict(case, max_memory_allocated=cuda_steps(case, case["batch"])))
+            out.setdefault("cuda_results" if device == "cuda" else "train_smoke", []).append(dict(case, max_memory_allocated=train_steps(case, case["batch"], device)))
     print(json.dumps(out))
 
 
