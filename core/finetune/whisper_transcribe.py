@@ -35,6 +35,7 @@ def main() -> int:
             print(json.dumps({"word": w.word.strip(), "start": round(float(w.start), 3), "end": round(float(w.end), 3)}), flush=True)
         if duration > 0:
             print(json.dumps({"progress": min(1.0, float(segment.end) / duration)}), flush=True)
+    print(json.dumps({"progress": 1.0}), flush=True)
     print(json.dumps({"done": True, "language": info.language, "duration": duration}), flush=True)
     return 0
 
