@@ -147,7 +147,8 @@ export function plan(p: PlanInput): Plan {
   const capUsed = chosen.input.maxClipSeconds;
   const keptClips = kept(model, p.clips, capUsed);
   const dropped = p.clips.filter((c) => c.split === "train").length - keptClips.length;
-  if (dropped > 0) warnings.push(`${dropped} training clip(s) are longer than ${round1(capUsed)} s, shorter than ${model.limits.minClipSeconds} s or over ${model.limits.maxTextTokens} tokens: the trainer drops them`);
+  const droppedMinutes = (p.clips.filter((c) => c.split === "train").reduce((a, c) => a + c.seconds, 0) - keptClips.reduce((a, c) => a + c.seconds, 0)) / 60;
+  if (dropped > 0) warnings.push(`${dropped} training clip(s) (${droppedMinutes.toFixed(1)} min) are longer than ${round1(capUsed)} s, shorter than ${model.limits.minClipSeconds} s or over ${model.limits.maxTextTokens} tokens: the trainer drops them`);
   const effectiveBatch = chosen.input.batchSize * chosen.input.gradAccumSteps;
   if (keptClips.length && Math.ceil(keptClips.length / effectiveBatch) < 10) warnings.push(`only ${Math.ceil(keptClips.length / effectiveBatch)} optimizer update(s) per epoch (${keptClips.length} clips / effective batch ${effectiveBatch}): plan more epochs or add data`);
   const lr = model.learningRate(effectiveBatch);

@@ -124,7 +124,7 @@ describe("planner search", () => {
     const withLong = [...clips, { seconds: 15, tokens: 130, split: "train" as const }];
     const p = plan({ model: xttsV2, clips: withLong, gpu: card(24564, 1024), os: "linux", attention: "eager", effectiveBatch: 4 });
     expect([p.clipsDropped, p.maxClipSeconds]).toEqual([1, 10]);
-    expect(p.warnings.join(" ")).toMatch(/1 training clip\(s\) are longer than 10 s/);
+    expect(p.warnings.join(" ")).toMatch(/1 training clip\(s\) \(0\.3 min\) are longer than 10 s/);
     const raised = plan({ model: xttsV2, clips: withLong, gpu: card(24564, 1024), os: "linux", attention: "eager", effectiveBatch: 4, maxClipSeconds: 20 });
     expect([raised.clipsDropped, raised.maxClipSeconds, raised.maxTextTokens]).toEqual([0, 15, 130]);
     expect(raised.warnings.join(" ")).toMatch(/over coqui's default/);
