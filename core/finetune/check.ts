@@ -77,7 +77,7 @@ export async function checkDataset(dir: string, options: CheckOptions): Promise<
   const { model } = options;
   const limits = model.limits;
   const cap = options.maxClipSeconds ?? limits.maxClipSeconds;
-  const listing = readDataset(dir);
+  const listing = readDataset(dir, options.confineTo);
   const findings: Finding[] = [...listing.findings];
   const language = options.language ?? listing.language ?? "en";
   if (options.language && listing.language && options.language !== listing.language) {
@@ -98,7 +98,10 @@ export async function checkDataset(dir: string, options: CheckOptions): Promise<
       let s: AudioStats | undefined;
       let rate: number | undefined;
       let channels: number | undefined;
-      if (options.confineTo && fs.existsSync(e.audioPath) && !isInside(e.audioPath, options.confineTo)) {
+      // Confined (the API): decide "outside" before looking, so nothing is learnt about other paths.
+      const roots = options.confineTo;
+      const lexicallyInside = !roots || roots.some((r) => e.audioPath === r || e.audioPath.startsWith(r + path.sep));
+      if (roots && (!lexicallyInside || (fs.existsSync(e.audioPath) && !isInside(e.audioPath, roots)))) {
         findings.push({ severity: "error", code: "outside-dataset-dirs", clip: e.clip, message: `${e.clip} (${e.source}) lies outside the configured dataset folders; not read`, fix: "keep the audio inside the dataset folder (finetune.datasetDirs)" });
       } else if (!fs.existsSync(e.audioPath)) {
         findings.push({ severity: "error", code: "missing-file", clip: e.clip, message: `${e.clip} (${e.source}) does not exist`, fix: "fix the path in the metadata or remove the row; the trainer skips missing files" });

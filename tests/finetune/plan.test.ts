@@ -195,6 +195,19 @@ describe("POST /api/finetune/check and /plan", () => {
     expect(r5.statusCode).toBe(200);
     expect(r5.json().findings.find((f: { code: string }) => f.code === "outside-dataset-dirs")).toBeTruthy();
     expect(r5.json().clips[0].seconds).toBeUndefined();
+    // a clip path outside that does not exist reads as "outside" too: no existence oracle
+    writeCoqui(sneaky, [{ file: "../../../no/such/file.wav", text: "Probe." }], []);
+    const r7 = await app.inject({ method: "POST", url: "/api/finetune/check", payload: { dataset: "sneaky" } });
+    expect(r7.json().findings.map((f: { code: string }) => f.code)).toContain("outside-dataset-dirs");
+    expect(r7.json().findings.map((f: { code: string }) => f.code)).not.toContain("missing-file");
+    // a metadata file that is a symlink to a file outside is not read
+    const linked = path.join(root, "linked-meta");
+    fs.mkdirSync(linked);
+    fs.writeFileSync(path.join(outside, "secret.csv"), "audio_file|text|speaker_name\nx.wav|secret text|me\n");
+    fs.symlinkSync(path.join(outside, "secret.csv"), path.join(linked, "metadata_train.csv"));
+    const r8 = await app.inject({ method: "POST", url: "/api/finetune/check", payload: { dataset: "linked-meta" } });
+    expect([r8.statusCode, r8.json().error.code]).toEqual([403, "CHORUS_ERR_DATASET_FORBIDDEN"]);
+    expect(r8.body).not.toContain("secret text");
     const r6 = await app.inject({ method: "POST", url: "/api/finetune/plan", payload: { dataset: "voice", effectiveBatch: 0 } });
     expect([r6.statusCode, r6.json().error.field]).toEqual([400, "effectiveBatch"]);
   });

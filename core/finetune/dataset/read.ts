@@ -33,9 +33,24 @@ export interface DatasetListing {
   hasEvalSplit: boolean;
 }
 
-function readCoquiCsv(dir: string, name: string, split: "train" | "eval", findings: Finding[]): DatasetEntry[] {
+/** A metadata or transcript file that leads outside the allowed folders. */
+export class DatasetPathError extends Error {}
+
+/** Reads a text file, or refuses one whose real path leaves `roots` (the API's dataset folders). */
+function reader(roots: string[] | undefined) {
+  return (file: string): string => {
+    if (roots) {
+      const real = fs.realpathSync(file);
+      if (!roots.some((r) => real === r || real.startsWith(r + path.sep))) throw new DatasetPathError(`${path.basename(file)} points outside the dataset folders`);
+    }
+    return fs.readFileSync(file, "utf8");
+  };
+}
+type Read = ReturnType<typeof reader>;
+
+function readCoquiCsv(dir: string, name: string, split: "train" | "eval", findings: Finding[], read: Read): DatasetEntry[] {
   const file = path.join(dir, name);
-  const lines = fs.readFileSync(file, "utf8").replace(/^\uFEFF/, "").split(/\r?\n/);
+  const lines = read(file).replace(/^\uFEFF/, "").split(/\r?\n/);
   const header = (lines[0] ?? "").split("|").map((h) => h.trim());
   const col = (n: string) => header.indexOf(n);
   if (col("audio_file") < 0 || col("text") < 0) {
@@ -59,8 +74,8 @@ function readCoquiCsv(dir: string, name: string, split: "train" | "eval", findin
   return entries;
 }
 
-function readLjSpeech(dir: string): DatasetEntry[] {
-  const lines = fs.readFileSync(path.join(dir, "metadata.csv"), "utf8").replace(/^\uFEFF/, "").split(/\r?\n/);
+function readLjSpeech(dir: string, read: Read): DatasetEntry[] {
+  const lines = read(path.join(dir, "metadata.csv")).replace(/^\uFEFF/, "").split(/\r?\n/);
   const entries: DatasetEntry[] = [];
   lines.forEach((line, i) => {
     if (!line.trim()) return;
@@ -73,7 +88,7 @@ function readLjSpeech(dir: string): DatasetEntry[] {
   return entries;
 }
 
-function readFolder(dir: string): DatasetEntry[] {
+function readFolder(dir: string, read: Read): DatasetEntry[] {
   const entries: DatasetEntry[] = [];
   const walk = (sub: string) => {
     for (const d of fs.readdirSync(path.join(dir, sub), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -81,7 +96,7 @@ function readFolder(dir: string): DatasetEntry[] {
       if (d.isDirectory()) walk(rel);
       else if (AUDIO_EXTENSIONS.includes(path.extname(d.name).toLowerCase())) {
         const txt = path.join(dir, sub, `${path.parse(d.name).name}.txt`);
-        const text = fs.existsSync(txt) ? fs.readFileSync(txt, "utf8").trim() : "";
+        const text = fs.existsSync(txt) ? read(txt).trim() : "";
         entries.push({ clip: rel, audioPath: path.join(dir, rel), text, speaker: undefined, split: "train", source: fs.existsSync(txt) ? path.relative(dir, txt) : `${rel} (no .txt beside it)` });
       }
     }
@@ -90,19 +105,23 @@ function readFolder(dir: string): DatasetEntry[] {
   return entries;
 }
 
-/** Lists a dataset folder; throws when `dir` is not a folder. */
-export function readDataset(dir: string): DatasetListing {
+/**
+ * Lists a dataset folder; throws when `dir` is not a folder, or (with `confineTo`) when a
+ * metadata or transcript file's real path leaves those folders.
+ */
+export function readDataset(dir: string, confineTo?: string[]): DatasetListing {
   const abs = path.resolve(dir);
+  const read = reader(confineTo);
   if (!fs.statSync(abs, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${dir} is not a folder`);
   const findings: Finding[] = [];
   const langFile = path.join(abs, "lang.txt");
-  const language = fs.existsSync(langFile) ? fs.readFileSync(langFile, "utf8").trim() || undefined : undefined;
+  const language = fs.existsSync(langFile) ? read(langFile).trim() || undefined : undefined;
   if (fs.existsSync(path.join(abs, "metadata_train.csv"))) {
-    const entries = readCoquiCsv(abs, "metadata_train.csv", "train", findings);
+    const entries = readCoquiCsv(abs, "metadata_train.csv", "train", findings, read);
     const hasEval = fs.existsSync(path.join(abs, "metadata_eval.csv"));
-    if (hasEval) entries.push(...readCoquiCsv(abs, "metadata_eval.csv", "eval", findings));
+    if (hasEval) entries.push(...readCoquiCsv(abs, "metadata_eval.csv", "eval", findings, read));
     return { dir: abs, format: "coqui", language, entries, findings, hasEvalSplit: hasEval };
   }
-  if (fs.existsSync(path.join(abs, "metadata.csv"))) return { dir: abs, format: "ljspeech", language, entries: readLjSpeech(abs), findings, hasEvalSplit: false };
-  return { dir: abs, format: "folder", language, entries: readFolder(abs), findings, hasEvalSplit: false };
+  if (fs.existsSync(path.join(abs, "metadata.csv"))) return { dir: abs, format: "ljspeech", language, entries: readLjSpeech(abs, read), findings, hasEvalSplit: false };
+  return { dir: abs, format: "folder", language, entries: readFolder(abs, read), findings, hasEvalSplit: false };
 }

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { ChorusError } from "../../errors.ts";
 import { fromZod } from "../errors.ts";
 import { checkDataset, isInside } from "../../finetune/check.ts";
+import { DatasetPathError } from "../../finetune/dataset/read.ts";
 import { TRAINABLE_MODELS, trainableModel } from "../../finetune/models/index.ts";
 import { resolveGpu, type SchedulerSnapshot } from "../../finetune/gpu.ts";
 import { planFromReport } from "../../finetune/plan.ts";
@@ -59,15 +60,21 @@ export const finetuneRoutes: FastifyPluginAsync = async (app) => {
     return r.data;
   };
 
-  const runCheck = (b: z.infer<typeof CheckBody>, signal: AbortSignal) =>
-    checkDataset(confined(b.dataset, "dataset"), {
-      model: trainableModel(b.model),
-      language: b.language,
-      modelDir: b.modelDir ? confined(b.modelDir, "modelDir") : undefined,
-      maxClipSeconds: b.maxClipSeconds,
-      confineTo: roots,
-      signal,
-    });
+  const runCheck = async (b: z.infer<typeof CheckBody>, signal: AbortSignal) => {
+    try {
+      return await checkDataset(confined(b.dataset, "dataset"), {
+        model: trainableModel(b.model),
+        language: b.language,
+        modelDir: b.modelDir ? confined(b.modelDir, "modelDir") : undefined,
+        maxClipSeconds: b.maxClipSeconds,
+        confineTo: roots,
+        signal,
+      });
+    } catch (err) {
+      if (err instanceof DatasetPathError) throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", err.message, { field: "dataset" });
+      throw err;
+    }
+  };
 
   /** Aborted when the client goes away before the answer is sent (ffmpeg decodes stop). */
   const abortOnClose = (res: { once(e: "close", f: () => void): unknown; writableFinished: boolean }) => {
