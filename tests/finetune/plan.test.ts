@@ -12,6 +12,7 @@ import { createHost, type Host } from "../../core/host.ts";
 import { buildApp } from "../../core/server/app.ts";
 import { plan } from "../../core/finetune/plan.ts";
 import { cardByName, resolveGpu } from "../../core/finetune/gpu.ts";
+import { parseNvidiaSmi } from "../../core/scheduler/devices.ts";
 import { xttsV2 } from "../../core/finetune/models/xtts-v2.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { runChorusAsync } from "../helpers/process.ts";
@@ -143,6 +144,12 @@ describe("planner search", () => {
     const config = loadConfig({ env: {}, overrides: { scheduler: { devices: { simulated: [{ name: "Sim 12", totalMb: 12288, heldByOthersMb: 700 }] } } } });
     const gpu = await resolveGpu({}, config, { snapshot: async () => undefined });
     expect(gpu).toMatchObject({ totalMb: 12288, othersMb: 700, source: "simulated" });
+    // nvidia-smi through the scheduler's device layer (a recorded answer of the real query)
+    const smi = await resolveGpu({ gpu: "1" }, loadConfig({ env: {} }), {
+      snapshot: async () => undefined,
+      probe: { read: async () => parseNvidiaSmi("0, GPU-aaa, NVIDIA GeForce GTX 1650, 4096, 300, 3796\n1, GPU-bbb, NVIDIA GeForce RTX 3060, 12288, 900, 11388\n") },
+    });
+    expect(smi).toMatchObject({ name: "NVIDIA GeForce RTX 3060", totalMb: 12288, othersMb: 900, source: "nvidia-smi" });
     const off = loadConfig({ env: {}, overrides: { scheduler: { devices: { gpus: "off" } } } });
     await expect(resolveGpu({}, off, { snapshot: async () => undefined })).rejects.toThrow(/--gpu-total-mb/);
   });
