@@ -12,6 +12,7 @@ import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
 import { ENGINE_USAGE, EngineUsageError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
+import { doctorCommand } from "./doctor.ts";
 import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
 
 export class UsageError extends Error {}
@@ -27,6 +28,9 @@ Commands:
   use ID                      make ID the default engine (persisted; a running server follows)
   plugin new NAME [DIR]       scaffold a plugin from the template into plugins/NAME
   plugin check DIR            validate a plugin: manifest, import, load, voices, a test synthesis
+  plugin setup ID             build a Python plugin's environment (in the data folder)
+        [--python PATH] [--torch cpu|cuda|auto] [--dry-run] [--force]
+  doctor                      check Python, plugin environments, torch/CUDA, GPUs, model files
 ${ENGINE_USAGE}
 
 Global options:
@@ -50,6 +54,10 @@ const OPTIONS = {
   port: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  python: { type: "string" },
+  torch: { type: "string" },
+  "dry-run": { type: "boolean" },
+  force: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
 export type CliValues = ReturnType<typeof parse>["values"];
@@ -186,6 +194,8 @@ export async function main(argv: string[]): Promise<number> {
         return await useCommand(rest, parsed.values);
       case "plugin":
         return await pluginCommand(rest, parsed.values);
+      case "doctor":
+        return await doctorCommand(parsed.values);
       case "engine":
         return await engineCommand(rest, { url: parsed.values.url, json: parsed.values.json }).catch((err: unknown) => {
           throw err instanceof EngineUsageError ? new UsageError(err.message) : err;

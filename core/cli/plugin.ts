@@ -15,6 +15,7 @@ import { Registry } from "../registry/registry.ts";
 import type { AudioChunk, Voice } from "../sdk/engine.ts";
 import type { Manifest } from "../sdk/manifest.ts";
 import { UsageError, cliConfig, type CliValues } from "./main.ts";
+import { pluginSetupCommand } from "./python-setup.ts";
 
 const TEMPLATE_DIR = path.join(CHORUS_ROOT, "examples", "plugin-template");
 const TEMPLATE_ID = "plugin-template";
@@ -35,7 +36,8 @@ export async function pluginCommand(args: string[], values: CliValues): Promise<
   const [sub, ...rest] = args;
   if (sub === "new") return newPlugin(rest);
   if (sub === "check") return checkPlugin(rest, values);
-  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] | check DIR${sub ? ` (got '${sub}')` : ""}`);
+  if (sub === "setup") return pluginSetupCommand(rest, values);
+  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] [--python] | check DIR | setup ID${sub ? ` (got '${sub}')` : ""}`);
 }
 
 function newPlugin(args: string[]): number {

@@ -5,7 +5,7 @@ __version__ = "1.0.0"
 
 from .audio import AudioChunk, float_to_pcm16  # noqa: E402
 from .engine import Cancelled, Device, Engine, LoadContext, PluginContext, SynthesisRequest, Voice  # noqa: E402
-from .errors import AbortError, BadOptionError, EngineError, OutOfMemoryError  # noqa: E402
+from .errors import AbortError, BadOptionError, EngineError, OutOfMemoryError, VoiceNotFoundError  # noqa: E402
 from .log import EngineLogger  # noqa: E402
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "BadOptionError",
     "EngineError",
     "OutOfMemoryError",
+    "VoiceNotFoundError",
     "EngineLogger",
 ]

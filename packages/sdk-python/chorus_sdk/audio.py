@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import array
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, Union
 
 
 @dataclass(frozen=True)
@@ -16,12 +17,12 @@ class AudioChunk:
     pcm: bytes
 
     @staticmethod
-    def from_float(sample_rate: int, samples: Any) -> "AudioChunk":
+    def from_float(sample_rate: int, samples: Any) -> AudioChunk:
         """Float samples in [-1, 1] (a list, an array.array, or a numpy-like array), clipped."""
         return AudioChunk(sample_rate, float_to_pcm16(samples))
 
     @staticmethod
-    def from_int16(sample_rate: int, samples: Iterable[int]) -> "AudioChunk":
+    def from_int16(sample_rate: int, samples: Iterable[int]) -> AudioChunk:
         data = array.array("h", samples)
         if sys.byteorder == "big":
             data.byteswap()

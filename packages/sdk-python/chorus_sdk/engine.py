@@ -9,8 +9,9 @@ run several times at once up to the profile's maxParallel.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable
 
 from .audio import AudioChunk
 from .log import EngineLogger
@@ -54,11 +55,11 @@ class SynthesisRequest:
     voice: str
     speed: float = 1.0
     pitch: float = 1.0
-    language: Optional[str] = None
+    language: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
-    def from_wire(data: dict[str, Any]) -> "SynthesisRequest":
+    def from_wire(data: dict[str, Any]) -> SynthesisRequest:
         return SynthesisRequest(
             text=str(data.get("text", "")),
             voice=str(data.get("voice", "")),
@@ -74,8 +75,8 @@ class Voice:
     id: str
     name: str
     languages: list[str]
-    gender: Optional[str] = None
-    description: Optional[str] = None
+    gender: str | None = None
+    description: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name, "languages": list(self.languages)}
@@ -102,7 +103,7 @@ class Cancelled:
     def __bool__(self) -> bool:
         return self._event.is_set()
 
-    def wait(self, timeout: Optional[float] = None) -> bool:
+    def wait(self, timeout: float | None = None) -> bool:
         """Sleeps up to `timeout` s, waking early on cancellation; True when cancelled."""
         return self._event.wait(timeout)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from typing import Any, Optional
+from typing import Any
 
 
 class EngineError(Exception):
@@ -25,7 +25,7 @@ class OutOfMemoryError(EngineError):
     name = "OutOfMemoryError"
     code = "ENGINE_OUT_OF_MEMORY"
 
-    def __init__(self, message: str = "out of memory", needed_mb: Optional[float] = None) -> None:
+    def __init__(self, message: str = "out of memory", needed_mb: float | None = None) -> None:
         super().__init__(message)
         self.needed_mb = needed_mb
 
@@ -39,6 +39,17 @@ class BadOptionError(EngineError):
     def __init__(self, option: str, message: str) -> None:
         super().__init__(message)
         self.option = option
+
+
+class VoiceNotFoundError(EngineError):
+    """The request's voice is not one of the engine's."""
+
+    name = "VoiceNotFoundError"
+    code = "ENGINE_VOICE_NOT_FOUND"
+
+    def __init__(self, voice: str) -> None:
+        super().__init__(f"unknown voice '{voice}'")
+        self.voice = voice
 
 
 class AbortError(EngineError):
@@ -65,7 +76,7 @@ def _is_foreign_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "CUDA out of memory" in str(exc)
 
 
-def needed_mb_from_message(message: str) -> Optional[float]:
+def needed_mb_from_message(message: str) -> float | None:
     """The size in torch's 'Tried to allocate 2.00 GiB' message, in MB."""
     match = _SIZE.search(message)
     if not match:
@@ -82,6 +93,8 @@ def serialize_error(exc: BaseException) -> dict[str, Any]:
             out["neededMb"] = exc.needed_mb
         if isinstance(exc, BadOptionError):
             out["option"] = exc.option
+        if isinstance(exc, VoiceNotFoundError):
+            out["voice"] = exc.voice
     elif _is_foreign_oom(exc):
         message = str(exc) or "out of memory"
         out = {"name": "OutOfMemoryError", "code": "ENGINE_OUT_OF_MEMORY", "message": message}

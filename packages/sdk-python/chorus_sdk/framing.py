@@ -4,11 +4,10 @@ Limits: header <= 1 MiB, payload <= 16 MiB; a violation is a ProtocolError."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import threading
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 MAX_HEADER_BYTES = 1024 * 1024
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
@@ -18,14 +17,14 @@ class ProtocolError(Exception):
     pass
 
 
-Frame = Tuple[dict[str, Any], Optional[bytes]]
+Frame = tuple[dict[str, Any], Optional[bytes]]
 
 
 class FrameReader:
     def __init__(self, fd: int) -> None:
-        self._file = io.open(fd, "rb", buffering=256 * 1024, closefd=False)
+        self._file = open(fd, "rb", buffering=256 * 1024, closefd=False)
 
-    def read(self) -> Optional[Frame]:
+    def read(self) -> Frame | None:
         """The next frame; None at end of stream (the host went away)."""
         line = self._file.readline(MAX_HEADER_BYTES + 1)
         if not line:
@@ -58,7 +57,7 @@ class FrameWriter:
         self._fd = fd
         self._lock = threading.Lock()
 
-    def write(self, header: dict[str, Any], payload: Optional[bytes] = None) -> None:
+    def write(self, header: dict[str, Any], payload: bytes | None = None) -> None:
         if payload:
             if len(payload) > MAX_PAYLOAD_BYTES:
                 raise ProtocolError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")

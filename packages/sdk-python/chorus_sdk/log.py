@@ -59,5 +59,5 @@ class HostLogHandler(logging.Handler):
             if record.exc_info:
                 extra["exc"] = logging.Formatter().formatException(record.exc_info)
             self._send({"type": "log", "level": level, "msg": record.getMessage(), "extra": extra})
-        except Exception:  # logging must never break the engine
+        except Exception:  # noqa: BLE001 - logging must never break the engine
             self.handleError(record)

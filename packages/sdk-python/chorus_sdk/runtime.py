@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import platform
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from . import __version__
 from .audio import split, to_chunk
@@ -20,7 +20,7 @@ from .framing import FrameReader, FrameWriter, ProtocolError
 from .log import EngineLogger, HostLogHandler
 
 #: Largest chunk payload sent unless the host's load context says otherwise (`maxChunkBytes`).
-DEFAULT_MAX_CHUNK_BYTES = 64 * 1024
+DEFAULT_MAX_CHUNK_BYTES = 256 * 1024
 
 
 class _Synthesis:
@@ -55,13 +55,13 @@ class Runtime:
         self._manifest = manifest
         self._reader = reader
         self._writer = writer
-        self._engine: Optional[Engine] = None
+        self._engine: Engine | None = None
         self._running: dict[int, _Synthesis] = {}
         self._lock = threading.Lock()
         self.max_chunk_bytes = DEFAULT_MAX_CHUNK_BYTES
         self.log = EngineLogger(self.send)
 
-    def send(self, header: dict[str, Any], payload: Optional[bytes] = None) -> None:
+    def send(self, header: dict[str, Any], payload: bytes | None = None) -> None:
         try:
             self._writer.write(header, payload)
         except OSError:
@@ -161,11 +161,14 @@ class Runtime:
         if isinstance(limit, int) and limit >= 2:
             self.max_chunk_bytes = limit
         profile = raw.get("profile") or {}
+        if isinstance(profile, str):  # v1 sends the profile's name; the manifest has its spec
+            profiles = (self._manifest.get("resources") or {}).get("profiles") or []
+            profile = next((p for p in profiles if p.get("name") == profile), {"name": profile})
         device = raw.get("device") or {}
         simulated = bool(device.get("simulated", raw.get("simulated", False)))
         kind = str(device.get("kind", profile.get("device", "cpu")))
 
-        def report_memory(vram_mb: Optional[float] = None, ram_mb: Optional[float] = None, device: Optional[str] = None) -> None:
+        def report_memory(vram_mb: float | None = None, ram_mb: float | None = None, device: str | None = None) -> None:
             message: dict[str, Any] = {"type": "memory"}
             for key, value in (("vramMb", vram_mb), ("ramMb", ram_mb), ("device", device)):
                 if value is not None:

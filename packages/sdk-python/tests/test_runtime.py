@@ -7,7 +7,8 @@ import socket
 import sys
 import threading
 import unittest
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -21,7 +22,7 @@ class FakeEngine(Engine):
     def __init__(self) -> None:
         self.closed = threading.Event()
         self.release = threading.Event()
-        self.loaded: Optional[Any] = None
+        self.loaded: Any | None = None
 
     def load(self, ctx: Any) -> None:
         self.loaded = ctx
@@ -57,17 +58,17 @@ class Host:
         self.reader = FrameReader(ours.fileno())
         self.writer = FrameWriter(ours.fileno())
         self.runtime = Runtime(lambda _ctx: engine, {"id": "fake"}, FrameReader(theirs.fileno()), FrameWriter(theirs.fileno()))
-        self.exit_code: Optional[int] = None
+        self.exit_code: int | None = None
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
         self.exit_code = self.runtime.serve()
 
-    def send(self, header: dict[str, Any], payload: Optional[bytes] = None) -> None:
+    def send(self, header: dict[str, Any], payload: bytes | None = None) -> None:
         self.writer.write(header, payload)
 
-    def next(self, skip: tuple[str, ...] = ("log", "memory")) -> tuple[dict[str, Any], Optional[bytes]]:
+    def next(self, skip: tuple[str, ...] = ("log", "memory")) -> tuple[dict[str, Any], bytes | None]:
         while True:
             frame = self.reader.read()
             assert frame is not None, "stream ended"
@@ -94,14 +95,15 @@ class RuntimeTest(unittest.TestCase):
         self.host.close()
 
     def test_load_passes_the_context_and_reports_memory(self) -> None:
-        self.host.send({"type": "load", "id": 1, "context": {"profile": {"name": "cpu"}, "device": {"kind": "cuda", "index": 2, "simulated": True}, "settings": {"x": 1}, "dataDir": "/d", "pluginDir": "/p", "maxChunkBytes": 64}})
+        self.host.runtime._manifest = {"resources": {"profiles": [{"name": "cpu", "device": "cpu", "ramMb": 64}]}}
+        self.host.send({"type": "load", "id": 1, "context": {"profile": "cpu", "device": {"kind": "cuda", "index": 2, "simulated": True}, "settings": {"x": 1}, "dataDir": "/d", "pluginDir": "/p", "maxChunkBytes": 64}})
         memory, _ = self.host.next(skip=("log",))
         self.assertEqual(memory, {"type": "memory", "ramMb": 12.5})
         result, _ = self.host.next()
         self.assertEqual(result, {"type": "result", "id": 1})
         ctx = self.engine.loaded
         self.assertEqual((ctx.device.kind, ctx.device.index, ctx.device.simulated, ctx.device.torch_device), ("cuda", 2, True, "cpu"))
-        self.assertEqual((ctx.settings, ctx.data_dir, ctx.plugin_dir, ctx.profile_name), ({"x": 1}, "/d", "/p", "cpu"))
+        self.assertEqual((ctx.settings, ctx.data_dir, ctx.plugin_dir, ctx.profile_name, ctx.profile["ramMb"]), ({"x": 1}, "/d", "/p", "cpu", 64))
         self.assertEqual(self.host.runtime.max_chunk_bytes, 64)
 
     def test_out_of_memory_on_load_carries_the_size(self) -> None:
