@@ -27,6 +27,7 @@ Commands:
   voices [--engine ID]        list an engine's voices
   use ID                      make ID the default engine (persisted; a running server follows)
   plugin new NAME [DIR]       scaffold a plugin from the template into plugins/NAME
+        [--python]            ...a Python plugin (examples/plugin-template-python)
   plugin check DIR            validate a plugin: manifest, import, load, voices, a test synthesis
   plugin setup ID             build a Python plugin's environment (in the data folder)
         [--python PATH] [--torch cpu|cuda|auto] [--dry-run] [--force]
@@ -57,13 +58,16 @@ const OPTIONS = {
   python: { type: "string" },
   torch: { type: "string" },
   "dry-run": { type: "boolean" },
+  runtime: { type: "string" },
   force: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
 export type CliValues = ReturnType<typeof parse>["values"];
 
 function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  // `plugin new NAME --python` is a flag there, while `plugin setup --python PATH` takes a value.
+  const args = argv[0] === "plugin" && argv[1] === "new" ? argv.map((a) => (a === "--python" ? "--runtime=python" : a)) : argv;
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
 }
 
 /** Config for a command; commands other than `serve` log only warnings unless told otherwise. */

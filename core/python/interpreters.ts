@@ -3,6 +3,7 @@
  * python3.x programs on PATH, each asked for its version.
  */
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import { compareVersions, parseVersion, satisfies } from "./specifier.ts";
 
 export interface Interpreter {
@@ -34,7 +35,14 @@ export function findInterpreters(): Interpreter[] {
   const seen = new Map<string, Interpreter>();
   for (const command of CANDIDATES) {
     const found = probeInterpreter(command);
-    if (found && !seen.has(found.executable)) seen.set(found.executable, found);
+    if (!found) continue;
+    let real = found.executable;
+    try {
+      real = fs.realpathSync(found.executable);
+    } catch {
+      // keep the reported path
+    }
+    if (!seen.has(real)) seen.set(real, found);
   }
   return [...seen.values()].sort((a, b) => compareVersions(parseVersion(b.version), parseVersion(a.version)));
 }

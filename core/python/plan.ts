@@ -2,6 +2,7 @@
  * The plan `chorus plugin setup` carries out (and `--dry-run` prints): which interpreter,
  * which installer, which torch build from which index, the exact commands in order.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { envDir, envStatus, readRecord, requirementLines, requirementsFile, requirementsHash, venvPython, type EnvSpec } from "./environment.ts";
@@ -44,6 +45,8 @@ export interface SetupPlan {
   action: "create" | "recreate" | "update" | "none";
   reason: string;
   steps: PlanStep[];
+  /** No requirements and no torch: a venv without pip. */
+  bare: boolean;
 }
 
 export function nvidiaGpuPresent(): boolean {
@@ -87,6 +90,9 @@ export function makePlan(spec: EnvSpec, options: SetupOptions): SetupPlan {
   } else if (options.force) {
     action = "recreate";
     reason = "--force";
+  } else if (record && installer === "pip" && !(!torch && requirements.length === 0) && !fs.existsSync(path.join(dir, process.platform === "win32" ? "Scripts" : "bin", process.platform === "win32" ? "pip.exe" : "pip"))) {
+    action = "recreate";
+    reason = "the environment was made without pip and now has requirements";
   } else if (record && record.python.version !== interpreter.version) {
     action = "recreate";
     reason = `Python changes from ${record.python.version} to ${interpreter.version}`;
@@ -102,10 +108,12 @@ export function makePlan(spec: EnvSpec, options: SetupOptions): SetupPlan {
   }
   const steps: PlanStep[] = [];
   if (action === "recreate") steps.push({ what: `remove the old environment ${dir}`, remove: dir });
+  // Nothing to install: no pip in the environment either (created in a fraction of a second).
+  const bare = !torch && requirements.length === 0;
   if (action === "create" || action === "recreate") {
     steps.push({
-      what: `create a virtual environment with Python ${interpreter.version}`,
-      argv: installer === "uv" ? ["uv", "venv", "--python", interpreter.executable, dir] : [interpreter.executable, "-m", "venv", dir],
+      what: `create a virtual environment with Python ${interpreter.version}${bare ? " (standard library only)" : ""}`,
+      argv: installer === "uv" ? ["uv", "venv", "--python", interpreter.executable, dir] : [interpreter.executable, "-m", "venv", ...(bare ? ["--without-pip"] : []), dir],
     });
   }
   if (action !== "none") {
@@ -117,7 +125,7 @@ export function makePlan(spec: EnvSpec, options: SetupOptions): SetupPlan {
     if (file) steps.push({ what: `install the requirements of ${path.basename(file)}`, argv: [...pip, "-r", file] });
     else if (requirements.length) steps.push({ what: `install ${requirements.length} requirement(s)`, argv: [...pip, ...requirements] });
   }
-  return { id: spec.id, dir, python, interpreter, installer, torch, requirements, hash, action, reason, steps };
+  return { id: spec.id, dir, python, interpreter, installer, torch, requirements, hash, action, reason, steps, bare };
 }
 
 const quote = (arg: string) => (/^[\w@%+=:,./<>-]+$/.test(arg) && !/[<>]/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`);

@@ -53,6 +53,7 @@ function run(argv: string[], progress: Progress): Promise<{ code: number | null;
 }
 
 function freeze(plan: SetupPlan): string[] {
+  if (plan.bare) return [];
   const argv = plan.installer === "uv" ? ["uv", "pip", "freeze", "--python", plan.python] : [plan.python, "-m", "pip", "freeze", "--all"];
   const result = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 });
   return result.status === 0 ? result.stdout.split("\n").map((l) => l.trim()).filter(Boolean) : [];

@@ -12,12 +12,16 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
     const selected = registry.selection.current();
     const engines = registry.list().map((entry) => {
       const m = entry.manifest;
+      const setup = registry.needsSetup(entry);
       return {
         id: entry.id,
         name: m?.name ?? entry.id,
         version: m?.version ?? null,
         description: m?.description ?? "",
-        state: entry.status === "failed" ? "failed" : scheduler.isLoaded(entry.id) ? "loaded" : "available",
+        state: entry.status === "failed" ? "failed" : setup ? "needs setup" : scheduler.isLoaded(entry.id) ? "loaded" : "available",
+        runtime: m?.runtime ?? "node",
+        // Python engines whose environment is missing or stale: why, and the command to run.
+        ...(setup ? { setup } : {}),
         default: entry.id === selected,
         languages: m?.languages ?? [],
         capabilities: m?.capabilities ?? null,
