@@ -56,6 +56,12 @@ class FrameWriter:
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._lock = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        """No frame is written after this returns (the fd may be reused by then)."""
+        with self._lock:
+            self._closed = True
 
     def write(self, header: dict[str, Any], payload: bytes | None = None) -> None:
         if payload:
@@ -68,6 +74,8 @@ class FrameWriter:
             raise ProtocolError(f"header of {len(line)} bytes exceeds {MAX_HEADER_BYTES}")
         data = memoryview(line + payload) if payload else memoryview(line)
         with self._lock:
+            if self._closed:
+                return
             while data:
                 written = os.write(self._fd, data)
                 data = data[written:]

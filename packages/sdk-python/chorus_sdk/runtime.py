@@ -79,6 +79,7 @@ class Runtime:
             return self._serve()
         finally:
             self._stop_all()
+            self._writer.close()
 
     def _serve(self) -> int:
         handler = HostLogHandler(self.send)
