@@ -16,6 +16,7 @@ import type { AudioChunk, Voice } from "../sdk/engine.ts";
 import type { Manifest } from "../sdk/manifest.ts";
 import { UsageError, cliConfig, type CliValues } from "./main.ts";
 import { pluginSetupCommand } from "./python-setup.ts";
+import { engineCommand, envsRoot, NeedsSetupError } from "../python/index.ts";
 
 const TEMPLATE_DIR = path.join(CHORUS_ROOT, "examples", "plugin-template");
 const TEMPLATE_ID = "plugin-template";
@@ -92,12 +93,23 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
   const manifest = entry.manifest;
   report({ ok: true, what: "manifest", detail: `${manifest.id} ${manifest.version} (${manifest.isolation} isolation)` });
   const config = cliConfig(values);
+  let command;
+  try {
+    command = engineCommand(manifest, dir, envsRoot(config, resolvePath));
+    if (command) report({ ok: true, what: "python environment", detail: command.command });
+  } catch (err) {
+    if (!(err instanceof NeedsSetupError)) throw err;
+    report({ ok: false, what: "python environment", detail: err.message });
+    process.stdout.write(`${manifest.id}: 1 problem(s)\n`);
+    return 1;
+  }
   const host = new EngineHost({
     manifest,
     pluginDir: dir,
     log: pino({ level: values.json ? "silent" : "warn" }, pino.destination(2)).child({ plugin: manifest.id }),
     bootTimeoutMs: config.engines.startTimeoutSeconds * 1000,
     restart: { maxRestarts: 0 },
+    command,
   });
   // A scratch data folder, removed afterwards; the engine's settings from the configuration.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-check-${manifest.id}-`));

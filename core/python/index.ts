@@ -3,4 +3,4 @@ export { envDir, envsRoot, envStatus, readRecord, venvPython, type EnvRecord, ty
 export { formatPlan, makePlan, type SetupOptions, type SetupPlan, type TorchChoice } from "./plan.ts";
 export { runSetup, SetupError, type Progress } from "./setup.ts";
 export { chooseInterpreter, findInterpreters, InterpreterError, type Interpreter } from "./interpreters.ts";
-export { isPythonPlugin, needsSetup, NeedsSetupError, pluginEnvSpec, pythonFor, pythonLaunch, PYTHON_SDK_DIR, setupCommand, type Launch, type NeedsSetup } from "./plugin-env.ts";
+export { engineCommand, isPythonPlugin, needsSetup, NeedsSetupError, pluginEnvSpec, pythonFor, pythonLaunch, PYTHON_SDK_DIR, setupCommand, type Launch, type NeedsSetup } from "./plugin-env.ts";

@@ -58,11 +58,11 @@ export function pythonFor(spec: EnvSpec, root: string): string {
   return status.python;
 }
 
+/** A child process to start (the shape of core/registry's ProcessCommand). */
 export interface Launch {
   command: string;
   args: string[];
   env: Record<string, string>;
-  cwd: string;
 }
 
 /** How to start a Python plugin's engine process (protocol on fd 3, see docs/protocol.md). */
@@ -72,7 +72,12 @@ export function pythonLaunch(manifest: Manifest, codeDir: string, root: string, 
   return {
     command: python,
     args: ["-m", "chorus_sdk", "--entry", path.resolve(codeDir, manifest.entry), "--plugin-dir", codeDir, "--manifest", JSON.stringify(manifest)],
+    // The host's working directory stays the engine's: relative paths in settings mean the same.
     env: { PYTHONPATH: `${PYTHON_SDK_DIR}${inherited}`, CHORUS_PROTOCOL_FD: "3", PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
-    cwd: codeDir,
   };
+}
+
+/** The process to run an engine in when it is not Node's runtime (undefined for Node plugins). */
+export function engineCommand(manifest: Manifest, codeDir: string, root: string): Launch | undefined {
+  return isPythonPlugin(manifest) ? pythonLaunch(manifest, codeDir, root) : undefined;
 }

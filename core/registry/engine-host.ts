@@ -15,7 +15,7 @@ import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
 import { EngineError, SynthesisAbortedError } from "../sdk/errors.ts";
 import type { EngineToHost, HostToEngine, WireLoadContext } from "./protocol.ts";
 import { PendingCalls } from "./pending-calls.ts";
-import { bootWorker, type Link } from "./worker-link.ts";
+import { bootWorker, spawnProcessLink, type Link, type ProcessCommand } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 
 export interface RestartPolicy {
@@ -36,6 +36,8 @@ export interface EngineHostOptions {
   restart?: Partial<RestartPolicy>;
   /** How long a worker may take to answer a ping before it counts as hung. */
   pingTimeoutMs?: number;
+  /** A runtime other than Node's (e.g. a Python plugin's): the child process to start. */
+  command?: ProcessCommand;
 }
 
 /** What the host loads an engine with (the SDK's LoadContext less what the runtime adds). */
@@ -184,6 +186,7 @@ export class EngineHost extends EventEmitter {
         error: (err) => this.log.error({ err }, "engine worker error"),
         output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
       },
+      this.options.command ? (handlers) => spawnProcessLink(this.options.command!, handlers) : undefined,
     );
     this.link = link;
     this.runtimeInfo = await ready;

@@ -27,7 +27,7 @@ import { EngineSelection } from "./selection.ts";
 import { fingerprint, pruneSnapshots, snapshotDir, takeSnapshot } from "./snapshot.ts";
 import { Spares, trialBoot } from "./trial-boot.ts";
 import { PluginWatcher } from "./watcher.ts";
-import { envsRoot, needsSetup, type NeedsSetup } from "../python/index.ts";
+import { engineCommand, envsRoot, needsSetup, type NeedsSetup } from "../python/index.ts";
 
 export { MANIFEST_FILE, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
 
@@ -178,6 +178,7 @@ export class Registry extends EventEmitter {
       generation,
       log: this.log.child({ plugin: id, generation }),
       bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
+      command: engineCommand(entry.manifest, entry.codeDir ?? entry.dir, this.envsRoot),
     });
     host.on("crash", (reason: string) => this.incidents.set(id, `generation ${generation} (${new Date().toISOString()}): ${reason}`));
     try {
@@ -213,7 +214,7 @@ export class Registry extends EventEmitter {
         takeSnapshot(dir, codeDir);
         const log = this.log.child({ plugin: candidate.id, generation: candidate.generation });
         // A Python engine without its environment cannot boot: it is listed as `needs setup`.
-        const trial: { host?: EngineHost; error?: string } = this.needsSetup(candidate) ? {} : await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000);
+        const trial: { host?: EngineHost; error?: string } = this.needsSetup(candidate) ? {} : await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000, engineCommand(candidate.manifest, codeDir, this.envsRoot));
         error = trial.error;
         if (trial.host) this.spares.put(candidate.id, trial.host);
       } catch (err) {

@@ -29,7 +29,8 @@ beforeAll(async () => {
   fs.cpSync(path.join(ROOT, "examples/plugins/formant-py"), bad, { recursive: true });
   const manifest = JSON.parse(fs.readFileSync(path.join(bad, "plugin.json"), "utf8")) as Record<string, unknown>;
   fs.writeFileSync(path.join(bad, "plugin.json"), JSON.stringify({ ...manifest, id: "badreq-py", python: { requirements: ["chorus-no-such-package-xyz==9.9.9"] } }));
-  env = { CHORUS_ENGINES__DIRS: JSON.stringify(["engines", pluginsDir]), CHORUS_PYTHON__ENVS_DIR: envsDir, CHORUS_DATA_DIR: tempDir("py-data") };
+  // PIP_RETRIES=0: where the public index is unreachable (this machine), pip does not back off 5 times per package.
+  env = { CHORUS_ENGINES__DIRS: JSON.stringify(["engines", pluginsDir]), CHORUS_PYTHON__ENVS_DIR: envsDir, CHORUS_DATA_DIR: tempDir("py-data"), PIP_RETRIES: "0" };
   server = await startServer({ pluginDirs: [pluginsDir], env: { CHORUS_PYTHON__ENVS_DIR: envsDir } });
 });
 afterAll(async () => {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import sys
 import threading
 from typing import Any, Callable
 
@@ -19,7 +20,11 @@ from .errors import AbortError, serialize_error
 from .framing import FrameReader, FrameWriter, ProtocolError
 from .log import EngineLogger, HostLogHandler
 
-#: Largest chunk payload sent unless the host's load context says otherwise (`maxChunkBytes`).
+#: The protocol this runtime speaks (docs/protocol.md).
+PROTOCOL_VERSION = "1.0.0"
+#: Exit status when the host sent a bad frame (the reason goes to stderr).
+EXIT_PROTOCOL_ERROR = 70
+#: Largest chunk payload (MAX_CHUNK_BYTES) unless the load context says otherwise (`maxChunkBytes`).
 DEFAULT_MAX_CHUNK_BYTES = 256 * 1024
 
 
@@ -92,13 +97,13 @@ class Runtime:
         except BaseException as exc:  # noqa: BLE001 - any failure of the plugin's code
             self.send({"type": "boot-failed", "error": serialize_error(exc)})
             return 1
-        self.send({"type": "ready", "sdk": __version__, "runtime": f"python {platform.python_version()}"})
+        self.send({"type": "ready", "sdk": __version__, "runtime": f"python {platform.python_version()}", "protocol": PROTOCOL_VERSION})
         while True:
             try:
                 frame = self._reader.read()
             except ProtocolError as exc:
-                self.log.error(f"protocol error from the host: {exc}")
-                return 2
+                print(f"chorus_sdk: protocol error from the host: {exc}", file=sys.stderr, flush=True)
+                return EXIT_PROTOCOL_ERROR
             if frame is None:
                 return 0
             header, _ = frame
@@ -197,7 +202,10 @@ class Runtime:
                 for value in generator:
                     if state.cancelled:
                         raise AbortError()
-                    for piece in split(to_chunk(value), self.max_chunk_bytes):
+                    chunk = to_chunk(value)
+                    if not chunk.pcm:
+                        continue  # an empty chunk is not sent
+                    for piece in split(chunk, self.max_chunk_bytes):
                         state.take()
                         self.send({"type": "chunk", "id": rid, "sampleRate": piece.sample_rate}, piece.pcm)
                 if state.cancelled:

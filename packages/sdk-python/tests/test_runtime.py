@@ -87,7 +87,7 @@ class RuntimeTest(unittest.TestCase):
         self.host = Host(self.engine)
         ready, _ = self.host.next()
         self.assertEqual(ready["type"], "ready")
-        self.assertEqual(ready["sdk"], "1.0.0")
+        self.assertEqual((ready["sdk"], ready["protocol"]), ("1.0.0", "1.0.0"))
         self.assertTrue(ready["runtime"].startswith("python 3."))
 
     def tearDown(self) -> None:
@@ -168,7 +168,7 @@ class RuntimeTest(unittest.TestCase):
     def test_an_oversized_header_is_a_protocol_error(self) -> None:
         self.host.sock.sendall(b"{" + b" " * (MAX_HEADER_BYTES + 10))
         self.host.thread.join(5)
-        self.assertEqual(self.host.exit_code, 2)
+        self.assertEqual(self.host.exit_code, 70)
 
     def test_end_of_stream_ends_the_loop(self) -> None:
         self.host.send({"type": "shutdown"})
