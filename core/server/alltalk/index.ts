@@ -98,7 +98,9 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.post("/api/lowvramsetting", async (request) => {
     const value = (queryParams(request).new_low_vram_value ?? "").toLowerCase();
     if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_low_vram_value: must be True or False", { field: "new_low_vram_value" });
-    state.lowVram = value === "true"; // the scheduler already places engines by free VRAM
+    state.lowVram = value === "true";
+    // The current engine's placement follows: GPU profiles that keep the whole model resident are skipped.
+    app.host.scheduler.setLowVram(state.engine, state.lowVram);
     return { status: "lowvram-success" };
   });
 
