@@ -98,8 +98,8 @@ describe("Python engine containment", () => {
     expect([res.headers.get("x-chorus-engine"), res.headers.get("x-chorus-profile")]).toEqual(["misbehaving-py", "cpu"]);
     expect((await res.arrayBuffer()).byteLength).toBe(3 * CHUNK_BYTES);
     // The scheduler learned the size Python reported (neededMb 3072) and re-placed the request.
-    const oom = server.logs.find((l) => JSON.stringify(l).includes("oom_synthesis") && JSON.stringify(l).includes("misbehaving-py"));
-    expect(JSON.stringify(oom)).toContain("3072");
+    const oom = await waitFor(() => server.logs.find((l) => l.reason === "oom_synthesis" && l.engine === "misbehaving-py"), 5000, "the oom_synthesis decision");
+    expect(String(oom.detail)).toContain("needs 3072 MB");
   });
 
   it("hot-swaps a Python plugin: the new version's code serves, from the same environment", async () => {

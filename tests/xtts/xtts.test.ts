@@ -20,6 +20,8 @@ const STANDIN = path.join(import.meta.dirname, "standin");
 let server: TestServer;
 let events: string;
 let voicesDir: string;
+let modelsDir: string;
+const modelsDirOf = () => modelsDir;
 
 type Event = { call: string; [k: string]: unknown };
 const recorded = (): Event[] => (fs.existsSync(events) ? fs.readFileSync(events, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Event) : []);
@@ -69,6 +71,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(oom, "plugin.json"), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(dir, "plugin.json"), "utf8")), id: "xtts-oom" }));
 
   const models = tempDir("xtts-models");
+  modelsDir = models;
   model(path.join(models, "base"));
   model(path.join(models, "oomload"), { oom: "load" });
   model(path.join(models, "oomsynth"), { oom: "synthesis" });
@@ -114,7 +117,7 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     const { voices } = (await res.json()) as { voices: string[] };
     expect(voices).toEqual(expect.arrayContaining(["alice", "bob", "voiceset:duo", "Ana Florence"]));
     expect(voices).not.toContain("short");
-    expect(server.logs.some((l) => String(l.msg).includes("voice short.wav skipped: 1.0 s long"))).toBe(true);
+    await waitFor(() => server.logs.some((l) => String(l.msg).includes("voice short.wav skipped: 1.0 s long")), 5000, "the warning in the log");
     expect(calls("load_checkpoint")[0]).toMatchObject({ eval: true, use_deepspeed: false });
     expect(String(calls("load_checkpoint")[0]!.checkpoint_dir)).toMatch(/base$/);
     // The GPU profile, on the device index the scheduler chose.
@@ -179,6 +182,16 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(chunksOf(b.samples)[0]!.level).not.toBe(300);
   });
 
+  it("uses a model folder that appeared while running (AllTalk's 'xtts - NAME' form too), without a restart", async () => {
+    model(path.join(modelsDirOf(), "finetuned"));
+    const res = await xtts({ voice: "alice", text: "A fine-tuned voice.", options: { model: "xtts - finetuned" } });
+    expect(res.status, res.body.toString()).toBe(200);
+    expect(String(calls("load_checkpoint").at(-1)!.checkpoint_dir)).toMatch(/finetuned$/);
+    const missing = await xtts({ voice: "alice", text: "No such model.", options: { model: "incomplete" } });
+    expect(missing.status).toBe(502);
+    expect(missing.body.toString()).toContain("XTTS model 'incomplete' lacks config.json, model.pth, vocab.json, speakers_xtts.pth");
+  });
+
   it("serves an OOM while loading from further down the chain, learning that the GPU profile does not fit", async () => {
     // xtts-oom: the same engine whose default model runs out of memory on the GPU.
     const res = await xtts({ engine: "xtts-oom", voice: "alice", text: "Out of memory here." });
@@ -186,7 +199,7 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(`${res.headers.get("x-chorus-engine")}:${res.headers.get("x-chorus-profile")}`).not.toBe("xtts-oom:gpu");
     expect(calls("oom").map((e) => e.phase)).toContain("load");
     expect(calls("empty_cache").length).toBeGreaterThanOrEqual(1);
-    expect(server.logs.some((l) => l.reason === "oom_load" && l.engine === "xtts-oom" && String(l.detail).includes("Tried to allocate 2.00 GiB"))).toBe(true);
+    await waitFor(() => server.logs.some((l) => l.reason === "oom_load" && l.engine === "xtts-oom" && String(l.detail).includes("Tried to allocate 2.00 GiB")), 5000, "the oom_load decision");
   });
 
   it("in low-VRAM mode parks the model in RAM and moves it to the GPU for each request, in order", async () => {
@@ -209,6 +222,6 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(res.status, res.body.toString()).toBe(200);
     expect(res.headers.get("x-chorus-profile")).toBe("cpu");
     expect(calls("oom").map((e) => e.phase)).toContain("synthesis");
-    expect(server.logs.some((l) => l.reason === "oom_synthesis" && l.engine === "xtts")).toBe(true);
+    await waitFor(() => server.logs.some((l) => l.reason === "oom_synthesis" && l.engine === "xtts"), 5000, "the oom_synthesis decision");
   });
 });
