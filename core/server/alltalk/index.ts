@@ -63,10 +63,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
       current_model_loaded: state.engine,
       manufacturer_name: m?.name ?? state.engine,
       audio_format: "wav",
-      deepspeed_capable: false,
+      // From the engine's placements: a DeepSpeed profile, a GPU profile that holds the model only per request.
+      deepspeed_capable: m?.resources.profiles.some((p) => p.name.includes("deepspeed")) ?? false,
       deepspeed_available: false,
       deepspeed_enabled: false,
-      lowvram_capable: false,
+      lowvram_capable: m?.resources.profiles.some((p) => p.device === "cuda" && p.transientVramMb > 0 && p.vramMb === 0) ?? false,
       lowvram_enabled: state.lowVram,
       generationspeed_capable: caps?.speed ?? false,
       generationspeed_set: 1,
