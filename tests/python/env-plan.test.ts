@@ -1,0 +1,58 @@
+/** The environment manager's pure parts: version specifiers, the plan, the status record. */
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { envStatus, makePlan, pythonFor, NeedsSetupError, type EnvSpec } from "../../core/python/index.ts";
+import { satisfies } from "../../core/python/specifier.ts";
+import { writeRecord, requirementsHash } from "../../core/python/environment.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+describe("version specifiers", () => {
+  it("evaluates pip's clauses", () => {
+    expect(satisfies("3.11.7", ">=3.10,<3.14")).toBe(true);
+    expect(satisfies("3.14.0", ">=3.10,<3.14")).toBe(false);
+    expect(satisfies("3.11.7", "==3.11.*")).toBe(true);
+    expect(satisfies("3.12.1", "==3.11.*")).toBe(false);
+    expect(satisfies("3.11.2", "~=3.10")).toBe(true);
+    expect(satisfies("4.0", "~=3.10")).toBe(false);
+    expect(satisfies("3.12.0", "!=3.12.0")).toBe(false);
+    expect(satisfies("3.9.0", "")).toBe(true);
+    expect(() => satisfies("3.9.0", "=>3")).toThrow("unsupported version clause '=>3'");
+  });
+});
+
+describe("environment status and plan", () => {
+  const spec = (requirements: string[] | string, baseDir = "/nowhere"): EnvSpec => ({ id: "demo-py", baseDir, python: { version: ">=3.9", requirements } });
+
+  it("is missing, then ready once recorded, then stale when the requirements change", () => {
+    const root = tempDir("envs");
+    expect(envStatus(spec(["numpy"]), root)).toMatchObject({ state: "missing", reason: "no environment yet" });
+    expect(() => pythonFor(spec(["numpy"]), root)).toThrow(NeedsSetupError);
+    const dir = path.join(root, "demo-py");
+    fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "bin", "python"), "");
+    expect(envStatus(spec(["numpy"]), root)).toMatchObject({ state: "missing", reason: "environment setup did not finish" });
+    const now = new Date().toISOString();
+    writeRecord(dir, { id: "demo-py", requirementsHash: requirementsHash(spec(["numpy"])), python: { version: "3.11.7", executable: "python3" }, torch: null, requirements: ["numpy"], installer: "pip", installed: [], createdAt: now, updatedAt: now });
+    expect(envStatus(spec(["numpy"]), root).state).toBe("ready");
+    expect(pythonFor(spec(["numpy"]), root)).toBe(path.join(dir, "bin", "python"));
+    expect(envStatus(spec(["numpy", "scipy"]), root)).toMatchObject({ state: "stale", reason: "the plugin's requirements changed since setup" });
+  });
+
+  it("hashes a requirements file's content, so editing the file makes the environment stale", () => {
+    const plugin = tempDir("plugin");
+    fs.writeFileSync(path.join(plugin, "requirements.txt"), "numpy>=1.24  # arrays\n\n");
+    const a = requirementsHash(spec("requirements.txt", plugin));
+    fs.writeFileSync(path.join(plugin, "requirements.txt"), "numpy>=1.26\n");
+    expect(requirementsHash(spec("requirements.txt", plugin))).not.toBe(a);
+    expect(() => requirementsHash(spec("../outside.txt", plugin))).toThrow("outside the plugin folder");
+  });
+
+  it("plans a bare environment (no pip) for a plugin with no requirements", () => {
+    const root = tempDir("envs");
+    const plan = makePlan(spec([]), { root, installer: "pip", torchIndexUrl: "https://download.pytorch.org/whl" });
+    expect(plan.action).toBe("create");
+    expect(plan.steps).toHaveLength(1);
+    expect(plan.steps[0]!.argv).toEqual([plan.interpreter.executable, "-m", "venv", "--without-pip", path.join(root, "demo-py")]);
+  });
+});
