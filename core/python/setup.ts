@@ -6,8 +6,8 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import { RECORD_FILE, readRecord, writeRecord, type EnvRecord } from "./environment.ts";
-import type { SetupPlan } from "./plan.ts";
+import { RECORD_FILE, readRecord, writeRecord, type EnvRecord, type EnvSpec } from "./environment.ts";
+import { makePlan, type SetupOptions, type SetupPlan } from "./plan.ts";
 
 export class SetupError extends Error {
   constructor(
@@ -92,4 +92,16 @@ export async function runSetup(plan: SetupPlan, progress: Progress): Promise<Env
   writeRecord(plan.dir, record);
   progress(`environment ${plan.id} ready: ${record.installed.length} package(s) recorded in ${plan.dir}/${RECORD_FILE}`);
   return record;
+}
+
+/**
+ * An environment ready for use, built (with progress) when missing or stale: for tools with
+ * an environment of their own, e.g. the fine-tune transcriber (`{ id: "finetune-whisper",
+ * python: { version: ">=3.10", requirements: ["faster-whisper>=1.0"] }, baseDir }`).
+ * Resolves to the environment's Python executable.
+ */
+export async function ensureEnvironment(spec: EnvSpec, options: SetupOptions, progress: Progress): Promise<string> {
+  const plan = makePlan(spec, options);
+  if (plan.action !== "none") await runSetup(plan, progress);
+  return plan.python;
 }

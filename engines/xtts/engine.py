@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 from chorus_sdk import AudioChunk, BadOptionError, Cancelled, Engine, EngineError, LoadContext, OutOfMemoryError, SynthesisRequest, Voice, VoiceNotFoundError
 from chorus_sdk.errors import needed_mb_from_message
+
 from xtts_latents import LatentCache
 from xtts_models import ModelFolder, resolve_model, scan_models
 from xtts_text import LANGUAGES, normalise_language, split_text
@@ -48,7 +50,7 @@ class XttsEngine(Engine):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.model: Any = None
-        self.folder: Optional[ModelFolder] = None
+        self.folder: ModelFolder | None = None
         self.voices: dict[str, VoiceEntry] = {}
 
     # -- loading -----------------------------------------------------------------------

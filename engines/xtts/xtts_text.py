@@ -5,7 +5,7 @@ and the request dies above it), split at sentence, then clause, then word bounda
 from __future__ import annotations
 
 import re
-from typing import Callable, Optional
+from typing import Callable
 
 LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi"]
 # coqui TTS/tts/layers/xtts/tokenizer.py char_limits.
@@ -16,7 +16,7 @@ _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 _CLAUSE = re.compile(r"(?<=[,;:，、；：])\s*")
 
 
-def normalise_language(language: Optional[str]) -> Optional[str]:
+def normalise_language(language: str | None) -> str | None:
     """'en-US' -> 'en', 'zh' / 'zh-CN' -> 'zh-cn'; None for a language XTTS lacks."""
     if not language:
         return None
@@ -65,7 +65,7 @@ def _pack(parts: list[str], limit: int, sep: str) -> list[str]:
     return out
 
 
-def split_text(text: str, language: str, tokens: Optional[Callable[[str], int]] = None) -> list[str]:
+def split_text(text: str, language: str, tokens: Callable[[str], int] | None = None) -> list[str]:
     """Sentences of at most the language's character limit (and MAX_TOKENS when `tokens`
     counts them), in order; nothing is dropped but whitespace."""
     limit = char_limit(language)

@@ -11,6 +11,7 @@ import hashlib
 import os
 import sys
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MIN_SECONDS = 3.0
@@ -73,7 +74,7 @@ def content_hash(paths: list[str]) -> str:
     return digest.hexdigest()[:24]
 
 
-def scan_voices(voices_dir: str, builtin: list[str], warn: "callable[[str], None]") -> dict[str, VoiceEntry]:  # type: ignore[valid-type]
+def scan_voices(voices_dir: str, builtin: list[str], warn: Callable[[str], None]) -> dict[str, VoiceEntry]:
     out: dict[str, VoiceEntry] = {}
     try:
         names = sorted(os.listdir(voices_dir))

@@ -7,7 +7,8 @@ the protocol loop of `chorus_sdk` (docs/plugins.md, "Python plugins")."""
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from chorus_sdk import AudioChunk, BadOptionError, Cancelled, Engine, LoadContext, SynthesisRequest, Voice, VoiceNotFoundError
 

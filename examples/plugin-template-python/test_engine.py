@@ -3,9 +3,8 @@
 
 import unittest
 
-from chorus_sdk import BadOptionError, Cancelled, SynthesisRequest
-
 import engine
+from chorus_sdk import BadOptionError, Cancelled, SynthesisRequest
 
 
 class EngineTest(unittest.TestCase):

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-
 from chorus_sdk import AudioChunk, Cancelled, Engine, LoadContext, SynthesisRequest, Voice, VoiceNotFoundError
 
 RATE = 16000

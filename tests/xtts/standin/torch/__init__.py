@@ -21,13 +21,13 @@ class Tensor:
     def shape(self) -> tuple[int, ...]:
         return (len(self.data),)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return Tensor(self.data, "cpu")
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         return self
 
-    def to(self, device: Any) -> "Tensor":
+    def to(self, device: Any) -> Tensor:
         return Tensor(self.data, str(device))
 
     def numpy(self) -> list[float]:
