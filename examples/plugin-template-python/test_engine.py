@@ -3,8 +3,9 @@
 
 import unittest
 
-import engine
 from chorus_sdk import BadOptionError, Cancelled, SynthesisRequest
+
+import engine
 
 
 class EngineTest(unittest.TestCase):

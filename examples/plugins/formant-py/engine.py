@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
 from chorus_sdk import AudioChunk, Cancelled, Engine, LoadContext, SynthesisRequest, Voice, VoiceNotFoundError
 
 RATE = 16000
