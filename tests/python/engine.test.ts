@@ -123,4 +123,18 @@ describe("Python engine containment", () => {
     const second = await speak(server, { engine: "swap-py", text: words(2) });
     expect(second).toMatchObject({ status: 200, rate: 22050, bytes: 2 * Math.floor(22050 / 20) * 2 });
   });
+
+  it("chorus plugin check runs a Python plugin in its environment, step by step", async () => {
+    const res = await runChorusAsync(["plugin", "check", path.join(pluginsDir, "misbehaving-py")], { env });
+    expect(res.status, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^ok {3}python environment: .*misbehaving-py\/bin\/python$/m);
+    expect(res.stdout).toMatch(/^ok {3}synthesis \(voice tone\)$/m);
+    expect(res.stdout).toContain("misbehaving-py: all checks passed");
+    const fresh = path.join(pluginsDir, "fresh-py");
+    fs.cpSync(FIXTURE, fresh, { recursive: true });
+    fs.writeFileSync(path.join(fresh, "plugin.json"), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(fresh, "plugin.json"), "utf8")), id: "fresh-py" }));
+    const unset = await runChorusAsync(["plugin", "check", fresh], { env });
+    expect(unset.status).toBe(1);
+    expect(unset.stdout).toContain("FAIL python environment: engine 'fresh-py' needs setup (no environment yet); run: chorus plugin setup fresh-py");
+  });
 });
