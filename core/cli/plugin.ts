@@ -10,10 +10,11 @@ import pino from "pino";
 import { CHORUS_ROOT, resolvePath } from "../config/load.ts";
 import { EngineHost } from "../registry/engine-host.ts";
 import { readPluginFolder } from "../registry/plugin-folder.ts";
+import { validateSettings } from "../registry/settings.ts";
 import { loadPluginCommand } from "./plugin-commands.ts";
 import { Registry } from "../registry/registry.ts";
-import type { AudioChunk, Voice } from "../sdk/engine.ts";
-import type { Manifest } from "../sdk/manifest.ts";
+import type { AudioChunk, Voice } from "../../packages/sdk/src/index.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { UsageError, cliConfig, type CliValues } from "./main.ts";
 
 const TEMPLATE_DIR = path.join(CHORUS_ROOT, "examples", "plugin-template");
@@ -55,7 +56,7 @@ function newPlugin(args: string[]): number {
   manifest.id = name;
   manifest.name = title;
   manifest.version = "0.1.0";
-  manifest.$schema = path.relative(target, path.join(CHORUS_ROOT, "core", "sdk", "plugin.schema.json")).split(path.sep).join("/");
+  manifest.$schema = path.relative(target, path.join(CHORUS_ROOT, "packages", "sdk", "plugin.schema.json")).split(path.sep).join("/");
   fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   for (const file of ["README.md", "index.test.ts"]) {
     const p = path.join(target, file);
@@ -93,7 +94,10 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
   });
   // A scratch data folder, removed afterwards; the engine's settings from the configuration.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-check-${manifest.id}-`));
-  const settings = config.engines.settings[manifest.id] ?? {};
+  const checked = validateSettings(manifest, config.engines.settings[manifest.id]);
+  report(checked.ok ? { ok: true, what: "settings", detail: manifest.settings ? "valid against the manifest's settings schema" : "no settings schema" } : { ok: false, what: "settings", detail: checked.error });
+  if (!checked.ok) return 1;
+  const settings = checked.settings;
   try {
     await step(report, "import and create", () => host.start());
     const profile = manifest.resources.profiles.find((p) => p.device === "cpu") ?? manifest.resources.profiles[0]!;
@@ -111,7 +115,7 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   for (const spec of manifest.commands) {
-    await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir })).catch(() => undefined);
+    await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir, manifest })).catch(() => undefined);
   }
   const failed = steps.filter((s) => !s.ok).length;
   process.stdout.write(failed ? `${manifest.id}: ${failed} problem(s)\n` : `${manifest.id}: all checks passed\n`);

@@ -6,7 +6,7 @@
  * production run this same code.
  */
 import { ChorusError } from "../errors.ts";
-import { SynthesisAbortedError } from "../sdk/errors.ts";
+import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { buildChain, type Candidate } from "./chain.ts";
 import { EngineLifecycle } from "./lifecycle.ts";
 import type { Lease, LeaseRequest } from "./lease.ts";

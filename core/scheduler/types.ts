@@ -1,5 +1,5 @@
 /** The seams of the scheduler (engine catalogue, loader) and its per-instance state. */
-import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
+import type { Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
 import type { Reason } from "./decisions.ts";
 import type { Holding } from "./fit.ts";
 import type { LeasedEngine } from "./lease.ts";

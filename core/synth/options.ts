@@ -1,6 +1,6 @@
 /** Validates a request's engine-specific `options` against the manifest's option specs. */
 import { z } from "zod";
-import type { Manifest, OptionSpec } from "../sdk/manifest.ts";
+import type { Manifest, OptionSpec } from "../../packages/sdk/src/index.ts";
 import { ChorusError } from "../errors.ts";
 
 const cache = new WeakMap<Manifest, z.ZodType<Record<string, unknown>>>();

@@ -4,18 +4,16 @@
  * Encoding and transport are the caller's (HTTP routes, CLI).
  */
 import type { Logger } from "pino";
-import { inject, injectable } from "../di.ts";
 import type { Config } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
-import type { AudioChunk, Voice } from "../sdk/engine.ts";
-import { EngineError, OutOfMemoryError, SynthesisAbortedError } from "../sdk/errors.ts";
-import type { PlacementProfile } from "../sdk/manifest.ts";
+import type { AudioChunk, Voice } from "../../packages/sdk/src/index.ts";
+import { EngineError, OutOfMemoryError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
+import type { PlacementProfile } from "../../packages/sdk/src/index.ts";
 import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
-import { TOKENS } from "../tokens.ts";
 import { validateOptions } from "./options.ts";
 import { readAhead } from "./read-ahead.ts";
 
@@ -42,16 +40,15 @@ export interface SpeechStream {
   chunks: AsyncGenerator<Int16Array>;
 }
 
-@injectable()
 export class SpeechPipeline {
   private readonly voiceCache = new WeakMap<LeasedEngine, Promise<Voice[]>>();
   private readonly log: Logger;
 
   constructor(
-    @inject(TOKENS.Config) private readonly config: Config,
-    @inject(TOKENS.Registry) private readonly registry: Registry,
-    @inject(TOKENS.Scheduler) private readonly scheduler: Scheduler,
-    @inject(TOKENS.Logger) log: Logger,
+    private readonly config: Config,
+    private readonly registry: Registry,
+    private readonly scheduler: Scheduler,
+    log: Logger,
   ) {
     this.log = log.child({ component: "pipeline" });
   }

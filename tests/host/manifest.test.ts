@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ManifestSchema, definePlugin } from "../../core/sdk/index.ts";
+import { definePlugin } from "../../packages/sdk/src/index.ts";
+import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 import { readPluginFolder } from "../../core/registry/registry.ts";
 import { tempDir } from "../helpers/temp.ts";
 
