@@ -9,12 +9,10 @@ import { ChorusError } from "../errors.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
-import type { AudioChunk, Voice } from "../../packages/sdk/src/index.ts";
-import { EngineError, OutOfMemoryError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
-import type { PlacementProfile } from "../../packages/sdk/src/index.ts";
+import { BadOptionError, EngineError, OutOfMemoryError, SynthesisAbortedError, type AudioChunk, type Manifest, type PlacementProfile, type Voice } from "../../packages/sdk/src/index.ts";
 import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
-import { validateOptions } from "./options.ts";
+import { carriedOptions, validateOptions } from "./options.ts";
 import { readAhead } from "./read-ahead.ts";
 
 export interface SpeechJob {
@@ -93,7 +91,7 @@ export class SpeechPipeline {
     try {
       const manifest = this.registry.manifest(lease.engineId);
       if (!manifest) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${lease.engineId}'`, { field: "engine" });
-      const options = lease.engineId === requested ? validateOptions(manifest, job.options) : {};
+      const options = lease.engineId === requested ? validateOptions(manifest, job.options) : this.fallbackOptions(manifest, job.options);
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
       const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
       const current = { lease, voice };
@@ -131,6 +129,7 @@ export class SpeechPipeline {
     fallback?: boolean,
   ): AsyncGenerator<AudioChunk> {
     let retried = false;
+    const requestedOptions = params.options;
     try {
       for (const text of sentences) {
         // Stopped between sentences: an error, never a shorter text passed off as the whole.
@@ -150,7 +149,9 @@ export class SpeechPipeline {
             const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] });
             current.lease = next;
             if (next.engineId !== lease.engineId) {
-              params = { ...params, voice: await this.resolveVoice(next, undefined, true, this.registry.manifest(next.engineId)?.defaultVoice), options: {} };
+              const manifest = this.registry.manifest(next.engineId);
+              const options = manifest ? this.fallbackOptions(manifest, requestedOptions) : {};
+              params = { ...params, voice: await this.resolveVoice(next, undefined, true, manifest?.defaultVoice), options };
               current.voice = params.voice;
             }
           }
@@ -159,6 +160,13 @@ export class SpeechPipeline {
     } finally {
       current.lease.release();
     }
+  }
+
+  /** Options for a fallback engine: the requested ones it declares and accepts, its defaults for the rest. */
+  private fallbackOptions(manifest: Manifest, options: Record<string, unknown> | undefined): Record<string, unknown> {
+    const carried = carriedOptions(manifest, options);
+    if (carried.dropped.length) this.log.info({ engine: manifest.id, dropped: carried.dropped, reason: "options_dropped" }, `options not applicable to fallback engine ${manifest.id}: ${carried.dropped.join(", ")}`);
+    return carried.options;
   }
 
   /**
@@ -210,7 +218,7 @@ function fromEngineError(err: unknown, engineId: string, voice: string): unknown
     case "ENGINE_VOICE_NOT_FOUND":
       return new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${engineId}' has no voice '${voice}'`, { field: "voice", cause: err });
     case "ENGINE_BAD_OPTION": {
-      const field = /^(options\.[A-Za-z0-9_]+)/.exec(err.message)?.[1] ?? "options";
+      const field = err instanceof BadOptionError && err.option ? `options.${err.option}` : "options";
       return new ChorusError("CHORUS_ERR_REQUEST_INVALID", err.message, { field, cause: err });
     }
     default:
