@@ -13,7 +13,7 @@ import { readPluginFolder } from "../registry/plugin-folder.ts";
 import { validateSettings } from "../registry/settings.ts";
 import { loadPluginCommand } from "./plugin-commands.ts";
 import { Registry } from "../registry/registry.ts";
-import type { AudioChunk, Voice } from "../../packages/sdk/src/index.ts";
+import { validateOptions, type AudioChunk, type Voice } from "../../packages/sdk/src/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { UsageError, cliConfig, type CliValues } from "./main.ts";
 
@@ -104,7 +104,7 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
     await step(report, `load (profile ${profile.name})`, () => host.load({ profile, device: { kind: profile.device, index: 0, simulated: profile.device !== "cpu" }, pluginDir: dir, settings, dataDir }));
     const voices = await step(report, "voices", () => host.listVoices(), (v) => checkVoices(manifest, v));
     const voice = manifest.defaultVoice ?? voices[0]!.id;
-    const chunks = await step(report, `synthesis (voice ${voice})`, () => collect(host, voice), (c) => checkAudio(manifest, c));
+    const chunks = await step(report, `synthesis (voice ${voice})`, () => collect(host, manifest, voice), (c) => checkAudio(manifest, c));
     const seconds = chunks.reduce((n, c) => n + c.samples.length / c.sampleRate, 0);
     report({ ok: true, what: "audio", detail: `${chunks.length} chunk(s), ${seconds.toFixed(2)} s at ${chunks[0]!.sampleRate} Hz` });
     await step(report, "unload", () => host.unload());
@@ -145,9 +145,10 @@ function checkVoices(manifest: Manifest, voices: Voice[]): string | undefined {
   return undefined;
 }
 
-async function collect(host: EngineHost, voice: string): Promise<AudioChunk[]> {
+async function collect(host: EngineHost, manifest: Manifest, voice: string): Promise<AudioChunk[]> {
   const chunks: AudioChunk[] = [];
-  const request = { text: "Hello, this is a test of the plugin.", voice, speed: 1, pitch: 1, options: {} };
+  // The options as a request gets them: the manifest's defaults applied.
+  const request = { text: "Hello, this is a test of the plugin.", voice, speed: 1, pitch: 1, options: validateOptions(manifest, {}) };
   for await (const chunk of host.synthesize(request, new AbortController().signal)) chunks.push(chunk);
   return chunks;
 }

@@ -28,6 +28,7 @@ export function registryLoader(registry: Registry): EngineLoader {
         listVoices: () => host.listVoices(),
         synthesize: (request, signal) => host.synthesize(request, signal),
         unload: () => host.unload(),
+        health: () => host.health(),
         terminate: () => host.shutdown(),
         onExit: (listener) => void host.once("exit", listener),
       };

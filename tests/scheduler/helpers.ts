@@ -52,6 +52,7 @@ export class FakeLoader implements EngineLoader {
     if (bad === "fail") throw new Error("model file missing");
     return {
       listVoices: async () => [{ id: "v", name: "v", languages: ["en"] }],
+      health: async () => ({ ok: true }),
       async *synthesize() {
         yield { sampleRate: 16000, samples: new Int16Array(10) };
       },

@@ -109,6 +109,7 @@ export class SimLoader implements EngineLoader {
     const { clock, gpu, engines, stats } = this;
     return {
       listVoices: async () => [{ id: "default", name: "default", languages: ["en"] }],
+      health: async () => ({ ok: alive }),
       async *synthesize(request) {
         const transient = profile.device === "cuda" ? profile.transientVramMb : 0;
         try {
