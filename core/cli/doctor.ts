@@ -8,7 +8,7 @@ import { resolvePath } from "../config/load.ts";
 import { envsRoot, envStatus, findInterpreters, pluginEnvSpec, PYTHON_SDK_DIR, setupCommand } from "../python/index.ts";
 import { which } from "../python/interpreters.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
-import type { Manifest } from "../sdk/manifest.ts";
+import type { Manifest } from "../registry/manifest-schema.ts";
 import { cliConfig, type CliValues } from "./main.ts";
 
 type Finding = { level: "ok" | "warn" | "FAIL"; what: string; detail?: string; fix?: string };

@@ -18,7 +18,7 @@ export async function pluginSetupCommand(args: string[], values: CliValues): Pro
   const entry = config.engines.dirs
     .map(resolvePath)
     .flatMap(pluginFolders)
-    .map(readPluginFolder)
+    .map((dir) => readPluginFolder(dir))
     .find((e) => e.id === id);
   if (!entry) {
     process.stderr.write(`chorus: no plugin '${id}' in ${config.engines.dirs.join(", ")} (chorus engines lists them)\n`);

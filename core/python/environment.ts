@@ -8,7 +8,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import type { PythonSpec } from "../sdk/manifest.ts";
+import type { PythonSpec } from "../registry/manifest-schema.ts";
 import { satisfies } from "./specifier.ts";
 
 /** What an environment must contain. Plugins get theirs from the manifest (plugin-env.ts). */

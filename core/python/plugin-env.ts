@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { PythonSchema, type Manifest } from "../sdk/manifest.ts";
+import { PythonSchema, type Manifest } from "../registry/manifest-schema.ts";
 import { envStatus, type EnvSpec, type EnvStatus } from "./environment.ts";
 
 /** The folder holding the `chorus_sdk` package, put on the engine's PYTHONPATH. */

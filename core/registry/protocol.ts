@@ -6,8 +6,8 @@
  * (`credits` on the request, then `credit` messages as the host consumes), so what the host
  * holds per request is bounded by `credits x MAX_CHUNK_BYTES` whatever the engine does.
  */
-import type { DeviceInfo, SynthesisRequest } from "../sdk/engine.ts";
-import type { Manifest } from "../sdk/manifest.ts";
+import type { DeviceInfo, SynthesisRequest } from "../../packages/sdk/src/index.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
 
 /** Protocol version, as `ready.protocol`; a runtime speaking another major is refused. */
 export const PROTOCOL_VERSION = "1.0.0";

@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import type { AudioChunk, Engine, LoadContext, PlacementProfile, SynthesisRequest } from "chorus/sdk";
 import plugin from "../../engines/piper/index.ts";
 import manifestJson from "../../engines/piper/plugin.json" with { type: "json" };
-import { ManifestSchema } from "../../core/sdk/manifest.ts";
+import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 
 export const manifest = ManifestSchema.parse(manifestJson);
 

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { SDK_VERSION } from "../../core/sdk/index.ts";
+import { SDK_VERSION } from "../../packages/sdk/src/index.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SDK = path.join(ROOT, "packages/sdk-python");

@@ -19,7 +19,7 @@ const BASE = "https://huggingface.co/coqui/XTTS-v2/resolve";
 const FILES = ["config.json", "vocab.json", "speakers_xtts.pth", "model.pth", "LICENSE.txt"];
 const FINETUNE_FILES = ["dvae.pth", "mel_stats.pth"];
 
-type Out = NodeJS.WritableStream;
+type Out = { write(text: string): unknown };
 
 async function expectedDigest(url: string): Promise<{ sha256?: string; size?: number }> {
   try {
