@@ -1,4 +1,4 @@
-"""XTTS voices: reference clips in the voices folder (NAME.wav), voice sets (a folder of
+"""XTTS voices: reference clips in the voices folder (NAME.wav, voice id `NAME.wav` as in AllTalk), voice sets (a folder of
 clips, `voiceset:NAME`), AllTalk's `latent:NAME` (a saved latents file, NAME.pth in the
 voices folder's `latents/`), and the built-in speakers of the model's speakers_xtts.pth.
 Clips are validated on discovery: decodable 16-bit PCM WAV, 3-30 s; clipping and a
@@ -89,8 +89,8 @@ def scan_voices(voices_dir: str, builtin: list[str], warn: Callable[[str], None]
                 continue
             for w in clip.warnings:
                 warn(f"voice {name}: {w}")
-            stem = name[:-4]
-            out[stem] = VoiceEntry(stem, stem, "clip", [path], clip.warnings)
+            # The id is the file name, as AllTalk lists and clients send it ("female_01.wav").
+            out[name] = VoiceEntry(name, name[:-4], "clip", [path], clip.warnings)
         elif os.path.isdir(path) and name != "latents" and not name.startswith("."):
             clips = []
             for clip_name in sorted(os.listdir(path)):
@@ -113,9 +113,5 @@ def scan_voices(voices_dir: str, builtin: list[str], warn: Callable[[str], None]
 
 
 def lookup(voices: dict[str, VoiceEntry], wanted: str) -> VoiceEntry | None:
-    """By id; `NAME.wav` (AllTalk sends file names) finds clip NAME."""
-    if wanted in voices:
-        return voices[wanted]
-    if wanted.lower().endswith(".wav"):
-        return voices.get(wanted[:-4])
-    return None
+    """By id; a clip also by its name without `.wav`."""
+    return voices.get(wanted) or voices.get(f"{wanted}.wav")

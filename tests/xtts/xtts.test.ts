@@ -115,8 +115,8 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     const res = await fetch(`${server.url}/api/voices?engine=xtts`);
     expect(res.status).toBe(200);
     const { voices } = (await res.json()) as { voices: string[] };
-    expect(voices).toEqual(expect.arrayContaining(["alice", "bob", "voiceset:duo", "Ana Florence"]));
-    expect(voices).not.toContain("short");
+    expect(voices).toEqual(expect.arrayContaining(["alice.wav", "bob.wav", "voiceset:duo", "Ana Florence"]));
+    expect(voices).not.toContain("short.wav");
     await waitFor(() => server.logs.some((l) => String(l.msg).includes("voice short.wav skipped: 1.0 s long")), 5000, "the warning in the log");
     expect(calls("load_checkpoint")[0]).toMatchObject({ eval: true, use_deepspeed: false });
     expect(String(calls("load_checkpoint")[0]!.checkpoint_dir)).toMatch(/base$/);
@@ -190,6 +190,19 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     const missing = await xtts({ voice: "alice", text: "No such model.", options: { model: "incomplete" } });
     expect(missing.status).toBe(502);
     expect(missing.body.toString()).toContain("XTTS model 'incomplete' lacks config.json, model.pth, vocab.json, speakers_xtts.pth");
+  });
+
+  it("streams through AllTalk's /api/tts-generate-streaming as a WAV, in the request's language", async () => {
+    const reload = await fetch(`${server.url}/api/reload?tts_method=xtts`, { method: "POST" });
+    expect(reload.status).toBe(200);
+    const res = await fetch(`${server.url}/api/tts-generate-streaming?text=${encodeURIComponent("Hola, ¿qué tal?")}&voice=bob.wav&language=es&output_file=x`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("audio/wav");
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(body.toString("ascii", 0, 4)).toBe("RIFF");
+    expect(body.readUInt32LE(24)).toBe(24000);
+    expect(calls("inference_stream").at(-1)).toMatchObject({ language: "es" });
+    await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
   });
 
   it("serves an OOM while loading from further down the chain, learning that the GPU profile does not fit", async () => {

@@ -158,7 +158,9 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     if (!params.text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
     checkRawTextLength(params.text, config.text.maxLength, "text");
     const controller = track(request, reply);
-    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice) }, controller.signal);
+    // AllTalk's `language` reaches engines that take a `language` option (XTTS).
+    const language = params.language && registry.manifest(state.engine)?.options.language ? { language: params.language } : undefined;
+    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice), options: language }, controller.signal);
     speechHeaders(reply, speech);
     void reply.type("audio/wav");
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
