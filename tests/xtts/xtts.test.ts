@@ -202,6 +202,14 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(body.toString("ascii", 0, 4)).toBe("RIFF");
     expect(body.readUInt32LE(24)).toBe(24000);
     expect(calls("inference_stream").at(-1)).toMatchObject({ language: "es" });
+    // AllTalk's "xtts - MODEL" form picks the model for its requests.
+    const model = await fetch(`${server.url}/api/reload?tts_method=${encodeURIComponent("xtts - finetuned")}`, { method: "POST" });
+    expect(model.status).toBe(200);
+    expect(((await (await fetch(`${server.url}/api/currentsettings`)).json()) as { current_model_loaded: string }).current_model_loaded).toBe("xtts - finetuned");
+    const again = await fetch(`${server.url}/api/tts-generate-streaming?text=Hello&voice=bob.wav&language=en`);
+    expect(again.status).toBe(200);
+    await again.arrayBuffer();
+    expect(String(calls("load_checkpoint").at(-1)!.checkpoint_dir)).toMatch(/finetuned$/);
     await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
   });
 
