@@ -55,4 +55,17 @@ describe("environment status and plan", () => {
     expect(plan.steps).toHaveLength(1);
     expect(plan.steps[0]!.argv).toEqual([plan.interpreter.executable, "-m", "venv", "--without-pip", path.join(root, "demo-py")]);
   });
+
+  it("plans uv's commands when the installer is uv, and refuses a --python that does not run or fit", () => {
+    const root = tempDir("envs");
+    const plan = makePlan(spec(["numpy>=1.24"]), { root, installer: "uv", torchIndexUrl: "" });
+    const dir = path.join(root, "demo-py");
+    expect(plan.steps.map((s) => s.argv)).toEqual([
+      ["uv", "venv", "--python", plan.interpreter.executable, dir],
+      ["uv", "pip", "install", "--python", path.join(dir, "bin", "python"), "numpy>=1.24"],
+    ]);
+    expect(() => makePlan(spec([]), { root, installer: "pip", torchIndexUrl: "", python: "/nonexistent/python3" })).toThrow("Python '/nonexistent/python3' does not run");
+    expect(() => makePlan({ ...spec([]), python: { version: ">=9.0", requirements: [] } }, { root, installer: "pip", torchIndexUrl: "", python: "python3" })).toThrow(/does not satisfy the plugin's '>=9.0'/);
+    expect(() => makePlan({ ...spec([]), python: { version: ">=9.0", requirements: [] } }, { root, installer: "pip", torchIndexUrl: "" })).toThrow(/no Python satisfying '>=9.0': found 3\./);
+  });
 });
