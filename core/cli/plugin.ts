@@ -110,7 +110,7 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
     log: pino({ level: values.json ? "silent" : "warn" }, pino.destination(2)).child({ plugin: manifest.id }),
     bootTimeoutMs: config.engines.startTimeoutSeconds * 1000,
     restart: { maxRestarts: 0 },
-    command,
+    processCommand: command,
   });
   // A scratch data folder, removed afterwards; the engine's settings from the configuration.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-check-${manifest.id}-`));

@@ -177,7 +177,7 @@ export class Registry extends EventEmitter {
       generation,
       log: this.log.child({ plugin: id, generation }),
       bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
-      command: engineCommand(entry.manifest, entry.codeDir ?? entry.dir, this.envsRoot),
+      processCommand: engineCommand(entry.manifest, entry.codeDir ?? entry.dir, this.envsRoot),
     });
     host.on("crash", (reason: string) => this.incidents.set(id, `generation ${generation} (${new Date().toISOString()}): ${reason}`));
     try {

@@ -13,7 +13,7 @@ import type { ProcessCommand } from "./worker-link.ts";
 export type TrialResult = { host: EngineHost; error?: undefined } | { host?: undefined; error: string };
 
 export async function trialBoot(manifest: Manifest, codeDir: string, generation: number, log: Logger, bootTimeoutMs: number, command?: ProcessCommand): Promise<TrialResult> {
-  const host = new EngineHost({ manifest, pluginDir: codeDir, generation, log, bootTimeoutMs, command });
+  const host = new EngineHost({ manifest, pluginDir: codeDir, generation, log, bootTimeoutMs, processCommand: command });
   try {
     await host.start();
     return { host };
