@@ -14,6 +14,7 @@ import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
 import { ENGINE_USAGE, EngineUsageError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
 import { doctorCommand } from "./doctor.ts";
+import { FINETUNE_USAGE, finetuneCommand } from "./finetune.ts";
 import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
 
 export class UsageError extends Error {}
@@ -34,6 +35,7 @@ Commands:
         [--python PATH] [--torch cpu|cuda|auto] [--dry-run] [--force]
   doctor                      check Python, plugin environments, torch/CUDA, GPUs, model files
 ${ENGINE_USAGE}
+${FINETUNE_USAGE}
 
 Global options:
   --config FILE               configuration file (JSON), merged over config/default.json
@@ -174,6 +176,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`chorus: ${(err as Error).message}\n`);
     return 1;
   }
+  // `finetune` parses its own options (core/cli/finetune.ts).
+  const split = takeConfigFlag(argv);
+  if (split.rest[0] === "finetune") return finetuneCommand(split.rest.slice(1), split.config);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
