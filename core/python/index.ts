@@ -4,3 +4,4 @@ export { formatPlan, makePlan, type SetupOptions, type SetupPlan, type TorchChoi
 export { ensureEnvironment, runSetup, SetupError, type Progress } from "./setup.ts";
 export { chooseInterpreter, findInterpreters, InterpreterError, type Interpreter } from "./interpreters.ts";
 export { engineCommand, isPythonPlugin, needsSetup, NeedsSetupError, pluginEnvSpec, pythonFor, pythonLaunch, PYTHON_SDK_DIR, setupCommand, type Launch, type NeedsSetup } from "./plugin-env.ts";
+export { ManagedPython, type ToolEnvironmentSpec } from "./managed.ts";

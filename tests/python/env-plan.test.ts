@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { envStatus, makePlan, pythonFor, NeedsSetupError, type EnvSpec } from "../../core/python/index.ts";
+import { envStatus, makePlan, ManagedPython, pythonFor, NeedsSetupError, type EnvSpec } from "../../core/python/index.ts";
 import { satisfies } from "../../core/python/specifier.ts";
 import { writeRecord, requirementsHash } from "../../core/python/environment.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -67,5 +67,16 @@ describe("environment status and plan", () => {
     expect(() => makePlan(spec([]), { root, installer: "pip", torchIndexUrl: "", python: "/nonexistent/python3" })).toThrow("Python '/nonexistent/python3' does not run");
     expect(() => makePlan({ ...spec([]), python: { version: ">=9.0", requirements: [] } }, { root, installer: "pip", torchIndexUrl: "", python: "python3" })).toThrow(/does not satisfy the plugin's '>=9.0'/);
     expect(() => makePlan({ ...spec([]), python: { version: ">=9.0", requirements: [] } }, { root, installer: "pip", torchIndexUrl: "" })).toThrow(/no Python satisfying '>=9.0': found 3\./);
+  });
+
+  it("ManagedPython gives a tool the Python of its own environment, built on first use", async () => {
+    const root = tempDir("tool-envs");
+    const managed = new ManagedPython({ dataDir: "var", python: { installer: "pip", torchIndexUrl: "", envsDir: root } });
+    const progress: string[] = [];
+    const python = await managed.pythonFor({ name: "tool-demo", requirements: [], imports: ["json", "sqlite3"] }, { onProgress: (l) => progress.push(l) });
+    expect(python).toBe(path.join(root, "tool-demo", "bin", "python"));
+    expect(progress[0]).toContain("[1/1] create a virtual environment");
+    expect(await managed.pythonFor({ name: "tool-demo", requirements: [], imports: ["json"] })).toBe(python);
+    await expect(managed.pythonFor({ name: "tool-demo", requirements: [], imports: ["faster_whisper"] })).rejects.toThrow("cannot import faster_whisper");
   });
 });
