@@ -7,11 +7,13 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
+import { validateSettings } from "../registry/settings.ts";
 import { serveCommand } from "./serve.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
 import { ENGINE_USAGE, EngineUsageError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
+import { doctorCommand } from "./doctor.ts";
 import { FINETUNE_USAGE, finetuneCommand } from "./finetune.ts";
 import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
 
@@ -27,7 +29,11 @@ Commands:
   voices [--engine ID]        list an engine's voices
   use ID                      make ID the default engine (persisted; a running server follows)
   plugin new NAME [DIR]       scaffold a plugin from the template into plugins/NAME
+        [--python]            ...a Python plugin (examples/plugin-template-python)
   plugin check DIR            validate a plugin: manifest, import, load, voices, a test synthesis
+  plugin setup ID             build a Python plugin's environment (in the data folder)
+        [--python PATH] [--torch cpu|cuda|auto] [--dry-run] [--force]
+  doctor                      check Python, plugin environments, torch/CUDA, GPUs, model files
 ${ENGINE_USAGE}
 ${FINETUNE_USAGE}
 
@@ -52,12 +58,19 @@ const OPTIONS = {
   port: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  python: { type: "string" },
+  torch: { type: "string" },
+  "dry-run": { type: "boolean" },
+  runtime: { type: "string" },
+  force: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
 export type CliValues = ReturnType<typeof parse>["values"];
 
 function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  // `plugin new NAME --python` is a flag there, while `plugin setup --python PATH` takes a value.
+  const args = argv[0] === "plugin" && argv[1] === "new" ? argv.map((a) => (a === "--python" ? "--runtime=python" : a)) : argv;
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
 }
 
 /** Config for a command; commands other than `serve` log only warnings unless told otherwise. */
@@ -124,11 +137,16 @@ async function runPluginCommand(argv: string[]): Promise<number | undefined> {
   if (!match) return undefined;
   const command: PluginCommand = match.command;
   const name = `chorus ${command.spec.name}`;
+  const settings = validateSettings(command.manifest, config.engines.settings[command.pluginId]);
+  if (!settings.ok) {
+    process.stderr.write(`${name}: ${settings.error}\n`);
+    return 2;
+  }
   const definition = await loadPluginCommand(command);
   try {
     return await definition.run({
       argv: rest.slice(match.used),
-      settings: config.engines.settings[command.pluginId] ?? {},
+      settings: settings.settings,
       pluginDir: command.pluginDir,
       stdin: process.stdin,
       stdout: process.stdout,
@@ -191,6 +209,8 @@ export async function main(argv: string[]): Promise<number> {
         return await useCommand(rest, parsed.values);
       case "plugin":
         return await pluginCommand(rest, parsed.values);
+      case "doctor":
+        return await doctorCommand(parsed.values);
       case "engine":
         return await engineCommand(rest, { url: parsed.values.url, json: parsed.values.json }).catch((err: unknown) => {
           throw err instanceof EngineUsageError ? new UsageError(err.message) : err;

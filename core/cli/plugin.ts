@@ -10,14 +10,19 @@ import pino from "pino";
 import { CHORUS_ROOT, resolvePath } from "../config/load.ts";
 import { EngineHost } from "../registry/engine-host.ts";
 import { readPluginFolder } from "../registry/plugin-folder.ts";
+import { validateSettings } from "../registry/settings.ts";
 import { loadPluginCommand } from "./plugin-commands.ts";
 import { Registry } from "../registry/registry.ts";
-import type { AudioChunk, Voice } from "../sdk/engine.ts";
-import type { Manifest } from "../sdk/manifest.ts";
+import { validateOptions, type AudioChunk, type Voice } from "../../packages/sdk/src/index.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { UsageError, cliConfig, type CliValues } from "./main.ts";
+import { pluginSetupCommand } from "./python-setup.ts";
+import { engineCommand, envsRoot, NeedsSetupError } from "../python/index.ts";
 
 const TEMPLATE_DIR = path.join(CHORUS_ROOT, "examples", "plugin-template");
 const TEMPLATE_ID = "plugin-template";
+const PYTHON_TEMPLATE_DIR = path.join(CHORUS_ROOT, "examples", "plugin-template-python");
+const PYTHON_TEMPLATE_ID = "plugin-template-python";
 const ID_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
 
 export async function useCommand(args: string[], values: CliValues): Promise<number> {
@@ -33,13 +38,17 @@ export async function useCommand(args: string[], values: CliValues): Promise<num
 
 export async function pluginCommand(args: string[], values: CliValues): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === "new") return newPlugin(rest);
+  if (sub === "new") return newPlugin(rest, values.runtime);
   if (sub === "check") return checkPlugin(rest, values);
-  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] | check DIR${sub ? ` (got '${sub}')` : ""}`);
+  if (sub === "setup") return pluginSetupCommand(rest, values);
+  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] [--python] | check DIR | setup ID${sub ? ` (got '${sub}')` : ""}`);
 }
 
-function newPlugin(args: string[]): number {
+function newPlugin(args: string[], runtime = "node"): number {
   const [name, dir] = args;
+  if (runtime !== "node" && runtime !== "python") throw new UsageError(`plugin new: --runtime must be node or python (got '${runtime}')`);
+  const python = runtime === "python";
+  const [templateDir, templateId] = python ? [PYTHON_TEMPLATE_DIR, PYTHON_TEMPLATE_ID] : [TEMPLATE_DIR, TEMPLATE_ID];
   if (!name || !ID_PATTERN.test(name)) {
     throw new UsageError(`plugin new needs a NAME of lowercase letters, digits and '-', starting with a letter${name ? ` (got '${name}')` : ""}`);
   }
@@ -48,20 +57,21 @@ function newPlugin(args: string[]): number {
     process.stderr.write(`chorus: ${target} already exists; not overwriting it\n`);
     return 1;
   }
-  fs.cpSync(TEMPLATE_DIR, target, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+  fs.cpSync(templateDir, target, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) && !src.includes("__pycache__") });
   const title = name.split("-").map((w) => w[0]!.toUpperCase() + w.slice(1)).join(" ");
   const manifestFile = path.join(target, "plugin.json");
   const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Record<string, unknown>;
   manifest.id = name;
   manifest.name = title;
   manifest.version = "0.1.0";
-  manifest.$schema = path.relative(target, path.join(CHORUS_ROOT, "core", "sdk", "plugin.schema.json")).split(path.sep).join("/");
+  manifest.$schema = path.relative(target, path.join(CHORUS_ROOT, "packages", "sdk", "plugin.schema.json")).split(path.sep).join("/");
   fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   for (const file of ["README.md", "index.test.ts"]) {
     const p = path.join(target, file);
-    if (fs.existsSync(p)) fs.writeFileSync(p, fs.readFileSync(p, "utf8").replaceAll(TEMPLATE_ID, name).replace("# Chorus plugin template", `# ${title}`));
+    if (fs.existsSync(p)) fs.writeFileSync(p, fs.readFileSync(p, "utf8").replaceAll(templateId, name).replace(/^# Chorus (Python )?plugin template/, `# ${title}`));
   }
-  process.stdout.write(`created ${target}\nnext: edit index.ts, then run: chorus plugin check ${path.relative(process.cwd(), target) || "."}\n`);
+  const where = path.relative(process.cwd(), target) || ".";
+  process.stdout.write(python ? `created ${target}\nnext: edit engine.py and requirements.txt, then run: chorus plugin setup ${name} && chorus plugin check ${where}\n` : `created ${target}\nnext: edit index.ts, then run: chorus plugin check ${where}\n`);
   return 0;
 }
 
@@ -84,23 +94,37 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
   const manifest = entry.manifest;
   report({ ok: true, what: "manifest", detail: `${manifest.id} ${manifest.version} (${manifest.isolation} isolation)` });
   const config = cliConfig(values);
+  let command;
+  try {
+    command = engineCommand(manifest, dir, envsRoot(config, resolvePath));
+    if (command) report({ ok: true, what: "python environment", detail: command.command });
+  } catch (err) {
+    if (!(err instanceof NeedsSetupError)) throw err;
+    report({ ok: false, what: "python environment", detail: err.message });
+    process.stdout.write(`${manifest.id}: 1 problem(s)\n`);
+    return 1;
+  }
   const host = new EngineHost({
     manifest,
     pluginDir: dir,
     log: pino({ level: values.json ? "silent" : "warn" }, pino.destination(2)).child({ plugin: manifest.id }),
     bootTimeoutMs: config.engines.startTimeoutSeconds * 1000,
     restart: { maxRestarts: 0 },
+    processCommand: command,
   });
   // A scratch data folder, removed afterwards; the engine's settings from the configuration.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-check-${manifest.id}-`));
-  const settings = config.engines.settings[manifest.id] ?? {};
+  const checked = validateSettings(manifest, config.engines.settings[manifest.id]);
+  report(checked.ok ? { ok: true, what: "settings", detail: manifest.settings ? "valid against the manifest's settings schema" : "no settings schema" } : { ok: false, what: "settings", detail: checked.error });
+  if (!checked.ok) return 1;
+  const settings = checked.settings;
   try {
     await step(report, "import and create", () => host.start());
     const profile = manifest.resources.profiles.find((p) => p.device === "cpu") ?? manifest.resources.profiles[0]!;
     await step(report, `load (profile ${profile.name})`, () => host.load({ profile, device: { kind: profile.device, index: 0, simulated: profile.device !== "cpu" }, pluginDir: dir, settings, dataDir }));
     const voices = await step(report, "voices", () => host.listVoices(), (v) => checkVoices(manifest, v));
     const voice = manifest.defaultVoice ?? voices[0]!.id;
-    const chunks = await step(report, `synthesis (voice ${voice})`, () => collect(host, voice), (c) => checkAudio(manifest, c));
+    const chunks = await step(report, `synthesis (voice ${voice})`, () => collect(host, manifest, voice), (c) => checkAudio(manifest, c));
     const seconds = chunks.reduce((n, c) => n + c.samples.length / c.sampleRate, 0);
     report({ ok: true, what: "audio", detail: `${chunks.length} chunk(s), ${seconds.toFixed(2)} s at ${chunks[0]!.sampleRate} Hz` });
     await step(report, "unload", () => host.unload());
@@ -111,7 +135,7 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   for (const spec of manifest.commands) {
-    await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir })).catch(() => undefined);
+    await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir, manifest })).catch(() => undefined);
   }
   const failed = steps.filter((s) => !s.ok).length;
   process.stdout.write(failed ? `${manifest.id}: ${failed} problem(s)\n` : `${manifest.id}: all checks passed\n`);
@@ -141,9 +165,10 @@ function checkVoices(manifest: Manifest, voices: Voice[]): string | undefined {
   return undefined;
 }
 
-async function collect(host: EngineHost, voice: string): Promise<AudioChunk[]> {
+async function collect(host: EngineHost, manifest: Manifest, voice: string): Promise<AudioChunk[]> {
   const chunks: AudioChunk[] = [];
-  const request = { text: "Hello, this is a test of the plugin.", voice, speed: 1, pitch: 1, options: {} };
+  // The options as a request gets them: the manifest's defaults applied.
+  const request = { text: "Hello, this is a test of the plugin.", voice, speed: 1, pitch: 1, options: validateOptions(manifest, {}) };
   for await (const chunk of host.synthesize(request, new AbortController().signal)) chunks.push(chunk);
   return chunks;
 }

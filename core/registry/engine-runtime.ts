@@ -5,9 +5,9 @@
  * audio while the host has granted none, so a host whose reader stalls holds at most
  * `credits x MAX_CHUNK_BYTES` for the request, whatever the engine does.
  */
-import type { Engine, EngineLogger, LoadContext } from "../sdk/engine.ts";
-import { SynthesisAbortedError } from "../sdk/errors.ts";
-import { SDK_VERSION } from "../sdk/manifest.ts";
+import type { Engine, EngineLogger, LoadContext } from "../../packages/sdk/src/index.ts";
+import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
+import { SDK_VERSION } from "../../packages/sdk/src/index.ts";
 import { MAX_CHUNK_BYTES, PROTOCOL_VERSION, type EngineBootData, type EngineToHost, type HostToEngine, type WireLoadContext } from "./protocol.ts";
 import { toWireError } from "./wire-errors.ts";
 

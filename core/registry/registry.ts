@@ -14,19 +14,18 @@ import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
-import { inject, injectable } from "../di.ts";
 import type { Config } from "../config/schema.ts";
 import { CHORUS_ROOT, resolvePath } from "../config/load.ts";
-import type { DeviceInfo } from "../sdk/engine.ts";
-import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
-import { OutOfMemoryError } from "../sdk/errors.ts";
-import { TOKENS } from "../tokens.ts";
+import type { DeviceInfo } from "../../packages/sdk/src/index.ts";
+import type { Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
+import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
 import { EngineHost } from "./engine-host.ts";
 import { duplicateChecked, entryErrors, keyFor, pluginFolders, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
 import { EngineSelection } from "./selection.ts";
 import { fingerprint, pruneSnapshots, snapshotDir, takeSnapshot } from "./snapshot.ts";
 import { Spares, trialBoot } from "./trial-boot.ts";
 import { PluginWatcher } from "./watcher.ts";
+import { engineCommand, envsRoot, needsSetup, type NeedsSetup } from "../python/index.ts";
 
 export { MANIFEST_FILE, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
 
@@ -41,7 +40,6 @@ export interface RegistryChange {
 /** Previous good generations kept per engine (to fall back to when a new one fails to load). */
 const HISTORY = 2;
 
-@injectable()
 export class Registry extends EventEmitter {
   /** Keyed by engine id; a folder repeating a taken id is keyed `id@dir`. */
   private entries = new Map<string, EngineEntry>();
@@ -56,14 +54,16 @@ export class Registry extends EventEmitter {
   readonly selection: EngineSelection;
 
   constructor(
-    @inject(TOKENS.Config) private readonly config: Config,
-    @inject(TOKENS.Logger) log: Logger,
+    private readonly config: Config,
+    log: Logger,
   ) {
     super();
     this.log = log.child({ component: "registry" });
     const stateFile = path.join(resolvePath(config.dataDir), "state.json");
     this.selection = new EngineSelection(stateFile, config.engines.default, (id) => this.get(id));
   }
+
+  private readonly settingsOf = (id: string) => this.config.engines.settings[id];
 
   private get roots(): string[] {
     return this.config.engines.dirs.map(resolvePath);
@@ -78,7 +78,7 @@ export class Registry extends EventEmitter {
     const found = new Map<string, EngineEntry>();
     for (const root of this.roots) {
       for (const dir of pluginFolders(root)) {
-        const entry = readPluginFolder(dir);
+        const entry = readPluginFolder(dir, this.settingsOf);
         found.set(keyFor(found, entry), duplicateChecked(found, entry));
       }
     }
@@ -94,14 +94,29 @@ export class Registry extends EventEmitter {
     return [...this.entries.values()];
   }
 
-  /** The engine with this id, if any (failed ones included). */
+  /**
+   * The engine with this id, if any (failed ones included). A Python engine whose environment
+   * is missing or stale carries the reason and the setup command as its `error`.
+   */
   get(id: string): EngineEntry | undefined {
-    return this.entries.get(id);
+    const entry = this.entries.get(id);
+    const setup = entry && this.needsSetup(entry);
+    return setup ? { ...entry, error: entry.error ?? `needs setup (${setup.reason}); run: ${setup.command}` } : entry;
   }
 
+  /** Only engines that can run now: a Python engine that needs setup has none. */
   manifest(id: string): Manifest | undefined {
     const entry = this.entries.get(id);
-    return entry?.status === "available" ? entry.manifest : undefined;
+    return entry?.status === "available" && !this.needsSetup(entry) ? entry.manifest : undefined;
+  }
+
+  /** Set for a Python engine whose environment is missing or stale (`chorus plugin setup ID`). */
+  needsSetup(entry: EngineEntry): NeedsSetup | undefined {
+    return entry.status === "available" ? needsSetup(entry.manifest, entry.dir, this.envsRoot) : undefined;
+  }
+
+  private get envsRoot(): string {
+    return envsRoot(this.config, resolvePath);
   }
 
   /** What is wrong with an engine now: a rejected newer version, the last crash or failed load. */
@@ -162,13 +177,14 @@ export class Registry extends EventEmitter {
       generation,
       log: this.log.child({ plugin: id, generation }),
       bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
+      processCommand: engineCommand(entry.manifest, entry.codeDir ?? entry.dir, this.envsRoot),
     });
     host.on("crash", (reason: string) => this.incidents.set(id, `generation ${generation} (${new Date().toISOString()}): ${reason}`));
     try {
       if (!spare) await host.start();
       const dataDir = path.join(resolvePath(this.config.dataDir), "engines", id);
       fs.mkdirSync(dataDir, { recursive: true });
-      await host.load({ profile, device, pluginDir: entry.codeDir ?? entry.dir, settings: this.config.engines.settings[id] ?? {}, dataDir });
+      await host.load({ profile, device, pluginDir: entry.codeDir ?? entry.dir, settings: entry.settings, dataDir });
     } catch (err) {
       await host.terminate();
       this.loadFailed(id, generation, err);
@@ -188,7 +204,7 @@ export class Registry extends EventEmitter {
     const print = fingerprint(dir);
     if (current && this.fingerprints.get(dir) === print) return; // touched, not changed
     this.fingerprints.set(dir, print);
-    const candidate = readPluginFolder(dir);
+    const candidate = readPluginFolder(dir, this.settingsOf);
     let error = candidate.status === "failed" ? candidate.error : undefined;
     let accepted: EngineEntry | undefined;
     if (candidate.status === "available") {
@@ -196,7 +212,8 @@ export class Registry extends EventEmitter {
       try {
         takeSnapshot(dir, codeDir);
         const log = this.log.child({ plugin: candidate.id, generation: candidate.generation });
-        const trial = await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000);
+        // A Python engine without its environment cannot boot: it is listed as `needs setup`.
+        const trial: { host?: EngineHost; error?: string } = this.needsSetup(candidate) ? {} : await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000, engineCommand(candidate.manifest, codeDir, this.envsRoot));
         error = trial.error;
         if (trial.host) this.spares.put(candidate.id, trial.host);
       } catch (err) {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { SchedulerConfig } from "../config/schema.ts";
-import { OutOfMemoryError } from "../sdk/errors.ts";
+import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
 import { profileKey, type Candidate } from "./chain.ts";
 import { sleep, type Clock } from "./clock.ts";
 import { Cooldowns } from "./cooldown.ts";
