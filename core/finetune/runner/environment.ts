@@ -27,7 +27,9 @@ export class TrainerEnvironmentError extends Error {}
 
 /** The interpreter to run the worker with; throws saying how to set it up. */
 export function trainerPython(config: Config): string {
-  if (config.finetune.runner.python) return resolvePath(config.finetune.runner.python);
+  const named = config.finetune.runner.python;
+  // A bare name ("python3") is looked up on PATH; a path is relative to the Chorus root.
+  if (named) return /[\\/]/.test(named) ? resolvePath(named) : named;
   const status = envStatus(TRAINER_ENV, envsRoot(config, resolvePath));
   if (status.state === "ready") return status.python;
   throw new TrainerEnvironmentError(`the fine-tune environment is ${status.state} (${status.reason}); set it up with: chorus finetune setup (torch with CUDA and coqui-tts, docs/finetune.md), or set finetune.runner.python to an interpreter that has them`);
