@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -152,6 +153,12 @@ class Control:
                 self._cond.wait()
         if on_resume is not None and not self.stop_requested:
             on_resume()
+
+
+def ignore_interrupts() -> None:
+    """Ctrl-C in the terminal reaches the whole process group: the host turns it into a stop
+    command (checkpoint first), so the worker itself must not die of the SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def read_job(path: str) -> dict[str, Any]:

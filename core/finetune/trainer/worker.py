@@ -21,7 +21,7 @@ import traceback
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from protocol import Channel, Control, is_out_of_memory, read_job, setting  # noqa: E402
+from protocol import Channel, Control, ignore_interrupts, is_out_of_memory, read_job, setting  # noqa: E402
 
 
 class StopRequested(Exception):
@@ -69,6 +69,7 @@ def main() -> int:
     if not torch.cuda.is_available():
         channel.failed("torch sees no CUDA device (torch.cuda.is_available() is False): install a CUDA build of torch (docs/finetune.md, set-up)")
         return 3
+    ignore_interrupts()
     control = Control()
     control.listen()
     device = int(job.get("deviceIndex", 0))

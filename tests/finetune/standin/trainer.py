@@ -27,7 +27,7 @@ import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "core", "finetune", "trainer"))
-from protocol import Channel, Control, read_job, setting  # noqa: E402
+from protocol import Channel, Control, ignore_interrupts, read_job, setting  # noqa: E402
 
 
 def env(name: str, default: float) -> float:
@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--job", required=True)
     job = read_job(parser.parse_args().job)
     channel = Channel()
+    ignore_interrupts()
     control = Control()
     control.listen()
     total, fixed, per = env("STANDIN_TOTAL_MB", 12288), env("STANDIN_FIXED_MB", 8000), env("STANDIN_MB_PER_SAMPLE_SECOND", 100)
