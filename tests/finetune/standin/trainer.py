@@ -110,7 +110,7 @@ def main() -> int:
             if last_checkpoint is None or not last_checkpoint.endswith(f"_{g}.json"):
                 save(g, epoch + 1, "epoch")
             channel.eval(epoch + 1, g, 1.5 / (1 + 0.1 * g))
-        control.wait_while_paused(lambda: channel.send("paused", globalStep=g), lambda: channel.send("resumed", globalStep=g), hold=g == hold_after)
+        control.wait_while_paused(lambda g=g: channel.send("paused", globalStep=g), lambda g=g: channel.send("resumed", globalStep=g), hold=g == hold_after)
         if control.stop_requested:
             if last_checkpoint is None or not last_checkpoint.endswith(f"_{g}.json"):
                 save(g, epoch, "stop")
