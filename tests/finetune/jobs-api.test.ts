@@ -5,7 +5,7 @@
  * holds after step 2 until the host sends a command, so the test can act while the job holds
  * the GPU. Real engine workers, a real listening server for the SSE stream.
  */
-import fs from "node:fs";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
@@ -17,6 +17,7 @@ import { tempDir } from "../helpers/temp.ts";
 import { makeBaseModel, makeDataset, STANDIN, standinEnv } from "./runner-helpers.ts";
 
 const FIXTURES = path.join(import.meta.dirname, "..", "fixtures", "plugins");
+const ROOT = path.join(import.meta.dirname, "..", "..");
 const root = tempDir("ft-api");
 makeDataset(path.join(root, "datasets", "ds"));
 makeBaseModel(path.join(root, "models", "base"));
@@ -112,6 +113,22 @@ describe("fine-tune jobs API and the training lease", () => {
     expect(withLog.log.map((e: { event: string }) => e.event)).toEqual(expect.arrayContaining(["lease", "start", "progress", "checkpoint", "paused", "resumed", "finished", "result", "lease-released"]));
   });
 
+  it("chorus finetune run --server URL creates the job in the server and follows its stream", async () => {
+    const cli = spawn(process.execPath, [path.join(ROOT, "core", "cli", "chorus.mjs"), "finetune", "run", "--server", base, "--dataset", path.join(root, "datasets", "ds"), "--base-model", path.join(root, "models", "base"), "--out", path.join(root, "models", "voice-remote"), "--epochs", "1"], { cwd: ROOT, env: { ...process.env, CHORUS_LOG__LEVEL: "warn" } });
+    let out = "";
+    let err = "";
+    cli.stdout.on("data", (d) => (out += d));
+    cli.stderr.on("data", (d) => (err += d));
+    const code = new Promise((resolve) => cli.on("close", resolve));
+    const id = await waitForValue(() => /job (ft-\S+) running in the Chorus at/.exec(err)?.[1], "the CLI to create the job");
+    await waitFor(async () => (await job(id)).status === "paused", "the remote job to hold");
+    await app.inject({ method: "POST", url: `/api/finetune/jobs/${id}/continue` });
+    expect(await code, err).toBe(0);
+    expect(err).toMatch(/epoch 1\/1 step \d+\/5 \[/);
+    expect(out).toContain(`job ${id}: finished`);
+    expect((await job(id)).status).toBe("finished");
+  });
+
   it("answers with the catalogue's errors", async () => {
     const outside = await app.inject({ method: "POST", url: "/api/finetune/jobs", payload: { dataset: "/etc", baseModel: "base", out: "x" } });
     expect(outside.statusCode).toBe(403);
@@ -129,6 +146,16 @@ describe("fine-tune jobs API and the training lease", () => {
     expect(del.json().error.code).toBe("CHORUS_ERR_FINETUNE_JOB_CONFLICT");
   });
 });
+
+async function waitForValue<T>(check: () => T | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 30_000;

@@ -19,7 +19,8 @@ export const TRAINER_ENV: EnvSpec = {
   python: {
     version: ">=3.10,<3.14",
     requirements: "requirements.txt",
-    torch: { build: "auto", cuda: "cu128", version: ">=2.1,<2.9", packages: ["torch", "torchaudio"] },
+    // The CUDA build even where no GPU is seen now: the trainer needs one (`--torch cpu` for trying the commands only).
+    torch: { build: "cuda", cuda: "cu128", version: ">=2.1,<2.9", packages: ["torch", "torchaudio"] },
   },
 };
 
