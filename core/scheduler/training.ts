@@ -18,7 +18,7 @@ export interface TrainingLeaseRequest {
   jobId: string;
   /** `auto` (the first GPU), an index, `cuda:N` or part of the card's name. */
   gpu?: string;
-  /** Device memory the job needs (the plan's predicted peak plus its margin), MB. */
+  /** Device memory the job needs (the plan's predicted peak plus its margin, which stands in for the scheduler's reserve), MB. */
   memoryMb: number;
   /** How long to wait for busy engines to finish, seconds (default 300). */
   waitSeconds?: number;
@@ -102,7 +102,9 @@ export class TrainingLeases {
     const other = [...this.holders.values()].find((h) => h.device === gpu.id);
     if (other) throw refuse(`${gpu.id} is already held by fine-tune job ${other.job} (${other.memoryMb} MB)`, { holders: [other] });
     const pinned = this.hooks.instances().filter((i) => i.gpu === gpu.id && this.hooks.pinned(i.engineId) && i.state !== "unloading");
-    const capacity = gpu.totalMb - gpu.othersMb - gpu.reserveMb - heldOn(gpu, pinned);
+    // The job's memory already carries the planner's margin (predicted peak + 256 MB), so the
+    // scheduler's engine reserve is not taken again.
+    const capacity = gpu.totalMb - gpu.othersMb - heldOn(gpu, pinned);
     if (req.memoryMb > capacity) throw refuse(`fine-tune job ${req.jobId} needs ${req.memoryMb} MB on ${gpu.id}; at most ${Math.round(capacity)} MB can be had ${this.holdersText(gpu, pinned)}`);
 
     const holder: TrainingHolder = { job: req.jobId, device: gpu.id, memoryMb: req.memoryMb, state: "pending", since: new Date(this.hooks.now()).toISOString() };
@@ -131,7 +133,7 @@ export class TrainingLeases {
   }
 
   private holdersText(gpu: Device, pinned: Instance[]): string {
-    const parts = [`total ${gpu.totalMb}`, `held by other processes ${Math.round(gpu.othersMb)}`, `reserve ${gpu.reserveMb}`];
+    const parts = [`total ${gpu.totalMb}`, `held by other processes ${Math.round(gpu.othersMb)}`];
     if (pinned.length) parts.push(`pinned engines: ${pinned.map((i) => `${i.key} ${i.vramMb + i.tokensMb} MB`).join(", ")}`);
     return `(${parts.join(", ")})`;
   }
@@ -149,7 +151,7 @@ export class TrainingLeases {
       if (!on.length) {
         await this.hooks.refresh();
         const pinned = this.hooks.instances().filter((i) => i.gpu === gpu.id);
-        const free = Math.min(gpu.totalMb - gpu.othersMb - heldOn(gpu, pinned), gpu.simulated ? Infinity : gpu.lastFreeMb) - gpu.reserveMb;
+        const free = Math.min(gpu.totalMb - gpu.othersMb - heldOn(gpu, pinned), gpu.simulated ? Infinity : gpu.lastFreeMb);
         if (free >= req.memoryMb) return;
         throw new ChorusError("CHORUS_ERR_TRAINING_LEASE_REFUSED", `fine-tune job ${req.jobId} needs ${req.memoryMb} MB on ${gpu.id}; ${Math.round(free)} MB free after clearing Chorus's engines ${this.holdersText(gpu, pinned)}`, { field: "gpu" });
       }

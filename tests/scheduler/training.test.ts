@@ -52,13 +52,13 @@ describe("training leases", () => {
     await s.close();
   });
 
-  it("is refused with who holds what: a pinned engine, other processes, the reserve", async () => {
+  it("is refused with who holds what: a pinned engine, other processes", async () => {
     const clock = new ManualClock();
     const s = makeScheduler({ catalog: new FakeCatalog([pinned]), clock, config: { ...gpu(12000, 1500), reserveMb: 300, engines: { keep: { pinned: true } } } });
     (await settle(clock, s.acquire({ engineId: "keep" }))).release();
     const err = await s.training.acquire({ jobId: "ft-2", memoryMb: 8000 }).catch((e: Error & { code?: string }) => e);
     expect(err).toMatchObject({ code: "CHORUS_ERR_TRAINING_LEASE_REFUSED" });
-    expect((err as Error).message).toBe("fine-tune job ft-2 needs 8000 MB on cuda:0; at most 5200 MB can be had (total 12000, held by other processes 1500, reserve 300, pinned engines: keep:gpu 5000 MB)");
+    expect((err as Error).message).toBe("fine-tune job ft-2 needs 8000 MB on cuda:0; at most 5500 MB can be had (total 12000, held by other processes 1500, pinned engines: keep:gpu 5000 MB)");
     expect(s.snapshot(50).decisions).toContainEqual(expect.objectContaining({ action: "refuse", reason: "training_refused", engine: "finetune:ft-2" }));
     const none = await s.training.acquire({ jobId: "ft-3", memoryMb: 100, gpu: "7" }).catch((e: Error) => e);
     expect((none as Error).message).toContain("no GPU matches '7' (have: cuda:0 Sim (simulated))");

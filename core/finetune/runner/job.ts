@@ -40,7 +40,7 @@ export function initialState(spec: JobSpec, now = new Date()): JobState {
     attempt: 0, epoch: 0, epochs: spec.mode === "probe" ? 1 : spec.epochs, step: 0, stepsPerEpoch: 0, globalStep: 0, totalSteps: 0,
     loss: null, evalLoss: null, learningRate: null, samplesPerSecond: null, memory: { maxAllocatedMb: 0, maxReservedMb: 0, reservedMb: null, totalMb: null },
     longestClipSeconds: null, etaSeconds: null, lastCheckpoint: null, resumedFrom: null, replans: [], ooms: 0, warnings: [], slowdown: null,
-    lease: null, result: null, probe: null, error: null, createdAt: now.toISOString(), updatedAt: now.toISOString(), finishedAt: null,
+    lease: null, result: null, probe: null, error: null, hostPid: process.pid, createdAt: now.toISOString(), updatedAt: now.toISOString(), finishedAt: null,
   };
 }
 
@@ -122,6 +122,7 @@ export class FinetuneJob extends EventEmitter {
 
   private async runOnce(): Promise<JobState> {
     this.folder.create();
+    this.state.hostPid = process.pid;
     this.state.finishedAt = null;
     this.state.error = null;
     this.setStatus("waiting-gpu");

@@ -9,6 +9,24 @@ import type { JobState } from "./state.ts";
 import { JobFolder, listJobs, type JobSpec, type StoredJob } from "./store.ts";
 
 export class JobConflictError extends Error {}
+
+const ACTIVE = new Set(["waiting-gpu", "running", "paused", "stopping"]);
+
+function alive(pid: number | null | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** A job whose process ended without a final state (killed, crashed) reads as stopped: resumable. */
+function orphaned(job: StoredJob): StoredJob {
+  if (!ACTIVE.has(job.state.status) || (job.state.hostPid !== process.pid && alive(job.state.hostPid))) return job;
+  return { ...job, state: { ...job.state, status: "stopped", lease: null, error: `interrupted: the process that ran it (pid ${job.state.hostPid ?? "?"}) ended; resume it from its last checkpoint` } };
+}
 export class JobNotFoundError extends Error {}
 
 export class JobManager {
@@ -33,7 +51,7 @@ export class JobManager {
   resume(id: string, overrides: { epochs?: number } = {}): FinetuneJob {
     if (this.live.has(id)) throw new JobConflictError(`job ${id} is running`);
     const folder = this.folder(id);
-    const stored = folder.read();
+    const stored = orphaned(folder.read());
     if (stored.state.status === "finished") throw new JobConflictError(`job ${id} has finished; its model is in ${stored.state.result?.modelDir ?? stored.spec.outDir}`);
     if (stored.spec.mode === "probe") throw new JobConflictError(`job ${id} is a probe; run a new probe instead`);
     const spec = { ...stored.spec, ...(overrides.epochs ? { epochs: overrides.epochs } : {}) };
@@ -69,7 +87,7 @@ export class JobManager {
   get(id: string): StoredJob {
     const job = this.live.get(id);
     if (job) return { spec: job.spec, state: job.state };
-    return this.folder(id).read();
+    return orphaned(this.folder(id).read());
   }
 
   log(id: string): Record<string, unknown>[] {
@@ -77,8 +95,7 @@ export class JobManager {
   }
 
   list(): JobState[] {
-    const disk = listJobs(this.root).map((j) => this.live.get(j.state.id)?.state ?? j.state);
-    return disk;
+    return listJobs(this.root).map((j) => this.live.get(j.state.id)?.state ?? orphaned(j).state);
   }
 
   stop(id: string): JobState {

@@ -48,6 +48,8 @@ export interface JobState {
   result: { modelDir: string; referenceClips: string[]; referenceSeconds: number } | null;
   probe: { peakAllocatedMb: number; peakReservedMb: number; predictedMb: number; ratio: number } | null;
   error: string | null;
+  /** The process running the job (a server or `chorus finetune run`). */
+  hostPid: number | null;
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
