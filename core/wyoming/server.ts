@@ -1,0 +1,78 @@
+/**
+ * The Wyoming TCP server: one WyomingSession per connection, at most `maxConnections` at once
+ * (one more gets an `error` event and is closed), the voice directory behind `describe`, and
+ * the optional zeroconf advertisement. Runs beside the HTTP server on the same Host.
+ */
+import net from "node:net";
+import path from "node:path";
+import type { Logger } from "pino";
+import { resolvePath } from "../config/load.ts";
+import type { Host } from "../host.ts";
+import { encodeEvent } from "./framing.ts";
+import { WyomingSession } from "./session.ts";
+import { VoiceDirectory } from "./voices.ts";
+import { advertise, type Advertisement } from "./zeroconf.ts";
+
+export interface WyomingServer {
+  /** `tcp://host:port` as bound (the port is the real one when 0 was asked for). */
+  uri: string;
+  port: number;
+  voices: VoiceDirectory;
+  /** Resolves when the first voice lists have been asked for (with `warmVoices`). */
+  warmed: Promise<void>;
+  /** Stops accepting, cuts open connections (their syntheses are cancelled), unpublishes. */
+  close(): Promise<void>;
+}
+
+export async function startWyoming(host: Host, options: { host?: string; port?: number } = {}): Promise<WyomingServer> {
+  const config = host.config.wyoming;
+  const log: Logger = host.log.child({ component: "wyoming" });
+  const voices = new VoiceDirectory(host.registry, host.scheduler, host.pipeline, log, resolvePath(host.config.dataDir));
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<Promise<void>>();
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    if (sockets.size >= config.maxConnections) {
+      log.warn({ maxConnections: config.maxConnections, remote: socket.remoteAddress }, "wyoming connection refused: too many connections");
+      socket.on("error", () => {});
+      socket.end(encodeEvent("error", { text: `too many connections (wyoming.maxConnections is ${config.maxConnections})`, code: "CHORUS_ERR_CONNECTION_LIMIT" }), () => socket.destroy());
+      return;
+    }
+    sockets.add(socket);
+    const session = new WyomingSession(socket, { config, maxTextLength: host.config.text.maxLength, pipeline: host.pipeline, registry: host.registry, voices, log }).run();
+    sessions.add(session);
+    void session.finally(() => {
+      sockets.delete(socket);
+      sessions.delete(session);
+    });
+  });
+  server.maxConnections = config.maxConnections * 2; // beyond this the kernel refuses; below, we answer
+  const bindHost = options.host ?? config.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: bindHost, port: options.port ?? config.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  server.on("error", (err) => log.error({ err }, "wyoming server error"));
+  const port = (server.address() as net.AddressInfo).port;
+  const uri = `tcp://${bindHost.includes(":") ? `[${bindHost}]` : bindHost}:${port}`;
+  const warmed = voices.start(config.warmVoices);
+  let ad: Advertisement | undefined;
+  if (config.zeroconf) ad = await advertise({ name: config.zeroconfName, port, host: bindHost, log });
+  log.info({ uri, zeroconf: config.zeroconf, dataDir: path.relative(process.cwd(), resolvePath(host.config.dataDir)) || "." }, "wyoming listening");
+  return {
+    uri,
+    port,
+    voices,
+    warmed,
+    close: async () => {
+      await ad?.stop();
+      voices.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await Promise.allSettled([...sessions]);
+    },
+  };
+}
