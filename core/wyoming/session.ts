@@ -23,8 +23,6 @@ import type { VoiceDirectory } from "./voices.ts";
 
 export interface SessionDeps {
   config: WyomingConfig;
-  /** Characters a request may carry (text.maxLength). */
-  maxTextLength: number;
   pipeline: SpeechPipeline;
   registry: Registry;
   voices: VoiceDirectory;
@@ -169,7 +167,6 @@ export class WyomingSession {
       log: this.log,
       samplesPerChunk: this.deps.config.samplesPerChunk,
       sampleRate: this.deps.config.sampleRate,
-      maxChars: this.deps.maxTextLength,
     });
     if (!target) this.stream.discard();
   }

@@ -4,9 +4,10 @@
  * full `audio-start` / `audio-chunk`... / `audio-stop` group, in order. Every group has the
  * rate of the first (Home Assistant writes one WAV header from the first `audio-start`).
  * After an error the rest of the text is dropped; `synthesize-stop` still gets its answer.
+ * Memory stays bounded: text without a sentence end is cut after PENDING_LIMIT characters,
+ * and each sentence is checked against text.maxLength by the pipeline.
  */
 import type { Logger } from "pino";
-import { ChorusError } from "../errors.ts";
 import type { SpeechPipeline } from "../synth/pipeline.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
 import { audioStart, sendChunks, type Send } from "./audio-out.ts";
@@ -27,8 +28,6 @@ export interface StreamDeps {
   samplesPerChunk: number;
   /** Fixed output rate, or null for the first group's. */
   sampleRate: number | null;
-  /** Characters of text one streaming request may carry in all. */
-  maxChars: number;
 }
 
 export class SynthesisStream {
@@ -37,7 +36,6 @@ export class SynthesisStream {
   private work: Promise<void> = Promise.resolve();
   private rate: number | null;
   private failed = false;
-  private chars = 0;
   /** Groups sent so far. */
   groups = 0;
 
@@ -51,11 +49,6 @@ export class SynthesisStream {
   /** Takes a text chunk; the sentences it completes are queued for synthesis. */
   add(text: string): void {
     if (this.failed) return;
-    this.chars += text.length;
-    if (this.chars > this.deps.maxChars) {
-      this.fail(new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `the streamed text is over ${this.deps.maxChars} characters (the limit is text.maxLength); the rest is dropped`, { field: "text" }));
-      return;
-    }
     this.buffer += text;
     const segments = [...segmenter.segment(this.buffer)].map((s) => s.segment);
     if (segments.length > 1) {
@@ -94,12 +87,6 @@ export class SynthesisStream {
 
   private kick(): void {
     if (this.queue.length) this.work = this.work.then(() => this.drain());
-  }
-
-  private fail(err: unknown): void {
-    this.failed = true;
-    this.queue.length = 0;
-    this.work = this.work.then(() => this.deps.report(err));
   }
 
   private async drain(): Promise<void> {

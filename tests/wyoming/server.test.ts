@@ -1,0 +1,328 @@
+/**
+ * The Wyoming server over the real engines (eSpeak NG, Flite, Piper with the generated test
+ * voices) and the `tonal` test engine, driven by a client written from the protocol
+ * description: Home Assistant's exact sequences (describe on a fresh connection,
+ * non-streamed synthesize with {name, speaker}, the streaming sequence with the
+ * compatibility synthesize), both framings, error events that keep the connection, and
+ * malformed frames that close only their own connection while the server stays up.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Host } from "../../core/host.ts";
+import { startWyoming, type WyomingServer } from "../../core/wyoming/index.ts";
+import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
+import { testHost } from "../helpers/host.ts";
+import { audioGroups, toneHz, WyomingClient, type Event, type Framing } from "./client.ts";
+
+const dataDir = path.resolve("var/test-wyoming");
+let host: Host;
+let server: WyomingServer;
+
+beforeAll(async () => {
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  host = testHost({
+    dataDir,
+    text: { maxLength: 400 },
+    engines: { dirs: ["engines", "tests/wyoming/fixtures/plugins"], settings: { piper: { voiceDirs: [ensureTestVoices()] } } },
+    wyoming: { enabled: true, port: 0, maxConnections: 6, maxDataBytes: 4096, maxHeaderBytes: 4096, samplesPerChunk: 1024 },
+  });
+  server = await startWyoming(host);
+  await server.warmed;
+}, 120_000);
+afterAll(async () => {
+  await server?.close();
+  await host?.close();
+});
+
+const connect = () => WyomingClient.connect(server.port);
+
+async function describeInfo(): Promise<Record<string, any>> {
+  const client = await connect();
+  client.send("describe");
+  const [info] = await client.until("info");
+  client.close();
+  return info!.data;
+}
+
+/** One non-streamed synthesize on its own connection, as Home Assistant does it. */
+async function synthesize(data: Record<string, unknown>, framing: Framing = "data_length"): Promise<Event[]> {
+  const client = await connect();
+  client.send("synthesize", data, framing);
+  const events = await client.until("audio-stop");
+  client.close();
+  return events;
+}
+
+function checkGroup(events: Event[], samplesPerChunk = 1024) {
+  expect(events[0]!.type).toBe("audio-start");
+  expect(events.at(-1)!.type).toBe("audio-stop");
+  const chunks = events.slice(1, -1);
+  expect(chunks.length).toBeGreaterThan(0);
+  const { rate, width, channels } = events[0]!.data as { rate: number; width: number; channels: number };
+  for (const [i, c] of chunks.entries()) {
+    expect(c.type).toBe("audio-chunk");
+    expect(c.data).toMatchObject({ rate, width: 2, channels: 1 });
+    expect(c.payload!.length % (width * channels)).toBe(0);
+    if (i < chunks.length - 1) expect(c.payload!.length).toBe(samplesPerChunk * width * channels);
+  }
+  const [group] = audioGroups(events);
+  return { rate, pcm: group!.pcm, seconds: group!.pcm.length / rate };
+}
+
+const rms = (pcm: Int16Array) => Math.sqrt(pcm.reduce((s, x) => s + x * x, 0) / pcm.length);
+
+describe("describe -> info", () => {
+  it("lists one installed streaming TTS program with the voices of every engine as engine:voice", async () => {
+    const info = await describeInfo();
+    for (const key of ["asr", "tts", "handle", "intent", "wake", "mic", "snd"]) expect(Array.isArray(info[key])).toBe(true);
+    expect(info.tts).toHaveLength(1);
+    const program = info.tts[0];
+    expect(program).toMatchObject({ name: "chorus", installed: true, supports_synthesize_streaming: true, attribution: { name: "Chorus" } });
+    expect(typeof program.version).toBe("string");
+    const names = program.voices.map((v: { name: string }) => v.name);
+    for (const name of ["espeak:en-us", "espeak:de", "flite:slt", "flite:kal16", "piper:test-single", "piper:test-multi", "piper:test-de", "tonal:steady"]) expect(names).toContain(name);
+    for (const v of program.voices) {
+      expect(v).toMatchObject({ installed: true, attribution: { name: expect.any(String) } });
+      expect(v.description).toEqual(expect.any(String));
+      expect(v.languages.length).toBeGreaterThan(0);
+      expect("speakers" in v && "version" in v).toBe(true);
+    }
+    const byName = (n: string) => program.voices.find((v: { name: string }) => v.name === n);
+    expect(byName("flite:slt")).toMatchObject({ description: "SLT (US English, female) (Flite)", languages: ["en_US"], speakers: null });
+    expect(byName("piper:test-multi").speakers).toEqual([{ name: "alice" }, { name: "bob" }, { name: "carol" }, { name: "dave" }]);
+    expect(byName("piper:test-de").languages).toContain("de");
+    expect(byName("tonal:shifting")).toMatchObject({ languages: ["en_GB"], speakers: [{ name: "low" }, { name: "high" }] });
+  });
+
+  it("answers from what it knows without loading an engine, listing an engine not yet asked by its default voice", async () => {
+    const cold = testHost({ dataDir: path.join(dataDir, "cold"), engines: { dirs: ["engines", "tests/wyoming/fixtures/plugins"] }, wyoming: { port: 0, warmVoices: false } });
+    const coldServer = await startWyoming(cold);
+    try {
+      const client = await WyomingClient.connect(coldServer.port);
+      client.send("describe", undefined, "inline");
+      const [info] = await client.until("info");
+      client.close();
+      const voices = (info!.data.tts as any[])[0].voices;
+      expect(voices.map((v: { name: string }) => v.name).sort()).toEqual(["espeak", "flite", "piper", "tonal"]);
+      expect(voices.find((v: { name: string }) => v.name === "flite")).toMatchObject({ description: "Flite (default voice)", languages: ["en", "en_US"] });
+      for (const id of ["espeak", "flite", "piper", "tonal"]) expect(cold.scheduler.isLoaded(id)).toBe(false);
+    } finally {
+      await coldServer.close();
+      await cold.close();
+    }
+  });
+
+  it("follows plugins as they come and go", async () => {
+    const voices = () => server.voices.list().map((v) => v.name);
+    expect(voices()).toContain("tonal:steady");
+    const entry = host.registry.get("tonal")!;
+    host.registry.emit("change", { id: "tonal", kind: "removed" });
+    // The directory lists only what the registry has; a removal drops the kept list.
+    const listed = server.voices.list().filter((v) => v.engine === "tonal");
+    expect(listed.map((v) => v.name)).toEqual(["tonal"]);
+    host.registry.emit("change", { id: "tonal", kind: "updated", generation: entry.generation });
+    await server.voices.refresh("tonal");
+    expect(voices()).toContain("tonal:shifting");
+  });
+});
+
+describe("synthesize (non-streamed)", () => {
+  it("returns one audio group of plausible speech for Home Assistant's {name, speaker}, in both framings", async () => {
+    const text = "The quick brown fox jumps over the lazy dog.";
+    for (const framing of ["data_length", "inline"] as const) {
+      const events = await synthesize({ text, voice: { name: "flite:slt", speaker: null } }, framing);
+      expect(events.filter((e) => e.type === "audio-stop")).toHaveLength(1);
+      const { rate, pcm, seconds } = checkGroup(events);
+      expect(rate).toBe(16000);
+      expect(seconds).toBeGreaterThan(1.5);
+      expect(seconds).toBeLessThan(6);
+      expect(rms(pcm)).toBeGreaterThan(300);
+    }
+    const espeak = checkGroup(await synthesize({ text, voice: { name: "espeak:en-us" } }));
+    expect(espeak.rate).toBe(22050);
+    expect(espeak.seconds).toBeGreaterThan(1.5);
+    expect(espeak.seconds).toBeLessThan(6);
+  });
+
+  it("synthesises with a Piper voice and passes the speaker", async () => {
+    const text = "Hello there. How are you?";
+    const bob = checkGroup(await synthesize({ text, voice: { name: "piper:test-multi", speaker: "bob" } }));
+    expect(bob.rate).toBe(16000);
+    expect(bob.seconds).toBeGreaterThan(0.1);
+    const tone = checkGroup(await synthesize({ text: "One two three four five six.", voice: { name: "tonal:shifting", speaker: "high" } }));
+    expect(toneHz(tone.pcm, tone.rate)).toBeGreaterThan(800);
+    const low = checkGroup(await synthesize({ text: "One two three four five six.", voice: { name: "tonal:shifting", speaker: "low" } }));
+    expect(toneHz(low.pcm, low.rate)).toBeLessThan(500);
+  });
+
+  it("resolves a bare voice id, an engine id, a language and no voice at all", async () => {
+    expect(checkGroup(await synthesize({ text: "Hello.", voice: { name: "kal16" } })).rate).toBe(16000); // flite's kal16
+    expect(checkGroup(await synthesize({ text: "Hello.", voice: { name: "tonal" } })).rate).toBe(16000);
+    expect(checkGroup(await synthesize({ text: "Hello.", voice: { language: "en_GB" } })).rate).toBeGreaterThan(0);
+    expect(checkGroup(await synthesize({ text: "Hello." })).rate).toBe(22050); // the default engine, espeak
+  });
+
+  it("keeps one rate when an engine changes rate within a request, and resamples to wyoming.sampleRate", async () => {
+    const mixed = checkGroup(await synthesize({ text: "First part here. Now 24k comes. Last one.", voice: { name: "tonal:steady" } }));
+    expect(mixed.rate).toBe(16000);
+    expect(mixed.seconds).toBeCloseTo(0.05 * 9, 1);
+    const fixed = testHost({ dataDir: path.join(dataDir, "fixed"), wyoming: { port: 0, warmVoices: false, sampleRate: 16000, samplesPerChunk: 512 } });
+    const fixedServer = await startWyoming(fixed);
+    try {
+      const client = await WyomingClient.connect(fixedServer.port);
+      client.send("synthesize", { text: "The quick brown fox.", voice: { name: "espeak:en-us" } });
+      const { rate, seconds } = checkGroup(await client.until("audio-stop"), 512);
+      client.close();
+      expect(rate).toBe(16000);
+      expect(seconds).toBeGreaterThan(0.5);
+    } finally {
+      await fixedServer.close();
+      await fixed.close();
+    }
+  });
+});
+
+describe("streaming synthesis", () => {
+  it("sends one audio group per sentence as sentences complete, ignores the compatibility synthesize, ends with synthesize-stopped", async () => {
+    const client = await connect();
+    client.send("synthesize-start", { voice: { name: "espeak:en-us" } });
+    client.send("synthesize-chunk", { text: "Hello there, my" });
+    client.send("synthesize-chunk", { text: " friend. How are" }, "inline");
+    // The first sentence is complete now: its audio comes before the text ends.
+    const first = await client.until("audio-stop");
+    expect(audioGroups(first)).toHaveLength(1);
+    client.send("synthesize-chunk", { text: " you today? I am" });
+    client.send("synthesize-chunk", { text: " fine, thank you" });
+    client.send("synthesize", { text: "Hello there, my friend. How are you today? I am fine, thank you", voice: { name: "espeak:en-us" } });
+    client.send("synthesize-stop");
+    const rest = await client.until("synthesize-stopped");
+    client.close();
+    const events = [...first, ...rest];
+    expect(events.at(-1)!.type).toBe("synthesize-stopped");
+    const groups = audioGroups(events);
+    expect(groups).toHaveLength(3); // the compatibility synthesize added nothing
+    for (const g of groups) {
+      expect(g.start.data).toMatchObject({ rate: 22050, width: 2, channels: 1 });
+      for (const c of g.chunks) expect(c.data).toMatchObject({ rate: 22050, width: 2, channels: 1 });
+      expect(g.pcm.length / 22050).toBeGreaterThan(0.4);
+    }
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+  });
+
+  it("keeps the first group's rate for every group when the engine's rate changes", async () => {
+    const client = await connect();
+    client.send("synthesize-start", { voice: { name: "tonal:steady" } });
+    client.send("synthesize-chunk", { text: "One two three four. Here 24k is used now. And back to" });
+    client.send("synthesize-chunk", { text: " sixteen." });
+    client.send("synthesize-stop");
+    const groups = audioGroups(await client.until("synthesize-stopped"));
+    client.close();
+    expect(groups).toHaveLength(3);
+    for (const g of groups) for (const e of [g.start, ...g.chunks]) expect(e.data.rate).toBe(16000);
+    expect(groups[1]!.pcm.length / 16000).toBeCloseTo(0.05 * 5, 2); // 5 words made at 24 kHz, sent at 16 kHz
+  });
+
+  it("answers synthesize-stop with synthesize-stopped after an error (unknown voice)", async () => {
+    const client = await connect();
+    client.send("synthesize-start", { voice: { name: "flite:nobody" } });
+    client.send("synthesize-chunk", { text: "Hello. World." });
+    client.send("synthesize-stop");
+    const events = await client.until("synthesize-stopped");
+    client.close();
+    expect(events.filter((e) => e.type === "error").map((e) => e.data.code)).toEqual(["CHORUS_ERR_VOICE_NOT_FOUND"]);
+    expect(audioGroups(events)).toHaveLength(0);
+  });
+});
+
+describe("errors and robustness", () => {
+  it("answers bad requests with error events and keeps the connection", async () => {
+    const client = await connect();
+    const expectError = async (code: string) => {
+      const events = await client.until("error");
+      expect(events.at(-1)!.data).toMatchObject({ code, text: expect.any(String) });
+    };
+    client.send("synthesize", { text: "Hello.", voice: { name: "nobody-at-all" } });
+    await expectError("CHORUS_ERR_VOICE_NOT_FOUND");
+    client.send("synthesize", { text: "Hello.", voice: { name: "nosuch:voice" } });
+    await expectError("CHORUS_ERR_ENGINE_NOT_FOUND");
+    client.send("synthesize", { text: "   ...  " });
+    await expectError("CHORUS_ERR_TEXT_EMPTY");
+    client.send("synthesize", { text: "word ".repeat(100) });
+    await expectError("CHORUS_ERR_TEXT_TOO_LONG");
+    client.send("synthesize", { voice: { name: "flite:slt" } });
+    await expectError("CHORUS_ERR_REQUEST_INVALID");
+    client.send("synthesize-chunk", { text: "no start" });
+    await expectError("CHORUS_ERR_REQUEST_INVALID");
+    client.send("ping", { text: "still there?" });
+    expect((await client.until("pong")).at(-1)!.data).toEqual({ text: "still there?" });
+    client.send("synthesize", { text: "Still working.", voice: { name: "flite:slt" } });
+    checkGroup(await client.until("audio-stop"));
+    client.close();
+  });
+
+  const malformed: [string, Buffer | string, string][] = [
+    ["bad JSON", '{"type": "describe"\n', "CHORUS_ERR_REQUEST_MALFORMED"],
+    ["a data block over the limit", '{"type": "synthesize", "data_length": 100000}\n', "CHORUS_ERR_REQUEST_TOO_LARGE"],
+    ["a header line over the limit", `{"type": "synthesize", "data": {"text": "${"x".repeat(5000)}`, "CHORUS_ERR_REQUEST_TOO_LARGE"],
+    ["a data_length that lies", '{"type": "synthesize", "data_length": 20}\n{"text": "hello world"}\n{"type": "describe"}\n', "CHORUS_ERR_REQUEST_MALFORMED"],
+  ];
+  for (const [what, bytes, code] of malformed) {
+    it(`closes only the connection that sent ${what}, with an error`, async () => {
+      const bystander = await connect();
+      const client = await connect();
+      client.raw(bytes);
+      const events = await client.closedWith();
+      expect(events.map((e) => e.type)).toEqual(["error"]);
+      expect(events[0]!.data.code).toBe(code);
+      bystander.send("describe");
+      expect((await bystander.until("info")).at(-1)!.type).toBe("info");
+      bystander.close();
+    });
+  }
+
+  it("survives a client that disconnects mid-frame and one that disconnects mid-synthesis, cancelling its synthesis", async () => {
+    const half = await connect();
+    half.raw('{"type": "synthesize", "data_length": 200}\n{"text": ');
+    half.close();
+    const engineData = path.join(dataDir, "engines", "tonal");
+    const aborted = () => fs.readdirSync(engineData).filter((f) => f.startsWith("aborted-"));
+    const before = aborted().length;
+    // 150 ms per sentence: the client is gone long before the last one.
+    const text = Array.from({ length: 15 }, (_, i) => `Sentence ${i + 1} is here.`).join(" ");
+    const client = await connect();
+    client.send("synthesize-start", { voice: { name: "tonal:slow" } });
+    client.send("synthesize-chunk", { text: `${text} ` });
+    await client.until("audio-chunk");
+    client.close();
+    // The synthesis stops: the engine sees the abort, and its lease ends.
+    for (let i = 0; i < 400 && aborted().length === before; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(aborted().length).toBeGreaterThan(before);
+    const inFlight = () => host.scheduler.residents().find((r) => r.engineId === "tonal")?.inFlight ?? 0;
+    for (let i = 0; i < 400 && inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(inFlight()).toBe(0);
+    expect(Object.keys(await describeInfo())).toContain("tts");
+  });
+
+  it("refuses connections over wyoming.maxConnections with an error, and takes new ones when some close", async () => {
+    const open = await Promise.all(Array.from({ length: 6 }, () => connect()));
+    for (const c of open) c.send("ping");
+    await Promise.all(open.map((c) => c.until("pong")));
+    const extra = await connect();
+    const events = await extra.closedWith();
+    expect(events.map((e) => [e.type, e.data.code])).toEqual([["error", "CHORUS_ERR_CONNECTION_LIMIT"]]);
+    open[0]!.close();
+    await open[0]!.closedWith();
+    let info: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && !info; i++) {
+      const again = await connect();
+      again.send("describe");
+      const got = await again.until("info").catch(() => undefined);
+      again.close();
+      info = got?.at(-1)?.data;
+      if (!info) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(info).toHaveProperty("tts");
+    for (const c of open.slice(1)) c.close();
+  });
+});
