@@ -11,7 +11,7 @@ import type { Host } from "../host.ts";
 import { encodeEvent } from "./framing.ts";
 import { WyomingSession } from "./session.ts";
 import { VoiceDirectory } from "./voices.ts";
-import { advertise, type Advertisement } from "./zeroconf.ts";
+import { advertise, type Advertisement, type AdvertiseOptions } from "./zeroconf.ts";
 
 export interface WyomingServer {
   /** `tcp://host:port` as bound (the port is the real one when 0 was asked for). */
@@ -20,11 +20,13 @@ export interface WyomingServer {
   voices: VoiceDirectory;
   /** Resolves when the first voice lists have been asked for (with `warmVoices`). */
   warmed: Promise<void>;
+  /** The zeroconf advertisement, when `wyoming.zeroconf` is on. */
+  advertisement?: Advertisement;
   /** Stops accepting, cuts open connections (their syntheses are cancelled), unpublishes. */
   close(): Promise<void>;
 }
 
-export async function startWyoming(host: Host, options: { host?: string; port?: number } = {}): Promise<WyomingServer> {
+export async function startWyoming(host: Host, options: { host?: string; port?: number; mdns?: AdvertiseOptions["mdns"] } = {}): Promise<WyomingServer> {
   const config = host.config.wyoming;
   const log: Logger = host.log.child({ component: "wyoming" });
   const voices = new VoiceDirectory(host.registry, host.scheduler, host.pipeline, log, resolvePath(host.config.dataDir));
@@ -59,13 +61,14 @@ export async function startWyoming(host: Host, options: { host?: string; port?: 
   const uri = `tcp://${bindHost.includes(":") ? `[${bindHost}]` : bindHost}:${port}`;
   const warmed = voices.start(config.warmVoices);
   let ad: Advertisement | undefined;
-  if (config.zeroconf) ad = await advertise({ name: config.zeroconfName, port, host: bindHost, log });
+  if (config.zeroconf) ad = await advertise({ name: config.zeroconfName, port, host: bindHost, log, mdns: options.mdns });
   log.info({ uri, zeroconf: config.zeroconf, dataDir: path.relative(process.cwd(), resolvePath(host.config.dataDir)) || "." }, "wyoming listening");
   return {
     uri,
     port,
     voices,
     warmed,
+    advertisement: ad,
     close: async () => {
       await ad?.stop();
       voices.close();

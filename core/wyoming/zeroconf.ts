@@ -8,6 +8,8 @@ import type { Logger } from "pino";
 export interface Advertisement {
   /** The advertised instance name (the library may add a suffix on a name conflict). */
   name: string;
+  /** Resolves when the service has been announced (or failed to be). */
+  announced: Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -23,6 +25,11 @@ export interface AdvertiseOptions {
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
+/** What is published: `<name>._wyoming._tcp.local.` on `port`, IPv4 (as the Wyoming library does). */
+export function serviceConfig(name: string, port: number) {
+  return { name, type: "wyoming", protocol: "tcp" as const, port, disableIPv6: true };
+}
+
 export async function advertise(options: AdvertiseOptions): Promise<Advertisement> {
   const { Bonjour } = await import("bonjour-service");
   if (LOOPBACK.test(options.host)) {
@@ -30,11 +37,16 @@ export async function advertise(options: AdvertiseOptions): Promise<Advertisemen
   }
   const bonjour = new Bonjour(options.mdns ?? {}, (err: Error) => options.log.warn({ err: err.message }, "zeroconf error"));
   // Wyoming's own zeroconf registers no TXT records; bonjour-service sends an empty TXT.
-  const service = bonjour.publish({ name: options.name, type: "wyoming", protocol: "tcp", port: options.port, disableIPv6: true });
+  const service = bonjour.publish(serviceConfig(options.name, options.port));
   service.on("error", (err: Error) => options.log.warn({ err: err.message }, "zeroconf: could not publish the service"));
   options.log.info({ name: `${options.name}._wyoming._tcp.local.`, port: options.port }, "wyoming advertised over zeroconf");
+  const announced = new Promise<boolean>((resolve) => {
+    service.once("up", () => resolve(true));
+    service.once("error", () => resolve(false));
+  });
   return {
     name: service.name,
+    announced,
     stop: () =>
       new Promise<void>((resolve) => {
         bonjour.unpublishAll(() => bonjour.destroy(() => resolve()));
