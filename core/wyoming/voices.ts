@@ -35,9 +35,11 @@ const LIST_TIMEOUT_MS = 120_000;
 export function wyomingLanguage(tag: string): string {
   const parts = tag.trim().split(/[-_]/).filter(Boolean);
   if (!parts.length) return tag;
+  // Region upper case, script title case, as in BCP 47; after a singleton (`x`), all lower case.
+  const singleton = parts.findIndex((part, i) => i > 0 && part.length === 1);
   return parts
     .map((part, i) => {
-      if (i === 0) return part.toLowerCase();
+      if (i === 0 || (singleton > 0 && i >= singleton)) return part.toLowerCase();
       if (/^[a-z]{2}$|^\d{3}$/i.test(part)) return part.toUpperCase();
       if (/^[a-z]{4}$/i.test(part)) return part[0]!.toUpperCase() + part.slice(1).toLowerCase();
       return part.toLowerCase();

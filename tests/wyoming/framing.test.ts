@@ -97,3 +97,10 @@ describe("Wyoming frame writer", () => {
     expect(event).toMatchObject({ type: "error", data: { text: "ünïcode", code: "X" } });
   });
 });
+
+describe("Wyoming language tags", () => {
+  it("writes Chorus tags in the form Home Assistant groups by", async () => {
+    const { wyomingLanguage } = await import("../../core/wyoming/voices.ts");
+    expect(["en-us", "de", "pt-br", "cmn-latn-pinyin", "en-gb-x-rp", "es-419", "EN_us"].map(wyomingLanguage)).toEqual(["en_US", "de", "pt_BR", "cmn_Latn_pinyin", "en_GB_x_rp", "es_419", "en_US"]);
+  });
+});
