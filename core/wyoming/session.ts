@@ -3,7 +3,8 @@
  * writes with backpressure. `describe` -> `info`; `synthesize` -> one audio group;
  * `synthesize-start`/`-chunk`/`-stop` -> a group per sentence, then `synthesize-stopped`
  * (a `synthesize` while streaming is the compatibility copy and ignored); `ping` -> `pong`.
- * Request errors become `error` events and the connection stays open; a malformed frame gets
+ * Request errors become `error` events (a failed synthesize still ends with its `audio-stop`,
+ * a failed stream with `synthesize-stopped`) and the connection stays open; a malformed frame gets
  * an `error` and closes this connection only. The client going away cancels its synthesis.
  */
 import type net from "node:net";
@@ -128,24 +129,30 @@ export class WyomingSession {
     }
   }
 
+  /**
+   * One audio group for the whole text. Every synthesize is answered by exactly one
+   * `audio-stop`, also after an `error`: Home Assistant ignores error events and waits for the
+   * stop (it would otherwise wait forever on a connection that stays open).
+   */
   private async synthesize(data: Record<string, unknown>): Promise<void> {
-    const text = readText(data);
-    const target = resolveVoice(readVoice(data), this.deps.registry, this.deps.voices);
-    if (target.ignoredSpeaker) this.log.info({ engine: target.engine, speaker: target.ignoredSpeaker }, "wyoming: the engine has no speakers; speaker ignored");
-    const speech = await this.deps.pipeline.start({ text, engine: target.engine, voice: target.voice, options: target.options }, this.gone.signal);
-    const rate = this.deps.config.sampleRate ?? speech.sampleRate;
-    await this.send("audio-start", audioStart(rate));
-    let sent;
+    let started = false;
     try {
-      sent = await sendChunks(this.send, speech.chunks, speech.sampleRate, rate, this.deps.config.samplesPerChunk);
+      const text = readText(data);
+      const target = resolveVoice(readVoice(data), this.deps.registry, this.deps.voices);
+      if (target.ignoredSpeaker) this.log.info({ engine: target.engine, speaker: target.ignoredSpeaker }, "wyoming: the engine has no speakers; speaker ignored");
+      const speech = await this.deps.pipeline.start({ text, engine: target.engine, voice: target.voice, options: target.options }, this.gone.signal);
+      const rate = this.deps.config.sampleRate ?? speech.sampleRate;
+      started = true;
+      await this.send("audio-start", audioStart(rate));
+      const sent = await sendChunks(this.send, speech.chunks, speech.sampleRate, rate, this.deps.config.samplesPerChunk);
+      await this.send("audio-stop", { timestamp: Math.round((sent.samples * 1000) / rate) });
+      this.log.info({ engine: speech.engineId, voice: speech.voice, chars: text.length, seconds: +(sent.samples / rate).toFixed(2), rate }, "wyoming synthesize");
     } catch (err) {
-      // The group was started: the error, then its stop, so that a client waiting for the stop ends.
+      if (this.gone.signal.aborted) return;
       await this.report(err);
-      if (!this.gone.signal.aborted) await this.send("audio-stop", {});
-      return;
+      await this.send("audio-stop", {}).catch(() => {});
+      this.log.debug({ started }, "wyoming synthesize ended by an error");
     }
-    await this.send("audio-stop", { timestamp: Math.round((sent.samples * 1000) / rate) });
-    this.log.info({ engine: speech.engineId, voice: speech.voice, chars: text.length, seconds: +(sent.samples / rate).toFixed(2), rate }, "wyoming synthesize");
   }
 
   private startStream(data: Record<string, unknown>): void {

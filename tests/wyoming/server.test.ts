@@ -225,9 +225,11 @@ describe("streaming synthesis", () => {
 describe("errors and robustness", () => {
   it("answers bad requests with error events and keeps the connection", async () => {
     const client = await connect();
-    const expectError = async (code: string) => {
-      const events = await client.until("error");
-      expect(events.at(-1)!.data).toMatchObject({ code, text: expect.any(String) });
+    // Each failed synthesize: an error, then the audio-stop Home Assistant waits for (it ignores errors).
+    const expectError = async (code: string, stop = true) => {
+      const events = await client.until(stop ? "audio-stop" : "error");
+      expect(events.map((e) => e.type)).toEqual(stop ? ["error", "audio-stop"] : ["error"]);
+      expect(events[0]!.data).toMatchObject({ code, text: expect.any(String) });
     };
     client.send("synthesize", { text: "Hello.", voice: { name: "nobody-at-all" } });
     await expectError("CHORUS_ERR_VOICE_NOT_FOUND");
@@ -240,7 +242,7 @@ describe("errors and robustness", () => {
     client.send("synthesize", { voice: { name: "flite:slt" } });
     await expectError("CHORUS_ERR_REQUEST_INVALID");
     client.send("synthesize-chunk", { text: "no start" });
-    await expectError("CHORUS_ERR_REQUEST_INVALID");
+    await expectError("CHORUS_ERR_REQUEST_INVALID", false);
     client.send("ping", { text: "still there?" });
     expect((await client.until("pong")).at(-1)!.data).toEqual({ text: "still there?" });
     client.send("synthesize", { text: "Still working.", voice: { name: "flite:slt" } });
