@@ -12,10 +12,10 @@ export const WyomingSchema = z.strictObject({
   maxConnections: z.number().int().positive().default(32),
   /** Largest header line, bytes (inline `data` included). */
   maxHeaderBytes: z.number().int().min(256).default(65_536),
-  /** Largest `data_length` block, bytes. */
-  maxDataBytes: z.number().int().min(256).default(1_048_576),
+  /** Largest `data_length` block, bytes (raise it with text.maxLength). */
+  maxDataBytes: z.number().int().min(256).default(262_144),
   /** Largest `payload_length` a client may send, bytes (a TTS server expects none). */
-  maxPayloadBytes: z.number().int().min(0).default(1_048_576),
+  maxPayloadBytes: z.number().int().min(0).default(262_144),
   /** Samples per `audio-chunk` (wyoming-piper's default: 1024). */
   samplesPerChunk: z.number().int().min(64).max(65_536).default(1024),
   /** Output rate in Hz for every request; null: the rate of the voice (constant within a request). */

@@ -40,7 +40,7 @@ export async function startWyoming(host: Host, options: { host?: string; port?: 
       return;
     }
     sockets.add(socket);
-    const session = new WyomingSession(socket, { config, pipeline: host.pipeline, registry: host.registry, voices, log }).run();
+    const session = new WyomingSession(socket, { config, maxTextLength: host.config.text.maxLength, pipeline: host.pipeline, registry: host.registry, voices, log }).run();
     sessions.add(session);
     void session.finally(() => {
       sockets.delete(socket);

@@ -24,6 +24,8 @@ import type { VoiceDirectory } from "./voices.ts";
 
 export interface SessionDeps {
   config: WyomingConfig;
+  /** text.maxLength. */
+  maxTextLength: number;
   pipeline: SpeechPipeline;
   registry: Registry;
   voices: VoiceDirectory;
@@ -31,7 +33,7 @@ export interface SessionDeps {
 }
 
 /** Events waiting to be handled before reading pauses (a client cannot queue unbounded work). */
-const MAX_QUEUED = 32;
+const MAX_QUEUED = 8;
 
 export class WyomingSession {
   private readonly reader: FrameReader;
@@ -113,8 +115,7 @@ export class WyomingSession {
         return this.startStream(event.data);
       case "synthesize-chunk": {
         if (!this.stream) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "synthesize-chunk without synthesize-start", { field: "type" });
-        this.stream.add(readText(event.data));
-        return;
+        return this.stream.add(readText(event.data));
       }
       case "synthesize-stop": {
         const stream = this.stream;
@@ -174,6 +175,7 @@ export class WyomingSession {
       log: this.log,
       samplesPerChunk: this.deps.config.samplesPerChunk,
       sampleRate: this.deps.config.sampleRate,
+      maxTextLength: this.deps.maxTextLength,
     });
     if (!target) this.stream.discard();
   }

@@ -5,7 +5,7 @@
  * rate of the first (Home Assistant writes one WAV header from the first `audio-start`).
  * After an error the rest of the text is dropped; `synthesize-stop` still gets its answer.
  * Memory stays bounded: text without a sentence end is cut after PENDING_LIMIT characters,
- * and each sentence is checked against text.maxLength by the pipeline.
+ * and a sentence over text.maxLength is cut at clauses or spaces (a stream has no total limit).
  */
 import type { Logger } from "pino";
 import type { SpeechPipeline } from "../synth/pipeline.ts";
@@ -15,6 +15,8 @@ import type { WyomingTarget } from "./resolve.ts";
 
 /** Text without a sentence end kept waiting at most this long before it is cut at a clause or space. */
 const PENDING_LIMIT = 1000;
+/** Characters of complete sentences waiting for synthesis before `add` waits for them (backpressure). */
+const BACKLOG_LIMIT = 20_000;
 
 const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
 
@@ -28,11 +30,14 @@ export interface StreamDeps {
   samplesPerChunk: number;
   /** Fixed output rate, or null for the first group's. */
   sampleRate: number | null;
+  /** text.maxLength: longer sentences are cut into pieces under it. */
+  maxTextLength: number;
 }
 
 export class SynthesisStream {
   private buffer = "";
   private readonly queue: string[] = [];
+  private backlog = 0;
   private work: Promise<void> = Promise.resolve();
   private rate: number | null;
   private failed = false;
@@ -46,8 +51,11 @@ export class SynthesisStream {
     this.rate = deps.sampleRate;
   }
 
-  /** Takes a text chunk; the sentences it completes are queued for synthesis. */
-  add(text: string): void {
+  /**
+   * Takes a text chunk; the sentences it completes are queued for synthesis. Resolves at once,
+   * or, with a large backlog, once it is synthesised (so a fast writer is slowed to the engine's pace).
+   */
+  async add(text: string): Promise<void> {
     if (this.failed) return;
     this.buffer += text;
     const segments = [...segmenter.segment(this.buffer)].map((s) => s.segment);
@@ -56,13 +64,14 @@ export class SynthesisStream {
       for (const s of segments) this.enqueue(s);
     }
     if (this.buffer.length > PENDING_LIMIT) {
-      const pieces = splitSentences(normalizeWhitespace(this.buffer), "en", PENDING_LIMIT / 2);
+      const pieces = splitSentences(normalizeWhitespace(this.buffer), "en", Math.min(PENDING_LIMIT / 2, this.deps.maxTextLength));
       if (pieces.length > 1) {
         this.buffer = `${pieces.pop()!} `;
         for (const p of pieces) this.enqueue(p);
       }
     }
     this.kick();
+    if (this.backlog > BACKLOG_LIMIT) await this.work;
   }
 
   /** `synthesize-stop`: the remaining text as one more group; resolves when all groups are sent. */
@@ -78,11 +87,17 @@ export class SynthesisStream {
   discard(): void {
     this.failed = true;
     this.queue.length = 0;
+    this.backlog = 0;
   }
 
   private enqueue(text: string): void {
     const sentence = normalizeWhitespace(text);
-    if (hasSpeakableContent(sentence)) this.queue.push(sentence);
+    if (!hasSpeakableContent(sentence)) return;
+    const max = this.deps.maxTextLength;
+    for (const piece of sentence.length > max ? splitSentences(sentence, "en", max) : [sentence]) {
+      this.queue.push(piece);
+      this.backlog += piece.length;
+    }
   }
 
   private kick(): void {
@@ -92,6 +107,7 @@ export class SynthesisStream {
   private async drain(): Promise<void> {
     while (this.queue.length && !this.failed && !this.deps.signal.aborted) {
       const text = this.queue.shift()!;
+      this.backlog -= text.length;
       let started = false;
       try {
         const { pipeline, send } = this.deps;
@@ -105,8 +121,7 @@ export class SynthesisStream {
         this.deps.log.debug({ engine: speech.engineId, voice: speech.voice, chars: text.length, samples: sent.samples, rate }, "wyoming sentence sent");
       } catch (err) {
         if (this.deps.signal.aborted) return;
-        this.failed = true;
-        this.queue.length = 0;
+        this.discard();
         await this.deps.report(err);
         if (started) await this.deps.send("audio-stop", {}).catch(() => {});
       }

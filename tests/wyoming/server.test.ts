@@ -210,6 +210,21 @@ describe("streaming synthesis", () => {
     expect(groups[1]!.pcm.length / 16000).toBeCloseTo(0.05 * 5, 2); // 5 words made at 24 kHz, sent at 16 kHz
   });
 
+  it("speaks a long text without sentence ends before it ends, in pieces under text.maxLength", async () => {
+    const client = await connect();
+    client.send("synthesize-start", { voice: { name: "tonal:steady" } });
+    const words = Array.from({ length: 300 }, (_, i) => `w${i}`).join(" "); // 1,490 characters, no sentence end
+    client.send("synthesize-chunk", { text: `${words} ` });
+    const early = audioGroups(await client.until("audio-stop"));
+    expect(early).toHaveLength(1);
+    client.send("synthesize-chunk", { text: "and the end. " });
+    client.send("synthesize-stop");
+    const groups = [...early, ...audioGroups(await client.until("synthesize-stopped"))];
+    client.close();
+    const words16k = groups.reduce((n, g) => n + g.pcm.length, 0) / (16000 * 0.05);
+    expect(words16k).toBeCloseTo(303, 0); // every word once
+  });
+
   it("answers synthesize-stop with synthesize-stopped after an error (unknown voice)", async () => {
     const client = await connect();
     client.send("synthesize-start", { voice: { name: "flite:nobody" } });
