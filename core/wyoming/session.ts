@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import type { WyomingConfig } from "../config/wyoming-schema.ts";
 import { ChorusError } from "../errors.ts";
 import type { Registry } from "../registry/registry.ts";
-import { AbortError } from "../sdk/errors.ts";
+import { SynthesisAbortedError } from "../sdk/errors.ts";
 import { toChorusError } from "../server/errors.ts";
 import type { SpeechPipeline } from "../synth/pipeline.ts";
 import { audioStart, sendChunks } from "./audio-out.ts";
@@ -71,7 +71,7 @@ export class WyomingSession {
     }
     return new Promise((resolve) => {
       socket.once("close", () => {
-        this.gone.abort(new AbortError("the Wyoming client went away"));
+        this.gone.abort(new SynthesisAbortedError("the Wyoming client went away"));
         void this.chain.finally(resolve);
       });
     });
@@ -182,13 +182,13 @@ export class WyomingSession {
 
   /** Writes one event; waits while the socket's buffer is full. Throws once the client is gone. */
   private readonly send = async (type: string, data: Record<string, unknown> = {}, payload?: Uint8Array): Promise<void> => {
-    if (this.gone.signal.aborted || this.socket.destroyed || !this.socket.writable) throw new AbortError("the Wyoming client went away");
+    if (this.gone.signal.aborted || this.socket.destroyed || !this.socket.writable) throw new SynthesisAbortedError("the Wyoming client went away");
     if (this.socket.write(encodeEvent(type, data, payload))) return;
     await new Promise<void>((resolve, reject) => {
       const done = () => {
         this.socket.off("drain", done);
         this.gone.signal.removeEventListener("abort", done);
-        if (this.gone.signal.aborted) reject(new AbortError("the Wyoming client went away"));
+        if (this.gone.signal.aborted) reject(new SynthesisAbortedError("the Wyoming client went away"));
         else resolve();
       };
       this.socket.on("drain", done);
@@ -209,7 +209,7 @@ export class WyomingSession {
   private protocolError(err: FrameError): void {
     this.broken = true;
     this.log.warn({ code: err.code, message: err.message }, "wyoming protocol error; closing the connection");
-    this.gone.abort(new AbortError(`protocol error: ${err.message}`));
+    this.gone.abort(new SynthesisAbortedError(`protocol error: ${err.message}`));
     const { socket } = this;
     if (socket.writable) socket.end(encodeEvent("error", { text: `protocol error: ${err.message}; closing the connection`, code: err.code }), () => socket.destroy());
     else socket.destroy();
