@@ -13,9 +13,12 @@ import type { Host } from "../../core/host.ts";
 import { startWyoming, type WyomingServer } from "../../core/wyoming/index.ts";
 import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
 import { testHost } from "../helpers/host.ts";
+import { tempDir } from "../helpers/temp.ts";
+import { waitFor } from "../hotswap/server.ts";
 import { audioGroups, toneHz, WyomingClient, type Event, type Framing } from "./client.ts";
 
 const dataDir = path.resolve("var/test-wyoming");
+const extraVoices = tempDir("wyoming-voices");
 let host: Host;
 let server: WyomingServer;
 
@@ -24,7 +27,7 @@ beforeAll(async () => {
   host = testHost({
     dataDir,
     text: { maxLength: 400 },
-    engines: { dirs: ["engines", "tests/wyoming/fixtures/plugins"], settings: { piper: { voiceDirs: [ensureTestVoices()] } } },
+    engines: { dirs: ["engines", "tests/wyoming/fixtures/plugins"], settings: { piper: { voiceDirs: [ensureTestVoices(), extraVoices] } } },
     wyoming: { enabled: true, port: 0, maxConnections: 6, maxDataBytes: 4096, maxHeaderBytes: 4096, samplesPerChunk: 1024 },
   });
   server = await startWyoming(host);
@@ -95,6 +98,38 @@ describe("describe -> info", () => {
     expect(byName("tonal:shifting")).toMatchObject({ languages: ["en_GB"], speakers: [{ name: "low" }, { name: "high" }] });
   });
 
+  it("answers while an engine is still loading, then lists its voices once it has loaded", async () => {
+    const gatedData = path.join(dataDir, "gated");
+    const gated = testHost({ dataDir: gatedData, engines: { dirs: ["tests/wyoming/fixtures/gated"], default: "gated" }, wyoming: { port: 0 } });
+    const gatedServer = await startWyoming(gated);
+    let warm = false;
+    void gatedServer.warmed.then(() => (warm = true));
+    try {
+      // The warm-up is loading `gated`, whose load waits for a file: describe must not wait.
+      const client = await WyomingClient.connect(gatedServer.port);
+      client.send("describe");
+      const [info] = await client.until("info");
+      client.close();
+      expect(warm).toBe(false);
+      expect((info!.data.tts as any[])[0].voices).toEqual([expect.objectContaining({ name: "gated", description: "Gated (default voice)", languages: ["fr"] })]);
+      fs.mkdirSync(path.join(gatedData, "engines", "gated"), { recursive: true });
+      fs.writeFileSync(path.join(gatedData, "engines", "gated", "open"), "");
+      await gatedServer.warmed;
+      expect(gatedServer.voices.list().map((v) => v.name)).toEqual(["gated:held"]);
+      // Kept for the next start: listed before any engine is asked.
+      await gatedServer.close();
+      const again = await startWyoming(gated);
+      try {
+        expect(again.voices.list().map((v) => v.name)).toEqual(["gated:held"]);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await gatedServer.close();
+      await gated.close();
+    }
+  });
+
   it("answers from what it knows without loading an engine, listing an engine not yet asked by its default voice", async () => {
     const cold = testHost({ dataDir: path.join(dataDir, "cold"), engines: { dirs: ["engines", "tests/wyoming/fixtures/plugins"] }, wyoming: { port: 0, warmVoices: false } });
     const coldServer = await startWyoming(cold);
@@ -111,6 +146,17 @@ describe("describe -> info", () => {
       await coldServer.close();
       await cold.close();
     }
+  });
+});
+
+describe("voices added while running", () => {
+  it("shows a Piper voice installed while Piper is loaded on a later describe", async () => {
+    const voices = ensureTestVoices();
+    for (const ext of [".onnx", ".onnx.json"]) fs.copyFileSync(path.join(voices, `test-single${ext}`), path.join(extraVoices, `fresh-voice${ext}`));
+    const names = async () => ((await describeInfo()).tts[0].voices as { name: string }[]).map((v) => v.name);
+    expect(host.scheduler.isLoaded("piper")).toBe(true); // loaded by the warm-up
+    // A describe asks a loaded engine again when its list is over 5 s old (in the background).
+    await waitFor(async () => (await names()).includes("piper:fresh-voice"), 60_000, "piper:fresh-voice in the info");
   });
 });
 
