@@ -32,7 +32,7 @@ export function infoData(voices: ListedVoice[]): Record<string, unknown> {
         name: "chorus",
         attribution: ATTRIBUTION,
         installed: true,
-        description: "Chorus: every installed text-to-speech engine (eSpeak NG, Flite, Piper and plugins)",
+        description: "Chorus: the voices of every installed text-to-speech engine",
         version: chorusVersion(),
         voices: voices.map((v) => ({
           name: v.name,

@@ -2,7 +2,7 @@
  * A Wyoming `voice` -> the engine, voice and options of a speech job. Names resolve as on the
  * OpenAI route: `engine:voice` picks the engine too; an engine id alone means its default
  * voice; a bare voice id is looked up among the listed voices. `speaker` goes to the engine's
- * `speaker` option when its manifest declares one (Piper's multi-speaker voices).
+ * `speaker` option when its manifest declares one (multi-speaker voices).
  */
 import { ChorusError } from "../errors.ts";
 import type { Registry } from "../registry/registry.ts";

@@ -83,7 +83,7 @@ export class WyomingSession {
     try {
       events = this.reader.push(chunk);
     } catch (err) {
-      this.protocolError(err as FrameError);
+      this.protocolError(err instanceof FrameError ? err : new FrameError("CHORUS_ERR_REQUEST_MALFORMED", (err as Error).message));
       return;
     }
     for (const event of events) this.enqueue(event);
@@ -118,9 +118,10 @@ export class WyomingSession {
         return this.stream.add(readText(event.data));
       }
       case "synthesize-stop": {
+        // Always answered with synthesize-stopped, which a streaming client waits for.
         const stream = this.stream;
-        if (!stream) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "synthesize-stop without synthesize-start", { field: "type" });
-        await stream.finish();
+        if (stream) await stream.finish();
+        else await this.report(new ChorusError("CHORUS_ERR_REQUEST_INVALID", "synthesize-stop without synthesize-start", { field: "type" }));
         this.stream = undefined;
         return this.send("synthesize-stopped");
       }
@@ -136,14 +137,12 @@ export class WyomingSession {
    * stop (it would otherwise wait forever on a connection that stays open).
    */
   private async synthesize(data: Record<string, unknown>): Promise<void> {
-    let started = false;
     try {
       const text = readText(data);
       const target = resolveVoice(readVoice(data), this.deps.registry, this.deps.voices);
       if (target.ignoredSpeaker) this.log.info({ engine: target.engine, speaker: target.ignoredSpeaker }, "wyoming: the engine has no speakers; speaker ignored");
       const speech = await this.deps.pipeline.start({ text, engine: target.engine, voice: target.voice, options: target.options }, this.gone.signal);
       const rate = this.deps.config.sampleRate ?? speech.sampleRate;
-      started = true;
       await this.send("audio-start", audioStart(rate));
       const sent = await sendChunks(this.send, speech.chunks, speech.sampleRate, rate, this.deps.config.samplesPerChunk);
       await this.send("audio-stop", { timestamp: Math.round((sent.samples * 1000) / rate) });
@@ -152,16 +151,14 @@ export class WyomingSession {
       if (this.gone.signal.aborted) return;
       await this.report(err);
       await this.send("audio-stop", {}).catch(() => {});
-      this.log.debug({ started }, "wyoming synthesize ended by an error");
     }
   }
 
   private startStream(data: Record<string, unknown>): void {
     if (this.stream) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "synthesize-start while a streaming synthesis is running (send synthesize-stop first)", { field: "type" });
-    const voice = readVoice(data);
     let target;
     try {
-      target = resolveVoice(voice, this.deps.registry, this.deps.voices);
+      target = resolveVoice(readVoice(data), this.deps.registry, this.deps.voices);
     } catch (err) {
       // Streamed text still arrives and synthesize-stop still gets synthesize-stopped.
       target = undefined;

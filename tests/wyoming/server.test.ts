@@ -304,6 +304,12 @@ describe("errors and robustness", () => {
     await expectError("CHORUS_ERR_REQUEST_INVALID");
     client.send("synthesize-chunk", { text: "no start" });
     await expectError("CHORUS_ERR_REQUEST_INVALID", false);
+    client.send("synthesize-stop");
+    expect((await client.until("synthesize-stopped")).map((e) => [e.type, e.data.code])).toEqual([["error", "CHORUS_ERR_REQUEST_INVALID"], ["synthesize-stopped", undefined]]);
+    client.send("synthesize-start", { voice: "not an object" });
+    client.send("synthesize-chunk", { text: "Dropped." });
+    client.send("synthesize-stop");
+    expect((await client.until("synthesize-stopped")).map((e) => [e.type, e.data.code])).toEqual([["error", "CHORUS_ERR_REQUEST_INVALID"], ["synthesize-stopped", undefined]]);
     client.send("ping", { text: "still there?" });
     expect((await client.until("pong")).at(-1)!.data).toEqual({ text: "still there?" });
     client.send("synthesize", { text: "Still working.", voice: { name: "flite:slt" } });
