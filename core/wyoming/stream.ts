@@ -41,8 +41,6 @@ export class SynthesisStream {
   private work: Promise<void> = Promise.resolve();
   private rate: number | null;
   private failed = false;
-  /** Groups sent so far. */
-  groups = 0;
 
   constructor(
     private readonly target: WyomingTarget,
@@ -66,7 +64,8 @@ export class SynthesisStream {
     if (this.buffer.length > PENDING_LIMIT) {
       const pieces = splitSentences(normalizeWhitespace(this.buffer), "en", Math.min(PENDING_LIMIT / 2, this.deps.maxTextLength));
       if (pieces.length > 1) {
-        this.buffer = `${pieces.pop()!} `;
+        // The last piece waits for more text; a word cut by the chunking must stay whole.
+        this.buffer = `${pieces.pop()!}${/\s$/.test(this.buffer) ? " " : ""}`;
         for (const p of pieces) this.enqueue(p);
       }
     }
@@ -117,7 +116,6 @@ export class SynthesisStream {
         started = true;
         const sent = await sendChunks(send, speech.chunks, speech.sampleRate, rate, this.deps.samplesPerChunk);
         await send("audio-stop", { timestamp: Math.round((sent.samples * 1000) / rate) });
-        this.groups++;
         this.deps.log.debug({ engine: speech.engineId, voice: speech.voice, chars: text.length, samples: sent.samples, rate }, "wyoming sentence sent");
       } catch (err) {
         if (this.deps.signal.aborted) return;
