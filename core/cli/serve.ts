@@ -44,13 +44,13 @@ export async function serveCommand(values: CliValues): Promise<number> {
   const cutOff = () => {
     host.log.warn("cutting off the requests still running");
     app.server.closeAllConnections();
+    void wyoming?.close();
   };
   const timer = setTimeout(cutOff, config.server.shutdownGraceSeconds * 1000);
   process.once("SIGINT", cutOff);
   process.once("SIGTERM", cutOff);
   await host.registry.close();
-  await wyoming?.close();
-  await app.close();
+  await Promise.all([wyoming?.shutdown(), app.close()]);
   clearTimeout(timer);
   await host.close();
   return 0;

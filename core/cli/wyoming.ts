@@ -31,8 +31,13 @@ export async function wyomingCommand(values: CliValues): Promise<number> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+  // As `chorus serve`: the request in hand gets server.shutdownGraceSeconds to finish.
+  const cut = setTimeout(() => void server.close(), config.server.shutdownGraceSeconds * 1000);
+  process.once("SIGINT", () => void server.close());
+  process.once("SIGTERM", () => void server.close());
   await host.registry.close();
-  await server.close();
+  await server.shutdown();
+  clearTimeout(cut);
   await host.close();
   return 0;
 }

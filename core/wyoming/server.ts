@@ -24,6 +24,11 @@ export interface WyomingServer {
   advertisement?: Advertisement;
   /** Stops accepting, cuts open connections (their syntheses are cancelled), unpublishes. */
   close(): Promise<void>;
+  /**
+   * Stops accepting and unpublishes; idle connections end now, busy ones once their request
+   * is answered. Resolves when all have ended (`close()` cuts the rest, e.g. after a grace period).
+   */
+  shutdown(): Promise<void>;
 }
 
 export async function startWyoming(host: Host, options: { host?: string; port?: number; mdns?: AdvertiseOptions["mdns"] } = {}): Promise<WyomingServer> {
@@ -31,7 +36,7 @@ export async function startWyoming(host: Host, options: { host?: string; port?: 
   const log: Logger = host.log.child({ component: "wyoming" });
   const voices = new VoiceDirectory(host.registry, host.scheduler, host.pipeline, log, resolvePath(host.config.dataDir));
   const sockets = new Set<net.Socket>();
-  const sessions = new Set<Promise<void>>();
+  const sessions = new Map<Promise<void>, WyomingSession>();
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     if (sockets.size >= config.maxConnections) {
       log.warn({ maxConnections: config.maxConnections, remote: socket.remoteAddress }, "wyoming connection refused: too many connections");
@@ -40,11 +45,12 @@ export async function startWyoming(host: Host, options: { host?: string; port?: 
       return;
     }
     sockets.add(socket);
-    const session = new WyomingSession(socket, { config, maxTextLength: host.config.text.maxLength, pipeline: host.pipeline, registry: host.registry, voices, log }).run();
-    sessions.add(session);
-    void session.finally(() => {
+    const session = new WyomingSession(socket, { config, maxTextLength: host.config.text.maxLength, pipeline: host.pipeline, registry: host.registry, voices, log });
+    const running = session.run();
+    sessions.set(running, session);
+    void running.finally(() => {
       sockets.delete(socket);
-      sessions.delete(session);
+      sessions.delete(running);
     });
   });
   server.maxConnections = config.maxConnections * 2; // beyond this the kernel refuses; below, we answer
@@ -63,6 +69,15 @@ export async function startWyoming(host: Host, options: { host?: string; port?: 
   let ad: Advertisement | undefined;
   if (config.zeroconf) ad = await advertise({ name: config.zeroconfName, port, host: bindHost, log, mdns: options.mdns });
   log.info({ uri, zeroconf: config.zeroconf, dataDir: path.relative(process.cwd(), resolvePath(host.config.dataDir)) || "." }, "wyoming listening");
+  // net.Server.close stops accepting at once; its callback waits for every connection to end.
+  let serverClosed: Promise<void> | undefined;
+  const stopAccepting = async () => {
+    if (!serverClosed) {
+      serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      voices.close();
+      await ad?.stop();
+    }
+  };
   return {
     uri,
     port,
@@ -70,12 +85,16 @@ export async function startWyoming(host: Host, options: { host?: string; port?: 
     warmed,
     advertisement: ad,
     close: async () => {
-      await ad?.stop();
-      voices.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopAccepting();
       for (const socket of sockets) socket.destroy();
-      await closed;
-      await Promise.allSettled([...sessions]);
+      await Promise.allSettled([...sessions.keys()]);
+      await serverClosed;
+    },
+    shutdown: async () => {
+      await stopAccepting();
+      for (const session of sessions.values()) session.closeWhenIdle();
+      await Promise.allSettled([...sessions.keys()]);
+      await serverClosed;
     },
   };
 }

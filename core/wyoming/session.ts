@@ -42,6 +42,8 @@ export class WyomingSession {
   private queued = 0;
   private stream?: SynthesisStream;
   private broken = false;
+  /** Shutting down: no new requests; the connection ends when the one in hand is done. */
+  private closing = false;
   private readonly log: Logger;
 
   constructor(
@@ -77,8 +79,18 @@ export class WyomingSession {
     });
   }
 
+  /** Shutdown: ends the connection once the request in hand (a stream: up to its synthesize-stopped) is done. */
+  closeWhenIdle(): void {
+    this.closing = true;
+    this.endIfIdle();
+  }
+
+  private endIfIdle(): void {
+    if (this.closing && this.queued === 0 && !this.stream && !this.socket.destroyed) this.socket.end();
+  }
+
   private onData(chunk: Buffer): void {
-    if (this.broken) return;
+    if (this.broken || (this.closing && !this.stream)) return;
     let events: WyomingEvent[];
     try {
       events = this.reader.push(chunk);
@@ -98,6 +110,7 @@ export class WyomingSession {
       .finally(() => {
         this.queued--;
         if (this.queued === 0 && this.socket.isPaused() && !this.broken) this.socket.resume();
+        this.endIfIdle();
       });
   }
 

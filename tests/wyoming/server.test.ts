@@ -360,6 +360,27 @@ describe("errors and robustness", () => {
     expect(Object.keys(await describeInfo())).toContain("tts");
   });
 
+  it("on shutdown lets the request in hand finish, closes idle connections and accepts no new ones", async () => {
+    const own = testHost({ dataDir: path.join(dataDir, "shutdown"), engines: { dirs: ["tests/wyoming/fixtures/plugins"], default: "tonal" }, wyoming: { port: 0, warmVoices: false } });
+    const ownServer = await startWyoming(own);
+    try {
+      const idle = await WyomingClient.connect(ownServer.port);
+      const busy = await WyomingClient.connect(ownServer.port);
+      const text = Array.from({ length: 8 }, (_, i) => `Sentence ${i + 1} is here.`).join(" "); // 150 ms each
+      busy.send("synthesize", { text, voice: { name: "tonal:slow" } });
+      const first = await busy.until("audio-chunk");
+      const done = ownServer.shutdown();
+      await idle.closedWith();
+      await expect(WyomingClient.connect(ownServer.port)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+      const [group] = audioGroups([...first, ...(await busy.closedWith())]);
+      expect(group!.pcm.length).toBe(16000 * 0.05 * 4 * 8); // every sentence, then the server closed
+      await done;
+    } finally {
+      await ownServer.close();
+      await own.close();
+    }
+  });
+
   it("refuses connections over wyoming.maxConnections with an error, and takes new ones when some close", async () => {
     const open = await Promise.all(Array.from({ length: 6 }, () => connect()));
     for (const c of open) c.send("ping");
