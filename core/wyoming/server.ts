@@ -18,6 +18,8 @@ export interface WyomingServer {
   uri: string;
   port: number;
   voices: VoiceDirectory;
+  /** Connections open now. */
+  readonly connections: number;
   /** Resolves when the first voice lists have been asked for (with `warmVoices`). */
   warmed: Promise<void>;
   /** The zeroconf advertisement, when `wyoming.zeroconf` is on. */
@@ -81,6 +83,9 @@ export async function startWyoming(host: Host, options: { host?: string; port?: 
   return {
     uri,
     port,
+    get connections() {
+      return sockets.size;
+    },
     voices,
     warmed,
     advertisement: ad,
