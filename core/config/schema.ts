@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { CompatSchema } from "./compat-schema.ts";
 import { WyomingSchema } from "./wyoming-schema.ts";
+import { FinetuneSchema } from "../finetune/config.ts";
 
 const port = z.number().int().min(0).max(65535);
 
@@ -100,6 +101,8 @@ export const ConfigSchema = z.strictObject({
   compat: CompatSchema.default(CompatSchema.parse({})),
   /** The Wyoming (Home Assistant) TCP server: off unless enabled. */
   wyoming: WyomingSchema.default(WyomingSchema.parse({})),
+  /** Fine-tuning tools: dataset folders the API may read, the transcriber's Python. */
+  finetune: FinetuneSchema.default(FinetuneSchema.parse({})),
   /** Writable folder for state, caches and generated files. Relative to the Chorus root. */
   dataDir: z.string().min(1).default("var"),
 });
