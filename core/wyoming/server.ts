@@ -18,7 +18,7 @@ export interface WyomingServer {
   uri: string;
   port: number;
   voices: VoiceDirectory;
-  /** Connections open now. */
+  /** Connections open now (one counts until its synthesis has stopped). */
   readonly connections: number;
   /** Resolves when the first voice lists have been asked for (with `warmVoices`). */
   warmed: Promise<void>;

@@ -74,7 +74,7 @@ export class WyomingSession {
     return new Promise((resolve) => {
       socket.once("close", () => {
         this.gone.abort(new SynthesisAbortedError("the Wyoming client went away"));
-        void this.chain.finally(resolve);
+        void Promise.allSettled([this.chain, this.stream?.settled()]).then(() => resolve());
       });
     });
   }

@@ -82,6 +82,11 @@ export class SynthesisStream {
     await this.work;
   }
 
+  /** Resolves when the synthesis queued so far has stopped (finished, failed or cancelled). */
+  settled(): Promise<void> {
+    return this.work;
+  }
+
   /** Drops all text of this request (its voice could not be resolved; that error is sent already). */
   discard(): void {
     this.failed = true;
