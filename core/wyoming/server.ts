@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { resolvePath } from "../config/load.ts";
 import type { Host } from "../host.ts";
 import { encodeEvent } from "./framing.ts";
+import { wyomingMetrics } from "./metrics.ts";
 import { WyomingSession } from "./session.ts";
 import { VoiceDirectory } from "./voices.ts";
 import { advertise, type Advertisement, type AdvertiseOptions } from "./zeroconf.ts";
@@ -38,20 +39,24 @@ export async function startWyoming(host: Host, options: { host?: string; port?: 
   const log: Logger = host.log.child({ component: "wyoming" });
   const voices = new VoiceDirectory(host.registry, host.scheduler, host.pipeline, log, resolvePath(host.config.dataDir));
   const sockets = new Set<net.Socket>();
+  const metrics = wyomingMetrics(host.scheduler.metrics.registry);
   const sessions = new Map<Promise<void>, WyomingSession>();
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     if (sockets.size >= config.maxConnections) {
       log.warn({ maxConnections: config.maxConnections, remote: socket.remoteAddress }, "wyoming connection refused: too many connections");
+      metrics.protocolErrors.inc({ code: "CHORUS_ERR_CONNECTION_LIMIT" });
       socket.on("error", () => {});
       socket.end(encodeEvent("error", { text: `too many connections (wyoming.maxConnections is ${config.maxConnections})`, code: "CHORUS_ERR_CONNECTION_LIMIT" }), () => socket.destroy());
       return;
     }
     sockets.add(socket);
-    const session = new WyomingSession(socket, { config, maxTextLength: host.config.text.maxLength, pipeline: host.pipeline, registry: host.registry, voices, log });
+    metrics.connections.inc();
+    const session = new WyomingSession(socket, { config, maxTextLength: host.config.text.maxLength, pipeline: host.pipeline, registry: host.registry, voices, log, metrics });
     const running = session.run();
     sessions.set(running, session);
     void running.finally(() => {
       sockets.delete(socket);
+      metrics.connections.dec();
       sessions.delete(running);
     });
   });

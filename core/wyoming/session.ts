@@ -18,6 +18,7 @@ import type { SpeechPipeline } from "../synth/pipeline.ts";
 import { audioStart, sendChunks } from "./audio-out.ts";
 import { infoData, readText, readVoice } from "./events.ts";
 import { encodeEvent, FrameError, FrameReader, type WyomingEvent } from "./framing.ts";
+import type { WyomingMetrics } from "./metrics.ts";
 import { resolveVoice } from "./resolve.ts";
 import { SynthesisStream } from "./stream.ts";
 import type { VoiceDirectory } from "./voices.ts";
@@ -30,6 +31,7 @@ export interface SessionDeps {
   registry: Registry;
   voices: VoiceDirectory;
   log: Logger;
+  metrics: WyomingMetrics;
 }
 
 /** Events waiting to be handled before reading pauses (a client cannot queue unbounded work). */
@@ -74,6 +76,7 @@ export class WyomingSession {
     return new Promise((resolve) => {
       socket.once("close", () => {
         this.gone.abort(new SynthesisAbortedError("the Wyoming client went away"));
+        if (this.stream) this.deps.metrics.requests.inc({ kind: "stream", result: "cancelled" });
         void Promise.allSettled([this.chain, this.stream?.settled()]).then(() => resolve());
       });
     });
@@ -118,6 +121,7 @@ export class WyomingSession {
     if (this.gone.signal.aborted) return;
     switch (event.type) {
       case "describe":
+        this.deps.metrics.requests.inc({ kind: "describe", result: "ok" });
         return this.send("info", infoData(this.deps.voices.list()));
       case "ping":
         return this.send("pong", typeof event.data.text === "string" ? { text: event.data.text } : {});
@@ -135,7 +139,9 @@ export class WyomingSession {
         const stream = this.stream;
         if (stream) await stream.finish();
         else await this.report(new ChorusError("CHORUS_ERR_REQUEST_INVALID", "synthesize-stop without synthesize-start", { field: "type" }));
+        if (this.gone.signal.aborted) return;
         this.stream = undefined;
+        this.deps.metrics.requests.inc({ kind: "stream", result: !stream || stream.hasFailed ? "error" : "ok" });
         return this.send("synthesize-stopped");
       }
       default:
@@ -160,7 +166,9 @@ export class WyomingSession {
       const sent = await sendChunks(this.send, speech.chunks, speech.sampleRate, rate, this.deps.config.samplesPerChunk);
       await this.send("audio-stop", { timestamp: Math.round((sent.samples * 1000) / rate) });
       this.log.info({ engine: speech.engineId, voice: speech.voice, chars: text.length, seconds: +(sent.samples / rate).toFixed(2), rate }, "wyoming synthesize");
+      this.deps.metrics.requests.inc({ kind: "synthesize", result: "ok" });
     } catch (err) {
+      this.deps.metrics.requests.inc({ kind: "synthesize", result: this.gone.signal.aborted ? "cancelled" : "error" });
       if (this.gone.signal.aborted) return;
       await this.report(err);
       await this.send("audio-stop", {}).catch(() => {});
@@ -218,6 +226,7 @@ export class WyomingSession {
   /** A frame that cannot be read: say so, and close this connection (the rest of the stream cannot be trusted). */
   private protocolError(err: FrameError): void {
     this.broken = true;
+    this.deps.metrics.protocolErrors.inc({ code: err.code });
     this.log.warn({ code: err.code, message: err.message }, "wyoming protocol error; closing the connection");
     this.gone.abort(new SynthesisAbortedError(`protocol error: ${err.message}`));
     const { socket } = this;

@@ -82,6 +82,11 @@ export class SynthesisStream {
     await this.work;
   }
 
+  /** True after an error (or a voice that could not be resolved): the rest of the text is dropped. */
+  get hasFailed(): boolean {
+    return this.failed;
+  }
+
   /** Resolves when the synthesis queued so far has stopped (finished, failed or cancelled). */
   settled(): Promise<void> {
     return this.work;

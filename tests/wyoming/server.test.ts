@@ -228,3 +228,21 @@ describe("streaming synthesis", () => {
     expect(audioGroups(events)).toHaveLength(0);
   });
 });
+
+describe("metrics", () => {
+  it("counts requests by kind and result, and open connections, in GET /metrics' registry", async () => {
+    const value = async (name: string, labels: Record<string, string>) => {
+      const metric = await wy.host.scheduler.metrics.registry.getSingleMetric(name)!.get();
+      return metric.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
+    };
+    const before = await value("chorus_wyoming_requests_total", { kind: "synthesize", result: "ok" });
+    const failedBefore = await value("chorus_wyoming_requests_total", { kind: "synthesize", result: "error" });
+    await synthesize({ text: "Counted.", voice: { name: "flite:slt" } });
+    await synthesize({ text: "Counted.", voice: { name: "flite:nobody" } });
+    expect(await value("chorus_wyoming_requests_total", { kind: "synthesize", result: "ok" })).toBe(before + 1);
+    expect(await value("chorus_wyoming_requests_total", { kind: "synthesize", result: "error" })).toBe(failedBefore + 1);
+    expect(await value("chorus_wyoming_requests_total", { kind: "describe", result: "ok" })).toBeGreaterThan(0);
+    const text = await wy.host.scheduler.metrics.registry.metrics();
+    expect(text).toMatch(/^chorus_wyoming_connections \d+$/m);
+  });
+});
