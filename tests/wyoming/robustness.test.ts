@@ -94,7 +94,8 @@ describe("errors and robustness", () => {
       client.close();
       // The connection counts as closed once its synthesis has stopped: with sentences left.
       await waitFor(() => wy.server.connections === 0, 60_000, "the connection and its work to end");
-      expect(slowCalls() - before).toBeLessThan(n);
+      // (The stream's last sentence waits for more text: at most n - 1 could ever run.)
+      expect(slowCalls() - before).toBeLessThan(n / 2);
       expect(inFlight()).toBe(0);
     }
     expect(Object.keys(await describeInfo())).toContain("tts");
