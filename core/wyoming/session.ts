@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import type { WyomingConfig } from "../config/wyoming-schema.ts";
 import { ChorusError } from "../errors.ts";
 import type { Registry } from "../registry/registry.ts";
-import { SynthesisAbortedError } from "../sdk/errors.ts";
+import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { toChorusError } from "../server/errors.ts";
 import type { SpeechPipeline } from "../synth/pipeline.ts";
 import { audioStart, sendChunks } from "./audio-out.ts";

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { Registry, RegistryChange } from "../registry/registry.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { SpeechPipeline } from "../synth/pipeline.ts";
-import type { Voice } from "../sdk/engine.ts";
+import type { Voice } from "../../packages/sdk/src/index.ts";
 
 /** One voice as `engine:voice`, the name that round-trips through `synthesize`. */
 export interface ListedVoice {
