@@ -5,6 +5,7 @@
  * at step 3 of each epoch, after the step-2 checkpoint. What this does not verify: the real
  * worker (core/finetune/trainer/worker.py) with torch and coqui-tts on a GPU.
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import pino from "pino";
@@ -20,6 +21,7 @@ import { testConfig } from "../helpers/host.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { makeBaseModel, makeDataset, STANDIN, standinEnv } from "./runner-helpers.ts";
 
+const ROOT = path.join(import.meta.dirname, "..", "..");
 const root = tempDir("ft-runner");
 const dataset = makeDataset(path.join(root, "dataset"));
 const base = makeBaseModel(path.join(root, "base"));
@@ -84,6 +86,9 @@ describe("fine-tune runner with the stand-in trainer", () => {
 
     for (const f of ["config.json", "model.pth", "vocab.json", "speakers_xtts.pth", "dvae.pth", "mel_stats.pth", "chorus-finetune.json"]) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     expect(fs.readFileSync(path.join(out, "model.pth"), "utf8")).toContain("batch 2, accumulation 2");
+    // The XTTS engine's own model discovery (engines/xtts/xtts_models.py, read at every load) lists it, fine-tunable again.
+    const scan = spawnSync("python3", ["-c", "import json, sys; sys.path.insert(0, sys.argv[1]); from xtts_models import scan_models; print(json.dumps([[m.name, m.finetunable] for m in scan_models(sys.argv[2])]))", path.join(ROOT, "engines", "xtts"), path.dirname(out)], { encoding: "utf8" });
+    expect(JSON.parse(scan.stdout), scan.stderr).toContainEqual(["voice-a", true]);
     expect(state.result!.referenceSeconds).toBeGreaterThanOrEqual(6);
     expect(state.result!.referenceSeconds).toBeLessThanOrEqual(30);
     expect(state.result!.referenceClips.length).toBeGreaterThan(0);
