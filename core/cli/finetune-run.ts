@@ -9,7 +9,8 @@ import pino from "pino";
 import { resolvePath } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { resolveGpu } from "../finetune/gpu.ts";
-import { configLauncher, jobsRoot, probesRoot, TRAINER_ENV } from "../finetune/runner/environment.ts";
+import { DEFAULT_TRAINABLE_MODEL } from "../finetune/models/index.ts";
+import { configLauncher, jobsRoot, probesRoot, runtimeOf } from "../finetune/runner/environment.ts";
 import { JobManager } from "../finetune/runner/manager.ts";
 import { progressLine, summaryText } from "../finetune/runner/render.ts";
 import { buildSpec, type JobRequest } from "../finetune/runner/spec.ts";
@@ -139,12 +140,13 @@ export async function runCommand(mode: "train" | "probe", args: string[], config
 }
 
 export async function setupCommand(args: string[], config: Config): Promise<number> {
-  const { values } = parseArgs({ args, options: { torch: { type: "string" }, python: { type: "string" }, "dry-run": { type: "boolean" }, force: { type: "boolean" } } });
+  const { values } = parseArgs({ args, options: { torch: { type: "string" }, python: { type: "string" }, model: { type: "string" }, "dry-run": { type: "boolean" }, force: { type: "boolean" } } });
+  const runtime = runtimeOf(values.model ?? DEFAULT_TRAINABLE_MODEL);
   if (values.torch !== undefined && !["cpu", "cuda", "auto"].includes(values.torch)) throw new RunUsageError(`--torch must be cpu, cuda or auto (got '${values.torch}')`);
-  const plan = makePlan(TRAINER_ENV, { root: envsRoot(config, resolvePath), python: values.python ?? config.python.executable, torch: values.torch as TorchChoice | undefined, installer: config.python.installer, torchIndexUrl: config.python.torchIndexUrl, force: values.force });
+  const plan = makePlan(runtime.environment, { root: envsRoot(config, resolvePath), python: values.python ?? config.python.executable, torch: values.torch as TorchChoice | undefined, installer: config.python.installer, torchIndexUrl: config.python.torchIndexUrl, force: values.force });
   process.stdout.write(`${formatPlan(plan)}\n`);
   if (values["dry-run"] || plan.action === "none") return 0;
   await runSetup(plan, (line) => process.stderr.write(`${line}\n`));
-  process.stdout.write("fine-tune environment ready. The base model: chorus xtts download --accept-license --finetune-files\n");
+  process.stdout.write(`fine-tune environment ready. The base model: ${runtime.baseModelHint}\n`);
   return 0;
 }

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { WORKER_SCRIPT } from "../../core/finetune/runner/environment.ts";
+import { xttsV2Runtime } from "../../core/finetune/models/xtts-v2-runtime.ts";
 import { parseLine } from "../../core/finetune/runner/protocol.ts";
 import { ensureEnvironment } from "../../core/python/index.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -28,7 +28,7 @@ describe("trainer worker (Python)", () => {
     const dir = tempDir("ft-worker");
     const job = path.join(dir, "job.json");
     fs.writeFileSync(job, JSON.stringify({ protocol: 1, mode: "train", jobId: "t", baseModelDir: dir, dataset: { dir, trainCsv: "a", evalCsv: "b", language: "en" }, outDir: dir, checkpointDir: dir, trainerConfig: {}, epochs: 1 }));
-    const child = spawn("python3", ["-S", WORKER_SCRIPT, "--job", job], { stdio: ["pipe", "pipe", "pipe", "pipe"] });
+    const child = spawn("python3", ["-S", xttsV2Runtime.workerScript, "--job", job], { stdio: ["pipe", "pipe", "pipe", "pipe"] });
     let fd3 = "";
     let stdout = "";
     (child.stdio[3] as Readable).on("data", (d) => (fd3 += d));

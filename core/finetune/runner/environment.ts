@@ -1,47 +1,44 @@
 /**
- * The trainer worker's Python: the managed `finetune-xtts` environment (core/python: a venv in
- * the data folder with torch for CUDA and coqui-tts, built by `chorus finetune setup`), or an
- * interpreter named in `finetune.runner.python`.
+ * The trainer worker's Python: the model's managed environment (core/python: a venv in the data
+ * folder, e.g. `finetune-xtts` with torch for CUDA and coqui-tts, built by `chorus finetune
+ * setup`), or an interpreter named in `finetune.runner.python`.
  */
-import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { resolvePath } from "../../config/load.ts";
 import type { Config } from "../../config/schema.ts";
-import { envsRoot, envStatus, type EnvSpec } from "../../python/index.ts";
+import { envsRoot, envStatus } from "../../python/index.ts";
+import type { TrainerRuntime } from "../model.ts";
+import { trainableModel } from "../models/index.ts";
 import type { WorkerLauncher } from "./job.ts";
-
-export const TRAINER_DIR = fileURLToPath(new URL("../trainer", import.meta.url));
-export const WORKER_SCRIPT = path.join(TRAINER_DIR, "worker.py");
-
-export const TRAINER_ENV: EnvSpec = {
-  id: "finetune-xtts",
-  baseDir: TRAINER_DIR,
-  python: {
-    version: ">=3.10,<3.14",
-    requirements: "requirements.txt",
-    // The CUDA build even where no GPU is seen now: the trainer needs one (`--torch cpu` for trying the commands only).
-    torch: { build: "cuda", cuda: "cu128", version: ">=2.1,<2.9", packages: ["torch", "torchaudio"] },
-  },
-};
 
 export class TrainerEnvironmentError extends Error {}
 
+/** The model's trainer runtime; throws when Chorus cannot train it. */
+export function runtimeOf(modelId: string): TrainerRuntime {
+  const model = trainableModel(modelId);
+  if (!model.runtime) throw new TrainerEnvironmentError(`${model.name} can be planned for but Chorus has no trainer for it`);
+  return model.runtime;
+}
+
 /** The interpreter to run the worker with; throws saying how to set it up. */
-export function trainerPython(config: Config): string {
+export function trainerPython(config: Config, runtime: TrainerRuntime): string {
   const named = config.finetune.runner.python;
   // A bare name ("python3") is looked up on PATH; a path is relative to the Chorus root.
   if (named) return /[\\/]/.test(named) ? resolvePath(named) : named;
-  const status = envStatus(TRAINER_ENV, envsRoot(config, resolvePath));
+  const status = envStatus(runtime.environment, envsRoot(config, resolvePath));
   if (status.state === "ready") return status.python;
-  throw new TrainerEnvironmentError(`the fine-tune environment is ${status.state} (${status.reason}); set it up with: chorus finetune setup (torch with CUDA and coqui-tts, docs/finetune.md), or set finetune.runner.python to an interpreter that has them`);
+  throw new TrainerEnvironmentError(`the fine-tune environment ${runtime.environment.id} is ${status.state} (${status.reason}); set it up with: chorus finetune setup (docs/finetune.md), or set finetune.runner.python to an interpreter that has torch and the trainer`);
 }
 
 export function configLauncher(config: Config): WorkerLauncher {
-  return async (jobFile) => ({
-    command: trainerPython(config),
-    args: [config.finetune.runner.worker ? resolvePath(config.finetune.runner.worker) : WORKER_SCRIPT, "--job", jobFile],
-    env: { ...config.finetune.runner.env },
-  });
+  return async (jobFile, modelId) => {
+    const runtime = runtimeOf(modelId);
+    return {
+      command: trainerPython(config, runtime),
+      args: [config.finetune.runner.worker ? resolvePath(config.finetune.runner.worker) : runtime.workerScript, "--job", jobFile],
+      env: { ...config.finetune.runner.env },
+    };
+  };
 }
 
 export function jobsRoot(config: Config): string {

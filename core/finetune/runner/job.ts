@@ -11,6 +11,7 @@ import type { Readable } from "node:stream";
 import type { TrainingLease, TrainingLeaseRequest } from "../../scheduler/training.ts";
 import { LineSplitter, parseLine, type HostCommand, type WorkerJob, type WorkerMessage } from "./protocol.ts";
 import { applySettings, replanAfterOom } from "./recovery.ts";
+import { runtimeOf } from "./environment.ts";
 import { assembleResult } from "./result.ts";
 import { apply, StepClock, type JobState } from "./state.ts";
 import type { JobFolder, JobSpec } from "./store.ts";
@@ -26,7 +27,7 @@ export interface WorkerCommand {
 }
 
 /** How to start the worker for a job file (the managed Python environment in production; a stand-in in tests). */
-export type WorkerLauncher = (jobFile: string) => Promise<WorkerCommand>;
+export type WorkerLauncher = (jobFile: string, modelId: string) => Promise<WorkerCommand>;
 
 export interface JobDeps {
   leases: TrainingLeaseSource;
@@ -159,7 +160,7 @@ export class FinetuneJob extends EventEmitter {
       const outcome = await this.attempt(lease);
       const m = outcome.message;
       if (outcome.kind === "finished" && m?.type === "finished") {
-        const r = assembleResult({ baseModelDir: this.spec.baseModelDir, outDir: this.spec.outDir, datasetDir: this.spec.datasetDir, clips: this.spec.clips, metadata: { job: this.id, model: this.spec.model, settings: this.state.settings, planned: this.state.planned, replans: this.state.replans.map((x) => x.message) } });
+        const r = assembleResult({ copiedFiles: runtimeOf(this.spec.model).copiedFiles, baseModelDir: this.spec.baseModelDir, outDir: this.spec.outDir, datasetDir: this.spec.datasetDir, clips: this.spec.clips, metadata: { job: this.id, model: this.spec.model, settings: this.state.settings, planned: this.state.planned, replans: this.state.replans.map((x) => x.message) } });
         if (r.note) this.state.warnings.push(r.note);
         this.state.result = { modelDir: this.spec.outDir, referenceClips: r.referenceClips, referenceSeconds: r.referenceSeconds };
         this.event("result", { ...this.state.result });
@@ -201,7 +202,7 @@ export class FinetuneJob extends EventEmitter {
   private async attempt(lease: TrainingLease): Promise<Outcome> {
     const jobFile = this.folder.file("worker-job.json");
     fs.writeFileSync(jobFile, `${JSON.stringify(this.workerJob(lease), null, 2)}\n`);
-    const cmd = await this.deps.launch(jobFile);
+    const cmd = await this.deps.launch(jobFile, this.spec.model);
     const platform = this.deps.platform ?? process.platform;
     const env: Record<string, string | undefined> = { ...process.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8", ...cmd.env };
     if (platform === "linux" && !env.PYTORCH_CUDA_ALLOC_CONF) env.PYTORCH_CUDA_ALLOC_CONF = "expandable_segments:True";

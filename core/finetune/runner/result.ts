@@ -1,22 +1,23 @@
 /**
- * The result of a fine-tune is a voice: a complete XTTS model folder (the trained model.pth the
- * worker exported, plus config.json, vocab.json, speakers_xtts.pth, dvae.pth and mel_stats.pth
- * from the base model, so it can itself be fine-tuned again) with reference clips chosen from
- * the dataset: the longest clean clips, 6-30 s of speech in total, in `reference/`.
+ * The result of a fine-tune is a voice: a complete model folder (for XTTS: the trained model.pth
+ * the worker exported, plus config.json, vocab.json, speakers_xtts.pth, dvae.pth and
+ * mel_stats.pth from the base model, so it can itself be fine-tuned again; the files come from
+ * the model's TrainerRuntime) with reference clips chosen from the dataset: the longest clean
+ * clips, 6-30 s of speech in total, in `reference/`.
  */
 import fs from "node:fs";
 import path from "node:path";
 import type { JobClip } from "./store.ts";
 
-export const BASE_MODEL_FILES = ["config.json", "model.pth", "vocab.json", "speakers_xtts.pth", "dvae.pth", "mel_stats.pth"];
-export const COPIED_FILES = BASE_MODEL_FILES.filter((f) => f !== "model.pth");
+import type { TrainerRuntime } from "../model.ts";
+
 export const REFERENCE_SECONDS = { min: 6, max: 30 };
 
 /** Throws naming the missing files (and how to get them). */
-export function checkBaseModel(dir: string): void {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`base model folder ${dir} does not exist; download it with: chorus xtts download --accept-license --finetune-files`);
-  const missing = BASE_MODEL_FILES.filter((f) => !fs.existsSync(path.join(dir, f)));
-  if (missing.length) throw new Error(`base model folder ${dir} lacks ${missing.join(", ")}; fine-tuning needs all of ${BASE_MODEL_FILES.join(", ")} (chorus xtts download --accept-license --finetune-files fetches them)`);
+export function checkBaseModel(dir: string, runtime: TrainerRuntime): void {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`base model folder ${dir} does not exist (${runtime.baseModelHint})`);
+  const missing = runtime.baseModelFiles.filter((f) => !fs.existsSync(path.join(dir, f)));
+  if (missing.length) throw new Error(`base model folder ${dir} lacks ${missing.join(", ")}; fine-tuning needs all of ${runtime.baseModelFiles.join(", ")} (${runtime.baseModelHint})`);
 }
 
 /** Longest clean clips first, as many as fit in 30 s; at least 6 s when the dataset has it. */
@@ -34,9 +35,9 @@ export function chooseReferences(clips: JobClip[]): { chosen: JobClip[]; seconds
   return { chosen, seconds: Math.round(seconds * 10) / 10, note };
 }
 
-export function assembleResult(o: { baseModelDir: string; outDir: string; datasetDir: string; clips: JobClip[]; metadata: Record<string, unknown> }): { referenceClips: string[]; referenceSeconds: number; note?: string } {
+export function assembleResult(o: { copiedFiles: string[]; baseModelDir: string; outDir: string; datasetDir: string; clips: JobClip[]; metadata: Record<string, unknown> }): { referenceClips: string[]; referenceSeconds: number; note?: string } {
   if (!fs.existsSync(path.join(o.outDir, "model.pth"))) throw new Error(`the trainer reported success but ${path.join(o.outDir, "model.pth")} is missing`);
-  for (const f of COPIED_FILES) fs.copyFileSync(path.join(o.baseModelDir, f), path.join(o.outDir, f));
+  for (const f of o.copiedFiles) fs.copyFileSync(path.join(o.baseModelDir, f), path.join(o.outDir, f));
   const refDir = path.join(o.outDir, "reference");
   fs.mkdirSync(refDir, { recursive: true });
   const { chosen, seconds, note } = chooseReferences(o.clips);

@@ -54,16 +54,17 @@ function clipsOf(report: CheckReport) {
 export async function buildSpec(req: JobRequest, config: Config, gpu: () => Promise<GpuInfo>): Promise<JobSpec> {
   const r = config.finetune.runner;
   if (req.mode === "train" && !req.outDir) throw new JobRequestError("an output folder is needed (--out DIR)", "out");
+  const model = trainableModel(req.model);
   try {
-    checkBaseModel(req.baseModelDir);
+    if (!model.runtime) throw new Error(`${model.name} can be planned for, but Chorus has no trainer for it`);
+    checkBaseModel(req.baseModelDir, model.runtime);
   } catch (err) {
     throw new JobRequestError((err as Error).message, "baseModel");
   }
   for (const csv of ["metadata_train.csv", "metadata_eval.csv"]) {
     if (!fs.existsSync(path.join(req.datasetDir, csv))) throw new JobRequestError(`${req.datasetDir} has no ${csv}: the trainer reads the coqui/AllTalk format (chorus finetune prepare writes it)`, "dataset");
   }
-  if (req.outDir && fs.existsSync(path.join(req.outDir, "model.pth"))) throw new JobRequestError(`${req.outDir} already holds a model.pth; choose a new output folder`, "out");
-  const model = trainableModel(req.model);
+  if (req.outDir && fs.existsSync(req.outDir) && fs.readdirSync(req.outDir).length) throw new JobRequestError(`${req.outDir} is not empty; choose a new output folder`, "out");
   const report = await checkDataset(req.datasetDir, { model, language: req.language, modelDir: req.baseModelDir, maxClipSeconds: req.planOptions?.maxClipSeconds });
   if (!report.totals.keptTrainClips) throw new JobRequestError(`no training clip in ${req.datasetDir} is usable: ${report.summary}`, "dataset");
   let plan = req.plan;
