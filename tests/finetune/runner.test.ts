@@ -11,7 +11,8 @@ import path from "node:path";
 import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolveGpu } from "../../core/finetune/gpu.ts";
-import { configLauncher } from "../../core/finetune/runner/environment.ts";
+import { configLauncher, probesRoot, trainerPython } from "../../core/finetune/runner/environment.ts";
+import { xttsV2Runtime } from "../../core/finetune/models/xtts-v2-runtime.ts";
 import { JobManager } from "../../core/finetune/runner/manager.ts";
 import { buildSpec } from "../../core/finetune/runner/spec.ts";
 import { systemClock } from "../../core/scheduler/clock.ts";
@@ -134,10 +135,15 @@ describe("fine-tune runner with the stand-in trainer", () => {
     expect(state.error).toMatch(/gave up after 2 out-of-memory errors \(finetune.runner.maxOomRetries = 1\)/);
   });
 
+  it("without an environment the job says how to set it up", () => {
+    const config = testConfig({ dataDir: path.join(root, "var-empty") });
+    expect(() => trainerPython(config, xttsV2Runtime)).toThrow(/fine-tune environment finetune-xtts is missing \(no environment yet\); set it up with: chorus finetune setup/);
+  });
+
   it("probe: two steps on the longest clips, measured next to the prediction, filed for the planner", async () => {
     const { config, scheduler, manager } = setup(standinEnv({ totalMb: 24564, fixedMb: 9000, perSampleSecond: 100 }));
     schedulers.push(scheduler);
-    const probes = path.join(root, "probes");
+    const probes = probesRoot(config);
     const m2 = new JobManager(manager.root, { leases: scheduler.training, launch: configLauncher(config) }, probes);
     const spec = await buildSpec({ mode: "probe", datasetDir: dataset, baseModelDir: base }, config, () => resolveGpu({}, config));
     const state = await m2.start(spec).run();
@@ -148,5 +154,9 @@ describe("fine-tune runner with the stand-in trainer", () => {
     await new Promise((r) => setImmediate(r));
     const filed = JSON.parse(fs.readFileSync(path.join(probes, fs.readdirSync(probes)[0]!), "utf8"));
     expect(filed).toMatchObject({ card: "RTX 4090 (simulated)", model: "xtts-v2", ratio: state.probe!.ratio });
+    // The planner now uses it for this card and model: predictions scaled by the measured ratio, and says so.
+    const again = await buildSpec({ mode: "train", datasetDir: dataset, baseModelDir: base, outDir: path.join(root, "models", "voice-p") }, config, () => resolveGpu({}, config));
+    expect(again.planned).toEqual(spec.planned);
+    expect(Math.abs(again.predictedMb - spec.predictedMb * state.probe!.ratio)).toBeLessThanOrEqual(1);
   });
 });
