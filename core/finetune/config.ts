@@ -14,7 +14,7 @@ export const RunnerSchema = z.strictObject({
   /** Extra environment variables for the worker. */
   env: z.record(z.string(), z.string()).default({}),
   epochs: z.number().int().min(1).max(1000).default(10),
-  /** A checkpoint every N optimizer steps (and one at the end of every epoch). */
+  /** A checkpoint every N training steps (batches, as the trainer counts them), and one at the end of every epoch. */
   saveEverySteps: z.number().int().min(1).default(500),
   /** Out-of-memory errors a job may recover from before it gives up. */
   maxOomRetries: z.number().int().min(0).max(50).default(6),
