@@ -11,7 +11,7 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyPluginAsync } from "fastify";
 import type { Host } from "../../host.ts";
-import type { Decision } from "../../scheduler/decisions.ts";
+import { REASONS, type Decision } from "../../scheduler/decisions.ts";
 
 const HEARTBEAT_MS = 2000;
 const COALESCE_MS = 40;
@@ -32,6 +32,9 @@ export function pluginSummaries(host: Host) {
   }));
 }
 
+/** A decision with its reason in words (`summary`), as the dashboard shows it. */
+const described = (d: Decision) => ({ ...d, summary: REASONS[d.reason] ?? d.reason });
+
 function frame(event: string, data: unknown, id?: number): string {
   return `event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`;
 }
@@ -44,11 +47,11 @@ class Feed {
   constructor(private readonly host: Host) {}
 
   private snapshot(decisions: number): string {
-    const { scheduler } = this.host;
+    const snap = this.host.scheduler.snapshot(decisions);
     return frame("snapshot", {
       at: new Date().toISOString(),
       defaultEngine: this.host.registry.selection.current(),
-      scheduler: scheduler.snapshot(decisions),
+      scheduler: { ...snap, decisions: snap.decisions.map(described) },
       plugins: pluginSummaries(this.host),
     });
   }
@@ -71,7 +74,7 @@ class Feed {
   private start(): void {
     const { scheduler, registry } = this.host;
     const onDecision = (d: Decision) => {
-      this.broadcast(frame("decision", d, d.seq));
+      this.broadcast(frame("decision", described(d), d.seq));
       this.soon();
     };
     const onChange = () => this.soon();
