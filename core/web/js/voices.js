@@ -57,13 +57,13 @@ export function pickVoice(voices, { previous, engineDefault } = {}) {
 }
 
 /**
- * A name short enough for a select on a phone: links and bracketed ids removed, whitespace
+ * A name short enough for a select on a phone: links and [bracketed ids] removed, whitespace
  * collapsed, cut at `max` characters with an ellipsis. The full name goes in the tooltip.
  */
 export function shortName(name, max = 36) {
   let s = String(name)
     .replace(/\/*\s*(https?:\/\/|www\.)\S*/gi, " ")
-    .replace(/\[[^\]]*\]|\([^)]*\)/g, " ")
+    .replace(/\[[^\]]*\]/g, " ")
     .replace(/\s+/g, " ")
     .trim();
   if (!s) s = String(name).trim();
