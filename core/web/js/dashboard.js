@@ -4,7 +4,7 @@
  * memory, free), the loaded engines with their controls, the queue, the decisions as they
  * happen, and the plugins with their state, errors and reload.
  */
-import { ApiError, authHeaders, postJson } from "./api.js";
+import { ApiError, authHeaders, json, postJson } from "./api.js";
 import { $, h } from "./dom.js";
 import { engineHue, formatMb, memorySegments, timeUntil } from "./memory.js";
 import { openStream } from "./sse.js";
@@ -73,11 +73,24 @@ function addDecision(d, fresh) {
   }
 }
 
+/**
+ * Redraws only the parts whose data changed, so that a heartbeat does not take the focus
+ * away from a keyboard user's checkbox or button.
+ */
+const drawn = new Map();
+function changed(part, data) {
+  const key = JSON.stringify(data);
+  if (drawn.get(part) === key) return false;
+  drawn.set(part, key);
+  return true;
+}
+
 function render() {
-  renderDevices();
-  renderLoaded();
-  renderQueue();
-  renderPlugins();
+  const snap = state.snapshot;
+  if (changed("devices", snap.devices)) renderDevices();
+  if (changed("loaded", snap.engines)) renderLoaded();
+  if (changed("queue", snap.queue)) renderQueue();
+  if (changed("plugins", state.plugins)) renderPlugins();
 }
 
 function colour(kind, engine) {
@@ -112,10 +125,14 @@ function renderDevices() {
   );
 }
 
+/** Runs a control, then shows its effect at once (pins and toggles make no decision to push). */
 async function control(path, body) {
   try {
     await postJson(path, body);
     $("dash-error").replaceChildren();
+    const snap = await json("/api/scheduler?decisions=0");
+    state.snapshot = { ...snap, decisions: [] };
+    render();
   } catch (err) {
     $("dash-error").textContent = err instanceof ApiError ? `${err.message} [${err.code}]` : String(err);
   }
