@@ -85,12 +85,19 @@ function changed(part, data) {
   return true;
 }
 
+/** Runs a redraw and puts the focus back on the control (same `data-key`) that had it. */
+function keepFocus(draw) {
+  const key = document.activeElement?.dataset?.key;
+  draw();
+  if (key) document.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
+}
+
 function render() {
   const snap = state.snapshot;
   if (changed("devices", snap.devices)) renderDevices();
-  if (changed("loaded", snap.engines)) renderLoaded();
+  if (changed("loaded", snap.engines)) keepFocus(renderLoaded);
   if (changed("queue", snap.queue)) renderQueue();
-  if (changed("plugins", state.plugins)) renderPlugins();
+  if (changed("plugins", state.plugins)) keepFocus(renderPlugins);
 }
 
 function colour(kind, engine) {
@@ -145,8 +152,8 @@ function renderLoaded() {
   $("loaded").tBodies[0].replaceChildren(
     ...engines.map((e) => {
       const id = encodeURIComponent(e.engine);
-      const pin = h("input", { type: "checkbox", checked: e.pinned, "aria-label": `Pin ${e.engine} (never unloaded when idle)`, onchange: (ev) => void control(`/api/scheduler/engines/${id}/${ev.target.checked ? "pin" : "unpin"}`) });
-      const low = h("input", { type: "checkbox", checked: e.lowVram, "aria-label": `Low-VRAM mode for ${e.engine}`, onchange: (ev) => void control(`/api/scheduler/engines/${id}/lowvram`, { enabled: ev.target.checked }) });
+      const pin = h("input", { type: "checkbox", checked: e.pinned, dataset: { key: `pin:${e.engine}` }, "aria-label": `Pin ${e.engine} (never unloaded when idle)`, onchange: (ev) => void control(`/api/scheduler/engines/${id}/${ev.target.checked ? "pin" : "unpin"}`) });
+      const low = h("input", { type: "checkbox", checked: e.lowVram, dataset: { key: `lowvram:${e.engine}` }, "aria-label": `Low-VRAM mode for ${e.engine}`, onchange: (ev) => void control(`/api/scheduler/engines/${id}/lowvram`, { enabled: ev.target.checked }) });
       return h("tr", { dataset: { engine: e.engine } },
         h("td", {}, h("strong", {}, e.engine), h("div", { class: "hint" }, e.profile)),
         h("td", { "data-label": "Device" }, e.device),
@@ -155,7 +162,7 @@ function renderLoaded() {
         h("td", { "data-label": "Pin" }, pin),
         h("td", { "data-label": "Low VRAM" }, low),
         h("td", { class: "num unload-in", "data-label": "Unloads in", dataset: { unloadAt: e.unloadAt ?? "", pinned: String(e.pinned) } }, countdown(e)),
-        h("td", {}, h("button", { type: "button", onclick: () => void control(`/api/scheduler/engines/${id}/unload`), "aria-label": `Unload ${e.engine}` }, "Unload")),
+        h("td", {}, h("button", { type: "button", dataset: { key: `unload:${e.engine}` }, onclick: () => void control(`/api/scheduler/engines/${id}/unload`), "aria-label": `Unload ${e.engine}` }, "Unload")),
       );
     }),
   );
@@ -188,8 +195,8 @@ function renderPlugins() {
       h("td", { "data-label": "State" }, h("span", { class: `badge ${p.state}` }, p.state)),
       h("td", { "data-label": "Version" }, p.version ?? "–", h("div", { class: "hint" }, `generation ${p.generation}`)),
       h("td", {}, h("div", { class: "actions" },
-        h("button", { type: "button", "aria-label": `Reload ${p.name}`, onclick: () => void control(`/api/engines/${encodeURIComponent(p.id)}/reload`) }, "Reload"),
-        p.default || p.state === "failed" ? null : h("button", { type: "button", "aria-label": `Make ${p.name} the default engine`, onclick: () => void control(`/api/engines/${encodeURIComponent(p.id)}/activate?load=true`) }, "Make default"))),
+        h("button", { type: "button", dataset: { key: `reload:${p.id}` }, "aria-label": `Reload ${p.name}`, onclick: () => void control(`/api/engines/${encodeURIComponent(p.id)}/reload`) }, "Reload"),
+        p.default || p.state === "failed" ? null : h("button", { type: "button", dataset: { key: `default:${p.id}` }, "aria-label": `Make ${p.name} the default engine`, onclick: () => void control(`/api/engines/${encodeURIComponent(p.id)}/activate?load=true`) }, "Make default"))),
     )),
   );
 }

@@ -81,6 +81,7 @@ function updateCount() {
 async function loadVoices() {
   const engine = $("engine").value;
   const voice = $("voice");
+  delete voice.dataset.engine; // set again once this engine's voices are in
   voice.replaceChildren(new Option("loading voices…", ""));
   updateCapabilities();
   try {
@@ -95,10 +96,13 @@ async function loadVoices() {
     renderVoices();
     clearError();
   } catch (err) {
+    if ($("engine").value !== engine) return;
     state.voices = [];
-    voice.replaceChildren(new Option("(no voices)", ""));
+    voice.replaceChildren(new Option("(the engine's default voice)", ""));
+    $("voice-count").textContent = "the voices could not be listed";
     showError(err);
   }
+  voice.dataset.engine = engine;
 }
 
 function renderVoices() {
@@ -167,7 +171,7 @@ function showError(err) {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof ApiError && err.status === 401) {
     $("key-button").classList.add("needs-key");
-    box.replaceChildren(`The server needs an API key: ${message}. `, h("button", { type: "button", onclick: () => state.askForKey(message) }, "Enter the API key"));
+    box.replaceChildren(`The server needs an API key: ${message}. `, h("button", { type: "button", onclick: () => void state.askForKey(message).then((saved) => saved && loadSettings()) }, "Enter the API key"));
     return;
   }
   const field = err instanceof ApiError ? { text: "text", input: "text", voice: "voice", engine: "engine", model: "engine" }[err.field] : undefined;
