@@ -1,6 +1,6 @@
 /**
  * Real-browser test helpers: Debian's Chromium (installed by tests/web/install-browser.sh,
- * which `npm test` runs first; CHORUS_CHROMIUM names another build) driven by playwright-core,
+ * which `npm test` runs first; CHROMIUM_PATH names another build) driven by playwright-core,
  * headless, without sandbox, GPU, background networking or sync, on a fresh profile per
  * launch; and a real `chorus serve` with a simulated 4 GB card and the web test plugins.
  */
@@ -10,7 +10,7 @@ import { chromium, type BrowserContext, type ConsoleMessage, type Page } from "p
 import { startServer, type RunningServer } from "../helpers/process.ts";
 import { tempDir } from "../helpers/temp.ts";
 
-export const CHROMIUM = process.env.CHORUS_CHROMIUM ?? "/usr/bin/chromium";
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FIXTURES = path.join(import.meta.dirname, "fixtures", "plugins");
 
 const FLAGS = [
@@ -27,7 +27,7 @@ const FLAGS = [
 
 export async function launchBrowser(): Promise<BrowserContext> {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: run 'bash tests/web/install-browser.sh' as root (npm test does), or set CHORUS_CHROMIUM`);
+    throw new Error(`no Chromium at ${CHROMIUM}: run 'bash tests/web/install-browser.sh' as root (npm test does), or set CHROMIUM_PATH`);
   }
   return chromium.launchPersistentContext(tempDir("chromium-profile"), {
     executablePath: CHROMIUM,

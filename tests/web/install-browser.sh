@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Installs the browser the web app's real-browser tests drive (tests/web/browser/): Debian's
 # chromium. Run by `npm test` (the pretest script); quick and silent when it is already there.
-# Set CHORUS_CHROMIUM to use another Chromium build instead.
+# Set CHROMIUM_PATH to use another Chromium build instead.
 set -euo pipefail
-browser="${CHORUS_CHROMIUM:-/usr/bin/chromium}"
+browser="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ -x "$browser" ]; then exit 0; fi
-if [ -n "${CHORUS_CHROMIUM:-}" ]; then
-  echo "CHORUS_CHROMIUM=$browser is not an executable" >&2; exit 1
+if [ -n "${CHROMIUM_PATH:-}" ]; then
+  echo "CHROMIUM_PATH=$browser is not an executable" >&2; exit 1
 fi
 if ! command -v apt-get >/dev/null; then
-  echo "chromium not found at $browser and apt-get is not available: install Chromium and set CHORUS_CHROMIUM" >&2; exit 1
+  echo "chromium not found at $browser and apt-get is not available: install Chromium and set CHROMIUM_PATH" >&2; exit 1
 fi
 sudo=""
 if [ "$(id -u)" != 0 ]; then

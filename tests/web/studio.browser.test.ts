@@ -5,7 +5,7 @@
  * watch the load and the eviction arrive on the live dashboard, narrator mode, errors, and
  * the layout on a 390 px phone; no console error anywhere. Each defect of the old page
  * (issue 16's first paragraph) has a test here, named after it.
- * The dashboard screenshot in the README is taken here: CHORUS_UPDATE_DOCS=1 writes it to
+ * The dashboard screenshot in the README is taken here: UPDATE_DOCS_SCREENSHOT=1 writes it to
  * docs/dashboard.png (otherwise to var/web/dashboard.png).
  */
 import fs from "node:fs";
@@ -147,7 +147,7 @@ describe("studio", () => {
     expect(await card.locator(".legend").textContent()).toContain("web-tone-b:gpu-fp16 1.6 GB");
     await dashboard.locator('#loaded tr[data-engine="web-tone-b"]').waitFor();
     expect(await dashboard.locator('#loaded tr[data-engine="web-tone-a"]').count()).toBe(0);
-    const shot = process.env.CHORUS_UPDATE_DOCS ? path.resolve("docs/dashboard.png") : path.resolve("var/web/dashboard.png");
+    const shot = process.env.UPDATE_DOCS_SCREENSHOT ? path.resolve("docs/dashboard.png") : path.resolve("var/web/dashboard.png");
     fs.mkdirSync(path.dirname(shot), { recursive: true });
     await dashboard.evaluate(() => document.fonts.ready);
     await dashboard.screenshot({ path: shot, fullPage: true });
