@@ -204,6 +204,15 @@ describe("studio", () => {
     expect(await clipCount()).toBe(clips);
   });
 
+  it("reloads a plugin from the dashboard: its instance is unloaded, as a decision", async () => {
+    const row = dashboard.locator('#plugins tr[data-plugin="espeak"]');
+    expect(await row.locator(".badge").textContent()).toBe("loaded");
+    await row.getByRole("button", { name: "Reload eSpeak NG" }).click();
+    await dashboard.locator('#decisions li[data-action="unload"][data-reason="unload_requested"]', { hasText: "espeak" }).first().waitFor();
+    await expect.poll(() => row.locator(".badge").textContent()).toBe("available");
+    expect(await dashboard.locator("#dash-error").textContent()).toBe("");
+  });
+
   it("switches between light and dark themes", async () => {
     const background = () => studio.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     await studio.click("#theme");
