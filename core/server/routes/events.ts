@@ -4,7 +4,7 @@
  *   first one on connect carries the recent decisions; then one shortly after every change
  *   (decision, plugin change) and one every `HEARTBEAT_MS` (in-flight counts, free memory).
  * - `decision`: each scheduling decision as it is made (`id:` is its sequence number).
- * One feed per server: it subscribes to the decision log and the registry only while clients
+ * One feed (`Feed`) per server: it subscribes to the decision log and the registry only while clients
  * are connected. A client that cannot keep up (more than `MAX_BACKLOG` bytes unsent) is cut
  * off; on reconnecting it gets a fresh snapshot.
  */
@@ -15,6 +15,8 @@ import { REASONS, type Decision } from "../../scheduler/decisions.ts";
 
 const HEARTBEAT_MS = 2000;
 const COALESCE_MS = 40;
+/** Snapshots after changes come at most this often (a busy queue makes many decisions). */
+const MIN_INTERVAL_MS = 250;
 const MAX_BACKLOG = 512 * 1024;
 const FIRST_DECISIONS = 50;
 
@@ -39,10 +41,11 @@ function frame(event: string, data: unknown, id?: number): string {
   return `event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`;
 }
 
-class Feed {
+export class Feed {
   private readonly clients = new Set<ServerResponse>();
   private stop: (() => void) | undefined;
   private pending: NodeJS.Timeout | undefined;
+  private lastSnapshot = 0;
 
   constructor(private readonly host: Host) {}
 
@@ -93,13 +96,15 @@ class Feed {
   /** One snapshot after a burst of changes (a load is several decisions in a row). */
   private soon(): void {
     if (this.pending) return;
+    const wait = Math.max(COALESCE_MS, this.lastSnapshot + MIN_INTERVAL_MS - Date.now());
     this.pending = setTimeout(() => {
       this.pending = undefined;
       this.broadcast(this.snapshot(0));
-    }, COALESCE_MS);
+    }, wait);
   }
 
   private broadcast(text: string): void {
+    if (text.startsWith("event: snapshot")) this.lastSnapshot = Date.now();
     for (const res of this.clients) this.write(res, text);
   }
 
