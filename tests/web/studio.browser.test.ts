@@ -130,7 +130,9 @@ describe("studio", () => {
     await selectEngine("web-tone-b");
     expect(await voiceValue()).toBe("low");
     await studio.fill("#text", "The other engine.");
-    await speak(studio);
+    const before = await clipCount();
+    await studio.press("#text", "Control+Enter"); // speaks from the keyboard
+    await expect.poll(clipCount, { timeout: 30_000 }).toBe(before + 1);
     expect(await studio.locator("#history li").first().textContent()).toContain("web-tone-b · gpu-fp16");
     const evict = dashboard.locator('#decisions li[data-action="evict"]', { hasText: "web-tone-a" }).first();
     await evict.waitFor();

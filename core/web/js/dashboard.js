@@ -96,7 +96,7 @@ function render() {
   const snap = state.snapshot;
   if (changed("devices", snap.devices)) renderDevices();
   if (changed("loaded", snap.engines)) keepFocus(renderLoaded);
-  if (changed("queue", snap.queue)) renderQueue();
+  if (changed("queue", [snap.queue, snap.cooldowns, snap.gpu])) renderQueue();
   if (changed("plugins", state.plugins)) keepFocus(renderPlugins);
 }
 
@@ -183,9 +183,13 @@ function renderCountdowns() {
 }
 
 function renderQueue() {
-  const q = state.snapshot.queue;
+  const { queue: q, cooldowns = [], gpu } = state.snapshot;
   const by = Object.entries(q.byEngine).map(([e, n]) => `${e}: ${n}`).join(", ");
-  $("queue").textContent = q.length ? `${q.length} waiting of at most ${q.max} (${by})` : `empty (at most ${q.max} may wait)`;
+  $("queue").replaceChildren(
+    q.length ? `${q.length} waiting of at most ${q.max} (${by})` : `empty (at most ${q.max} may wait)`,
+    ...cooldowns.map((c) => h("div", { class: "hint" }, `${c.key} is skipped for ${Math.ceil(c.remainingMs / 1000)} s after a failed load: ${c.error}`)),
+    gpu && !gpu.ok ? h("div", { class: "error" }, `No usable GPU: ${gpu.reason ?? "unknown"}`) : null,
+  );
 }
 
 function renderPlugins() {

@@ -17,6 +17,11 @@ const player = new StreamPlayer();
 export async function initStudio({ askForKey }) {
   state.askForKey = askForKey;
   $("text").addEventListener("input", updateCount);
+  $("text").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    event.preventDefault(); // Ctrl+Enter speaks, as the button does
+    if (!$("speak-button").disabled) void speak();
+  });
   $("engine").addEventListener("change", () => void loadVoices());
   $("voice").addEventListener("change", () => {
     state.chosen.set($("engine").value, $("voice").value);
