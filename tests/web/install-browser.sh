@@ -20,5 +20,5 @@ fi
 echo "installing chromium for the web app's browser tests (apt-get)..." >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
 [ -x "$browser" ] || { echo "apt-get installed chromium, but $browser is missing" >&2; exit 1; }

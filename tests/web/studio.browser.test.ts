@@ -126,6 +126,18 @@ describe("studio", () => {
     expect(await studio.locator("#history li").first().textContent()).toContain("web-tone-a · gpu-fp16 · low");
   });
 
+  it("stops a clip while it is being made", async () => {
+    const clips = await clipCount();
+    await studio.fill("#text", "One. Two. Three. Four. Five. Six. Seven. Eight. Nine. Ten.");
+    await studio.click("#speak-button");
+    await studio.waitForFunction(() => (document.querySelector("#speak-info") as HTMLElement).dataset.firstAudioMs !== undefined);
+    await studio.click("#stop-button");
+    await expect.poll(() => studio.locator("#speak-info").textContent()).toBe("stopped");
+    expect(await clipCount()).toBe(clips);
+    expect(await studio.locator("#speak-error").textContent()).toBe("");
+    expect(await studio.locator("#stop-button").isDisabled()).toBe(true);
+  });
+
   it("switches engine: the dashboard shows the load of one and the eviction of the other as they happen", async () => {
     await selectEngine("web-tone-b");
     expect(await voiceValue()).toBe("low");
@@ -215,14 +227,40 @@ describe("studio", () => {
     expect(await dashboard.locator("#dash-error").textContent()).toBe("");
   });
 
-  it("switches between light and dark themes", async () => {
+  it("switches between light and dark themes, both with readable contrast (WCAG AA, 4.5:1)", async () => {
     const background = () => studio.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    // the lowest contrast of text against its background, over the studio's kinds of text
+    const lowestContrast = () => studio.evaluate(() => {
+      const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+      const lum = ([r, g, b]: number[]) => {
+        const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * f(r!) + 0.7152 * f(g!) + 0.0722 * f(b!);
+      };
+      const backdrop = (el: Element | null): string => {
+        for (; el; el = el.parentElement) {
+          const bg = getComputedStyle(el).backgroundColor;
+          if (bg && !/rgba\(.*, 0\)$/.test(bg) && bg !== "transparent") return bg;
+        }
+        return "rgb(255, 255, 255)";
+      };
+      let lowest = { ratio: 99, what: "" };
+      for (const sel of ["h1", "label", ".hint", "#text", "button.primary", ".tab[aria-current]", ".tab:not([aria-current])", "#history .hint", ".badge", "#download"]) {
+        for (const el of document.querySelectorAll(sel)) {
+          const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(backdrop(el)))];
+          const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+          if (ratio < lowest.ratio) lowest = { ratio, what: sel };
+        }
+      }
+      return lowest;
+    });
     await studio.click("#theme");
     expect(await studio.evaluate(() => document.documentElement.dataset.theme)).toBe("light");
     const light = await background();
+    expect((await lowestContrast()).ratio, JSON.stringify(await lowestContrast())).toBeGreaterThanOrEqual(4.5);
     await studio.click("#theme");
     expect(await studio.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
     expect(await background()).not.toBe(light);
+    expect((await lowestContrast()).ratio, JSON.stringify(await lowestContrast())).toBeGreaterThanOrEqual(4.5);
   });
 
   it("fits a 390 px phone and a 360 px one without horizontal overflow (it was 777 px wide)", async () => {
