@@ -245,7 +245,7 @@ describe("studio", () => {
       };
       let lowest = { ratio: 99, what: "" };
       for (const sel of ["h1", "label", ".hint", "#text", "button.primary", ".tab[aria-current]", ".tab:not([aria-current])", "#history .hint", ".badge", "#download"]) {
-        for (const el of document.querySelectorAll(sel)) {
+        for (const el of Array.from(document.querySelectorAll(sel))) {
           const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(backdrop(el)))];
           const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
           if (ratio < lowest.ratio) lowest = { ratio, what: sel };
