@@ -190,6 +190,11 @@ describe("studio", () => {
     expect(await dashboard.evaluate(() => (document.activeElement as HTMLElement).dataset.key)).toBe("pin:web-tone-b");
     await dashboard.keyboard.press("Space");
     await expect.poll(() => row.locator(".unload-in").textContent()).not.toBe("pinned");
+    const lowVram = row.getByRole("checkbox", { name: "Low-VRAM mode for web-tone-b" });
+    await lowVram.click();
+    await expect.poll(() => dashboard.evaluate(async () => (await (await fetch("/api/scheduler")).json()).lowVram)).toEqual(["web-tone-b"]);
+    await row.getByRole("checkbox", { name: "Low-VRAM mode for web-tone-b" }).click();
+    await expect.poll(() => dashboard.evaluate(async () => (await (await fetch("/api/scheduler")).json()).lowVram)).toEqual([]);
   });
 
   it("speaks narrator mode with two voices", async () => {
