@@ -95,6 +95,7 @@ describe("the page and its assets", () => {
     expect((await app.inject("/api/web/config")).statusCode).toBe(401);
     const config = (await app.inject({ url: "/api/web/config", headers: AUTH })).json();
     expect(config.textMaxLength).toBe(1234);
+    expect(config.openaiMaxInput).toBe(4096);
     expect(config.formats).toContain("wav");
   });
 

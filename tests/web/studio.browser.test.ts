@@ -89,6 +89,16 @@ describe("studio", () => {
     for (const id of ["#pitch", "#speed", "#voice-language", "#format", "#stream", "#narrator"]) expect(await studio.locator(id).isEnabled(), id).toBe(true);
     expect(await studio.locator("#format option").evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value))).toEqual(expect.arrayContaining(["wav", "mp3", "opus", "flac"]));
     expect(await studio.locator("#text-count").textContent()).toMatch(/^\d+ \/ 5000 characters$/);
+    await studio.selectOption("#format", "mp3"); // made by the OpenAI route: its own limit
+    expect(await studio.locator("#text-count").textContent()).toMatch(/^\d+ \/ 4096 characters$/);
+    expect(await studio.locator("#stream").isDisabled()).toBe(true);
+    await studio.selectOption("#format", "wav");
+    await studio.fill("#text", "x".repeat(5001));
+    expect(await studio.locator("#text-count").textContent()).toBe("5001 / 5000 characters: 1 over the limit");
+    expect(await studio.locator("#text").getAttribute("aria-invalid")).toBe("true");
+    expect(await studio.locator("#speak-button").isDisabled()).toBe(true);
+    await studio.fill("#text", "Short again.");
+    expect(await studio.locator("#speak-button").isEnabled()).toBe(true);
     // every control has a label a screen reader reads
     const unlabelled = await studio.locator("#studio input, #studio select, #studio textarea").evaluateAll((els) =>
       els.filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute("aria-label")).map((el) => el.id));
@@ -206,6 +216,10 @@ describe("studio", () => {
     await speak(studio);
     expect(await studio.locator("#speak-error").textContent()).toBe("");
     expect(await studio.locator("#history li").first().textContent()).toContain("espeak · cpu · de + en-us");
+    // replay an older clip from the history
+    const older = studio.locator("#history li").nth(1);
+    await older.getByRole("button", { name: /^Play clip/ }).click();
+    expect(await studio.locator("#audio").getAttribute("src")).toBe(await older.getByRole("link", { name: /^Download clip/ }).getAttribute("href"));
     await studio.uncheck("#narrator");
   });
 

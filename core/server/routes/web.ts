@@ -79,6 +79,8 @@ export const webRoutes: FastifyPluginAsync = async (app) => {
 
   app.get("/api/web/config", async () => ({
     textMaxLength: config.text.maxLength,
+    /** The OpenAI route's own limit (compat.openai.maxInput), for the formats it makes. */
+    openaiMaxInput: config.compat.openai.maxInput,
     formats: config.compat.openai.enabled ? [...AUDIO_FORMATS].filter((f) => f !== "pcm") : ["wav"],
   }));
 };

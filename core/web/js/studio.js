@@ -11,7 +11,7 @@ import { StreamPlayer } from "./player.js";
 import { speakFile, speakParts, summarize } from "./speak.js";
 import { filterVoices, languageName, languagesOf, pickVoice, voiceLabel } from "./voices.js";
 
-const state = { limit: 5000, engines: [], voices: [], engineDefault: "", chosen: new Map(), busy: undefined };
+const state = { limit: 5000, textLimit: 5000, openaiLimit: 4096, engines: [], voices: [], engineDefault: "", chosen: new Map(), busy: undefined };
 const player = new StreamPlayer();
 
 export async function initStudio({ askForKey }) {
@@ -44,7 +44,8 @@ export async function initStudio({ askForKey }) {
 export async function loadSettings() {
   try {
     const [settings, engines] = await Promise.all([json("/api/web/config"), json("/api/engines")]);
-    state.limit = settings.textMaxLength;
+    state.textLimit = settings.textMaxLength;
+    state.openaiLimit = settings.openaiMaxInput ?? settings.textMaxLength;
     const format = $("format");
     const previous = format.value;
     format.replaceChildren(...settings.formats.map((f) => new Option(f.toUpperCase(), f)));
@@ -147,6 +148,9 @@ function updateCapabilities() {
 
 function updateFormat() {
   const compressed = $("format").value !== "wav";
+  // compressed formats come from the OpenAI route, which has its own input limit
+  state.limit = compressed ? Math.min(state.textLimit, state.openaiLimit) : state.textLimit;
+  updateCount();
   for (const id of ["stream", "narrator"]) $(id).disabled = compressed;
   if (compressed) $("narrator-options").hidden = true;
   else $("narrator-options").hidden = !$("narrator").checked;
