@@ -149,7 +149,15 @@ describe("studio", () => {
   });
 
   it("switches engine: the dashboard shows the load of one and the eviction of the other as they happen", async () => {
+    await studio.evaluate(() => {
+      const info = document.querySelector("#voice-count")!;
+      const seen: string[] = ((window as unknown as { infos: string[] }).infos = []);
+      new MutationObserver(() => seen.push(info.textContent ?? "")).observe(info, { childList: true, characterData: true, subtree: true });
+    });
     await selectEngine("web-tone-b");
+    // while the voices waited for the engine, the studio said why (the load decision, from the server's stream)
+    const infos = await studio.evaluate(() => (window as unknown as { infos: string[] }).infos);
+    expect(infos.some((t) => t.startsWith("loading web-tone-b:gpu-fp16 on cuda:0…")), infos.join(" | ")).toBe(true);
     expect(await voiceValue()).toBe("low");
     await studio.fill("#text", "The other engine.");
     const before = await clipCount();
@@ -164,7 +172,7 @@ describe("studio", () => {
     expect(await load.getAttribute("class")).toContain("fresh"); // highlighted as it arrives
     // the simulated card, like a real one: others, reserve, the engine's holding, free
     const card = dashboard.locator('.device[data-device="cuda:0"]');
-    await card.locator('.seg[data-engine="web-tone-b"]').waitFor();
+    await card.locator('.seg.resident[data-engine="web-tone-b"]').waitFor();
     expect(await card.locator("h3").textContent()).toContain("Test card");
     // (per-request memory shows while a request runs; the bar settles once it is released)
     await expect.poll(() => card.locator(".seg").evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.kind)), { timeout: 10_000 }).toEqual(["others", "reserve", "resident", "free"]);

@@ -12,7 +12,8 @@ import { openStream } from "./sse.js";
 const MAX_DECISIONS = 80;
 const state = { snapshot: null, seen: new Set(), plugins: [], close: undefined, onPlugins: () => {}, pluginKey: "" };
 
-export function initDashboard({ onLive, onPlugins, askForKey }) {
+export function initDashboard({ onLive, onPlugins, askForKey, onDecision = () => {} }) {
+  state.onDecision = onDecision;
   state.onPlugins = onPlugins;
   state.onLive = onLive;
   state.askForKey = askForKey;
@@ -50,6 +51,7 @@ function onMessage({ event, data }) {
     }
   } else if (event === "decision") {
     addDecision(body, true);
+    state.onDecision(body);
     if (["load", "evict", "fallback", "oom", "refuse"].includes(body.action)) $("dash-announcer").textContent = `${body.action} ${body.engine}: ${body.summary ?? body.reason}`;
   }
 }

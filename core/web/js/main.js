@@ -2,7 +2,7 @@
 import { apiKey, json, setApiKey, setKeyPrompt } from "./api.js";
 import { connect, initDashboard } from "./dashboard.js";
 import { $ } from "./dom.js";
-import { fillEngines, initStudio, loadSettings } from "./studio.js";
+import { fillEngines, initStudio, loadSettings, noteDecision } from "./studio.js";
 
 // ---- pages ----
 const PAGES = ["studio", "dashboard"];
@@ -95,5 +95,5 @@ async function onPlugins() {
 
 let dashboardStarted = false;
 await initStudio({ askForKey });
-initDashboard({ onLive, onPlugins, askForKey });
+initDashboard({ onLive, onPlugins, askForKey, onDecision: noteDecision });
 dashboardStarted = true;

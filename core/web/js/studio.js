@@ -255,6 +255,23 @@ async function speak() {
   }
 }
 
+/**
+ * Scheduler decisions while a clip is being made (from the dashboard's stream): says what the
+ * wait is for (a load, a queue, a fallback), so a slow first sentence is explained.
+ */
+export function noteDecision(d) {
+  const speaking = state.busy && $("speak-info").dataset.firstAudioMs === undefined;
+  const listing = !$("voice").dataset.engine; // this engine's voices are being fetched
+  if (!speaking && !listing) return;
+  const target = speaking ? $("speak-info") : $("voice-count");
+  const engine = $("engine").value;
+  if (d.engine !== engine && d.requested !== engine) return;
+  const where = `${d.engine}${d.profile ? `:${d.profile}` : ""}${d.device ? ` on ${d.device}` : ""}`;
+  if (d.action === "load" && d.reason !== "loaded") target.textContent = `loading ${where}… (${d.detail ?? d.summary})`;
+  else if (d.action === "queue") target.textContent = `waiting: ${d.summary}…`;
+  else if (d.action === "fallback") target.textContent = `${engine} cannot be placed: ${where} serves instead…`;
+}
+
 /** Puts a clip in the player (and plays it). */
 function load(clip, play) {
   const audio = $("audio");
