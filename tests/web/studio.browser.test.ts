@@ -299,6 +299,8 @@ describe("studio", () => {
       await phone.waitForFunction(() => document.querySelector("#voice-count")!.textContent!.includes("132"));
       await phone.selectOption("#voice-language", "chr");
       expect(await phone.locator("#voice option").count()).toBe(1); // the long Cherokee name is in the select
+      await phone.check("#narrator"); // the narrator's options open too
+      await phone.selectOption("#narrator-voice", "chr-us-qaaa-x-west");
       expect(await overflowX(phone), `studio at ${width} px`).toBeLessThanOrEqual(0);
       await phone.goto(`${server.url}/#dashboard`);
       await phone.locator("#loaded tr").first().waitFor();
