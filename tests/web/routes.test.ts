@@ -99,6 +99,11 @@ describe("the page and its assets", () => {
     expect(config.formats).toContain("wav");
   });
 
+  it("lists the fine-tune page's dataset folders (none configured here)", async () => {
+    expect((await app.inject("/api/web/datasets")).statusCode).toBe(401);
+    expect((await app.inject({ url: "/api/web/datasets", headers: AUTH })).json()).toEqual({ datasetDirs: [], folders: [] });
+  });
+
   it("lists the engine's default voice with its voices", async () => {
     const res = (await app.inject({ url: "/api/voices?engine=espeak", headers: AUTH })).json();
     expect(res.details[0].id).toBe("af");

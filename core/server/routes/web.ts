@@ -1,7 +1,7 @@
 /**
  * The web app (core/web/): GET / (the page), GET /web/* (its modules, styles and icons),
- * GET /favicon.ico, and GET /api/web/config (what the page needs to know of the server's
- * settings). Every asset is a file of core/web read at start-up, so the page works without
+ * GET /favicon.ico, GET /api/web/config (what the page needs to know of the server's
+ * settings) and GET /api/web/datasets (the folders the fine-tune page can check). Every asset is a file of core/web read at start-up, so the page works without
  * network access and nothing outside that folder can be served. The assets hold no data,
  * so they are served without the API key (the page's API calls send the key).
  */
@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { AUDIO_FORMATS } from "../../audio/encoders/index.ts";
+import { CHORUS_ROOT } from "../../config/load.ts";
 
 const WEB_ROOT = fileURLToPath(new URL("../../web/", import.meta.url));
 
@@ -75,6 +76,17 @@ export const webRoutes: FastifyPluginAsync = async (app) => {
     if (!asset) return reply.status(404).type("text/plain; charset=utf-8").send("not found");
     // no-cache: the browser revalidates, so an upgraded server never runs yesterday's modules.
     return send(reply, asset, "no-cache");
+  });
+
+  // The folders the fine-tune page offers: each configured dataset folder and its subfolders.
+  app.get("/api/web/datasets", async () => {
+    const folders: string[] = [];
+    for (const dir of config.finetune.datasetDirs.map((d) => path.resolve(CHORUS_ROOT, d))) {
+      if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) continue;
+      folders.push(dir);
+      for (const item of fs.readdirSync(dir, { withFileTypes: true })) if (item.isDirectory() && !item.name.startsWith(".")) folders.push(path.join(dir, item.name));
+    }
+    return { datasetDirs: config.finetune.datasetDirs, folders };
   });
 
   app.get("/api/web/config", async () => ({

@@ -2,10 +2,11 @@
 import { apiKey, json, setApiKey, setKeyPrompt } from "./api.js";
 import { connect, initDashboard } from "./dashboard.js";
 import { $ } from "./dom.js";
+import { initFinetune } from "./finetune.js";
 import { fillEngines, initStudio, loadSettings, noteDecision } from "./studio.js";
 
 // ---- pages ----
-const PAGES = ["studio", "dashboard"];
+const PAGES = ["studio", "dashboard", "finetune"];
 function showPage() {
   const page = PAGES.includes(location.hash.slice(1)) ? location.hash.slice(1) : "studio";
   for (const p of PAGES) {
@@ -13,7 +14,8 @@ function showPage() {
     if (p === page) $(`tab-${p}`).setAttribute("aria-current", "page");
     else $(`tab-${p}`).removeAttribute("aria-current");
   }
-  document.title = page === "studio" ? "Chorus · Studio" : "Chorus · Dashboard";
+  document.title = `Chorus · ${{ studio: "Studio", dashboard: "Dashboard", finetune: "Fine-tune" }[page]}`;
+  if (page === "finetune") void initFinetune();
 }
 window.addEventListener("hashchange", () => {
   showPage();
@@ -93,7 +95,8 @@ async function onPlugins() {
   }
 }
 
+// The dashboard's stream starts at once; the studio's first call may wait for an engine to load.
 let dashboardStarted = false;
-await initStudio({ askForKey });
 initDashboard({ onLive, onPlugins, askForKey, onDecision: noteDecision });
 dashboardStarted = true;
+await initStudio({ askForKey });
