@@ -178,6 +178,7 @@ describe("studio", () => {
     await expect.poll(() => card.locator(".seg").evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.kind)), { timeout: 10_000 }).toEqual(["others", "reserve", "resident", "free"]);
     expect(await card.locator(".legend").textContent()).toContain("web-tone-b:gpu-fp16 1.6 GB");
     await dashboard.locator('#loaded tr[data-engine="web-tone-b"]').waitFor();
+    expect(await dashboard.locator("#queue").textContent()).toBe("empty (at most 512 may wait)");
     expect(await dashboard.locator('#loaded tr[data-engine="web-tone-a"]').count()).toBe(0);
     const shot = process.env.UPDATE_DOCS_SCREENSHOT ? path.resolve("docs/dashboard.png") : path.resolve("var/web/dashboard.png");
     fs.mkdirSync(path.dirname(shot), { recursive: true });

@@ -187,11 +187,12 @@ function renderCountdowns() {
 function renderQueue() {
   const { queue: q, cooldowns = [], gpu } = state.snapshot;
   const by = Object.entries(q.byEngine).map(([e, n]) => `${e}: ${n}`).join(", ");
-  $("queue").replaceChildren(
+  const parts = [
     q.length ? `${q.length} waiting of at most ${q.max} (${by})` : `empty (at most ${q.max} may wait)`,
     ...cooldowns.map((c) => h("div", { class: "hint" }, `${c.key} is skipped for ${Math.ceil(c.remainingMs / 1000)} s after a failed load: ${c.error}`)),
     gpu && !gpu.ok ? h("div", { class: "error" }, `No usable GPU: ${gpu.reason ?? "unknown"}`) : null,
-  );
+  ];
+  $("queue").replaceChildren(...parts.filter(Boolean));
 }
 
 function renderPlugins() {

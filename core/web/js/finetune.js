@@ -95,6 +95,6 @@ function showPlan(plan) {
     bar.append(seg);
   }
   const legend = h("ul", { class: "legend" }, ...parts.map((x) => h("li", {}, `${x.label} ${formatMb(x.mb)}`)));
-  $("ft-plan-bar").replaceChildren(bar, legend, used > total ? h("p", { class: "error" }, `${formatMb(used - total)} more than the card has`) : null);
+  $("ft-plan-bar").replaceChildren(bar, legend, ...(used > total ? [h("p", { class: "error" }, `${formatMb(used - total)} more than the card has`)] : []));
   $("ft-plan-notes").replaceChildren(...[...plan.warnings, ...plan.alternatives].map((w) => h("li", {}, w)));
 }
