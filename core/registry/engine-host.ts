@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import type { AudioChunk, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../../packages/sdk/src/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
-import type { EngineToHost, HostLoadContext, HostToEngine, WireLoadContext } from "./protocol.ts";
+import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type HostToEngine, type WireLoadContext } from "./protocol.ts";
 
 export type { HostLoadContext } from "./protocol.ts";
 import { PendingCalls } from "./pending-calls.ts";
@@ -105,7 +105,7 @@ export class EngineHost extends EventEmitter {
   }
 
   async load(context: HostLoadContext): Promise<void> {
-    const wire: WireLoadContext = { ...context, profile: context.profile.name };
+    const wire: WireLoadContext = { ...context, profile: context.profile.name, maxChunkBytes: MAX_CHUNK_BYTES };
     await this.call({ type: "load", context: wire }, this.seconds("loadSeconds"));
     this.loadContext = wire;
   }

@@ -70,7 +70,8 @@ export async function runEngine(boot: EngineBootData, channel: Channel): Promise
     const profile = boot.manifest.resources.profiles.find((p) => p.name === wire.profile);
     if (!profile) throw new Error(`load: the manifest has no profile '${wire.profile}'`);
     const reportMemory: LoadContext["reportMemory"] = (m) => channel.send({ type: "memory", ...m });
-    return { ...wire, profile, log, reportMemory };
+    const { maxChunkBytes: _, ...rest } = wire;
+    return { ...rest, profile, log, reportMemory };
   };
 
   const synthesize = async (message: Extract<HostToEngine, { type: "synthesize" }>, signal: AbortSignal, credits: Credits) => {

@@ -35,6 +35,8 @@ export interface HostLoadContext {
 /** The `load` context on the wire: the profile by name (the manifest holds its spec). */
 export interface WireLoadContext {
   profile: string;
+  /** The largest chunk the host accepts (MAX_CHUNK_BYTES); runtimes split larger audio. */
+  maxChunkBytes: number;
   device: DeviceInfo;
   settings: Record<string, unknown>;
   pluginDir: string;

@@ -12,6 +12,7 @@ import { EngineLifecycle } from "./lifecycle.ts";
 import type { Lease, LeaseRequest } from "./lease.ts";
 import { decide, usable, type Placement } from "./placement.ts";
 import type { Instance } from "./types.ts";
+import { instanceHealth, type InstanceHealth } from "./health.ts";
 
 interface Waiter {
   id: number;
@@ -246,28 +247,9 @@ export class SchedulerCore extends EngineLifecycle {
     return this.instancesOf(engineId).some((i) => i.state === "ready");
   }
 
-  /**
-   * The engine's own `health()` answer for each loaded instance (GET /api/engines). An answer
-   * that does not come within `timeoutMs`, or an error, reads as not ok.
-   */
-  async health(engineId: string, timeoutMs = 2000): Promise<{ profile: string; ok: boolean; detail?: string }[]> {
-    const ready = this.instancesOf(engineId).filter((i) => i.state === "ready" && i.host);
-    return Promise.all(
-      ready.map(async (inst) => {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<{ ok: boolean; detail: string }>((resolve) => {
-          timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs);
-        });
-        try {
-          const answer = await Promise.race([inst.host!.health(), late]);
-          return { profile: inst.profile, ok: answer.ok === true, ...(answer.detail ? { detail: String(answer.detail) } : {}) };
-        } catch (err) {
-          return { profile: inst.profile, ok: false, detail: (err as Error).message };
-        } finally {
-          clearTimeout(timer);
-        }
-      }),
-    );
+  /** The engine's own `health()` answer for each loaded instance (GET /api/engines). */
+  health(engineId: string, timeoutMs = 2000): Promise<InstanceHealth[]> {
+    return instanceHealth(this.instancesOf(engineId), timeoutMs);
   }
 
   get queued(): number {

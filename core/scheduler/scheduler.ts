@@ -31,6 +31,10 @@ export function registryLoader(registry: Registry): EngineLoader {
         health: () => host.health(),
         terminate: () => host.shutdown(),
         onExit: (listener) => void host.once("exit", listener),
+        onMemory: (listener) => {
+          host.on("memory", listener);
+          if (host.lastMemory) listener(host.lastMemory); // reported during load, before this listener
+        },
       };
     },
   };

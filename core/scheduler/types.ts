@@ -18,6 +18,8 @@ export interface LoadedEngine extends LeasedEngine {
   terminate(): Promise<void>;
   /** Called if the instance dies on its own (worker crash). */
   onExit(listener: (code: number | null) => void): void;
+  /** Called when the engine reports the memory it holds (protocol `memory`). */
+  onMemory?(listener: (report: { vramMb?: number; ramMb?: number }) => void): void;
 }
 
 export interface EngineLoader {

@@ -11,6 +11,7 @@ import { SDK_VERSION, manifestWithDefaults } from "../../packages/sdk/src/index.
 import { createHost, type Host } from "../../core/host.ts";
 import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
+import { carriedOptions, validateOptions } from "../../core/synth/options.ts";
 import { captureLog, registryConfig, tempDir } from "./helpers.ts";
 
 const WHERE = path.resolve(import.meta.dirname, "fixtures/where");
@@ -47,6 +48,8 @@ describe("the load context", () => {
     expect(seen.settings).toEqual({ greeting: "hello", repeat: 2 });
     const placed = host.scheduler.snapshot(0).engines.find((e) => e.engine === "where");
     expect(placed).toMatchObject({ device: "cuda:1" });
+    // The engine's own memory report (3900 MB, protocol `memory`) replaced the declared 4000 MB.
+    expect(host.scheduler.decisions.list().some((d) => d.reason === "learned_footprint" && /reports 3900 MB/.test(d.detail ?? ""))).toBe(true);
   });
 });
 
@@ -95,5 +98,21 @@ describe("manifest defaults", () => {
       const raw = JSON.parse(fs.readFileSync(path.join(ROOT, dir, "plugin.json"), "utf8"));
       expect(manifestWithDefaults(raw), dir).toEqual(ManifestSchema.parse(raw));
     }
+  });
+});
+
+describe("options on every path", () => {
+  const espeak = ManifestSchema.parse(JSON.parse(fs.readFileSync(path.join(ROOT, "engines/espeak/plugin.json"), "utf8")));
+
+  it("the requested engine: validated with its defaults, a bad one a 400 naming the option", () => {
+    expect(validateOptions(espeak, { variant: "f2" })).toEqual({ variant: "f2", wordGap: 0, amplitude: 100 });
+    expect(() => validateOptions(espeak, { wordGap: 500 })).toThrow(expect.objectContaining({ code: "CHORUS_ERR_REQUEST_INVALID", field: "options.wordGap" }));
+    expect(() => validateOptions(espeak, { volume: 1 })).toThrow(expect.objectContaining({ field: "options.volume" }));
+  });
+
+  it("a fallback (or the re-placement after an out-of-memory) gets what it declares and accepts, and its defaults", () => {
+    const carried = carriedOptions(espeak, { variant: "m3", wordGap: 999, noiseScale: 0.5 });
+    expect(carried.options).toEqual({ variant: "m3", wordGap: 0, amplitude: 100 });
+    expect(carried.dropped.sort()).toEqual(["noiseScale", "wordGap"]);
   });
 });
