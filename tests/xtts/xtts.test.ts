@@ -124,6 +124,8 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(String(calls("load_checkpoint")[0]!.checkpoint_dir)).toMatch(/base$/);
     // The GPU profile, on the device index the scheduler chose (the card with room).
     expect(calls("to").map((e) => e.device)).toEqual(["cuda:1"]);
+    // Its own measurement after load (torch.cuda.memory_reserved: the stand-in model's 2300 MB) is what the scheduler books.
+    await waitFor(() => server.logs.some((l) => l.reason === "learned_footprint" && l.engine === "xtts" && String(l.detail).includes("the engine reports 2300 MB")), 5000, "the learned footprint");
   });
 
   it("streams inference_stream's chunks in order, sentence by sentence, with AllTalk's defaults", async () => {
