@@ -40,7 +40,11 @@ function probeEnv(python: string, manifest: Manifest, dir: string, settings: Rec
 function pluginFindings(manifest: Manifest, dir: string, root: string, dataDir: string, settings: Record<string, unknown>, gpus: string[] | undefined): Finding[] {
   const id = manifest.id;
   const status = envStatus(pluginEnvSpec(manifest, dir), root);
-  if (status.state !== "ready") return [{ level: "FAIL", what: `${id}: environment`, detail: `${status.state}: ${status.reason}`, fix: setupCommand(id) }];
+  if (status.state !== "ready") {
+    // Never set up is a choice (the engine is just not usable yet); stale or half-done is a problem.
+    const level = status.state === "missing" && status.reason === "no environment yet" ? "warn" : "FAIL";
+    return [{ level, what: `${id}: environment`, detail: `${status.state === "missing" && level === "warn" ? "not set up" : status.state}: ${status.reason}`, fix: setupCommand(id) }];
+  }
   const out: Finding[] = [{ level: "ok", what: `${id}: environment`, detail: `${status.dir} (Python ${status.record.python.version}, ${status.record.installed.length} packages)` }];
   const report = probeEnv(status.python, manifest, dir, settings, dataDir);
   if (typeof report === "string") return [...out, { level: "FAIL", what: `${id}: environment runs`, detail: report, fix: `${setupCommand(id)} --force` }];
@@ -99,6 +103,7 @@ export async function doctorCommand(values: CliValues): Promise<number> {
     for (const f of findings) process.stdout.write(`${f.level.padEnd(4)} ${f.what}${f.detail ? `: ${f.detail}` : ""}${f.fix ? `\n     fix: ${f.fix}` : ""}\n`);
   }
   const failed = findings.filter((f) => f.level === "FAIL").length;
-  if (!json) process.stdout.write(failed ? `${failed} problem(s) found\n` : "no problems found\n");
+  const warned = findings.filter((f) => f.level === "warn").length;
+  if (!json) process.stdout.write(`${failed ? `${failed} problem(s) found` : "no problems found"}${warned ? `, ${warned} warning(s)` : ""}\n`);
   return failed ? 1 : 0;
 }

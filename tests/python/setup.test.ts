@@ -29,8 +29,12 @@ beforeAll(async () => {
   fs.cpSync(path.join(ROOT, "examples/plugins/formant-py"), bad, { recursive: true });
   const manifest = JSON.parse(fs.readFileSync(path.join(bad, "plugin.json"), "utf8")) as Record<string, unknown>;
   fs.writeFileSync(path.join(bad, "plugin.json"), JSON.stringify({ ...manifest, id: "badreq-py", python: { requirements: ["chorus-no-such-package-xyz==9.9.9"] } }));
+  // A machine without an NVIDIA GPU, wherever the tests run: nvidia-smi fails.
+  const bin = tempDir("py-bin");
+  fs.writeFileSync(path.join(bin, "nvidia-smi"), "#!/bin/sh\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n", { mode: 0o755 });
   // PIP_RETRIES=0: where the public index is unreachable (this machine), pip does not back off 5 times per package.
-  env = { CHORUS_ENGINES__DIRS: JSON.stringify(["engines", pluginsDir]), CHORUS_PYTHON__ENVS_DIR: envsDir, CHORUS_DATA_DIR: tempDir("py-data"), PIP_RETRIES: "0" };
+  env = {
+    PATH: `${bin}${path.delimiter}${process.env.PATH}`, CHORUS_ENGINES__DIRS: JSON.stringify(["engines", pluginsDir]), CHORUS_PYTHON__ENVS_DIR: envsDir, CHORUS_DATA_DIR: tempDir("py-data"), PIP_RETRIES: "0" };
   server = await startServer({ pluginDirs: [pluginsDir], env: { CHORUS_PYTHON__ENVS_DIR: envsDir } });
 });
 afterAll(async () => {
@@ -115,6 +119,15 @@ describe("Python plugin setup", () => {
 });
 
 describe("setup plans for torch engines", () => {
+  it("prints the XTTS engine's plan: Python, torch build, coqui-tts range", async () => {
+    const res = await chorus("plugin", "setup", "xtts", "--dry-run");
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^ {2}python: +3\.1[0-3]\.\d+ /m); // the manifest asks for >=3.10,<3.14
+    expect(res.stdout).toContain("torch:        torch>=2.1,<2.9 torchaudio>=2.1,<2.9, cpu build (auto: no NVIDIA GPU found (nvidia-smi))");
+    expect(res.stdout).toContain("requirements: coqui-tts[languages]>=0.27,<0.28");
+    expect(res.stdout).toContain("dry run: nothing was changed");
+  });
+
   it("plans the CUDA or CPU build of torch from the manifest and --torch", async () => {
     const dir = path.join(pluginsDir, "torchy-py");
     fs.mkdirSync(dir);
@@ -129,7 +142,7 @@ describe("setup plans for torch engines", () => {
     expect(cuda.stdout).toContain("'torch>=2.1,<2.9' 'torchaudio>=2.1,<2.9' --index-url https://download.pytorch.org/whl/cu128");
     expect(cuda.stdout).toContain("'coqui-tts[languages]>=0.27,<0.28'");
     const auto = await chorus("plugin", "setup", "torchy-py", "--dry-run", "--torch", "auto");
-    // This machine has no nvidia-smi: auto picks the CPU build.
+    // nvidia-smi fails (see beforeAll): auto picks the CPU build.
     expect(auto.stdout).toContain("cpu build (auto: no NVIDIA GPU found (nvidia-smi)) from https://download.pytorch.org/whl/cpu");
     const bad = await chorus("plugin", "setup", "torchy-py", "--torch", "rocm");
     expect(bad.status).toBe(2);

@@ -5,7 +5,8 @@
  * no model can be downloaded, so the audio is synthetic. The engine's environment is built by
  * `chorus plugin setup` (without coqui-tts and torch: the test declares no requirements) and
  * the stand-ins are installed into it with a .pth file. A fake nvidia-smi shows one 8 GB GPU,
- * so the scheduler places the GPU profiles on a real (not simulated) device index.
+ * so the scheduler places the GPU profiles on a real (not simulated) device index:
+ * the second of two cards, the first being nearly full.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -85,7 +86,8 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(voicesDir, "duo", "b.wav"), clip(3.5, 250));
 
   const smi = path.join(tempDir("xtts-smi"), "nvidia-smi");
-  fs.writeFileSync(smi, "#!/bin/sh\necho '0, GPU-standin-0, Stand-in GPU, 8192, 300, 7892'\n", { mode: 0o755 });
+  // Two cards; the first is nearly full (another program), so the scheduler books the second.
+  fs.writeFileSync(smi, "#!/bin/sh\necho '0, GPU-busy-0, Busy GPU, 8192, 7900, 292'\necho '1, GPU-standin-1, Stand-in GPU, 8192, 300, 7892'\n", { mode: 0o755 });
   events = path.join(tempDir("xtts-events"), "events.jsonl");
   const envsDir = tempDir("xtts-envs");
   const env = {
@@ -120,8 +122,10 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     await waitFor(() => server.logs.some((l) => String(l.msg).includes("voice short.wav skipped: 1.0 s long")), 5000, "the warning in the log");
     expect(calls("load_checkpoint")[0]).toMatchObject({ eval: true, use_deepspeed: false });
     expect(String(calls("load_checkpoint")[0]!.checkpoint_dir)).toMatch(/base$/);
-    // The GPU profile, on the device index the scheduler chose.
-    expect(calls("to").map((e) => e.device)).toEqual(["cuda:0"]);
+    // The GPU profile, on the device index the scheduler chose (the card with room).
+    expect(calls("to").map((e) => e.device)).toEqual(["cuda:1"]);
+    // Its own measurement after load (torch.cuda.memory_reserved: the stand-in model's 2300 MB) is what the scheduler books.
+    await waitFor(() => server.logs.some((l) => l.reason === "learned_footprint" && l.engine === "xtts" && String(l.detail).includes("the engine reports 2300 MB")), 5000, "the learned footprint");
   });
 
   it("streams inference_stream's chunks in order, sentence by sentence, with AllTalk's defaults", async () => {
@@ -135,7 +139,7 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(new Set(chunks.map((c) => c.level)).size).toBe(1);
     const streams = calls("inference_stream");
     expect(streams.map((e) => e.text)).toEqual(["Hello there.", "How are you today?"]);
-    expect(streams[0]).toMatchObject({ language: "en", device: "cuda:0", stream_chunk_size: 5, temperature: 0.75, repetition_penalty: 10, length_penalty: 1, top_k: 50, top_p: 0.85, speed: 1, enable_text_splitting: false });
+    expect(streams[0]).toMatchObject({ language: "en", device: "cuda:1", stream_chunk_size: 5, temperature: 0.75, repetition_penalty: 10, length_penalty: 1, top_k: 50, top_p: 0.85, speed: 1, enable_text_splitting: false });
   });
 
   it("computes a voice's latents once, reuses them, and recomputes them when the clip changes", async () => {
@@ -234,7 +238,7 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(res.status).toBe(200);
     const moves = recorded().slice(mark).filter((e) => ["to", "inference_stream", "empty_cache", "load_checkpoint"].includes(e.call)).map((e) => (e.call === "to" ? `to ${String(e.device)}` : e.call));
     const from = moves.lastIndexOf("load_checkpoint");
-    expect(moves.slice(from)).toEqual(["load_checkpoint", "to cpu", "to cuda:0", "inference_stream", "to cpu", "empty_cache"]);
+    expect(moves.slice(from)).toEqual(["load_checkpoint", "to cpu", "to cuda:1", "inference_stream", "to cpu", "empty_cache"]);
   });
 
   it("serves an OOM while synthesising from further down the chain", async () => {

@@ -26,6 +26,7 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
         ...(setup ? { setup } : {}),
         default: entry.id === selected,
         languages: m?.languages ?? [],
+        defaultVoice: m?.defaultVoice ?? null,
         capabilities: m?.capabilities ?? null,
         resources: m?.resources ?? null,
         options: m?.options ?? {},
@@ -44,6 +45,9 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
     const engine = query.data.engine ?? registry.selection.current();
     const voices = await pipeline.voices(engine);
     // `voices` as plain ids keeps AllTalk-style clients working; `details` has the rest.
-    return { status: "success", engine, voices: voices.map((v) => v.id), details: voices };
+    // `default`: the voice a request naming none gets (the manifest's defaultVoice, else the first).
+    const manifestDefault = registry.manifest(engine)?.defaultVoice;
+    const fallbackVoice = voices.find((v) => v.id === manifestDefault) ?? voices[0];
+    return { status: "success", engine, voices: voices.map((v) => v.id), details: voices, default: fallbackVoice?.id ?? null };
   });
 };
