@@ -14,7 +14,8 @@ import { loadPluginCommand } from "./plugin-commands.ts";
 import { Registry } from "../registry/registry.ts";
 import type { AudioChunk, Voice } from "../sdk/engine.ts";
 import type { Manifest } from "../sdk/manifest.ts";
-import { UsageError, cliConfig, type CliValues } from "./main.ts";
+import { cliConfig, type CliValues } from "./options.ts";
+import { UsageError } from "./usage.ts";
 
 const TEMPLATE_DIR = path.join(CHORUS_ROOT, "examples", "plugin-template");
 const TEMPLATE_ID = "plugin-template";
@@ -22,7 +23,7 @@ const ID_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
 
 export async function useCommand(args: string[], values: CliValues): Promise<number> {
   const [id] = args;
-  if (!id) throw new UsageError("use needs an engine id: chorus use espeak (chorus engines lists them)");
+  if (!id) throw new UsageError("use needs an engine id: chorus use espeak (chorus engines lists them)", "use");
   const config = cliConfig(values);
   const registry = new Registry(config, pino({ level: "silent" }));
   registry.scan();
@@ -35,13 +36,13 @@ export async function pluginCommand(args: string[], values: CliValues): Promise<
   const [sub, ...rest] = args;
   if (sub === "new") return newPlugin(rest);
   if (sub === "check") return checkPlugin(rest, values);
-  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] | check DIR${sub ? ` (got '${sub}')` : ""}`);
+  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] | check DIR${sub ? ` (got '${sub}')` : ""}`, "plugin");
 }
 
 function newPlugin(args: string[]): number {
   const [name, dir] = args;
   if (!name || !ID_PATTERN.test(name)) {
-    throw new UsageError(`plugin new needs a NAME of lowercase letters, digits and '-', starting with a letter${name ? ` (got '${name}')` : ""}`);
+    throw new UsageError(`plugin new needs a NAME of lowercase letters, digits and '-', starting with a letter${name ? ` (got '${name}')` : ""}`, "plugin");
   }
   const target = path.resolve(dir ?? path.join(resolvePath("plugins"), name));
   if (fs.existsSync(target)) {
@@ -69,7 +70,7 @@ type Step = { ok: boolean; what: string; detail?: string };
 
 async function checkPlugin(args: string[], values: CliValues): Promise<number> {
   const [dirArg] = args;
-  if (!dirArg) throw new UsageError("plugin check needs the plugin folder: chorus plugin check plugins/my-engine");
+  if (!dirArg) throw new UsageError("plugin check needs the plugin folder: chorus plugin check plugins/my-engine", "plugin");
   const dir = path.resolve(dirArg);
   const steps: Step[] = [];
   const report = (step: Step) => {

@@ -2,7 +2,8 @@
 import fs from "node:fs";
 import { pcmBytes, wavFile } from "../audio/wav.ts";
 import { createHost } from "../host.ts";
-import { UsageError, cliConfig, numberFlag, type CliValues } from "./main.ts";
+import { cliConfig, numberFlag, type CliValues } from "./options.ts";
+import { UsageError } from "./usage.ts";
 
 async function readStdin(): Promise<string> {
   const parts: Buffer[] = [];
@@ -12,12 +13,12 @@ async function readStdin(): Promise<string> {
 
 export async function sayCommand(args: string[], values: CliValues): Promise<number> {
   const format = values.format ?? "wav";
-  if (format !== "wav" && format !== "pcm") throw new UsageError(`--format must be wav or pcm, got '${format}'`);
+  if (format !== "wav" && format !== "pcm") throw new UsageError(`--format must be wav or pcm, got '${format}'`, "say");
   const text = args.length ? args.join(" ") : process.stdin.isTTY ? "" : await readStdin();
-  if (!text.trim()) throw new UsageError("say needs text: chorus say \"Hello world\" (or pipe text on stdin)");
-  if (!values.output && process.stdout.isTTY) throw new UsageError("refusing to write audio to a terminal; use -o FILE or redirect stdout");
-  const speed = numberFlag("speed", values.speed);
-  const pitch = numberFlag("pitch", values.pitch);
+  if (!text.trim()) throw new UsageError("say needs text: chorus say \"Hello world\" (or pipe text on stdin)", "say");
+  if (!values.output && process.stdout.isTTY) throw new UsageError("refusing to write audio to a terminal; use -o FILE or redirect stdout", "say");
+  const speed = numberFlag("speed", values.speed, "say");
+  const pitch = numberFlag("pitch", values.pitch, "say");
   const config = cliConfig(values);
   const host = createHost(config);
   try {
