@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import { pcmBytes, wavFile } from "../audio/wav.ts";
 import { createHost } from "../host.ts";
+import { resolveVoiceRef } from "../voices/reference.ts";
 import { cliConfig, numberFlag, type CliValues } from "./options.ts";
 import { UsageError } from "./usage.ts";
 
@@ -24,7 +25,8 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
   try {
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
-    const speech = await host.pipeline.start({ text, engine: values.engine, voice: values.voice, speed, pitch }, controller.signal);
+    const target = resolveVoiceRef(host.registry, values.voice, values.engine, { explicit: true });
+    const speech = await host.pipeline.start({ text, engine: target.engine, voice: target.voice, speed, pitch }, controller.signal);
     const chunks: Int16Array[] = [];
     let done = 0;
     for await (const samples of speech.chunks) {

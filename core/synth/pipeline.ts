@@ -17,6 +17,7 @@ import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
 import { TOKENS } from "../tokens.ts";
 import { validateOptions } from "./options.ts";
+import { matchVoice } from "../voices/match.ts";
 import { readAhead } from "./read-ahead.ts";
 
 export interface SpeechJob {
@@ -180,7 +181,8 @@ export class SpeechPipeline {
 
   private async resolveVoice(lease: Lease, wanted: string | undefined, isFallback: boolean, defaultVoice?: string): Promise<string> {
     let voices = await this.cachedVoices(lease.engine);
-    const byId = (id: string | undefined) => voices.find((v) => v.id === id) ?? voices.find((v) => v.id.toLowerCase() === id?.toLowerCase() || v.name.toLowerCase() === id?.toLowerCase());
+    // By id, name or language code (`en` -> the engine's default voice for English): voices/match.ts.
+    const byId = (id: string | undefined) => (id === undefined ? undefined : matchVoice(voices, id, defaultVoice));
     // A voice added since the list was kept: ask the engine again before saying it is unknown.
     if (wanted !== undefined && !isFallback && !byId(wanted)) voices = await this.cachedVoices(lease.engine, true);
     const found = byId(wanted);

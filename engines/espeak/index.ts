@@ -187,15 +187,31 @@ class EspeakEngine implements Engine {
     };
     walk(`${DATA_ROOT}/lang`);
     const voices = new Map<string, Voice>();
+    const priorities = new Map<string, Map<string, number>>();
     for (const file of files) {
       const text = new TextDecoder().decode(fsys.readFile(file));
       const name = /^name\s+(.+)$/m.exec(text)?.[1]?.trim() ?? file.split("/").pop()!;
-      const languages = [...text.matchAll(/^language\s+(\S+)/gm)].map((m) => m[1]!.toLowerCase());
+      // `language fr 8`: the voice speaks fr with priority 8 (lower is preferred; 5 when left out).
+      const entries = [...text.matchAll(/^language\s+(\S+)(?:\s+(\d+))?/gm)].map((m) => ({ tag: m[1]!.toLowerCase(), priority: m[2] ? Number(m[2]) : 5 }));
+      const languages = entries.map((e) => e.tag);
       const id = languages[0] ?? file.split("/").pop()!.toLowerCase();
-      if (!voices.has(id)) voices.set(id, { id, name, languages: languages.length ? languages : [id] });
+      if (voices.has(id)) continue;
+      voices.set(id, { id, name, languages: languages.length ? languages : [id] });
+      priorities.set(id, new Map(entries.map((e) => [e.tag, e.priority])));
     }
-    return [...voices.values()].sort((a, b) => a.id.localeCompare(b.id));
+    return orderByLanguagePriority([...voices.values()], priorities);
   }
+}
+
+/**
+ * Voices grouped by base language (`fr` for fr-fr, fr-be, fr-ch), the one eSpeak prefers for
+ * that language first (its `language fr N` priority), then by id. The host takes the first
+ * voice listing a language as that language's default (`fr` -> fr-fr, `pt` -> pt, not pt-br).
+ */
+export function orderByLanguagePriority(voices: Voice[], priorities: Map<string, Map<string, number>>): Voice[] {
+  const base = (v: Voice) => v.id.split("-")[0]!;
+  const rank = (v: Voice) => priorities.get(v.id)?.get(base(v)) ?? 100;
+  return voices.sort((a, b) => base(a).localeCompare(base(b)) || rank(a) - rank(b) || a.id.localeCompare(b.id));
 }
 
 /** The first sentence alone, then the rest grouped into runs of at most `maxChars`. */

@@ -8,9 +8,12 @@ import { ChorusError } from "../../errors.ts";
 export interface GenerateRequest {
   text: string;
   filtering: TextFiltering;
+  /** Engine of the character voice (and of the narrator's unless `narratorEngine`). */
   engine: string;
   characterVoice?: string;
   narratorVoice?: string;
+  /** Engine of the narrator voice when it names another one (`flite:awb`). */
+  narratorEngine?: string;
   narrator: NarratorMode;
   textNotInside: NotInside;
   speed?: number;
@@ -36,13 +39,15 @@ export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequ
   let engine = req.engine;
   const chunks: Int16Array[] = [];
   for (const segment of segments) {
-    const voice = segment.role === "narrator" ? (req.narratorVoice ?? req.characterVoice) : req.characterVoice;
+    const narrating = segment.role === "narrator" && (req.narratorVoice !== undefined || req.narratorEngine !== undefined);
+    const voice = narrating ? req.narratorVoice : req.characterVoice;
+    const segmentEngine = narrating ? (req.narratorEngine ?? req.engine) : req.engine;
     let stream;
     try {
-      stream = await pipeline.start({ text: segment.text, engine: req.engine, voice, speed: req.speed, pitch: req.pitch }, signal);
+      stream = await pipeline.start({ text: segment.text, engine: segmentEngine, voice, speed: req.speed, pitch: req.pitch }, signal);
     } catch (err) {
       if (err instanceof ChorusError && err.field === "voice") {
-        throw new ChorusError(err.code, err.message, { field: segment.role === "narrator" && req.narratorVoice ? "narrator_voice_gen" : "character_voice_gen", cause: err });
+        throw new ChorusError(err.code, err.message, { field: narrating ? "narrator_voice_gen" : "character_voice_gen", cause: err });
       }
       throw err;
     }

@@ -10,9 +10,11 @@ import { z } from "zod";
 import { pcmBytes, wavFile, wavHeader } from "../../audio/wav.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { fromZod } from "../errors.ts";
+import { resolveVoiceRef } from "../../voices/reference.ts";
 
 export const SpeechBody = z.strictObject({
-  text: z.string().min(1, "must not be empty"),
+  // "" and "   " alike are CHORUS_ERR_TEXT_EMPTY, from the pipeline.
+  text: z.string(),
   engine: z.string().min(1).optional(),
   voice: z.string().min(1).optional(),
   speed: z.number().min(0.25).max(4).optional(),
@@ -51,9 +53,11 @@ export const speechRoutes: FastifyPluginAsync = async (app) => {
     const parsed = SpeechBody.safeParse(request.body);
     if (!parsed.success) throw fromZod(parsed.error);
     const body = parsed.data;
+    // `engine:voice` names the engine too (it must agree with `engine` when both are given).
+    const target = resolveVoiceRef(app.host.registry, body.voice, body.engine, { explicit: true });
     const signal = abortOnDisconnect(request, reply);
     const speech = await app.host.pipeline.start(
-      { text: body.text, engine: body.engine, voice: body.voice, speed: body.speed, pitch: body.pitch, options: body.options, fallback: body.fallback, keepAliveSeconds: body.keepAlive },
+      { text: body.text, engine: target.engine, voice: target.voice, speed: body.speed, pitch: body.pitch, options: body.options, fallback: body.fallback, keepAliveSeconds: body.keepAlive },
       signal,
     );
     speechHeaders(reply, speech);

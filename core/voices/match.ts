@@ -1,0 +1,34 @@
+/**
+ * Finding the voice a request means among an engine's voices: by id, by name (both
+ * case-insensitively), then as a language code. A language code (`en`, `fr`, `pt_BR`) is that
+ * language's default voice: the engine's `defaultVoice` when it speaks the language, else the
+ * first voice (in the engine's order) listing the code itself, else the first listing a
+ * regional form of it (`en` -> a voice listing only `en-us`). Engines list their preferred
+ * voice for a language first (eSpeak orders by its own language priorities).
+ */
+import type { Voice } from "../sdk/engine.ts";
+
+const LANGUAGE = /^[a-z]{2,3}([-_][a-z0-9]{2,8})*$/i;
+
+export const normalizeLanguage = (tag: string) => tag.trim().toLowerCase().replace(/_/g, "-");
+
+/** The voice `wanted` names by id or name (exact id first), or undefined. */
+export function findVoice(voices: Voice[], wanted: string): Voice | undefined {
+  const lower = wanted.toLowerCase();
+  return voices.find((v) => v.id === wanted) ?? voices.find((v) => v.id.toLowerCase() === lower || v.name.toLowerCase() === lower);
+}
+
+/** The default voice for language `code` among `voices`, or undefined. */
+export function voiceForLanguage(voices: Voice[], code: string, defaultVoice?: string): Voice | undefined {
+  if (!LANGUAGE.test(code)) return undefined;
+  const tag = normalizeLanguage(code);
+  const speaks = (v: Voice, exact: boolean) => v.languages.some((l) => normalizeLanguage(l) === tag || (!exact && normalizeLanguage(l).startsWith(`${tag}-`)));
+  const preferred = defaultVoice ? voices.find((v) => v.id === defaultVoice) : undefined;
+  if (preferred && speaks(preferred, false)) return preferred;
+  return voices.find((v) => speaks(v, true)) ?? voices.find((v) => speaks(v, false));
+}
+
+/** A voice by id, name or language code. */
+export function matchVoice(voices: Voice[], wanted: string, defaultVoice?: string): Voice | undefined {
+  return findVoice(voices, wanted) ?? voiceForLanguage(voices, wanted, defaultVoice);
+}
