@@ -17,6 +17,7 @@ import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
 import { TOKENS } from "../tokens.ts";
 import { validateOptions } from "./options.ts";
+import { checkProsody, prosodyFor } from "./prosody.ts";
 import { matchVoice } from "../voices/match.ts";
 import { readAhead } from "./read-ahead.ts";
 
@@ -39,6 +40,10 @@ export interface SpeechStream {
   sampleRate: number;
   sentences: number;
   fallbackReason?: string;
+  /** Request fields the engine does not support, so it never got them (prosody.ts). */
+  ignored?: ("speed" | "pitch")[];
+  /** Request fields clamped to the engine's range, with the value used. */
+  clamped?: Partial<Record<"speed" | "pitch", number>>;
   /** PCM at `sampleRate`, in order. Ends the lease when exhausted, failed or returned early. */
   chunks: AsyncGenerator<Int16Array>;
 }
@@ -86,12 +91,7 @@ export class SpeechPipeline {
    */
   async start(job: SpeechJob, signal: AbortSignal): Promise<SpeechStream> {
     const text = this.prepareText(job.text);
-    for (const field of ["speed", "pitch"] as const) {
-      const value = job[field];
-      if (value !== undefined && !(Number.isFinite(value) && value >= 0.25 && value <= 4)) {
-        throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${field}: must be between 0.25 and 4, got ${value}`, { field });
-      }
-    }
+    checkProsody(job);
     const requested = job.engine ?? this.registry.selection.current();
     const lease = await this.scheduler.acquire({ engineId: requested, signal, fallback: job.fallback, keepAliveSeconds: job.keepAliveSeconds });
     try {
@@ -103,7 +103,9 @@ export class SpeechPipeline {
       const current = { lease, voice };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();
-      const source = this.run(current, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options }, AbortSignal.any([signal, stop.signal]), job.fallback);
+      // Speed and pitch as this engine can take them (ignored or clamped: prosody.ts).
+      const prosody = prosodyFor(manifest, job);
+      const source = this.run(current, sentences, { voice, speed: prosody.speed, pitch: prosody.pitch, options }, AbortSignal.any([signal, stop.signal]), job.fallback);
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
       const sampleRate = first.value.sampleRate;
@@ -114,6 +116,8 @@ export class SpeechPipeline {
         sampleRate,
         sentences: sentences.length,
         fallbackReason: current.lease.fallbackReason,
+        ignored: prosody.ignored,
+        clamped: prosody.clamped,
         chunks: resampled(first.value, readAhead(source, () => stop.abort(), (chunk) => chunk.samples.byteLength), sampleRate),
       };
     } catch (err) {

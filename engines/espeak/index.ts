@@ -26,7 +26,21 @@ import {
 
 const DATA_ROOT = "/usr/local/share/espeak-ng-data";
 const BASE_WPM = 175;
-const BASE_PITCH = 50;
+
+/** Words per minute for a rate factor: 175 at 1, within espeak's 80-450 (manifest speedRange). */
+export function espeakRate(factor: number): number {
+  return Math.round(Math.min(450, Math.max(80, BASE_WPM * factor)));
+}
+
+/**
+ * espeak's `-p` (0-99, 50 = the voice's own pitch) for a pitch factor. espeak-ng scales the
+ * voice's base pitch by pitch_adjust_tab[p] / 128, built as 2^((p - 50) / 50): one octave down
+ * at 0, one up at 100. So p = 50 + 50 * log2(factor), and the factors eSpeak can realise are
+ * 0.5-2 (the manifest's pitchRange; -p 99 is 1.97). A linear mapping made 2, 3 and 4 all 99.
+ */
+export function espeakPitch(factor: number): number {
+  return Math.round(Math.min(99, Math.max(0, 50 + 50 * Math.log2(factor))));
+}
 /** Largest batch of sentences spoken in one run, in characters. */
 const MAX_BATCH_CHARS = 1200;
 
@@ -111,8 +125,8 @@ class EspeakEngine implements Engine {
     if (variant !== undefined && !this.variants.has(variant)) {
       throw new EngineError("ENGINE_BAD_OPTION", `options.variant: unknown variant '${variant}'`);
     }
-    const wpm = Math.round(Math.min(450, Math.max(80, BASE_WPM * request.speed)));
-    const pitch = Math.round(Math.min(99, Math.max(0, BASE_PITCH * request.pitch)));
+    const wpm = espeakRate(request.speed);
+    const pitch = espeakPitch(request.pitch);
     const args = [
       "-w", "/tmp/out.wav",
       "-v", variant ? `${request.voice}+${variant}` : request.voice,

@@ -32,12 +32,14 @@ export function planSegments(req: Pick<GenerateRequest, "text" | "filtering" | "
 }
 
 /** Speaks every part in order; returns PCM at the first part's rate. */
-export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<{ sampleRate: number; chunks: Int16Array[]; engine: string }> {
+export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<{ sampleRate: number; chunks: Int16Array[]; engine: string; ignored: Set<"speed" | "pitch">; clamped: Partial<Record<"speed" | "pitch", number>> }> {
   const segments = planSegments(req);
   if (segments.length === 0) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text_input has nothing to speak after filtering", { field: "text_input" });
   let sampleRate = 0;
   let engine = req.engine;
   const chunks: Int16Array[] = [];
+  const ignored = new Set<"speed" | "pitch">();
+  const clamped: Partial<Record<"speed" | "pitch", number>> = {};
   for (const segment of segments) {
     const narrating = segment.role === "narrator" && (req.narratorVoice !== undefined || req.narratorEngine !== undefined);
     const voice = narrating ? req.narratorVoice : req.characterVoice;
@@ -52,8 +54,10 @@ export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequ
       throw err;
     }
     engine = stream.engineId;
+    for (const field of stream.ignored ?? []) ignored.add(field);
+    Object.assign(clamped, stream.clamped);
     if (!sampleRate) sampleRate = stream.sampleRate;
     for await (const c of stream.chunks) chunks.push(resampleLinear(c, stream.sampleRate, sampleRate));
   }
-  return { sampleRate, chunks, engine };
+  return { sampleRate, chunks, engine, ignored, clamped };
 }

@@ -21,6 +21,7 @@ import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { applyRetention, outputFileName, resolveInside } from "./files.ts";
 import { multipartBoundary, parseMultipart } from "./multipart.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
+import { prosodyHeaders } from "../../synth/prosody.ts";
 import { generateSpeech } from "./generate.ts";
 import { allTalkError, checkRawTextLength, formParams, numberField, queryParams, sendRanged } from "./http.ts";
 
@@ -173,6 +174,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
         },
         controller.signal,
       );
+      for (const [header, value] of Object.entries(prosodyHeaders({ ignored: [...audio.ignored], clamped: audio.clamped }))) void reply.header(header, value);
       return { status: "generate-success", ...(await writeOutput(name, audio.sampleRate, audio.chunks)) };
     } finally {
       running.delete(controller);

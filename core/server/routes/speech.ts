@@ -11,6 +11,7 @@ import { pcmBytes, wavFile, wavHeader } from "../../audio/wav.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { fromZod } from "../errors.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
+import { prosodyHeaders } from "../../synth/prosody.ts";
 
 export const SpeechBody = z.strictObject({
   // "" and "   " alike are CHORUS_ERR_TEXT_EMPTY, from the pipeline.
@@ -36,13 +37,14 @@ export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply):
   return controller.signal;
 }
 
-/** Headers saying who made the audio (engine, profile, voice, rate, fallback reason). */
+/** Headers saying who made the audio (engine, profile, voice, rate, fallback reason, ignored or clamped speed/pitch). */
 export function speechHeaders(reply: FastifyReply, speech: SpeechStream): void {
   void reply.header("X-Chorus-Engine", speech.engineId);
   void reply.header("X-Chorus-Profile", speech.profile.name);
   void reply.header("X-Chorus-Voice", speech.voice);
   void reply.header("X-Sample-Rate", String(speech.sampleRate));
   if (speech.fallbackReason) void reply.header("X-Chorus-Fallback", speech.fallbackReason);
+  for (const [name, value] of Object.entries(prosodyHeaders({ ignored: speech.ignored ?? [], clamped: speech.clamped ?? {} }))) void reply.header(name, value);
 }
 
 export const speechRoutes: FastifyPluginAsync = async (app) => {
