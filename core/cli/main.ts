@@ -9,6 +9,7 @@ import { serveCommand } from "./serve.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
+import { wavFixCommand } from "./wav-fix.ts";
 import { ServerError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
 import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
 import { cliConfig, parseCli, serverHeaders, serverUrl, type CliValues } from "./options.ts";
@@ -150,6 +151,8 @@ export async function main(argv: string[]): Promise<number> {
         return await useCommand(rest, parsed.values);
       case "plugin":
         return await pluginCommand(rest, parsed.values);
+      case "wav-fix":
+        return wavFixCommand(rest);
       case "engine": {
         const config = cliConfig(parsed.values);
         return await engineCommand(rest, { url: serverUrl(config, parsed.values.url), headers: serverHeaders(config), json: parsed.values.json });

@@ -1,6 +1,6 @@
-/** `chorus say TEXT [-o file]`: synthesise in-process and write WAV (or raw PCM) to a file or stdout. */
+/** `chorus say TEXT [-o file]`: synthesise in-process and write WAV (or PCM, MP3, Opus, AAC, FLAC) to a file or stdout. */
 import fs from "node:fs";
-import { pcmBytes, wavFile } from "../audio/wav.ts";
+import { AUDIO_FORMATS, encodeAll, isAudioFormat } from "../audio/encoders/index.ts";
 import { createHost } from "../host.ts";
 import { resolveVoiceRef } from "../voices/reference.ts";
 import { cliConfig, numberFlag, type CliValues } from "./options.ts";
@@ -14,7 +14,7 @@ async function readStdin(): Promise<string> {
 
 export async function sayCommand(args: string[], values: CliValues): Promise<number> {
   const format = values.format ?? "wav";
-  if (format !== "wav" && format !== "pcm") throw new UsageError(`--format must be wav or pcm, got '${format}'`, "say");
+  if (!isAudioFormat(format)) throw new UsageError(`--format must be one of ${AUDIO_FORMATS.join(", ")}, got '${format}'`, "say");
   const text = args.length ? args.join(" ") : process.stdin.isTTY ? "" : await readStdin();
   if (!text.trim()) throw new UsageError("say needs text: chorus say \"Hello world\" (or pipe text on stdin)", "say");
   if (!values.output && process.stdout.isTTY) throw new UsageError("refusing to write audio to a terminal; use -o FILE or redirect stdout", "say");
@@ -35,7 +35,10 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
       if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write(`\r${Math.min(done, speech.sentences)}/${speech.sentences} sentences`);
     }
     if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write("\n");
-    const bytes = format === "wav" ? wavFile(speech.sampleRate, chunks) : Buffer.concat(chunks.map(pcmBytes));
+    // The whole file at once: its header carries the total length (WAV sizes, FLAC samples).
+    const bytes = await encodeAll(format, speech.sampleRate, (async function* () {
+      yield* chunks;
+    })());
     if (values.output) {
       fs.writeFileSync(values.output, bytes);
       const seconds = chunks.reduce((n, c) => n + c.length, 0) / speech.sampleRate;

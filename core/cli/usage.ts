@@ -30,7 +30,7 @@ export const COMMANDS: CommandHelp[] = [
     name: "say",
     lines: [
       line("say TEXT [-o out.wav]", "speak TEXT (or stdin) to a WAV file, or to stdout"),
-      `        [--engine ID] [--voice ID|ENGINE:VOICE|LANG] [--speed N] [--pitch N] [--format wav|pcm]`,
+      `        [--engine ID] [--voice ID|ENGINE:VOICE|LANG] [--speed N] [--pitch N] [--format wav|pcm|mp3|opus|aac|flac]`,
     ],
   },
   { name: "engines", lines: [line("engines [--json]", "list installed engines and their state (from the running server when one answers)")] },
@@ -51,6 +51,7 @@ export const COMMANDS: CommandHelp[] = [
       `        [--url http://HOST:PORT]  (default: server.host and server.port of the configuration)`,
     ],
   },
+  { name: "wav-fix", lines: [line("wav-fix FILE...", "write the real sizes into WAVs saved from a stream (their header says 'unknown')")] },
   { name: "help", lines: [line("help [COMMAND]", "this help, or one command's")] },
 ];
 

@@ -1,13 +1,14 @@
 /**
  * POST /api/speech: the native speech route.
- * `{text, engine?, voice?, speed?, pitch?, format?: "wav"|"pcm", stream?, options?, fallback?, keepAlive?}`
- * Without `stream` the whole WAV (exact header) is sent at once; with `stream: true` each
- * sentence is written as soon as the engine has made it (chunked transfer).
+ * `{text, engine?, voice?, speed?, pitch?, format?: "wav"|"pcm"|"mp3"|"opus"|"aac"|"flac", stream?, options?, fallback?, keepAlive?}`
+ * Without `stream` the whole file is sent at once, its header with the exact length (WAV
+ * sizes, FLAC total samples); with `stream: true` each sentence is written as soon as the
+ * engine has made it (chunked transfer), so the header cannot know the length.
  */
 import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { pcmBytes, wavFile, wavHeader } from "../../audio/wav.ts";
+import { AUDIO_FORMATS, contentType, encodeAll, encodeStream } from "../../audio/encoders/index.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { fromZod } from "../errors.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
@@ -20,7 +21,7 @@ export const SpeechBody = z.strictObject({
   voice: z.string().min(1).optional(),
   speed: z.number().min(0.25).max(4).optional(),
   pitch: z.number().min(0.25).max(4).optional(),
-  format: z.enum(["wav", "pcm"]).default("wav"),
+  format: z.enum(AUDIO_FORMATS).default("wav"),
   stream: z.boolean().default(false),
   options: z.record(z.string(), z.unknown()).optional(),
   fallback: z.boolean().optional(),
@@ -63,19 +64,10 @@ export const speechRoutes: FastifyPluginAsync = async (app) => {
       signal,
     );
     speechHeaders(reply, speech);
-    const contentType = body.format === "wav" ? "audio/wav" : `audio/pcm;rate=${speech.sampleRate}`;
-    void reply.type(contentType);
-
-    if (body.stream) {
-      const source = async function* () {
-        if (body.format === "wav") yield wavHeader(speech.sampleRate);
-        for await (const samples of speech.chunks) yield pcmBytes(samples);
-      };
-      return reply.send(Readable.from(source(), { objectMode: false }));
-    }
-    const chunks: Int16Array[] = [];
-    for await (const samples of speech.chunks) chunks.push(samples);
-    if (body.format === "wav") return reply.send(wavFile(speech.sampleRate, chunks));
-    return reply.send(Buffer.concat(chunks.map(pcmBytes)));
+    void reply.type(contentType(body.format, speech.sampleRate));
+    // Streamed: bytes as they are made, so a WAV header says "unknown" sizes and a FLAC's
+    // STREAMINFO no length. Not streamed: the whole file, its header with the total length.
+    if (body.stream) return reply.send(Readable.from(encodeStream(body.format, speech.sampleRate, speech.chunks), { objectMode: false }));
+    return reply.send(await encodeAll(body.format, speech.sampleRate, speech.chunks));
   });
 };
