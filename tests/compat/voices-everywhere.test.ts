@@ -130,5 +130,13 @@ describe("AllTalk forms", () => {
   it("currentsettings says what /api/reload changes", async () => {
     const settings = (await (await fetch(`${chorus.url}/api/currentsettings`)).json()) as { current_engine_scope: string };
     expect(settings.current_engine_scope).toMatch(/^server: AllTalk routes, \/api\/speech/);
+    // As documented: the native route without an engine follows it; OpenAI's model keeps its engine.
+    expect((await fetch(`${chorus.url}/api/reload?tts_method=flite`, { method: "POST" })).status).toBe(200);
+    try {
+      expect((await json("/api/speech", { text: "Hello." })).headers.get("x-chorus-engine")).toBe("flite");
+      expect((await json("/v1/audio/speech", { model: "tts-1", input: "Hello.", voice: "alloy", response_format: "wav" })).headers.get("x-chorus-engine")).toBe("espeak");
+    } finally {
+      await fetch(`${chorus.url}/api/reload?tts_method=espeak`, { method: "POST" });
+    }
   });
 });
