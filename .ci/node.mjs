@@ -7,43 +7,47 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The Node versions CI runs the suite on besides the one on PATH (bump together with the README). */
 export const PINNED = { 22: "22.23.5", 24: "24.22.3" };
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const major = process.argv[2];
-const version = PINNED[major];
-if (!version) {
-  process.stderr.write(`usage: node .ci/node.mjs ${Object.keys(PINNED).join("|")}\n`);
-  process.exit(2);
-}
-const platform = process.platform === "win32" ? "win" : process.platform;
-const pkg = `node-${platform}-${process.arch}`;
-const prefix = path.join(root, "var", "node", version);
-const bin = path.join(prefix, "node_modules", pkg, "bin", process.platform === "win32" ? "node.exe" : "node");
-
-function works() {
-  try {
-    return execFileSync(bin, ["--version"], { encoding: "utf8" }).trim() === `v${version}`;
-  } catch {
-    return false;
+function main() {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const major = process.argv[2];
+  const version = PINNED[major];
+  if (!version) {
+    process.stderr.write(`usage: node .ci/node.mjs ${Object.keys(PINNED).join("|")}\n`);
+    process.exit(2);
   }
-}
+  const platform = process.platform === "win32" ? "win" : process.platform;
+  const pkg = `node-${platform}-${process.arch}`;
+  const prefix = path.join(root, "var", "node", version);
+  const bin = path.join(prefix, "node_modules", pkg, "bin", process.platform === "win32" ? "node.exe" : "node");
 
-if (!works()) {
-  fs.mkdirSync(prefix, { recursive: true });
-  try {
-    // --ignore-scripts: the package is the binary itself; nothing needs to run.
-    execFileSync("npm", ["install", "--no-save", "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", prefix, `${pkg}@${version}`], { stdio: ["ignore", "ignore", "inherit"] });
-  } catch (err) {
-    process.stderr.write(`cannot install Node ${version} (${pkg}) from the npm registry: ${err.message}\n`);
-    process.exit(3);
-  }
+  const works = () => {
+    try {
+      return execFileSync(bin, ["--version"], { encoding: "utf8" }).trim() === `v${version}`;
+    } catch {
+      return false;
+    }
+  };
+
   if (!works()) {
-    process.stderr.write(`installed ${pkg}@${version} but ${bin} does not run\n`);
-    process.exit(3);
+    fs.mkdirSync(prefix, { recursive: true });
+    try {
+      // --ignore-scripts: the package is the binary itself; nothing needs to run.
+      execFileSync("npm", ["install", "--no-save", "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", prefix, `${pkg}@${version}`], { stdio: ["ignore", "ignore", "inherit"] });
+    } catch (err) {
+      process.stderr.write(`cannot install Node ${version} (${pkg}) from the npm registry: ${err.message}\n`);
+      process.exit(3);
+    }
+    if (!works()) {
+      process.stderr.write(`installed ${pkg}@${version} but ${bin} does not run\n`);
+      process.exit(3);
+    }
   }
+  process.stdout.write(`${bin}\n`);
 }
-process.stdout.write(`${bin}\n`);
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) main();

@@ -62,6 +62,15 @@ describe("installation", () => {
     expect(() => fs.accessSync(file, fs.constants.X_OK)).not.toThrow();
   });
 
+  it("CI runs the README's command, then the suite on pinned Node 22 and 24 from the npm registry", async () => {
+    const run = fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8");
+    expect(run).toContain('"npm ci && npm test"');
+    expect(run).toMatch(/for major in 22 24/);
+    const { PINNED } = (await import("../../.ci/node.mjs")) as { PINNED: Record<string, string> };
+    expect(Object.keys(PINNED)).toEqual(["22", "24"]);
+    for (const [major, version] of Object.entries(PINNED)) expect(version.startsWith(`${major}.`)).toBe(true);
+  });
+
   it("loads onnxruntime-node without its install script (the CPU provider is in the package)", async () => {
     const ort = (await import("onnxruntime-node")) as { InferenceSession?: unknown };
     expect(typeof ort.InferenceSession).toBe("function");
