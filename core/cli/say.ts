@@ -46,6 +46,9 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
     } else {
       await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
     }
+    // What the X-Chorus-Ignored / X-Chorus-Clamped headers say over HTTP.
+    for (const field of speech.ignored ?? []) process.stderr.write(`note: --${field} ignored: engine '${speech.engineId}' does not support it\n`);
+    for (const [field, used] of Object.entries(speech.clamped ?? {})) process.stderr.write(`note: --${field} clamped to ${used}, the most engine '${speech.engineId}' can do\n`);
     return 0;
   } finally {
     await host.close();

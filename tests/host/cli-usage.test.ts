@@ -76,6 +76,17 @@ describe("chorus CLI for a new user", () => {
     expect(engine.stderr).not.toContain("plugin new");
   });
 
+  it("say takes engine:voice and says when the engine ignored or clamped pitch", async () => {
+    const out = `${tempDir("say")}/x.flac`;
+    const flite = await runChorusAsync(["say", "Hello there.", "--voice", "flite:awb", "--pitch", "2", "--format", "flac", "-o", out], { env: env() });
+    expect(flite.status, flite.stderr).toBe(0);
+    expect(flite.stderr).toMatch(/^wrote .*x\.flac: \d+\.\d\d s at 16000 Hz \(flite\/awb\)\nnote: --pitch ignored: engine 'flite' does not support it\n$/);
+    expect(fs.readFileSync(out).toString("ascii", 0, 4)).toBe("fLaC");
+    const espeak = await runChorusAsync(["say", "Hello.", "--voice", "fr", "--pitch", "4", "-o", "/dev/null"], { env: env() });
+    expect(espeak.stderr).toContain("(espeak/fr-fr)");
+    expect(espeak.stderr).toContain("note: --pitch clamped to 2, the most engine 'espeak' can do");
+  });
+
   it("chorus help CMD prints one command's usage", async () => {
     const res = await runChorusAsync(["help", "engine"], { env: env() });
     expect(res.status).toBe(0);
