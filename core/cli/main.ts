@@ -11,9 +11,12 @@ import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
 import { wavFixCommand } from "./wav-fix.ts";
 import { ServerError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
+import { FINETUNE_USAGE, finetuneCommand } from "./finetune.ts";
 import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
 import { cliConfig, parseCli, serverHeaders, serverUrl, type CliValues } from "./options.ts";
-import { COMMANDS, CliFailure, UsageError, commandUsage, fullUsage, usageErrorText } from "./usage.ts";
+import { COMMANDS, CliFailure, UsageError, addCommandHelp, commandUsage, fullUsage, usageErrorText } from "./usage.ts";
+
+addCommandHelp({ name: "finetune", lines: FINETUNE_USAGE.split("\n") });
 
 // Kept for modules and plugins that import these from main.ts.
 export { UsageError } from "./usage.ts";
@@ -108,6 +111,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`chorus: ${(err as Error).message}\n`);
     return 1;
   }
+  // `finetune` parses its own options (core/cli/finetune.ts).
+  const split = takeConfigFlag(argv);
+  if (split.rest[0] === "finetune") return finetuneCommand(split.rest.slice(1), split.config);
   let parsed: ReturnType<typeof parseCli>;
   try {
     parsed = parseCli(argv);

@@ -55,6 +55,12 @@ export const COMMANDS: CommandHelp[] = [
   { name: "help", lines: [line("help [COMMAND]", "this help, or one command's")] },
 ];
 
+/** Adds a built-in command's help that lives in its own module (finetune), before `help`. */
+export function addCommandHelp(help: CommandHelp): void {
+  if (COMMANDS.some((c) => c.name === help.name)) return;
+  COMMANDS.splice(COMMANDS.findIndex((c) => c.name === "wav-fix"), 0, help);
+}
+
 const GLOBAL = `Global options:
   --config FILE               configuration file (JSON), merged over config/default.json
   --json                      machine-readable output (engines, voices, engine)

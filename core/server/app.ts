@@ -15,6 +15,7 @@ import { webRoutes } from "./routes/web.ts";
 import { accessControl } from "./cors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
+import { finetuneRoutes } from "./routes/finetune.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -42,6 +43,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(openaiRoutes);
   await app.register(alltalkRoutes);
   await app.register(activationRoutes);
+  await app.register(finetuneRoutes);
   await app.register(webRoutes);
   return app;
 }
