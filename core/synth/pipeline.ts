@@ -100,7 +100,7 @@ export class SpeechPipeline {
       const options = lease.engineId === requested ? validateOptions(manifest, job.options) : {};
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
       const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
-      const current = { lease, voice };
+      const current = { lease, voice, requested: { speed: job.speed, pitch: job.pitch } };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();
       // Speed and pitch as this engine can take them (ignored or clamped: prosody.ts).
@@ -132,7 +132,7 @@ export class SpeechPipeline {
    * (`current` then names the engine that serves it).
    */
   private async *run(
-    current: { lease: Lease; voice: string },
+    current: { lease: Lease; voice: string; requested?: { speed?: number; pitch?: number } },
     sentences: string[],
     params: { voice: string; speed: number; pitch: number; options: Record<string, unknown> },
     signal: AbortSignal,
@@ -158,7 +158,10 @@ export class SpeechPipeline {
             const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] });
             current.lease = next;
             if (next.engineId !== lease.engineId) {
-              params = { ...params, voice: await this.resolveVoice(next, undefined, true, this.registry.manifest(next.engineId)?.defaultVoice), options: {} };
+              const nextManifest = this.registry.manifest(next.engineId);
+              // Speed and pitch as the new engine can take them (never a value it did not declare).
+              const prosody = nextManifest ? prosodyFor(nextManifest, current.requested ?? {}) : { speed: 1, pitch: 1 };
+              params = { ...params, voice: await this.resolveVoice(next, undefined, true, nextManifest?.defaultVoice), options: {}, speed: prosody.speed, pitch: prosody.pitch };
               current.voice = params.voice;
             }
           }
