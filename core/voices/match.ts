@@ -3,7 +3,8 @@
  * case-insensitively), then as a language code. A language code (`en`, `fr`, `pt_BR`) is that
  * language's default voice: the engine's `defaultVoice` when it speaks the language, else the
  * first voice (in the engine's order) listing the code itself, else the first listing a
- * regional form of it (`en` -> a voice listing only `en-us`). Engines list their preferred
+ * regional form of it (`en` -> a voice listing only `en-us`); a regional code no voice speaks
+ * falls back to its language (`en-au` -> `en`). Engines list their preferred
  * voice for a language first (eSpeak orders by its own language priorities).
  */
 import type { Voice } from "../sdk/engine.ts";
@@ -18,14 +19,22 @@ export function findVoice(voices: Voice[], wanted: string): Voice | undefined {
   return voices.find((v) => v.id === wanted) ?? voices.find((v) => v.id.toLowerCase() === lower || v.name.toLowerCase() === lower);
 }
 
-/** The default voice for language `code` among `voices`, or undefined. */
+/**
+ * The default voice for language `code` among `voices`, or undefined. A regional tag no voice
+ * speaks falls back to its parent (`en-au` -> `en`), as RFC 4647 lookup truncates tags.
+ */
 export function voiceForLanguage(voices: Voice[], code: string, defaultVoice?: string): Voice | undefined {
   if (!LANGUAGE.test(code)) return undefined;
-  const tag = normalizeLanguage(code);
-  const speaks = (v: Voice, exact: boolean) => v.languages.some((l) => normalizeLanguage(l) === tag || (!exact && normalizeLanguage(l).startsWith(`${tag}-`)));
   const preferred = defaultVoice ? voices.find((v) => v.id === defaultVoice) : undefined;
-  if (preferred && speaks(preferred, false)) return preferred;
-  return voices.find((v) => speaks(v, true)) ?? voices.find((v) => speaks(v, false));
+  const subtags = normalizeLanguage(code).split("-");
+  for (let n = subtags.length; n > 0; n--) {
+    const tag = subtags.slice(0, n).join("-");
+    const speaks = (v: Voice, exact: boolean) => v.languages.some((l) => normalizeLanguage(l) === tag || (!exact && normalizeLanguage(l).startsWith(`${tag}-`)));
+    if (preferred && speaks(preferred, false)) return preferred;
+    const found = voices.find((v) => speaks(v, true)) ?? voices.find((v) => speaks(v, false));
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** A voice by id, name or language code. */

@@ -30,6 +30,8 @@ describe("language codes", () => {
     expect(voiceForLanguage(voices, "fr", "us")?.id).toBe("b-x");
     expect(voiceForLanguage(voices, "FR_fr")?.id).toBe("f-x");
     expect(voiceForLanguage(voices, "de")).toBeUndefined();
+    expect(voiceForLanguage(voices, "fr-ca", "us")?.id).toBe("b-x"); // no fr-ca: French (RFC 4647 lookup)
+    expect(voiceForLanguage(voices, "en-au", "gb")?.id).toBe("gb");
     expect(matchVoice(voices, "GB")?.id).toBe("gb"); // an id before a language
   });
 
@@ -41,6 +43,8 @@ describe("language codes", () => {
     ["espeak", "es", "es"],
     ["flite", "en", "slt"],
     ["flite", "en-us", "slt"],
+    ["flite", "en-gb", "slt"], // Flite has no British voice: English
+    ["espeak", "en-au", "en-us"],
   ])("%s speaks %s with voice %s (native API)", async (engine, voice, expected) => {
     const res = await json("/api/speech", { text: "Hello.", engine, voice });
     expect(res.status, await res.clone().text()).toBe(200);
