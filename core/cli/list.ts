@@ -9,16 +9,17 @@ import type { Config } from "../config/schema.ts";
 
 type ServerEngines = { default: string; engines: { id: string; state: string }[] };
 
-/** The running server's view of its engines, or undefined when none answers (quickly). */
-async function serverEngines(config: Config, url: string | undefined): Promise<{ url: string; data: ServerEngines } | undefined> {
+/** The running server's view of its engines; `problem` when none answers (quickly) or it refuses. */
+async function serverEngines(config: Config, url: string | undefined): Promise<{ url: string; data?: ServerEngines; problem?: string }> {
   const base = serverUrl(config, url);
   try {
     const res = await fetch(`${base}/api/engines`, { headers: serverHeaders(config), signal: AbortSignal.timeout(1500) });
-    if (!res.ok) return undefined;
+    if (res.status === 401) return { url: base, problem: `the server at ${base} wants an API key (compat.apiKey, e.g. CHORUS_COMPAT__API_KEY)` };
+    if (!res.ok) return { url: base, problem: `the server at ${base} answered HTTP ${res.status}` };
     const data = (await res.json()) as ServerEngines;
-    return Array.isArray(data?.engines) ? { url: base, data } : undefined;
+    return Array.isArray(data?.engines) ? { url: base, data } : { url: base, problem: `${base} is not a Chorus server` };
   } catch {
-    return undefined;
+    return { url: base, problem: `no server answers at ${base}` };
   }
 }
 
@@ -27,12 +28,13 @@ export async function enginesCommand(values: CliValues): Promise<number> {
   const host = createHost(config);
   try {
     const entries = host.registry.list();
-    const server = await serverEngines(config, values.url);
-    const state = (id: string, local: string) => server?.data.engines.find((e) => e.id === id)?.state ?? (local === "failed" ? "failed" : server ? "not on server" : "available");
-    const current = server?.data.default ?? host.registry.selection.current();
+    const answer = await serverEngines(config, values.url);
+    const server = answer.data;
+    const state = (id: string, local: string) => server?.engines.find((e) => e.id === id)?.state ?? (local === "failed" ? "failed" : server ? "not on server" : "available");
+    const current = server?.default ?? host.registry.selection.current();
     if (values.json) {
       const list = entries.map((e) => ({ id: e.id, state: state(e.id, e.status), default: e.id === current, version: e.manifest?.version, error: e.status === "failed" ? e.error : undefined }));
-      process.stdout.write(`${JSON.stringify({ source: server ? server.url : "manifests", engines: list }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ source: server ? answer.url : "manifests", ...(answer.problem ? { problem: answer.problem } : {}), engines: list }, null, 2)}\n`);
       return 0;
     }
     for (const e of entries) {
@@ -40,7 +42,7 @@ export async function enginesCommand(values: CliValues): Promise<number> {
       const info = e.status === "failed" ? `FAILED: ${e.error}` : `${e.manifest.version}  ${e.manifest.name}  (${e.manifest.resources.profiles.map((p) => p.name).join(", ")})`;
       process.stdout.write(`${mark} ${e.id.padEnd(16)} ${state(e.id, e.status).padEnd(10)} ${info}\n`);
     }
-    process.stdout.write(server ? `(* default; state from the server at ${server.url})\n` : `(* default; no server answers at ${serverUrl(config, values.url)}: state from the manifests, nothing is loaded)\n`);
+    process.stdout.write(server ? `(* default; state from the server at ${answer.url})\n` : `(* default; ${answer.problem}: state from the manifests, nothing is loaded)\n`);
     return entries.some((e) => e.status === "available") ? 0 : 1;
   } finally {
     await host.close();

@@ -23,6 +23,10 @@ beforeAll(async () => {
     seen.push({ url: String(req.url), authorization: req.headers.authorization });
     res.setHeader("content-type", "application/json");
     if (req.url?.startsWith("/api/scheduler?")) return res.end(JSON.stringify({ devices: [], engines: [], decisions: [] }));
+    if (req.url === "/api/engines" && req.headers.authorization === "Bearer wrong") {
+      res.statusCode = 401;
+      return res.end(JSON.stringify({ error: { code: "CHORUS_ERR_UNAUTHORIZED", message: "wrong key" } }));
+    }
     if (req.url === "/api/engines") return res.end(JSON.stringify({ default: "flite", engines: [{ id: "espeak", state: "loaded" }, { id: "flite", state: "available" }] }));
     res.statusCode = 404;
     res.end(JSON.stringify({ error: { code: "CHORUS_ERR_ENGINE_NOT_FOUND", message: "no engine 'nosuch'", field: "engine" } }));
@@ -111,6 +115,8 @@ describe("chorus CLI for a new user", () => {
     expect(res.stdout).toMatch(/^ {2}espeak\s+loaded\s+1\.0\.0/m);
     expect(res.stdout).toMatch(/^\* flite\s+available\s+1\.0\.0/m);
     expect(res.stdout).toContain(`state from the server at http://127.0.0.1:${port}`);
+    const refused = await runChorusAsync(["engines"], { env: env({ CHORUS_COMPAT__APIKEY: "wrong" }) });
+    expect(refused.stdout).toContain(`the server at http://127.0.0.1:${port} wants an API key (compat.apiKey`);
     const alone = await runChorusAsync(["engines", "--json"], { env: env({ CHORUS_SERVER__PORT: String(await freePort()) }) });
     const list = JSON.parse(alone.stdout) as { source: string; engines: { id: string; state: string; default: boolean }[] };
     expect(list.source).toBe("manifests");
