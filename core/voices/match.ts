@@ -9,7 +9,12 @@
  */
 import type { Voice } from "../sdk/engine.ts";
 
-const LANGUAGE = /^[a-z]{2,3}([-_][a-z0-9]{2,8})*$/i;
+/**
+ * What counts as a language code: a language (2-3 letters), then optionally a script (4
+ * letters) and a region (2 letters or 3 digits): `en`, `pt-BR`, `es-419`, `zh-Hant-TW`. Longer
+ * forms (`no-such-voice`) are voice names, never truncated into a language (`no`).
+ */
+const LANGUAGE = /^[a-z]{2,3}([-_][a-z]{4})?([-_]([a-z]{2}|\d{3}))?$/i;
 
 export const normalizeLanguage = (tag: string) => tag.trim().toLowerCase().replace(/_/g, "-");
 
@@ -26,9 +31,12 @@ export function findVoice(voices: Voice[], wanted: string): Voice | undefined {
 export function voiceForLanguage(voices: Voice[], code: string, defaultVoice?: string): Voice | undefined {
   if (!LANGUAGE.test(code)) return undefined;
   const preferred = defaultVoice ? voices.find((v) => v.id === defaultVoice) : undefined;
-  const subtags = normalizeLanguage(code).split("-");
-  for (let n = subtags.length; n > 0; n--) {
-    const tag = subtags.slice(0, n).join("-");
+  const [language, ...rest] = normalizeLanguage(code).split("-");
+  const script = rest.find((t) => t.length === 4);
+  const region = rest.find((t) => t.length !== 4);
+  // Most specific first; a script is dropped before the region (voices are tagged `fr-fr`).
+  const tags = [...new Set([[language, script, region], [language, region], [language, script], [language]].map((t) => t.filter(Boolean).join("-")))];
+  for (const tag of tags) {
     const speaks = (v: Voice, exact: boolean) => v.languages.some((l) => normalizeLanguage(l) === tag || (!exact && normalizeLanguage(l).startsWith(`${tag}-`)));
     if (preferred && speaks(preferred, false)) return preferred;
     const found = voices.find((v) => speaks(v, true)) ?? voices.find((v) => speaks(v, false));

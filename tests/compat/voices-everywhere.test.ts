@@ -33,6 +33,8 @@ describe("language codes", () => {
     expect(voiceForLanguage(voices, "fr-ca", "us")?.id).toBe("b-x"); // no fr-ca: French (RFC 4647 lookup)
     expect(voiceForLanguage(voices, "en-au", "gb")?.id).toBe("gb");
     expect(matchVoice(voices, "GB")?.id).toBe("gb"); // an id before a language
+    expect(voiceForLanguage([{ id: "nb", name: "Norwegian", languages: ["nb", "no"] }], "no-such-voice")).toBeUndefined(); // a name, not "no"
+    expect(voiceForLanguage(voices, "fr-Latn-FR")?.id).toBe("f-x");
   });
 
   it.each([
