@@ -5,7 +5,9 @@
  */
 import { ConfigError } from "../config/load.ts";
 import { ChorusError } from "../errors.ts";
+import { validateSettings } from "../registry/settings.ts";
 import { serveCommand } from "./serve.ts";
+import { wyomingCommand } from "./wyoming.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
@@ -77,11 +79,16 @@ async function runPluginCommand(argv: string[]): Promise<number | undefined> {
   if (!match) return undefined;
   const command: PluginCommand = match.command;
   const name = `chorus ${command.spec.name}`;
+  const settings = validateSettings(command.manifest, config.engines.settings[command.pluginId]);
+  if (!settings.ok) {
+    process.stderr.write(`${name}: ${settings.error}\n`);
+    return 2;
+  }
   const definition = await loadPluginCommand(command);
   try {
     return await definition.run({
       argv: rest.slice(match.used),
-      settings: config.engines.settings[command.pluginId] ?? {},
+      settings: settings.settings,
       pluginDir: command.pluginDir,
       stdin: process.stdin,
       stdout: process.stdout,
@@ -146,6 +153,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case "serve":
         return await serveCommand(parsed.values);
+      case "wyoming":
+        return await wyomingCommand(parsed.values);
       case "say":
         return await sayCommand(rest, parsed.values);
       case "engines":

@@ -26,6 +26,7 @@ const line = (head: string, text: string) => (head.length < 28 ? `  ${head.padEn
 
 export const COMMANDS: CommandHelp[] = [
   { name: "serve", lines: [line("serve [--host H] [--port N]", "start the HTTP server (default 127.0.0.1:7851; npm start -- --port N)")] },
+  { name: "wyoming", lines: [line("wyoming [--host H --port P]", "only the Wyoming server, for Home Assistant (default 127.0.0.1:10200)")] },
   {
     name: "say",
     lines: [

@@ -6,7 +6,7 @@
  * was ignored (X-Chorus-Ignored); one that declares a `speedRange`/`pitchRange` gets the value
  * clamped to it and the response says so (X-Chorus-Clamped).
  */
-import type { Manifest } from "../sdk/manifest.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { ChorusError } from "../errors.ts";
 
 export const PROSODY_MIN = 0.25;

@@ -7,7 +7,7 @@
  * falls back to its language (`en-au` -> `en`). Engines list their preferred
  * voice for a language first (eSpeak orders by its own language priorities).
  */
-import type { Voice } from "../sdk/engine.ts";
+import type { Voice } from "../../packages/sdk/src/index.ts";
 
 /**
  * What counts as a language code: a language (2-3 letters), then optionally a script (4

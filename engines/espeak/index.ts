@@ -12,6 +12,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import {
+  BadOptionError,
   EngineError,
   VoiceNotFoundError,
   definePlugin,
@@ -123,7 +124,7 @@ class EspeakEngine implements Engine {
     if (!this.voices.some((v) => v.id === request.voice)) throw new VoiceNotFoundError(request.voice);
     const variant = request.options.variant as string | undefined;
     if (variant !== undefined && !this.variants.has(variant)) {
-      throw new EngineError("ENGINE_BAD_OPTION", `options.variant: unknown variant '${variant}'`);
+      throw new BadOptionError("variant", `unknown variant '${variant}'`);
     }
     const wpm = espeakRate(request.speed);
     const pitch = espeakPitch(request.pitch);
