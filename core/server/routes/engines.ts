@@ -27,6 +27,7 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
         state: entry.status === "failed" ? "failed" : scheduler.isLoaded(entry.id) ? "loaded" : "available",
         default: entry.id === selected,
         languages: m?.languages ?? [],
+        defaultVoice: m?.defaultVoice ?? null,
         capabilities: m?.capabilities ?? null,
         resources: m?.resources ?? null,
         options: m?.options ?? {},
@@ -45,7 +46,11 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
     const engine = query.data.engine ?? registry.selection.current();
     const voices = await pipeline.voices(engine);
     // `voices` as plain ids keeps AllTalk-style clients working; `details` has the rest.
-    if (query.data.engine) return { status: "success", engine, voices: voices.map((v) => v.id), details: voices };
+    // `default`: the voice a request naming none gets (the manifest's defaultVoice, else the first).
+    const manifestDefault = registry.manifest(engine)?.defaultVoice;
+    const fallbackVoice = voices.find((v) => v.id === manifestDefault) ?? voices[0];
+    const defaultVoice = fallbackVoice?.id ?? null;
+    if (query.data.engine) return { status: "success", engine, voices: voices.map((v) => v.id), details: voices, default: defaultVoice };
     const others = registry.list().filter((e) => e.id !== engine && e.status !== "failed" && e.manifest);
     const listed = await Promise.all(
       others.map(async (e) => {
@@ -66,6 +71,7 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
       engine,
       voices: [...voices.map((v) => v.id), ...listed.flatMap((l) => l.voices.map((v) => `${l.engine}:${v.id}`))],
       details: voices,
+      default: defaultVoice,
       others: listed.map((l) => ({ engine: l.engine, voices: l.voices.map((v) => `${l.engine}:${v.id}`), ...(l.error ? { error: l.error } : {}) })),
     };
   });
