@@ -15,6 +15,7 @@ import { webRoutes } from "./routes/web.ts";
 import { accessControl } from "./cors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
+import { xttsApiRoutes } from "./xtts-api/index.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -41,6 +42,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(metricsRoutes);
   await app.register(openaiRoutes);
   await app.register(alltalkRoutes);
+  await app.register(xttsApiRoutes);
   await app.register(activationRoutes);
   await app.register(webRoutes);
   return app;
