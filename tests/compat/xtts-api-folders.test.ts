@@ -32,7 +32,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(speakers, "calm_female", "a.wav"), wavBytes(44100, 200));
   fs.writeFileSync(path.join(outside, "secret.wav"), wavBytes(8000, 8));
   fs.symlinkSync(outside, path.join(speakers, "escape"));
-  chorus = await startChorus({ xttsApi: { speakerFolder: speakers, modelFolder: models } }, { dataDir, engines: { dirs: ["engines", FIXTURES] } });
+  chorus = await startChorus({ xttsApi: { speakerFolder: speakers, modelFolder: models } }, { dataDir, engines: { dirs: ["engines", FIXTURES, path.resolve(import.meta.dirname, "fixtures/plugins")] } });
   fs.symlinkSync(outside, path.join(outputRoot, "escape"));
 });
 afterAll(async () => chorus?.close());
@@ -163,5 +163,27 @@ describe("management routes confined to the configured folders", () => {
     expect(fs.readdirSync(outside).sort()).toEqual(["secret.wav"]);
     expect((await post("/set_output", { output_folder: outside })).status).toBe(400);
     expect((await post("/set_output", { output_folder: "escape" })).status).toBe(400);
+  });
+});
+
+describe("streaming", () => {
+  /** Polls until `check` holds (a condition, not a fixed wait). */
+  async function until(check: () => boolean): Promise<void> {
+    while (!check()) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  it("/tts_stream sends audio as it is made, and a client that leaves ends the synthesis", async () => {
+    // slowtone (a test engine) makes each sentence after 50 ms: 40 sentences take 2 s.
+    const text = Array.from({ length: 40 }, (_, i) => `Sentence ${i + 1}.`).join(" ");
+    const controller = new AbortController();
+    const res = await fetch(`${chorus.url}/tts_stream?${new URLSearchParams({ text, speaker_wav: "slowtone:tone", language: "en" })}`, { signal: controller.signal });
+    expect(res.headers.get("x-chorus-engine")).toBe("slowtone");
+    const reader = res.body!.getReader();
+    let bytes = 0;
+    while (bytes < 44 + 3 * 12000) bytes += (await reader.read()).value!.length; // header + three sentences at 24 kHz
+    const inFlight = () => chorus.host.scheduler.residents().find((r) => r.engineId === "slowtone")?.inFlight ?? 0;
+    expect(inFlight()).toBe(1); // still speaking: the audio came before the end
+    controller.abort();
+    await until(() => inFlight() === 0);
   });
 });

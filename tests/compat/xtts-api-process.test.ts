@@ -91,7 +91,20 @@ describe("chorus serve, embedded engines only", () => {
   });
 });
 
-describe("second listener", () => {
+describe("access", () => {
+  it("with compat.apiKey, a missing key is a 401 in the {detail} shape", async () => {
+    const chorus = await startChorus({ apiKey: "sekret" }, { dataDir: tempDir("xtts-key") });
+    try {
+      const res = await fetch(`${chorus.url}/speakers`);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ detail: expect.stringContaining("API key"), code: "CHORUS_ERR_UNAUTHORIZED" });
+      const ok = await fetch(`${chorus.url}/speakers_list`, { headers: { Authorization: "Bearer sekret" } });
+      expect(ok.status).toBe(200);
+    } finally {
+      await chorus.close();
+    }
+  });
+
   it("a port in use fails the start, naming compat.xttsApi.port", async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));

@@ -24,9 +24,9 @@ export function manageRoutes(app: FastifyInstance, ctx: XttsContext): void {
 
   app.get("/speakers", async (request) => {
     const url = base(request);
-    return Promise.all(
-      (await voices()).map(async (v) => ({ name: v.id, voice_id: v.id, preview_url: `${url}/sample/${(await samples.previewPath(v)).split("/").map(encodeURIComponent).join("/")}` })),
-    );
+    const list = await voices();
+    const previews = await samples.previewPaths(list);
+    return list.map((v, i) => ({ name: v.id, voice_id: v.id, preview_url: `${url}/sample/${previews[i]!}` }));
   });
 
   app.get("/languages", async () => ({ languages: LANGUAGES }));

@@ -26,16 +26,24 @@ export class Samples {
     private readonly cacheDir: string,
   ) {}
 
-  /** The preview path (under /sample/) of one speaker: its clip when the speaker folder has one. */
-  async previewPath(voice: Voice): Promise<string> {
-    const folder = path.join(this.state.speakerFolder, voice.id);
-    if (!hasDotDot(voice.id) && !voice.id.includes(":")) {
-      if (await isFile(`${folder}.wav`)) return `${voice.id}.wav`;
-      // A voice set: its first clip, as xtts-api-server does.
-      const clips = (await fs.readdir(folder).catch(() => [] as string[])).filter((n) => n.toLowerCase().endsWith(".wav")).sort();
-      if (clips.length) return `${voice.id}/${clips[0]}`;
-    }
-    return `${voice.id}.wav`;
+  /**
+   * The preview path (under /sample/) of each speaker: its clip when the speaker folder has
+   * `<id>.wav`, the first clip of a voice set folder `<id>/`, else `<id>.wav` (spoken on demand).
+   * URL-encoded, ready to append to `/sample/`.
+   */
+  async previewPaths(voices: Voice[]): Promise<string[]> {
+    const entries = await fs.readdir(this.state.speakerFolder, { withFileTypes: true }).catch(() => []);
+    const files = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
+    const dirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+    return Promise.all(
+      voices.map(async (voice) => {
+        const own = `${encodeURIComponent(voice.id)}.wav`;
+        if (files.has(`${voice.id}.wav`) || !dirs.has(voice.id)) return own;
+        // A voice set: its first clip, as xtts-api-server does.
+        const clips = (await fs.readdir(path.join(this.state.speakerFolder, voice.id)).catch(() => [] as string[])).filter((n) => n.endsWith(".wav")).sort();
+        return clips.length ? `${encodeURIComponent(voice.id)}/${encodeURIComponent(clips[0]!)}` : own;
+      }),
+    );
   }
 
   /** The file to send for /sample/<name>; 404 `{"detail"}` when there is none. */
@@ -43,7 +51,7 @@ export class Samples {
     if (hasDotDot(name) || name.includes("\0")) throw new Detail(404, "'..' is not allowed in the file name");
     const inFolder = await confine(this.state.roots.speakerRoot, this.state.speakerFolder, name, "file").catch(() => undefined);
     if (inFolder && (await isFile(inFolder))) return inFolder;
-    const voice = /^([^/\\]+)\.wav$/i.exec(name)?.[1];
+    const voice = /^(.+)\.wav$/i.exec(name)?.[1];
     if (!voice) throw new Detail(404, "File not found");
     const engine = servingEngine(this.state, this.host.registry, this.host.config);
     const voices = await this.host.pipeline.voices(engine);
