@@ -57,7 +57,8 @@ export function manageRoutes(app: FastifyInstance, ctx: XttsContext): void {
     return { message: `Output folder set to ${state.outputFolder}` };
   });
 
-  const engineIds = () => registry.list().filter((e) => e.status === "available").map((e) => e.id);
+  // Engines that can run now (registry.manifest is unset for failed ones and those needing setup).
+  const engineIds = () => registry.list().map((e) => e.id).filter((id) => registry.manifest(id));
 
   // Model folders (passed to the engine as option `model`) and the installed engines.
   app.get("/get_models_list", async () => [...new Set([...(await subfolders(state.roots.modelRoot)), ...engineIds()])]);

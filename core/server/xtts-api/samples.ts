@@ -11,6 +11,7 @@ import { wavFile } from "../../audio/wav.ts";
 import type { Host } from "../../host.ts";
 import type { Voice } from "../../sdk/engine.ts";
 import { Detail } from "./errors.ts";
+import { defaultSettings } from "./fields.ts";
 import { confine, hasDotDot } from "./folders.ts";
 import { XTTS_RATE, speak } from "./speak.ts";
 import { servingEngine, type XttsState } from "./target.ts";
@@ -67,7 +68,8 @@ export class Samples {
     if (!pending) {
       pending = (async () => {
         if (await isFile(file)) return file;
-        const speech = await speak(this.host, this.state, { text: PREVIEW_TEXT, speaker_wav: `${engine}:${voice}`, language: "en" }, new AbortController().signal, false);
+        // Neutral settings: a preview made after `speed 2` would otherwise be kept at that speed.
+        const speech = await speak(this.host, { ...this.state, settings: defaultSettings() }, { text: PREVIEW_TEXT, speaker_wav: `${engine}:${voice}`, language: "en" }, new AbortController().signal, false);
         const chunks: Int16Array[] = [];
         for await (const c of speech.chunks) chunks.push(c);
         await fs.mkdir(path.dirname(file), { recursive: true });

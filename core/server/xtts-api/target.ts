@@ -40,10 +40,11 @@ export function servingEngine(state: XttsState, registry: Registry, config: Conf
   if (state.engine && registry.get(state.engine)) return state.engine;
   const configured = config.compat.xttsApi.engine;
   if (configured) return configured;
+  // manifest() is set only for engines that can run now (not failed, not waiting for setup).
   const cloning = registry
     .list()
-    .filter((e) => e.status === "available" && e.manifest.capabilities.voiceCloning)
     .map((e) => e.id)
+    .filter((id) => registry.manifest(id)?.capabilities.voiceCloning)
     .sort((a, b) => (a === "xtts" ? -1 : b === "xtts" ? 1 : a.localeCompare(b)));
   if (cloning.length) return cloning[0]!;
   return registry.selection.current();
