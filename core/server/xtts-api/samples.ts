@@ -73,6 +73,7 @@ export class Samples {
         const chunks: Int16Array[] = [];
         for await (const c of speech.chunks) chunks.push(c);
         await fs.mkdir(path.dirname(file), { recursive: true });
+        await this.prune(engine, String(generation));
         const tmp = `${file}.${process.pid}.part`;
         await fs.writeFile(tmp, wavFile(XTTS_RATE, chunks));
         await fs.rename(tmp, file);
@@ -81,6 +82,14 @@ export class Samples {
       this.rendering.set(file, pending);
     }
     return pending;
+  }
+
+  /** Previews of an engine's older generations are never served again. */
+  private async prune(engine: string, keep: string): Promise<void> {
+    const dir = path.join(this.cacheDir, engine);
+    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+      if (name !== keep) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+    }
   }
 }
 
