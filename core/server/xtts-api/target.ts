@@ -5,7 +5,8 @@
  *
  * - Engine: the one chosen by /switch_model, else `compat.xttsApi.engine`, else an installed
  *   engine whose manifest says it clones voices (`xtts` first), else the host's default engine.
- * - `speaker_wav`: a speaker (voice id or name of the serving engine), `engine:voice`, or a
+ * - `speaker_wav`: a speaker (voice id or name of the serving engine), `engine:voice`
+ *   (`engine:` alone: its default voice), or a
  *   clip name (`female.wav`, `set/female.wav`, an absolute path inside the speaker folder),
  *   which names the voice of the same name. Paths outside the speaker folder are refused.
  * - Settings: passed as engine options where the engine's manifest declares an option of that
@@ -52,7 +53,8 @@ export function servingEngine(state: XttsState, registry: Registry, config: Conf
 
 export interface Target {
   engine: string;
-  voice: string;
+  /** undefined: the engine's default voice. */
+  voice: string | undefined;
 }
 
 /** `speaker_wav` -> engine and voice. Throws 400 for a path outside the speaker folder. */
@@ -65,9 +67,9 @@ export function resolveSpeaker(speakerWav: string, state: XttsState, registry: R
   if (colon > 0 && !/^[A-Za-z]:[\\/]/.test(value)) {
     const id = value.slice(0, colon);
     if (registry.get(id)) {
-      const voice = value.slice(colon + 1).trim();
-      if (!voice) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `speaker_wav: '${value}' names no voice after '${id}:'`, { field: "speaker_wav" });
-      return { engine: id, voice: voice.replace(/\.wav$/i, "") };
+      // `engine:` alone is that engine's default voice.
+      const voice = value.slice(colon + 1).trim().replace(/\.wav$/i, "");
+      return { engine: id, voice: voice || undefined };
     }
   }
   if (/\.wav$/i.test(value)) {
