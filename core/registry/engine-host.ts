@@ -10,10 +10,10 @@ import { EventEmitter } from "node:events";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import type { Logger } from "pino";
-import type { AudioChunk, EngineHealth, LoadContext, SynthesisRequest, Voice } from "../sdk/engine.ts";
-import type { Manifest } from "../sdk/manifest.ts";
-import { AbortError, EngineError } from "../sdk/errors.ts";
-import type { EngineToHost, HostToEngine } from "./protocol.ts";
+import type { AudioChunk, DeviceInfo, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../sdk/engine.ts";
+import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
+import { EngineError, SynthesisAbortedError } from "../sdk/errors.ts";
+import type { EngineToHost, HostToEngine, WireLoadContext } from "./protocol.ts";
 import { PendingCalls } from "./pending-calls.ts";
 import { bootWorker, type Link } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
@@ -38,11 +38,21 @@ export interface EngineHostOptions {
   pingTimeoutMs?: number;
 }
 
+/** What the host loads an engine with (the SDK's LoadContext less what the runtime adds). */
+export interface HostLoadContext {
+  profile: PlacementProfile;
+  device: DeviceInfo;
+  pluginDir: string;
+  settings: Record<string, unknown>;
+  dataDir: string;
+}
+
 type State = "new" | "starting" | "running" | "restarting" | "stopped";
 
 /**
  * Events: "crash" (reason: string) when the worker died and a restart is scheduled;
- * "restart" () when it serves again; "exit" (code) when the instance is gone for good.
+ * "restart" () when it serves again; "exit" (code) when the instance is gone for good;
+ * "memory" (MemoryReport) when the engine reports what it holds.
  */
 export class EngineHost extends EventEmitter {
   readonly manifest: Manifest;
@@ -56,7 +66,11 @@ export class EngineHost extends EventEmitter {
   private nextId = 1;
   private link?: Link;
   private state: State = "new";
-  private loadContext?: Omit<LoadContext, "log">;
+  private loadContext?: WireLoadContext;
+  /** What the engine's runtime said at start (`ready`): its SDK version and runtime. */
+  runtimeInfo?: { sdk: string; runtime: string };
+  /** The engine's last own memory reading (`memory` message). */
+  lastMemory?: MemoryReport;
   private crashes = 0;
   private restartTimer?: NodeJS.Timeout;
   private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
@@ -92,9 +106,10 @@ export class EngineHost extends EventEmitter {
     this.once("exit", listener);
   }
 
-  async load(context: Omit<LoadContext, "log">): Promise<void> {
-    await this.call({ type: "load", context }, this.seconds("loadSeconds"));
-    this.loadContext = context;
+  async load(context: HostLoadContext): Promise<void> {
+    const wire: WireLoadContext = { ...context, profile: context.profile.name };
+    await this.call({ type: "load", context: wire }, this.seconds("loadSeconds"));
+    this.loadContext = wire;
   }
 
   unload(): Promise<void> {
@@ -111,23 +126,41 @@ export class EngineHost extends EventEmitter {
 
   /** Streams the engine's chunks; aborting `signal` cancels the work inside the engine. */
   async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
-    if (signal.aborted) throw new AbortError();
+    if (signal.aborted) throw new SynthesisAbortedError();
     await this.whenServing();
     const id = this.nextId++;
-    const stream = new SynthesisStream(this.seconds("chunkSeconds"), () => {
-      this.post({ type: "abort", id });
-      this.pending.delete(id);
-      this.log.warn({ reason: "synthesis_timeout", seconds: this.seconds("chunkSeconds") }, "synthesis produced no audio in time");
-      void this.checkResponsive();
+    const stream = new SynthesisStream({
+      timeoutSeconds: this.seconds("chunkSeconds"),
+      onTimeout: () => {
+        this.post({ type: "abort", id });
+        this.pending.delete(id);
+        this.log.warn({ reason: "synthesis_timeout", seconds: this.seconds("chunkSeconds") }, "synthesis produced no audio in time");
+        void this.checkResponsive();
+      },
+      grant: (n) => this.post({ type: "credit", id, n }),
+      onViolation: (reason) => {
+        this.pending.delete(id);
+        this.log.error({ reason: "protocol_violation", detail: reason }, "engine broke the protocol; killing it");
+        void this.link?.kill();
+      },
     });
     this.pending.set(id, stream);
     try {
-      this.post({ type: "synthesize", id, request });
+      this.post({ type: "synthesize", id, request, credits: stream.credits });
       yield* stream.iterate(signal, () => this.post({ type: "abort", id }));
       this.crashes = 0; // a completed request shows the restarted worker is healthy
     } finally {
       this.pending.delete(id);
     }
+  }
+
+  /** Asks the engine to exit (`shutdown`), killing it after a grace period; no restart follows. */
+  async shutdown(): Promise<void> {
+    if (this.state === "stopped") return;
+    const link = this.link;
+    this.link = undefined;
+    await link?.shutdown();
+    await this.stop(null);
   }
 
   /** Stops the worker at once; calls in flight fail; no restart follows. */
@@ -149,10 +182,11 @@ export class EngineHost extends EventEmitter {
         message: (m) => this.link === link && this.handle(m),
         exit: (code) => this.link === link && this.onWorkerExit(code),
         error: (err) => this.log.error({ err }, "engine worker error"),
+        output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
       },
     );
     this.link = link;
-    await ready;
+    this.runtimeInfo = await ready;
   }
 
   private onWorkerExit(code: number | null): void {
@@ -277,6 +311,12 @@ export class EngineHost extends EventEmitter {
   private handle(message: EngineToHost): void {
     if (this.pending.route(message)) return;
     if (message.type === "log") this.log[message.level](message.extra ?? {}, message.msg);
+    else if (message.type === "memory") {
+      const { type: _, ...report } = message;
+      this.lastMemory = report;
+      this.log.debug({ reason: "memory_report", ...report }, "engine memory report");
+      this.emit("memory", report);
+    }
   }
 }
 
