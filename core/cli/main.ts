@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
+import { validateSettings } from "../registry/settings.ts";
 import { serveCommand } from "./serve.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
@@ -124,11 +125,16 @@ async function runPluginCommand(argv: string[]): Promise<number | undefined> {
   if (!match) return undefined;
   const command: PluginCommand = match.command;
   const name = `chorus ${command.spec.name}`;
+  const settings = validateSettings(command.manifest, config.engines.settings[command.pluginId]);
+  if (!settings.ok) {
+    process.stderr.write(`${name}: ${settings.error}\n`);
+    return 2;
+  }
   const definition = await loadPluginCommand(command);
   try {
     return await definition.run({
       argv: rest.slice(match.used),
-      settings: config.engines.settings[command.pluginId] ?? {},
+      settings: settings.settings,
       pluginDir: command.pluginDir,
       stdin: process.stdin,
       stdout: process.stdout,

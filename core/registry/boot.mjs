@@ -1,11 +1,7 @@
-// Loads TypeScript sources (host and plugins) in engine workers and child processes.
-import { register as registerHooks } from "node:module";
-import { register } from "tsx/esm/api";
+// Entry of engine worker threads and child processes: the loaders, then the runtime.
 import { isMainThread } from "node:worker_threads";
+import { registerChorusLoaders } from "./loaders.mjs";
 
-register();
-registerHooks(new URL("./sdk-hooks.mjs", import.meta.url), {
-  data: { sdkUrl: new URL("../sdk/index.ts", import.meta.url).href, rootUrl: new URL("../../", import.meta.url).href },
-});
+registerChorusLoaders();
 const entry = isMainThread ? "./child-process-main.ts" : "./worker-thread-main.ts";
 await import(new URL(entry, import.meta.url).href);

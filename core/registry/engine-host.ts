@@ -10,12 +10,14 @@ import { EventEmitter } from "node:events";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import type { Logger } from "pino";
-import type { AudioChunk, DeviceInfo, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../sdk/engine.ts";
-import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
-import { EngineError, SynthesisAbortedError } from "../sdk/errors.ts";
-import type { EngineToHost, HostToEngine, WireLoadContext } from "./protocol.ts";
+import type { AudioChunk, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../../packages/sdk/src/index.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
+import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
+import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type HostToEngine, type WireLoadContext } from "./protocol.ts";
+
+export type { HostLoadContext } from "./protocol.ts";
 import { PendingCalls } from "./pending-calls.ts";
-import { bootWorker, type Link } from "./worker-link.ts";
+import { bootWorker, spawnProcessLink, type Link, type ProcessCommand } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 
 export interface RestartPolicy {
@@ -36,15 +38,11 @@ export interface EngineHostOptions {
   restart?: Partial<RestartPolicy>;
   /** How long a worker may take to answer a ping before it counts as hung. */
   pingTimeoutMs?: number;
-}
-
-/** What the host loads an engine with (the SDK's LoadContext less what the runtime adds). */
-export interface HostLoadContext {
-  profile: PlacementProfile;
-  device: DeviceInfo;
-  pluginDir: string;
-  settings: Record<string, unknown>;
-  dataDir: string;
+  /**
+   * For `isolation: "process"`: the command that starts a runtime of another language (e.g.
+   * the Python runtime) speaking the protocol on fd 3. Default: the Node runtime.
+   */
+  processCommand?: ProcessCommand;
 }
 
 type State = "new" | "starting" | "running" | "restarting" | "stopped";
@@ -107,7 +105,7 @@ export class EngineHost extends EventEmitter {
   }
 
   async load(context: HostLoadContext): Promise<void> {
-    const wire: WireLoadContext = { ...context, profile: context.profile.name };
+    const wire: WireLoadContext = { ...context, profile: context.profile.name, maxChunkBytes: MAX_CHUNK_BYTES };
     await this.call({ type: "load", context: wire }, this.seconds("loadSeconds"));
     this.loadContext = wire;
   }
@@ -184,6 +182,7 @@ export class EngineHost extends EventEmitter {
         error: (err) => this.log.error({ err }, "engine worker error"),
         output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
       },
+      this.options.processCommand && this.manifest.isolation === "process" ? (h) => spawnProcessLink(this.options.processCommand!, h) : undefined,
     );
     this.link = link;
     this.runtimeInfo = await ready;

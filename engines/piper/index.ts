@@ -10,6 +10,7 @@
  */
 import fs from "node:fs";
 import {
+  BadOptionError,
   EngineError,
   VoiceNotFoundError,
   definePlugin,
@@ -108,7 +109,7 @@ export class PiperEngine implements Engine {
     try {
       const model = await entry.model;
       if (params.speakerId > 0 && !model.hasSid) {
-        throw new EngineError("ENGINE_BAD_OPTION", `options.speaker: voice '${voice.id}' model has no speaker input`);
+        throw new BadOptionError("speaker", `voice '${voice.id}' model has no speaker input`);
       }
       const missing = new Map<string, number>();
       let sentences;
