@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Registry } from "../../core/registry/registry.ts";
-import { ManifestSchema, type Manifest } from "../../core/sdk/manifest.ts";
+import { ManifestSchema, type Manifest } from "../../core/registry/manifest-schema.ts";
 import { ValidationFailed } from "../../core/server/xtts-api/errors.ts";
 import { cleanText, defaultSettings, parseModel, parseSettings } from "../../core/server/xtts-api/fields.ts";
 import { confine, isInside } from "../../core/server/xtts-api/folders.ts";

@@ -9,7 +9,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { wavFile } from "../../audio/wav.ts";
 import type { Host } from "../../host.ts";
-import type { Voice } from "../../sdk/engine.ts";
+import type { Voice } from "../../../packages/sdk/src/index.ts";
 import { Detail } from "./errors.ts";
 import { defaultSettings } from "./fields.ts";
 import { confine, hasDotDot } from "./folders.ts";

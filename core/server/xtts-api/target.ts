@@ -14,7 +14,7 @@
  */
 import path from "node:path";
 import type { Registry } from "../../registry/registry.ts";
-import type { Manifest } from "../../sdk/manifest.ts";
+import type { Manifest } from "../../../packages/sdk/src/index.ts";
 import type { Config } from "../../config/schema.ts";
 import { ChorusError } from "../../errors.ts";
 import { defaultSettings, type TtsSettings } from "./fields.ts";
