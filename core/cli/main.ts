@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
 import { validateSettings } from "../registry/settings.ts";
 import { serveCommand } from "./serve.ts";
+import { wyomingCommand } from "./wyoming.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
@@ -22,6 +23,7 @@ const USAGE = `Usage: chorus <command> [options]
 
 Commands:
   serve                       start the HTTP server (default 127.0.0.1:7851)
+  wyoming [--host H --port P] only the Wyoming server, for Home Assistant (default 127.0.0.1:10200)
   say TEXT [-o out.wav]       speak TEXT (or stdin) to a WAV file, or to stdout
         [--engine ID] [--voice ID] [--speed N] [--pitch N] [--format wav|pcm]
   engines                     list installed engines and their state
@@ -186,6 +188,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "serve":
         return await serveCommand(parsed.values);
+      case "wyoming":
+        return await wyomingCommand(parsed.values);
       case "say":
         return await sayCommand(rest, parsed.values);
       case "engines":
