@@ -14,7 +14,7 @@ import type { AudioChunk, EngineHealth, LoadContext, SynthesisRequest, Voice } f
 import type { Manifest } from "../sdk/manifest.ts";
 import { AbortError, EngineError } from "../sdk/errors.ts";
 import type { EngineToHost, HostToEngine } from "./protocol.ts";
-import { PendingCalls } from "./pending-calls.ts";
+import { PendingCalls, workerLost } from "./pending-calls.ts";
 import { bootWorker, type Link } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 
@@ -213,7 +213,7 @@ export class EngineHost extends EventEmitter {
     if (this.state === "stopped") return;
     this.state = "stopped";
     clearTimeout(this.restartTimer);
-    this.revived?.reject(why);
+    this.revived?.reject(workerLost(why));
     this.pending.failAll(why.message);
     const link = this.link;
     this.link = undefined;
@@ -226,7 +226,7 @@ export class EngineHost extends EventEmitter {
     // (or has been replaced).
     if (this.probing) await this.probing;
     if (this.state === "restarting" && this.revived) await this.revived.promise;
-    if (this.state === "stopped") throw new EngineError("ENGINE_FAILED", "engine worker is not running");
+    if (this.state === "stopped") throw workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running"));
   }
 
   private async call(message: DistributiveOmit<HostToEngine, "id">, timeoutSeconds: number): Promise<unknown> {
@@ -235,7 +235,7 @@ export class EngineHost extends EventEmitter {
   }
 
   private rawCall(message: DistributiveOmit<HostToEngine, "id">, timeoutSeconds: number): Promise<unknown> {
-    if (!this.link) return Promise.reject(new EngineError("ENGINE_FAILED", "engine worker is not running"));
+    if (!this.link) return Promise.reject(workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running")));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
