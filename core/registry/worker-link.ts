@@ -7,6 +7,7 @@ import { fork } from "node:child_process";
 import { Worker } from "node:worker_threads";
 import { EngineError, deserializeError } from "../sdk/errors.ts";
 import type { EngineBootData, EngineToHost, HostToEngine } from "./protocol.ts";
+import { transpilerPort } from "./transpiler.ts";
 
 const BOOT_SCRIPT = new URL("./boot.mjs", import.meta.url);
 
@@ -48,7 +49,8 @@ export function spawnLink(boot: EngineBootData, isolation: "worker" | "process",
       },
     };
   }
-  const worker = new Worker(BOOT_SCRIPT, { workerData: boot, stdout: false, stderr: false });
+  const transpiler = transpilerPort(); // no esbuild of the worker's own (it would be left a zombie)
+  const worker = new Worker(BOOT_SCRIPT, { workerData: { ...boot, transpiler }, transferList: [transpiler], stdout: false, stderr: false });
   worker.on("message", (m: EngineToHost) => handlers.message(m));
   worker.on("error", (err) => handlers.error(err));
   worker.on("exit", onExit);
