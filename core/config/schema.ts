@@ -11,6 +11,11 @@ export const ServerSchema = z.strictObject({
   bodyLimit: z.number().int().positive().default(1_048_576),
   /** On SIGINT/SIGTERM, seconds running requests get to finish before they are cut off. */
   shutdownGraceSeconds: z.number().min(0).max(3600).default(10),
+  /**
+   * Host names (besides localhost, *.localhost and IP addresses) this server answers to, e.g.
+   * a LAN name or a reverse proxy's; "*" allows any. Other Host headers get 403 (DNS rebinding).
+   */
+  allowedHosts: z.array(z.string().min(1)).default([]),
 });
 
 export const LogSchema = z.strictObject({

@@ -13,6 +13,7 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { activationRoutes } from "./routes/activation.ts";
 import { webRoutes } from "./routes/web.ts";
 import { accessControl } from "./cors.ts";
+import { hostCheck } from "./host-check.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
 
@@ -33,6 +34,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   app.removeContentTypeParser("text/plain");
   app.decorate("host", host);
   installErrorHandling(app);
+  await app.register(hostCheck);
   await app.register(accessControl);
   await app.register(healthRoutes);
   await app.register(engineRoutes);

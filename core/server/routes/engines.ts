@@ -2,11 +2,13 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { fromZod } from "../errors.ts";
+import { publicPath, publicRoots, scrubPaths } from "../public-paths.ts";
 
 const VoicesQuery = z.object({ engine: z.string().min(1).optional() });
 
 export const engineRoutes: FastifyPluginAsync = async (app) => {
   const { registry, scheduler, pipeline } = app.host;
+  const dirs = publicRoots(app.host.config);
 
   app.get("/api/engines", async () => {
     const selected = registry.selection.current();
@@ -23,9 +25,9 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
         capabilities: m?.capabilities ?? null,
         resources: m?.resources ?? null,
         options: m?.options ?? {},
-        errors: registry.problems(entry),
+        errors: registry.problems(entry).map((e) => scrubPaths(e, dirs)),
         generation: entry.generation,
-        dir: entry.dir,
+        dir: publicPath(entry.dir, dirs),
       };
     });
     return { default: selected, engines };
