@@ -20,7 +20,13 @@ export async function startFaultServer(overrides: Record<string, unknown> = {}):
     engines: { dirs: ["engines", FAULT_PLUGINS], settings },
     ...overrides,
   });
-  return { ...chorus, faultDir, arm: (...files) => files.forEach((f) => fs.writeFileSync(path.join(faultDir, f), "")) };
+  const close = async () => {
+    // Sockets whose client aborted mid-request linger half-closed until keepAliveTimeout (72 s);
+    // no request is running on them by now (the tests wait for every lease to come back).
+    chorus.app.server.closeAllConnections();
+    await chorus.close();
+  };
+  return { ...chorus, close, faultDir, arm: (...files) => files.forEach((f) => fs.writeFileSync(path.join(faultDir, f), "")) };
 }
 
 /** Polls a condition (no fixed sleep decides the outcome: only how often it is checked). */

@@ -85,11 +85,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     };
   });
 
-  app.post("/api/reload", async (request) => {
+  app.post("/api/reload", async (request, reply) => {
     const id = (queryParams(request).tts_method ?? "").trim();
     if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
     if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
-    await pipeline.voices(id); // loads it now, through the scheduler; a failure leaves the default as it was
+    await pipeline.voices(id, track(request, reply).signal); // loads it now, through the scheduler; a failure leaves the default as it was
     const { previous } = registry.selection.set(id);
     request.log.info({ engine: id, previous, reason: "reloaded" }, "default engine changed");
     return { status: "model-success" };
@@ -164,11 +164,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.get("/api/tts-generate-streaming", streaming);
   app.post("/api/tts-generate-streaming", streaming);
 
-  app.post("/api/previewvoice", async (request) => {
+  app.post("/api/previewvoice", async (request, reply) => {
     const form = formParams(request);
     const voice = voiceId(form.voice);
     if (!voice) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: is required", { field: "voice" });
-    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: state.engine, characterVoice: voice, narrator: false, textNotInside: "character" }, new AbortController().signal);
+    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: state.engine, characterVoice: voice, narrator: false, textNotInside: "character" }, track(request, reply).signal);
     return { status: "generate-success", ...(await writeOutput(outputFileName(`preview_${voice}`, false), audio.sampleRate, audio.chunks)) };
   });
 

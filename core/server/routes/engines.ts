@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { fromZod } from "../errors.ts";
+import { abortOnDisconnect } from "./speech.ts";
 import { publicPath, publicRoots, scrubPaths } from "../public-paths.ts";
 
 const VoicesQuery = z.object({ engine: z.string().min(1).optional() });
@@ -33,11 +34,11 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
     return { default: selected, engines };
   });
 
-  app.get("/api/voices", async (request) => {
+  app.get("/api/voices", async (request, reply) => {
     const query = VoicesQuery.safeParse(request.query);
     if (!query.success) throw fromZod(query.error, "query");
     const engine = query.data.engine ?? registry.selection.current();
-    const voices = await pipeline.voices(engine);
+    const voices = await pipeline.voices(engine, abortOnDisconnect(request, reply));
     // `voices` as plain ids keeps AllTalk-style clients working; `details` has the rest.
     return { status: "success", engine, voices: voices.map((v) => v.id), details: voices };
   });
