@@ -28,7 +28,8 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
     loggerInstance: host.log.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: host.config.server.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { ignoreTrailingSlash: true },
+    // maxParamLength: every URL handed out must be fetchable (AllTalk file names run to 107 characters)
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
   });
   // Bodies are JSON (or forms on AllTalk routes); plain text gets a 415, as docs/errors.md says.
   app.removeContentTypeParser("text/plain");
