@@ -14,6 +14,7 @@ import { activationRoutes } from "./routes/activation.ts";
 import { webRoutes } from "./routes/web.ts";
 import { accessControl } from "./cors.ts";
 import { hostCheck } from "./host-check.ts";
+import { clientErrorHandler, frameworkErrors } from "./framework-errors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
 
@@ -28,6 +29,9 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
     loggerInstance: host.log.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: host.config.server.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
+    // rejections below the routes (HTTP parser, router) in the catalogue's shape too
+    clientErrorHandler,
+    frameworkErrors,
     // maxParamLength: every URL handed out must be fetchable (AllTalk file names run to 107 characters)
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
   });
