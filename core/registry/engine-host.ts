@@ -17,6 +17,8 @@ import type { EngineToHost, HostToEngine } from "./protocol.ts";
 import { PendingCalls, workerLost } from "./pending-calls.ts";
 import { bootWorker, type Link } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
+import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
+import { memoryExceeded } from "./memory-error.ts";
 
 export interface RestartPolicy {
   /** Consecutive crashes tolerated before the instance is given up (emits "exit"). */
@@ -36,6 +38,8 @@ export interface EngineHostOptions {
   restart?: Partial<RestartPolicy>;
   /** How long a worker may take to answer a ping before it counts as hung. */
   pingTimeoutMs?: number;
+  /** Memory limit per plugin (memory-limit.ts); default policy when absent. */
+  memory?: MemoryPolicy;
 }
 
 type State = "new" | "starting" | "running" | "restarting" | "stopped";
@@ -62,6 +66,8 @@ export class EngineHost extends EventEmitter {
   private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
   /** Set while a worker that timed out is being pinged: new calls wait for the verdict. */
   private probing?: Promise<void>;
+  /** Set when the worker passed its memory limit; its exit then fails calls with a memory error. */
+  private memoryNote?: string;
 
   constructor(options: EngineHostOptions) {
     super();
@@ -136,6 +142,12 @@ export class EngineHost extends EventEmitter {
     await this.stop(null);
   }
 
+  private limits(): { memoryMb: number; pollMs: number } {
+    const policy = this.options.memory ?? DEFAULT_MEMORY_POLICY;
+    const runtime = this.manifest.isolation === "process" ? policy.processRuntimeMb : 0;
+    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs };
+  }
+
   private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
     return this.manifest.timeouts?.[kind] ?? 120;
   }
@@ -149,7 +161,13 @@ export class EngineHost extends EventEmitter {
         message: (m) => this.link === link && this.handle(m),
         exit: (code) => this.link === link && this.onWorkerExit(code),
         error: (err) => this.log.error({ err }, "engine worker error"),
+        memory: (detail) => {
+          if (this.link !== link) return;
+          this.memoryNote = detail;
+          this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
+        },
       },
+      this.limits(),
     );
     this.link = link;
     await ready;
@@ -157,9 +175,11 @@ export class EngineHost extends EventEmitter {
 
   private onWorkerExit(code: number | null): void {
     this.link = undefined;
+    const memory = this.memoryNote;
+    this.memoryNote = undefined;
     if (this.state === "running" && this.loadContext) {
-      const reason = `engine worker crashed (exit code ${code})`;
-      this.pending.failAll(reason);
+      const reason = memory ? `engine stopped at its memory limit (${memory})` : `engine worker crashed (exit code ${code})`;
+      this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory, memoryLimitMb(this.manifest, this.options.memory)) : undefined);
       this.log.error({ reason: "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);

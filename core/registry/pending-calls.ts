@@ -37,10 +37,11 @@ export class PendingCalls extends Map<number, Pending> {
     }
   }
 
-  failAll(reason: string): void {
+  /** Fails every call: the worker is gone (`error` makes each call's error instead). */
+  failAll(reason: string, error?: () => Error): void {
     for (const [id, p] of this) {
       this.delete(id);
-      p.reject(workerLost(new EngineError("ENGINE_FAILED", reason)));
+      p.reject(error ? error() : workerLost(new EngineError("ENGINE_FAILED", reason)));
     }
   }
 }

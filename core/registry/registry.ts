@@ -161,6 +161,7 @@ export class Registry extends EventEmitter {
       generation,
       log: this.log.child({ plugin: id, generation }),
       bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
+      memory: this.config.engines.memory,
     });
     host.on("crash", (reason: string) => this.incidents.set(id, `generation ${generation} (${new Date().toISOString()}): ${reason}`));
     try {
@@ -195,7 +196,7 @@ export class Registry extends EventEmitter {
       try {
         takeSnapshot(dir, codeDir);
         const log = this.log.child({ plugin: candidate.id, generation: candidate.generation });
-        const trial = await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000);
+        const trial = await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000, this.config.engines.memory);
         error = trial.error;
         if (trial.host) this.spares.put(candidate.id, trial.host);
       } catch (err) {

@@ -8,11 +8,12 @@
 import type { Logger } from "pino";
 import type { Manifest } from "../sdk/manifest.ts";
 import { EngineHost } from "./engine-host.ts";
+import type { MemoryPolicy } from "./memory-limit.ts";
 
 export type TrialResult = { host: EngineHost; error?: undefined } | { host?: undefined; error: string };
 
-export async function trialBoot(manifest: Manifest, codeDir: string, generation: number, log: Logger, bootTimeoutMs: number): Promise<TrialResult> {
-  const host = new EngineHost({ manifest, pluginDir: codeDir, generation, log, bootTimeoutMs });
+export async function trialBoot(manifest: Manifest, codeDir: string, generation: number, log: Logger, bootTimeoutMs: number, memory?: MemoryPolicy): Promise<TrialResult> {
+  const host = new EngineHost({ manifest, pluginDir: codeDir, generation, log, bootTimeoutMs, memory });
   try {
     await host.start();
     return { host };

@@ -4,11 +4,14 @@
  * A link lives as long as its worker; a restarted engine gets a new link.
  */
 import { fork } from "node:child_process";
+import { constants } from "node:os";
 import { Worker } from "node:worker_threads";
 import { EngineError, deserializeError } from "../sdk/errors.ts";
 import type { EngineBootData, EngineToHost, HostToEngine } from "./protocol.ts";
 import { transpilerPort } from "./transpiler.ts";
+import { watchRss, workerResourceLimits } from "./memory-limit.ts";
 
+const osSignals = constants.signals as Record<string, number>;
 const BOOT_SCRIPT = new URL("./boot.mjs", import.meta.url);
 
 export interface LinkHandlers {
@@ -16,6 +19,14 @@ export interface LinkHandlers {
   /** The worker is gone, whatever the cause (crash, `kill`, `process.exit` in the plugin). */
   exit(code: number | null): void;
   error(err: Error): void;
+  /** The worker passed its memory limit (it is being stopped; `exit` follows). */
+  memory?(detail: string): void;
+}
+
+/** The memory limit a link enforces (memory-limit.ts). */
+export interface LinkLimits {
+  memoryMb: number;
+  pollMs: number;
 }
 
 export interface Link {
@@ -24,7 +35,7 @@ export interface Link {
   kill(): Promise<void>;
 }
 
-export function spawnLink(boot: EngineBootData, isolation: "worker" | "process", handlers: LinkHandlers): Link {
+export function spawnLink(boot: EngineBootData, isolation: "worker" | "process", handlers: LinkHandlers, limits?: LinkLimits): Link {
   let gone = false;
   let markGone!: () => void;
   const exited = new Promise<void>((resolve) => (markGone = resolve));
@@ -37,7 +48,14 @@ export function spawnLink(boot: EngineBootData, isolation: "worker" | "process",
   if (isolation === "process") {
     const child = fork(BOOT_SCRIPT, [JSON.stringify(boot)], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
     child.on("message", (m) => handlers.message(m as EngineToHost));
-    child.on("exit", (code, signal) => onExit(code ?? (signal ? 128 : null)));
+    const stopWatch = limits && child.pid ? watchRss(child.pid, limits.memoryMb, limits.pollMs, (rss) => {
+      handlers.memory?.(`resident memory ${Math.round(rss)} MB passed the limit of ${limits.memoryMb} MB`);
+      child.kill("SIGKILL");
+    }) : () => {};
+    child.on("exit", (code, signal) => {
+      stopWatch();
+      onExit(code ?? (signal ? 128 + (osSignals[signal] ?? 0) : null));
+    });
     child.on("error", (err) => handlers.error(err));
     return {
       post: (message) => {
@@ -50,9 +68,13 @@ export function spawnLink(boot: EngineBootData, isolation: "worker" | "process",
     };
   }
   const transpiler = transpilerPort(); // no esbuild of the worker's own (it would be left a zombie)
-  const worker = new Worker(BOOT_SCRIPT, { workerData: { ...boot, transpiler }, transferList: [transpiler], stdout: false, stderr: false });
+  const resourceLimits = limits ? workerResourceLimits(limits.memoryMb) : undefined;
+  const worker = new Worker(BOOT_SCRIPT, { workerData: { ...boot, transpiler }, transferList: [transpiler], stdout: false, stderr: false, resourceLimits });
   worker.on("message", (m: EngineToHost) => handlers.message(m));
-  worker.on("error", (err) => handlers.error(err));
+  worker.on("error", (err: Error & { code?: string }) => {
+    if (err.code === "ERR_WORKER_OUT_OF_MEMORY") handlers.memory?.(`JS heap passed the limit of ${resourceLimits?.maxOldGenerationSizeMb} MB`);
+    handlers.error(err);
+  });
   worker.on("exit", onExit);
   return {
     post: (message) => {
@@ -70,7 +92,7 @@ export function spawnLink(boot: EngineBootData, isolation: "worker" | "process",
  * rejects with the plugin's own error ("boot-failed"), on an early exit, or after `timeoutMs`
  * (the worker is killed then). Other messages, and the exit, go to `handlers`.
  */
-export function bootWorker(boot: EngineBootData, isolation: "worker" | "process", timeoutMs: number, handlers: LinkHandlers): { link: Link; ready: Promise<void> } {
+export function bootWorker(boot: EngineBootData, isolation: "worker" | "process", timeoutMs: number, handlers: LinkHandlers, limits?: LinkLimits): { link: Link; ready: Promise<void> } {
   let settle!: (err?: Error) => void;
   const ready = new Promise<void>((resolve, reject) => {
     let settled = false;
@@ -95,7 +117,8 @@ export function bootWorker(boot: EngineBootData, isolation: "worker" | "process"
       handlers.exit(code);
     },
     error: handlers.error,
-  });
+    memory: handlers.memory,
+  }, limits);
   const timer = setTimeout(() => {
     settle(new EngineError("ENGINE_FAILED", `plugin did not start within ${timeoutMs} ms`));
     void link.kill();

@@ -20,6 +20,7 @@ import { validateOptions } from "./options.ts";
 import { readAhead } from "./read-ahead.ts";
 import { MAX_RESUMES, Skipper } from "./resume.ts";
 import { isWorkerLost } from "../registry/pending-calls.ts";
+import { isMemoryExceeded } from "../registry/memory-error.ts";
 
 export interface SpeechJob {
   text: string;
@@ -169,7 +170,11 @@ export class SpeechPipeline {
             retried = true;
             const avoid = lease.reportOutOfMemory(err.neededMb);
             lease.release();
-            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] });
+            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] }).catch((placement: unknown) => {
+              current.lease = { ...lease, release: () => {} }; // already given back
+              // nothing else can serve: the client hears about the memory limit, not the placement
+              throw isMemoryExceeded(err) && !signal.aborted ? fromEngineError(err, lease.engineId, params.voice) : placement;
+            });
             current.lease = next;
             if (next.engineId !== lease.engineId) {
               params = { ...params, voice: await this.resolveVoice(next, undefined, true, this.registry.manifest(next.engineId)?.defaultVoice), options: {} };
@@ -265,6 +270,9 @@ function fromEngineError(err: unknown, engineId: string, voice: string): unknown
   switch (err.code) {
     case "ENGINE_ABORTED":
       return err;
+    case "ENGINE_OUT_OF_MEMORY":
+      if (isMemoryExceeded(err)) return new ChorusError("CHORUS_ERR_ENGINE_MEMORY", err.message, { cause: err });
+      return new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' failed: ${err.message}`, { cause: err });
     case "ENGINE_VOICE_NOT_FOUND":
       return new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${engineId}' has no voice '${voice}'`, { field: "voice", cause: err });
     case "ENGINE_BAD_OPTION": {

@@ -11,13 +11,13 @@ export interface FaultServer extends RunningChorus {
   arm(...files: string[]): void;
 }
 
-export async function startFaultServer(overrides: Record<string, unknown> = {}): Promise<FaultServer> {
+export async function startFaultServer(overrides: Record<string, unknown> = {}, engines: Record<string, unknown> = {}): Promise<FaultServer> {
   const faultDir = tempDir("faults");
   const settings = { "fault-thread": { faultDir }, "fault-child": { faultDir } };
   const chorus = await startChorus({}, {
     dataDir: tempDir("faults-data"),
     log: { level: "silent" },
-    engines: { dirs: ["engines", FAULT_PLUGINS], settings },
+    engines: { dirs: ["engines", FAULT_PLUGINS], settings, ...engines },
     ...overrides,
   });
   const close = async () => {
