@@ -13,7 +13,7 @@ import { timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { ChorusError } from "../errors.ts";
-import { openAIError } from "./openai/errors.ts";
+import { openAIError, sendOpenAIError } from "./openai/errors.ts";
 
 const ALLOWED_HEADERS = ["Authorization", "Cache-Control", "Content-Type", "Accept", "X-Requested-With", "Range"];
 const EXPOSED_HEADERS = ["X-Sample-Rate", "X-Chorus-Engine", "X-Chorus-Voice", "X-Chorus-Profile", "X-Chorus-Fallback", "Content-Length", "Content-Range"];
@@ -68,6 +68,7 @@ const plugin: FastifyPluginAsync = async (app) => {
 
     const forbidden = () => {
       const err = new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
+      if (request.url.startsWith("/v1/")) return sendOpenAIError(reply, err);
       return reply.status(err.statusCode).send(err.toJSON());
     };
     if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
