@@ -32,6 +32,8 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
     // rejections below the routes (HTTP parser, router) in the catalogue's shape too
     clientErrorHandler,
     frameworkErrors,
+    // a missing Host is answered by host-check.ts in the catalogue's shape, not by Node's bare 400
+    http: { requireHostHeader: false },
     // maxParamLength: every URL handed out must be fetchable (AllTalk file names run to 107 characters)
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
   });

@@ -35,6 +35,11 @@ const plugin: FastifyPluginAsync = async (app) => {
   const names = [...server.allowedHosts, server.host];
   app.addHook("onRequest", async (request, reply) => {
     const host = request.headers.host;
+    if (host === undefined && request.raw.httpVersion === "1.1") {
+      const err = new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", "an HTTP/1.1 request needs a Host header", { field: "Host" });
+      if (request.url.startsWith("/v1/")) return sendOpenAIError(reply, err);
+      return reply.status(err.statusCode).send(err.toJSON());
+    }
     if (hostAllowed(host, names)) return;
     const err = new ChorusError("CHORUS_ERR_HOST_FORBIDDEN", `Host '${String(host).slice(0, 100)}' is not this server's (add it to server.allowedHosts)`, { field: "Host" });
     if (request.url.startsWith("/v1/")) return sendOpenAIError(reply, err);

@@ -86,3 +86,11 @@ export const headers: fc.Arbitrary<Record<string, string>> = fc.dictionary(
 );
 
 export const request = fc.record({ route: fc.constantFrom(...ROUTES), body, query, param, headers });
+
+/** Is `body` an error in the shape its API promises? */
+export function catalogueShaped(url: string, body: unknown): boolean {
+  const error = (body as { error?: Record<string, unknown> })?.error;
+  if (!error || typeof error !== "object" || typeof error.message !== "string" || !error.message) return false;
+  if (url.startsWith("/v1/")) return "type" in error && "param" in error && "code" in error;
+  return typeof error.code === "string" && /^CHORUS_ERR_[A-Z_]+$/.test(error.code);
+}

@@ -11,7 +11,7 @@ import type { Host } from "../../core/host.ts";
 import { buildApp } from "../../core/server/app.ts";
 import { testHost } from "../helpers/host.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { request } from "./arbitraries.ts";
+import { catalogueShaped, request } from "./arbitraries.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 11);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
@@ -26,14 +26,6 @@ afterAll(async () => {
   await app.close();
   await host.close();
 });
-
-/** Is `body` an error in the shape its API promises? */
-export function catalogueShaped(url: string, body: unknown): boolean {
-  const error = (body as { error?: Record<string, unknown> })?.error;
-  if (!error || typeof error !== "object" || typeof error.message !== "string" || !error.message) return false;
-  if (url.startsWith("/v1/")) return "type" in error && "param" in error && "code" in error;
-  return typeof error.code === "string" && /^CHORUS_ERR_[A-Z_]+$/.test(error.code);
-}
 
 describe("fuzz: every route", () => {
   it(`never a 5xx, never a non-catalogue error, /health throughout (seed ${SEED}, ${RUNS} requests)`, async () => {

@@ -4,10 +4,10 @@
  * a real listening server: every answer is `{"error":{"code","message","field"}}` (OpenAI's
  * shape under /v1).
  */
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startChorus, type RunningChorus } from "../compat/server.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { rawRequest } from "../helpers/raw-http.ts";
 
 let chorus: RunningChorus;
 beforeAll(async () => {
@@ -16,28 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await chorus.close();
 });
-
-/** Sends raw bytes; resolves with the status and parsed JSON body of the (only) response. */
-export function rawRequest(port: number, bytes: string | Buffer): Promise<{ status: number; body: unknown; head: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.end(bytes));
-    const parts: Buffer[] = [];
-    socket.on("data", (d) => parts.push(d));
-    socket.on("error", reject);
-    socket.on("close", () => {
-      const text = Buffer.concat(parts).toString("utf8");
-      const [head = "", ...rest] = text.split("\r\n\r\n");
-      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1]);
-      let body: unknown = rest.join("\r\n\r\n");
-      try {
-        body = JSON.parse(body as string);
-      } catch {
-        /* left as text: the assertion shows it */
-      }
-      resolve({ status, body, head });
-    });
-  });
-}
 
 const port = () => Number(new URL(chorus.url).port);
 
