@@ -14,7 +14,7 @@ import { activationRoutes } from "./routes/activation.ts";
 import { webRoutes } from "./routes/web.ts";
 import { accessControl } from "./cors.ts";
 import { hostCheck } from "./host-check.ts";
-import { clientErrorHandler, frameworkErrors } from "./framework-errors.ts";
+import { clientErrorHandler, frameworkErrors, rememberRequestUrls } from "./framework-errors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
 
@@ -39,6 +39,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   });
   // Bodies are JSON (or forms on AllTalk routes); plain text gets a 415, as docs/errors.md says.
   app.removeContentTypeParser("text/plain");
+  rememberRequestUrls(app.server);
   app.decorate("host", host);
   installErrorHandling(app);
   await app.register(hostCheck);

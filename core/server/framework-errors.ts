@@ -23,15 +23,25 @@ export function clientErrorHandler(e: Error, socket: Socket): void {
   const err = e as NodeJS.ErrnoException & { rawPacket?: unknown };
   if (err.code === "ECONNRESET" || socket.destroyed) return;
   const error = clientErrorOf(err);
-  // Only the raw bytes tell which API the client spoke: an OpenAI client gets OpenAI's shape.
+  // The request line (if it was parsed) or the raw bytes tell which API the client spoke.
   const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, 64).toString("latin1") : "";
-  const openai = /^[A-Z]+ \/v1\//.test(raw);
+  const url = (socket as unknown as Record<symbol, string | undefined>)[LAST_URL];
+  const openai = url !== undefined ? url.startsWith("/v1/") : /^[A-Z]+ \/v1\//.test(raw);
   const body = JSON.stringify(openai ? toOpenAIError(error).body : error.toJSON());
   const status = error.statusCode;
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? "Error"}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
+}
+
+const LAST_URL = Symbol("chorus.lastUrl");
+
+/** Remembers each connection's latest request URL, for errors the parser reports after it. */
+export function rememberRequestUrls(server: http.Server): void {
+  server.prependListener("request", (req: http.IncomingMessage) => {
+    (req.socket as unknown as Record<symbol, string | undefined>)[LAST_URL] = req.url;
+  });
 }
 
 const FRAMEWORK: Record<string, { code: ErrorCode; message: (url: string) => string; field: string }> = {
