@@ -7,6 +7,7 @@
  * fail with ENGINE_FAILED; the host process is never at risk.
  */
 import { EventEmitter } from "node:events";
+import { constants as osConstants } from "node:os";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -178,7 +179,7 @@ export class EngineHost extends EventEmitter {
     const memory = this.memoryNote;
     this.memoryNote = undefined;
     if (this.state === "running" && this.loadContext) {
-      const reason = memory ? `engine stopped at its memory limit (${memory})` : `engine worker crashed (exit code ${code})`;
+      const reason = memory ? `engine stopped at its memory limit (${memory})` : `engine worker crashed (${describeExit(code)})`;
       this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory, memoryLimitMb(this.manifest, this.options.memory)) : undefined);
       this.log.error({ reason: "worker_crash", code }, reason);
       this.emit("crash", reason);
@@ -298,6 +299,12 @@ export class EngineHost extends EventEmitter {
     if (this.pending.route(message)) return;
     if (message.type === "log") this.log[message.level](message.extra ?? {}, message.msg);
   }
+}
+
+/** `exit code 3`, or `killed by SIGKILL` for the 128 + signal codes the link reports. */
+function describeExit(code: number | null): string {
+  const signal = code !== null && code > 128 ? Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
+  return signal ? `killed by ${signal}, exit code ${code}` : `exit code ${code}`;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
