@@ -14,6 +14,7 @@ import { isIP } from "node:net";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { ChorusError } from "../errors.ts";
 import { openAIError, sendOpenAIError } from "./openai/errors.ts";
+import { audioTokenValid } from "./audio-token.ts";
 
 const ALLOWED_HEADERS = ["Authorization", "Cache-Control", "Content-Type", "Accept", "X-Requested-With", "Range"];
 const EXPOSED_HEADERS = ["X-Sample-Rate", "X-Chorus-Engine", "X-Chorus-Voice", "X-Chorus-Profile", "X-Chorus-Fallback", "Content-Length", "Content-Range"];
@@ -40,6 +41,14 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
     return server.hostname === "localhost" || isIP(server.hostname.replace(/^\[|\]$/g, "")) !== 0;
   } catch {
     return false; // "null" and other opaque origins
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 
@@ -90,6 +99,9 @@ const plugin: FastifyPluginAsync = async (app) => {
     const path = request.url.split("?")[0];
     if (!apiKey || path === "/health" || path === "/") return;
     if (keyMatches(request.headers.authorization, apiKey)) return;
+    // a generated file's signed link (audio-token.ts): what an <audio> element can play
+    const file = /^\/audio\/([^/]+)$/.exec(path ?? "")?.[1];
+    if (file && (request.method === "GET" || request.method === "HEAD") && audioTokenValid(safeDecode(file), (request.query as Record<string, string> | undefined)?.token, apiKey)) return;
     void reply.header("WWW-Authenticate", 'Bearer realm="chorus"');
     if (request.url.startsWith("/v1/")) return reply.status(401).send(openAIError(401, "missing or wrong API key (Authorization: Bearer <key>)", null, "invalid_api_key"));
     const err = new ChorusError("CHORUS_ERR_UNAUTHORIZED", "missing or wrong API key (Authorization: Bearer <key>)", { field: "Authorization" });

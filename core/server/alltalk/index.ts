@@ -5,6 +5,7 @@
  * /api/previewvoice/ and the generated files under /audio/. (/api/voices is the native route,
  * whose `{voices:[ids]}` is already AllTalk's shape.) Forms are application/x-www-form-urlencoded.
  */
+import { audioToken } from "../audio-token.ts";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -119,7 +120,9 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const file = path.join(outputsDir, name);
     await fs.writeFile(file, wavFile(sampleRate, chunks));
     await applyRetention(outputsDir, compat.alltalk, name);
-    return { output_file_path: file, output_file_url: `/audio/${name}`, output_cache_url: `/audio/${name}` };
+    // with an API key, the links carry a signed token so that an <audio> element can play them
+    const url = compat.apiKey ? `/audio/${name}?token=${audioToken(name, compat.apiKey, compat.alltalk.maxAgeMinutes * 60)}` : `/audio/${name}`;
+    return { output_file_path: file, output_file_url: url, output_cache_url: url };
   };
 
   app.post("/api/tts-generate", async (request, reply) => {
