@@ -27,6 +27,8 @@ export const ERRORS = {
   CHORUS_ERR_HOST_FORBIDDEN: { status: 403, summary: "the request's Host header names neither this machine's loopback nor an IP address nor a name in `server.allowedHosts` (DNS-rebinding protection)" },
   CHORUS_ERR_FILE_NOT_FOUND: { status: 404, summary: "no generated file of that name (AllTalk /audio/; it may have expired)" },
   CHORUS_ERR_ENCODER_FAILED: { status: 500, summary: "the audio encoder (the bundled ffmpeg) failed; the message is ffmpeg's" },
+  CHORUS_ERR_DATASET_FORBIDDEN: { status: 403, summary: "the dataset (or model) path is outside the folders in `finetune.datasetDirs`" },
+  CHORUS_ERR_DATASET_NOT_FOUND: { status: 404, summary: "no dataset folder at that path" },
   CHORUS_ERR_INTERNAL: { status: 500, summary: "a bug in Chorus; the log has the details" },
 } as const;
 

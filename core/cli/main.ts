@@ -12,6 +12,7 @@ import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
 import { ENGINE_USAGE, EngineUsageError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
+import { FINETUNE_USAGE, finetuneCommand } from "./finetune.ts";
 import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
 
 export class UsageError extends Error {}
@@ -28,6 +29,7 @@ Commands:
   plugin new NAME [DIR]       scaffold a plugin from the template into plugins/NAME
   plugin check DIR            validate a plugin: manifest, import, load, voices, a test synthesis
 ${ENGINE_USAGE}
+${FINETUNE_USAGE}
 
 Global options:
   --config FILE               configuration file (JSON), merged over config/default.json
@@ -156,6 +158,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`chorus: ${(err as Error).message}\n`);
     return 1;
   }
+  // `finetune` parses its own options (core/cli/finetune.ts).
+  const split = takeConfigFlag(argv);
+  if (split.rest[0] === "finetune") return finetuneCommand(split.rest.slice(1), split.config);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

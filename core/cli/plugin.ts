@@ -97,7 +97,7 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
   try {
     await step(report, "import and create", () => host.start());
     const profile = manifest.resources.profiles.find((p) => p.device === "cpu") ?? manifest.resources.profiles[0]!;
-    await step(report, `load (profile ${profile.name})`, () => host.load({ profile, simulated: profile.device !== "cpu", pluginDir: dir, settings, dataDir }));
+    await step(report, `load (profile ${profile.name})`, () => host.load({ profile, device: { kind: profile.device, index: 0, simulated: profile.device !== "cpu" }, pluginDir: dir, settings, dataDir }));
     const voices = await step(report, "voices", () => host.listVoices(), (v) => checkVoices(manifest, v));
     const voice = manifest.defaultVoice ?? voices[0]!.id;
     const chunks = await step(report, `synthesis (voice ${voice})`, () => collect(host, voice), (c) => checkAudio(manifest, c));

@@ -7,19 +7,19 @@
  * fail with ENGINE_FAILED; the host process is never at risk.
  */
 import { EventEmitter } from "node:events";
-import { constants as osConstants } from "node:os";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import type { Logger } from "pino";
-import type { AudioChunk, EngineHealth, LoadContext, SynthesisRequest, Voice } from "../sdk/engine.ts";
-import type { Manifest } from "../sdk/manifest.ts";
-import { AbortError, EngineError } from "../sdk/errors.ts";
-import type { EngineToHost, HostToEngine } from "./protocol.ts";
+import type { AudioChunk, DeviceInfo, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../sdk/engine.ts";
+import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
+import { EngineError, SynthesisAbortedError } from "../sdk/errors.ts";
+import type { EngineToHost, HostToEngine, WireLoadContext } from "./protocol.ts";
 import { PendingCalls, workerLost } from "./pending-calls.ts";
 import { bootWorker, type Link } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
 import { memoryExceeded } from "./memory-error.ts";
+import { constants as osConstants } from "node:os";
 
 export interface RestartPolicy {
   /** Consecutive crashes tolerated before the instance is given up (emits "exit"). */
@@ -43,11 +43,21 @@ export interface EngineHostOptions {
   memory?: MemoryPolicy;
 }
 
+/** What the host loads an engine with (the SDK's LoadContext less what the runtime adds). */
+export interface HostLoadContext {
+  profile: PlacementProfile;
+  device: DeviceInfo;
+  pluginDir: string;
+  settings: Record<string, unknown>;
+  dataDir: string;
+}
+
 type State = "new" | "starting" | "running" | "restarting" | "stopped";
 
 /**
  * Events: "crash" (reason: string) when the worker died and a restart is scheduled;
- * "restart" () when it serves again; "exit" (code) when the instance is gone for good.
+ * "restart" () when it serves again; "exit" (code) when the instance is gone for good;
+ * "memory" (MemoryReport) when the engine reports what it holds.
  */
 export class EngineHost extends EventEmitter {
   readonly manifest: Manifest;
@@ -61,7 +71,11 @@ export class EngineHost extends EventEmitter {
   private nextId = 1;
   private link?: Link;
   private state: State = "new";
-  private loadContext?: Omit<LoadContext, "log">;
+  private loadContext?: WireLoadContext;
+  /** What the engine's runtime said at start (`ready`): its SDK version and runtime. */
+  runtimeInfo?: { sdk: string; runtime: string };
+  /** The engine's last own memory reading (`memory` message). */
+  lastMemory?: MemoryReport;
   private crashes = 0;
   private restartTimer?: NodeJS.Timeout;
   private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
@@ -99,9 +113,10 @@ export class EngineHost extends EventEmitter {
     this.once("exit", listener);
   }
 
-  async load(context: Omit<LoadContext, "log">): Promise<void> {
-    await this.call({ type: "load", context }, this.seconds("loadSeconds"));
-    this.loadContext = context;
+  async load(context: HostLoadContext): Promise<void> {
+    const wire: WireLoadContext = { ...context, profile: context.profile.name };
+    await this.call({ type: "load", context: wire }, this.seconds("loadSeconds"));
+    this.loadContext = wire;
   }
 
   unload(): Promise<void> {
@@ -118,23 +133,41 @@ export class EngineHost extends EventEmitter {
 
   /** Streams the engine's chunks; aborting `signal` cancels the work inside the engine. */
   async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
-    if (signal.aborted) throw new AbortError();
+    if (signal.aborted) throw new SynthesisAbortedError();
     await this.whenServing();
     const id = this.nextId++;
-    const stream = new SynthesisStream(this.seconds("chunkSeconds"), () => {
-      this.post({ type: "abort", id });
-      this.pending.delete(id);
-      this.log.warn({ reason: "synthesis_timeout", seconds: this.seconds("chunkSeconds") }, "synthesis produced no audio in time");
-      void this.checkResponsive();
+    const stream = new SynthesisStream({
+      timeoutSeconds: this.seconds("chunkSeconds"),
+      onTimeout: () => {
+        this.post({ type: "abort", id });
+        this.pending.delete(id);
+        this.log.warn({ reason: "synthesis_timeout", seconds: this.seconds("chunkSeconds") }, "synthesis produced no audio in time");
+        void this.checkResponsive();
+      },
+      grant: (n) => this.post({ type: "credit", id, n }),
+      onViolation: (reason) => {
+        this.pending.delete(id);
+        this.log.error({ reason: "protocol_violation", detail: reason }, "engine broke the protocol; killing it");
+        void this.link?.kill();
+      },
     });
     this.pending.set(id, stream);
     try {
-      this.post({ type: "synthesize", id, request });
+      this.post({ type: "synthesize", id, request, credits: stream.credits });
       yield* stream.iterate(signal, () => this.post({ type: "abort", id }));
       this.crashes = 0; // a completed request shows the restarted worker is healthy
     } finally {
       this.pending.delete(id);
     }
+  }
+
+  /** Asks the engine to exit (`shutdown`), killing it after a grace period; no restart follows. */
+  async shutdown(): Promise<void> {
+    if (this.state === "stopped") return;
+    const link = this.link;
+    this.link = undefined;
+    await link?.shutdown();
+    await this.stop(null);
   }
 
   /** Stops the worker at once; calls in flight fail; no restart follows. */
@@ -162,23 +195,25 @@ export class EngineHost extends EventEmitter {
         message: (m) => this.link === link && this.handle(m),
         exit: (code) => this.link === link && this.onWorkerExit(code),
         error: (err) => this.log.error({ err }, "engine worker error"),
+        output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
         memory: (detail) => {
           if (this.link !== link) return;
           this.memoryNote = detail;
           this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
         },
       },
+      undefined,
       this.limits(),
     );
     this.link = link;
-    await ready;
+    this.runtimeInfo = await ready;
   }
 
   private onWorkerExit(code: number | null): void {
     this.link = undefined;
-    const memory = this.memoryNote;
-    this.memoryNote = undefined;
     if (this.state === "running" && this.loadContext) {
+      const memory = this.memoryNote;
+      this.memoryNote = undefined;
       const reason = memory ? `engine stopped at its memory limit (${memory})` : `engine worker crashed (${describeExit(code)})`;
       this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory, memoryLimitMb(this.manifest, this.options.memory)) : undefined);
       this.log.error({ reason: "worker_crash", code }, reason);
@@ -298,10 +333,16 @@ export class EngineHost extends EventEmitter {
   private handle(message: EngineToHost): void {
     if (this.pending.route(message)) return;
     if (message.type === "log") this.log[message.level](message.extra ?? {}, message.msg);
+    else if (message.type === "memory") {
+      const { type: _, ...report } = message;
+      this.lastMemory = report;
+      this.log.debug({ reason: "memory_report", ...report }, "engine memory report");
+      this.emit("memory", report);
+    }
   }
 }
 
-/** `exit code 3`, or `killed by SIGKILL` for the 128 + signal codes the link reports. */
+/** `exit code 3`, or `killed by SIGKILL, exit code 137` for the 128 + signal codes links report. */
 function describeExit(code: number | null): string {
   const signal = code !== null && code > 128 ? Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
   return signal ? `killed by ${signal}, exit code ${code}` : `exit code ${code}`;

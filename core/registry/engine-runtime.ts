@@ -1,14 +1,41 @@
 /**
- * The engine side of the message contract: runs inside a worker thread or child process,
- * imports the plugin's entry module, creates its Engine and serves the host's requests.
+ * The engine side of the protocol (docs/protocol.md) in Node: runs inside a worker thread or
+ * child process, imports the plugin's entry module, creates its Engine and serves the host's
+ * requests. Chunks go out only against credit: the engine's generator is not asked for more
+ * audio while the host has granted none, so a host whose reader stalls holds at most
+ * `credits x MAX_CHUNK_BYTES` for the request, whatever the engine does.
  */
-import type { Engine, EngineLogger } from "../sdk/engine.ts";
-import { AbortError, serializeError } from "../sdk/errors.ts";
-import type { EngineBootData, EngineToHost, HostToEngine } from "./protocol.ts";
+import type { Engine, EngineLogger, LoadContext } from "../sdk/engine.ts";
+import { SynthesisAbortedError } from "../sdk/errors.ts";
+import { SDK_VERSION } from "../sdk/manifest.ts";
+import { MAX_CHUNK_BYTES, PROTOCOL_VERSION, type EngineBootData, type EngineToHost, type HostToEngine, type WireLoadContext } from "./protocol.ts";
+import { toWireError } from "./wire-errors.ts";
 
 export interface Channel {
+  /** `transfer`: buffers the message hands over (moved, not copied, where the transport can). */
   send(message: EngineToHost, transfer?: ArrayBuffer[]): void;
   onMessage(handler: (message: HostToEngine) => void): void;
+  /** Ends the runtime (`shutdown`). */
+  exit(): void;
+}
+
+/** Credits of one synthesis: `take` waits for one, `grant` adds some, `close` wakes the waiter. */
+class Credits {
+  private waiter: (() => void) | undefined;
+  constructor(private available: number) {}
+  grant(n: number): void {
+    this.available += Math.max(0, Math.floor(n));
+    this.wake();
+  }
+  async take(signal: AbortSignal): Promise<void> {
+    while (this.available <= 0 && !signal.aborted) await new Promise<void>((r) => (this.waiter = r));
+    this.available--;
+  }
+  wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
 }
 
 export async function runEngine(boot: EngineBootData, channel: Channel): Promise<void> {
@@ -25,28 +52,45 @@ export async function runEngine(boot: EngineBootData, channel: Channel): Promise
     if (!definition || typeof definition.create !== "function") {
       throw new Error(`entry ${boot.manifest.entry} has no default export from definePlugin()`);
     }
-    engine = await (definition as { create: (c: unknown) => Engine | Promise<Engine> }).create({
-      manifest: boot.manifest,
-    });
+    engine = await (definition as { create: (c: unknown) => Engine | Promise<Engine> }).create({ manifest: boot.manifest });
   } catch (err) {
-    channel.send({ type: "boot-failed", error: serializeError(err) });
+    channel.send({ type: "boot-failed", error: toWireError(err) });
     return;
   }
 
-  const running = new Map<number, AbortController>();
-
+  const running = new Map<number, { controller: AbortController; credits: Credits }>();
   const answer = async (id: number, work: () => Promise<unknown>) => {
     try {
       channel.send({ type: "result", id, value: await work() });
     } catch (err) {
-      channel.send({ type: "error", id, error: serializeError(err) });
+      channel.send({ type: "error", id, error: toWireError(err) });
     }
+  };
+  const loadContext = (wire: WireLoadContext): LoadContext => {
+    const profile = boot.manifest.resources.profiles.find((p) => p.name === wire.profile);
+    if (!profile) throw new Error(`load: the manifest has no profile '${wire.profile}'`);
+    const reportMemory: LoadContext["reportMemory"] = (m) => channel.send({ type: "memory", ...m });
+    return { ...wire, profile, log, reportMemory };
+  };
+
+  const synthesize = async (message: Extract<HostToEngine, { type: "synthesize" }>, signal: AbortSignal, credits: Credits) => {
+    for await (const chunk of engine.synthesize(message.request, signal)) {
+      if (signal.aborted) throw new SynthesisAbortedError();
+      for (const piece of pieces(chunk.samples)) {
+        await credits.take(signal);
+        if (signal.aborted) throw new SynthesisAbortedError();
+        channel.send({ type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples: piece }, [piece.buffer as ArrayBuffer]);
+      }
+      // Let the event loop run, so that `abort`, `credit` and `ping` are seen between chunks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (signal.aborted) throw new SynthesisAbortedError();
   };
 
   channel.onMessage((message) => {
     switch (message.type) {
       case "load":
-        void answer(message.id, () => engine.load({ ...message.context, log }));
+        void answer(message.id, () => engine.load(loadContext(message.context)));
         break;
       case "unload":
         void answer(message.id, () => engine.unload());
@@ -57,37 +101,40 @@ export async function runEngine(boot: EngineBootData, channel: Channel): Promise
       case "health":
         void answer(message.id, async () => (engine.health ? engine.health() : { ok: true }));
         break;
-      case "abort":
-        running.get(message.id)?.abort();
+      case "credit":
+        running.get(message.id)?.credits.grant(message.n);
         break;
+      case "abort": {
+        const run = running.get(message.id);
+        run?.controller.abort();
+        run?.credits.wake();
+        break;
+      }
       case "ping":
         channel.send({ type: "pong", id: message.id });
         break;
+      case "shutdown":
+        for (const run of running.values()) run.controller.abort();
+        channel.exit();
+        break;
       case "synthesize": {
-        const controller = new AbortController();
-        running.set(message.id, controller);
-        void answer(message.id, async () => {
-          try {
-            for await (const chunk of engine.synthesize(message.request, controller.signal)) {
-              if (controller.signal.aborted) throw new AbortError();
-              // Copy into a fresh buffer we can transfer (the engine may reuse its own).
-              const samples = new Int16Array(chunk.samples);
-              channel.send(
-                { type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples },
-                [samples.buffer as ArrayBuffer],
-              );
-              // Let the worker's event loop run, so that an `abort` (or `ping`) from the host
-              // is seen between chunks instead of after the whole synthesis.
-              await new Promise((resolve) => setImmediate(resolve));
-            }
-            if (controller.signal.aborted) throw new AbortError();
-          } finally {
-            running.delete(message.id);
-          }
-        });
+        const run = { controller: new AbortController(), credits: new Credits(message.credits) };
+        running.set(message.id, run);
+        void answer(message.id, () => synthesize(message, run.controller.signal, run.credits).finally(() => running.delete(message.id)));
         break;
       }
     }
   });
-  channel.send({ type: "ready" });
+  channel.send({ type: "ready", sdk: SDK_VERSION, protocol: PROTOCOL_VERSION, runtime: `node ${process.versions.node}` });
+}
+
+/**
+ * The chunk as pieces of at most MAX_CHUNK_BYTES, each in a buffer of its own that can be
+ * transferred (the engine may reuse its buffer, or hand out a view of a larger one).
+ */
+function* pieces(samples: Int16Array): Generator<Int16Array> {
+  if (!(samples instanceof Int16Array)) throw new TypeError("synthesize() yielded a chunk whose samples are not an Int16Array");
+  const step = MAX_CHUNK_BYTES / 2;
+  if (samples.length === 0) return;
+  for (let at = 0; at < samples.length; at += step) yield samples.slice(at, Math.min(samples.length, at + step));
 }

@@ -3,8 +3,9 @@
  * chunks from the worker are routed to their caller; a dead worker fails them all.
  */
 import type { AudioChunk } from "../sdk/engine.ts";
-import { EngineError, deserializeError } from "../sdk/errors.ts";
+import { EngineError } from "../sdk/errors.ts";
 import type { EngineToHost } from "./protocol.ts";
+import { fromWireError } from "./wire-errors.ts";
 
 export interface Pending {
   resolve(value: unknown): void;
@@ -26,7 +27,7 @@ export class PendingCalls extends Map<number, Pending> {
       case "error": {
         const p = this.get(message.id);
         this.delete(message.id);
-        p?.reject(deserializeError(message.error));
+        p?.reject(fromWireError(message.error));
         return true;
       }
       case "chunk":

@@ -1,12 +1,22 @@
 /**
- * Messages between the host and an engine's worker thread or child process.
- * Every request carries an `id`; the engine side answers with `result`/`error`, and a
- * `synthesize` request additionally streams `chunk` messages before its `result`.
+ * The engine protocol (v1, docs/protocol.md): messages between the host and an engine's
+ * worker thread or child process. Every request carries an `id`; the engine answers with
+ * `result` or `error`. A `synthesize` request streams `chunk` messages before its `result`,
+ * each consuming one credit: the engine sends only as many chunks as the host has granted
+ * (`credits` on the request, then `credit` messages as the host consumes), so what the host
+ * holds per request is bounded by `credits x MAX_CHUNK_BYTES` whatever the engine does.
  */
+import type { DeviceInfo, SynthesisRequest } from "../sdk/engine.ts";
 import type { Manifest } from "../sdk/manifest.ts";
-import type { LoadContext, SynthesisRequest } from "../sdk/engine.ts";
-import type { SerializedError } from "../sdk/errors.ts";
 
+/** Protocol version, as `ready.protocol`; a runtime speaking another major is refused. */
+export const PROTOCOL_VERSION = "1.0.0";
+/** Chunks the host grants with each `synthesize` (its window per request). */
+export const INITIAL_CREDITS = 4;
+/** Largest PCM chunk an engine may send, bytes (the runtime splits larger ones). */
+export const MAX_CHUNK_BYTES = 256 * 1024;
+
+/** What an engine's Node runtime needs to start (worker data, or argv[2] of a child process). */
 export interface EngineBootData {
   manifest: Manifest;
   pluginDir: string;
@@ -14,21 +24,54 @@ export interface EngineBootData {
   entryUrl: string;
 }
 
+/** The `load` context on the wire: the profile by name (the manifest holds its spec). */
+export interface WireLoadContext {
+  profile: string;
+  device: DeviceInfo;
+  settings: Record<string, unknown>;
+  pluginDir: string;
+  dataDir: string;
+}
+
+/** An error on the wire: `name` says what the host can do about it. */
+export interface WireError {
+  name: "OutOfMemoryError" | "BadOptionError" | "VoiceNotFoundError" | "AbortError" | "EngineError";
+  message: string;
+  code?: string;
+  /** OutOfMemoryError: the allocation that failed, MB. */
+  neededMb?: number;
+  /** BadOptionError: the option's key. */
+  option?: string;
+  /** VoiceNotFoundError: the voice asked for. */
+  voice?: string;
+  stack?: string;
+}
+
 export type HostToEngine =
-  | { type: "load"; id: number; context: Omit<LoadContext, "log"> }
+  | { type: "load"; id: number; context: WireLoadContext }
   | { type: "unload"; id: number }
   | { type: "voices"; id: number }
   | { type: "health"; id: number }
-  | { type: "synthesize"; id: number; request: SynthesisRequest }
+  | { type: "synthesize"; id: number; request: SynthesisRequest; credits: number }
+  | { type: "credit"; id: number; n: number }
   | { type: "abort"; id: number }
-  /** Answered by the runtime itself (never the engine): is the worker's event loop alive? */
-  | { type: "ping"; id: number };
+  /** Answered by the runtime loop itself (never the engine): is it alive? */
+  | { type: "ping"; id: number }
+  | { type: "shutdown" };
+
+export interface MemoryReport {
+  vramMb?: number;
+  ramMb?: number;
+  device?: string;
+}
 
 export type EngineToHost =
-  | { type: "ready" }
-  | { type: "boot-failed"; error: SerializedError }
+  | { type: "ready"; sdk: string; runtime: string; protocol?: string }
+  | { type: "boot-failed"; error: WireError }
   | { type: "pong"; id: number }
   | { type: "result"; id: number; value?: unknown }
-  | { type: "error"; id: number; error: SerializedError }
+  | { type: "error"; id: number; error: WireError }
+  /** On a byte stream the samples travel as the frame's payload (s16le). */
   | { type: "chunk"; id: number; sampleRate: number; samples: Int16Array }
-  | { type: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; extra?: Record<string, unknown> };
+  | { type: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; extra?: Record<string, unknown> }
+  | ({ type: "memory" } & MemoryReport);

@@ -17,6 +17,7 @@ import type { Logger } from "pino";
 import { inject, injectable } from "../di.ts";
 import type { Config } from "../config/schema.ts";
 import { CHORUS_ROOT, resolvePath } from "../config/load.ts";
+import type { DeviceInfo } from "../sdk/engine.ts";
 import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
 import { OutOfMemoryError } from "../sdk/errors.ts";
 import { TOKENS } from "../tokens.ts";
@@ -150,7 +151,7 @@ export class Registry extends EventEmitter {
   }
 
   /** Starts a fresh instance of engine `id` in its own worker and loads it with `profile`. */
-  async startEngine(id: string, profile: PlacementProfile, simulated = false): Promise<EngineHost> {
+  async startEngine(id: string, profile: PlacementProfile, device: DeviceInfo = { kind: "cpu", index: 0, simulated: false }): Promise<EngineHost> {
     const entry = this.entries.get(id);
     if (!entry || entry.status !== "available") throw new Error(`engine '${id}' is not available`);
     const { generation } = entry;
@@ -173,7 +174,7 @@ export class Registry extends EventEmitter {
       if (!spare) await host.start();
       const dataDir = path.join(resolvePath(this.config.dataDir), "engines", id);
       fs.mkdirSync(dataDir, { recursive: true });
-      await host.load({ profile, simulated, pluginDir: entry.codeDir ?? entry.dir, settings: this.config.engines.settings[id] ?? {}, dataDir });
+      await host.load({ profile, device, pluginDir: entry.codeDir ?? entry.dir, settings: this.config.engines.settings[id] ?? {}, dataDir });
     } catch (err) {
       await host.terminate();
       this.loadFailed(id, generation, err);

@@ -1,22 +1,46 @@
 /**
- * One synthesis call as the host sees it: chunks arriving from the worker are queued and
- * handed out as an async iterable. The stream fails when the engine fails, when the caller's
- * signal aborts, or when no chunk (nor the end) arrives for `timeoutSeconds`.
+ * One synthesis call as the host sees it: chunks arriving from the engine are queued and
+ * handed out as an async iterable. Flow control (docs/protocol.md, "Credits"): the request
+ * grants `INITIAL_CREDITS` chunks, and each chunk the consumer takes grants one more, so the
+ * queue never holds more than the window, however fast the engine is. An engine that sends
+ * beyond its credit breaks the protocol and the stream fails. The stream also fails when
+ * the engine fails, when the caller's signal aborts, or when no chunk (nor the end) arrives
+ * for `timeoutSeconds` while the consumer waits.
  */
 import type { AudioChunk } from "../sdk/engine.ts";
-import { AbortError, EngineError } from "../sdk/errors.ts";
+import { EngineError, SynthesisAbortedError } from "../sdk/errors.ts";
+import { INITIAL_CREDITS, MAX_CHUNK_BYTES } from "./protocol.ts";
+
+/** Bytes queued by all synthesis streams of this process (for the bound's test and metrics). */
+let queuedBytes = 0;
+export function synthesisQueuedBytes(): number {
+  return queuedBytes;
+}
+
+export interface SynthesisStreamOptions {
+  timeoutSeconds: number;
+  onTimeout(): void;
+  /** Sends `credit` for this request. */
+  grant(n: number): void;
+  /** The engine broke the protocol (sent beyond credit, or an oversized chunk). */
+  onViolation(reason: string): void;
+  credits?: number;
+}
 
 export class SynthesisStream {
+  readonly credits: number;
   private readonly queue: AudioChunk[] = [];
+  private queued = 0;
+  /** Chunks the engine may still send. */
+  private outstanding: number;
   private done = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly timeoutSeconds: number,
-    private readonly onTimeout: () => void,
-  ) {
+  constructor(private readonly options: SynthesisStreamOptions) {
+    this.credits = options.credits ?? INITIAL_CREDITS;
+    this.outstanding = this.credits;
     this.arm();
   }
 
@@ -31,7 +55,18 @@ export class SynthesisStream {
   }
 
   onChunk(chunk: AudioChunk): void {
+    if (this.done || this.failure) return;
+    const bytes = chunk.samples.byteLength;
+    if (this.outstanding <= 0 || bytes > MAX_CHUNK_BYTES) {
+      const reason = bytes > MAX_CHUNK_BYTES ? `chunk of ${bytes} bytes exceeds ${MAX_CHUNK_BYTES}` : "chunk sent without credit";
+      this.reject(new EngineError("ENGINE_FAILED", `engine broke the protocol: ${reason}`));
+      this.options.onViolation(reason);
+      return;
+    }
+    this.outstanding--;
     this.queue.push(chunk);
+    this.queued += bytes;
+    queuedBytes += bytes;
     this.arm();
     this.notify();
   }
@@ -43,33 +78,59 @@ export class SynthesisStream {
   async *iterate(signal: AbortSignal, cancel: () => void): AsyncGenerator<AudioChunk> {
     const onAbort = () => {
       cancel();
-      this.reject(new AbortError());
+      this.reject(new SynthesisAbortedError());
+      this.discard(); // aborted: what was not read yet is not delivered
     };
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       for (;;) {
         if (this.queue.length) {
-          yield this.queue.shift()!;
+          const chunk = this.queue.shift()!;
+          this.release(chunk.samples.byteLength);
+          if (!this.done && !this.failure) {
+            this.outstanding++;
+            this.options.grant(1);
+            this.ensureArmed();
+          }
+          yield chunk;
           continue;
         }
         if (this.failure) throw this.failure;
         if (this.done) return;
+        this.ensureArmed();
         await new Promise<void>((r) => (this.wake = r));
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
       if (!this.done && !this.failure) cancel();
+      if (!this.done) this.failure ??= new SynthesisAbortedError("synthesis closed by its reader");
+      this.discard();
       this.settle();
     }
   }
 
+  private discard(): void {
+    for (const c of this.queue.splice(0)) this.release(c.samples.byteLength);
+  }
+
+  private release(bytes: number): void {
+    this.queued -= bytes;
+    queuedBytes -= bytes;
+  }
+
+  /** The no-audio timer runs while the consumer waits for the engine, not while the engine waits for credit. */
   private arm(): void {
     clearTimeout(this.timer);
-    if (this.done || this.failure) return;
+    this.timer = undefined;
+    if (this.done || this.failure || this.outstanding <= 0) return;
     this.timer = setTimeout(() => {
-      this.reject(new EngineError("ENGINE_FAILED", `synthesis timed out: no audio for ${this.timeoutSeconds} s`));
-      this.onTimeout();
-    }, this.timeoutSeconds * 1000);
+      this.reject(new EngineError("ENGINE_FAILED", `synthesis timed out: no audio for ${this.options.timeoutSeconds} s`));
+      this.options.onTimeout();
+    }, this.options.timeoutSeconds * 1000);
+  }
+
+  private ensureArmed(): void {
+    if (!this.timer) this.arm();
   }
 
   private settle(): void {

@@ -6,7 +6,7 @@
  * production run this same code.
  */
 import { ChorusError } from "../errors.ts";
-import { AbortError } from "../sdk/errors.ts";
+import { SynthesisAbortedError } from "../sdk/errors.ts";
 import { buildChain, type Candidate } from "./chain.ts";
 import { EngineLifecycle } from "./lifecycle.ts";
 import type { Lease, LeaseRequest } from "./lease.ts";
@@ -42,7 +42,7 @@ export class SchedulerCore extends EngineLifecycle {
       if (entry) throw new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `engine '${request.engineId}' is unavailable: ${entry.error ?? entry.status}`, { field: "engine" });
       throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${request.engineId}'`, { field: "engine" });
     }
-    if (request.signal?.aborted) throw new AbortError("request cancelled while waiting for an engine");
+    if (request.signal?.aborted) throw new SynthesisAbortedError("request cancelled while waiting for an engine");
     const chain = buildChain(request.engineId, (id) => this.catalog.manifest(id), { fallback: request.fallback !== false, lowVram: (id) => this.lowVram.has(id), avoid: new Set(request.avoid ?? []) });
     const since = this.clock.now();
     const first = decide(chain, this.view());
@@ -61,7 +61,7 @@ export class SchedulerCore extends EngineLifecycle {
         this.metrics.queueLength.set(this.queue.size);
         this.decision("queue", "cancelled", { engine: request.engineId }, "debug");
         cancelDeadline();
-        reject(new AbortError("request cancelled while waiting for an engine"));
+        reject(new SynthesisAbortedError("request cancelled while waiting for an engine"));
       };
       const cancelDeadline = this.clock.timer(this.config.requestDeadlineSeconds * 1000, () => {
         if (!this.queue.delete(id)) return;

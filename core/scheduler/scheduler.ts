@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { inject, injectable } from "tsyringe";
 import type { Config } from "../config/schema.ts";
 import type { Registry } from "../registry/registry.ts";
+import type { DeviceInfo } from "../sdk/engine.ts";
 import { TOKENS } from "../tokens.ts";
 import { systemClock } from "./clock.ts";
 import { SchedulerCore } from "./core.ts";
@@ -22,13 +23,14 @@ export interface ResidentInfo {
 /** Starts engines through the registry; GPU profiles on a simulated GPU run their CPU path. */
 export function registryLoader(registry: Registry): EngineLoader {
   return {
-    async load(engineId, profile, { simulated }) {
-      const host = await registry.startEngine(engineId, profile, simulated);
+    async load(engineId, profile, { simulated, gpuIndex }) {
+      const device: DeviceInfo = profile.device === "cuda" ? { kind: "cuda", index: gpuIndex ?? 0, simulated } : { kind: "cpu", index: 0, simulated: false };
+      const host = await registry.startEngine(engineId, profile, device);
       return {
         listVoices: () => host.listVoices(),
         synthesize: (request, signal) => host.synthesize(request, signal),
         unload: () => host.unload(),
-        terminate: () => host.terminate(),
+        terminate: () => host.shutdown(),
         onExit: (listener) => void host.once("exit", listener),
       };
     },

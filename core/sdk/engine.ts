@@ -36,18 +36,37 @@ export interface SynthesisRequest {
   options: Record<string, unknown>;
 }
 
+/** The device the scheduler placed the engine on. */
+export interface DeviceInfo {
+  kind: "cpu" | "cuda";
+  /** The GPU's index (as CUDA numbers them, e.g. `cuda:1` is 1); 0 for the CPU. */
+  index: number;
+  /** True when the GPU exists only in the scheduler's accounting: run the CPU path. */
+  simulated: boolean;
+}
+
+/** An engine's own reading of the memory it holds (e.g. `torch.cuda.memory_reserved`). */
+export interface MemoryReport {
+  vramMb?: number;
+  ramMb?: number;
+  /** e.g. `cuda:1`. */
+  device?: string;
+}
+
 export interface LoadContext {
   /** The placement the scheduler chose for this load. */
   profile: PlacementProfile;
-  /** True when `profile.device` is `cuda` but the GPU is simulated: run the CPU path. */
-  simulated: boolean;
+  /** Where to load: `device.kind` and `device.index` (use CPU code when `device.simulated`). */
+  device: DeviceInfo;
   /** Absolute path of the plugin folder. */
   pluginDir: string;
-  /** Per-engine settings from the host config (`engines.<id>`), unvalidated. */
+  /** This engine's settings (`engines.settings.<id>`), validated against the manifest's `settings` schema, defaults applied. */
   settings: Record<string, unknown>;
   /** Writable folder for the engine's caches and temporary files. */
   dataDir: string;
   log: EngineLogger;
+  /** Tells the scheduler what the engine really holds (it learns footprints from it). */
+  reportMemory(report: MemoryReport): void;
 }
 
 export interface EngineLogger {
@@ -69,8 +88,9 @@ export interface Engine {
   unload(): Promise<void>;
   listVoices(): Promise<Voice[]>;
   /**
-   * Produce audio for `request`, chunk by chunk as it is made. Stop promptly (throw
-   * `AbortError` or just return) when `signal` aborts.
+   * Produce audio for `request`, chunk by chunk as it is made. The host asks for chunks as
+   * it consumes them, so the generator is not resumed while the client is not reading.
+   * Stop promptly (throw `SynthesisAbortedError`, or just return) when `signal` aborts.
    */
   synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncIterable<AudioChunk>;
   health?(): Promise<EngineHealth>;

@@ -1,6 +1,6 @@
 /**
- * Errors an engine throws to tell the host something it can act on. They cross the worker
- * boundary by `code`, so the host sees the same class on its side (see `toEngineError`).
+ * Errors an engine throws to tell the host something it can act on. They cross the thread or
+ * process boundary by `name` (docs/protocol.md), so the host sees the same class on its side.
  */
 
 export type EngineErrorCode =
@@ -21,8 +21,8 @@ export class EngineError extends Error {
 
 /**
  * Throw this from `load` or `synthesize` when the device ran out of memory (e.g. CUDA OOM).
- * `neededMb`, when known, is what the engine now believes it needs; the scheduler records it
- * and re-places the engine down its fallback chain.
+ * `neededMb`, when known, is the allocation that failed (or what the engine now believes it
+ * needs); the scheduler records it and re-places the engine down its fallback chain.
  */
 export class OutOfMemoryError extends EngineError {
   readonly neededMb: number | undefined;
@@ -33,52 +33,42 @@ export class OutOfMemoryError extends EngineError {
   }
 }
 
-export class VoiceNotFoundError extends EngineError {
-  constructor(voice: string) {
-    super("ENGINE_VOICE_NOT_FOUND", `unknown voice '${voice}'`);
-    this.name = "VoiceNotFoundError";
+/**
+ * A request's engine option the engine cannot honour (beyond what the manifest's `options`
+ * spec checks). The client gets a 400 naming `options.<option>`.
+ */
+export class BadOptionError extends EngineError {
+  readonly option: string;
+  constructor(option: string, message: string, options?: { cause?: unknown }) {
+    super("ENGINE_BAD_OPTION", `options.${option}: ${message}`, options);
+    this.name = "BadOptionError";
+    this.option = option;
   }
 }
 
-export class AbortError extends EngineError {
+export class VoiceNotFoundError extends EngineError {
+  readonly voice: string;
+  constructor(voice: string) {
+    super("ENGINE_VOICE_NOT_FOUND", `unknown voice '${voice}'`);
+    this.name = "VoiceNotFoundError";
+    this.voice = voice;
+  }
+}
+
+/**
+ * The synthesis was cancelled (the client went away, or the host stopped it). Its `name` is
+ * "AbortError", as for every cancellation in JavaScript (`signal.throwIfAborted()` throws a
+ * DOMException of that name), so `err.name === "AbortError"` recognises both; the class has
+ * its own name so that it does not shadow the DOM's.
+ */
+export class SynthesisAbortedError extends EngineError {
   constructor(message = "synthesis aborted") {
     super("ENGINE_ABORTED", message);
     this.name = "AbortError";
   }
 }
 
-/** Plain data form of an error, as it crosses a worker or process boundary. */
-export interface SerializedError {
-  code: EngineErrorCode;
-  message: string;
-  neededMb?: number;
-  stack?: string;
-}
-
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof OutOfMemoryError) {
-    return { code: err.code, message: err.message, neededMb: err.neededMb, stack: err.stack };
-  }
-  if (err instanceof EngineError) return { code: err.code, message: err.message, stack: err.stack };
-  if (err instanceof Error) {
-    const aborted = err.name === "AbortError";
-    return { code: aborted ? "ENGINE_ABORTED" : "ENGINE_FAILED", message: err.message, stack: err.stack };
-  }
-  return { code: "ENGINE_FAILED", message: String(err) };
-}
-
-export function deserializeError(data: SerializedError): EngineError {
-  switch (data.code) {
-    case "ENGINE_OUT_OF_MEMORY":
-      return new OutOfMemoryError(data.message, { neededMb: data.neededMb });
-    case "ENGINE_ABORTED":
-      return new AbortError(data.message);
-    default:
-      return new EngineError(data.code, data.message);
-  }
-}
-
-/** Throws `AbortError` when the signal has aborted; call between units of work. */
+/** Throws `SynthesisAbortedError` when the signal has aborted; call between units of work. */
 export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new AbortError();
+  if (signal.aborted) throw new SynthesisAbortedError();
 }

@@ -17,6 +17,7 @@ import { hostCheck } from "./host-check.ts";
 import { clientErrorHandler, frameworkErrors, rememberRequestUrls } from "./framework-errors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
+import { finetuneRoutes } from "./routes/finetune.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -52,6 +53,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(openaiRoutes);
   await app.register(alltalkRoutes);
   await app.register(activationRoutes);
+  await app.register(finetuneRoutes);
   await app.register(webRoutes);
   return app;
 }

@@ -2,7 +2,7 @@
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from "fastify";
 import { ZodError } from "zod";
 import { ChorusError } from "../errors.ts";
-import { AbortError } from "../sdk/errors.ts";
+import { SynthesisAbortedError } from "../sdk/errors.ts";
 import { EncoderError } from "../audio/encoders/index.ts";
 import { sendOpenAIError } from "./openai/errors.ts";
 
@@ -42,7 +42,7 @@ export function toChorusError(error: unknown): ChorusError {
   if (error instanceof ChorusError) return error;
   if (error instanceof ZodError) return fromZod(error);
   if (error instanceof EncoderError) return new ChorusError("CHORUS_ERR_ENCODER_FAILED", error.message, { field: "response_format", cause: error });
-  if (error instanceof AbortError || (error instanceof Error && error.name === "AbortError")) {
+  if (error instanceof SynthesisAbortedError || (error instanceof Error && error.name === "AbortError")) {
     return new ChorusError("CHORUS_ERR_REQUEST_CANCELLED", (error as Error).message);
   }
   const fe = error as FastifyError;

@@ -11,7 +11,7 @@ import type { Registry } from "../registry/registry.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
 import type { AudioChunk, Voice } from "../sdk/engine.ts";
-import { AbortError, EngineError, OutOfMemoryError } from "../sdk/errors.ts";
+import { EngineError, OutOfMemoryError, SynthesisAbortedError } from "../sdk/errors.ts";
 import type { PlacementProfile } from "../sdk/manifest.ts";
 import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
@@ -142,7 +142,7 @@ export class SpeechPipeline {
     try {
       for (const [index, text] of sentences.entries()) {
         // Stopped between sentences: an error, never a shorter text passed off as the whole.
-        if (signal.aborted) throw new AbortError(signal.reason instanceof Error ? signal.reason.message : "synthesis aborted");
+        if (signal.aborted) throw new SynthesisAbortedError(signal.reason instanceof Error ? signal.reason.message : "synthesis aborted");
         /** Seconds of this sentence already handed on (skipped when it is re-made by the same voice). */
         let delivered = 0;
         let skip = new Skipper(0);

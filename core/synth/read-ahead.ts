@@ -6,9 +6,13 @@
  * What is kept is bounded: per stream (`streamBytes`) and over all streams (`totalBytes`).
  * Past either bound the source waits for the reader, as it would without read-ahead, so a
  * crowd of stalled clients cannot exhaust memory.
+ * Below the read-ahead, the engine protocol's credit window bounds what arrives from the engine
+ * (docs/protocol.md): per request the host holds at most `streamHoldBound()`.
  * The reader's `return()` calls `stop` (which aborts the synthesis) and waits for the source
  * to finish, so the lease is back before it resolves.
  */
+
+import { INITIAL_CREDITS, MAX_CHUNK_BYTES } from "../registry/protocol.ts";
 
 export interface ReadAheadLimits {
   streamBytes: number;
@@ -16,6 +20,14 @@ export interface ReadAheadLimits {
 }
 
 export const DEFAULT_READ_AHEAD: ReadAheadLimits = { streamBytes: 8 * 1024 * 1024, totalBytes: 256 * 1024 * 1024 };
+
+/**
+ * Most bytes the host holds for one stream whose reader stopped: the read-ahead (which may
+ * pass its bound by one chunk), plus the credit window of the engine protocol.
+ */
+export function streamHoldBound(limits: ReadAheadLimits = DEFAULT_READ_AHEAD): number {
+  return limits.streamBytes + (INITIAL_CREDITS + 1) * MAX_CHUNK_BYTES;
+}
 
 /** Bytes kept by all read-aheads of this process, and the sources waiting for room. */
 const shared = { bytes: 0, waiting: new Set<() => void>() };

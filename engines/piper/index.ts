@@ -57,8 +57,8 @@ export class PiperEngine implements Engine {
       threads: this.settings.threads,
       interOpThreads: this.settings.interOpThreads,
       graphOptimization: this.settings.graphOptimization,
-      cuda: ctx.profile.device === "cuda" && !ctx.simulated,
-      cudaDeviceId: this.settings.cudaDeviceId,
+      cuda: ctx.device.kind === "cuda" && !ctx.device.simulated,
+      cudaDeviceId: ctx.device.index, // the GPU the scheduler placed (and booked memory on)
     };
     await this.phonemizer.init();
     // Not an error: the other directories still work, and one created later is found by the

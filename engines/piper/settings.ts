@@ -19,7 +19,6 @@ export const PiperSettingsSchema = z.strictObject({
   maxLoadedVoices: z.number().int().positive().default(4),
   /** Watch the voice directories for added or removed voices. */
   watch: z.boolean().default(true),
-  cudaDeviceId: z.number().int().min(0).default(0),
   /**
    * Where `chorus voices install NAME` looks voices up: the piper-voices collection, or a
    * mirror of it with the same layout (e.g. https://hf-mirror.com/rhasspy/piper-voices/resolve/main).

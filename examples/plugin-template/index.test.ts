@@ -14,7 +14,7 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function loaded(): Promise<Engine> {
   const engine = await plugin.create({ manifest });
-  await engine.load({ profile: manifest.resources.profiles[0]!, simulated: false, pluginDir: import.meta.dirname, settings: {}, dataDir: "/tmp", log: silent });
+  await engine.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, reportMemory: () => {}, pluginDir: import.meta.dirname, settings: {}, dataDir: "/tmp", log: silent });
   return engine;
 }
 

@@ -35,7 +35,7 @@ async function directEngine(): Promise<Engine> {
   const manifest = espeakManifest;
   const engine = await espeakPlugin.create({ manifest });
   const noop = () => {};
-  await engine.load({ profile: manifest.resources.profiles[0]!, simulated: false, pluginDir: "", settings: {}, dataDir: os.tmpdir(), log: { debug: noop, info: noop, warn: noop, error: noop } });
+  await engine.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: "", settings: {}, dataDir: os.tmpdir(), log: { debug: noop, info: noop, warn: noop, error: noop }, reportMemory: noop });
   return engine;
 }
 

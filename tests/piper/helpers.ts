@@ -24,7 +24,7 @@ export async function loadEngine(settings: Record<string, unknown>, lines: LogLi
   const engine = await plugin.create({ manifest });
   const ctx: LoadContext = {
     profile: { ...manifest.resources.profiles[0]!, ...profile },
-    simulated: false,
+    device: { kind: "cpu", index: 0, simulated: false }, reportMemory: () => {},
     pluginDir: path.resolve("engines/piper"),
     settings,
     dataDir: path.resolve("var/test-piper"),

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../core/scheduler/clock.ts";
 import { expiryDelayMs } from "../../core/scheduler/keep-alive.ts";
 import { ChorusError } from "../../core/errors.ts";
-import { AbortError } from "../../core/sdk/errors.ts";
+import { SynthesisAbortedError } from "../../core/sdk/errors.ts";
 import { FakeCatalog, FakeLoader, FakeProbe, gpu, makeScheduler, manifest } from "./helpers.ts";
 
 const xtts = manifest("xtts", [
@@ -71,7 +71,7 @@ describe("queue", () => {
     await clock.advance(500); // load under way (2 s)
     controller.abort();
     await clock.advance(0);
-    expect(first.error).toBeInstanceOf(AbortError);
+    expect(first.error).toBeInstanceOf(SynthesisAbortedError);
     expect(s.queued).toBe(1);
     await clock.advance(2000);
     expect(second.value?.engineId).toBe("mid");

@@ -19,7 +19,7 @@ const installed = (() => {
 
 async function engine(settings: Record<string, unknown> = {}): Promise<Engine> {
   const e = await plugin.create({ manifest });
-  await e.load({ profile: manifest.resources.profiles[0]!, simulated: false, pluginDir: import.meta.dirname, settings, dataDir: "/tmp", log: silent });
+  await e.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, reportMemory: () => {}, pluginDir: import.meta.dirname, settings, dataDir: "/tmp", log: silent });
   return e;
 }
 

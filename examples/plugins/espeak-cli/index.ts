@@ -7,7 +7,7 @@
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import {
-  AbortError,
+  SynthesisAbortedError,
   EngineError,
   VoiceNotFoundError,
   definePlugin,
@@ -65,7 +65,7 @@ class EspeakCli implements Engine {
   /** Runs the program, resolving with its stdout; aborting kills it. */
   private capture(args: string[], signal: AbortSignal): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(new AbortError());
+      if (signal.aborted) return reject(new SynthesisAbortedError());
       const child = spawn(this.binary, args, { stdio: ["ignore", "pipe", "pipe"] });
       const out: Buffer[] = [];
       let err = "";
@@ -76,7 +76,7 @@ class EspeakCli implements Engine {
       child.on("error", (e) => reject(new EngineError("ENGINE_FAILED", e.message)));
       child.on("close", (code) => {
         signal.removeEventListener("abort", onAbort);
-        if (signal.aborted) reject(new AbortError());
+        if (signal.aborted) reject(new SynthesisAbortedError());
         else if (code !== 0) reject(new EngineError("ENGINE_FAILED", `espeak-ng exited with ${code}: ${err.trim()}`));
         else resolve(Buffer.concat(out));
       });

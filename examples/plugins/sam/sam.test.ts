@@ -10,7 +10,7 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function engine(): Promise<Engine> {
   const e = await plugin.create({ manifest });
-  await e.load({ profile: manifest.resources.profiles[0]!, simulated: false, pluginDir: import.meta.dirname, settings: {}, dataDir: "/tmp", log: silent });
+  await e.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, reportMemory: () => {}, pluginDir: import.meta.dirname, settings: {}, dataDir: "/tmp", log: silent });
   return e;
 }
 

@@ -1,0 +1,103 @@
+/**
+ * POST /api/finetune/check and POST /api/finetune/plan: the dataset check and the VRAM planner
+ * for the web page. The dataset is a folder on the server's machine and must lie inside one of
+ * `finetune.datasetDirs` (symlinks resolved); nothing outside them is read, not even a clip a
+ * metadata file points at. The card comes from the scheduler's own device view (what other
+ * processes and Chorus's engines hold) or from the body.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { FastifyPluginAsync } from "fastify";
+import { z } from "zod";
+import { ChorusError } from "../../errors.ts";
+import { fromZod } from "../errors.ts";
+import { checkDataset, isInside } from "../../finetune/check.ts";
+import { DatasetPathError } from "../../finetune/dataset/read.ts";
+import { TRAINABLE_MODELS, trainableModel } from "../../finetune/models/index.ts";
+import { resolveGpu, type SchedulerSnapshot } from "../../finetune/gpu.ts";
+import { planFromReport } from "../../finetune/plan.ts";
+import { CHORUS_ROOT } from "../../config/load.ts";
+
+const Common = {
+  dataset: z.string().min(1),
+  model: z.enum(Object.keys(TRAINABLE_MODELS) as [string, ...string[]]).optional(),
+  modelDir: z.string().min(1).optional(),
+  language: z.string().min(2).max(8).optional(),
+};
+const CheckBody = z.strictObject({ ...Common, maxClipSeconds: z.number().min(0.5).max(60).optional() });
+const PlanBody = z.strictObject({
+  ...Common,
+  maxClipSeconds: z.number().min(1).max(28).optional(),
+  gpu: z.string().min(1).optional(),
+  gpuTotalMb: z.number().positive().optional(),
+  gpuUsedMb: z.number().nonnegative().optional(),
+  os: z.enum(["linux", "windows"]).default("linux"),
+  attention: z.enum(["auto", "eager", "sdpa"]).default("auto"),
+  effectiveBatch: z.number().int().min(1).max(1024).default(4),
+});
+
+export const finetuneRoutes: FastifyPluginAsync = async (app) => {
+  const { config, scheduler } = app.host;
+  const roots = config.finetune.datasetDirs.map((d) => path.resolve(CHORUS_ROOT, d)).filter((d) => fs.existsSync(d)).map((d) => fs.realpathSync(d));
+
+  /** The folder `raw` names (absolute, or relative to the first dataset folder), if it is allowed. */
+  const confined = (raw: string, field: string): string => {
+    if (!roots.length) throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", "no dataset folders are configured (finetune.datasetDirs)", { field });
+    const candidates = path.isAbsolute(raw) ? [raw] : roots.map((r) => path.resolve(r, raw));
+    for (const c of candidates) {
+      if (!isInside(c, roots)) continue;
+      if (!fs.statSync(c).isDirectory()) throw new ChorusError("CHORUS_ERR_DATASET_NOT_FOUND", `${raw} is not a folder`, { field });
+      return fs.realpathSync(c);
+    }
+    // Distinguish "outside" from "missing" only for paths inside the roots, so nothing is revealed about the rest.
+    const lexical = candidates.find((c) => roots.some((r) => path.resolve(c).startsWith(r + path.sep)));
+    if (lexical && !fs.existsSync(lexical)) throw new ChorusError("CHORUS_ERR_DATASET_NOT_FOUND", `no folder ${raw} in the dataset folders`, { field });
+    throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", `${raw} is not inside the configured dataset folders`, { field });
+  };
+  const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
+    const r = schema.safeParse(body ?? {});
+    if (!r.success) throw fromZod(r.error);
+    return r.data;
+  };
+
+  const runCheck = async (b: z.infer<typeof CheckBody>, signal: AbortSignal) => {
+    try {
+      return await checkDataset(confined(b.dataset, "dataset"), {
+        model: trainableModel(b.model),
+        language: b.language,
+        modelDir: b.modelDir ? confined(b.modelDir, "modelDir") : undefined,
+        maxClipSeconds: b.maxClipSeconds,
+        confineTo: roots,
+        signal,
+      });
+    } catch (err) {
+      if (err instanceof DatasetPathError) throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", err.message, { field: "dataset" });
+      throw err;
+    }
+  };
+
+  /** Aborted when the client goes away before the answer is sent (ffmpeg decodes stop). */
+  const abortOnClose = (res: { once(e: "close", f: () => void): unknown; writableFinished: boolean }) => {
+    const controller = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    return controller.signal;
+  };
+
+  app.post("/api/finetune/check", async (request, reply) => runCheck(parse(CheckBody, request.body), abortOnClose(reply.raw)));
+
+  app.post("/api/finetune/plan", async (request, reply) => {
+    const b = parse(PlanBody, request.body);
+    const dataset = confined(b.dataset, "dataset");
+    let gpu;
+    try {
+      gpu = await resolveGpu({ gpu: b.gpu, totalMb: b.gpuTotalMb, usedMb: b.gpuUsedMb }, config, { snapshot: async () => scheduler.snapshot(0) as unknown as SchedulerSnapshot });
+    } catch (err) {
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `gpu: ${(err as Error).message.replace(/--gpu-total-mb N \[--gpu-used-mb M\]/, "gpuTotalMb [and gpuUsedMb]").replace(/--gpu/, "gpu")}`, { field: "gpu" });
+    }
+    const model = trainableModel(b.model);
+    const report = await runCheck({ ...b, dataset }, abortOnClose(reply.raw));
+    return planFromReport(report, model, { gpu, os: b.os, attention: b.attention, effectiveBatch: b.effectiveBatch });
+  });
+};
