@@ -35,5 +35,9 @@ export async function load(url, context, next) {
     const source = await fs.readFile(file, "utf8");
     return { format: "module", source: await transpile(file, source), shortCircuit: true };
   }
+  // tsx let TypeScript import JSON without `with { type: "json" }`; plugins rely on that
+  if (port && url.startsWith("file:") && new URL(url).pathname.endsWith(".json") && !context.importAttributes?.type) {
+    return { format: "json", source: await fs.readFile(fileURLToPath(url), "utf8"), shortCircuit: true };
+  }
   return next(url, context);
 }
