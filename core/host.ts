@@ -2,7 +2,7 @@
  * Wires the host's services in a tsyringe child container: config, logger, registry,
  * scheduler, pipeline. Used by the server, the CLI and the tests alike.
  */
-import { container as rootContainer, type DependencyContainer } from "./di.ts";
+import { instanceCachingFactory, container as rootContainer, type DependencyContainer } from "./di.ts";
 import type { Logger } from "pino";
 import type { Config } from "./config/schema.ts";
 import { createLogger } from "./logging.ts";
@@ -26,9 +26,14 @@ export function createHost(config: Config, options: { log?: Logger } = {}): Host
   const log = options.log ?? createLogger(config.log);
   container.register(TOKENS.Config, { useValue: config });
   container.register(TOKENS.Logger, { useValue: log });
-  container.registerSingleton(TOKENS.Registry, Registry);
-  container.registerSingleton(TOKENS.Scheduler, Scheduler);
-  container.registerSingleton(TOKENS.Pipeline, SpeechPipeline);
+  // Explicit factories (no decorator metadata): each service is built once per container.
+  const config$ = (c: DependencyContainer) => c.resolve<Config>(TOKENS.Config);
+  const log$ = (c: DependencyContainer) => c.resolve<Logger>(TOKENS.Logger);
+  container.register(TOKENS.Registry, { useFactory: instanceCachingFactory((c) => new Registry(config$(c), log$(c))) });
+  container.register(TOKENS.Scheduler, { useFactory: instanceCachingFactory((c) => new Scheduler(config$(c), c.resolve<Registry>(TOKENS.Registry), log$(c))) });
+  container.register(TOKENS.Pipeline, {
+    useFactory: instanceCachingFactory((c) => new SpeechPipeline(config$(c), c.resolve<Registry>(TOKENS.Registry), c.resolve<Scheduler>(TOKENS.Scheduler), log$(c))),
+  });
   const registry = container.resolve<Registry>(TOKENS.Registry);
   registry.scan();
   const scheduler = container.resolve<Scheduler>(TOKENS.Scheduler);

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `chorus` command. Chorus runs from its TypeScript sources through tsx (no build step).
-import { register } from "tsx/esm/api";
+// The `chorus` command. Chorus runs from its TypeScript sources through tsx (no build step),
+// from any working directory; plugin commands resolve `chorus/sdk` as engine workers do.
+import { registerChorusLoaders } from "../registry/loaders.mjs";
 
-register();
+registerChorusLoaders();
 // `chorus voices | head` closes the pipe early: that is not an error.
 process.stdout.on("error", (err) => {
   if (err.code === "EPIPE") process.exit(0);

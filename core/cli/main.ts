@@ -7,7 +7,9 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
+import { validateSettings } from "../registry/settings.ts";
 import { serveCommand } from "./serve.ts";
+import { wyomingCommand } from "./wyoming.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
@@ -21,6 +23,7 @@ const USAGE = `Usage: chorus <command> [options]
 
 Commands:
   serve                       start the HTTP server (default 127.0.0.1:7851)
+  wyoming [--host H --port P] only the Wyoming server, for Home Assistant (default 127.0.0.1:10200)
   say TEXT [-o out.wav]       speak TEXT (or stdin) to a WAV file, or to stdout
         [--engine ID] [--voice ID] [--speed N] [--pitch N] [--format wav|pcm]
   engines                     list installed engines and their state
@@ -124,11 +127,16 @@ async function runPluginCommand(argv: string[]): Promise<number | undefined> {
   if (!match) return undefined;
   const command: PluginCommand = match.command;
   const name = `chorus ${command.spec.name}`;
+  const settings = validateSettings(command.manifest, config.engines.settings[command.pluginId]);
+  if (!settings.ok) {
+    process.stderr.write(`${name}: ${settings.error}\n`);
+    return 2;
+  }
   const definition = await loadPluginCommand(command);
   try {
     return await definition.run({
       argv: rest.slice(match.used),
-      settings: config.engines.settings[command.pluginId] ?? {},
+      settings: settings.settings,
       pluginDir: command.pluginDir,
       stdin: process.stdin,
       stdout: process.stdout,
@@ -180,6 +188,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "serve":
         return await serveCommand(parsed.values);
+      case "wyoming":
+        return await wyomingCommand(parsed.values);
       case "say":
         return await sayCommand(rest, parsed.values);
       case "engines":

@@ -9,10 +9,10 @@ import { pathToFileURL } from "node:url";
 import type { Config } from "../config/schema.ts";
 import { resolvePath } from "../config/load.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
-import type { CommandDefinition, CommandSpec } from "../sdk/index.ts";
+import type { CommandDefinition, CommandSpec, Manifest } from "../../packages/sdk/src/index.ts";
 
 /** Built-in commands; a plugin command may not take their names (`voices X` is allowed). */
-export const BUILTIN_COMMANDS = ["serve", "say", "engines", "voices", "use", "plugin", "engine", "finetune", "help"];
+export const BUILTIN_COMMANDS = ["serve", "wyoming", "say", "engines", "voices", "use", "plugin", "engine", "finetune", "help"];
 /** Built-ins with subcommands of their own: no plugin command may start with them. */
 const BUILTIN_GROUPS = ["plugin", "engine"];
 
@@ -20,6 +20,7 @@ export interface PluginCommand {
   spec: CommandSpec;
   pluginId: string;
   pluginDir: string;
+  manifest: Manifest;
 }
 
 export interface PluginCommandList {
@@ -51,7 +52,7 @@ export function findPluginCommands(config: Config): PluginCommandList {
         const owner = commands.find((c) => c.spec.name === spec.name);
         if (reserved) problems.push(`plugin ${entry.id}: command '${spec.name}' ignored: ${reserved}`);
         else if (owner) problems.push(`plugin ${entry.id}: command '${spec.name}' ignored: plugin ${owner.pluginId} declares it too`);
-        else commands.push({ spec, pluginId: entry.id, pluginDir: dir });
+        else commands.push({ spec, pluginId: entry.id, pluginDir: dir, manifest: entry.manifest });
       }
     }
   }

@@ -10,10 +10,11 @@ import pino from "pino";
 import { CHORUS_ROOT, resolvePath } from "../config/load.ts";
 import { EngineHost } from "../registry/engine-host.ts";
 import { readPluginFolder } from "../registry/plugin-folder.ts";
+import { validateSettings } from "../registry/settings.ts";
 import { loadPluginCommand } from "./plugin-commands.ts";
 import { Registry } from "../registry/registry.ts";
-import type { AudioChunk, Voice } from "../sdk/engine.ts";
-import type { Manifest } from "../sdk/manifest.ts";
+import { validateOptions, type AudioChunk, type Voice } from "../../packages/sdk/src/index.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { UsageError, cliConfig, type CliValues } from "./main.ts";
 
 const TEMPLATE_DIR = path.join(CHORUS_ROOT, "examples", "plugin-template");
@@ -55,7 +56,7 @@ function newPlugin(args: string[]): number {
   manifest.id = name;
   manifest.name = title;
   manifest.version = "0.1.0";
-  manifest.$schema = path.relative(target, path.join(CHORUS_ROOT, "core", "sdk", "plugin.schema.json")).split(path.sep).join("/");
+  manifest.$schema = path.relative(target, path.join(CHORUS_ROOT, "packages", "sdk", "plugin.schema.json")).split(path.sep).join("/");
   fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   for (const file of ["README.md", "index.test.ts"]) {
     const p = path.join(target, file);
@@ -93,14 +94,17 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
   });
   // A scratch data folder, removed afterwards; the engine's settings from the configuration.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-check-${manifest.id}-`));
-  const settings = config.engines.settings[manifest.id] ?? {};
+  const checked = validateSettings(manifest, config.engines.settings[manifest.id]);
+  report(checked.ok ? { ok: true, what: "settings", detail: manifest.settings ? "valid against the manifest's settings schema" : "no settings schema" } : { ok: false, what: "settings", detail: checked.error });
+  if (!checked.ok) return 1;
+  const settings = checked.settings;
   try {
     await step(report, "import and create", () => host.start());
     const profile = manifest.resources.profiles.find((p) => p.device === "cpu") ?? manifest.resources.profiles[0]!;
     await step(report, `load (profile ${profile.name})`, () => host.load({ profile, device: { kind: profile.device, index: 0, simulated: profile.device !== "cpu" }, pluginDir: dir, settings, dataDir }));
     const voices = await step(report, "voices", () => host.listVoices(), (v) => checkVoices(manifest, v));
     const voice = manifest.defaultVoice ?? voices[0]!.id;
-    const chunks = await step(report, `synthesis (voice ${voice})`, () => collect(host, voice), (c) => checkAudio(manifest, c));
+    const chunks = await step(report, `synthesis (voice ${voice})`, () => collect(host, manifest, voice), (c) => checkAudio(manifest, c));
     const seconds = chunks.reduce((n, c) => n + c.samples.length / c.sampleRate, 0);
     report({ ok: true, what: "audio", detail: `${chunks.length} chunk(s), ${seconds.toFixed(2)} s at ${chunks[0]!.sampleRate} Hz` });
     await step(report, "unload", () => host.unload());
@@ -111,7 +115,7 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   for (const spec of manifest.commands) {
-    await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir })).catch(() => undefined);
+    await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir, manifest })).catch(() => undefined);
   }
   const failed = steps.filter((s) => !s.ok).length;
   process.stdout.write(failed ? `${manifest.id}: ${failed} problem(s)\n` : `${manifest.id}: all checks passed\n`);
@@ -141,9 +145,10 @@ function checkVoices(manifest: Manifest, voices: Voice[]): string | undefined {
   return undefined;
 }
 
-async function collect(host: EngineHost, voice: string): Promise<AudioChunk[]> {
+async function collect(host: EngineHost, manifest: Manifest, voice: string): Promise<AudioChunk[]> {
   const chunks: AudioChunk[] = [];
-  const request = { text: "Hello, this is a test of the plugin.", voice, speed: 1, pitch: 1, options: {} };
+  // The options as a request gets them: the manifest's defaults applied.
+  const request = { text: "Hello, this is a test of the plugin.", voice, speed: 1, pitch: 1, options: validateOptions(manifest, {}) };
   for await (const chunk of host.synthesize(request, new AbortController().signal)) chunks.push(chunk);
   return chunks;
 }

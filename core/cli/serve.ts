@@ -5,6 +5,7 @@
  */
 import { createHost } from "../host.ts";
 import { buildApp } from "../server/app.ts";
+import { startWyoming, type WyomingServer } from "../wyoming/index.ts";
 import { cliConfig, type CliValues } from "./main.ts";
 
 export async function serveCommand(values: CliValues): Promise<number> {
@@ -20,6 +21,15 @@ export async function serveCommand(values: CliValues): Promise<number> {
     throw err;
   }
   await host.registry.watch(); // hot-swap plugins while serving
+  let wyoming: WyomingServer | undefined;
+  try {
+    if (config.wyoming.enabled) wyoming = await startWyoming(host); // docs/wyoming.md
+  } catch (err) {
+    await host.registry.close();
+    await app.close();
+    await host.close();
+    throw err;
+  }
   host.log.info({ address, defaultEngine: host.registry.selection.current(), engines: host.registry.list().map((e) => `${e.id}:${e.status}`) }, "chorus listening");
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -34,12 +44,13 @@ export async function serveCommand(values: CliValues): Promise<number> {
   const cutOff = () => {
     host.log.warn("cutting off the requests still running");
     app.server.closeAllConnections();
+    void wyoming?.close();
   };
   const timer = setTimeout(cutOff, config.server.shutdownGraceSeconds * 1000);
   process.once("SIGINT", cutOff);
   process.once("SIGTERM", cutOff);
   await host.registry.close();
-  await app.close();
+  await Promise.all([wyoming?.shutdown(), app.close()]);
   clearTimeout(timer);
   await host.close();
   return 0;

@@ -17,29 +17,18 @@ const ModelTarget = z.strictObject({
   voice: z.string().min(1).optional(),
 });
 
-const v = (voice: string, variant?: string) => (variant ? { voice, options: { variant } } : { voice });
-
-/** OpenAI voice names -> per-engine voices. Unlisted engines use their default voice. */
-export const DEFAULT_OPENAI_VOICES = {
-  alloy: { espeak: v("en-us", "f2"), flite: v("slt") },
-  ash: { espeak: v("en-us", "m3"), flite: v("rms") },
-  ballad: { espeak: v("en-gb", "m2"), flite: v("awb") },
-  coral: { espeak: v("en-us", "f3"), flite: v("slt") },
-  echo: { espeak: v("en-us", "m1"), flite: v("kal16") },
-  fable: { espeak: v("en-gb", "m7"), flite: v("awb") },
-  onyx: { espeak: v("en-us", "m6"), flite: v("rms") },
-  nova: { espeak: v("en-us", "f4"), flite: v("slt") },
-  sage: { espeak: v("en-gb", "f1"), flite: v("slt") },
-  shimmer: { espeak: v("en-us", "f5"), flite: v("slt") },
-  verse: { espeak: v("en-us", "m2"), flite: v("kal16") },
-};
-
 export const OpenAICompatSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  /** Model names -> engines. Any installed engine id also works as a model name. */
-  models: z.record(z.string(), ModelTarget).default({ "tts-1": { engine: "espeak" }, "tts-1-hd": { engine: "flite" }, "gpt-4o-mini-tts": { engine: "espeak" } }),
-  /** Voice names (matched case-insensitively, trimmed) -> engine id -> voice. `engine:voice` always works. */
-  voices: z.record(z.string(), z.record(z.string(), EngineVoice)).default(DEFAULT_OPENAI_VOICES),
+  /**
+   * Model names -> engines, over those the engines contribute (manifest `aliases.openai.models`).
+   * Any installed engine id also works as a model name.
+   */
+  models: z.record(z.string(), ModelTarget).default({}),
+  /**
+   * Voice names (matched case-insensitively, trimmed) -> engine id -> voice, over those the
+   * engines contribute (manifest `aliases.openai.voices`). `engine:voice` always works.
+   */
+  voices: z.record(z.string(), z.record(z.string(), EngineVoice)).default({}),
   /** Longest `input`, characters (OpenAI's limit is 4096). */
   maxInput: z.number().int().positive().default(4096),
   /** Rate of `pcm` output (OpenAI sends 24 kHz; clients often assume it). null: the engine's own rate. */

@@ -1,6 +1,7 @@
 /** The configuration schema. Every key has a default, so an empty file is a valid config. */
 import { z } from "zod";
 import { CompatSchema } from "./compat-schema.ts";
+import { WyomingSchema } from "./wyoming-schema.ts";
 import { FinetuneSchema } from "../finetune/config.ts";
 
 const port = z.number().int().min(0).max(65535);
@@ -111,6 +112,8 @@ export const ConfigSchema = z.strictObject({
   scheduler: SchedulerSchema.default(SchedulerSchema.parse({})),
   /** OpenAI/AllTalk compatibility: model and voice mapping, CORS, API key, output files. */
   compat: CompatSchema.default(CompatSchema.parse({})),
+  /** The Wyoming (Home Assistant) TCP server: off unless enabled. */
+  wyoming: WyomingSchema.default(WyomingSchema.parse({})),
   /** Fine-tuning tools: dataset folders the API may read, the transcriber's Python. */
   finetune: FinetuneSchema.default(FinetuneSchema.parse({})),
   /** Writable folder for state, caches and generated files. Relative to the Chorus root. */

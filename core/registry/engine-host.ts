@@ -10,12 +10,14 @@ import { EventEmitter } from "node:events";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import type { Logger } from "pino";
-import type { AudioChunk, DeviceInfo, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../sdk/engine.ts";
-import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
-import { EngineError, SynthesisAbortedError } from "../sdk/errors.ts";
-import type { EngineToHost, HostToEngine, WireLoadContext } from "./protocol.ts";
+import type { AudioChunk, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../../packages/sdk/src/index.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
+import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
+import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type HostToEngine, type WireLoadContext } from "./protocol.ts";
+
+export type { HostLoadContext } from "./protocol.ts";
 import { PendingCalls, workerLost } from "./pending-calls.ts";
-import { bootWorker, type Link } from "./worker-link.ts";
+import { bootWorker, spawnProcessLink, type Link, type ProcessCommand } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
 import { memoryExceeded } from "./memory-error.ts";
@@ -41,15 +43,11 @@ export interface EngineHostOptions {
   pingTimeoutMs?: number;
   /** Memory limit per plugin (memory-limit.ts); default policy when absent. */
   memory?: MemoryPolicy;
-}
-
-/** What the host loads an engine with (the SDK's LoadContext less what the runtime adds). */
-export interface HostLoadContext {
-  profile: PlacementProfile;
-  device: DeviceInfo;
-  pluginDir: string;
-  settings: Record<string, unknown>;
-  dataDir: string;
+  /**
+   * For `isolation: "process"`: the command that starts a runtime of another language (e.g.
+   * the Python runtime) speaking the protocol on fd 3. Default: the Node runtime.
+   */
+  processCommand?: ProcessCommand;
 }
 
 type State = "new" | "starting" | "running" | "restarting" | "stopped";
@@ -114,7 +112,7 @@ export class EngineHost extends EventEmitter {
   }
 
   async load(context: HostLoadContext): Promise<void> {
-    const wire: WireLoadContext = { ...context, profile: context.profile.name };
+    const wire: WireLoadContext = { ...context, profile: context.profile.name, maxChunkBytes: MAX_CHUNK_BYTES };
     await this.call({ type: "load", context: wire }, this.seconds("loadSeconds"));
     this.loadContext = wire;
   }
@@ -202,7 +200,7 @@ export class EngineHost extends EventEmitter {
           this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
         },
       },
-      undefined,
+      this.options.processCommand && this.manifest.isolation === "process" ? (h) => spawnProcessLink(this.options.processCommand!, h, this.limits()) : undefined,
       this.limits(),
     );
     this.link = link;

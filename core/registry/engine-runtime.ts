@@ -5,9 +5,9 @@
  * audio while the host has granted none, so a host whose reader stalls holds at most
  * `credits x MAX_CHUNK_BYTES` for the request, whatever the engine does.
  */
-import type { Engine, EngineLogger, LoadContext } from "../sdk/engine.ts";
-import { SynthesisAbortedError } from "../sdk/errors.ts";
-import { SDK_VERSION } from "../sdk/manifest.ts";
+import type { Engine, EngineLogger, LoadContext } from "../../packages/sdk/src/index.ts";
+import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
+import { SDK_VERSION } from "../../packages/sdk/src/index.ts";
 import { MAX_CHUNK_BYTES, PROTOCOL_VERSION, type EngineBootData, type EngineToHost, type HostToEngine, type WireLoadContext } from "./protocol.ts";
 import { toWireError } from "./wire-errors.ts";
 
@@ -70,7 +70,8 @@ export async function runEngine(boot: EngineBootData, channel: Channel): Promise
     const profile = boot.manifest.resources.profiles.find((p) => p.name === wire.profile);
     if (!profile) throw new Error(`load: the manifest has no profile '${wire.profile}'`);
     const reportMemory: LoadContext["reportMemory"] = (m) => channel.send({ type: "memory", ...m });
-    return { ...wire, profile, log, reportMemory };
+    const { maxChunkBytes: _, ...rest } = wire;
+    return { ...rest, profile, log, reportMemory };
   };
 
   const synthesize = async (message: Extract<HostToEngine, { type: "synthesize" }>, signal: AbortSignal, credits: Credits) => {

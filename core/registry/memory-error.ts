@@ -1,5 +1,5 @@
 /** The error calls fail with when an engine passed its memory limit (see memory-limit.ts). */
-import { OutOfMemoryError } from "../sdk/errors.ts";
+import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
 
 const MEMORY = Symbol.for("chorus.memoryLimit");
 

@@ -10,7 +10,7 @@
  * to clients), the scheduler records the higher need and the worker is restarted.
  */
 import fs from "node:fs";
-import type { Manifest } from "../sdk/manifest.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
 
 export interface MemoryPolicy {
   /** MB allowed above the declared `ramMb`. */

@@ -2,8 +2,8 @@
  * The calls in flight to one engine worker, by message id: answers, errors and streamed
  * chunks from the worker are routed to their caller; a dead worker fails them all.
  */
-import type { AudioChunk } from "../sdk/engine.ts";
-import { EngineError } from "../sdk/errors.ts";
+import type { AudioChunk } from "../../packages/sdk/src/index.ts";
+import { EngineError } from "../../packages/sdk/src/index.ts";
 import type { EngineToHost } from "./protocol.ts";
 import { fromWireError } from "./wire-errors.ts";
 

@@ -1,10 +1,15 @@
 /**
  * One plugin folder, read and validated without running any of its code: `plugin.json`
- * parsed against the SDK's ManifestSchema, the SDK major checked, the entry module found.
+ * parsed against the ManifestSchema, its `sdk` range checked against this host's SDK version,
+ * the entry module found, and (given the configuration's settings) the engine's settings
+ * validated against the manifest's `settings` schema.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ManifestSchema, describeZodIssues, type Manifest } from "../sdk/manifest.ts";
+import semver from "semver";
+import { SDK_VERSION, type Manifest } from "../../packages/sdk/src/index.ts";
+import { validateSettings } from "./settings.ts";
+import { ManifestSchema, describeZodIssues } from "./manifest-schema.ts";
 
 export const MANIFEST_FILE = "plugin.json";
 
@@ -16,7 +21,17 @@ export const MANIFEST_FILE = "plugin.json";
  * runs from, so that a broken edit of the folder cannot reach a reload of this generation.
  */
 export type EngineEntry =
-  | { id: string; dir: string; generation: number; status: "available"; manifest: Manifest; codeDir?: string; error?: string }
+  | {
+      id: string;
+      dir: string;
+      generation: number;
+      status: "available";
+      manifest: Manifest;
+      /** The engine's settings, validated, defaults applied. */
+      settings: Record<string, unknown>;
+      codeDir?: string;
+      error?: string;
+    }
   | { id: string; dir: string; generation: number; status: "failed"; error: string; manifest?: Manifest };
 
 let generations = 0;
@@ -26,8 +41,11 @@ export function nextGeneration(): number {
   return ++generations;
 }
 
-/** Reads and validates one plugin folder's manifest, never throwing. */
-export function readPluginFolder(dir: string): EngineEntry {
+/** The configured settings of engine `id` (`engines.settings`), for validation at read. */
+export type SettingsLookup = (id: string) => Record<string, unknown> | undefined;
+
+/** Reads and validates one plugin folder's manifest (and the engine's settings), never throwing. */
+export function readPluginFolder(dir: string, settingsOf: SettingsLookup = () => undefined): EngineEntry {
   const generation = nextGeneration();
   const fallbackId = path.basename(dir);
   const file = path.join(dir, MANIFEST_FILE);
@@ -44,14 +62,16 @@ export function readPluginFolder(dir: string): EngineEntry {
     return { id, dir, generation, status: "failed", error: `invalid ${MANIFEST_FILE}: ${describeZodIssues(parsed.error).join("; ")}` };
   }
   const manifest = parsed.data;
-  if (manifest.sdk !== "1") {
-    return { id: manifest.id, dir, generation, status: "failed", manifest, error: `needs SDK major ${manifest.sdk}; this host implements 1` };
+  if (!semver.satisfies(SDK_VERSION, manifest.sdk)) {
+    return { id: manifest.id, dir, generation, status: "failed", manifest, error: `needs SDK ${manifest.sdk}; this host's SDK is ${SDK_VERSION}` };
   }
   const entry = path.resolve(dir, manifest.entry);
   if (!entry.startsWith(path.resolve(dir) + path.sep) || !fs.existsSync(entry)) {
     return { id: manifest.id, dir, generation, status: "failed", manifest, error: `entry '${manifest.entry}' not found in the plugin folder` };
   }
-  return { id: manifest.id, dir, generation, status: "available", manifest };
+  const settings = validateSettings(manifest, settingsOf(manifest.id));
+  if (!settings.ok) return { id: manifest.id, dir, generation, status: "failed", manifest, error: settings.error };
+  return { id: manifest.id, dir, generation, status: "available", manifest, settings: settings.settings };
 }
 
 /** The problems to show for an entry (the rejection of a newer version included). */

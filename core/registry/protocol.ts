@@ -6,8 +6,7 @@
  * (`credits` on the request, then `credit` messages as the host consumes), so what the host
  * holds per request is bounded by `credits x MAX_CHUNK_BYTES` whatever the engine does.
  */
-import type { DeviceInfo, SynthesisRequest } from "../sdk/engine.ts";
-import type { Manifest } from "../sdk/manifest.ts";
+import type { DeviceInfo, Manifest, PlacementProfile, SynthesisRequest } from "../../packages/sdk/src/index.ts";
 
 /** Protocol version, as `ready.protocol`; a runtime speaking another major is refused. */
 export const PROTOCOL_VERSION = "1.0.0";
@@ -24,9 +23,20 @@ export interface EngineBootData {
   entryUrl: string;
 }
 
+/** What the host loads an engine with (the SDK's LoadContext less what the runtime adds). */
+export interface HostLoadContext {
+  profile: PlacementProfile;
+  device: DeviceInfo;
+  pluginDir: string;
+  settings: Record<string, unknown>;
+  dataDir: string;
+}
+
 /** The `load` context on the wire: the profile by name (the manifest holds its spec). */
 export interface WireLoadContext {
   profile: string;
+  /** The largest chunk the host accepts (MAX_CHUNK_BYTES); runtimes split larger audio. */
+  maxChunkBytes: number;
   device: DeviceInfo;
   settings: Record<string, unknown>;
   pluginDir: string;

@@ -14,13 +14,11 @@ import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
-import { inject, injectable } from "../di.ts";
 import type { Config } from "../config/schema.ts";
 import { CHORUS_ROOT, resolvePath } from "../config/load.ts";
-import type { DeviceInfo } from "../sdk/engine.ts";
-import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
-import { OutOfMemoryError } from "../sdk/errors.ts";
-import { TOKENS } from "../tokens.ts";
+import type { DeviceInfo } from "../../packages/sdk/src/index.ts";
+import type { Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
+import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
 import { EngineHost } from "./engine-host.ts";
 import { duplicateChecked, entryErrors, keyFor, pluginFolders, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
 import { EngineSelection } from "./selection.ts";
@@ -41,7 +39,6 @@ export interface RegistryChange {
 /** Previous good generations kept per engine (to fall back to when a new one fails to load). */
 const HISTORY = 2;
 
-@injectable()
 export class Registry extends EventEmitter {
   /** Keyed by engine id; a folder repeating a taken id is keyed `id@dir`. */
   private entries = new Map<string, EngineEntry>();
@@ -56,14 +53,16 @@ export class Registry extends EventEmitter {
   readonly selection: EngineSelection;
 
   constructor(
-    @inject(TOKENS.Config) private readonly config: Config,
-    @inject(TOKENS.Logger) log: Logger,
+    private readonly config: Config,
+    log: Logger,
   ) {
     super();
     this.log = log.child({ component: "registry" });
     const stateFile = path.join(resolvePath(config.dataDir), "state.json");
     this.selection = new EngineSelection(stateFile, config.engines.default, (id) => this.get(id));
   }
+
+  private readonly settingsOf = (id: string) => this.config.engines.settings[id];
 
   private get roots(): string[] {
     return this.config.engines.dirs.map(resolvePath);
@@ -78,7 +77,7 @@ export class Registry extends EventEmitter {
     const found = new Map<string, EngineEntry>();
     for (const root of this.roots) {
       for (const dir of pluginFolders(root)) {
-        const entry = readPluginFolder(dir);
+        const entry = readPluginFolder(dir, this.settingsOf);
         found.set(keyFor(found, entry), duplicateChecked(found, entry));
       }
     }
@@ -174,7 +173,7 @@ export class Registry extends EventEmitter {
       if (!spare) await host.start();
       const dataDir = path.join(resolvePath(this.config.dataDir), "engines", id);
       fs.mkdirSync(dataDir, { recursive: true });
-      await host.load({ profile, device, pluginDir: entry.codeDir ?? entry.dir, settings: this.config.engines.settings[id] ?? {}, dataDir });
+      await host.load({ profile, device, pluginDir: entry.codeDir ?? entry.dir, settings: entry.settings, dataDir });
     } catch (err) {
       await host.terminate();
       this.loadFailed(id, generation, err);
@@ -194,7 +193,7 @@ export class Registry extends EventEmitter {
     const print = fingerprint(dir);
     if (current && this.fingerprints.get(dir) === print) return; // touched, not changed
     this.fingerprints.set(dir, print);
-    const candidate = readPluginFolder(dir);
+    const candidate = readPluginFolder(dir, this.settingsOf);
     let error = candidate.status === "failed" ? candidate.error : undefined;
     let accepted: EngineEntry | undefined;
     if (candidate.status === "available") {

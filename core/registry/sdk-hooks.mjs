@@ -20,7 +20,7 @@ export function initialize(data) {
 const bare = (s) => !s.startsWith(".") && !s.startsWith("/") && !/^[a-z][a-z0-9+.-]*:/i.test(s);
 
 export async function resolve(specifier, context, next) {
-  if (specifier === "chorus/sdk") return next(sdkUrl, context);
+  if (specifier === "chorus/sdk" || specifier === "@chorus-tts/sdk") return next(sdkUrl, context);
   try {
     return await next(specifier, context);
   } catch (err) {

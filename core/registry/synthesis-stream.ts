@@ -7,8 +7,8 @@
  * the engine fails, when the caller's signal aborts, or when no chunk (nor the end) arrives
  * for `timeoutSeconds` while the consumer waits.
  */
-import type { AudioChunk } from "../sdk/engine.ts";
-import { EngineError, SynthesisAbortedError } from "../sdk/errors.ts";
+import type { AudioChunk } from "../../packages/sdk/src/index.ts";
+import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { INITIAL_CREDITS, MAX_CHUNK_BYTES } from "./protocol.ts";
 
 /** Bytes queued by all synthesis streams of this process (for the bound's test and metrics). */

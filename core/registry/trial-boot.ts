@@ -6,7 +6,7 @@
  * generation skips the boot.
  */
 import type { Logger } from "pino";
-import type { Manifest } from "../sdk/manifest.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { EngineHost } from "./engine-host.ts";
 import type { MemoryPolicy } from "./memory-limit.ts";
 

@@ -1,5 +1,5 @@
 /** Errors as they cross the engine protocol (docs/protocol.md, "Errors"): by `name`. */
-import { BadOptionError, EngineError, OutOfMemoryError, SynthesisAbortedError, VoiceNotFoundError } from "../sdk/errors.ts";
+import { BadOptionError, EngineError, OutOfMemoryError, SynthesisAbortedError, VoiceNotFoundError } from "../../packages/sdk/src/index.ts";
 import type { WireError } from "./protocol.ts";
 
 /** Any thrown value as its wire form. Matching is by `name`, not class (the plugin may bundle its own SDK copy). */

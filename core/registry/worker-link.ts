@@ -9,7 +9,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Duplex } from "node:stream";
 import { Worker } from "node:worker_threads";
-import { EngineError } from "../sdk/errors.ts";
+import { EngineError } from "../../packages/sdk/src/index.ts";
 import { FrameDecoder, encodeFrame, payloadToSamples } from "./framing.ts";
 import type { EngineBootData, EngineToHost, HostToEngine } from "./protocol.ts";
 import { PROTOCOL_VERSION } from "./protocol.ts";

@@ -3,7 +3,7 @@
  * fallbacks (`engine` = that engine's profiles in order, `engine:profile` = that one).
  * Fallbacks are not followed recursively, so chains cannot loop.
  */
-import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
+import type { Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
 
 export interface Candidate {
   engineId: string;

@@ -6,12 +6,13 @@
  * production run this same code.
  */
 import { ChorusError } from "../errors.ts";
-import { SynthesisAbortedError } from "../sdk/errors.ts";
+import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { buildChain, type Candidate } from "./chain.ts";
 import { EngineLifecycle } from "./lifecycle.ts";
 import type { Lease, LeaseRequest } from "./lease.ts";
 import { decide, usable, type Placement } from "./placement.ts";
 import type { Instance } from "./types.ts";
+import { instanceHealth, type InstanceHealth } from "./health.ts";
 
 interface Waiter {
   id: number;
@@ -267,6 +268,11 @@ export class SchedulerCore extends EngineLifecycle {
 
   isLoaded(engineId: string): boolean {
     return this.instancesOf(engineId).some((i) => i.state === "ready");
+  }
+
+  /** The engine's own `health()` answer for each loaded instance (GET /api/engines). */
+  health(engineId: string, timeoutMs = 2000): Promise<InstanceHealth[]> {
+    return instanceHealth(this.instancesOf(engineId), timeoutMs);
   }
 
   get queued(): number {

@@ -4,7 +4,7 @@
  * engines and running requests (accounted now) - reserve. At a fresh reading this equals
  * min(driver's free, total - Chorus's holdings) - reserve.
  */
-import type { PlacementProfile } from "../sdk/manifest.ts";
+import type { PlacementProfile } from "../../packages/sdk/src/index.ts";
 import type { Device } from "./devices.ts";
 
 /** What one engine instance holds. */

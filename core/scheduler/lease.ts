@@ -1,6 +1,6 @@
 /** What the pipeline gets from the scheduler: the right to run requests on a loaded engine. */
-import type { AudioChunk, SynthesisRequest, Voice } from "../sdk/engine.ts";
-import type { PlacementProfile } from "../sdk/manifest.ts";
+import type { AudioChunk, SynthesisRequest, Voice } from "../../packages/sdk/src/index.ts";
+import type { PlacementProfile } from "../../packages/sdk/src/index.ts";
 
 /** The calls a lease holder may make on the engine (an EngineHost in production). */
 export interface LeasedEngine {

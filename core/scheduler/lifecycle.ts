@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { SchedulerConfig } from "../config/schema.ts";
-import { OutOfMemoryError } from "../sdk/errors.ts";
+import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
 import { profileKey, type Candidate } from "./chain.ts";
 import { sleep, type Clock } from "./clock.ts";
 import { Cooldowns } from "./cooldown.ts";
@@ -175,6 +175,7 @@ export abstract class EngineLifecycle {
       inst.state = "ready";
       inst.loadedAt = inst.lastUsed = this.clock.now();
       host.onExit((code) => this.onExit(inst, code));
+      host.onMemory?.((report) => this.reported(inst, report.vramMb));
       this.cooldowns.clear(c.key);
       this.metrics.loads.inc({ engine: c.engineId, profile: c.profile.name, result: "ok" });
       this.decision("load", "loaded", { engine: c.engineId, profile: c.profile.name, device: gpu?.id ?? "cpu" }, "debug");
@@ -215,6 +216,17 @@ export abstract class EngineLifecycle {
     if (Math.abs(bounded - inst.vramMb) < 16) return;
     gpu.othersMb = Math.max(0, gpu.othersMb - (bounded - inst.vramMb));
     this.decision("learn", "learned_footprint", { engine: inst.engineId, profile: inst.profile, device: gpu.id, detail: `declared ${inst.spec.vramMb} MB, measured ${measured} MB, using ${bounded} MB` });
+    inst.vramMb = bounded;
+    this.learned.set(inst.key, bounded);
+  }
+
+  /** The engine's own reading of its GPU memory (protocol `memory`) replaces the estimate. */
+  private reported(inst: Instance, vramMb: number | undefined): void {
+    const gpu = this.devices.find((d) => d.id === inst.gpu);
+    if (!gpu || vramMb === undefined || !(vramMb > 0) || this.instances.get(inst.id) !== inst) return;
+    const bounded = Math.round(boundLearned(inst.spec.vramMb, vramMb));
+    if (Math.abs(bounded - inst.vramMb) < 16) return;
+    this.decision("learn", "learned_footprint", { engine: inst.engineId, profile: inst.profile, device: gpu.id, detail: `declared ${inst.spec.vramMb} MB, the engine reports ${vramMb} MB, using ${bounded} MB` });
     inst.vramMb = bounded;
     this.learned.set(inst.key, bounded);
   }

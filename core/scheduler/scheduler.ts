@@ -3,11 +3,9 @@
  * their own worker), nvidia-smi (or simulated GPUs from the config) and the system clock.
  */
 import type { Logger } from "pino";
-import { inject, injectable } from "tsyringe";
 import type { Config } from "../config/schema.ts";
 import type { Registry } from "../registry/registry.ts";
-import type { DeviceInfo } from "../sdk/engine.ts";
-import { TOKENS } from "../tokens.ts";
+import type { DeviceInfo } from "../../packages/sdk/src/index.ts";
 import { systemClock } from "./clock.ts";
 import { SchedulerCore } from "./core.ts";
 import { NvidiaSmiProbe, noGpuProbe } from "./devices.ts";
@@ -30,19 +28,23 @@ export function registryLoader(registry: Registry): EngineLoader {
         listVoices: () => host.listVoices(),
         synthesize: (request, signal) => host.synthesize(request, signal),
         unload: () => host.unload(),
+        health: () => host.health(),
         terminate: () => host.shutdown(),
         onExit: (listener) => void host.once("exit", listener),
+        onMemory: (listener) => {
+          host.on("memory", listener);
+          if (host.lastMemory) listener(host.lastMemory); // reported during load, before this listener
+        },
       };
     },
   };
 }
 
-@injectable()
 export class Scheduler extends SchedulerCore {
   constructor(
-    @inject(TOKENS.Config) config: Config,
-    @inject(TOKENS.Registry) registry: Registry,
-    @inject(TOKENS.Logger) log: Logger,
+    config: Config,
+    registry: Registry,
+    log: Logger,
   ) {
     const s = config.scheduler;
     super({

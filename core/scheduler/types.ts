@@ -1,5 +1,5 @@
 /** The seams of the scheduler (engine catalogue, loader) and its per-instance state. */
-import type { Manifest, PlacementProfile } from "../sdk/manifest.ts";
+import type { Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
 import type { Reason } from "./decisions.ts";
 import type { Holding } from "./fit.ts";
 import type { LeasedEngine } from "./lease.ts";
@@ -13,9 +13,13 @@ export interface EngineCatalog {
 /** A loaded engine instance as the loader hands it over (an EngineHost in production). */
 export interface LoadedEngine extends LeasedEngine {
   unload(): Promise<void>;
+  /** The engine's own health check (`Engine.health`; `{ok: true}` when it has none). */
+  health(): Promise<{ ok: boolean; detail?: string }>;
   terminate(): Promise<void>;
   /** Called if the instance dies on its own (worker crash). */
   onExit(listener: (code: number | null) => void): void;
+  /** Called when the engine reports the memory it holds (protocol `memory`). */
+  onMemory?(listener: (report: { vramMb?: number; ramMb?: number }) => void): void;
 }
 
 export interface EngineLoader {

@@ -2,7 +2,7 @@
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from "fastify";
 import { ZodError } from "zod";
 import { ChorusError } from "../errors.ts";
-import { SynthesisAbortedError } from "../sdk/errors.ts";
+import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { EncoderError } from "../audio/encoders/index.ts";
 import { sendOpenAIError } from "./openai/errors.ts";
 

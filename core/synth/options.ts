@@ -1,48 +1,39 @@
-/** Validates a request's engine-specific `options` against the manifest's option specs. */
-import { z } from "zod";
-import type { Manifest, OptionSpec } from "../sdk/manifest.ts";
+/**
+ * A request's engine-specific `options`, checked against the manifest's option specs with
+ * the SDK's `validateOptions` (the one the plugin harness uses too), defaults applied.
+ */
+import { BadOptionError, validateOptions as sdkValidate, type Manifest } from "../../packages/sdk/src/index.ts";
 import { ChorusError } from "../errors.ts";
-
-const cache = new WeakMap<Manifest, z.ZodType<Record<string, unknown>>>();
-
-function specSchema(spec: OptionSpec): z.ZodType {
-  switch (spec.type) {
-    case "number": {
-      let s = spec.integer ? z.number().int() : z.number();
-      if (spec.min !== undefined) s = s.min(spec.min);
-      if (spec.max !== undefined) s = s.max(spec.max);
-      return s;
-    }
-    case "boolean":
-      return z.boolean();
-    case "string":
-      return spec.enum?.length ? z.enum(spec.enum as [string, ...string[]]) : z.string().max(spec.maxLength);
-  }
-}
-
-function schemaFor(manifest: Manifest): z.ZodType<Record<string, unknown>> {
-  let schema = cache.get(manifest);
-  if (!schema) {
-    const shape: Record<string, z.ZodType> = {};
-    for (const [name, spec] of Object.entries(manifest.options)) {
-      shape[name] = spec.default !== undefined ? specSchema(spec).default(spec.default) : specSchema(spec).optional();
-    }
-    schema = z.strictObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
-    cache.set(manifest, schema);
-  }
-  return schema;
-}
 
 /** Returns the options with defaults applied, or throws a 400 naming `options.<name>`. */
 export function validateOptions(manifest: Manifest, options: Record<string, unknown> | undefined): Record<string, unknown> {
-  const result = schemaFor(manifest).safeParse(options ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const key = issue.code === "unrecognized_keys" ? issue.keys[0] : issue.path.join(".");
-  const known = Object.keys(manifest.options);
-  const message =
-    issue.code === "unrecognized_keys"
-      ? `engine '${manifest.id}' has no option '${key}'${known.length ? ` (it has: ${known.join(", ")})` : ""}`
-      : `${issue.message}`;
-  throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `options.${key}: ${message}`, { field: `options.${key}` });
+  try {
+    return sdkValidate(manifest, options);
+  } catch (err) {
+    if (!(err instanceof BadOptionError)) throw err;
+    throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", err.message, { field: err.option ? `options.${err.option}` : "options" });
+  }
+}
+
+/**
+ * Options for an engine that serves a request meant for another one (a fallback, or the
+ * re-placement after an out-of-memory): the requested options this engine declares too, when
+ * valid for it, with its defaults for the rest. Returns what was dropped, for the log.
+ */
+export function carriedOptions(manifest: Manifest, options: Record<string, unknown> | undefined): { options: Record<string, unknown>; dropped: string[] } {
+  const kept: Record<string, unknown> = {};
+  const dropped: string[] = [];
+  for (const [key, value] of Object.entries(options ?? {})) {
+    if (!Object.hasOwn(manifest.options, key)) {
+      dropped.push(key);
+      continue;
+    }
+    try {
+      sdkValidate({ id: manifest.id, options: { [key]: manifest.options[key]! } }, { [key]: value });
+      kept[key] = value;
+    } catch {
+      dropped.push(key);
+    }
+  }
+  return { options: sdkValidate(manifest, kept), dropped };
 }

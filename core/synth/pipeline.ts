@@ -4,19 +4,15 @@
  * Encoding and transport are the caller's (HTTP routes, CLI).
  */
 import type { Logger } from "pino";
-import { inject, injectable } from "../di.ts";
 import type { Config } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
-import type { AudioChunk, Voice } from "../sdk/engine.ts";
-import { EngineError, OutOfMemoryError, SynthesisAbortedError } from "../sdk/errors.ts";
-import type { PlacementProfile } from "../sdk/manifest.ts";
+import { BadOptionError, EngineError, OutOfMemoryError, SynthesisAbortedError, type AudioChunk, type Manifest, type PlacementProfile, type Voice } from "../../packages/sdk/src/index.ts";
 import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
-import { TOKENS } from "../tokens.ts";
-import { validateOptions } from "./options.ts";
+import { carriedOptions, validateOptions } from "./options.ts";
 import { readAhead } from "./read-ahead.ts";
 import { MAX_RESUMES, Skipper } from "./resume.ts";
 import { isWorkerLost } from "../registry/pending-calls.ts";
@@ -45,16 +41,15 @@ export interface SpeechStream {
   chunks: AsyncGenerator<Int16Array>;
 }
 
-@injectable()
 export class SpeechPipeline {
   private readonly voiceCache = new WeakMap<LeasedEngine, Promise<Voice[]>>();
   private readonly log: Logger;
 
   constructor(
-    @inject(TOKENS.Config) private readonly config: Config,
-    @inject(TOKENS.Registry) private readonly registry: Registry,
-    @inject(TOKENS.Scheduler) private readonly scheduler: Scheduler,
-    @inject(TOKENS.Logger) log: Logger,
+    private readonly config: Config,
+    private readonly registry: Registry,
+    private readonly scheduler: Scheduler,
+    log: Logger,
   ) {
     this.log = log.child({ component: "pipeline" });
   }
@@ -99,7 +94,7 @@ export class SpeechPipeline {
     try {
       const manifest = this.registry.manifest(lease.engineId);
       if (!manifest) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${lease.engineId}'`, { field: "engine" });
-      const options = lease.engineId === requested ? validateOptions(manifest, job.options) : {};
+      const options = lease.engineId === requested ? validateOptions(manifest, job.options) : this.fallbackOptions(manifest, job.options);
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
       const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
       const current = { lease, voice };
@@ -139,6 +134,7 @@ export class SpeechPipeline {
   ): AsyncGenerator<AudioChunk> {
     let retried = false;
     let resumes = 0;
+    const requestedOptions = params.options;
     try {
       for (const [index, text] of sentences.entries()) {
         // Stopped between sentences: an error, never a shorter text passed off as the whole.
@@ -160,7 +156,10 @@ export class SpeechPipeline {
             if (isWorkerLost(err) && !signal.aborted && resumes < MAX_RESUMES) {
               resumes++;
               const sameVoice = await this.resume(current, err as Error, { index, total: sentences.length, delivered, attempt: resumes }, signal, fallback, params);
-              if (!sameVoice) params = { ...params, voice: current.voice, options: {} };
+              if (!sameVoice) {
+                const manifest = this.registry.manifest(current.lease.engineId);
+                params = { ...params, voice: current.voice, options: manifest ? this.fallbackOptions(manifest, requestedOptions) : {} };
+              }
               skip = new Skipper(sameVoice ? delivered : 0);
               continue;
             }
@@ -177,7 +176,9 @@ export class SpeechPipeline {
             });
             current.lease = next;
             if (next.engineId !== lease.engineId) {
-              params = { ...params, voice: await this.resolveVoice(next, undefined, true, this.registry.manifest(next.engineId)?.defaultVoice), options: {} };
+              const manifest = this.registry.manifest(next.engineId);
+              const options = manifest ? this.fallbackOptions(manifest, requestedOptions) : {};
+              params = { ...params, voice: await this.resolveVoice(next, undefined, true, manifest?.defaultVoice), options };
               current.voice = params.voice;
             }
           }
@@ -186,6 +187,13 @@ export class SpeechPipeline {
     } finally {
       current.lease.release();
     }
+  }
+
+  /** Options for a fallback engine: the requested ones it declares and accepts, its defaults for the rest. */
+  private fallbackOptions(manifest: Manifest, options: Record<string, unknown> | undefined): Record<string, unknown> {
+    const carried = carriedOptions(manifest, options);
+    if (carried.dropped.length) this.log.info({ engine: manifest.id, dropped: carried.dropped, reason: "options_dropped" }, `options not applicable to fallback engine ${manifest.id}: ${carried.dropped.join(", ")}`);
+    return carried.options;
   }
 
   /**
@@ -276,7 +284,7 @@ function fromEngineError(err: unknown, engineId: string, voice: string): unknown
     case "ENGINE_VOICE_NOT_FOUND":
       return new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${engineId}' has no voice '${voice}'`, { field: "voice", cause: err });
     case "ENGINE_BAD_OPTION": {
-      const field = /^(options\.[A-Za-z0-9_]+)/.exec(err.message)?.[1] ?? "options";
+      const field = err instanceof BadOptionError && err.option ? `options.${err.option}` : "options";
       return new ChorusError("CHORUS_ERR_REQUEST_INVALID", err.message, { field, cause: err });
     }
     default:

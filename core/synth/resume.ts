@@ -6,7 +6,7 @@
  * down the chain (another profile or a fallback engine). Only when nothing can serve does the
  * stream fail, visibly (see the routes: an SSE error event, or an aborted connection).
  */
-import type { AudioChunk } from "../sdk/engine.ts";
+import type { AudioChunk } from "../../packages/sdk/src/index.ts";
 
 /** Worker losses one request may ride out before it fails. */
 export const MAX_RESUMES = 3;

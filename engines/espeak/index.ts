@@ -12,6 +12,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import {
+  BadOptionError,
   EngineError,
   VoiceNotFoundError,
   definePlugin,
@@ -109,7 +110,7 @@ class EspeakEngine implements Engine {
     if (!this.voices.some((v) => v.id === request.voice)) throw new VoiceNotFoundError(request.voice);
     const variant = request.options.variant as string | undefined;
     if (variant !== undefined && !this.variants.has(variant)) {
-      throw new EngineError("ENGINE_BAD_OPTION", `options.variant: unknown variant '${variant}'`);
+      throw new BadOptionError("variant", `unknown variant '${variant}'`);
     }
     const wpm = Math.round(Math.min(450, Math.max(80, BASE_WPM * request.speed)));
     const pitch = Math.round(Math.min(99, Math.max(0, BASE_PITCH * request.pitch)));

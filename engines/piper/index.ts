@@ -10,6 +10,7 @@
  */
 import fs from "node:fs";
 import {
+  BadOptionError,
   EngineError,
   VoiceNotFoundError,
   definePlugin,
@@ -108,7 +109,7 @@ export class PiperEngine implements Engine {
     try {
       const model = await entry.model;
       if (params.speakerId > 0 && !model.hasSid) {
-        throw new EngineError("ENGINE_BAD_OPTION", `options.speaker: voice '${voice.id}' model has no speaker input`);
+        throw new BadOptionError("speaker", `voice '${voice.id}' model has no speaker input`);
       }
       const missing = new Map<string, number>();
       let sentences;
@@ -233,7 +234,7 @@ function toVoice(voice: CatalogVoice): Voice {
   if (config.num_speakers > 1) {
     parts.push(`${config.num_speakers} speakers${speakers.length ? ` (options.speaker: ${speakers.slice(0, 10).join(", ")}${speakers.length > 10 ? ", ..." : ""})` : ""}`);
   }
-  return { id: voice.id, name: voice.id, languages, description: parts.join(", ") };
+  return { id: voice.id, name: voice.id, languages, description: parts.join(", "), ...(config.num_speakers > 1 && speakers.length ? { speakers } : {}) };
 }
 
 export default definePlugin({ create: () => new PiperEngine() });

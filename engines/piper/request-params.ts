@@ -3,7 +3,7 @@
  * inference scales (voice defaults, overridden per request; `speed` divides length_scale as
  * Piper does) and the silence between sentences.
  */
-import { EngineError, type SynthesisRequest } from "chorus/sdk";
+import { BadOptionError, type SynthesisRequest } from "chorus/sdk";
 import type { Scales } from "./onnx-voice.ts";
 import type { VoiceConfig } from "./voice-config.ts";
 
@@ -13,7 +13,7 @@ export interface PiperParams {
   sentenceSilenceSeconds: number;
 }
 
-const badOption = (name: string, message: string) => new EngineError("ENGINE_BAD_OPTION", `options.${name}: ${message}`);
+const badOption = (name: string, message: string) => new BadOptionError(name, message);
 
 /** Speaker id from `options.speakerId` (number) or `options.speaker` (name or decimal id). */
 export function resolveSpeaker(voiceId: string, config: VoiceConfig, options: Record<string, unknown>): number {

@@ -1,75 +1,63 @@
 /**
- * The template's own tests: they drive the engine exactly as the host does (create, load,
- * listVoices, synthesize, unload), in-process. Copy and adapt them with the plugin; then run
- * `chorus plugin check <folder>` to try it inside a real engine worker.
+ * The template's own tests, with the SDK's harness: `testEngine` runs the engine the way the
+ * host does (manifest defaults, options validated with their defaults, the voice resolved,
+ * every chunk checked against the contract, abort carried), in-process. Copy and adapt them
+ * with the plugin; then run `chorus plugin check <folder>` to try it inside a real engine worker.
  */
-import fs from "node:fs";
-import path from "node:path";
-import { describe, expect, it } from "vitest";
-import { ManifestSchema, VoiceNotFoundError, type AudioChunk, type Engine, type SynthesisRequest } from "chorus/sdk";
+import { afterEach, describe, expect, it } from "vitest";
+import { BadOptionError, VoiceNotFoundError, testEngine, type TestEngine } from "chorus/sdk";
 import plugin from "./index.ts";
 
-const manifest = ManifestSchema.parse(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "plugin.json"), "utf8")));
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const open: TestEngine[] = [];
+afterEach(async () => {
+  for (const e of open.splice(0)) await e.close();
+});
 
-async function loaded(): Promise<Engine> {
-  const engine = await plugin.create({ manifest });
-  await engine.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, reportMemory: () => {}, pluginDir: import.meta.dirname, settings: {}, dataDir: "/tmp", log: silent });
+async function loaded(): Promise<TestEngine> {
+  const engine = await testEngine(import.meta.dirname, { plugin, dataDir: "/tmp/chorus-plugin-template-test" });
+  open.push(engine);
   return engine;
 }
 
-async function speak(engine: Engine, request: Partial<SynthesisRequest>, signal = new AbortController().signal): Promise<AudioChunk[]> {
-  const chunks: AudioChunk[] = [];
-  const full = { text: "Hello there, world.", voice: manifest.defaultVoice!, speed: 1, pitch: 1, options: {}, ...request };
-  for await (const chunk of engine.synthesize(full, signal)) chunks.push(chunk);
-  return chunks;
-}
-
-const seconds = (chunks: AudioChunk[]) => chunks.reduce((n, c) => n + c.samples.length / c.sampleRate, 0);
-
 describe("plugin-template", () => {
   it("has a valid manifest whose default voice exists", async () => {
-    const voices = await (await loaded()).listVoices();
-    expect(voices.map((v) => v.id)).toContain(manifest.defaultVoice);
+    const engine = await loaded();
+    expect((await engine.voices()).map((v) => v.id)).toContain(engine.manifest.defaultVoice);
   });
 
   it("streams one chunk per word at a declared sample rate, not silent", async () => {
-    const chunks = await speak(await loaded(), { text: "One two three four." });
-    expect(chunks).toHaveLength(4);
-    for (const c of chunks) expect(manifest.capabilities.sampleRates).toContain(c.sampleRate);
-    expect(Math.max(...chunks[0]!.samples)).toBeGreaterThan(5000);
+    const out = await (await loaded()).synthesize({ text: "One two three four." });
+    expect(out.chunks).toHaveLength(4); // the harness already checked rate and sample type
+    expect(Math.max(...out.chunks[0]!.samples)).toBeGreaterThan(5000);
   });
 
   it("speaks longer text for longer, and faster with speed", async () => {
     const engine = await loaded();
-    const short = seconds(await speak(engine, { text: "Hi." }));
-    const long = seconds(await speak(engine, { text: "This sentence has quite a few more words in it." }));
-    const fast = seconds(await speak(engine, { text: "This sentence has quite a few more words in it.", speed: 2 }));
+    const short = (await engine.synthesize({ text: "Hi." })).seconds;
+    const long = (await engine.synthesize({ text: "This sentence has quite a few more words in it." })).seconds;
+    const fast = (await engine.synthesize({ text: "This sentence has quite a few more words in it.", speed: 2 })).seconds;
     expect(long).toBeGreaterThan(short * 5);
     expect(fast).toBeLessThan(long * 0.75);
   });
 
-  it("honours the volume option", async () => {
+  it("honours the volume option, with its default when not given", async () => {
     const engine = await loaded();
-    const peak = async (volume: number) => Math.max(...(await speak(engine, { text: "Hi.", options: { volume } }))[0]!.samples);
+    const out = await engine.synthesize({ text: "Hi." });
+    expect(out.request.options).toEqual({ volume: 0.5 }); // the manifest's default, as the host applies it
+    const peak = async (volume: number) => Math.max(...(await engine.synthesize({ text: "Hi.", options: { volume } })).samples);
     expect(await peak(0.2)).toBeLessThan((await peak(0.8)) / 2);
   });
 
-  it("refuses an unknown voice with VoiceNotFoundError", async () => {
-    await expect(speak(await loaded(), { voice: "nobody" })).rejects.toBeInstanceOf(VoiceNotFoundError);
+  it("refuses a bad option and an unknown voice as the host would", async () => {
+    const engine = await loaded();
+    await expect(engine.synthesize({ text: "Hi.", options: { volume: 3 } })).rejects.toBeInstanceOf(BadOptionError);
+    await expect(engine.synthesize({ text: "Hi.", options: { loudness: 1 } })).rejects.toMatchObject({ option: "loudness" });
+    await expect(engine.synthesize({ text: "Hi.", voice: "nobody" })).rejects.toBeInstanceOf(VoiceNotFoundError);
   });
 
   it("stops when the request is aborted", async () => {
-    const controller = new AbortController();
-    const engine = await loaded();
-    const chunks: AudioChunk[] = [];
-    const run = (async () => {
-      for await (const c of engine.synthesize({ text: "a b c d e f g h i j", voice: "low", speed: 1, pitch: 1, options: {} }, controller.signal)) {
-        chunks.push(c);
-        if (chunks.length === 2) controller.abort();
-      }
-    })();
-    await expect(run).rejects.toMatchObject({ code: "ENGINE_ABORTED" });
-    expect(chunks).toHaveLength(2);
+    const out = await (await loaded()).synthesize({ text: "a b c d e f g h i j" }, { abortAfter: 2 });
+    expect(out.aborted).toBe(true);
+    expect(out.chunks).toHaveLength(2);
   });
 });

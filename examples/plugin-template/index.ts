@@ -41,10 +41,12 @@ class ChimeEngine implements Engine {
   private ctx?: LoadContext;
 
   async load(ctx: LoadContext): Promise<void> {
-    // Load models here. On a GPU out-of-memory error, throw `new OutOfMemoryError(message,
-    // { neededMb })` from chorus/sdk: the scheduler then tries the next profile or fallback.
+    // Load models here, on `ctx.device` (`cuda:<index>` as the scheduler booked it; the CPU
+    // code when `ctx.device.simulated`). On a GPU out-of-memory error, throw
+    // `new OutOfMemoryError(message, { neededMb })` from chorus/sdk: the scheduler then tries
+    // the next profile or fallback.
     this.ctx = ctx;
-    ctx.log.info("chime engine loaded", { profile: ctx.profile.name });
+    ctx.log.info("chime engine loaded", { profile: ctx.profile.name, device: `${ctx.device.kind}:${ctx.device.index}` });
   }
 
   async unload(): Promise<void> {

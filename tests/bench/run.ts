@@ -3,11 +3,12 @@ import { benchHost } from "./host.ts";
 import { benchScheduler } from "./scheduler.ts";
 import { benchLoad } from "./load.ts";
 import { printPiperBench } from "./piper.ts";
-import { benchFaults } from "./faults.ts";
+import { benchWyoming } from "./wyoming.ts";
 import { benchFinetune } from "./finetune.ts";
+import { benchFaults } from "./faults.ts";
 
 const only = process.argv.slice(2);
-const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["piper", () => printPiperBench()], ["finetune", () => benchFinetune()], ["faults", () => benchFaults()]];
+const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["piper", () => printPiperBench()], ["wyoming", () => benchWyoming()], ["finetune", () => benchFinetune()], ["faults", () => benchFaults()]];
 
 for (const [name, run] of benches) {
   if (only.length && !only.includes(name)) continue;

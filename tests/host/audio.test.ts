@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { resampleLinear } from "../../core/audio/resample.ts";
 import { WAV_UNKNOWN_SIZE, pcmBytes, wavFile, wavHeader } from "../../core/audio/wav.ts";
-import { parseWav } from "../../core/sdk/pcm.ts";
+import { parseWav } from "../../packages/sdk/src/index.ts";
 import { decodeWav } from "../helpers/audio.ts";
 
 describe("WAV", () => {

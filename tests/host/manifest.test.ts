@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ManifestSchema, definePlugin } from "../../core/sdk/index.ts";
+import { definePlugin } from "../../packages/sdk/src/index.ts";
+import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 import { readPluginFolder } from "../../core/registry/registry.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -72,6 +73,6 @@ describe("plugin folders", () => {
     expect(readPluginFolder(folder("badfield", { ...minimal, version: "x" }, { "index.ts": "" }))).toMatchObject({ id: "demo", status: "failed", error: expect.stringContaining("version") });
     expect(readPluginFolder(folder("noentry", minimal))).toMatchObject({ status: "failed", error: expect.stringContaining("entry 'index.ts' not found") });
     expect(readPluginFolder(folder("escape", { ...minimal, entry: "../ok/index.ts" }))).toMatchObject({ status: "failed" });
-    expect(readPluginFolder(folder("futuresdk", { ...minimal, sdk: "9" }, { "index.ts": "" }))).toMatchObject({ status: "failed", error: expect.stringContaining("SDK major 9") });
+    expect(readPluginFolder(folder("futuresdk", { ...minimal, sdk: "9" }, { "index.ts": "" }))).toMatchObject({ status: "failed", error: "needs SDK 9; this host's SDK is 1.0.0" });
   });
 });

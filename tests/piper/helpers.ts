@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import type { AudioChunk, Engine, LoadContext, PlacementProfile, SynthesisRequest } from "chorus/sdk";
 import plugin from "../../engines/piper/index.ts";
 import manifestJson from "../../engines/piper/plugin.json" with { type: "json" };
-import { ManifestSchema } from "../../core/sdk/manifest.ts";
+import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 
 export const manifest = ManifestSchema.parse(manifestJson);
 
@@ -22,9 +22,11 @@ export function testLog(lines: LogLine[] = []) {
 /** A loaded Piper engine, in this thread, over `settings`. */
 export async function loadEngine(settings: Record<string, unknown>, lines: LogLine[] = [], profile?: Partial<PlacementProfile>): Promise<Engine> {
   const engine = await plugin.create({ manifest });
+  const placed = { ...manifest.resources.profiles[0]!, ...profile };
   const ctx: LoadContext = {
-    profile: { ...manifest.resources.profiles[0]!, ...profile },
-    device: { kind: "cpu", index: 0, simulated: false }, reportMemory: () => {},
+    profile: placed,
+    device: { kind: placed.device, index: 0, simulated: false },
+    reportMemory: () => {},
     pluginDir: path.resolve("engines/piper"),
     settings,
     dataDir: path.resolve("var/test-piper"),

@@ -24,7 +24,7 @@ describe("chorus plugin", () => {
     expect(made.code, made.err).toBe(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(target, "plugin.json"), "utf8")) as Record<string, string>;
     expect(manifest).toMatchObject({ id: "my-voice", name: "My Voice", version: "0.1.0", entry: "index.ts" });
-    expect(path.resolve(target, manifest.$schema!)).toBe(path.join(ROOT, "core/sdk/plugin.schema.json"));
+    expect(path.resolve(target, manifest.$schema!)).toBe(path.join(ROOT, "packages/sdk/plugin.schema.json"));
     expect(fs.readFileSync(path.join(target, "index.test.ts"), "utf8")).toContain('describe("my-voice"');
     const checked = chorus(["plugin", "check", target]);
     expect(checked.code, checked.out + checked.err).toBe(0);

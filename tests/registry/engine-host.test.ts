@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EngineHost, type RestartPolicy } from "../../core/registry/engine-host.ts";
 import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
-import { EngineError, type AudioChunk, type Manifest } from "../../core/sdk/index.ts";
+import { EngineError, type AudioChunk, type Manifest } from "../../packages/sdk/src/index.ts";
 import { FIXTURES, captureLog, tempDir } from "./helpers.ts";
 
 const hosts: EngineHost[] = [];

@@ -34,7 +34,8 @@ describe.each(["worker", "process"] as const)("flow control (%s isolation)", (is
     const entry = readPluginFolder(FLOOD);
     if (entry.status !== "available") throw new Error(entry.error);
     const manifest = { ...entry.manifest, isolation };
-    const host = new EngineHost({ manifest, pluginDir: FLOOD, log: captureLog().log });
+    const { log, lines } = captureLog();
+    const host = new EngineHost({ manifest, pluginDir: FLOOD, log });
     cleanups.push(() => host.terminate());
     await host.start();
     await host.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: FLOOD, settings: {}, dataDir: tempDir("flood") });
@@ -51,6 +52,12 @@ describe.each(["worker", "process"] as const)("flow control (%s isolation)", (is
     controller.abort();
     await expect(chunks.next()).rejects.toMatchObject({ name: "AbortError" });
     expect(synthesisQueuedBytes()).toBe(0);
+    if (isolation === "process") {
+      expect(lines).toEqual(expect.arrayContaining([
+        expect.objectContaining({ stream: "stdout", level: 30, msg: "flood: printed on stdout" }),
+        expect.objectContaining({ stream: "stderr", level: 40, msg: "flood: printed on stderr" }),
+      ]));
+    }
   });
 
   it("through the pipeline, the host holds no more than the documented bound", async () => {

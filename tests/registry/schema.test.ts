@@ -2,13 +2,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { SCHEMA_FILE, manifestJsonSchema, manifestJsonSchemaText } from "../../core/sdk/json-schema.ts";
-import { ManifestSchema } from "../../core/sdk/index.ts";
+import { SCHEMA_FILE, manifestJsonSchema, manifestJsonSchemaText } from "../../core/registry/json-schema.ts";
+import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
 describe("plugin.schema.json", () => {
-  it("matches the zod ManifestSchema (regenerate with `npx tsx core/sdk/json-schema.ts`)", () => {
+  it("matches the zod ManifestSchema (regenerate with `npx tsx core/registry/json-schema.ts`)", () => {
     expect(fs.readFileSync(SCHEMA_FILE, "utf8")).toBe(manifestJsonSchemaText());
   });
 

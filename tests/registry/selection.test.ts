@@ -4,13 +4,13 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { EngineEntry } from "../../core/registry/plugin-folder.ts";
 import { EngineSelection } from "../../core/registry/selection.ts";
-import { ManifestSchema } from "../../core/sdk/index.ts";
+import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 import { tempDir } from "./helpers.ts";
 
 const manifest = (id: string) => ManifestSchema.parse({ id, name: id, version: "1.0.0", entry: "index.ts" });
 const entries: Record<string, EngineEntry> = {
-  espeak: { id: "espeak", dir: "/x/espeak", generation: 1, status: "available", manifest: manifest("espeak") },
-  flite: { id: "flite", dir: "/x/flite", generation: 2, status: "available", manifest: manifest("flite") },
+  espeak: { id: "espeak", dir: "/x/espeak", generation: 1, status: "available", manifest: manifest("espeak"), settings: {} },
+  flite: { id: "flite", dir: "/x/flite", generation: 2, status: "available", manifest: manifest("flite"), settings: {} },
   broken: { id: "broken", dir: "/x/broken", generation: 3, status: "failed", error: "no plugin.json" },
 };
 const selection = (file: string) => new EngineSelection(file, "espeak", (id) => entries[id]);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { EngineHost } from "../../core/registry/engine-host.ts";
 import { Registry, type RegistryChange } from "../../core/registry/registry.ts";
-import type { AudioChunk } from "../../core/sdk/index.ts";
+import type { AudioChunk } from "../../packages/sdk/src/index.ts";
 import { captureLog, install, registryConfig, setVersion, tempDir, until } from "./helpers.ts";
 
 const open: { registry: Registry; hosts: EngineHost[] }[] = [];

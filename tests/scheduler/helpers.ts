@@ -5,8 +5,9 @@ import { sleep, type Clock } from "../../core/scheduler/clock.ts";
 import { SchedulerCore } from "../../core/scheduler/core.ts";
 import type { GpuProbe, ProbeResult } from "../../core/scheduler/devices.ts";
 import type { EngineCatalog, EngineLoader, LoadedEngine } from "../../core/scheduler/types.ts";
-import { OutOfMemoryError } from "../../core/sdk/errors.ts";
-import { ManifestSchema, type Manifest, type ManifestInput, type PlacementProfile } from "../../core/sdk/manifest.ts";
+import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
+import { type Manifest, type PlacementProfile } from "../../packages/sdk/src/index.ts";
+import { ManifestSchema, type ManifestInput } from "../../core/registry/manifest-schema.ts";
 
 type ProfileInput = NonNullable<ManifestInput["resources"]>["profiles"][number];
 
@@ -51,6 +52,7 @@ export class FakeLoader implements EngineLoader {
     if (bad === "fail") throw new Error("model file missing");
     return {
       listVoices: async () => [{ id: "v", name: "v", languages: ["en"] }],
+      health: async () => ({ ok: true }),
       async *synthesize() {
         yield { sampleRate: 16000, samples: new Int16Array(10) };
       },

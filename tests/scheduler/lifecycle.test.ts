@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../core/scheduler/clock.ts";
 import { expiryDelayMs } from "../../core/scheduler/keep-alive.ts";
 import { ChorusError } from "../../core/errors.ts";
-import { SynthesisAbortedError } from "../../core/sdk/errors.ts";
+import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { FakeCatalog, FakeLoader, FakeProbe, gpu, makeScheduler, manifest } from "./helpers.ts";
 
 const xtts = manifest("xtts", [

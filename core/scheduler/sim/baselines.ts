@@ -7,7 +7,7 @@
  *   engine on its first profile, no free-memory check, the least recently used idle engine
  *   unloaded past the limit; an out-of-memory fails the request.
  */
-import type { PlacementProfile } from "../../sdk/manifest.ts";
+import type { PlacementProfile } from "../../../packages/sdk/src/index.ts";
 import type { LoadedEngine } from "../types.ts";
 import type { SimEngine, SimGpu, SimLoader } from "./world.ts";
 

@@ -4,7 +4,7 @@
  */
 import pino from "pino";
 import { SchedulerSchema } from "../../config/schema.ts";
-import { OutOfMemoryError } from "../../sdk/errors.ts";
+import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
 import { ManualClock } from "../clock.ts";
 import { SchedulerCore } from "../core.ts";
 import { OneEngineAtATime, PlainLru, type Policy, type Served } from "./baselines.ts";

@@ -5,8 +5,9 @@
  */
 import { sleep, type ManualClock } from "../clock.ts";
 import type { EngineCatalog, EngineLoader, LoadedEngine } from "../types.ts";
-import { OutOfMemoryError } from "../../sdk/errors.ts";
-import { ManifestSchema, type Manifest, type PlacementProfile } from "../../sdk/manifest.ts";
+import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
+import { type Manifest, type PlacementProfile } from "../../../packages/sdk/src/index.ts";
+import { ManifestSchema } from "../../registry/manifest-schema.ts";
 
 /** Characters per second a profile synthesises, plus a fixed cost per request (seconds). */
 export interface Speed {
@@ -108,6 +109,7 @@ export class SimLoader implements EngineLoader {
     const { clock, gpu, engines, stats } = this;
     return {
       listVoices: async () => [{ id: "default", name: "default", languages: ["en"] }],
+      health: async () => ({ ok: alive }),
       async *synthesize(request) {
         const transient = profile.device === "cuda" ? profile.transientVramMb : 0;
         try {

@@ -10,6 +10,7 @@ import { ChorusError } from "../../errors.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { fromZod } from "../errors.ts";
 import { sendOpenAIError } from "./errors.ts";
+import { openaiTables } from "./aliases.ts";
 import { resolveTarget } from "./mapping.ts";
 import { sendAudio, sendSse } from "./respond.ts";
 
@@ -35,6 +36,8 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
   if (!compat.openai.enabled) return;
 
   app.setErrorHandler((error, _request, reply) => sendOpenAIError(reply, error));
+  // Engines come and go (hot swap): the name tables are gathered per request.
+  const tables = () => openaiTables(compat, registry);
 
   const speech = async (request: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
     const raw = request.body;
@@ -48,7 +51,7 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
     if (!body.input.trim()) throw badRequest("input: must not be empty", "input");
     const voiceName = typeof body.voice === "string" ? body.voice : body.voice.id;
     if (!voiceName.trim()) throw badRequest("voice: must not be empty", "voice");
-    const target = resolveTarget(compat, registry, body.model, voiceName);
+    const target = resolveTarget(tables(), registry, body.model, voiceName);
     const signal = abortOnDisconnect(request, reply);
     const stream = await pipeline.start({ text: body.input, engine: target.engine, voice: target.voice, speed: body.speed, options: target.options }, signal);
     speechHeaders(reply, stream);
@@ -57,16 +60,16 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
   };
   app.post("/v1/audio/speech", speech);
 
-  const modelIds = () => [...new Set([...Object.keys(compat.openai.models), ...registry.list().filter((e) => e.manifest).map((e) => e.id)])];
+  const modelIds = () => [...new Set([...Object.keys(tables().models), ...registry.list().filter((e) => e.manifest).map((e) => e.id)])];
 
   app.get("/v1/models", async () => ({
     object: "list",
-    data: modelIds().map((id) => ({ id, object: "model", created: 0, owned_by: compat.openai.models[id] ? `chorus:${compat.openai.models[id]!.engine}` : "chorus" })),
+    data: modelIds().map((id) => ({ id, object: "model", created: 0, owned_by: tables().models[id] ? `chorus:${tables().models[id]!.engine}` : "chorus" })),
   }));
 
   app.get("/v1/audio/models", async () => ({
     models: modelIds().map((id) => {
-      const target = compat.openai.models[id];
+      const target = tables().models[id];
       const name = target ? `${id} (${registry.manifest(target.engine)?.name ?? target.engine})` : (registry.manifest(id)?.name ?? id);
       return { id, name };
     }),
@@ -75,8 +78,8 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
   // OpenAI voice names, then the voices of the engine behind `model` (default: tts-1's).
   app.get("/v1/audio/voices", async (request, reply) => {
     const model = String((request.query as Record<string, unknown>).model ?? "tts-1");
-    const engine = resolveTarget(compat, registry, model, "").engine;
-    const aliases = Object.keys(compat.openai.voices).map((id) => ({ id, name: id }));
+    const engine = resolveTarget(tables(), registry, model, "").engine;
+    const aliases = Object.keys(tables().voices).map((id) => ({ id, name: id }));
     const native = (await pipeline.voices(engine, abortOnDisconnect(request, reply))).map((v) => ({ id: `${engine}:${v.id}`, name: `${v.name} (${engine})` }));
     return { voices: [...aliases, ...native] };
   });

@@ -1,12 +1,13 @@
 /**
  * OpenAI model and voice names -> Chorus engine, voice and engine options.
- * - model: a configured model name (`tts-1`, `tts-1-hd`, ...) or any installed engine id.
- * - voice: `engine:voice` (picks the engine too), a configured name (alloy, nova, ...; matched
+ * - model: a model name an engine contributes or the configuration maps (`tts-1`, ...), or
+ *   any installed engine id.
+ * - voice: `engine:voice` (picks the engine too), an alias name (alloy, nova, ...; matched
  *   case-insensitively after trimming, since clients send " nova"), or an engine voice id.
  */
-import type { CompatConfig } from "../../config/compat-schema.ts";
 import { ChorusError } from "../../errors.ts";
 import type { Registry } from "../../registry/registry.ts";
+import type { OpenAITables } from "./aliases.ts";
 
 export interface SpeechTarget {
   engine: string;
@@ -14,8 +15,8 @@ export interface SpeechTarget {
   options: Record<string, unknown> | undefined;
 }
 
-export function resolveTarget(compat: CompatConfig, registry: Registry, model: string, rawVoice: string): SpeechTarget {
-  const models = compat.openai.models;
+export function resolveTarget(tables: OpenAITables, registry: Registry, model: string, rawVoice: string): SpeechTarget {
+  const models = tables.models;
   const modelName = model.trim();
   const mapped = models[modelName] ?? models[modelName.toLowerCase()];
   let engine: string;
@@ -39,7 +40,7 @@ export function resolveTarget(compat: CompatConfig, registry: Registry, model: s
     const id = voice.slice(colon + 1).trim();
     return { engine: voiceEngine, voice: id || undefined, options: undefined };
   }
-  const table = lookupVoice(compat, voice);
+  const table = lookupVoice(tables, voice);
   if (table) {
     const entry = table[engine];
     return { engine, voice: entry?.voice ?? defaultVoice, options: entry?.options };
@@ -47,8 +48,8 @@ export function resolveTarget(compat: CompatConfig, registry: Registry, model: s
   return { engine, voice, options: undefined };
 }
 
-function lookupVoice(compat: CompatConfig, name: string) {
-  const voices = compat.openai.voices;
+function lookupVoice(tables: OpenAITables, name: string) {
+  const voices = tables.voices;
   if (voices[name]) return voices[name];
   const lower = name.toLowerCase();
   for (const [key, value] of Object.entries(voices)) if (key.toLowerCase() === lower) return value;

@@ -13,6 +13,8 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
 
   app.get("/api/engines", async () => {
     const selected = registry.selection.current();
+    // Loaded engines are asked how they are (`Engine.health()`), all at once, briefly.
+    const health = new Map(await Promise.all(registry.list().map(async (e) => [e.id, await scheduler.health(e.id)] as const)));
     const engines = registry.list().map((entry) => {
       const m = entry.manifest;
       return {
@@ -27,6 +29,7 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
         resources: m?.resources ?? null,
         options: m?.options ?? {},
         errors: registry.problems(entry).map((e) => scrubPaths(e, dirs)),
+        health: health.get(entry.id) ?? [],
         generation: entry.generation,
         dir: publicPath(entry.dir, dirs),
       };

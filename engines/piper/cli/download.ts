@@ -4,6 +4,7 @@
  * HTTP Range request where the server supports it (206), and starts over where it does not.
  */
 import fs from "node:fs";
+import type { CommandOutput } from "chorus/sdk";
 
 export interface DownloadProgress {
   file: string;
@@ -110,7 +111,7 @@ async function attemptDownload(url: string, part: string, options: DownloadOptio
 }
 
 /** A one-line progress bar on a TTY (a line per 10% otherwise). */
-export function progressBar(stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): (p: DownloadProgress) => void {
+export function progressBar(stream: CommandOutput = process.stderr): (p: DownloadProgress) => void {
   let lastTenth = -1;
   let lastDraw = 0;
   return (p) => {

@@ -4,7 +4,7 @@
  * `{"sentences":[{"phonemes":[...],"phoneme_ids":[...]}]}`. Same code path as the engine.
  */
 import { parseArgs } from "node:util";
-import { CommandUsageError, defineCommand } from "chorus/sdk";
+import { CommandUsageError, defineCommand, type CommandInput, type CommandOutput } from "chorus/sdk";
 import { describeMissing, phonemizeForVoice, type MappedSentence } from "../phoneme-ids.ts";
 import { EspeakPhonemizer } from "../phonemizer.ts";
 import { readVoiceConfig } from "../voice-config.ts";
@@ -26,7 +26,7 @@ export async function phonemizeWithVoiceConfig(voiceConfigPath: string, text: st
   return { sentences, missing: Object.fromEntries(missing) };
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+async function readAll(stream: CommandInput): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString("utf8");
@@ -39,9 +39,9 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 export async function phonemizeCommand(args: {
   voiceConfig: string;
   text?: string;
-  stdin?: NodeJS.ReadableStream;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
+  stdin?: CommandInput;
+  stdout?: CommandOutput;
+  stderr?: CommandOutput;
 }): Promise<number> {
   const stdout = args.stdout ?? process.stdout;
   const stderr = args.stderr ?? process.stderr;

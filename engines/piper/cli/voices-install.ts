@@ -16,7 +16,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import ort from "onnxruntime-node";
-import { CommandUsageError, defineCommand } from "chorus/sdk";
+import { CommandUsageError, defineCommand, type CommandOutput } from "chorus/sdk";
 import { parseSettings } from "../settings.ts";
 import { parseVoiceConfig } from "../voice-config.ts";
 import { download, progressBar, type DownloadProgress } from "./download.ts";
@@ -175,8 +175,8 @@ export async function voicesInstallCommand(args: {
   voiceDirs?: string[];
   /** Base URL for voice names (default: the Hugging Face piper-voices collection). */
   baseUrl?: string;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout?: CommandOutput;
+  stderr?: CommandOutput;
   signal?: AbortSignal;
 }): Promise<number> {
   const stdout = args.stdout ?? process.stdout;

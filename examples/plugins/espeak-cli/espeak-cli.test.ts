@@ -3,10 +3,10 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ManifestSchema, VoiceNotFoundError, type AudioChunk, type Engine, type SynthesisRequest } from "chorus/sdk";
+import { VoiceNotFoundError, manifestWithDefaults, type AudioChunk, type Engine, type SynthesisRequest } from "chorus/sdk";
 import plugin, { parseVoices } from "./index.ts";
 
-const manifest = ManifestSchema.parse(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "plugin.json"), "utf8")));
+const manifest = manifestWithDefaults(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "plugin.json"), "utf8")));
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const installed = (() => {
   try {

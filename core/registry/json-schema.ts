@@ -1,15 +1,15 @@
 /**
  * The manifest's JSON Schema, generated from the zod `ManifestSchema` so the two never drift.
- * `plugin.schema.json` beside this file is its committed output; a plugin's `plugin.json`
+ * `packages/sdk/plugin.schema.json` is its committed output (shipped with the SDK); a plugin's `plugin.json`
  * points at it with `"$schema"` and editors validate and complete the manifest.
- * Regenerate with: `npx tsx core/sdk/json-schema.ts`
+ * Regenerate with: `npx tsx core/registry/json-schema.ts`
  */
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { ManifestSchema } from "./manifest.ts";
+import { ManifestSchema } from "./manifest-schema.ts";
 
-export const SCHEMA_FILE = fileURLToPath(new URL("./plugin.schema.json", import.meta.url));
+export const SCHEMA_FILE = fileURLToPath(new URL("../../packages/sdk/plugin.schema.json", import.meta.url));
 
 /** The schema as authors write manifests: fields with defaults are optional. */
 export function manifestJsonSchema(): Record<string, unknown> {

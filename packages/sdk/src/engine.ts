@@ -21,6 +21,8 @@ export interface Voice {
   languages: string[];
   gender?: "male" | "female" | "neutral";
   description?: string;
+  /** Speaker names of a multi-speaker voice (a request picks one with the engine's `speaker` option). */
+  speakers?: string[];
 }
 
 export interface SynthesisRequest {

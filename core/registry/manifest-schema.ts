@@ -1,12 +1,13 @@
 /**
- * The plugin manifest (`plugin.json`): what an engine is and what it needs, readable
- * without running any of its code. The host lists, validates and schedules engines from
- * manifests alone; code is imported only when an engine is first used.
+ * The plugin manifest (`plugin.json`) as the host validates it (zod): what an engine is and
+ * what it needs, readable without running any of its code. The host lists, validates and
+ * schedules engines from manifests alone; code is imported only when an engine is first used.
+ * The SDK declares the same shape as plain types (`Manifest`), and ships the JSON Schema
+ * generated from this one (json-schema.ts); the type check at the end keeps the two equal.
  */
+import semver from "semver";
 import { z } from "zod";
-
-/** SDK version this host implements. Plugins declare a compatible major in `sdk`. */
-export const SDK_VERSION = "1.0.0";
+import type { Manifest as SdkManifest } from "../../packages/sdk/src/index.ts";
 
 const id = z
   .string()
@@ -111,14 +112,40 @@ export const CommandSpecSchema = z.strictObject({
 });
 export type CommandSpec = z.infer<typeof CommandSpecSchema>;
 
+/** A JSON Schema for an object (the settings), as zod can read it (`z.fromJSONSchema`). */
+export const SettingsSchemaSchema = z
+  .record(z.string(), z.unknown())
+  .refine((s) => s.type === "object", "must be a JSON Schema with \"type\": \"object\"")
+  .superRefine((s, ctx) => {
+    try {
+      z.fromJSONSchema(s as Parameters<typeof z.fromJSONSchema>[0]);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `not a usable JSON Schema: ${(err as Error).message}` });
+    }
+  });
+
+export const AliasesSchema = z.strictObject({
+  openai: z
+    .strictObject({
+      /** OpenAI voice names -> this engine's voice (and options used with it). */
+      voices: z.record(z.string().min(1), z.strictObject({ voice: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() })).default({}),
+      /** OpenAI model names this engine serves (unless the configuration maps them elsewhere). */
+      models: z.array(z.string().min(1)).default([]),
+    })
+    .default({ voices: {}, models: [] }),
+});
+
 export const ManifestSchema = z.strictObject({
   $schema: z.string().optional(),
   id,
   name: z.string().min(1),
   version: z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "semantic version x.y.z"),
   description: z.string().default(""),
-  /** Major version of the SDK the plugin is written against. */
-  sdk: z.string().regex(/^\d+$/).default("1"),
+  /** Semver range of SDK versions the plugin works with (`^1.0.0`; a bare major `1` means 1.x). */
+  sdk: z
+    .string()
+    .refine((r) => semver.validRange(r) !== null, "a semver range, e.g. ^1.0.0")
+    .default("^1.0.0"),
   /** Module (relative to the plugin folder) whose default export is `definePlugin(...)`. */
   entry: z.string().min(1),
   /** Where the engine code runs: its own worker thread, or its own child process. */
@@ -134,6 +161,10 @@ export const ManifestSchema = z.strictObject({
   timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
   /** Subcommands this plugin adds to the `chorus` CLI. */
   commands: z.array(CommandSpecSchema).default([]),
+  /** JSON Schema of this engine's settings (`engines.settings.<id>`), checked when the plugin is loaded. */
+  settings: SettingsSchemaSchema.optional(),
+  /** Names the compatibility APIs know this engine by. */
+  aliases: AliasesSchema.default({ openai: { voices: {}, models: [] } }),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type ManifestInput = z.input<typeof ManifestSchema>;
@@ -142,3 +173,8 @@ export type ManifestInput = z.input<typeof ManifestSchema>;
 export function describeZodIssues(error: z.ZodError): string[] {
   return error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`);
 }
+
+/** Compile-time check: the SDK's `Manifest` type is exactly what this schema produces. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const manifestTypesAgree: Same<Manifest, SdkManifest> = true;
+void manifestTypesAgree;

@@ -5,18 +5,28 @@
  * code; the CLI imports the module only when the command is run, in its own process (never
  * in the server). The module default-exports `defineCommand({ run })`.
  */
-import type { Readable, Writable } from "node:stream";
+
+/** Standard input as a command sees it (Node's `process.stdin` is one). */
+export interface CommandInput extends AsyncIterable<Uint8Array | string> {
+  isTTY?: boolean;
+}
+
+/** Standard output or error (Node's `process.stdout` is one). */
+export interface CommandOutput {
+  write(chunk: string | Uint8Array): boolean;
+  isTTY?: boolean;
+}
 
 export interface CommandContext {
   /** The arguments after the command's words (global `--config` already removed). */
   argv: string[];
-  /** This plugin's settings from the host configuration (`engines.settings.<id>`). */
+  /** This plugin's settings from the host configuration (`engines.settings.<id>`), validated against the manifest's `settings` schema. */
   settings: Record<string, unknown>;
   /** The plugin's folder. */
   pluginDir: string;
-  stdin: Readable;
-  stdout: Writable;
-  stderr: Writable;
+  stdin: CommandInput;
+  stdout: CommandOutput;
+  stderr: CommandOutput;
 }
 
 export interface CommandDefinition {

@@ -1,0 +1,103 @@
+/**
+ * The plugin manifest (`plugin.json`) as the host hands it to a plugin: every field with its
+ * default applied. `plugin.schema.json` (in this package) is its JSON Schema for authors and
+ * editors; the host validates manifests against the same schema before any plugin code runs.
+ */
+
+/** Version of this SDK; a manifest's `sdk` is a semver range that must include it. */
+export const SDK_VERSION = "1.0.0";
+
+export type DeviceKind = "cpu" | "cuda";
+export type Precision = "fp32" | "fp16" | "bf16" | "int8" | "mixed";
+
+/**
+ * One way to run an engine: on which device, at which precision, and what memory it holds.
+ * `vramMb` is resident for as long as the engine is loaded; `transientVramMb` is needed only
+ * while one request runs.
+ */
+export interface PlacementProfile {
+  name: string;
+  device: DeviceKind;
+  precision: Precision;
+  vramMb: number;
+  transientVramMb: number;
+  ramMb: number;
+  loadSeconds: number;
+  maxParallel: number;
+}
+
+export interface Capabilities {
+  /** The engine yields audio in several chunks (per sentence or finer) as it makes them. */
+  streaming: boolean;
+  speed: boolean;
+  pitch: boolean;
+  voiceCloning: boolean;
+  /** Sample rates the engine can produce (the actual one travels with every chunk). */
+  sampleRates: number[];
+  /** `host`: synthesize gets one sentence at a time; `engine`: the whole text. */
+  sentenceSplitting: "host" | "engine";
+}
+
+/** One engine-specific option a request may set (`options.NAME`). */
+export type OptionSpec =
+  | { type: "number"; description: string; default?: number; min?: number; max?: number; integer: boolean }
+  | { type: "boolean"; description: string; default?: boolean }
+  | { type: "string"; description: string; default?: string; enum?: string[]; maxLength: number };
+
+/** Seconds the host waits on the engine before it gives up on a call. */
+export interface Timeouts {
+  loadSeconds: number;
+  /** A synthesis holding credit may go this long without a chunk (also `listVoices`, `health`). */
+  chunkSeconds: number;
+}
+
+/** A `chorus` subcommand the plugin adds (see `defineCommand`). */
+export interface CommandSpec {
+  name: string;
+  module: string;
+  usage: string;
+  description: string;
+}
+
+/** An OpenAI voice name this engine answers to, and the engine voice (and options) it means. */
+export interface VoiceAlias {
+  voice: string;
+  options?: Record<string, unknown>;
+}
+
+/** Names clients of the compatibility APIs use, contributed by this engine. */
+export interface Aliases {
+  openai: {
+    /** OpenAI voice names (alloy, nova, ...) -> this engine's voice. */
+    voices: Record<string, VoiceAlias>;
+    /** OpenAI model names (tts-1, ...) this engine serves. The configuration may override them. */
+    models: string[];
+  };
+}
+
+/** A JSON Schema (draft 2020-12) object. */
+export type JsonSchema = Record<string, unknown>;
+
+export interface Manifest {
+  $schema?: string;
+  id: string;
+  name: string;
+  version: string;
+  description: string;
+  /** Semver range of SDK versions the plugin works with, e.g. `^1.0.0`. */
+  sdk: string;
+  /** Module (relative to the plugin folder) whose default export is `definePlugin(...)`. */
+  entry: string;
+  isolation: "worker" | "process";
+  license?: string;
+  languages: string[];
+  defaultVoice?: string;
+  capabilities: Capabilities;
+  resources: { profiles: PlacementProfile[]; fallbacks: string[] };
+  options: Record<string, OptionSpec>;
+  /** JSON Schema of `engines.settings.<id>`: checked when the plugin is loaded, defaults applied. */
+  settings?: JsonSchema;
+  timeouts: Timeouts;
+  commands: CommandSpec[];
+  aliases: Aliases;
+}
