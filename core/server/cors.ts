@@ -95,9 +95,9 @@ const plugin: FastifyPluginAsync = async (app) => {
     const unsafe = request.method !== "GET" && request.method !== "HEAD";
     if (unsafe && origin && !originOk && !sameOrigin(origin, request.headers.host)) return forbidden();
 
-    // /health and the web page (which sends the key with its own API calls) need no key.
+    // /health and the web page and its assets (the page sends the key with its own API calls) need no key.
     const path = request.url.split("?")[0];
-    if (!apiKey || path === "/health" || path === "/") return;
+    if (!apiKey || path === "/health" || path === "/" || path === "/favicon.ico" || path?.startsWith("/web/")) return;
     if (keyMatches(request.headers.authorization, apiKey)) return;
     // a generated file's signed link (audio-token.ts): what an <audio> element can play
     const file = /^\/audio\/([^/]+)$/.exec(path ?? "")?.[1];
