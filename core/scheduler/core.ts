@@ -13,6 +13,7 @@ import type { Lease, LeaseRequest } from "./lease.ts";
 import { decide, usable, type Placement } from "./placement.ts";
 import type { Instance } from "./types.ts";
 import { instanceHealth, type InstanceHealth } from "./health.ts";
+import { freeMb, heldOn } from "./fit.ts";
 
 interface Waiter {
   id: number;
@@ -178,13 +179,30 @@ export class SchedulerCore extends EngineLifecycle {
         this.pump();
       },
       reportOutOfMemory: (neededMb?: number) => {
+        const peak = this.recordPeak(inst, neededMb);
         this.raiseNeed({ key: inst.key, profile: inst.spec }, neededMb, inst.vramMb);
         inst.retiring = "oom_synthesis";
         this.metrics.ooms.inc({ engine: inst.engineId, profile: inst.profile, phase: "synthesis" });
-        this.decision("oom", "oom_synthesis", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", detail: `needs ${this.learned.get(inst.key) ?? inst.vramMb} MB resident now; re-placing down the chain` }, "warn");
+        const detail = `needs ${this.learned.get(inst.key) ?? inst.vramMb} MB resident now${peak ? `, ${peak} MB of VRAM at its peak (any GPU profile must fit that)` : ""}; re-placing down the chain`;
+        this.decision("oom", "oom_synthesis", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", detail }, "warn");
         return inst.key;
       },
     };
+  }
+
+  /**
+   * A GPU instance ran out of memory while synthesising: it needed more than it had on its card
+   * (what it held plus what was free there), or at least what the engine says it needed.
+   * Recorded per engine, as an absolute figure: a card with that much free (or more, once
+   * others release memory) is fine again; the same card, with any other profile, is not.
+   */
+  private recordPeak(inst: Instance, neededMb: number | undefined): number | undefined {
+    const gpu = this.devices.find((d) => d.id === inst.gpu);
+    if (!gpu) return undefined;
+    const had = inst.vramMb + inst.tokensMb + Math.max(0, freeMb(gpu, heldOn(gpu, this.instances.values())));
+    const peak = Math.round(Math.max(had + 1, neededMb ?? 0, this.peakNeeds.get(inst.engineId) ?? 0));
+    this.peakNeeds.set(inst.engineId, peak);
+    return peak;
   }
 
   private refusal(p: Extract<Placement, { kind: "refuse" }>, engineId: string): ChorusError {
@@ -296,6 +314,7 @@ export class SchedulerCore extends EngineLifecycle {
       })),
       queue: { length: this.queue.size, max: this.config.queueSize, byEngine: Object.fromEntries(queuedBy) },
       pinned: [...this.pins], lowVram: [...this.lowVram], keepAlive: Object.fromEntries(this.keepAlive),
+      peakNeedsMb: Object.fromEntries(this.peakNeeds),
       cooldowns: this.cooldowns.list(now),
       decisions: this.decisions.list(decisions),
     };
