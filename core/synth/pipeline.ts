@@ -25,6 +25,8 @@ export interface SpeechJob {
   /** Allow the scheduler to serve from a fallback engine (default true). */
   fallback?: boolean;
   keepAliveSeconds?: number;
+  /** More parts of the same client request follow right after this one (a narrated text): passed to the engine as a hint. */
+  continues?: boolean;
 }
 
 export interface SpeechStream {
@@ -97,7 +99,7 @@ export class SpeechPipeline {
       const current = { lease, voice };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();
-      const source = this.run(current, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options }, AbortSignal.any([signal, stop.signal]), job.fallback);
+      const source = this.run(current, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options, ...(job.continues ? { continues: true } : {}) }, AbortSignal.any([signal, stop.signal]), job.fallback);
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
       const sampleRate = first.value.sampleRate;
@@ -124,7 +126,7 @@ export class SpeechPipeline {
   private async *run(
     current: { lease: Lease; voice: string },
     sentences: string[],
-    params: { voice: string; speed: number; pitch: number; options: Record<string, unknown> },
+    params: { voice: string; speed: number; pitch: number; options: Record<string, unknown>; continues?: boolean },
     signal: AbortSignal,
     fallback?: boolean,
   ): AsyncGenerator<AudioChunk> {

@@ -241,12 +241,45 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(moves.slice(from)).toEqual(["load_checkpoint", "to cpu", "to cuda:1", "inference_stream", "to cpu", "empty_cache"]);
   });
 
-  it("serves an OOM while synthesising from further down the chain", async () => {
-    // Low-VRAM mode is on (previous test): lowvram runs out of memory, the CPU profile serves.
+  it("keeps the model on the GPU for all the parts of a narrated request in low-VRAM mode; AllTalk's language and model reach XTTS", async () => {
+    // Low-VRAM mode is on (previous test). AllTalk's narrator: narration and speech, each with its voice.
+    expect((await fetch(`${server.url}/api/reload?tts_method=${encodeURIComponent("xtts - finetuned")}`, { method: "POST" })).status).toBe(200);
+    expect(String(calls("load_checkpoint").at(-1)!.checkpoint_dir)).toMatch(/base$/); // the low-VRAM instance's default
+    const mark = recorded().length;
+    const form = new URLSearchParams({
+      text_input: '*The narrator sets the scene.* "Hello there, traveller."', text_filtering: "standard", character_voice_gen: "bob.wav",
+      narrator_enabled: "true", narrator_voice_gen: "alice.wav", text_not_inside: "character", language: "fr", output_file_name: "narrated", output_file_timestamp: "false",
+    });
+    const res = await fetch(`${server.url}/api/tts-generate`, { method: "POST", body: form });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "generate-success" });
+    await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
+    const since = recorded().slice(mark);
+    const streams = since.filter((e) => e.call === "inference_stream");
+    expect(streams.map((e) => [e.text, e.language])).toEqual([["The narrator sets the scene.", "fr"], ["Hello there, traveller.", "fr"]]);
+    expect(String(since.filter((e) => e.call === "load_checkpoint").at(-1)?.checkpoint_dir)).toMatch(/finetuned$/);
+    const moves = since.filter((e) => e.call === "to" || e.call === "inference_stream").map((e) => (e.call === "to" ? `to ${String(e.device)}` : e.call));
+    // One move to the GPU for both parts, one back after the last.
+    expect(moves.slice(moves.indexOf("to cuda:1"))).toEqual(["to cuda:1", "inference_stream", "inference_stream", "to cpu"]);
+  });
+
+  it("serves an OOM while synthesising on the GPU from the CPU profile, never from low-VRAM on the same card", async () => {
+    const off = await fetch(`${server.url}/api/scheduler/engines/xtts/lowvram`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ enabled: false }) });
+    expect(off.status).toBe(200);
+    const mark = server.logs.length;
+    // The resident GPU profile comes back (the idle low-VRAM instance moves up), then its synthesis runs out of memory.
     const res = await xtts({ voice: "bob", text: "Out of memory while speaking.", options: { model: "oomsynth" } });
     expect(res.status, res.body.toString()).toBe(200);
     expect(res.headers.get("x-chorus-profile")).toBe("cpu");
-    expect(calls("oom").map((e) => e.phase)).toContain("synthesis");
-    await waitFor(() => server.logs.some((l) => l.reason === "oom_synthesis" && l.engine === "xtts"), 5000, "the oom_synthesis decision");
+    expect(chunksOf(res.samples).map((c) => c.index)).toEqual([0, 1]);
+    const oom = calls("oom").at(-1)!;
+    expect(oom.phase).toBe("synthesis");
+    const logs = server.logs.slice(mark);
+    const at = logs.findIndex((l) => l.reason === "oom_synthesis" && l.engine === "xtts" && l.profile === "gpu");
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(String(logs[at]!.detail)).toMatch(/\d+ MB of VRAM at its peak/);
+    // The chain went on past the same card's low-VRAM profile (it cannot fit what the GPU profile lacked).
+    expect(logs.slice(at).some((l) => l.action === "fallback" && l.reason === "fallback" && l.profile === "cpu" && /xtts:lowvram needs \d+ MB on cuda:\d \(its peak/.test(String(l.detail)))).toBe(true);
+    expect(logs.slice(at).some((l) => l.action === "load" && l.engine === "xtts" && l.profile === "lowvram")).toBe(false);
   });
 });

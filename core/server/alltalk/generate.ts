@@ -15,6 +15,8 @@ export interface GenerateRequest {
   textNotInside: NotInside;
   speed?: number;
   pitch?: number;
+  /** Engine options for every part (AllTalk's `language`, the model chosen with /api/reload). */
+  options?: Record<string, unknown>;
 }
 
 /** The parts to speak; without the narrator, the filtered text as one character part. */
@@ -35,11 +37,11 @@ export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequ
   let sampleRate = 0;
   let engine = req.engine;
   const chunks: Int16Array[] = [];
-  for (const segment of segments) {
+  for (const [index, segment] of segments.entries()) {
     const voice = segment.role === "narrator" ? (req.narratorVoice ?? req.characterVoice) : req.characterVoice;
     let stream;
     try {
-      stream = await pipeline.start({ text: segment.text, engine: req.engine, voice, speed: req.speed, pitch: req.pitch }, signal);
+      stream = await pipeline.start({ text: segment.text, engine: req.engine, voice, speed: req.speed, pitch: req.pitch, options: req.options, continues: index < segments.length - 1 }, signal);
     } catch (err) {
       if (err instanceof ChorusError && err.field === "voice") {
         throw new ChorusError(err.code, err.message, { field: segment.role === "narrator" && req.narratorVoice ? "narrator_voice_gen" : "character_voice_gen", cause: err });

@@ -50,6 +50,16 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     return controller;
   };
 
+  /** AllTalk's `language` and the model chosen with /api/reload, for engines that take them as options (XTTS). */
+  const engineOptions = (language: string | undefined): Record<string, unknown> | undefined => {
+    const declared = registry.manifest(state.engine)?.options ?? {};
+    const model = state.models.get(state.engine);
+    const options: Record<string, unknown> = {};
+    if (language?.trim() && declared.language) options.language = language.trim();
+    if (model && declared.model) options.model = model;
+    return Object.keys(options).length ? options : undefined;
+  };
+
   app.get("/api/ready", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Ready"));
   app.get("/api/rvcvoices", async () => ({ status: "success", rvcvoices: ["Disabled"] }));
 
@@ -148,7 +158,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     try {
       const audio = await generateSpeech(
         pipeline,
-        { text, filtering, engine: state.engine, characterVoice: voiceId(form.character_voice_gen), narratorVoice: voiceId(form.narrator_voice_gen), narrator, textNotInside: notInside, speed, pitch: pitch === undefined ? undefined : 2 ** (pitch / 12) },
+        { text, filtering, engine: state.engine, characterVoice: voiceId(form.character_voice_gen), narratorVoice: voiceId(form.narrator_voice_gen), narrator, textNotInside: notInside, speed, pitch: pitch === undefined ? undefined : 2 ** (pitch / 12), options: engineOptions(form.language) },
         controller.signal,
       );
       return { status: "generate-success", ...(await writeOutput(name, audio.sampleRate, audio.chunks)) };
@@ -162,11 +172,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     if (!params.text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
     checkRawTextLength(params.text, config.text.maxLength, "text");
     const controller = track(request, reply);
-    // AllTalk's `language` reaches engines that take a `language` option (XTTS).
-    const language = params.language && registry.manifest(state.engine)?.options.language ? { language: params.language } : undefined;
-    const model = state.models.get(state.engine);
-    const options = language || model ? { ...language, ...(model ? { model } : {}) } : undefined;
-    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice), options }, controller.signal);
+    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice), options: engineOptions(params.language) }, controller.signal);
     speechHeaders(reply, speech);
     void reply.type("audio/wav");
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
