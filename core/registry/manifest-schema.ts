@@ -27,6 +27,10 @@ export const PlacementProfileSchema = z.strictObject({
   ramMb: z.number().nonnegative().default(0),
   loadSeconds: z.number().nonnegative().default(1),
   maxParallel: z.number().int().positive().default(1),
+  requires: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a Python module name"))
+    .optional()
+    .describe("Python modules this profile needs in the plugin's environment (e.g. deepspeed): the profile is offered only where they import, as chorus plugin setup records"),
 });
 export type PlacementProfile = z.infer<typeof PlacementProfileSchema>;
 

@@ -34,6 +34,7 @@ export class SchedulerCore extends EngineLifecycle {
   private pumping = false;
   private again = false;
   private closing = false;
+  private readonly preferred = new Map<string, string>();
 
   async acquire(request: LeaseRequest): Promise<Lease> {
     await this.started;
@@ -45,7 +46,10 @@ export class SchedulerCore extends EngineLifecycle {
       throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${request.engineId}'`, { field: "engine" });
     }
     if (request.signal?.aborted) throw new SynthesisAbortedError("request cancelled while waiting for an engine");
-    const chain = buildChain(request.engineId, (id) => this.catalog.manifest(id), { fallback: request.fallback !== false, lowVram: (id) => this.lowVram.has(id), avoid: new Set(request.avoid ?? []) });
+    const chain = buildChain(request.engineId, (id) => this.catalog.manifest(id), {
+      fallback: request.fallback !== false, lowVram: (id) => this.lowVram.has(id), avoid: new Set(request.avoid ?? []),
+      offered: (id, p) => this.catalog.profileOffered?.(id, p) ?? true, preferred: (id) => this.preferred.get(id),
+    });
     const since = this.clock.now();
     const first = decide(chain, this.view());
     if (first.kind === "lease") return this.grant(first, request, chain, since);
@@ -245,6 +249,29 @@ export class SchedulerCore extends EngineLifecycle {
     }
   }
 
+  /**
+   * A profile to place an engine on first (AllTalk's DeepSpeed toggle), or none: instances on
+   * other profiles (on, or that profile's when switched off) retire after their requests.
+   */
+  async setPreferredProfile(engineId: string, profile: string | undefined): Promise<void> {
+    const before = this.preferred.get(engineId);
+    if (profile === undefined) this.preferred.delete(engineId);
+    else this.preferred.set(engineId, profile);
+    const idle: Promise<void>[] = [];
+    for (const inst of this.instancesOf(engineId)) {
+      if (profile !== undefined ? inst.profile === profile : inst.profile !== before) continue;
+      inst.retiring = "profile_switch";
+      // Idle ones unload now (resolved once their memory is back), so the next request finds room; busy ones after they drain.
+      if (inst.state === "ready" && inst.inFlight === 0) idle.push(this.unloadInstance(inst, "profile_switch", "unload"));
+      else this.armExpiry(inst);
+    }
+    await Promise.all(idle);
+  }
+
+  preferredProfile(engineId: string): string | undefined {
+    return this.preferred.get(engineId);
+  }
+
   /** Unloads an engine now (after its running requests). Returns how many instances. */
   unload(engineId: string): number {
     const list = this.instancesOf(engineId);
@@ -314,7 +341,7 @@ export class SchedulerCore extends EngineLifecycle {
       })),
       queue: { length: this.queue.size, max: this.config.queueSize, byEngine: Object.fromEntries(queuedBy) },
       pinned: [...this.pins], lowVram: [...this.lowVram], keepAlive: Object.fromEntries(this.keepAlive),
-      peakNeedsMb: Object.fromEntries(this.peakNeeds),
+      peakNeedsMb: Object.fromEntries(this.peakNeeds), preferredProfiles: Object.fromEntries(this.preferred),
       cooldowns: this.cooldowns.list(now),
       decisions: this.decisions.list(decisions),
     };

@@ -25,6 +25,7 @@ export const REASONS = {
   evicted: "evicted to make room",
   stale_generation: "plugin updated: old generation drained",
   low_vram_switch: "low-VRAM mode changed",
+  profile_switch: "the preferred profile changed (e.g. DeepSpeed toggled)",
   unload_requested: "unloaded on request",
   worker_exit: "engine worker exited unexpectedly",
   memory_not_returned: "memory did not come back within the timeout after unload",

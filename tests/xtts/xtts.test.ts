@@ -22,6 +22,7 @@ let server: TestServer;
 let events: string;
 let voicesDir: string;
 let modelsDir: string;
+let serverEnv: Record<string, string>;
 const modelsDirOf = () => modelsDir;
 
 type Event = { call: string; [k: string]: unknown };
@@ -97,8 +98,11 @@ beforeAll(async () => {
     CHORUS_ENGINES__SETTINGS: JSON.stringify({ xtts: { modelsDir: models, voicesDir, model: "base" }, "xtts-oom": { modelsDir: models, voicesDir, model: "oomload" } }),
     CHORUS_SCHEDULER__DEVICES__GPUS: "auto",
     CHORUS_SCHEDULER__DEVICES__NVIDIA_SMI: smi,
+    // The fake nvidia-smi's readings never change: an unload need not wait for memory to come back.
+    CHORUS_SCHEDULER__RELEASE__FRACTION: "0",
     XTTS_STANDIN_LOG: events,
   };
+  serverEnv = env;
   for (const id of ["xtts", "xtts-oom"]) {
     const setup = await runChorusAsync(["plugin", "setup", id], { env });
     expect(setup.status, setup.stderr + setup.stdout).toBe(0);
@@ -214,6 +218,32 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(again.status).toBe(200);
     await again.arrayBuffer();
     expect(String(calls("load_checkpoint").at(-1)!.checkpoint_dir)).toMatch(/finetuned$/);
+    await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
+  });
+
+  it("offers gpu-deepspeed only where DeepSpeed imports; AllTalk's /api/deepspeed switches the placement through the scheduler", async () => {
+    expect((await fetch(`${server.url}/api/reload?tts_method=xtts`, { method: "POST" })).status).toBe(200);
+    const settings = async () => (await (await fetch(`${server.url}/api/currentsettings`)).json()) as Record<string, unknown>;
+    // Setup ran before the stand-ins (deepspeed among them) were on the environment's path: not importable then.
+    expect(await settings()).toMatchObject({ deepspeed_capable: true, deepspeed_available: false, deepspeed_enabled: false });
+    const refused = await fetch(`${server.url}/api/deepspeed?new_deepspeed_value=True`, { method: "POST" });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { field: string; message: string } }).error).toMatchObject({ field: "new_deepspeed_value", message: expect.stringContaining("run chorus plugin setup xtts") });
+    // It imports now; a second setup (nothing to install) records that.
+    const setup = await runChorusAsync(["plugin", "setup", "xtts"], { env: serverEnv });
+    expect(setup.stdout).toContain("optional module deepspeed: importable (profile gpu-deepspeed offered)");
+    expect(await settings()).toMatchObject({ deepspeed_available: true, deepspeed_enabled: false });
+    expect(await (await fetch(`${server.url}/api/deepspeed?new_deepspeed_value=True`, { method: "POST" })).json()).toEqual({ status: "deepspeed-success" });
+    expect(await settings()).toMatchObject({ deepspeed_enabled: true });
+    const on = await xtts({ voice: "bob", text: "With DeepSpeed." });
+    expect(on.status).toBe(200);
+    expect(on.headers.get("x-chorus-profile")).toBe("gpu-deepspeed");
+    expect(calls("load_checkpoint").at(-1)).toMatchObject({ use_deepspeed: true });
+    expect(await (await fetch(`${server.url}/api/deepspeed?new_deepspeed_value=False`, { method: "POST" })).json()).toEqual({ status: "deepspeed-success" });
+    const off = await xtts({ voice: "bob", text: "Without DeepSpeed." });
+    expect(off.headers.get("x-chorus-profile")).toBe("gpu");
+    expect(calls("load_checkpoint").at(-1)).toMatchObject({ use_deepspeed: false });
+    expect(await settings()).toMatchObject({ deepspeed_enabled: false });
     await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
   });
 

@@ -24,6 +24,8 @@ export interface PlacementProfile {
   ramMb: number;
   loadSeconds: number;
   maxParallel: number;
+  /** Python modules the profile needs in the plugin's environment (e.g. `deepspeed`): offered only where they import. */
+  requires?: string[];
 }
 
 export interface Capabilities {
