@@ -7,7 +7,8 @@ import { resolvePath } from "../config/load.ts";
 import { envsRoot, formatPlan, makePlan, pluginEnvSpec, probeModules, readRecord, requiredModules, runSetup, writeRecord, type EnvRecord, type TorchChoice } from "../python/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
-import { UsageError, cliConfig, type CliValues } from "./main.ts";
+import { cliConfig, type CliValues } from "./options.ts";
+import { UsageError } from "./usage.ts";
 
 const TORCH = ["cpu", "cuda", "auto"];
 

@@ -17,6 +17,7 @@ import { reloadRoutes } from "./routes/reload.ts";
 import { accessControl } from "./cors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
+import { xttsApiRoutes } from "./xtts-api/index.ts";
 import { finetuneRoutes } from "./routes/finetune.ts";
 
 declare module "fastify" {
@@ -44,6 +45,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(metricsRoutes);
   await app.register(openaiRoutes);
   await app.register(alltalkRoutes);
+  await app.register(xttsApiRoutes);
   await app.register(activationRoutes);
   await app.register(finetuneRoutes);
   await app.register(webRoutes);

@@ -3,7 +3,9 @@
  * /api/ready, /api/rvcvoices, /api/currentsettings, /api/reload, /api/lowvramsetting,
  * /api/deepspeed, /api/stop-generation, /api/tts-generate, /api/tts-generate-streaming,
  * /api/previewvoice/ and the generated files under /audio/. (/api/voices is the native route,
- * whose `{voices:[ids]}` is already AllTalk's shape.) Forms are application/x-www-form-urlencoded.
+ * whose `{voices:[ids]}` is already AllTalk's shape.) Forms are application/x-www-form-urlencoded
+ * or multipart/form-data (as FastAPI's `Form` takes both). Voices may be `engine:voice` or a
+ * language code on every route (voices/reference.ts).
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -17,6 +19,9 @@ import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
 import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { applyRetention, outputFileName, resolveInside } from "./files.ts";
+import { multipartBoundary, parseMultipart } from "./multipart.ts";
+import { resolveVoiceRef } from "../../voices/reference.ts";
+import { prosodyHeaders } from "../../synth/prosody.ts";
 import { generateSpeech } from "./generate.ts";
 import { allTalkError, checkRawTextLength, formParams, numberField, queryParams, sendRanged } from "./http.ts";
 
@@ -36,6 +41,13 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
+  app.addContentTypeParser("multipart/form-data", { parseAs: "buffer" }, (req, body, done) => {
+    try {
+      done(null, parseMultipart(body as Buffer, multipartBoundary(req.headers["content-type"])));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   app.setErrorHandler((error, request, reply) => allTalkError(reply, error, request.url));
 
   const engines = () => registry.list().filter((e) => e.manifest && e.status !== "failed");
@@ -50,10 +62,10 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     return controller;
   };
 
-  /** AllTalk's `language` and the model chosen with /api/reload, for engines that take them as options (XTTS). */
-  const engineOptions = (language: string | undefined): Record<string, unknown> | undefined => {
-    const declared = registry.manifest(state.engine)?.options ?? {};
-    const model = state.models.get(state.engine);
+  /** AllTalk's `language` and the model chosen with /api/reload, for an engine that takes them as options (XTTS). */
+  const engineOptions = (engine: string, language: string | undefined): Record<string, unknown> | undefined => {
+    const declared = registry.manifest(engine)?.options ?? {};
+    const model = state.models.get(engine);
     const options: Record<string, unknown> = {};
     if (language?.trim() && declared.language) options.language = language.trim();
     if (model && declared.model) options.model = model;
@@ -76,6 +88,8 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     return {
       engines_available: engines().map((e) => e.id),
       current_engine_loaded: state.engine,
+      // What /api/reload changes: the server's default engine, not only these routes'.
+      current_engine_scope: "server: AllTalk routes, /api/speech and chorus say without an engine, the web page; OpenAI requests use their model's engine",
       models_available: engines().map((e) => ({ name: e.id })),
       current_model_loaded: state.models.has(state.engine) ? `${state.engine} - ${state.models.get(state.engine)}` : state.engine,
       manufacturer_name: m?.name ?? state.engine,
@@ -159,7 +173,8 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.post("/api/tts-generate", async (request, reply) => {
     const form = formParams(request);
     const text = form.text_input;
-    if (!text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
+    if (text === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
+    if (!text.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text_input: has nothing to speak", { field: "text_input" });
     checkRawTextLength(text, config.text.maxLength, "text_input"); // before filtering, which blocks the event loop while it runs
     const filtering = (form.text_filtering || "standard").toLowerCase() as TextFiltering;
     if (!TEXT_FILTERING_MODES.includes(filtering)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_filtering: must be none, standard or html", { field: "text_filtering" });
@@ -171,13 +186,30 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const pitch = numberField(form, "pitch", -24, 24);
     const timestamp = (form.output_file_timestamp ?? "true").toLowerCase() !== "false";
     const name = outputFileName(form.output_file_name, timestamp);
+    // `engine:voice` picks the engine for that voice; plain voices are the current engine's.
+    const character = resolveVoiceRef(registry, voiceId(form.character_voice_gen), state.engine, { field: "character_voice_gen" });
+    const narratorRef = form.narrator_voice_gen?.trim() ? resolveVoiceRef(registry, voiceId(form.narrator_voice_gen), state.engine, { field: "narrator_voice_gen" }) : undefined;
     const controller = track(request, reply);
     try {
       const audio = await generateSpeech(
         pipeline,
-        { text, filtering, engine: state.engine, characterVoice: voiceId(form.character_voice_gen), narratorVoice: voiceId(form.narrator_voice_gen), narrator, textNotInside: notInside, speed, pitch: pitch === undefined ? undefined : 2 ** (pitch / 12), options: engineOptions(form.language) },
+        {
+          text,
+          filtering,
+          engine: character.engine ?? state.engine,
+          characterVoice: character.voice,
+          narratorVoice: narratorRef?.voice,
+          narratorEngine: narratorRef?.engine,
+          narrator,
+          textNotInside: notInside,
+          speed,
+          // AllTalk's pitch is in semitones; Chorus's is a frequency factor (2^(st/12): -24..24 -> 0.25..4).
+          pitch: pitch === undefined ? undefined : 2 ** (pitch / 12),
+          optionsFor: (engine) => engineOptions(engine, form.language),
+        },
         controller.signal,
       );
+      for (const [header, value] of Object.entries(prosodyHeaders({ ignored: [...audio.ignored], clamped: audio.clamped }))) void reply.header(header, value);
       return { status: "generate-success", ...(await writeOutput(name, audio.sampleRate, audio.chunks)) };
     } finally {
       running.delete(controller);
@@ -186,10 +218,12 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
 
   const streaming = async (request: FastifyRequest, reply: FastifyReply) => {
     const params = { ...queryParams(request), ...formParams(request) };
-    if (!params.text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
+    if (params.text === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
+    if (!params.text.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text: has nothing to speak", { field: "text" });
     checkRawTextLength(params.text, config.text.maxLength, "text");
+    const target = resolveVoiceRef(registry, voiceId(params.voice), state.engine);
     const controller = track(request, reply);
-    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice), options: engineOptions(params.language) }, controller.signal);
+    const speech = await pipeline.start({ text: params.text, engine: target.engine, voice: target.voice, options: engineOptions(target.engine ?? state.engine, params.language) }, controller.signal);
     speechHeaders(reply, speech);
     void reply.type("audio/wav");
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
@@ -202,8 +236,12 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const form = formParams(request);
     const voice = voiceId(form.voice);
     if (!voice) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: is required", { field: "voice" });
-    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: state.engine, characterVoice: voice, narrator: false, textNotInside: "character" }, new AbortController().signal);
-    return { status: "generate-success", ...(await writeOutput(outputFileName(`preview_${voice}`, false), audio.sampleRate, audio.chunks)) };
+    const target = resolveVoiceRef(registry, voice, state.engine);
+    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: target.engine ?? state.engine, characterVoice: target.voice, narrator: false, textNotInside: "character" }, new AbortController().signal).catch((err: unknown) => {
+      // generateSpeech names tts-generate's field; this route's is `voice`.
+      throw err instanceof ChorusError && err.field === "character_voice_gen" ? new ChorusError(err.code, err.message, { field: "voice", cause: err }) : err;
+    });
+    return { status: "generate-success", ...(await writeOutput(outputFileName(`preview_${voice.replace(/:/g, "_")}`, false), audio.sampleRate, audio.chunks)) };
   });
 
   app.get("/audio/:file", async (request, reply) => {
