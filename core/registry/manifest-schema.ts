@@ -197,6 +197,8 @@ export const ManifestSchema = z.strictObject({
   license: z.string().optional(),
   languages: z.array(z.string()).default([]),
   defaultVoice: z.string().optional(),
+  /** Voice ids of the form `PREFIX:name` this engine uses (XTTS: AllTalk's `voiceset:`, `latent:`); never read as `engine:voice`. */
+  voicePrefixes: z.array(id).optional(),
   capabilities: CapabilitiesSchema.default(CapabilitiesSchema.parse({})),
   resources: ResourcesSchema.default(
     ResourcesSchema.parse({ profiles: [{ name: "cpu", device: "cpu" }] }),

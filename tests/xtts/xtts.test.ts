@@ -23,6 +23,7 @@ let events: string;
 let voicesDir: string;
 let modelsDir: string;
 let serverEnv: Record<string, string>;
+let killMarker: string;
 const modelsDirOf = () => modelsDir;
 
 type Event = { call: string; [k: string]: unknown };
@@ -77,6 +78,8 @@ beforeAll(async () => {
   model(path.join(models, "base"));
   model(path.join(models, "oomload"), { oom: "load" });
   model(path.join(models, "oomsynth"), { oom: "synthesis" });
+  killMarker = path.join(tempDir("xtts-kill"), "kill-once");
+  model(path.join(models, "killonce"), { kill_once: killMarker });
   fs.mkdirSync(path.join(models, "incomplete"));
   voicesDir = tempDir("xtts-voices");
   fs.writeFileSync(path.join(voicesDir, "alice.wav"), clip(4, 220));
@@ -188,6 +191,22 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(new Set(chunksOf(c.samples).map((x) => x.level))).toEqual(new Set([300]));
     expect(new Set(chunksOf(b.samples).map((x) => x.level)).size).toBe(1);
     expect(chunksOf(b.samples)[0]!.level).not.toBe(300);
+  });
+
+  it("resumes a request whose engine process is killed mid-stream: the client gets every sentence, once", async () => {
+    fs.writeFileSync(killMarker, "kill the stand-in once");
+    const res = await xtts({ voice: "alice", text: "Hello there. How are you today?", options: { stream_chunk_size: 5, model: "killonce" } });
+    expect(res.status, res.body.toString()).toBe(200);
+    // The stand-in's process was SIGKILLed after its first chunk of "Hello there."
+    expect(calls("killed")).toHaveLength(1);
+    expect(fs.existsSync(killMarker)).toBe(false);
+    // The same chunk sequence as without the kill: nothing lost, nothing repeated.
+    const chunks = chunksOf(res.samples);
+    expect(chunks.map((c) => c.index)).toEqual([0, 1, 2, 0, 1, 2, 3]);
+    expect(new Set(chunks.map((c) => c.level)).size).toBe(1);
+    const killedPid = calls("killed")[0]!.pid;
+    expect(calls("inference_stream").at(-1)!.pid).not.toBe(killedPid); // spoken by the restarted process
+    await waitFor(() => server.logs.some((l) => l.reason === "resumed_after_crash" && l.engine === "xtts"), 5000, "the resume decision");
   });
 
   it("uses a model folder that appeared while running (AllTalk's 'xtts - NAME' form too), without a restart", async () => {

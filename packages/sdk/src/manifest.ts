@@ -123,6 +123,8 @@ export interface Manifest {
   license?: string;
   languages: string[];
   defaultVoice?: string;
+  /** Voice ids of the form `PREFIX:name` this engine uses (e.g. `voiceset:`); never read as `engine:voice`. */
+  voicePrefixes?: string[];
   capabilities: Capabilities;
   resources: { profiles: PlacementProfile[]; fallbacks: string[] };
   options: Record<string, OptionSpec>;
