@@ -175,8 +175,10 @@ export class SchedulerCore extends EngineLifecycle {
     if (request.keepAliveSeconds !== undefined) inst.keepAliveOverride = request.keepAliveSeconds;
     this.metrics.leaseWait.observe((this.clock.now() - since) / 1000);
     let fallbackReason: string | undefined;
-    if (p.candidate !== chain[0]) {
-      fallbackReason = `${chain[0]?.key ?? request.engineId} unavailable (${p.misses[0] ?? inst.note ?? "busy"}); served by ${p.candidate.key}`;
+    // Down the chain: past its head, or a re-placement after profiles failed the request (`avoid`: out of memory, lost worker).
+    if (p.candidate !== chain[0] || request.avoid?.length) {
+      const passed = p.candidate !== chain[0] ? `${chain[0]?.key ?? request.engineId} unavailable (${p.misses[0] ?? inst.note ?? "busy"})` : `${request.avoid!.join(", ")} failed this request`;
+      fallbackReason = `${passed}; served by ${p.candidate.key}`;
       this.metrics.fallbacks.inc({ requested: request.engineId, engine: inst.engineId, profile: inst.profile });
       this.decision("fallback", "fallback", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", requested: request.engineId, detail: fallbackReason });
     }
