@@ -43,6 +43,10 @@ export async function pluginSetupCommand(args: string[], values: CliValues): Pro
     force: values.force,
   });
   process.stdout.write(formatPlan(plan));
+  for (const name of requiredModules(entry.manifest)) {
+    const profiles = entry.manifest.resources.profiles.filter((p) => p.requires?.includes(name)).map((p) => p.name).join(", ");
+    process.stdout.write(`optional:     ${name} (not installed by setup; profile ${profiles} is offered only where it imports, checked after setup)\n`);
+  }
   if (values["dry-run"]) {
     process.stdout.write("dry run: nothing was changed\n");
     return 0;
