@@ -245,6 +245,8 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     const settings = async () => (await (await fetch(`${server.url}/api/currentsettings`)).json()) as Record<string, unknown>;
     // Setup ran before the stand-ins (deepspeed among them) were on the environment's path: not importable then.
     expect(await settings()).toMatchObject({ deepspeed_capable: true, deepspeed_available: false, deepspeed_enabled: false });
+    const listed = async () => ((await (await fetch(`${server.url}/api/engines`)).json()) as { engines: { id: string; profilesNotOffered: unknown[] }[] }).engines.find((e) => e.id === "xtts")!;
+    expect((await listed()).profilesNotOffered).toEqual([{ name: "gpu-deepspeed", requires: ["deepspeed"] }]);
     const refused = await fetch(`${server.url}/api/deepspeed?new_deepspeed_value=True`, { method: "POST" });
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error: { field: string; message: string } }).error).toMatchObject({ field: "new_deepspeed_value", message: expect.stringContaining("run chorus plugin setup xtts") });
@@ -252,6 +254,7 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     const setup = await runChorusAsync(["plugin", "setup", "xtts"], { env: serverEnv });
     expect(setup.stdout).toContain("optional module deepspeed: importable (profile gpu-deepspeed offered)");
     expect(await settings()).toMatchObject({ deepspeed_available: true, deepspeed_enabled: false });
+    expect((await listed()).profilesNotOffered).toEqual([]);
     expect(await (await fetch(`${server.url}/api/deepspeed?new_deepspeed_value=True`, { method: "POST" })).json()).toEqual({ status: "deepspeed-success" });
     expect(await settings()).toMatchObject({ deepspeed_enabled: true });
     const on = await xtts({ voice: "bob", text: "With DeepSpeed." });
