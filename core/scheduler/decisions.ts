@@ -25,6 +25,7 @@ export const REASONS = {
   evicted: "evicted to make room",
   stale_generation: "plugin updated: old generation drained",
   low_vram_switch: "low-VRAM mode changed",
+  profile_switch: "the preferred profile changed (e.g. DeepSpeed toggled)",
   unload_requested: "unloaded on request",
   worker_exit: "engine worker exited unexpectedly",
   resumed_after_crash: "the engine's worker died mid-request; the undelivered audio is made again",
