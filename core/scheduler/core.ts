@@ -12,6 +12,7 @@ import { EngineLifecycle } from "./lifecycle.ts";
 import type { Lease, LeaseRequest } from "./lease.ts";
 import { decide, usable, type Placement } from "./placement.ts";
 import type { Instance } from "./types.ts";
+import { TrainingLeases } from "./training.ts";
 import { instanceHealth, type InstanceHealth } from "./health.ts";
 
 interface Waiter {
@@ -33,6 +34,22 @@ export class SchedulerCore extends EngineLifecycle {
   private pumping = false;
   private again = false;
   private closing = false;
+  /** Fine-tune jobs' GPU leases (training.ts). */
+  readonly training = new TrainingLeases({
+    devices: () => this.devices,
+    instances: () => [...this.instances.values()],
+    pinned: (id) => this.pins.has(id),
+    now: () => this.clock.now(),
+    refresh: () => this.refresh(),
+    evict: (inst, detail) => this.unloadInstance(inst, "training_lease", "evict", detail),
+    retire: (inst) => this.retire(inst, "training_lease"),
+    decision: (action, reason, d, level) => this.decision(action, reason, d, level),
+    pump: () => this.pump(),
+  });
+
+  protected override blockedDevice(deviceId: string): string | undefined {
+    return this.training.blocked(deviceId);
+  }
 
   async acquire(request: LeaseRequest): Promise<Lease> {
     await this.started;
@@ -103,6 +120,7 @@ export class SchedulerCore extends EngineLifecycle {
       this.pumping = false;
       this.metrics.queueLength.set(this.queue.size);
     }
+    this.training.changed();
   }
 
   private pass(): void {
@@ -302,6 +320,7 @@ export class SchedulerCore extends EngineLifecycle {
     for (const w of this.queue.values()) queuedBy.set(w.request.engineId, (queuedBy.get(w.request.engineId) ?? 0) + 1);
     const iso = (t?: number) => (t === undefined ? null : new Date(t).toISOString());
     const list = [...this.instances.values()];
+    const training = this.training.list();
     return {
       gpu: this.gpuStatus,
       devices: this.devices.map((d) => ({
@@ -309,7 +328,7 @@ export class SchedulerCore extends EngineLifecycle {
         heldByOthersMb: Math.round(d.othersMb), reserveMb: d.reserveMb,
         holdings: list.filter((i) => (d.kind === "cpu" ? i.ramMb > 0 : i.gpu === d.id)).map((i) => ({
           engine: i.engineId, profile: i.profile, residentMb: d.kind === "cpu" ? i.ramMb : i.vramMb, transientMb: d.kind === "cpu" ? 0 : i.tokensMb,
-        })),
+        })).concat(training.filter((t) => t.device === d.id).map((t) => ({ engine: `finetune:${t.job}`, profile: "training", residentMb: t.memoryMb, transientMb: 0, job: t.job, state: t.state }))),
       })),
       engines: list.map((i) => ({
         engine: i.engineId, profile: i.profile, device: i.gpu ?? "cpu", state: i.retiring && i.state === "ready" ? "draining" : i.state,
@@ -320,6 +339,7 @@ export class SchedulerCore extends EngineLifecycle {
       queue: { length: this.queue.size, max: this.config.queueSize, byEngine: Object.fromEntries(queuedBy) },
       pinned: [...this.pins], lowVram: [...this.lowVram], keepAlive: Object.fromEntries(this.keepAlive),
       cooldowns: this.cooldowns.list(now),
+      training,
       decisions: this.decisions.list(decisions),
     };
   }

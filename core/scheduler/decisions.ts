@@ -30,6 +30,9 @@ export const REASONS = {
   resumed_after_crash: "the engine's worker died mid-request; the undelivered audio is made again",
   memory_not_returned: "memory did not come back within the timeout after unload",
   shutdown: "scheduler closing",
+  training_lease: "a fine-tune job holds (or is clearing) the GPU",
+  training_refused: "a fine-tune job's GPU lease cannot be had",
+  training_released: "a fine-tune job gave the GPU back",
 } as const;
 
 export type Reason = keyof typeof REASONS;

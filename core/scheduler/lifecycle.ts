@@ -63,6 +63,11 @@ export abstract class EngineLifecycle {
 
   protected abstract pump(): void;
 
+  /** Why GPU profiles on a device are not offered (SchedulerCore: training leases). */
+  protected blockedDevice(_deviceId: string): string | undefined {
+    return undefined;
+  }
+
   /** Logs a decision with its reason and keeps it for GET /api/scheduler. */
   protected decision(action: Action, reason: Reason, d: Omit<Decision, "seq" | "at" | "action" | "reason">, level: "info" | "warn" | "debug" = "info"): void {
     const entry = this.decisions.add({ at: new Date(this.clock.now()).toISOString(), action, reason, ...d });
@@ -116,6 +121,7 @@ export abstract class EngineLifecycle {
       cooldownError: (key) => this.cooldowns.lastError(key),
       generation: (id) => this.catalog.get(id)?.generation,
       footprint: (c) => this.footprintOf(c),
+      blocked: (id) => this.blockedDevice(id),
     };
   }
 

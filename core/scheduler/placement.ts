@@ -25,6 +25,8 @@ export interface PlacementView {
   cooldownError?(key: string): string | undefined;
   generation(engineId: string): number | undefined;
   footprint(candidate: Candidate): number;
+  /** Why GPU profiles on a device are not offered now (a training lease, core/scheduler/training.ts). */
+  blocked?(deviceId: string): string | undefined;
 }
 
 export type Placement =
@@ -54,6 +56,11 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
   let evict: Option | undefined;
   let waitable = false;
   for (const gpu of gpus) {
+    const blocked = gpu && view.blocked?.(gpu.id);
+    if (blocked) {
+      misses.push(`${c.key} not offered: ${blocked}`);
+      continue;
+    }
     const gpuFree = gpu ? freeMb(gpu, heldOn(gpu, view.instances)) : Infinity;
     const short = { gpuMb: Math.max(0, need.gpuMb - gpuFree), ramMb: Math.max(0, need.ramMb - ramFree), slots };
     if (!short.gpuMb && !short.ramMb && !short.slots) {
