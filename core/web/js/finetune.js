@@ -9,6 +9,7 @@
 import { api, ApiError, json, postJson } from "./api.js";
 import { $, h } from "./dom.js";
 import { engineHue, formatMb } from "./memory.js";
+import { initRun, setPlan } from "./finetune-run.js";
 
 let started = false;
 
@@ -20,6 +21,7 @@ export async function initFinetune() {
     void run("check");
   });
   $("ft-plan").addEventListener("click", () => void run("plan"));
+  initRun();
   try {
     const { folders, datasetDirs } = await json("/api/web/datasets");
     $("ft-dataset").replaceChildren(...folders.map((f) => new Option(f, f)));
@@ -46,7 +48,10 @@ async function run(kind) {
       $("ft-saved").textContent = "";
       showReport(result);
     }
-    else showPlan(result);
+    else {
+      showPlan(result);
+      setPlan(result, dataset);
+    }
     $("ft-info").textContent = "";
   } catch (err) {
     $("ft-info").textContent = "";
