@@ -71,11 +71,12 @@ describe("fine-tune run panel", () => {
   it("stops the run (a checkpoint kept) and resumes it to the end", async () => {
     await page.click("#ft-stop");
     await page.locator("#ft-job-status").filter({ hasText: ": stopped ·" }).waitFor({ timeout: 60_000 });
+    expect(await status()).toMatch(/checkpoint at step 2\b/);
     expect(await page.locator("#ft-resume").isDisabled()).toBe(false);
     await page.locator("#ft-resume").focus();
     await page.keyboard.press("Enter");
     await page.locator("#ft-job-status").filter({ hasText: ": finished ·" }).waitFor({ timeout: 60_000 });
-    expect(await status()).toMatch(/epoch 1\/1/);
+    expect(await status()).toMatch(/epoch 1\/1, step 5\/5, .*resumed from step 2\b/);
     expect(await page.locator("#ft-run-error").textContent()).toBe("");
     const points = (await page.locator("#ft-loss polyline[data-series='training loss']").getAttribute("points"))!.trim().split(" ");
     expect(points.length).toBeGreaterThan(2);

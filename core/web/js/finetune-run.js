@@ -129,7 +129,7 @@ function showState(s) {
   if (s.memory?.totalMb) run.totalMb = s.memory.totalMb;
   const eta = s.etaSeconds ? `, about ${Math.ceil(s.etaSeconds / 60)} min left` : "";
   const loss = typeof s.loss === "number" ? `, loss ${s.loss.toFixed(3)}` : "";
-  $("ft-job-status").textContent = `Job ${s.id}: ${s.status} · epoch ${Math.min(s.epoch + 1, s.epochs)}/${s.epochs}, step ${s.globalStep}/${s.totalSteps}${loss}${eta}${s.error ? ` · ${s.error}` : ""}${s.slowdown ? ` · ${s.slowdown}` : ""}`;
+  $("ft-job-status").textContent = `Job ${s.id}: ${s.status} · epoch ${Math.min(s.epoch + 1, s.epochs)}/${s.epochs}, step ${s.globalStep}/${s.totalSteps}${loss}${eta}${s.lastCheckpoint ? ` · checkpoint at step ${s.lastCheckpoint.globalStep}` : ""}${s.resumedFrom ? ` · resumed from step ${s.resumedFrom.globalStep}` : ""}${s.error ? ` · ${s.error}` : ""}${s.slowdown ? ` · ${s.slowdown}` : ""}`;
   $("ft-job-progress").max = Math.max(1, s.totalSteps);
   $("ft-job-progress").value = s.globalStep;
   $("ft-stop").disabled = TERMINAL.has(s.status) || s.status === "stopping";
