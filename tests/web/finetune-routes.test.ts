@@ -128,6 +128,19 @@ describe("POST /api/finetune/transcript", () => {
     expect(backups(dir, "metadata_eval.csv")).toHaveLength(1);
   }, 60_000);
 
+  it("coqui: a row whose old text held '|' (the text-pipe finding) becomes three columns again", async () => {
+    const dir = path.join(root, "piped");
+    fs.mkdirSync(path.join(dir, "wavs"), { recursive: true });
+    fs.copyFileSync(path.join(root, "coqui/wavs/c1.wav"), path.join(dir, "wavs/p1.wav"));
+    fs.writeFileSync(path.join(dir, "metadata_train.csv"), `audio_file|text|speaker_name\nwavs/p1.wav|A quiet | student painted|tester\n`);
+    const first = await app.inject({ method: "POST", url: "/api/finetune/check", payload: { dataset: "piped" } });
+    expect(codes(first.json(), "wavs/p1.wav")).toContain("text-pipe");
+    const res = await correct({ dataset: "piped", clip: "wavs/p1.wav", text: sentence(1) });
+    expect(res.json().change.before).toBe("A quiet | student painted");
+    expect(fs.readFileSync(path.join(dir, "metadata_train.csv"), "utf8")).toBe(`audio_file|text|speaker_name\nwavs/p1.wav|${sentence(1)}|tester\n`);
+    expect(codes(res.json().report, "wavs/p1.wav")).not.toContain("text-pipe");
+  }, 60_000);
+
   it("LJSpeech: rewrites text and normalized, keeping the file's CRLF line ends", async () => {
     const dir = path.join(root, "lj");
     const res = await correct({ dataset: "lj", clip: "wavs/LJ0.wav", text: sentence(0) });
