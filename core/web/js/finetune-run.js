@@ -20,7 +20,6 @@ export function initRun() {
   $("ft-stop").addEventListener("click", () => void act(() => api(`/api/finetune/jobs/${encodeURIComponent(run.id)}`, { method: "DELETE" })));
   $("ft-resume").addEventListener("click", () => void act(async () => follow((await (await postJson("/api/finetune/jobs", { resume: run.id })).json()).id)));
   $("ft-follow").addEventListener("click", () => $("ft-jobs").value && follow($("ft-jobs").value));
-  void listJobs();
 }
 
 /** Called when a plan is shown: the run starts with exactly that plan. */
@@ -44,7 +43,8 @@ async function act(fn) {
   }
 }
 
-async function listJobs() {
+/** Fills the job list (after the page's first call, so a missing API key is asked for once). */
+export async function listJobs() {
   try {
     const { jobs } = await json("/api/finetune/jobs");
     $("ft-jobs").replaceChildren(...jobs.map((j) => new Option(`${j.id} (${j.status})`, j.id)));
@@ -102,7 +102,8 @@ async function follow(id) {
     const past = await json(`/api/finetune/jobs/${encodeURIComponent(id)}?log=1000`, { signal });
     for (const entry of past.log ?? []) onWorkerMessage(entry);
     showState(past);
-    while (!signal.aborted && !TERMINAL.has(run.state?.status)) {
+    for (let drops = 0; !signal.aborted && !TERMINAL.has(run.state?.status); drops++) {
+      if (drops === 5) throw new Error(`the job's event stream ended ${drops} times while the job is ${run.state.status}; press Follow to try again`);
       const res = await api(`/api/finetune/jobs/${encodeURIComponent(id)}/events`, { headers: { Accept: "text/event-stream" }, signal });
       const parser = new SseParser();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -112,7 +113,10 @@ async function follow(id) {
         for (const { event, data } of parser.push(value)) {
           const d = JSON.parse(data);
           if (event === "state") showState(d);
-          else if (event === "message") onWorkerMessage(d);
+          else if (event === "message") {
+            onWorkerMessage(d);
+            drops = 0; // live: the worker is talking
+          }
         }
         draw();
       }

@@ -9,7 +9,7 @@
 import { api, ApiError, json, postJson } from "./api.js";
 import { $, h } from "./dom.js";
 import { engineHue, formatMb } from "./memory.js";
-import { initRun, setPlan } from "./finetune-run.js";
+import { initRun, listJobs, setPlan } from "./finetune-run.js";
 
 let started = false;
 
@@ -27,6 +27,7 @@ export async function initFinetune() {
     $("ft-dataset").replaceChildren(...folders.map((f) => new Option(f, f)));
     $("ft-dataset-hint").textContent = folders.length ? `${folders.length} folders in ${datasetDirs.join(", ")}` : "no dataset folders: set finetune.datasetDirs in the configuration";
     for (const id of ["ft-check", "ft-plan"]) $(id).disabled = !folders.length;
+    void listJobs();
   } catch (err) {
     started = false;
     showError(err);
