@@ -66,6 +66,8 @@ describe("fine-tune run panel", () => {
     expect(await page.locator("#ft-memory .limit").count()).toBe(1); // the card's total
     expect(await page.locator("#ft-loss svg").getAttribute("aria-label")).toMatch(/training loss: 2 points, last [\d.]+ at step 2/);
     expect(await page.locator("#ft-job-progress").getAttribute("value")).toBe("2");
+    expect(await page.locator("#ft-pause").textContent()).toBe("Continue"); // the trainer holds: it can be continued
+    expect(await page.locator("#ft-pause").isDisabled()).toBe(false);
   });
 
   it("stops the run (a checkpoint kept) and resumes it to the end", async () => {
@@ -82,6 +84,7 @@ describe("fine-tune run panel", () => {
     expect(points.length).toBeGreaterThan(2);
     expect(fs.existsSync(path.join(root, "models", "voice"))).toBe(true);
     expect(await page.locator("#ft-stop").isDisabled()).toBe(true);
+    expect(await page.locator("#ft-pause").isDisabled()).toBe(true);
   });
 
   it("fits a 360 px phone and logged no console error", async () => {

@@ -19,6 +19,7 @@ export function initRun() {
   });
   $("ft-stop").addEventListener("click", () => void act(() => api(`/api/finetune/jobs/${encodeURIComponent(run.id)}`, { method: "DELETE" })));
   $("ft-resume").addEventListener("click", () => void act(async () => follow((await (await postJson("/api/finetune/jobs", { resume: run.id })).json()).id)));
+  $("ft-pause").addEventListener("click", () => void act(async () => showState(await (await postJson(`/api/finetune/jobs/${encodeURIComponent(run.id)}/${run.state?.status === "paused" ? "continue" : "pause"}`, {})).json())));
   $("ft-follow").addEventListener("click", () => $("ft-jobs").value && follow($("ft-jobs").value));
 }
 
@@ -138,6 +139,8 @@ function showState(s) {
   $("ft-job-progress").value = s.globalStep;
   $("ft-stop").disabled = TERMINAL.has(s.status) || s.status === "stopping";
   $("ft-resume").disabled = !(s.status === "stopped" || s.status === "failed");
+  $("ft-pause").textContent = s.status === "paused" ? "Continue" : "Pause";
+  $("ft-pause").disabled = !(s.status === "running" || s.status === "paused");
   draw();
 }
 
