@@ -87,6 +87,20 @@ describe("fine-tune run panel", () => {
     expect(await page.locator("#ft-pause").isDisabled()).toBe(true);
   });
 
+  it("continues a held run from the keyboard, and the job list offers both jobs", async () => {
+    await page.fill("#ft-out", "voice2");
+    await page.click("#ft-start");
+    await page.locator("#ft-job-status").filter({ hasText: /: paused · .*step 2\// }).waitFor({ timeout: 60_000 });
+    const id = /^Job (\S+):/.exec((await status())!)![1]!;
+    await page.locator("#ft-pause").focus();
+    await page.keyboard.press("Enter");
+    await page.locator("#ft-job-status").filter({ hasText: `Job ${id}: finished ·` }).waitFor({ timeout: 60_000 });
+    expect(fs.existsSync(path.join(root, "models", "voice2"))).toBe(true);
+    await page.locator(`#ft-jobs option[value="${id}"]`).filter({ hasText: "finished" }).waitFor({ state: "attached" });
+    expect(await page.locator("#ft-jobs option").count()).toBe(2);
+    expect(await page.locator("#ft-run-error").textContent()).toBe("");
+  });
+
   it("fits a 360 px phone and logged no console error", async () => {
     await page.setViewportSize({ width: 360, height: 800 });
     expect(await overflowX(page)).toBeLessThanOrEqual(0);
