@@ -120,6 +120,11 @@ describe("fine-tune page", () => {
     await page.screenshot({ path: path.resolve("var/web/finetune.png"), fullPage: true });
     await page.setViewportSize({ width: 390, height: 800 });
     expect(await overflowX(page)).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 360, height: 800 }); // with each finding's player and transcript field
+    await page.selectOption("#ft-dataset", dataset);
+    await page.click("#ft-check");
+    await page.locator('#ft-findings li[data-clip="clip5.wav"] .clip-tools').first().waitFor({ timeout: 60_000 });
+    expect(await overflowX(page)).toBeLessThanOrEqual(0);
     expect(problems).toEqual([]);
   });
 });
