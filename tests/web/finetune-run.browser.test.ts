@@ -98,6 +98,13 @@ describe("fine-tune run panel", () => {
     expect(fs.existsSync(path.join(root, "models", "voice2"))).toBe(true);
     await page.locator(`#ft-jobs option[value="${id}"]`).filter({ hasText: "finished" }).waitFor({ state: "attached" });
     expect(await page.locator("#ft-jobs option").count()).toBe(2);
+    // follow the first job again: its whole curve comes from the job's log
+    const first = await page.locator("#ft-jobs option").evaluateAll((els, current) => (els as HTMLOptionElement[]).map((o) => o.value).find((v) => v !== current), id);
+    await page.selectOption("#ft-jobs", first!);
+    await page.click("#ft-follow");
+    await page.locator("#ft-job-status").filter({ hasText: `Job ${first}: finished ·` }).waitFor({ timeout: 60_000 });
+    const points = (await page.locator("#ft-loss polyline[data-series='training loss']").getAttribute("points"))!.trim().split(" ");
+    expect(points.length).toBeGreaterThanOrEqual(5);
     expect(await page.locator("#ft-run-error").textContent()).toBe("");
   });
 
