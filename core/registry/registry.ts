@@ -184,7 +184,7 @@ export class Registry extends EventEmitter {
   /** Starts a fresh instance of engine `id` in its own worker and loads it with `profile`. */
   async startEngine(id: string, profile: PlacementProfile, device: DeviceInfo = { kind: "cpu", index: 0, simulated: false }): Promise<EngineHost> {
     const entry = this.entries.get(id);
-    if (!entry || entry.status !== "available") throw new Error(`engine '${id}' is not available`);
+    if (entry?.status !== "available") throw new Error(`engine '${id}' is not available`);
     const { generation } = entry;
     const spare = this.spares.take(id, generation); // booted by the trial of this generation
     const host = spare ?? new EngineHost({

@@ -89,7 +89,7 @@ export class VoiceDirectory {
       const known = this.known.get(entry.id);
       if (this.scheduler.isLoaded(entry.id) && (!known || Date.now() - known.at > REFRESH_AFTER_MS)) void this.refresh(entry.id);
       const languagesOf = (tags: string[]) => [...new Set((tags.length ? tags : manifest.languages).map(wyomingLanguage))];
-      if (!known || !known.voices.length) {
+      if (!known?.voices.length) {
         out.push({ name: entry.id, engine: entry.id, engineName: manifest.name, voice: undefined, description: `${manifest.name} (default voice)`, languages: languagesOf(manifest.languages), speakers: null, version: manifest.version });
         continue;
       }
@@ -121,7 +121,7 @@ export class VoiceDirectory {
     const running = this.inFlight.get(id);
     if (running) return running;
     const entry = this.registry.get(id);
-    if (!entry || entry.status !== "available" || this.stop.signal.aborted) return Promise.resolve();
+    if (entry?.status !== "available" || this.stop.signal.aborted) return Promise.resolve();
     const generation = entry.generation;
     const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(LIST_TIMEOUT_MS)]);
     const run = this.pipeline

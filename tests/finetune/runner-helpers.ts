@@ -35,8 +35,8 @@ export function makeDataset(dir: string): string {
       return `${file}|${textFor(s, i + (prefix === "e" ? 50 : 0))}|tester`;
     });
   const header = "audio_file|text|speaker_name";
-  fs.writeFileSync(path.join(dir, "metadata_train.csv"), [header, ...rows(TRAIN_SECONDS, "t")].join("\n") + "\n");
-  fs.writeFileSync(path.join(dir, "metadata_eval.csv"), [header, ...rows(EVAL_SECONDS, "e")].join("\n") + "\n");
+  fs.writeFileSync(path.join(dir, "metadata_train.csv"), `${[header, ...rows(TRAIN_SECONDS, "t")].join("\n")}\n`);
+  fs.writeFileSync(path.join(dir, "metadata_eval.csv"), `${[header, ...rows(EVAL_SECONDS, "e")].join("\n")}\n`);
   fs.writeFileSync(path.join(dir, "lang.txt"), "en\n");
   return dir;
 }

@@ -34,7 +34,7 @@ beforeAll(async () => {
   // LJSpeech: id|text|normalized
   const lj = path.join(root, "lj");
   audio.forEach((a, i) => writeWav(path.join(lj, "wavs", `LJ${i}.wav`), rate, a));
-  fs.writeFileSync(path.join(lj, "metadata.csv"), [`LJ0|${WRONG}|${WRONG}`, `LJ1|${sentence(1)}|${sentence(1)}`, `LJ2|${sentence(2)}`].join("\r\n") + "\r\n");
+  fs.writeFileSync(path.join(lj, "metadata.csv"), `${[`LJ0|${WRONG}|${WRONG}`, `LJ1|${sentence(1)}|${sentence(1)}`, `LJ2|${sentence(2)}`].join("\r\n")}\r\n`);
   // plain folder: .txt beside each clip; clip 1 is FLAC (decoded to WAV for listening), clip 2 has no .txt
   const folder = path.join(root, "folder");
   audio.forEach((a, i) => writeWav(path.join(folder, `f${i}.wav`), rate, a));
@@ -146,7 +146,7 @@ describe("POST /api/finetune/transcript", () => {
     const res = await correct({ dataset: "lj", clip: "wavs/LJ0.wav", text: sentence(0) });
     expect(res.statusCode).toBe(200);
     expect(res.json().change).toMatchObject({ file: "metadata.csv", line: 1 });
-    expect(fs.readFileSync(path.join(dir, "metadata.csv"), "utf8")).toBe([`LJ0|${sentence(0)}|${sentence(0)}`, `LJ1|${sentence(1)}|${sentence(1)}`, `LJ2|${sentence(2)}`].join("\r\n") + "\r\n");
+    expect(fs.readFileSync(path.join(dir, "metadata.csv"), "utf8")).toBe(`${[`LJ0|${sentence(0)}|${sentence(0)}`, `LJ1|${sentence(1)}|${sentence(1)}`, `LJ2|${sentence(2)}`].join("\r\n")}\r\n`);
     expect(backups(dir, "metadata.csv")).toHaveLength(1);
     const two = await correct({ dataset: "lj", clip: "wavs/LJ2.wav", text: "A quiet student." });
     expect(two.json().change.line).toBe(3);

@@ -6,7 +6,7 @@
 import { sleep, type ManualClock } from "../clock.ts";
 import type { EngineCatalog, EngineLoader, LoadedEngine } from "../types.ts";
 import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
-import { type Manifest, type PlacementProfile } from "../../../packages/sdk/src/index.ts";
+import type { Manifest, PlacementProfile } from "../../../packages/sdk/src/index.ts";
 import { ManifestSchema } from "../../registry/manifest-schema.ts";
 
 /** Characters per second a profile synthesises, plus a fixed cost per request (seconds). */

@@ -4,7 +4,7 @@
  * its loss and memory curves drawn as inline SVG, stop it (DELETE) and resume it.
  */
 import { api, json, postJson, ApiError } from "./api.js";
-import { $, h } from "./dom.js";
+import { $, } from "./dom.js";
 import { formatMb } from "./memory.js";
 import { SseParser } from "./sse.js";
 
