@@ -23,13 +23,16 @@ interface Answer {
 interface PoolWorker {
   worker: Worker;
   active: number;
-  waiting: Map<number, (answer: Answer) => void>;
+  /** Per stream, the answers still due, in order (the worker answers each message in turn). */
+  waiting: Map<number, ((answer: Answer) => void)[]>;
 }
 
 /** Counters for tests and diagnostics: workers started and streams served since start. */
 export const poolStats = { workersStarted: 0, streamsServed: 0, threadIds: new Set<number>() };
 
 let workers: PoolWorker[] = [];
+/** Samples per message to a worker (0.19 s at 22.05 kHz: several mp3 frames, ten opus frames). */
+const SLICE = 4096;
 let nextId = 1;
 
 /** Pool size: one worker per spare core, at least 1, at most 4 (`CHORUS_ENCODER_THREADS`). */
@@ -47,13 +50,14 @@ function startWorker(): PoolWorker {
   const entry: PoolWorker = { worker, active: 0, waiting: new Map() };
   worker.on("message", (m: Answer) => {
     poolStats.threadIds.add(m.threadId);
-    const resolve = entry.waiting.get(m.id);
-    entry.waiting.delete(m.id);
+    const queue = entry.waiting.get(m.id);
+    const resolve = queue?.shift();
+    if (queue && !queue.length) entry.waiting.delete(m.id);
     resolve?.(m);
   });
   const fail = (err: Error) => {
     workers = workers.filter((w) => w !== entry);
-    for (const resolve of entry.waiting.values()) resolve({ id: 0, bytes: new Uint8Array(0), threadId: 0, error: err.message });
+    for (const queue of entry.waiting.values()) for (const resolve of queue) resolve({ id: 0, bytes: new Uint8Array(0), threadId: 0, error: err.message });
     entry.waiting.clear();
   };
   worker.on("error", fail);
@@ -75,7 +79,9 @@ function pick(): PoolWorker {
 
 function ask(entry: PoolWorker, id: number, message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Answer> {
   return new Promise((resolve) => {
-    entry.waiting.set(id, resolve);
+    const queue = entry.waiting.get(id);
+    if (queue) queue.push(resolve);
+    else entry.waiting.set(id, [resolve]);
     entry.worker.postMessage({ id, ...message }, transfer);
   });
 }
@@ -101,9 +107,17 @@ export async function* pooledEncode(format: PooledFormat, sampleRate: number, pc
     for (;;) {
       const next = await input.next();
       if (next.done) break;
-      const copy = new Int16Array(next.value); // the one copy: ours to transfer
-      const bytes = check(await ask(entry, id, { op: "data", pcm: copy }, [copy.buffer]));
-      if (bytes.byteLength) yield asBuffer(bytes);
+      // A long chunk (a sentence) goes in slices, all posted at once: the first encoded frames
+      // come back after one slice's work instead of the whole sentence's.
+      const answers: Promise<Answer>[] = [];
+      for (let at = 0; at < next.value.length; at += SLICE) {
+        const copy = next.value.slice(at, at + SLICE); // the one copy: ours to transfer
+        answers.push(ask(entry, id, { op: "data", pcm: copy }, [copy.buffer]));
+      }
+      for (const answer of answers) {
+        const bytes = check(await answer);
+        if (bytes.byteLength) yield asBuffer(bytes);
+      }
     }
     inputDone = true;
     const tail = check(await ask(entry, id, { op: "end" }));
