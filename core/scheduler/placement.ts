@@ -98,6 +98,10 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
   let cooldown: number | undefined;
   for (const own of [true, false]) {
     let wait: Placement | undefined;
+    // A GPU profile that fits once running requests end is worth waiting for: loading the
+    // engine's CPU profile instead would make that slow instance the engine's only one, and
+    // every later request to the engine would queue behind it (the long-texts slowdown).
+    let gpuSoon = false;
     for (const c of chain) {
       if (c.own !== own) continue;
       const live = view.instances.find((i) => i.engineId === c.engineId && usable(i, view));
@@ -131,12 +135,16 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
         misses.push(`${c.key} is cooling down after a failed load (${Math.ceil(cd / 1000)} s left)${why ? `: ${why}` : ""}`);
         continue;
       }
+      if (gpuSoon && c.profile.device === "cpu") continue;
       const { fit, evict, waitable } = evaluate(c, view, misses);
       if (fit || evict) {
         if (view.loadBusy) wait ??= { kind: "wait", reason: "wait_loader", candidate: c };
         else if (fit) return { kind: "load", candidate: c, gpu: fit.gpu, victims: [], reason: "fits", misses };
         else return { kind: "load", candidate: c, gpu: evict!.gpu, victims: evict!.victims, reason: "evicted_idle", misses };
-      } else if (waitable) wait ??= { kind: "wait", reason: "wait_memory", candidate: c };
+      } else if (waitable) {
+        wait ??= { kind: "wait", reason: "wait_memory", candidate: c };
+        if (c.profile.device === "cuda") gpuSoon = true;
+      }
     }
     if (wait) return wait;
   }

@@ -7,7 +7,7 @@ import { SchedulerSchema } from "../../config/schema.ts";
 import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
 import { ManualClock } from "../clock.ts";
 import { SchedulerCore } from "../core.ts";
-import { OneEngineAtATime, PlainLru, type Policy, type Served } from "./baselines.ts";
+import { OllamaLike, OneEngineAtATime, PlainLru, type Policy, type Served } from "./baselines.ts";
 import { SIM_ENGINES, SimGpu, SimLoader, simCatalog, type SimEngine } from "./world.ts";
 import { bursts, longTexts, switching, type Workload } from "./workloads.ts";
 
@@ -23,7 +23,7 @@ export const CARDS: Card[] = [
   { name: "24 GB, 0.5 GB others", totalMb: 24576, othersMb: 512 },
 ];
 
-export const POLICIES = ["chorus", "one-engine", "plain-lru"] as const;
+export const POLICIES = ["chorus", "one-engine", "ollama-like", "plain-lru"] as const;
 export type PolicyName = (typeof POLICIES)[number];
 
 export interface SimRow {
@@ -86,7 +86,13 @@ export async function simulate(card: Card, workload: Workload, policyName: Polic
   const gpu = new SimGpu(card.totalMb, card.othersMb);
   const loader = new SimLoader(clock, gpu, engines);
   const policy: Policy =
-    policyName === "chorus" ? new ChorusPolicy(chorusScheduler(clock, loader, card, engines)) : policyName === "one-engine" ? new OneEngineAtATime(loader, gpu, engines) : new PlainLru(loader, engines);
+    policyName === "chorus"
+      ? new ChorusPolicy(chorusScheduler(clock, loader, card, engines))
+      : policyName === "one-engine"
+        ? new OneEngineAtATime(loader, gpu, engines)
+        : policyName === "ollama-like"
+          ? new OllamaLike(loader, gpu, engines)
+          : new PlainLru(loader, engines);
   const latencies: number[] = [];
   let failed = 0;
   let fallbacks = 0;
