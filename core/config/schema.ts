@@ -66,6 +66,8 @@ export const SchedulerSchema = z.strictObject({
   queueSize: z.number().int().positive().default(512),
   /** Seconds a request may wait for a placement before 503. */
   requestDeadlineSeconds: z.number().positive().default(120),
+  /** While requests wait for GPU memory, the GPUs are re-read this often (others free memory too). */
+  memoryRereadSeconds: z.number().positive().default(2),
   /** Failed loads: the profile is skipped for `initialSeconds`, doubling up to `maxSeconds`. */
   cooldown: z
     .strictObject({ initialSeconds: z.number().positive().default(10), maxSeconds: z.number().positive().default(300) })

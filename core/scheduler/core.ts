@@ -124,6 +124,7 @@ export class SchedulerCore extends EngineLifecycle {
         view.loadBusy = true;
       } else if (p.kind === "wait") {
         waiting.add(w.memo);
+        if (p.reason === "wait_memory") this.rereadSoon();
         if (w.lastReason !== p.reason) {
           w.lastReason = p.reason;
           this.decision("queue", p.reason, { engine: p.candidate.engineId, profile: p.candidate.profile.name, requested: w.request.engineId }, "debug");
@@ -134,6 +135,23 @@ export class SchedulerCore extends EngineLifecycle {
         w.reject(this.refusal(p, w.request.engineId));
       }
     }
+  }
+
+  private rereadPending = false;
+
+  /**
+   * Requests wait for memory: other processes (a desktop LLM) may have freed some, which only a
+   * fresh reading shows. Re-reads the GPUs every `memoryRereadSeconds` while any request waits.
+   */
+  private rereadSoon(): void {
+    if (this.rereadPending || this.closing || this.devices.every((d) => d.kind === "cpu" || d.simulated)) return;
+    this.rereadPending = true;
+    this.clock.timer(this.config.memoryRereadSeconds * 1000, () => {
+      void this.refresh().then(() => {
+        this.rereadPending = false;
+        this.pump();
+      });
+    });
   }
 
   /** Idle instances of an old plugin generation unload now; busy ones after they drain. */

@@ -104,15 +104,23 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
     let gpuSoon = false;
     for (const c of chain) {
       if (c.own !== own) continue;
-      const live = view.instances.find((i) => i.engineId === c.engineId && usable(i, view));
+      const live = liveInstance(c.engineId, chain, view);
       if (live) {
         // one live instance per engine: it serves every request for that engine
         if (live.key !== c.key) {
-          // an idle engine on a lower profile moves up when a preferred one now fits outright
-          const idleLower = live.state === "ready" && live.inFlight === 0 && chain.findIndex((x) => x.key === live.key) > chain.indexOf(c);
-          if (idleLower && !view.loadBusy && view.cooldownMs(c.key) <= 0) {
-            const others = { ...view, instances: view.instances.filter((i) => i !== live) };
-            if (evaluate(c, others, []).fit) return { kind: "load", candidate: c, gpu: evaluate(c, others, []).fit!.gpu, victims: [live], reason: "fits", misses };
+          const lower = chain.findIndex((x) => x.key === live.key) > chain.indexOf(c);
+          if (lower && !view.loadBusy && view.cooldownMs(c.key) <= 0) {
+            // an idle engine on a lower profile moves up when a preferred one now fits outright
+            if (live.state === "ready" && live.inFlight === 0) {
+              const others = { ...view, instances: view.instances.filter((i) => i !== live) };
+              const up = evaluate(c, others, []).fit;
+              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [live], reason: "fits", misses };
+            } else if (live.state === "ready" && c.profile.device === "cuda" && live.spec.device === "cpu") {
+              // a busy CPU instance of a GPU engine does not keep the engine on the CPU: once the
+              // GPU profile fits beside it, load it; it takes the queue and the CPU one idles out
+              const up = evaluate(c, view, []).fit;
+              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [], reason: "fits", misses };
+            }
           }
           continue;
         }
@@ -152,6 +160,19 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
     return { kind: "refuse", reason: "cooldown", message: misses.join("; "), retryAfterMs: cooldown };
   }
   return { kind: "refuse", reason: "no_fit", message: misses.join("; ") || "no placement profile", retryAfterMs: cooldown };
+}
+
+/** The engine's usable instance on the earliest profile of the chain (a move up may leave two). */
+function liveInstance(engineId: string, chain: Candidate[], view: PlacementView): Instance | undefined {
+  let best: Instance | undefined;
+  let bestAt = Infinity;
+  for (const i of view.instances) {
+    if (i.engineId !== engineId || !usable(i, view)) continue;
+    const at = chain.findIndex((x) => x.key === i.key);
+    const rank = at < 0 ? chain.length : at;
+    if (!best || rank < bestAt) [best, bestAt] = [i, rank];
+  }
+  return best;
 }
 
 /** MB of per-request memory missing for one more request on `i` (<= 0: fits). */

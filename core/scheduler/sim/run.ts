@@ -8,8 +8,9 @@ import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
 import { ManualClock } from "../clock.ts";
 import { SchedulerCore } from "../core.ts";
 import { OllamaLike, OneEngineAtATime, PlainLru, type Policy, type Served } from "./baselines.ts";
-import { SIM_ENGINES, SimGpu, SimLoader, simCatalog, type SimEngine } from "./world.ts";
-import { bursts, longTexts, switching, type Workload } from "./workloads.ts";
+import { SIM_ENGINES, SimGpu, SimLoader, simCatalog, simProbe, type SimEngine } from "./world.ts";
+import type { GpuProbe } from "../devices.ts";
+import { bursts, llmDesktop, longTexts, switching, type Workload } from "./workloads.ts";
 
 export interface Card {
   name: string;
@@ -42,13 +43,17 @@ export interface SimRow {
 
 const silent = pino({ level: "silent" });
 
-export function chorusScheduler(clock: ManualClock, loader: SimLoader, card: Card, engines: SimEngine[], extra: Record<string, unknown> = {}): SchedulerCore {
+/**
+ * Chorus on the simulated card. With `probe` (others' memory changes over time) the card is
+ * read like a real one (nvidia-smi readings); without, it is a configured simulated device.
+ */
+export function chorusScheduler(clock: ManualClock, loader: SimLoader, card: Card, engines: SimEngine[], extra: Record<string, unknown> = {}, probe?: GpuProbe): SchedulerCore {
   const config = SchedulerSchema.parse({
-    devices: { simulated: [{ name: card.name, totalMb: card.totalMb, heldByOthersMb: card.othersMb }], cpuRamMb: 16384 },
+    devices: { simulated: probe ? [] : [{ name: card.name, totalMb: card.totalMb, heldByOthersMb: card.othersMb }], cpuRamMb: 16384 },
     requestDeadlineSeconds: 3600,
     ...extra,
   });
-  return new SchedulerCore({ config, catalog: simCatalog(engines), loader, probe: { read: async () => ({ ok: false, reason: "simulated" }) }, clock, log: silent });
+  return new SchedulerCore({ config, catalog: simCatalog(engines), loader, probe: probe ?? { read: async () => ({ ok: false, reason: "simulated" }) }, clock, log: silent });
 }
 
 class ChorusPolicy implements Policy {
@@ -87,7 +92,7 @@ export async function simulate(card: Card, workload: Workload, policyName: Polic
   const loader = new SimLoader(clock, gpu, engines);
   const policy: Policy =
     policyName === "chorus"
-      ? new ChorusPolicy(chorusScheduler(clock, loader, card, engines))
+      ? new ChorusPolicy(chorusScheduler(clock, loader, card, engines, {}, workload.others ? simProbe(gpu) : undefined))
       : policyName === "one-engine"
         ? new OneEngineAtATime(loader, gpu, engines)
         : policyName === "ollama-like"
@@ -97,6 +102,8 @@ export async function simulate(card: Card, workload: Workload, policyName: Polic
   let failed = 0;
   let fallbacks = 0;
   const done: Promise<void>[] = [];
+  const room = card.totalMb - card.othersMb;
+  for (const o of workload.others ?? []) clock.timer(o.at, () => void (gpu.othersMb = card.othersMb + Math.round(o.share * room)));
   for (const req of workload.requests) {
     clock.timer(req.at, () => {
       const start = clock.now();
@@ -122,7 +129,7 @@ export async function simulate(card: Card, workload: Workload, policyName: Polic
   };
 }
 
-export const WORKLOADS = (): Workload[] => [switching(), bursts(), longTexts()];
+export const WORKLOADS = (): Workload[] => [switching(), bursts(), longTexts(), llmDesktop()];
 
 export async function simulateAll(cards = CARDS, workloads = WORKLOADS()): Promise<SimRow[]> {
   const rows: SimRow[] = [];

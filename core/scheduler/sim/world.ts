@@ -4,6 +4,7 @@
  * loader that fails with OutOfMemoryError exactly when the memory is not there.
  */
 import { sleep, type ManualClock } from "../clock.ts";
+import type { GpuProbe } from "../devices.ts";
 import type { EngineCatalog, EngineLoader, LoadedEngine } from "../types.ts";
 import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
 import { type Manifest, type PlacementProfile } from "../../../packages/sdk/src/index.ts";
@@ -55,7 +56,8 @@ export class SimGpu {
   usedByEngines = 0;
   constructor(
     readonly totalMb: number,
-    readonly othersMb: number,
+    /** Held by other processes; changes over time in the desktop-LLM workload. */
+    public othersMb: number,
   ) {}
   get freeMb(): number {
     return this.totalMb - this.othersMb - this.usedByEngines;
@@ -68,6 +70,13 @@ export class SimGpu {
   give(mb: number): void {
     this.usedByEngines -= mb;
   }
+}
+
+/** nvidia-smi as seen on the simulated card (used where others' memory changes over time). */
+export function simProbe(gpu: SimGpu): GpuProbe {
+  return {
+    read: async () => ({ ok: true, gpus: [{ index: 0, uuid: "GPU-sim", name: "simulated", totalMb: gpu.totalMb, usedMb: gpu.othersMb + gpu.usedByEngines, freeMb: gpu.freeMb }] }),
+  };
 }
 
 export interface SimStats {
