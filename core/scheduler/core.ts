@@ -47,7 +47,7 @@ export class SchedulerCore extends EngineLifecycle {
     const chain = buildChain(request.engineId, (id) => this.catalog.manifest(id), { fallback: request.fallback !== false, lowVram: (id) => this.lowVram.has(id), avoid: new Set(request.avoid ?? []) });
     const since = this.clock.now();
     const first = decide(chain, this.view());
-    if (first.kind === "lease") return this.grant(first, request, chain, since);
+    if (first.kind === "lease" && !this.readingStale(first.instance)) return this.grant(first, request, chain, since);
     if (first.kind === "refuse") throw this.refusal(first, request.engineId);
     if (this.queue.size >= this.config.queueSize) {
       this.metrics.refusals.inc({ reason: "queue_full" });
@@ -114,7 +114,9 @@ export class SchedulerCore extends EngineLifecycle {
       view.loadBusy = this.loadBusy !== undefined;
       if (view.instances.length !== this.instances.size) view.instances = [...this.instances.values()];
       const p = decide(w.chain, view);
-      if (p.kind === "lease") {
+      if (p.kind === "lease" && this.readingStale(p.instance)) {
+        waiting.add(w.memo); // re-read first (rereadSoon): the others' share may have grown
+      } else if (p.kind === "lease") {
         this.queue.delete(w.id);
         w.cleanup();
         w.resolve(this.grant(p, w.request, w.chain, w.since));
@@ -140,13 +142,25 @@ export class SchedulerCore extends EngineLifecycle {
   private rereadPending = false;
 
   /**
+   * A request that takes per-request GPU memory is granted only on a recent reading of that
+   * GPU: an older one may miss what other processes took since. Schedules the re-read.
+   */
+  private readingStale(inst: Instance): boolean {
+    if (!inst.gpu || inst.spec.transientVramMb <= 0) return false;
+    const gpu = this.devices.find((d) => d.id === inst.gpu);
+    if (!gpu || gpu.simulated || this.clock.now() - gpu.readAt < this.config.memoryRereadSeconds * 1000) return false;
+    this.rereadSoon(0);
+    return true;
+  }
+
+  /**
    * Requests wait for memory: other processes (a desktop LLM) may have freed some, which only a
    * fresh reading shows. Re-reads the GPUs every `memoryRereadSeconds` while any request waits.
    */
-  private rereadSoon(): void {
+  private rereadSoon(ms = this.config.memoryRereadSeconds * 1000): void {
     if (this.rereadPending || this.closing || this.devices.every((d) => d.kind === "cpu" || d.simulated)) return;
     this.rereadPending = true;
-    this.clock.timer(this.config.memoryRereadSeconds * 1000, () => {
+    this.clock.timer(ms, () => {
       void this.refresh().then(() => {
         this.rereadPending = false;
         this.pump();

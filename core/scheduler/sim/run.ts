@@ -8,7 +8,7 @@ import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
 import { ManualClock } from "../clock.ts";
 import { SchedulerCore } from "../core.ts";
 import { OllamaLike, OneEngineAtATime, PlainLru, type Policy, type Served } from "./baselines.ts";
-import { SIM_ENGINES, SimGpu, SimLoader, simCatalog, simProbe, type SimEngine } from "./world.ts";
+import { SIM_ENGINES, SimGpu, SimLoader, simCatalog, simProbe, synthSeconds, type SimEngine } from "./world.ts";
 import type { GpuProbe } from "../devices.ts";
 import { bursts, llmDesktop, longTexts, switching, type Workload } from "./workloads.ts";
 
@@ -39,6 +39,11 @@ export interface SimRow {
   fallbacks: number;
   ooms: number;
   failed: number;
+  /**
+   * A lower bound no policy can beat: p95 of each request's synthesis time alone on the
+   * fastest of its engine's profiles that fits the card (no waiting, no loading).
+   */
+  floorP95: number;
 }
 
 const silent = pino({ level: "silent" });
@@ -121,11 +126,19 @@ export async function simulate(card: Card, workload: Workload, policyName: Polic
   for (let next = clock.next(); next !== undefined; next = clock.next()) await clock.advanceTo(next);
   await Promise.all(done);
   if (policy instanceof ChorusPolicy) await policy.s.close();
-  const sorted = latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
+  const pctOf = (values: number[], p: number) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
+  };
+  const pct = (p: number) => pctOf(latencies, p);
+  const floors = workload.requests.map((req) => {
+    const profiles = engines.find((e) => e.manifest.id === req.engine)!.manifest.resources.profiles;
+    const fitting = profiles.filter((p) => p.device === "cpu" || p.vramMb + p.transientVramMb <= room);
+    return Math.min(...fitting.map((p) => synthSeconds(engines, req.engine, p.name, req.chars)));
+  });
   return {
     card: card.name, workload: workload.name, policy: policyName, requests: workload.requests.length,
-    p50: pct(50), p95: pct(95), loads: loader.stats.loads, evictions: await policy.evictions(), fallbacks, ooms: loader.stats.ooms, failed,
+    p50: pct(50), p95: pct(95), loads: loader.stats.loads, evictions: await policy.evictions(), fallbacks, ooms: loader.stats.ooms, failed, floorP95: pctOf(floors, 95),
   };
 }
 

@@ -64,7 +64,8 @@ export class SimGpu {
   }
   /** Takes memory, or throws the CUDA-style error a real engine would. */
   take(mb: number, what: string): void {
-    if (mb > this.freeMb) throw new OutOfMemoryError(`CUDA out of memory: ${what} needs ${mb} MB, ${this.freeMb} MB free`, { neededMb: mb });
+    // Nothing to allocate cannot fail, even when others have overfilled the card.
+    if (mb > 0 && mb > this.freeMb) throw new OutOfMemoryError(`CUDA out of memory: ${what} needs ${mb} MB, ${this.freeMb} MB free`, { neededMb: mb });
     this.usedByEngines += mb;
   }
   give(mb: number): void {
@@ -116,10 +117,17 @@ export class SimLoader implements EngineLoader {
       alive = false;
     };
     const { clock, gpu, engines, stats } = this;
+    // Like a protocol engine, it reports the memory it holds (protocol `memory`) as it works.
+    const memoryListeners: ((r: { vramMb?: number }) => void)[] = [];
+    const report = () => {
+      if (profile.device === "cuda") for (const l of memoryListeners) l({ vramMb: resident });
+    };
     return {
+      onMemory: (listener) => void memoryListeners.push(listener),
       listVoices: async () => [{ id: "default", name: "default", languages: ["en"] }],
       health: async () => ({ ok: alive }),
       async *synthesize(request) {
+        report();
         const transient = profile.device === "cuda" ? profile.transientVramMb : 0;
         try {
           gpu.take(transient, `${engineId}:${profile.name} request`);
