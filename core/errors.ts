@@ -17,6 +17,7 @@ export const ERRORS = {
   CHORUS_ERR_VOICE_NOT_FOUND: { status: 404, summary: "the engine has no voice with that id" },
   CHORUS_ERR_ENGINE_FAILED: { status: 502, summary: "the engine failed while synthesising; the message is the engine's" },
   CHORUS_ERR_SCHEDULER_BUSY: { status: 503, summary: "no placement could be granted in time; retry after Retry-After" },
+  CHORUS_ERR_CONNECTION_LIMIT: { status: 503, summary: "the Wyoming server has `wyoming.maxConnections` connections open; the new one is closed" },
   CHORUS_ERR_ROUTE_NOT_FOUND: { status: 404, summary: "no such route" },
   CHORUS_ERR_UNAUTHORIZED: { status: 401, summary: "missing or wrong API key" },
   CHORUS_ERR_ORIGIN_FORBIDDEN: { status: 403, summary: "a browser preflight, or a request other than GET/HEAD, from an origin not in `compat.cors.origins`" },

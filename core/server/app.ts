@@ -12,9 +12,12 @@ import { schedulerRoutes } from "./routes/scheduler.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { activationRoutes } from "./routes/activation.ts";
 import { webRoutes } from "./routes/web.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { reloadRoutes } from "./routes/reload.ts";
 import { accessControl } from "./cors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
+import { xttsApiRoutes } from "./xtts-api/index.ts";
 import { finetuneRoutes } from "./routes/finetune.ts";
 
 declare module "fastify" {
@@ -42,8 +45,11 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(metricsRoutes);
   await app.register(openaiRoutes);
   await app.register(alltalkRoutes);
+  await app.register(xttsApiRoutes);
   await app.register(activationRoutes);
   await app.register(finetuneRoutes);
   await app.register(webRoutes);
+  await app.register(eventRoutes);
+  await app.register(reloadRoutes);
   return app;
 }

@@ -51,6 +51,19 @@ function keyMatches(header: string | undefined, key: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
+/**
+ * A route may answer this hook's refusals (403, 401) in its own API's error shape: route config
+ * `sendError(reply, error)` (the xtts-api-server routes answer `{"detail": ...}`).
+ */
+export interface AccessErrorRenderer {
+  sendError?: (reply: FastifyReply, error: ChorusError) => FastifyReply;
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, err: ChorusError): FastifyReply {
+  const render = (request.routeOptions?.config as AccessErrorRenderer | undefined)?.sendError;
+  return render ? render(reply, err) : reply.status(err.statusCode).send(err.toJSON());
+}
+
 const plugin: FastifyPluginAsync = async (app) => {
   const compat = app.host.config.compat;
   const allowed = originMatcher(compat.cors.origins);
@@ -68,7 +81,7 @@ const plugin: FastifyPluginAsync = async (app) => {
 
     const forbidden = () => {
       const err = new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
-      return reply.status(err.statusCode).send(err.toJSON());
+      return send(request, reply, err);
     };
     if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
       if (!originOk) return forbidden();
@@ -85,14 +98,14 @@ const plugin: FastifyPluginAsync = async (app) => {
     const unsafe = request.method !== "GET" && request.method !== "HEAD";
     if (unsafe && origin && !originOk && !sameOrigin(origin, request.headers.host)) return forbidden();
 
-    // /health and the web page (which sends the key with its own API calls) need no key.
+    // /health and the web page and its assets (the page sends the key with its own API calls) need no key.
     const path = request.url.split("?")[0];
-    if (!apiKey || path === "/health" || path === "/") return;
+    if (!apiKey || path === "/health" || path === "/" || path === "/favicon.ico" || path?.startsWith("/web/")) return;
     if (keyMatches(request.headers.authorization, apiKey)) return;
     void reply.header("WWW-Authenticate", 'Bearer realm="chorus"');
     if (request.url.startsWith("/v1/")) return reply.status(401).send(openAIError(401, "missing or wrong API key (Authorization: Bearer <key>)", null, "invalid_api_key"));
     const err = new ChorusError("CHORUS_ERR_UNAUTHORIZED", "missing or wrong API key (Authorization: Bearer <key>)", { field: "Authorization" });
-    return reply.status(err.statusCode).send(err.toJSON());
+    return send(request, reply, err);
   });
 };
 

@@ -13,6 +13,8 @@ import { BadOptionError, EngineError, OutOfMemoryError, SynthesisAbortedError, t
 import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
 import { carriedOptions, validateOptions } from "./options.ts";
+import { checkProsody, prosodyFor } from "./prosody.ts";
+import { matchVoice } from "../voices/match.ts";
 import { readAhead } from "./read-ahead.ts";
 
 export interface SpeechJob {
@@ -34,6 +36,10 @@ export interface SpeechStream {
   sampleRate: number;
   sentences: number;
   fallbackReason?: string;
+  /** Request fields the engine does not support, so it never got them (prosody.ts). */
+  ignored?: ("speed" | "pitch")[];
+  /** Request fields clamped to the engine's range, with the value used. */
+  clamped?: Partial<Record<"speed" | "pitch", number>>;
   /** PCM at `sampleRate`, in order. Ends the lease when exhausted, failed or returned early. */
   chunks: AsyncGenerator<Int16Array>;
 }
@@ -80,12 +86,7 @@ export class SpeechPipeline {
    */
   async start(job: SpeechJob, signal: AbortSignal): Promise<SpeechStream> {
     const text = this.prepareText(job.text);
-    for (const field of ["speed", "pitch"] as const) {
-      const value = job[field];
-      if (value !== undefined && !(Number.isFinite(value) && value >= 0.25 && value <= 4)) {
-        throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${field}: must be between 0.25 and 4, got ${value}`, { field });
-      }
-    }
+    checkProsody(job);
     const requested = job.engine ?? this.registry.selection.current();
     const lease = await this.scheduler.acquire({ engineId: requested, signal, fallback: job.fallback, keepAliveSeconds: job.keepAliveSeconds });
     try {
@@ -94,10 +95,12 @@ export class SpeechPipeline {
       const options = lease.engineId === requested ? validateOptions(manifest, job.options) : this.fallbackOptions(manifest, job.options);
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
       const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
-      const current = { lease, voice };
+      const current = { lease, voice, requested: { speed: job.speed, pitch: job.pitch } };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();
-      const source = this.run(current, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options }, AbortSignal.any([signal, stop.signal]), job.fallback);
+      // Speed and pitch as this engine can take them (ignored or clamped: prosody.ts).
+      const prosody = prosodyFor(manifest, job);
+      const source = this.run(current, sentences, { voice, speed: prosody.speed, pitch: prosody.pitch, options }, AbortSignal.any([signal, stop.signal]), job.fallback);
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
       const sampleRate = first.value.sampleRate;
@@ -108,6 +111,8 @@ export class SpeechPipeline {
         sampleRate,
         sentences: sentences.length,
         fallbackReason: current.lease.fallbackReason,
+        ignored: prosody.ignored,
+        clamped: prosody.clamped,
         chunks: resampled(first.value, readAhead(source, () => stop.abort(), (chunk) => chunk.samples.byteLength), sampleRate),
       };
     } catch (err) {
@@ -122,7 +127,7 @@ export class SpeechPipeline {
    * (`current` then names the engine that serves it).
    */
   private async *run(
-    current: { lease: Lease; voice: string },
+    current: { lease: Lease; voice: string; requested?: { speed?: number; pitch?: number } },
     sentences: string[],
     params: { voice: string; speed: number; pitch: number; options: Record<string, unknown> },
     signal: AbortSignal,
@@ -149,9 +154,11 @@ export class SpeechPipeline {
             const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] });
             current.lease = next;
             if (next.engineId !== lease.engineId) {
-              const manifest = this.registry.manifest(next.engineId);
-              const options = manifest ? this.fallbackOptions(manifest, requestedOptions) : {};
-              params = { ...params, voice: await this.resolveVoice(next, undefined, true, manifest?.defaultVoice), options };
+              const nextManifest = this.registry.manifest(next.engineId);
+              const options = nextManifest ? this.fallbackOptions(nextManifest, requestedOptions) : {};
+              // Speed and pitch as the new engine can take them (never a value it did not declare).
+              const prosody = nextManifest ? prosodyFor(nextManifest, current.requested ?? {}) : { speed: 1, pitch: 1 };
+              params = { ...params, voice: await this.resolveVoice(next, undefined, true, nextManifest?.defaultVoice), options, speed: prosody.speed, pitch: prosody.pitch };
               current.voice = params.voice;
             }
           }
@@ -185,7 +192,8 @@ export class SpeechPipeline {
 
   private async resolveVoice(lease: Lease, wanted: string | undefined, isFallback: boolean, defaultVoice?: string): Promise<string> {
     let voices = await this.cachedVoices(lease.engine);
-    const byId = (id: string | undefined) => voices.find((v) => v.id === id) ?? voices.find((v) => v.id.toLowerCase() === id?.toLowerCase() || v.name.toLowerCase() === id?.toLowerCase());
+    // By id, name or language code (`en` -> the engine's default voice for English): voices/match.ts.
+    const byId = (id: string | undefined) => (id === undefined ? undefined : matchVoice(voices, id, defaultVoice));
     // A voice added since the list was kept: ask the engine again before saying it is unknown.
     if (wanted !== undefined && !isFallback && !byId(wanted)) voices = await this.cachedVoices(lease.engine, true);
     const found = byId(wanted);

@@ -234,7 +234,7 @@ function toVoice(voice: CatalogVoice): Voice {
   if (config.num_speakers > 1) {
     parts.push(`${config.num_speakers} speakers${speakers.length ? ` (options.speaker: ${speakers.slice(0, 10).join(", ")}${speakers.length > 10 ? ", ..." : ""})` : ""}`);
   }
-  return { id: voice.id, name: voice.id, languages, description: parts.join(", ") };
+  return { id: voice.id, name: voice.id, languages, description: parts.join(", "), ...(config.num_speakers > 1 && speakers.length ? { speakers } : {}) };
 }
 
 export default definePlugin({ create: () => new PiperEngine() });

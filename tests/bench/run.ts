@@ -3,11 +3,12 @@ import { benchHost } from "./host.ts";
 import { benchScheduler } from "./scheduler.ts";
 import { benchLoad } from "./load.ts";
 import { printPiperBench } from "./piper.ts";
+import { benchWyoming } from "./wyoming.ts";
 import { benchFinetune } from "./finetune.ts";
 import { benchTtfa } from "./ttfa.ts";
 
 const only = process.argv.slice(2);
-const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["ttfa", () => benchTtfa()], ["piper", () => printPiperBench()], ["finetune", () => benchFinetune()]];
+const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["ttfa", () => benchTtfa()], ["piper", () => printPiperBench()], ["wyoming", () => benchWyoming()], ["finetune", () => benchFinetune()]];
 
 for (const [name, run] of benches) {
   if (only.length && !only.includes(name)) continue;

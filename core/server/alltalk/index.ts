@@ -3,7 +3,9 @@
  * /api/ready, /api/rvcvoices, /api/currentsettings, /api/reload, /api/lowvramsetting,
  * /api/deepspeed, /api/stop-generation, /api/tts-generate, /api/tts-generate-streaming,
  * /api/previewvoice/ and the generated files under /audio/. (/api/voices is the native route,
- * whose `{voices:[ids]}` is already AllTalk's shape.) Forms are application/x-www-form-urlencoded.
+ * whose `{voices:[ids]}` is already AllTalk's shape.) Forms are application/x-www-form-urlencoded
+ * or multipart/form-data (as FastAPI's `Form` takes both). Voices may be `engine:voice` or a
+ * language code on every route (voices/reference.ts).
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -17,6 +19,9 @@ import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
 import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { applyRetention, outputFileName, resolveInside } from "./files.ts";
+import { multipartBoundary, parseMultipart } from "./multipart.ts";
+import { resolveVoiceRef } from "../../voices/reference.ts";
+import { prosodyHeaders } from "../../synth/prosody.ts";
 import { generateSpeech } from "./generate.ts";
 import { allTalkError, checkRawTextLength, formParams, numberField, queryParams, sendRanged } from "./http.ts";
 
@@ -30,11 +35,18 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   await fs.mkdir(outputsDir, { recursive: true });
   // AllTalk's current engine is the host's runtime default (registry selection, persisted in
   // state.json): /api/reload changes it for every API, as `chorus use` does.
-  const state = { get engine() { return registry.selection.current(); }, lowVram: false };
+  const state = { get engine() { return registry.selection.current(); }, lowVram: false, models: new Map<string, string>() };
   const running = new Set<AbortController>();
 
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  app.addContentTypeParser("multipart/form-data", { parseAs: "buffer" }, (req, body, done) => {
+    try {
+      done(null, parseMultipart(body as Buffer, multipartBoundary(req.headers["content-type"])));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
   });
   app.setErrorHandler((error, request, reply) => allTalkError(reply, error, request.url));
 
@@ -59,14 +71,17 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     return {
       engines_available: engines().map((e) => e.id),
       current_engine_loaded: state.engine,
+      // What /api/reload changes: the server's default engine, not only these routes'.
+      current_engine_scope: "server: AllTalk routes, /api/speech and chorus say without an engine, the web page; OpenAI requests use their model's engine",
       models_available: engines().map((e) => ({ name: e.id })),
-      current_model_loaded: state.engine,
+      current_model_loaded: state.models.has(state.engine) ? `${state.engine} - ${state.models.get(state.engine)}` : state.engine,
       manufacturer_name: m?.name ?? state.engine,
       audio_format: "wav",
-      deepspeed_capable: false,
+      // From the engine's placements: a DeepSpeed profile, a GPU profile that holds the model only per request.
+      deepspeed_capable: m?.resources.profiles.some((p) => p.name.includes("deepspeed")) ?? false,
       deepspeed_available: false,
       deepspeed_enabled: false,
-      lowvram_capable: false,
+      lowvram_capable: m?.resources.profiles.some((p) => p.device === "cuda" && p.transientVramMb > 0 && p.vramMb === 0) ?? false,
       lowvram_enabled: state.lowVram,
       generationspeed_capable: caps?.speed ?? false,
       generationspeed_set: 1,
@@ -86,7 +101,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.post("/api/reload", async (request) => {
-    const id = (queryParams(request).tts_method ?? "").trim();
+    // AllTalk's "ENGINE - MODEL" form (e.g. "xtts - xttsv2_2.0.3"): the model goes to engines with a `model` option.
+    const [engineName, model] = (queryParams(request).tts_method ?? "").split(" - ").map((part) => part.trim());
+    const id = engineName ?? "";
+    if (model && registry.manifest(id)?.options.model) state.models.set(id, model);
+    else if (model) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `tts_method: engine '${id}' has no models to choose ('${model}')`, { field: "tts_method" });
     if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
     if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
     await pipeline.voices(id); // loads it now, through the scheduler; a failure leaves the default as it was
@@ -98,7 +117,9 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.post("/api/lowvramsetting", async (request) => {
     const value = (queryParams(request).new_low_vram_value ?? "").toLowerCase();
     if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_low_vram_value: must be True or False", { field: "new_low_vram_value" });
-    state.lowVram = value === "true"; // the scheduler already places engines by free VRAM
+    state.lowVram = value === "true";
+    // The current engine's placement follows: GPU profiles that keep the whole model resident are skipped.
+    app.host.scheduler.setLowVram(state.engine, state.lowVram);
     return { status: "lowvram-success" };
   });
 
@@ -125,7 +146,8 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.post("/api/tts-generate", async (request, reply) => {
     const form = formParams(request);
     const text = form.text_input;
-    if (!text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
+    if (text === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
+    if (!text.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text_input: has nothing to speak", { field: "text_input" });
     checkRawTextLength(text, config.text.maxLength, "text_input"); // before filtering, which blocks the event loop while it runs
     const filtering = (form.text_filtering || "standard").toLowerCase() as TextFiltering;
     if (!TEXT_FILTERING_MODES.includes(filtering)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_filtering: must be none, standard or html", { field: "text_filtering" });
@@ -137,13 +159,29 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const pitch = numberField(form, "pitch", -24, 24);
     const timestamp = (form.output_file_timestamp ?? "true").toLowerCase() !== "false";
     const name = outputFileName(form.output_file_name, timestamp);
+    // `engine:voice` picks the engine for that voice; plain voices are the current engine's.
+    const character = resolveVoiceRef(registry, voiceId(form.character_voice_gen), state.engine, { field: "character_voice_gen" });
+    const narratorRef = form.narrator_voice_gen?.trim() ? resolveVoiceRef(registry, voiceId(form.narrator_voice_gen), state.engine, { field: "narrator_voice_gen" }) : undefined;
     const controller = track(request, reply);
     try {
       const audio = await generateSpeech(
         pipeline,
-        { text, filtering, engine: state.engine, characterVoice: voiceId(form.character_voice_gen), narratorVoice: voiceId(form.narrator_voice_gen), narrator, textNotInside: notInside, speed, pitch: pitch === undefined ? undefined : 2 ** (pitch / 12) },
+        {
+          text,
+          filtering,
+          engine: character.engine ?? state.engine,
+          characterVoice: character.voice,
+          narratorVoice: narratorRef?.voice,
+          narratorEngine: narratorRef?.engine,
+          narrator,
+          textNotInside: notInside,
+          speed,
+          // AllTalk's pitch is in semitones; Chorus's is a frequency factor (2^(st/12): -24..24 -> 0.25..4).
+          pitch: pitch === undefined ? undefined : 2 ** (pitch / 12),
+        },
         controller.signal,
       );
+      for (const [header, value] of Object.entries(prosodyHeaders({ ignored: [...audio.ignored], clamped: audio.clamped }))) void reply.header(header, value);
       return { status: "generate-success", ...(await writeOutput(name, audio.sampleRate, audio.chunks)) };
     } finally {
       running.delete(controller);
@@ -152,10 +190,17 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
 
   const streaming = async (request: FastifyRequest, reply: FastifyReply) => {
     const params = { ...queryParams(request), ...formParams(request) };
-    if (!params.text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
+    if (params.text === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
+    if (!params.text.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text: has nothing to speak", { field: "text" });
     checkRawTextLength(params.text, config.text.maxLength, "text");
+    const target = resolveVoiceRef(registry, voiceId(params.voice), state.engine);
     const controller = track(request, reply);
-    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice) }, controller.signal);
+    // AllTalk's `language` reaches engines that take a `language` option (XTTS).
+    const engine = target.engine ?? state.engine;
+    const language = params.language && registry.manifest(engine)?.options.language ? { language: params.language } : undefined;
+    const model = state.models.get(engine);
+    const options = language || model ? { ...language, ...(model ? { model } : {}) } : undefined;
+    const speech = await pipeline.start({ text: params.text, engine: target.engine, voice: target.voice, options }, controller.signal);
     speechHeaders(reply, speech);
     void reply.type("audio/wav");
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
@@ -168,8 +213,12 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const form = formParams(request);
     const voice = voiceId(form.voice);
     if (!voice) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: is required", { field: "voice" });
-    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: state.engine, characterVoice: voice, narrator: false, textNotInside: "character" }, new AbortController().signal);
-    return { status: "generate-success", ...(await writeOutput(outputFileName(`preview_${voice}`, false), audio.sampleRate, audio.chunks)) };
+    const target = resolveVoiceRef(registry, voice, state.engine);
+    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: target.engine ?? state.engine, characterVoice: target.voice, narrator: false, textNotInside: "character" }, new AbortController().signal).catch((err: unknown) => {
+      // generateSpeech names tts-generate's field; this route's is `voice`.
+      throw err instanceof ChorusError && err.field === "character_voice_gen" ? new ChorusError(err.code, err.message, { field: "voice", cause: err }) : err;
+    });
+    return { status: "generate-success", ...(await writeOutput(outputFileName(`preview_${voice.replace(/:/g, "_")}`, false), audio.sampleRate, audio.chunks)) };
   });
 
   app.get("/audio/:file", async (request, reply) => {
