@@ -13,6 +13,7 @@ import type { Lease, LeaseRequest } from "./lease.ts";
 import { decide, usable, type Placement } from "./placement.ts";
 import type { Instance } from "./types.ts";
 import { instanceHealth, type InstanceHealth } from "./health.ts";
+import { Turns } from "./turns.ts";
 
 interface Waiter {
   id: number;
@@ -33,6 +34,7 @@ export class SchedulerCore extends EngineLifecycle {
   private pumping = false;
   private again = false;
   private closing = false;
+  private readonly turns = new Turns();
 
   async acquire(request: LeaseRequest): Promise<Lease> {
     await this.started;
@@ -193,6 +195,8 @@ export class SchedulerCore extends EngineLifecycle {
     }
     const started = this.clock.now();
     let released = false;
+    let holding = true;
+    const tokens = inst.gpu ? inst.spec.transientVramMb : 0;
     return {
       engineId: inst.engineId,
       profile: inst.spec,
@@ -202,12 +206,19 @@ export class SchedulerCore extends EngineLifecycle {
       release: () => {
         if (released) return;
         released = true;
+        if (!holding) return; // handed over, not back yet: no slot to give
+        if (this.turns.passOn(inst.id)) return; // the slot goes to a holder waiting for its turn
         inst.inFlight--;
         inst.tokensMb -= inst.gpu ? inst.spec.transientVramMb : 0;
         inst.lastUsed = this.clock.now();
         this.metrics.synthesis.observe({ engine: inst.engineId }, (this.clock.now() - started) / 1000);
         this.armExpiry(inst);
         this.pump();
+      },
+      yieldTurn: async (signal?: AbortSignal) => {
+        if (released || !holding || !this.handOver(inst, tokens)) return;
+        holding = false;
+        holding = await this.turns.wait(inst.id, signal);
       },
       reportOutOfMemory: (neededMb?: number) => {
         this.raiseNeed({ key: inst.key, profile: inst.spec }, neededMb, inst.vramMb);
@@ -217,6 +228,30 @@ export class SchedulerCore extends EngineLifecycle {
         return inst.key;
       },
     };
+  }
+
+  /**
+   * Between two sentences of a lease on `inst`: the first queued request that would be served
+   * by `inst` if the slot were free gets the slot now. True when it was handed over.
+   */
+  private handOver(inst: Instance, tokens: number): boolean {
+    if (!this.queue.size || inst.state !== "ready") return false;
+    inst.inFlight--;
+    inst.tokensMb -= tokens;
+    const view = this.view();
+    for (const w of this.queue.values()) {
+      const p = decide(w.chain, view);
+      if (p.kind === "lease" && p.instance === inst && !this.readingStale(inst)) {
+        this.queue.delete(w.id);
+        this.metrics.queueLength.set(this.queue.size);
+        w.cleanup();
+        w.resolve(this.grant(p, w.request, w.chain, w.since));
+        return true;
+      }
+    }
+    inst.inFlight++;
+    inst.tokensMb += tokens;
+    return false;
   }
 
   private refusal(p: Extract<Placement, { kind: "refuse" }>, engineId: string): ChorusError {
