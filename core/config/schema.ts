@@ -69,6 +69,8 @@ export const SchedulerSchema = z.strictObject({
   requestDeadlineSeconds: z.number().positive().default(120),
   /** While requests wait for GPU memory, the GPUs are re-read this often (others free memory too). */
   memoryRereadSeconds: z.number().positive().default(2),
+  /** Requests on one engine instance take turns sentence by sentence (fairness; false: whole requests). */
+  sentenceTurns: z.boolean().default(true),
   /** Others' GPU memory counts as their highest reading over this many seconds (0: the last one). */
   othersPeakSeconds: z.number().nonnegative().default(5),
   /** Failed loads: the profile is skipped for `initialSeconds`, doubling up to `maxSeconds`. */

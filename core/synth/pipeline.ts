@@ -138,7 +138,7 @@ export class SpeechPipeline {
     try {
       for (const [index, text] of sentences.entries()) {
         // Fairness: between sentences, a request queued for this engine takes its turn.
-        if (index > 0) await current.lease.yieldTurn?.(signal);
+        if (index > 0 && this.config.scheduler.sentenceTurns) await current.lease.yieldTurn?.(signal);
         // Stopped between sentences: an error, never a shorter text passed off as the whole.
         if (signal.aborted) throw new SynthesisAbortedError(signal.reason instanceof Error ? signal.reason.message : "synthesis aborted");
         for (;;) {

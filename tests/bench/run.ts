@@ -6,9 +6,10 @@ import { printPiperBench } from "./piper.ts";
 import { benchWyoming } from "./wyoming.ts";
 import { benchFinetune } from "./finetune.ts";
 import { benchTtfa } from "./ttfa.ts";
+import { benchFairness } from "./fairness.ts";
 
 const only = process.argv.slice(2);
-const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["ttfa", () => benchTtfa()], ["piper", () => printPiperBench()], ["wyoming", () => benchWyoming()], ["finetune", () => benchFinetune()]];
+const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["ttfa", () => benchTtfa()], ["fairness", () => benchFairness()], ["piper", () => printPiperBench()], ["wyoming", () => benchWyoming()], ["finetune", () => benchFinetune()]];
 
 for (const [name, run] of benches) {
   if (only.length && !only.includes(name)) continue;
