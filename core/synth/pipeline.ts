@@ -16,6 +16,9 @@ import { carriedOptions, validateOptions } from "./options.ts";
 import { checkProsody, prosodyFor } from "./prosody.ts";
 import { matchVoice } from "../voices/match.ts";
 import { readAhead } from "./read-ahead.ts";
+import { MAX_RESUMES, Skipper } from "./resume.ts";
+import { isWorkerLost } from "../registry/pending-calls.ts";
+import { isMemoryExceeded } from "../registry/memory-error.ts";
 
 export interface SpeechJob {
   text: string;
@@ -124,7 +127,8 @@ export class SpeechPipeline {
   /**
    * Runs the sentences under `current.lease`. When the engine runs out of memory, the
    * scheduler is told, the request is re-placed down the chain and the sentence retried once
-   * (`current` then names the engine that serves it).
+   * (`current` then names the engine that serves it). When the engine's worker dies, the
+   * undelivered audio is synthesised again (resume.ts), at most MAX_RESUMES times.
    */
   private async *run(
     current: { lease: Lease; voice: string; requested?: { speed?: number; pitch?: number } },
@@ -134,6 +138,7 @@ export class SpeechPipeline {
     fallback?: boolean,
   ): AsyncGenerator<AudioChunk> {
     let retried = false;
+    let resumes = 0;
     const requestedOptions = params.options;
     try {
       for (const [index, text] of sentences.entries()) {
@@ -141,19 +146,41 @@ export class SpeechPipeline {
         if (index > 0 && this.config.scheduler.sentenceTurns) await current.lease.yieldTurn?.(signal);
         // Stopped between sentences: an error, never a shorter text passed off as the whole.
         if (signal.aborted) throw new SynthesisAbortedError(signal.reason instanceof Error ? signal.reason.message : "synthesis aborted");
+        /** Seconds of this sentence already handed on (skipped when it is re-made by the same voice). */
+        let delivered = 0;
+        let skip = new Skipper(0);
         for (;;) {
           const lease = current.lease;
           try {
-            for await (const chunk of lease.engine.synthesize({ text, ...params }, signal)) yield checkedChunk(chunk, lease.engineId);
+            for await (const raw of lease.engine.synthesize({ text, ...params }, signal)) {
+              const chunk = skip.apply(checkedChunk(raw, lease.engineId));
+              if (!chunk) continue;
+              delivered += chunk.samples.length / chunk.sampleRate;
+              yield chunk;
+            }
             break;
           } catch (err) {
+            if (isWorkerLost(err) && !signal.aborted && resumes < MAX_RESUMES) {
+              resumes++;
+              const sameVoice = await this.resume(current, err as Error, { index, total: sentences.length, delivered, attempt: resumes }, signal, fallback, params);
+              if (!sameVoice) {
+                const manifest = this.registry.manifest(current.lease.engineId);
+                params = { ...params, voice: current.voice, options: manifest ? this.fallbackOptions(manifest, requestedOptions) : {} };
+              }
+              skip = new Skipper(sameVoice ? delivered : 0);
+              continue;
+            }
             // A voice removed since it was listed: the next request asks the engine afresh.
             if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceCache.delete(lease.engine);
             if (!(err instanceof OutOfMemoryError) || retried || !lease.reportOutOfMemory) throw fromEngineError(err, lease.engineId, params.voice);
             retried = true;
             const avoid = lease.reportOutOfMemory(err.neededMb);
             lease.release();
-            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] });
+            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] }).catch((placement: unknown) => {
+              current.lease = { ...lease, release: () => {} }; // already given back
+              // nothing else can serve: the client hears about the memory limit, not the placement
+              throw isMemoryExceeded(err) && !signal.aborted ? fromEngineError(err, lease.engineId, params.voice) : placement;
+            });
             current.lease = next;
             if (next.engineId !== lease.engineId) {
               const nextManifest = this.registry.manifest(next.engineId);
@@ -176,6 +203,42 @@ export class SpeechPipeline {
     const carried = carriedOptions(manifest, options);
     if (carried.dropped.length) this.log.info({ engine: manifest.id, dropped: carried.dropped, reason: "options_dropped" }, `options not applicable to fallback engine ${manifest.id}: ${carried.dropped.join(", ")}`);
     return carried.options;
+  }
+
+  /**
+   * After a worker loss: the first time the same instance carries on (its host restarts the
+   * worker); later, a new placement that avoids the lost profile. Logs a `fallback` decision.
+   * Returns whether the voice (and so the audio already sent) is the same.
+   */
+  private async resume(
+    current: { lease: Lease; voice: string },
+    err: Error,
+    at: { index: number; total: number; delivered: number; attempt: number },
+    signal: AbortSignal,
+    fallback: boolean | undefined,
+    params: { voice: string },
+  ): Promise<boolean> {
+    const lease = current.lease;
+    const key = `${lease.engineId}:${lease.profile.name}`;
+    const where = `sentence ${at.index + 1} of ${at.total}, ${at.delivered.toFixed(2)} s of it delivered`;
+    if (at.attempt === 1) {
+      this.scheduler.noteResume?.(lease.engineId, lease.profile.name, `${err.message}; resuming ${where} on the restarted instance`);
+      return true;
+    }
+    lease.release();
+    let next: Lease;
+    try {
+      next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [key] });
+    } catch (placement) {
+      if (signal.aborted) throw placement;
+      current.lease = { ...lease, release: () => {} }; // already given back
+      throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' lost its worker at ${where} (${err.message}) and nothing else can serve: ${(placement as Error).message}`, { cause: err });
+    }
+    current.lease = next;
+    const same = next.engineId === lease.engineId;
+    if (!same) current.voice = await this.resolveVoice(next, params.voice, true, this.registry.manifest(next.engineId)?.defaultVoice);
+    this.scheduler.noteResume?.(next.engineId, next.profile.name, `${key}: ${err.message}; resuming ${where} on ${next.engineId}:${next.profile.name}${same ? "" : ` (voice ${current.voice})`}`, lease.engineId);
+    return same && current.voice === params.voice;
   }
 
   /**
@@ -225,6 +288,9 @@ function fromEngineError(err: unknown, engineId: string, voice: string): unknown
   switch (err.code) {
     case "ENGINE_ABORTED":
       return err;
+    case "ENGINE_OUT_OF_MEMORY":
+      if (isMemoryExceeded(err)) return new ChorusError("CHORUS_ERR_ENGINE_MEMORY", err.message, { cause: err });
+      return new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' failed: ${err.message}`, { cause: err });
     case "ENGINE_VOICE_NOT_FOUND":
       return new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${engineId}' has no voice '${voice}'`, { field: "voice", cause: err });
     case "ENGINE_BAD_OPTION": {

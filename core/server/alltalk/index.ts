@@ -7,6 +7,7 @@
  * or multipart/form-data (as FastAPI's `Form` takes both). Voices may be `engine:voice` or a
  * language code on every route (voices/reference.ts).
  */
+import { audioToken } from "../audio-token.ts";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -100,7 +101,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     };
   });
 
-  app.post("/api/reload", async (request) => {
+  app.post("/api/reload", async (request, reply) => {
     // AllTalk's "ENGINE - MODEL" form (e.g. "xtts - xttsv2_2.0.3"): the model goes to engines with a `model` option.
     const [engineName, model] = (queryParams(request).tts_method ?? "").split(" - ").map((part) => part.trim());
     const id = engineName ?? "";
@@ -108,7 +109,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     else if (model) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `tts_method: engine '${id}' has no models to choose ('${model}')`, { field: "tts_method" });
     if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
     if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
-    await pipeline.voices(id); // loads it now, through the scheduler; a failure leaves the default as it was
+    await pipeline.voices(id, track(request, reply).signal); // loads it now, through the scheduler; a failure leaves the default as it was
     const { previous } = registry.selection.set(id);
     request.log.info({ engine: id, previous, reason: "reloaded" }, "default engine changed");
     return { status: "model-success" };
@@ -140,7 +141,9 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const file = path.join(outputsDir, name);
     await fs.writeFile(file, wavFile(sampleRate, chunks));
     await applyRetention(outputsDir, compat.alltalk, name);
-    return { output_file_path: file, output_file_url: `/audio/${name}`, output_cache_url: `/audio/${name}` };
+    // with an API key, the links carry a signed token so that an <audio> element can play them
+    const url = compat.apiKey ? `/audio/${name}?token=${audioToken(name, compat.apiKey, compat.alltalk.maxAgeMinutes * 60)}` : `/audio/${name}`;
+    return { output_file_path: file, output_file_url: url, output_cache_url: url };
   };
 
   app.post("/api/tts-generate", async (request, reply) => {
@@ -209,12 +212,12 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.get("/api/tts-generate-streaming", streaming);
   app.post("/api/tts-generate-streaming", streaming);
 
-  app.post("/api/previewvoice", async (request) => {
+  app.post("/api/previewvoice", async (request, reply) => {
     const form = formParams(request);
     const voice = voiceId(form.voice);
     if (!voice) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: is required", { field: "voice" });
     const target = resolveVoiceRef(registry, voice, state.engine);
-    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: target.engine ?? state.engine, characterVoice: target.voice, narrator: false, textNotInside: "character" }, new AbortController().signal).catch((err: unknown) => {
+    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: target.engine ?? state.engine, characterVoice: target.voice, narrator: false, textNotInside: "character" }, track(request, reply).signal).catch((err: unknown) => {
       // generateSpeech names tts-generate's field; this route's is `voice`.
       throw err instanceof ChorusError && err.field === "character_voice_gen" ? new ChorusError(err.code, err.message, { field: "voice", cause: err }) : err;
     });

@@ -87,11 +87,11 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
   }));
 
   // OpenAI voice names, then the voices of the engine behind `model` (default: tts-1's).
-  app.get("/v1/audio/voices", async (request) => {
+  app.get("/v1/audio/voices", async (request, reply) => {
     const model = String((request.query as Record<string, unknown>).model ?? "tts-1");
     const engine = resolveTarget(tables(), registry, model, "").engine;
     const aliases = Object.keys(tables().voices).map((id) => ({ id, name: id }));
-    const native = (await pipeline.voices(engine)).map((v) => ({ id: `${engine}:${v.id}`, name: `${v.name} (${engine})` }));
+    const native = (await pipeline.voices(engine, abortOnDisconnect(request, reply))).map((v) => ({ id: `${engine}:${v.id}`, name: `${v.name} (${engine})` }));
     return { voices: [...aliases, ...native] };
   });
 };

@@ -7,11 +7,14 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { fromZod } from "../errors.ts";
+import { abortOnDisconnect } from "./speech.ts";
+import { publicPath, publicRoots, scrubPaths } from "../public-paths.ts";
 
 const VoicesQuery = z.object({ engine: z.string().min(1).optional() });
 
 export const engineRoutes: FastifyPluginAsync = async (app) => {
   const { registry, scheduler, pipeline } = app.host;
+  const dirs = publicRoots(app.host.config);
 
   app.get("/api/engines", async () => {
     const selected = registry.selection.current();
@@ -35,20 +38,20 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
         capabilities: m?.capabilities ?? null,
         resources: m?.resources ?? null,
         options: m?.options ?? {},
-        errors: registry.problems(entry),
+        errors: registry.problems(entry).map((e) => scrubPaths(e, dirs)),
         health: health.get(entry.id) ?? [],
         generation: entry.generation,
-        dir: entry.dir,
+        dir: publicPath(entry.dir, dirs),
       };
     });
     return { default: selected, engines };
   });
 
-  app.get("/api/voices", async (request) => {
+  app.get("/api/voices", async (request, reply) => {
     const query = VoicesQuery.safeParse(request.query);
     if (!query.success) throw fromZod(query.error, "query");
     const engine = query.data.engine ?? registry.selection.current();
-    const voices = await pipeline.voices(engine);
+    const voices = await pipeline.voices(engine, abortOnDisconnect(request, reply));
     // `voices` as plain ids keeps AllTalk-style clients working; `details` has the rest.
     // `default`: the voice a request naming none gets (the manifest's defaultVoice, else the first).
     const manifestDefault = registry.manifest(engine)?.defaultVoice;

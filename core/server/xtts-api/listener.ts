@@ -1,6 +1,6 @@
 /**
  * The second listener (`compat.xttsApi.port`, e.g. xtts-api-server's 8020) for clients that
- * assume that port: a fastify app with the same access policy (CORS, API key) and only the
+ * assume that port: a fastify app with the same access policy (Host check, CORS, API key) and only the
  * xtts-api-server routes, answering everything else as FastAPI does (404 `{"detail":"Not
  * Found"}`, which Mantella's liveness check counts as up). It starts when Chorus's app is ready
  * (a port in use fails the start) and closes with it.
@@ -8,6 +8,7 @@
 import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
 import type { Host } from "../../host.ts";
 import { accessControl } from "../cors.ts";
+import { hostCheck } from "../host-check.ts";
 import type { XttsContext } from "./context.ts";
 import { notFound, xttsErrorHandler } from "./errors.ts";
 import { xttsApiRoutes } from "./index.ts";
@@ -23,6 +24,7 @@ export async function startSecondListener(host: Host, context: XttsContext, port
   app.decorate("host", host);
   app.setNotFoundHandler(notFound);
   app.setErrorHandler(xttsErrorHandler);
+  await app.register(hostCheck);
   await app.register(accessControl);
   await app.register(xttsApiRoutes, { context, secondary: true });
   try {
