@@ -14,6 +14,7 @@ import { decide, usable, type Placement } from "./placement.ts";
 import type { Instance } from "./types.ts";
 import { TrainingLeases } from "./training.ts";
 import { instanceHealth, type InstanceHealth } from "./health.ts";
+import { Turns } from "./turns.ts";
 import { freeMb, heldOn } from "./fit.ts";
 
 interface Waiter {
@@ -35,6 +36,7 @@ export class SchedulerCore extends EngineLifecycle {
   private pumping = false;
   private again = false;
   private closing = false;
+  private readonly turns = new Turns();
   /** Fine-tune jobs' GPU leases (training.ts). */
   readonly training = new TrainingLeases({
     devices: () => this.devices,
@@ -69,7 +71,7 @@ export class SchedulerCore extends EngineLifecycle {
     });
     const since = this.clock.now();
     const first = decide(chain, this.view());
-    if (first.kind === "lease") return this.grant(first, request, chain, since);
+    if (first.kind === "lease" && !this.readingStale(first.instance)) return this.grant(first, request, chain, since);
     if (first.kind === "refuse") throw this.refusal(first, request.engineId);
     if (this.queue.size >= this.config.queueSize) {
       this.metrics.refusals.inc({ reason: "queue_full" });
@@ -138,7 +140,9 @@ export class SchedulerCore extends EngineLifecycle {
       view.loadBusy = this.loadBusy !== undefined;
       if (view.instances.length !== this.instances.size) view.instances = [...this.instances.values()];
       const p = decide(w.chain, view);
-      if (p.kind === "lease") {
+      if (p.kind === "lease" && this.readingStale(p.instance)) {
+        waiting.add(w.memo); // re-read first (rereadSoon): the others' share may have grown
+      } else if (p.kind === "lease") {
         this.queue.delete(w.id);
         w.cleanup();
         w.resolve(this.grant(p, w.request, w.chain, w.since));
@@ -148,6 +152,7 @@ export class SchedulerCore extends EngineLifecycle {
         view.loadBusy = true;
       } else if (p.kind === "wait") {
         waiting.add(w.memo);
+        if (p.reason === "wait_memory") this.rereadSoon();
         if (w.lastReason !== p.reason) {
           w.lastReason = p.reason;
           this.decision("queue", p.reason, { engine: p.candidate.engineId, profile: p.candidate.profile.name, requested: w.request.engineId }, "debug");
@@ -158,6 +163,35 @@ export class SchedulerCore extends EngineLifecycle {
         w.reject(this.refusal(p, w.request.engineId));
       }
     }
+  }
+
+  private rereadPending = false;
+
+  /**
+   * A request that takes per-request GPU memory is granted only on a recent reading of that
+   * GPU: an older one may miss what other processes took since. Schedules the re-read.
+   */
+  private readingStale(inst: Instance): boolean {
+    if (!inst.gpu || inst.spec.transientVramMb <= 0) return false;
+    const gpu = this.devices.find((d) => d.id === inst.gpu);
+    if (!gpu || gpu.simulated || this.clock.now() - gpu.readAt < this.config.memoryRereadSeconds * 1000) return false;
+    this.rereadSoon(0);
+    return true;
+  }
+
+  /**
+   * Requests wait for memory: other processes (a desktop LLM) may have freed some, which only a
+   * fresh reading shows. Re-reads the GPUs every `memoryRereadSeconds` while any request waits.
+   */
+  private rereadSoon(ms = this.config.memoryRereadSeconds * 1000): void {
+    if (this.rereadPending || this.closing || this.devices.every((d) => d.kind === "cpu" || d.simulated)) return;
+    this.rereadPending = true;
+    this.clock.timer(ms, () => {
+      void this.refresh().then(() => {
+        this.rereadPending = false;
+        this.pump();
+      });
+    });
   }
 
   /** A waiter always gets the instance its request caused to load (before anyone else and before its keep-alive). */
@@ -202,6 +236,8 @@ export class SchedulerCore extends EngineLifecycle {
     }
     const started = this.clock.now();
     let released = false;
+    let holding = true;
+    const tokens = inst.gpu ? inst.spec.transientVramMb : 0;
     return {
       engineId: inst.engineId,
       profile: inst.spec,
@@ -211,6 +247,8 @@ export class SchedulerCore extends EngineLifecycle {
       release: () => {
         if (released) return;
         released = true;
+        if (!holding) return; // handed over, not back yet: no slot to give
+        if (this.turns.passOn(inst.id)) return; // the slot goes to a holder waiting for its turn
         inst.inFlight--;
         inst.tokensMb -= inst.gpu ? inst.spec.transientVramMb : 0;
         inst.lastUsed = this.clock.now();
@@ -218,6 +256,11 @@ export class SchedulerCore extends EngineLifecycle {
         // queued requests take the instance first; keep-alive 0 means "after the last lease ends"
         this.pump();
         this.armExpiry(inst);
+      },
+      yieldTurn: async (signal?: AbortSignal) => {
+        if (released || !holding || !this.handOver(inst, tokens)) return;
+        holding = false;
+        holding = await this.turns.wait(inst.id, signal);
       },
       reportOutOfMemory: (neededMb?: number) => {
         const peak = this.recordPeak(inst, neededMb);
@@ -229,6 +272,30 @@ export class SchedulerCore extends EngineLifecycle {
         return inst.key;
       },
     };
+  }
+
+  /**
+   * Between two sentences of a lease on `inst`: the first queued request that would be served
+   * by `inst` if the slot were free gets the slot now. True when it was handed over.
+   */
+  private handOver(inst: Instance, tokens: number): boolean {
+    if (!this.queue.size || inst.state !== "ready") return false;
+    inst.inFlight--;
+    inst.tokensMb -= tokens;
+    const view = this.view();
+    for (const w of this.queue.values()) {
+      const p = decide(w.chain, view);
+      if (p.kind === "lease" && p.instance === inst && !this.readingStale(inst)) {
+        this.queue.delete(w.id);
+        this.metrics.queueLength.set(this.queue.size);
+        w.cleanup();
+        w.resolve(this.grant(p, w.request, w.chain, w.since));
+        return true;
+      }
+    }
+    inst.inFlight++;
+    inst.tokensMb += tokens;
+    return false;
   }
 
   /**

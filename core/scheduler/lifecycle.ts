@@ -92,7 +92,7 @@ export abstract class EngineLifecycle {
         for (const r of result.gpus) {
           let dev = this.devices.find((d) => d.kind === "cuda" && d.index === r.index);
           if (!dev) this.devices.push((dev = gpuFromReading(r, this.config)));
-          dev.othersMb = Math.max(0, r.usedMb - heldOn(dev, this.instances.values()));
+          dev.othersMb = this.othersPeak(dev.id, Math.max(0, r.usedMb - heldOn(dev, this.instances.values())), now);
           dev.lastFreeMb = r.freeMb;
           dev.readAt = now;
         }
@@ -109,6 +109,20 @@ export abstract class EngineLifecycle {
         dev.readAt = now;
       }
     }
+  }
+
+  private readonly othersSeen = new Map<string, { at: number; mb: number }[]>();
+
+  /**
+   * Others' share as the highest reading of the last `othersPeakSeconds`: a process that grew
+   * a moment ago (a desktop LLM's cache) may grow again while an engine loads.
+   */
+  private othersPeak(deviceId: string, mb: number, now: number): number {
+    const windowMs = this.config.othersPeakSeconds * 1000;
+    const seen = (this.othersSeen.get(deviceId) ?? []).filter((s) => now - s.at < windowMs);
+    seen.push({ at: now, mb });
+    this.othersSeen.set(deviceId, seen);
+    return Math.max(...seen.map((s) => s.mb));
   }
 
   protected footprintOf(c: Pick<Candidate, "key" | "profile">): number {
@@ -237,7 +251,7 @@ export abstract class EngineLifecycle {
   /** The engine's own reading of its GPU memory (protocol `memory`) replaces the estimate. */
   private reported(inst: Instance, vramMb: number | undefined): void {
     const gpu = this.devices.find((d) => d.id === inst.gpu);
-    if (!gpu || vramMb === undefined || !(vramMb > 0) || this.instances.get(inst.id) !== inst) return;
+    if (!gpu || vramMb === undefined || !(vramMb >= 0) || this.instances.get(inst.id) !== inst) return;
     const bounded = Math.round(boundLearned(inst.spec.vramMb, vramMb));
     if (Math.abs(bounded - inst.vramMb) < 16) return;
     this.decision("learn", "learned_footprint", { engine: inst.engineId, profile: inst.profile, device: gpu.id, detail: `declared ${inst.spec.vramMb} MB, the engine reports ${vramMb} MB, using ${bounded} MB` });

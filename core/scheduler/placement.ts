@@ -110,17 +110,29 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
   let cooldown: number | undefined;
   for (const own of [true, false]) {
     let wait: Placement | undefined;
+    // A GPU profile that fits once running requests end is worth waiting for: loading the
+    // engine's CPU profile instead would make that slow instance the engine's only one, and
+    // every later request to the engine would queue behind it (the long-texts slowdown).
+    let gpuSoon = false;
     for (const c of chain) {
       if (c.own !== own) continue;
-      const live = view.instances.find((i) => i.engineId === c.engineId && usable(i, view));
+      const live = liveInstance(c.engineId, chain, view);
       if (live) {
         // one live instance per engine: it serves every request for that engine
         if (live.key !== c.key) {
-          // an idle engine on a lower profile moves up when a preferred one now fits outright
-          const idleLower = live.state === "ready" && live.inFlight === 0 && chain.findIndex((x) => x.key === live.key) > chain.indexOf(c);
-          if (idleLower && !view.loadBusy && view.cooldownMs(c.key) <= 0) {
-            const others = { ...view, instances: view.instances.filter((i) => i !== live) };
-            if (evaluate(c, others, []).fit) return { kind: "load", candidate: c, gpu: evaluate(c, others, []).fit!.gpu, victims: [live], reason: "fits", misses };
+          const lower = chain.findIndex((x) => x.key === live.key) > chain.indexOf(c);
+          if (lower && !view.loadBusy && view.cooldownMs(c.key) <= 0) {
+            // an idle engine on a lower profile moves up when a preferred one now fits outright
+            if (live.state === "ready" && live.inFlight === 0) {
+              const others = { ...view, instances: view.instances.filter((i) => i !== live) };
+              const up = evaluate(c, others, []).fit;
+              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [live], reason: "fits", misses };
+            } else if (live.state === "ready" && c.profile.device === "cuda" && live.spec.device === "cpu") {
+              // a busy CPU instance of a GPU engine does not keep the engine on the CPU: once the
+              // GPU profile fits beside it, load it; it takes the queue and the CPU one idles out
+              const up = evaluate(c, view, []).fit;
+              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [], reason: "fits", misses };
+            }
           }
           continue;
         }
@@ -143,12 +155,16 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
         misses.push(`${c.key} is cooling down after a failed load (${Math.ceil(cd / 1000)} s left)${why ? `: ${why}` : ""}`);
         continue;
       }
+      if (gpuSoon && c.profile.device === "cpu") continue;
       const { fit, evict, waitable } = evaluate(c, view, misses);
       if (fit || evict) {
         if (view.loadBusy) wait ??= { kind: "wait", reason: "wait_loader", candidate: c };
         else if (fit) return { kind: "load", candidate: c, gpu: fit.gpu, victims: [], reason: "fits", misses };
         else return { kind: "load", candidate: c, gpu: evict!.gpu, victims: evict!.victims, reason: "evicted_idle", misses };
-      } else if (waitable) wait ??= { kind: "wait", reason: "wait_memory", candidate: c };
+      } else if (waitable) {
+        wait ??= { kind: "wait", reason: "wait_memory", candidate: c };
+        if (c.profile.device === "cuda") gpuSoon = true;
+      }
     }
     if (wait) return wait;
   }
@@ -156,6 +172,19 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
     return { kind: "refuse", reason: "cooldown", message: misses.join("; "), retryAfterMs: cooldown };
   }
   return { kind: "refuse", reason: "no_fit", message: misses.join("; ") || "no placement profile", retryAfterMs: cooldown };
+}
+
+/** The engine's usable instance on the earliest profile of the chain (a move up may leave two). */
+function liveInstance(engineId: string, chain: Candidate[], view: PlacementView): Instance | undefined {
+  let best: Instance | undefined;
+  let bestAt = Infinity;
+  for (const i of view.instances) {
+    if (i.engineId !== engineId || !usable(i, view)) continue;
+    const at = chain.findIndex((x) => x.key === i.key);
+    const rank = at < 0 ? chain.length : at;
+    if (!best || rank < bestAt) [best, bestAt] = [i, rank];
+  }
+  return best;
 }
 
 /** MB of per-request memory missing for one more request on `i` (<= 0: fits). */

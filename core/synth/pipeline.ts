@@ -148,6 +148,8 @@ export class SpeechPipeline {
     const requestedOptions = params.options;
     try {
       for (const [index, text] of sentences.entries()) {
+        // Fairness: between sentences, a request queued for this engine takes its turn.
+        if (index > 0 && this.config.scheduler.sentenceTurns) await current.lease.yieldTurn?.(signal);
         // Stopped between sentences: an error, never a shorter text passed off as the whole.
         if (signal.aborted) throw new SynthesisAbortedError(signal.reason instanceof Error ? signal.reason.message : "synthesis aborted");
         /** Seconds of this sentence already handed on (skipped when it is re-made by the same voice). */
