@@ -96,6 +96,11 @@ export class PluginCatalogue extends EventEmitter {
     return setup ? { ...entry, error: entry.error ?? `needs setup (${setup.reason}); run: ${setup.command}` } : entry;
   }
 
+  /** Whether an engine declares `prefix` among its `voicePrefixes` (so `prefix:name` is one of its voices, not `engine:voice`). */
+  voicePrefix(prefix: string): boolean {
+    return [...this.entries.values()].some((e) => e.status === "available" && e.manifest.voicePrefixes?.includes(prefix));
+  }
+
   /** Only engines that can run now: a Python engine that needs setup has none. */
   manifest(id: string): Manifest | undefined {
     const entry = this.entries.get(id);

@@ -12,7 +12,7 @@ import { resolvePath } from "../config/load.ts";
 import type { DeviceInfo, PlacementProfile } from "../../packages/sdk/src/index.ts";
 import type { PluginCatalogue } from "./catalogue.ts";
 import { EngineHost } from "./engine-host.ts";
-import { engineCommand } from "../python/index.ts";
+import { engineCommand, envDir, profileOffered, readRecord } from "../python/index.ts";
 
 const CPU: DeviceInfo = { kind: "cpu", index: 0, simulated: false };
 
@@ -25,6 +25,17 @@ export class EngineLauncher {
     log: Logger,
   ) {
     this.log = log.child({ component: "registry" });
+  }
+
+  /**
+   * Whether a profile is offered: one that `requires` Python modules only when the plugin's
+   * environment record says they import (`chorus plugin setup` checks).
+   */
+  profileOffered(id: string, profile: PlacementProfile): boolean {
+    if (!profile.requires?.length) return true;
+    const entry = this.catalogue.entry(id);
+    if (entry?.status !== "available" || entry.manifest.runtime !== "python") return false;
+    return profileOffered(profile, readRecord(envDir(this.catalogue.envsRoot, id))?.modules);
   }
 
   /** Starts a fresh instance of engine `id` in its own worker and loads it with `profile`. */

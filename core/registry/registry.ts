@@ -51,6 +51,9 @@ export class Registry {
   get(id: string): EngineEntry | undefined {
     return this.catalogue.get(id);
   }
+  voicePrefix(prefix: string): boolean {
+    return this.catalogue.voicePrefix(prefix);
+  }
   manifest(id: string): Manifest | undefined {
     return this.catalogue.manifest(id);
   }
@@ -82,6 +85,9 @@ export class Registry {
   }
 
   // launcher
+  profileOffered(id: string, profile: PlacementProfile): boolean {
+    return this.launcher.profileOffered(id, profile);
+  }
   startEngine(id: string, profile: PlacementProfile, device?: DeviceInfo): Promise<EngineHost> {
     return this.launcher.startEngine(id, profile, device);
   }

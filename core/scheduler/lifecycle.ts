@@ -39,6 +39,12 @@ export abstract class EngineLifecycle {
   protected readonly cooldowns: Cooldowns;
   /** Raised or measured resident VRAM per `engine:profile`. */
   protected readonly learned = new Map<string, number>();
+  /**
+   * Per engine: the VRAM it was shown to need at its peak, recorded when it ran out of memory
+   * while synthesising (more than it had, or what the engine said it needed). Every GPU profile
+   * of that engine must then fit this much, so the retry is not another profile on the same card.
+   */
+  protected readonly peakNeeds = new Map<string, number>();
   protected readonly pins = new Set<string>();
   protected readonly lowVram = new Set<string>();
   protected readonly keepAlive = new Map<string, number>();
@@ -62,6 +68,11 @@ export abstract class EngineLifecycle {
   }
 
   protected abstract pump(): void;
+
+  /** Why GPU profiles on a device are not offered (SchedulerCore: training leases). */
+  protected blockedDevice(_deviceId: string): string | undefined {
+    return undefined;
+  }
 
   /** Logs a decision with its reason and keeps it for GET /api/scheduler. */
   protected decision(action: Action, reason: Reason, d: Omit<Decision, "seq" | "at" | "action" | "reason">, level: "info" | "warn" | "debug" = "info"): void {
@@ -116,6 +127,8 @@ export abstract class EngineLifecycle {
       cooldownError: (key) => this.cooldowns.lastError(key),
       generation: (id) => this.catalog.get(id)?.generation,
       footprint: (c) => this.footprintOf(c),
+      blocked: (id) => this.blockedDevice(id),
+      peakNeedMb: (id) => this.peakNeeds.get(id),
     };
   }
 
@@ -151,6 +164,7 @@ export abstract class EngineLifecycle {
     await this.refresh();
     const vram = this.footprintOf(c);
     const need = loadNeed(c.profile, vram);
+    if (c.profile.device === "cuda") need.gpuMb = Math.max(need.gpuMb, this.peakNeeds.get(c.engineId) ?? 0);
     const cpu = this.devices[0]!;
     const gpu = p.gpu ? this.devices.find((d) => d.id === p.gpu!.id) : undefined;
     const gpuFree = gpu ? freeMb(gpu, heldOn(gpu, this.instances.values())) : Infinity;

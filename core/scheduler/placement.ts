@@ -25,6 +25,10 @@ export interface PlacementView {
   cooldownError?(key: string): string | undefined;
   generation(engineId: string): number | undefined;
   footprint(candidate: Candidate): number;
+  /** Why GPU profiles on a device are not offered now (a training lease, core/scheduler/training.ts). */
+  blocked?(deviceId: string): string | undefined;
+  /** VRAM an engine was shown to need at its peak (recorded after an OOM while synthesising). */
+  peakNeedMb?(engineId: string): number | undefined;
 }
 
 export type Placement =
@@ -46,6 +50,9 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
   const gpus = c.profile.device === "cuda" ? view.devices.filter((d) => d.kind === "cuda") : [undefined];
   const vram = view.footprint(c);
   const need = loadNeed(c.profile, vram);
+  // After an OOM while synthesising: no GPU profile of that engine fits short of what it needed then.
+  const peak = c.profile.device === "cuda" ? view.peakNeedMb?.(c.engineId) : undefined;
+  if (peak !== undefined && peak > need.gpuMb) need.gpuMb = peak;
   const loaded = view.instances.filter((i) => i.state !== "unloading").length;
   const slots = Math.max(0, loaded - view.maxLoaded + 1);
   const ramFree = freeMb(cpu, heldOn(cpu, view.instances));
@@ -54,6 +61,11 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
   let evict: Option | undefined;
   let waitable = false;
   for (const gpu of gpus) {
+    const blocked = gpu && view.blocked?.(gpu.id);
+    if (blocked) {
+      misses.push(`${c.key} not offered: ${blocked}`);
+      continue;
+    }
     const gpuFree = gpu ? freeMb(gpu, heldOn(gpu, view.instances)) : Infinity;
     const short = { gpuMb: Math.max(0, need.gpuMb - gpuFree), ramMb: Math.max(0, need.ramMb - ramFree), slots };
     if (!short.gpuMb && !short.ramMb && !short.slots) {
@@ -85,7 +97,7 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
     const holders = view.instances.filter((i) => (gpu ? i.gpu === gpu.id : i.ramMb > 0)).map((i) => `${i.key} ${gpu ? i.vramMb + i.tokensMb : i.ramMb} MB`);
     const where = gpu ?? cpu;
     misses.push(
-      `${c.key} needs ${gpu ? need.gpuMb : need.ramMb} MB on ${where.id}; ${Math.max(0, Math.round(gpu ? gpuFree : ramFree))} MB free ` +
+      `${c.key} needs ${gpu ? need.gpuMb : need.ramMb} MB on ${where.id}${gpu && peak === need.gpuMb ? " (its peak, recorded at an out-of-memory while synthesising)" : ""}; ${Math.max(0, Math.round(gpu ? gpuFree : ramFree))} MB free ` +
         `(total ${where.totalMb}, others ${Math.round(where.othersMb)}, reserve ${where.reserveMb}${holders.length ? `, chorus: ${holders.join(", ")}` : ""})`,
     );
   }

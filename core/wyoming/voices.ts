@@ -69,7 +69,8 @@ export class VoiceDirectory {
     this.restore();
     this.registry.on("change", this.onChange);
     if (!warm) return Promise.resolve();
-    const engines = this.registry.list().filter((e) => e.status === "available").map((e) => e.id);
+    // manifest() is set only for engines that can run now (not failed, not waiting for `chorus plugin setup`)
+    const engines = this.registry.list().filter((e) => this.registry.manifest(e.id)).map((e) => e.id);
     // One engine at a time: warming is background work, never a burst of loads.
     return engines.reduce((chain, id) => chain.then(() => this.refresh(id)), Promise.resolve());
   }
@@ -83,8 +84,8 @@ export class VoiceDirectory {
   list(): ListedVoice[] {
     const out: ListedVoice[] = [];
     for (const entry of this.registry.list()) {
-      if (entry.status !== "available") continue;
-      const { manifest } = entry;
+      const manifest = this.registry.manifest(entry.id); // none for a failed engine or one that needs setup
+      if (!manifest) continue;
       const known = this.known.get(entry.id);
       if (this.scheduler.isLoaded(entry.id) && (!known || Date.now() - known.at > REFRESH_AFTER_MS)) void this.refresh(entry.id);
       const languagesOf = (tags: string[]) => [...new Set((tags.length ? tags : manifest.languages).map(wyomingLanguage))];
