@@ -2,6 +2,9 @@
 export const TOKENS = {
   Config: Symbol.for("chorus.Config"),
   Logger: Symbol.for("chorus.Logger"),
+  Catalogue: Symbol.for("chorus.Catalogue"),
+  Launcher: Symbol.for("chorus.Launcher"),
+  Selection: Symbol.for("chorus.Selection"),
   Registry: Symbol.for("chorus.Registry"),
   Scheduler: Symbol.for("chorus.Scheduler"),
   Pipeline: Symbol.for("chorus.Pipeline"),

@@ -30,7 +30,7 @@ export async function useCommand(args: string[], values: CliValues): Promise<num
   const [id] = args;
   if (!id) throw new UsageError("use needs an engine id: chorus use espeak (chorus engines lists them)", "use");
   const config = cliConfig(values);
-  const registry = new Registry(config, pino({ level: "silent" }));
+  const registry = Registry.create(config, pino({ level: "silent" }));
   registry.scan();
   const { previous } = registry.selection.set(id);
   process.stdout.write(`default engine: ${id} (was ${previous}); saved in ${registry.selection.file}\n`);

@@ -1,5 +1,5 @@
 /**
- * Snapshots of accepted plugin generations. The registry runs a hot-swapped plugin from a
+ * Snapshots of accepted plugin generations. The catalogue runs a hot-swapped plugin from a
  * private copy of its folder, so that editing (or breaking) the folder later cannot change
  * what a reload of an already accepted generation runs. Small files are copied; large ones
  * (models) are hard-linked when the file system allows, copied otherwise; `node_modules` is
@@ -7,12 +7,36 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import type { Logger } from "pino";
+import type { EngineEntry } from "./plugin-folder.ts";
 
 const LINK_ABOVE_BYTES = 4 * 1024 * 1024;
 const SKIP = new Set([".git"]);
 
 export function snapshotDir(root: string, id: string, generation: number): string {
   return path.join(root, id, `g${generation}`);
+}
+
+/**
+ * Empties the snapshot area for a fresh watch. Snapshots may live outside the Chorus folder:
+ * a `node_modules` link to the host's packages lets require() and import find them.
+ */
+export function resetSnapshotRoot(root: string, hostModules: string): void {
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.mkdirSync(root, { recursive: true });
+  if (fs.existsSync(hostModules)) fs.symlinkSync(hostModules, path.join(root, "node_modules"), "dir");
+}
+
+/** The entry running from a snapshot of its folder (kept as is, running from its folder, when that fails). */
+export function pinnedEntry(root: string, entry: EngineEntry & { status: "available" }, log: Logger): EngineEntry {
+  const codeDir = snapshotDir(root, entry.id, entry.generation);
+  try {
+    takeSnapshot(entry.dir, codeDir);
+    return { ...entry, codeDir };
+  } catch (err) {
+    log.warn({ plugin: entry.id, err, reason: "snapshot_failed" }, "plugin runs from its folder");
+    return entry;
+  }
 }
 
 /**

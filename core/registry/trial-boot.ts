@@ -5,9 +5,12 @@
  * A worker that passes is kept for a while as a spare, so the first load of the new
  * generation skips the boot.
  */
+import fs from "node:fs";
 import type { Logger } from "pino";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { EngineHost } from "./engine-host.ts";
+import type { EngineEntry } from "./plugin-folder.ts";
+import { snapshotDir, takeSnapshot } from "./snapshot.ts";
 import type { ProcessCommand } from "./worker-link.ts";
 import type { MemoryPolicy } from "./memory-limit.ts";
 
@@ -22,6 +25,39 @@ export async function trialBoot(manifest: Manifest, codeDir: string, generation:
     await host.terminate();
     return { error: `failed to start: ${(err as Error).message}` };
   }
+}
+
+export interface CandidateTrial {
+  snapshotRoot: string;
+  log: Logger;
+  bootTimeoutMs: number;
+  memory?: MemoryPolicy;
+  /** How to start the engine from its snapshot; `false`: it cannot boot yet (needs setup), skip the boot. */
+  command: ((codeDir: string) => ProcessCommand | undefined) | false;
+  /** Where a worker that passed waits for the launcher. */
+  spares: Spares;
+}
+
+/**
+ * Snapshots a changed, valid plugin folder and trial-boots the snapshot. Accepted: the entry
+ * running from its snapshot; rejected: the reason (and the snapshot is gone).
+ */
+export async function trialCandidate(candidate: EngineEntry & { status: "available" }, trial: CandidateTrial): Promise<{ accepted?: EngineEntry; error?: string }> {
+  const codeDir = snapshotDir(trial.snapshotRoot, candidate.id, candidate.generation);
+  let error: string | undefined;
+  try {
+    takeSnapshot(candidate.dir, codeDir);
+    if (trial.command !== false) {
+      const result = await trialBoot(candidate.manifest, codeDir, candidate.generation, trial.log, trial.bootTimeoutMs, trial.command(codeDir), trial.memory);
+      error = result.error;
+      if (result.host) trial.spares.put(candidate.id, result.host);
+    }
+  } catch (err) {
+    error = `cannot snapshot the plugin folder: ${(err as Error).message}`;
+  }
+  if (!error) return { accepted: { ...candidate, codeDir } };
+  fs.rmSync(codeDir, { recursive: true, force: true });
+  return { error };
 }
 
 /** Booted, not yet loaded engine workers, one per engine, each for `ttlMs` at most. */

@@ -9,7 +9,7 @@ import { wavFile } from "../../core/audio/wav.ts";
 import { decodeWav, expectSpeech } from "../helpers/audio.ts";
 import { testConfig } from "../helpers/host.ts";
 
-const registry = new Registry(testConfig(), pino({ level: "silent" }));
+const registry = Registry.create(testConfig(), pino({ level: "silent" }));
 registry.scan();
 
 async function collect(engine: EngineHost, request: Partial<SynthesisRequest> & { text: string; voice: string }, signal = new AbortController().signal) {

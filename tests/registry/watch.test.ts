@@ -17,7 +17,7 @@ afterEach(async () => {
 
 async function watched(root: string) {
   const { log, lines } = captureLog();
-  const registry = new Registry(registryConfig([root]), log);
+  const registry = Registry.create(registryConfig([root]), log);
   registry.scan();
   const changes: RegistryChange[] = [];
   registry.on("change", (c: RegistryChange) => changes.push(c));
@@ -50,7 +50,7 @@ describe("snapshots", () => {
     const root = tempDir("root");
     install("tone", root);
     const { log } = captureLog();
-    const registry = new Registry(registryConfig([root], { dataDir: path.join(cjsProject, "chorus-data") }), log);
+    const registry = Registry.create(registryConfig([root], { dataDir: path.join(cjsProject, "chorus-data") }), log);
     registry.scan();
     await registry.watch({ debounceMs: 100 });
     const o = { registry, hosts: [] as EngineHost[] };
