@@ -9,6 +9,7 @@ import { activationRoutes } from "./activation.ts";
 import { engineRoutes } from "./engines.ts";
 import { eventRoutes } from "./events.ts";
 import { finetuneRoutes } from "./finetune.ts";
+import { finetuneJobRoutes } from "./finetune-jobs.ts";
 import { healthRoutes } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { reloadRoutes } from "./reload.ts";
@@ -26,6 +27,7 @@ export const nativeRoutes: FastifyPluginAsync = async (app) => {
   await app.register(metricsRoutes);
   await app.register(activationRoutes);
   await app.register(finetuneRoutes);
+  await app.register(finetuneJobRoutes);
   await app.register(webRoutes);
   await app.register(eventRoutes);
   await app.register(reloadRoutes);
