@@ -1,27 +1,20 @@
 /**
- * The HTTP server: a fastify app over a Host. Each API surface is a fastify plugin in its own
- * file; they all go through the same pipeline and scheduler.
+ * The HTTP server: a fastify app over a Host. Each API surface (native, OpenAI under /v1,
+ * AllTalk, xtts-api-server) is an encapsulated fastify plugin that renders its own errors
+ * (surface.ts); they all go through the same pipeline and scheduler. The access checks
+ * (Host, CORS, API key) are root hooks that throw catalogue errors for the surface to render.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Host } from "../host.ts";
-import { installErrorHandling } from "./errors.ts";
-import { healthRoutes } from "./routes/health.ts";
-import { engineRoutes } from "./routes/engines.ts";
-import { speechRoutes } from "./routes/speech.ts";
-import { schedulerRoutes } from "./routes/scheduler.ts";
-import { metricsRoutes } from "./routes/metrics.ts";
-import { activationRoutes } from "./routes/activation.ts";
-import { webRoutes } from "./routes/web.ts";
-import { eventRoutes } from "./routes/events.ts";
-import { reloadRoutes } from "./routes/reload.ts";
+import { nativeRoutes } from "./routes/index.ts";
+import { catalogueSurface } from "./routes/surface.ts";
 import { accessControl } from "./cors.ts";
 import { hostCheck } from "./host-check.ts";
-import { clientErrorHandler, frameworkErrors, rememberRequestUrls } from "./framework-errors.ts";
+import { frameworkHandlers, rememberRequestUrls } from "./framework-errors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
 import { xttsApiRoutes } from "./xtts-api/index.ts";
-import { finetuneRoutes } from "./routes/finetune.ts";
-import { finetuneJobRoutes } from "./routes/finetune-jobs.ts";
+import { ownErrors, SurfaceTable } from "./surface.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -30,6 +23,9 @@ declare module "fastify" {
 }
 
 export async function buildApp(host: Host): Promise<FastifyInstance> {
+  // Surfaces that own a URL prefix register it here, for errors raised before routing.
+  const surfaces = new SurfaceTable(catalogueSurface);
+  const { clientErrorHandler, frameworkErrors } = frameworkHandlers(surfaces);
   const app = Fastify({
     loggerInstance: host.log.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: host.config.server.bodyLimit,
@@ -46,22 +42,14 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   app.removeContentTypeParser("text/plain");
   rememberRequestUrls(app.server);
   app.decorate("host", host);
-  installErrorHandling(app);
+  app.decorate("surfaces", surfaces);
+  // Only what no surface catches reaches the root (none today): the catalogue's shape.
+  ownErrors(app, catalogueSurface);
   await app.register(hostCheck);
   await app.register(accessControl);
-  await app.register(healthRoutes);
-  await app.register(engineRoutes);
-  await app.register(speechRoutes);
-  await app.register(schedulerRoutes);
-  await app.register(metricsRoutes);
-  await app.register(openaiRoutes);
+  await app.register(nativeRoutes);
+  await app.register(openaiRoutes, { prefix: "/v1" });
   await app.register(alltalkRoutes);
   await app.register(xttsApiRoutes);
-  await app.register(activationRoutes);
-  await app.register(finetuneRoutes);
-  await app.register(finetuneJobRoutes);
-  await app.register(webRoutes);
-  await app.register(eventRoutes);
-  await app.register(reloadRoutes);
   return app;
 }

@@ -7,13 +7,14 @@
  *   (OPTIONS with Access-Control-Request-Method) are answered here with 204, or 403 for other
  *   origins; so are requests other than GET/HEAD that carry another site's Origin.
  * - With `compat.apiKey` set, every route but /health, the web page / (and preflights) needs
- *   `Authorization: Bearer <key>`; /v1/* answers in OpenAI's error shape, the rest in Chorus'.
+ *   `Authorization: Bearer <key>`.
+ * Refusals are thrown as catalogue errors: the route's surface (or the 404 handler's) renders
+ * them in its API's shape (surface.ts).
  */
 import { timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { ChorusError } from "../errors.ts";
-import { openAIError, sendOpenAIError } from "./openai/errors.ts";
 import { audioTokenValid } from "./audio-token.ts";
 
 const ALLOWED_HEADERS = ["Authorization", "Cache-Control", "Content-Type", "Accept", "X-Requested-With", "Range"];
@@ -60,22 +61,6 @@ function keyMatches(header: string | undefined, key: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
-/**
- * A route may answer this hook's refusals (403, 401) in its own API's error shape: route config
- * `sendError(reply, error)` (the xtts-api-server routes answer `{"detail": ...}`).
- */
-export interface AccessErrorRenderer {
-  sendError?: (reply: FastifyReply, error: ChorusError) => FastifyReply;
-}
-
-/** An access refusal in the shape of the route's API: its own renderer, OpenAI's under /v1, else the catalogue's. */
-export function sendAccessError(request: FastifyRequest, reply: FastifyReply, err: ChorusError): FastifyReply {
-  const render = (request.routeOptions?.config as AccessErrorRenderer | undefined)?.sendError;
-  if (render) return render(reply, err);
-  if (request.url.startsWith("/v1/")) return sendOpenAIError(reply, err);
-  return reply.status(err.statusCode).send(err.toJSON());
-}
-
 const plugin: FastifyPluginAsync = async (app) => {
   const compat = app.host.config.compat;
   const allowed = originMatcher(compat.cors.origins);
@@ -91,12 +76,9 @@ const plugin: FastifyPluginAsync = async (app) => {
     }
     if (origin) void reply.header("Vary", "Origin");
 
-    const forbidden = () => {
-      const err = new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
-      return sendAccessError(request, reply, err);
-    };
+    const forbidden = () => new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
     if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
-      if (!originOk) return forbidden();
+      if (!originOk) throw forbidden();
       const requested = String(request.headers["access-control-request-headers"] ?? "");
       void reply.header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
       void reply.header("Access-Control-Allow-Headers", requested || ALLOWED_HEADERS.join(", "));
@@ -108,7 +90,7 @@ const plugin: FastifyPluginAsync = async (app) => {
     // foreign origin must not change state (switch engines, write files) either. The server's
     // own origin (a page it serves, or a LAN address) is always allowed.
     const unsafe = request.method !== "GET" && request.method !== "HEAD";
-    if (unsafe && origin && !originOk && !sameOrigin(origin, request.headers.host)) return forbidden();
+    if (unsafe && origin && !originOk && !sameOrigin(origin, request.headers.host)) throw forbidden();
 
     // /health and the web page and its assets (the page sends the key with its own API calls) need no key.
     const path = request.url.split("?")[0];
@@ -118,9 +100,7 @@ const plugin: FastifyPluginAsync = async (app) => {
     const file = /^\/audio\/([^/]+)$/.exec(path ?? "")?.[1];
     if (file && (request.method === "GET" || request.method === "HEAD") && audioTokenValid(safeDecode(file), (request.query as Record<string, string> | undefined)?.token, apiKey)) return;
     void reply.header("WWW-Authenticate", 'Bearer realm="chorus"');
-    if (request.url.startsWith("/v1/")) return reply.status(401).send(openAIError(401, "missing or wrong API key (Authorization: Bearer <key>)", null, "invalid_api_key"));
-    const err = new ChorusError("CHORUS_ERR_UNAUTHORIZED", "missing or wrong API key (Authorization: Bearer <key>)", { field: "Authorization" });
-    return sendAccessError(request, reply, err);
+    throw new ChorusError("CHORUS_ERR_UNAUTHORIZED", "missing or wrong API key (Authorization: Bearer <key>)", { field: "Authorization" });
   });
 };
 

@@ -1,10 +1,12 @@
-/** Maps every error to the catalogue's JSON shape: `{"error":{"code","message","field"?}}`. */
-import type { FastifyBaseLogger, FastifyError, FastifyInstance } from "fastify";
+/**
+ * Maps every error a route or hook can raise to a catalogue error (core/errors.ts). Renders
+ * nothing: each API surface renders the catalogue error in its own shape (surface.ts).
+ */
+import type { FastifyBaseLogger, FastifyError } from "fastify";
 import { ZodError } from "zod";
 import { ChorusError } from "../errors.ts";
 import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { EncoderError } from "../audio/encoders/index.ts";
-import { sendOpenAIError } from "./openai/errors.ts";
 
 /** A zod failure on a request body/query as a 400 naming the first bad field. */
 export function fromZod(error: ZodError, prefix = ""): ChorusError {
@@ -48,21 +50,4 @@ export function toChorusError(error: unknown): ChorusError {
   const fe = error as FastifyError;
   if (typeof fe?.statusCode === "number" && fe.statusCode < 500) return fromFastify(fe);
   return new ChorusError("CHORUS_ERR_INTERNAL", "internal error; see the server log", { cause: error });
-}
-
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) => {
-    const err = new ChorusError("CHORUS_ERR_ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`);
-    // OpenAI clients read errors in OpenAI's shape, whichever /v1/ path they tried.
-    if (request.url.startsWith("/v1/")) return void sendOpenAIError(reply, err);
-    void reply.status(err.statusCode).send(err.toJSON());
-  });
-
-  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
-    const err = toChorusError(error);
-    logError(request.log, err, error);
-    if (err.retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(err.retryAfter)));
-    // A route may have set an audio type before it failed: the error is JSON.
-    return reply.status(err.statusCode).type("application/json; charset=utf-8").send(err.toJSON());
-  });
 }

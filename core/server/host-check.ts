@@ -5,12 +5,12 @@
  * own), the configured `server.host`, or a name in `server.allowedHosts` ("*" allows any).
  * Anything else is refused with 403 CHORUS_ERR_HOST_FORBIDDEN before any route runs, so an
  * attacker's page rebound to 127.0.0.1 can read nothing (GET routes included).
- * Registered at the root, not encapsulated, so it covers every route and the 404 handler.
+ * Registered at the root, not encapsulated, so it covers every route and the 404 handler; the
+ * refusal is thrown, and the route's surface renders it in its API's shape (surface.ts).
  */
 import { isIP } from "node:net";
 import type { FastifyPluginAsync } from "fastify";
 import { ChorusError } from "../errors.ts";
-import { sendAccessError } from "./cors.ts";
 
 /** The host name of a Host header value (no port, no brackets, lower case, no trailing dot). */
 export function hostName(header: string): string | undefined {
@@ -33,15 +33,13 @@ export function hostAllowed(header: string | undefined, names: string[]): boolea
 const plugin: FastifyPluginAsync = async (app) => {
   const server = app.host.config.server;
   const names = [...server.allowedHosts, server.host];
-  app.addHook("onRequest", async (request, reply) => {
+  app.addHook("onRequest", async (request) => {
     const host = request.headers.host;
     if (host === undefined && request.raw.httpVersion === "1.1") {
-      const err = new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", "an HTTP/1.1 request needs a Host header", { field: "Host" });
-      return sendAccessError(request, reply, err);
+      throw new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", "an HTTP/1.1 request needs a Host header", { field: "Host" });
     }
     if (hostAllowed(host, names)) return;
-    const err = new ChorusError("CHORUS_ERR_HOST_FORBIDDEN", `Host '${String(host).slice(0, 100)}' is not this server's (add it to server.allowedHosts)`, { field: "Host" });
-    return sendAccessError(request, reply, err);
+    throw new ChorusError("CHORUS_ERR_HOST_FORBIDDEN", `Host '${String(host).slice(0, 100)}' is not this server's (add it to server.allowedHosts)`, { field: "Host" });
   });
 };
 

@@ -2,7 +2,8 @@
 import fs from "node:fs";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ChorusError } from "../../errors.ts";
-import { logError, toChorusError } from "../errors.ts";
+import { toChorusError } from "../errors.ts";
+import type { Surface } from "../surface.ts";
 
 /** Body fields (form or JSON object) as strings; repeated fields keep the last value. */
 export function formParams(request: FastifyRequest): Record<string, string> {
@@ -70,15 +71,16 @@ function allTalkField(field: string | undefined, url: string): string | undefine
   return field;
 }
 
-/** `{"status":"generate-failure","error":{code,message,field}}` with the catalogue's status. */
-export function allTalkError(reply: FastifyReply, error: unknown, url: string): FastifyReply {
-  const err = toChorusError(error);
-  logError(reply.log, err, error);
-  const field = allTalkField(err.field, url);
-  if (err.retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(err.retryAfter)));
-  const body = { status: "generate-failure", error: { code: err.code, message: err.message, ...(field ? { field } : {}) } };
-  return reply.status(err.statusCode).type("application/json; charset=utf-8").send(body);
-}
+/** AllTalk's errors: `{"status":"generate-failure","error":{code,message,field}}` with the catalogue's status. */
+export const allTalkSurface: Surface = {
+  name: "alltalk",
+  render(error, url) {
+    const err = toChorusError(error);
+    const field = allTalkField(err.field, url);
+    const body = { status: "generate-failure", error: { code: err.code, message: err.message, ...(field ? { field } : {}) } };
+    return { status: err.statusCode, body, retryAfter: err.retryAfter, cause: err };
+  },
+};
 
 /** Sends a WAV file, honouring a single `Range: bytes=a-b` (browsers seek in <audio>). */
 export async function sendRanged(request: FastifyRequest, reply: FastifyReply, file: string): Promise<FastifyReply> {

@@ -24,7 +24,8 @@ import { multipartBoundary, parseMultipart } from "./multipart.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
 import { generateSpeech } from "./generate.ts";
-import { allTalkError, checkRawTextLength, formParams, numberField, queryParams, sendRanged } from "./http.ts";
+import { ownErrors } from "../surface.ts";
+import { allTalkSurface, checkRawTextLength, formParams, numberField, queryParams, sendRanged } from "./http.ts";
 
 const PREVIEW_TEXT = "Hello, this is a preview of the voice you have chosen.";
 
@@ -49,7 +50,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
       done(err as Error, undefined);
     }
   });
-  app.setErrorHandler((error, request, reply) => allTalkError(reply, error, request.url));
+  ownErrors(app, allTalkSurface);
 
   const engines = () => registry.list().filter((e) => e.manifest && e.status !== "failed");
 

@@ -1,9 +1,12 @@
 /** Errors in OpenAI's shape: `{"error":{"message","type","param","code"}}`. */
-import type { FastifyReply } from "fastify";
 import { toChorusError } from "../errors.ts";
+import { routeNotFound, type Rendering, type Surface } from "../surface.ts";
 
 /** Chorus field names -> the OpenAI request parameter they came from. */
 const PARAM: Record<string, string> = { text: "input", engine: "model" };
+
+/** Catalogue codes OpenAI has its own words for (its SDK reads `code`). */
+const OWN_CODE: Record<string, { code: string; param: null }> = { CHORUS_ERR_UNAUTHORIZED: { code: "invalid_api_key", param: null } };
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -26,18 +29,19 @@ export class OpenAIRequestError extends Error {
   }
 }
 
-/** Status and OpenAI body for any error a speech route can throw. */
-export function toOpenAIError(error: unknown): { status: number; body: OpenAIErrorBody; retryAfter?: number } {
+/** Status and OpenAI body for any error a route or the access hooks can raise. */
+export function renderOpenAIError(error: unknown): Rendering {
   if (error instanceof OpenAIRequestError) return { status: 400, body: openAIError(400, error.message, error.param, error.openaiCode) };
   const err = toChorusError(error);
-  const param = err.field === undefined || err.field === "(body)" ? null : (PARAM[err.field] ?? err.field);
-  const code = err.code.replace(/^CHORUS_ERR_/, "").toLowerCase();
-  return { status: err.statusCode, body: openAIError(err.statusCode, err.message, param, code), retryAfter: err.retryAfter };
+  const own = OWN_CODE[err.code];
+  const param = own ? own.param : err.field === undefined || err.field === "(body)" ? null : (PARAM[err.field] ?? err.field);
+  const code = own?.code ?? err.code.replace(/^CHORUS_ERR_/, "").toLowerCase();
+  return { status: err.statusCode, body: openAIError(err.statusCode, err.message, param, code), retryAfter: err.retryAfter, cause: err };
 }
 
-export function sendOpenAIError(reply: FastifyReply, error: unknown): FastifyReply {
-  const { status, body, retryAfter } = toOpenAIError(error);
-  if (retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(retryAfter)));
-  if (status >= 500) reply.log.warn({ err: error }, "openai request failed");
-  return reply.status(status).type("application/json; charset=utf-8").send(body);
-}
+/** The OpenAI surface: every error under /v1, 404s and access refusals included, in OpenAI's shape. */
+export const openaiSurface: Surface = {
+  name: "openai",
+  render: (error) => renderOpenAIError(error),
+  notFound: (method, url) => renderOpenAIError(routeNotFound(method, url)),
+};

@@ -2,6 +2,7 @@
  * OpenAI-compatible API: POST /v1/audio/speech, GET /v1/models, /v1/audio/voices,
  * /v1/audio/models. Requests go through the same pipeline and scheduler as /api/speech;
  * errors use OpenAI's shape. Unknown body fields are accepted, as OpenAI's clients send extras.
+ * Registered under the `/v1` prefix; it owns that prefix's errors and 404s (errors.ts).
  */
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
@@ -9,7 +10,8 @@ import { AUDIO_FORMATS } from "../../audio/encoders/index.ts";
 import { ChorusError } from "../../errors.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { fromZod } from "../errors.ts";
-import { OpenAIRequestError, openAIError, sendOpenAIError } from "./errors.ts";
+import { ownErrors } from "../surface.ts";
+import { OpenAIRequestError, openAIError, openaiSurface } from "./errors.ts";
 import { openaiTables } from "./aliases.ts";
 import { resolveTarget } from "./mapping.ts";
 import { sendAudio, sendSse } from "./respond.ts";
@@ -33,9 +35,10 @@ function badRequest(message: string, field: string): ChorusError {
 export const openaiRoutes: FastifyPluginAsync = async (app) => {
   const { registry, pipeline, config } = app.host;
   const compat = config.compat;
+  // OpenAI clients read errors in OpenAI's shape under /v1, even with the API switched off.
+  ownErrors(app, openaiSurface, { ownPrefix: true });
   if (!compat.openai.enabled) return;
 
-  app.setErrorHandler((error, _request, reply) => sendOpenAIError(reply, error));
   // Engines come and go (hot swap): the name tables are gathered per request.
   const tables = () => openaiTables(compat, registry);
 
@@ -59,17 +62,17 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
     if (body.stream_format === "sse") return sendSse(reply, stream, body.response_format, compat.openai.pcmSampleRate, body.input.length);
     return sendAudio(reply, stream, body.response_format, compat.openai.pcmSampleRate);
   };
-  app.post("/v1/audio/speech", speech);
+  app.post("/audio/speech", speech);
 
   const modelIds = () => [...new Set([...Object.keys(tables().models), ...registry.list().filter((e) => e.manifest).map((e) => e.id)])];
 
-  app.get("/v1/models", async () => ({
+  app.get("/models", async () => ({
     object: "list",
     data: modelIds().map((id) => ({ id, object: "model", created: 0, owned_by: tables().models[id] ? `chorus:${tables().models[id]!.engine}` : "chorus" })),
   }));
 
   // The SDK's models.retrieve(id): one model object, or OpenAI's 404 model_not_found.
-  app.get("/v1/models/:model", async (request, reply) => {
+  app.get("/models/:model", async (request, reply) => {
     const { model } = request.params as { model: string };
     if (!modelIds().includes(model)) {
       return reply.status(404).send(openAIError(404, `The model '${model}' does not exist (GET /v1/models lists them)`, "model", "model_not_found", "invalid_request_error"));
@@ -78,7 +81,7 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
     return { id: model, object: "model", created: 0, owned_by: mapped ? `chorus:${mapped.engine}` : "chorus" };
   });
 
-  app.get("/v1/audio/models", async () => ({
+  app.get("/audio/models", async () => ({
     models: modelIds().map((id) => {
       const target = tables().models[id];
       const name = target ? `${id} (${registry.manifest(target.engine)?.name ?? target.engine})` : (registry.manifest(id)?.name ?? id);
@@ -87,7 +90,7 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
   }));
 
   // OpenAI voice names, then the voices of the engine behind `model` (default: tts-1's).
-  app.get("/v1/audio/voices", async (request, reply) => {
+  app.get("/audio/voices", async (request, reply) => {
     const model = String((request.query as Record<string, unknown>).model ?? "tts-1");
     const engine = resolveTarget(tables(), registry, model, "").engine;
     const aliases = Object.keys(tables().voices).map((id) => ({ id, name: id }));

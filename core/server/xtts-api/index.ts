@@ -7,47 +7,22 @@
  * `compat.xttsApi.port`, on a second listener of its own (listener.ts). docs/compat.md.
  */
 import type { FastifyPluginAsync } from "fastify";
-import { createContext, type XttsContext } from "./context.ts";
-import { sendDetail, xttsErrorHandler } from "./errors.ts";
+import { createContext } from "./context.ts";
 import { startSecondListener } from "./listener.ts";
-import { manageRoutes } from "./manage-routes.ts";
-import { synthRoutes } from "./synth-routes.ts";
+import { xttsSurfaceRoutes } from "./routes.ts";
 
-export interface XttsApiOptions {
-  /** Shared with another listener; made here when absent. */
-  context?: XttsContext;
-  /** This instance is the second listener (it starts none itself). */
-  secondary?: boolean;
-}
-
-export const xttsApiRoutes: FastifyPluginAsync<XttsApiOptions> = async (app, options) => {
+export const xttsApiRoutes: FastifyPluginAsync = async (app) => {
   const host = app.host;
   if (!host.config.compat.xttsApi.enabled) return;
-  const ctx = options.context ?? createContext(host);
-
-  // FastAPI reads a JSON body whatever its content type says (or when it has none).
-  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
-    const text = (body as string).trim();
-    if (!text) return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
-  app.setErrorHandler(xttsErrorHandler);
-  // The access check (CORS, API key) answers these routes' refusals in the same shape.
-  app.addHook("onRoute", (route) => {
-    route.config = { ...(route.config as object), sendError: sendDetail } as typeof route.config;
-  });
-  synthRoutes(app, ctx);
-  manageRoutes(app, ctx);
+  // One context for both listeners: a setting made on one applies on the other.
+  const context = createContext(host);
+  await app.register(xttsSurfaceRoutes, { context });
 
   const port = host.config.compat.xttsApi.port;
-  if (!options.secondary && port !== null) {
+  if (port !== null) {
     let close: (() => Promise<void>) | undefined;
     app.addHook("onReady", async () => {
-      close = await startSecondListener(host, ctx, port);
+      close = await startSecondListener(host, context, port);
     });
     app.addHook("onClose", async () => close?.());
   }

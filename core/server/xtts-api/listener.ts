@@ -10,23 +10,30 @@ import type { Host } from "../../host.ts";
 import { accessControl } from "../cors.ts";
 import { hostCheck } from "../host-check.ts";
 import type { XttsContext } from "./context.ts";
-import { notFound, xttsErrorHandler } from "./errors.ts";
-import { xttsApiRoutes } from "./index.ts";
+import { xttsSurface } from "./errors.ts";
+import { frameworkHandlers } from "../framework-errors.ts";
+import { ownErrors, SurfaceTable } from "../surface.ts";
+import { xttsSurfaceRoutes } from "./routes.ts";
 
 export async function startSecondListener(host: Host, context: XttsContext, port: number): Promise<() => Promise<void>> {
   const log = host.log.child({ component: "http", listener: "xtts-api" });
+  // Every path of this listener is the xtts-api-server surface's, parser errors included.
+  const surfaces = new SurfaceTable(xttsSurface);
+  const { clientErrorHandler, frameworkErrors } = frameworkHandlers(surfaces);
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: host.config.server.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler,
+    frameworkErrors,
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorate("host", host);
-  app.setNotFoundHandler(notFound);
-  app.setErrorHandler(xttsErrorHandler);
+  app.decorate("surfaces", surfaces);
+  ownErrors(app, xttsSurface);
   await app.register(hostCheck);
   await app.register(accessControl);
-  await app.register(xttsApiRoutes, { context, secondary: true });
+  await app.register(xttsSurfaceRoutes, { context, ownPrefix: true });
   try {
     const address = await app.listen({ host: host.config.server.host, port });
     log.info({ address }, "xtts-api-server API listening");
