@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../core/server/app.ts";
 import type { Host } from "../../core/host.ts";
 import { decodeWav } from "../helpers/audio.ts";
-import { testHost } from "../helpers/host.ts";
+import { testDataDir, testHost } from "../helpers/host.ts";
 import { BENCH_VOICES_DIR, ensureBenchVoice, ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
 
-const dataDir = path.resolve("var/test-piper-host");
+const dataDir = testDataDir();
 const brokenDir = fs.mkdtempSync(path.join(os.tmpdir(), "piper-broken-"));
 let host: Host;
 let app: FastifyInstance;
@@ -27,7 +27,6 @@ beforeAll(async () => {
   fs.copyFileSync(path.join(voices, "test-single.onnx.json"), path.join(brokenDir, "broken.onnx.json"));
   fs.writeFileSync(path.join(brokenDir, "invalid.onnx"), "x");
   fs.writeFileSync(path.join(brokenDir, "invalid.onnx.json"), "{}");
-  fs.rmSync(dataDir, { recursive: true, force: true });
   host = testHost({
     dataDir,
     engines: { dirs: ["engines"], settings: { piper: { voiceDirs: [voices, BENCH_VOICES_DIR, brokenDir], sentenceSilenceSeconds: 0.1 } } },
