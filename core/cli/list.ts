@@ -8,12 +8,13 @@ export async function enginesCommand(values: CliValues): Promise<number> {
   try {
     const entries = host.registry.list();
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(entries.map((e) => ({ id: e.id, status: e.status, version: e.manifest?.version, error: e.status === "failed" ? e.error : undefined })), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(entries.map((e) => ({ id: e.id, status: host.registry.needsSetup(e) ? "needs setup" : e.status, version: e.manifest?.version, error: e.status === "failed" ? e.error : undefined, setup: host.registry.needsSetup(e) })), null, 2)}\n`);
       return 0;
     }
     for (const e of entries) {
       const mark = e.id === host.registry.selection.current() ? "*" : " ";
-      const info = e.status === "failed" ? `FAILED: ${e.error}` : `${e.manifest.version}  ${e.manifest.name}  (${e.manifest.resources.profiles.map((p) => p.name).join(", ")})`;
+      const setup = host.registry.needsSetup(e);
+      const info = e.status === "failed" ? `FAILED: ${e.error}` : `${e.manifest.version}  ${e.manifest.name}  (${e.manifest.resources.profiles.map((p) => p.name).join(", ")})${setup ? `  NEEDS SETUP (${setup.reason}): run ${setup.command}` : ""}`;
       process.stdout.write(`${mark} ${e.id.padEnd(16)} ${info}\n`);
     }
     return entries.some((e) => e.status === "available") ? 0 : 1;

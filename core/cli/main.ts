@@ -14,6 +14,7 @@ import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
 import { ENGINE_USAGE, EngineUsageError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
+import { doctorCommand } from "./doctor.ts";
 import { FINETUNE_USAGE, finetuneCommand } from "./finetune.ts";
 import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
 
@@ -30,7 +31,11 @@ Commands:
   voices [--engine ID]        list an engine's voices
   use ID                      make ID the default engine (persisted; a running server follows)
   plugin new NAME [DIR]       scaffold a plugin from the template into plugins/NAME
+        [--python]            ...a Python plugin (examples/plugin-template-python)
   plugin check DIR            validate a plugin: manifest, import, load, voices, a test synthesis
+  plugin setup ID             build a Python plugin's environment (in the data folder)
+        [--python PATH] [--torch cpu|cuda|auto] [--dry-run] [--force]
+  doctor                      check Python, plugin environments, torch/CUDA, GPUs, model files
 ${ENGINE_USAGE}
 ${FINETUNE_USAGE}
 
@@ -55,12 +60,19 @@ const OPTIONS = {
   port: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  python: { type: "string" },
+  torch: { type: "string" },
+  "dry-run": { type: "boolean" },
+  runtime: { type: "string" },
+  force: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
 export type CliValues = ReturnType<typeof parse>["values"];
 
 function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  // `plugin new NAME --python` is a flag there, while `plugin setup --python PATH` takes a value.
+  const args = argv[0] === "plugin" && argv[1] === "new" ? argv.map((a) => (a === "--python" ? "--runtime=python" : a)) : argv;
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
 }
 
 /** Config for a command; commands other than `serve` log only warnings unless told otherwise. */
@@ -201,6 +213,8 @@ export async function main(argv: string[]): Promise<number> {
         return await useCommand(rest, parsed.values);
       case "plugin":
         return await pluginCommand(rest, parsed.values);
+      case "doctor":
+        return await doctorCommand(parsed.values);
       case "engine":
         return await engineCommand(rest, { url: parsed.values.url, json: parsed.values.json }).catch((err: unknown) => {
           throw err instanceof EngineUsageError ? new UsageError(err.message) : err;

@@ -16,9 +16,13 @@ import { Registry } from "../registry/registry.ts";
 import { validateOptions, type AudioChunk, type Voice } from "../../packages/sdk/src/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { UsageError, cliConfig, type CliValues } from "./main.ts";
+import { pluginSetupCommand } from "./python-setup.ts";
+import { engineCommand, envsRoot, NeedsSetupError } from "../python/index.ts";
 
 const TEMPLATE_DIR = path.join(CHORUS_ROOT, "examples", "plugin-template");
 const TEMPLATE_ID = "plugin-template";
+const PYTHON_TEMPLATE_DIR = path.join(CHORUS_ROOT, "examples", "plugin-template-python");
+const PYTHON_TEMPLATE_ID = "plugin-template-python";
 const ID_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
 
 export async function useCommand(args: string[], values: CliValues): Promise<number> {
@@ -34,13 +38,17 @@ export async function useCommand(args: string[], values: CliValues): Promise<num
 
 export async function pluginCommand(args: string[], values: CliValues): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === "new") return newPlugin(rest);
+  if (sub === "new") return newPlugin(rest, values.runtime);
   if (sub === "check") return checkPlugin(rest, values);
-  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] | check DIR${sub ? ` (got '${sub}')` : ""}`);
+  if (sub === "setup") return pluginSetupCommand(rest, values);
+  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] [--python] | check DIR | setup ID${sub ? ` (got '${sub}')` : ""}`);
 }
 
-function newPlugin(args: string[]): number {
+function newPlugin(args: string[], runtime = "node"): number {
   const [name, dir] = args;
+  if (runtime !== "node" && runtime !== "python") throw new UsageError(`plugin new: --runtime must be node or python (got '${runtime}')`);
+  const python = runtime === "python";
+  const [templateDir, templateId] = python ? [PYTHON_TEMPLATE_DIR, PYTHON_TEMPLATE_ID] : [TEMPLATE_DIR, TEMPLATE_ID];
   if (!name || !ID_PATTERN.test(name)) {
     throw new UsageError(`plugin new needs a NAME of lowercase letters, digits and '-', starting with a letter${name ? ` (got '${name}')` : ""}`);
   }
@@ -49,7 +57,7 @@ function newPlugin(args: string[]): number {
     process.stderr.write(`chorus: ${target} already exists; not overwriting it\n`);
     return 1;
   }
-  fs.cpSync(TEMPLATE_DIR, target, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+  fs.cpSync(templateDir, target, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) && !src.includes("__pycache__") });
   const title = name.split("-").map((w) => w[0]!.toUpperCase() + w.slice(1)).join(" ");
   const manifestFile = path.join(target, "plugin.json");
   const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Record<string, unknown>;
@@ -60,9 +68,10 @@ function newPlugin(args: string[]): number {
   fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   for (const file of ["README.md", "index.test.ts"]) {
     const p = path.join(target, file);
-    if (fs.existsSync(p)) fs.writeFileSync(p, fs.readFileSync(p, "utf8").replaceAll(TEMPLATE_ID, name).replace("# Chorus plugin template", `# ${title}`));
+    if (fs.existsSync(p)) fs.writeFileSync(p, fs.readFileSync(p, "utf8").replaceAll(templateId, name).replace(/^# Chorus (Python )?plugin template/, `# ${title}`));
   }
-  process.stdout.write(`created ${target}\nnext: edit index.ts, then run: chorus plugin check ${path.relative(process.cwd(), target) || "."}\n`);
+  const where = path.relative(process.cwd(), target) || ".";
+  process.stdout.write(python ? `created ${target}\nnext: edit engine.py and requirements.txt, then run: chorus plugin setup ${name} && chorus plugin check ${where}\n` : `created ${target}\nnext: edit index.ts, then run: chorus plugin check ${where}\n`);
   return 0;
 }
 
@@ -85,12 +94,23 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
   const manifest = entry.manifest;
   report({ ok: true, what: "manifest", detail: `${manifest.id} ${manifest.version} (${manifest.isolation} isolation)` });
   const config = cliConfig(values);
+  let command;
+  try {
+    command = engineCommand(manifest, dir, envsRoot(config, resolvePath));
+    if (command) report({ ok: true, what: "python environment", detail: command.command });
+  } catch (err) {
+    if (!(err instanceof NeedsSetupError)) throw err;
+    report({ ok: false, what: "python environment", detail: err.message });
+    process.stdout.write(`${manifest.id}: 1 problem(s)\n`);
+    return 1;
+  }
   const host = new EngineHost({
     manifest,
     pluginDir: dir,
     log: pino({ level: values.json ? "silent" : "warn" }, pino.destination(2)).child({ plugin: manifest.id }),
     bootTimeoutMs: config.engines.startTimeoutSeconds * 1000,
     restart: { maxRestarts: 0 },
+    processCommand: command,
   });
   // A scratch data folder, removed afterwards; the engine's settings from the configuration.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-check-${manifest.id}-`));

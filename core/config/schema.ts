@@ -91,6 +91,18 @@ export const SchedulerSchema = z.strictObject({
 });
 export type SchedulerConfig = z.infer<typeof SchedulerSchema>;
 
+/** Python engine environments (`chorus plugin setup`, docs/plugins.md#python-plugins). */
+export const PythonEnvSchema = z.strictObject({
+  /** Interpreter used to create environments (default: the newest python3.x on PATH that fits the plugin). */
+  executable: z.string().min(1).optional(),
+  /** `auto`: uv when it is on PATH, else python -m venv + pip. */
+  installer: z.enum(["auto", "uv", "pip"]).default("auto"),
+  /** Where torch wheels come from: `<torchIndexUrl>/<cpu|cu128|...>`; empty: the default package index. */
+  torchIndexUrl: z.string().default("https://download.pytorch.org/whl"),
+  /** Where environments live (one folder per plugin); default `<dataDir>/python`. */
+  envsDir: z.string().min(1).optional(),
+});
+
 export const ConfigSchema = z.strictObject({
   server: ServerSchema.default(ServerSchema.parse({})),
   log: LogSchema.default(LogSchema.parse({})),
@@ -99,6 +111,7 @@ export const ConfigSchema = z.strictObject({
   scheduler: SchedulerSchema.default(SchedulerSchema.parse({})),
   /** OpenAI/AllTalk compatibility: model and voice mapping, CORS, API key, output files. */
   compat: CompatSchema.default(CompatSchema.parse({})),
+  python: PythonEnvSchema.default(PythonEnvSchema.parse({})),
   /** The Wyoming (Home Assistant) TCP server: off unless enabled. */
   wyoming: WyomingSchema.default(WyomingSchema.parse({})),
   /** Fine-tuning tools: dataset folders the API may read, the transcriber's Python. */

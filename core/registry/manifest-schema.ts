@@ -112,6 +112,32 @@ export const CommandSpecSchema = z.strictObject({
 });
 export type CommandSpec = z.infer<typeof CommandSpecSchema>;
 
+/**
+ * The torch build a Python engine wants. `build`: `auto` (a CUDA build where an NVIDIA GPU is
+ * seen, else CPU), `cpu` or `cuda`; `cuda` names the CUDA wheel index used for CUDA builds
+ * (cu118, cu121, cu126, cu128, ...); `version` is a pip version specifier for `packages`.
+ */
+export const TorchSchema = z.strictObject({
+  build: z.enum(["auto", "cpu", "cuda"]).default("auto"),
+  cuda: z.string().regex(/^cu\d{3}$/, "a CUDA wheel tag such as cu128").default("cu128"),
+  version: z.string().regex(/^[\s0-9a-zA-Z.*+!<>=~,]*$/, "a pip version specifier such as '>=2.1,<2.9'").default(""),
+  packages: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)).min(1).default(["torch"]),
+});
+export type TorchSpec = z.infer<typeof TorchSchema>;
+
+/**
+ * The environment of a Python engine (runtime `python`): one virtual environment per plugin,
+ * built by `chorus plugin setup ID` in the data folder. `requirements`: a requirements file in
+ * the plugin folder, or a list of pip requirement lines; `version`: the Python versions the
+ * engine runs on (a specifier such as `>=3.10,<3.14`); `torch`: when the engine needs torch.
+ */
+export const PythonSchema = z.strictObject({
+  version: z.string().regex(/^[\s0-9.*<>=!~,]*$/, "a version specifier such as '>=3.10,<3.14'").default(">=3.9"),
+  requirements: z.union([z.string().min(1), z.array(z.string().min(1))]).default([]),
+  torch: TorchSchema.optional(),
+});
+export type PythonSpec = z.infer<typeof PythonSchema>;
+
 /** A JSON Schema for an object (the settings), as zod can read it (`z.fromJSONSchema`). */
 export const SettingsSchemaSchema = z
   .record(z.string(), z.unknown())
@@ -148,6 +174,14 @@ export const ManifestSchema = z.strictObject({
     .default("^1.0.0"),
   /** Module (relative to the plugin folder) whose default export is `definePlugin(...)`. */
   entry: z.string().min(1),
+  /**
+   * The language of the engine's code: `node` (TypeScript/JavaScript, default) or `python`
+   * (`entry` is a .py file defining `create(context)`; always a child process, run with the
+   * plugin's own environment, see `python`).
+   */
+  runtime: z.enum(["node", "python"]).default("node"),
+  /** Python engines: the environment to build (see PythonSchema). */
+  python: PythonSchema.optional(),
   /** Where the engine code runs: its own worker thread, or its own child process. */
   isolation: z.enum(["worker", "process"]).default("worker"),
   license: z.string().optional(),

@@ -61,7 +61,8 @@ export function readPluginFolder(dir: string, settingsOf: SettingsLookup = () =>
     const id = typeof (raw as { id?: unknown })?.id === "string" ? (raw as { id: string }).id : fallbackId;
     return { id, dir, generation, status: "failed", error: `invalid ${MANIFEST_FILE}: ${describeZodIssues(parsed.error).join("; ")}` };
   }
-  const manifest = parsed.data;
+  // A Python engine always runs in a child process, whatever `isolation` says.
+  const manifest = parsed.data.runtime === "python" ? { ...parsed.data, isolation: "process" as const } : parsed.data;
   if (!semver.satisfies(SDK_VERSION, manifest.sdk)) {
     return { id: manifest.id, dir, generation, status: "failed", manifest, error: `needs SDK ${manifest.sdk}; this host's SDK is ${SDK_VERSION}` };
   }

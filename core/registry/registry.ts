@@ -25,6 +25,7 @@ import { EngineSelection } from "./selection.ts";
 import { fingerprint, pruneSnapshots, snapshotDir, takeSnapshot } from "./snapshot.ts";
 import { Spares, trialBoot } from "./trial-boot.ts";
 import { PluginWatcher } from "./watcher.ts";
+import { engineCommand, envsRoot, needsSetup, type NeedsSetup } from "../python/index.ts";
 
 export { MANIFEST_FILE, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
 
@@ -93,14 +94,29 @@ export class Registry extends EventEmitter {
     return [...this.entries.values()];
   }
 
-  /** The engine with this id, if any (failed ones included). */
+  /**
+   * The engine with this id, if any (failed ones included). A Python engine whose environment
+   * is missing or stale carries the reason and the setup command as its `error`.
+   */
   get(id: string): EngineEntry | undefined {
-    return this.entries.get(id);
+    const entry = this.entries.get(id);
+    const setup = entry && this.needsSetup(entry);
+    return setup ? { ...entry, error: entry.error ?? `needs setup (${setup.reason}); run: ${setup.command}` } : entry;
   }
 
+  /** Only engines that can run now: a Python engine that needs setup has none. */
   manifest(id: string): Manifest | undefined {
     const entry = this.entries.get(id);
-    return entry?.status === "available" ? entry.manifest : undefined;
+    return entry?.status === "available" && !this.needsSetup(entry) ? entry.manifest : undefined;
+  }
+
+  /** Set for a Python engine whose environment is missing or stale (`chorus plugin setup ID`). */
+  needsSetup(entry: EngineEntry): NeedsSetup | undefined {
+    return entry.status === "available" ? needsSetup(entry.manifest, entry.dir, this.envsRoot) : undefined;
+  }
+
+  private get envsRoot(): string {
+    return envsRoot(this.config, resolvePath);
   }
 
   /** What is wrong with an engine now: a rejected newer version, the last crash or failed load. */
@@ -161,6 +177,7 @@ export class Registry extends EventEmitter {
       generation,
       log: this.log.child({ plugin: id, generation }),
       bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
+      processCommand: engineCommand(entry.manifest, entry.codeDir ?? entry.dir, this.envsRoot),
     });
     host.on("crash", (reason: string) => this.incidents.set(id, `generation ${generation} (${new Date().toISOString()}): ${reason}`));
     try {
@@ -195,7 +212,8 @@ export class Registry extends EventEmitter {
       try {
         takeSnapshot(dir, codeDir);
         const log = this.log.child({ plugin: candidate.id, generation: candidate.generation });
-        const trial = await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000);
+        // A Python engine without its environment cannot boot: it is listed as `needs setup`.
+        const trial: { host?: EngineHost; error?: string } = this.needsSetup(candidate) ? {} : await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000, engineCommand(candidate.manifest, codeDir, this.envsRoot));
         error = trial.error;
         if (trial.host) this.spares.put(candidate.id, trial.host);
       } catch (err) {

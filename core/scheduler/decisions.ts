@@ -50,6 +50,7 @@ export interface Decision {
 
 export class DecisionLog {
   private readonly items: Decision[] = [];
+  private readonly listeners = new Set<(d: Decision) => void>();
   private seq = 0;
 
   constructor(private readonly size: number) {}
@@ -58,7 +59,20 @@ export class DecisionLog {
     const full = { seq: ++this.seq, ...d };
     this.items.push(full);
     if (this.items.length > this.size) this.items.shift();
+    for (const listener of this.listeners) {
+      try {
+        listener(full);
+      } catch {
+        // a listener's failure never reaches the scheduler
+      }
+    }
     return full;
+  }
+
+  /** Calls `listener` with each decision as it is made (GET /api/scheduler/events); returns the unsubscribe. */
+  subscribe(listener: (d: Decision) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   /** Most recent last. */

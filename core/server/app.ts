@@ -12,6 +12,8 @@ import { schedulerRoutes } from "./routes/scheduler.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { activationRoutes } from "./routes/activation.ts";
 import { webRoutes } from "./routes/web.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { reloadRoutes } from "./routes/reload.ts";
 import { accessControl } from "./cors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
@@ -45,5 +47,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(activationRoutes);
   await app.register(finetuneRoutes);
   await app.register(webRoutes);
+  await app.register(eventRoutes);
+  await app.register(reloadRoutes);
   return app;
 }

@@ -85,9 +85,9 @@ const plugin: FastifyPluginAsync = async (app) => {
     const unsafe = request.method !== "GET" && request.method !== "HEAD";
     if (unsafe && origin && !originOk && !sameOrigin(origin, request.headers.host)) return forbidden();
 
-    // /health and the web page (which sends the key with its own API calls) need no key.
+    // /health and the web page and its assets (the page sends the key with its own API calls) need no key.
     const path = request.url.split("?")[0];
-    if (!apiKey || path === "/health" || path === "/") return;
+    if (!apiKey || path === "/health" || path === "/" || path === "/favicon.ico" || path?.startsWith("/web/")) return;
     if (keyMatches(request.headers.authorization, apiKey)) return;
     void reply.header("WWW-Authenticate", 'Bearer realm="chorus"');
     if (request.url.startsWith("/v1/")) return reply.status(401).send(openAIError(401, "missing or wrong API key (Authorization: Bearer <key>)", null, "invalid_api_key"));

@@ -30,7 +30,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   await fs.mkdir(outputsDir, { recursive: true });
   // AllTalk's current engine is the host's runtime default (registry selection, persisted in
   // state.json): /api/reload changes it for every API, as `chorus use` does.
-  const state = { get engine() { return registry.selection.current(); }, lowVram: false };
+  const state = { get engine() { return registry.selection.current(); }, lowVram: false, models: new Map<string, string>() };
   const running = new Set<AbortController>();
 
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
@@ -60,13 +60,14 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
       engines_available: engines().map((e) => e.id),
       current_engine_loaded: state.engine,
       models_available: engines().map((e) => ({ name: e.id })),
-      current_model_loaded: state.engine,
+      current_model_loaded: state.models.has(state.engine) ? `${state.engine} - ${state.models.get(state.engine)}` : state.engine,
       manufacturer_name: m?.name ?? state.engine,
       audio_format: "wav",
-      deepspeed_capable: false,
+      // From the engine's placements: a DeepSpeed profile, a GPU profile that holds the model only per request.
+      deepspeed_capable: m?.resources.profiles.some((p) => p.name.includes("deepspeed")) ?? false,
       deepspeed_available: false,
       deepspeed_enabled: false,
-      lowvram_capable: false,
+      lowvram_capable: m?.resources.profiles.some((p) => p.device === "cuda" && p.transientVramMb > 0 && p.vramMb === 0) ?? false,
       lowvram_enabled: state.lowVram,
       generationspeed_capable: caps?.speed ?? false,
       generationspeed_set: 1,
@@ -86,7 +87,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.post("/api/reload", async (request) => {
-    const id = (queryParams(request).tts_method ?? "").trim();
+    // AllTalk's "ENGINE - MODEL" form (e.g. "xtts - xttsv2_2.0.3"): the model goes to engines with a `model` option.
+    const [engineName, model] = (queryParams(request).tts_method ?? "").split(" - ").map((part) => part.trim());
+    const id = engineName ?? "";
+    if (model && registry.manifest(id)?.options.model) state.models.set(id, model);
+    else if (model) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `tts_method: engine '${id}' has no models to choose ('${model}')`, { field: "tts_method" });
     if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
     if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
     await pipeline.voices(id); // loads it now, through the scheduler; a failure leaves the default as it was
@@ -98,7 +103,9 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.post("/api/lowvramsetting", async (request) => {
     const value = (queryParams(request).new_low_vram_value ?? "").toLowerCase();
     if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_low_vram_value: must be True or False", { field: "new_low_vram_value" });
-    state.lowVram = value === "true"; // the scheduler already places engines by free VRAM
+    state.lowVram = value === "true";
+    // The current engine's placement follows: GPU profiles that keep the whole model resident are skipped.
+    app.host.scheduler.setLowVram(state.engine, state.lowVram);
     return { status: "lowvram-success" };
   });
 
@@ -155,7 +162,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     if (!params.text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
     checkRawTextLength(params.text, config.text.maxLength, "text");
     const controller = track(request, reply);
-    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice) }, controller.signal);
+    // AllTalk's `language` reaches engines that take a `language` option (XTTS).
+    const language = params.language && registry.manifest(state.engine)?.options.language ? { language: params.language } : undefined;
+    const model = state.models.get(state.engine);
+    const options = language || model ? { ...language, ...(model ? { model } : {}) } : undefined;
+    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice), options }, controller.signal);
     speechHeaders(reply, speech);
     void reply.type("audio/wav");
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);

@@ -14,14 +14,19 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
     const health = new Map(await Promise.all(registry.list().map(async (e) => [e.id, await scheduler.health(e.id)] as const)));
     const engines = registry.list().map((entry) => {
       const m = entry.manifest;
+      const setup = registry.needsSetup(entry);
       return {
         id: entry.id,
         name: m?.name ?? entry.id,
         version: m?.version ?? null,
         description: m?.description ?? "",
-        state: entry.status === "failed" ? "failed" : scheduler.isLoaded(entry.id) ? "loaded" : "available",
+        state: entry.status === "failed" ? "failed" : setup ? "needs setup" : scheduler.isLoaded(entry.id) ? "loaded" : "available",
+        runtime: m?.runtime ?? "node",
+        // Python engines whose environment is missing or stale: why, and the command to run.
+        ...(setup ? { setup } : {}),
         default: entry.id === selected,
         languages: m?.languages ?? [],
+        defaultVoice: m?.defaultVoice ?? null,
         capabilities: m?.capabilities ?? null,
         resources: m?.resources ?? null,
         options: m?.options ?? {},
@@ -40,6 +45,9 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
     const engine = query.data.engine ?? registry.selection.current();
     const voices = await pipeline.voices(engine);
     // `voices` as plain ids keeps AllTalk-style clients working; `details` has the rest.
-    return { status: "success", engine, voices: voices.map((v) => v.id), details: voices };
+    // `default`: the voice a request naming none gets (the manifest's defaultVoice, else the first).
+    const manifestDefault = registry.manifest(engine)?.defaultVoice;
+    const fallbackVoice = voices.find((v) => v.id === manifestDefault) ?? voices[0];
+    return { status: "success", engine, voices: voices.map((v) => v.id), details: voices, default: fallbackVoice?.id ?? null };
   });
 };

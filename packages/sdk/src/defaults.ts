@@ -56,6 +56,7 @@ export function manifestWithDefaults(input: unknown): Manifest {
     description: (m.description as string) ?? "",
     sdk: (m.sdk as string) ?? "^1.0.0",
     entry: m.entry as string,
+    runtime: m.runtime === "python" ? "python" : "node",
     isolation: m.isolation === "process" ? "process" : "worker",
     languages: (m.languages as string[]) ?? [],
     capabilities,

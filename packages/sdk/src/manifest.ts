@@ -75,6 +75,26 @@ export interface Aliases {
   };
 }
 
+/** The torch build a Python engine wants (see `chorus plugin setup`). */
+export interface TorchSpec {
+  /** `auto`: a CUDA build where an NVIDIA GPU is seen, else CPU. */
+  build: "auto" | "cpu" | "cuda";
+  /** The CUDA wheel tag of CUDA builds: cu118, cu121, cu126, cu128, ... */
+  cuda: string;
+  /** A pip version specifier for `packages`, e.g. `>=2.1,<2.9`. */
+  version: string;
+  packages: string[];
+}
+
+/** The environment of a Python engine (runtime `python`). */
+export interface PythonSpec {
+  /** Python versions the engine runs on, e.g. `>=3.10,<3.14`. */
+  version: string;
+  /** A requirements file in the plugin folder, or pip requirement lines. */
+  requirements: string | string[];
+  torch?: TorchSpec;
+}
+
 /** A JSON Schema (draft 2020-12) object. */
 export type JsonSchema = Record<string, unknown>;
 
@@ -88,6 +108,9 @@ export interface Manifest {
   sdk: string;
   /** Module (relative to the plugin folder) whose default export is `definePlugin(...)`. */
   entry: string;
+  /** `node` (TypeScript/JavaScript) or `python` (a child process with its own environment). */
+  runtime: "node" | "python";
+  python?: PythonSpec;
   isolation: "worker" | "process";
   license?: string;
   languages: string[];

@@ -1,0 +1,57 @@
+/**
+ * `chorus plugin setup ID [--python PATH] [--torch cpu|cuda|auto] [--dry-run] [--force]`:
+ * builds (or updates) a Python plugin's environment in the data folder, with progress;
+ * a second run with nothing changed does nothing.
+ */
+import { resolvePath } from "../config/load.ts";
+import { envsRoot, formatPlan, makePlan, pluginEnvSpec, runSetup, type TorchChoice } from "../python/index.ts";
+import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
+import { UsageError, cliConfig, type CliValues } from "./main.ts";
+
+const TORCH = ["cpu", "cuda", "auto"];
+
+export async function pluginSetupCommand(args: string[], values: CliValues): Promise<number> {
+  const [id, extra] = args;
+  if (!id || extra) throw new UsageError(`plugin setup needs one plugin id: chorus plugin setup ID [--python PATH] [--torch cpu|cuda|auto] [--dry-run]${extra ? ` (got '${args.join(" ")}')` : ""}`);
+  if (values.torch !== undefined && !TORCH.includes(values.torch)) throw new UsageError(`--torch must be cpu, cuda or auto (got '${values.torch}')`);
+  const config = cliConfig(values);
+  const entry = config.engines.dirs
+    .map(resolvePath)
+    .flatMap(pluginFolders)
+    .map((dir) => readPluginFolder(dir))
+    .find((e) => e.id === id);
+  if (!entry) {
+    process.stderr.write(`chorus: no plugin '${id}' in ${config.engines.dirs.join(", ")} (chorus engines lists them)\n`);
+    return 1;
+  }
+  if (!entry.manifest) {
+    process.stderr.write(`chorus: plugin '${id}' is broken: ${entry.status === "failed" ? entry.error : ""}\n`);
+    return 1;
+  }
+  if (entry.manifest.runtime !== "python") {
+    process.stdout.write(`${id} is a ${entry.manifest.runtime} plugin: nothing to set up\n`);
+    return 0;
+  }
+  const plan = makePlan(pluginEnvSpec(entry.manifest, entry.dir), {
+    root: envsRoot(config, resolvePath),
+    python: values.python ?? config.python.executable,
+    torch: values.torch as TorchChoice | undefined,
+    installer: config.python.installer,
+    torchIndexUrl: config.python.torchIndexUrl,
+    force: values.force,
+  });
+  process.stdout.write(formatPlan(plan));
+  if (values["dry-run"]) {
+    process.stdout.write("dry run: nothing was changed\n");
+    return 0;
+  }
+  if (plan.action === "none") return 0;
+  try {
+    const record = await runSetup(plan, (line) => process.stdout.write(`${line}\n`));
+    process.stdout.write(`done: ${id} can run now (Python ${record.python.version}${record.torch ? `, torch ${record.torch.build}` : ""})\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`chorus: setup of ${id} failed: ${(err as Error).message}\nthe plugin stays 'needs setup'; fix the cause and run chorus plugin setup ${id} again\n`);
+    return 1;
+  }
+}

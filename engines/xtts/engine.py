@@ -1,0 +1,185 @@
+"""XTTS v2 on coqui-tts (the maintained idiap fork), as a Chorus Python engine.
+
+Placements (the scheduler chooses; ctx.device is the CUDA device it booked): `gpu` keeps the
+whole model in VRAM (fp32); `lowvram` parks it in system RAM and moves it to the GPU for each
+request (AllTalk's low-VRAM mode); `gpu-deepspeed` wraps the GPT in DeepSpeed; `cpu`. One
+request at a time per instance (maxParallel 1, and a lock), so chunks never mix. Text is split
+under XTTS's per-language limits; conditioning latents are computed once per (clips, content,
+model). torch's CUDA out-of-memory becomes the SDK's OutOfMemoryError with the size."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from chorus_sdk import AudioChunk, BadOptionError, Cancelled, Engine, EngineError, LoadContext, OutOfMemoryError, SynthesisRequest, Voice, VoiceNotFoundError
+from chorus_sdk.errors import needed_mb_from_message
+
+from xtts_latents import LatentCache
+from xtts_models import ModelFolder, resolve_model, scan_models
+from xtts_text import LANGUAGES, normalise_language, split_text
+from xtts_voices import VoiceEntry, content_hash, lookup, scan_voices
+
+RATE = 24000
+DEFAULTS = {"temperature": 0.75, "repetition_penalty": 10.0, "length_penalty": 1.0, "top_k": 50, "top_p": 0.85, "stream_chunk_size": 20}
+
+
+def _coqui() -> tuple[Any, Any, Any]:
+    try:
+        import torch
+        from TTS.tts.configs.xtts_config import XttsConfig
+        from TTS.tts.models.xtts import Xtts
+    except ImportError as exc:
+        raise EngineError(f"coqui-tts is not installed in this environment ({exc}); run: chorus plugin setup xtts") from exc
+    return torch, XttsConfig, Xtts
+
+
+def _settings(raw: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "modelsDir": os.path.abspath(str(raw.get("modelsDir", "models/xtts"))),
+        "voicesDir": os.path.abspath(str(raw.get("voicesDir", "voices/xtts"))),
+        "model": str(raw.get("model", "")),
+        "language": str(raw.get("language", "en")),
+    }
+
+
+class XttsEngine(Engine):
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.model: Any = None
+        self.folder: ModelFolder | None = None
+        self.voices: dict[str, VoiceEntry] = {}
+
+    # -- loading -----------------------------------------------------------------------
+    def load(self, ctx: LoadContext) -> None:
+        self.torch, self.XttsConfig, self.Xtts = _coqui()
+        self.ctx = ctx
+        self.settings = _settings(ctx.settings)
+        self.profile = ctx.profile_name
+        self.device = ctx.device.torch_device  # "cuda:N" (the device the scheduler booked) or "cpu"
+        self.lowvram = self.profile == "lowvram" and self.device != "cpu"
+        self.deepspeed = self.profile == "gpu-deepspeed"
+        if self.deepspeed and importlib.util.find_spec("deepspeed") is None:
+            raise EngineError("profile gpu-deepspeed needs DeepSpeed, which is not installed in the xtts environment (see docs/xtts.md)")
+        self._load_model(self.settings["model"])
+        self.latents = LatentCache(self.torch, os.path.join(ctx.data_dir, "latents"))
+
+    def _load_model(self, wanted: str) -> None:
+        folder = resolve_model(self.settings["modelsDir"], wanted)
+        config = self.XttsConfig()
+        config.load_json(folder.file("config.json"))
+        model = self.Xtts.init_from_config(config)
+        self.ctx.log.info("loading XTTS model", model=folder.name, device=self.device, profile=self.profile)
+        try:
+            model.load_checkpoint(config, checkpoint_dir=folder.path, vocab_path=folder.file("vocab.json"), eval=True, use_deepspeed=self.deepspeed)
+            model.to("cpu" if self.lowvram else self.device)
+        except self.torch.cuda.OutOfMemoryError as exc:
+            del model
+            self._release()
+            raise OutOfMemoryError(f"CUDA out of memory loading XTTS model {folder.name}: {exc}", needed_mb=needed_mb_from_message(str(exc))) from exc
+        self.unload()
+        self.model, self.config, self.folder = model, config, folder
+        self._report_memory()
+
+    def _release(self) -> None:
+        if self.device != "cpu":
+            self.torch.cuda.empty_cache()
+
+    def _report_memory(self) -> None:
+        if self.device.startswith("cuda"):
+            index = int(self.device.split(":")[1])
+            self.ctx.report_memory(vram_mb=round(self.torch.cuda.memory_reserved(index) / 2**20), device=self.device)
+
+    def unload(self) -> None:
+        if self.model is not None:
+            self.model = None
+            self._release()
+
+    # -- voices ------------------------------------------------------------------------
+    def _scan(self) -> dict[str, VoiceEntry]:
+        builtin = sorted((self.model.speaker_manager.speakers or {}).keys()) if self.model is not None and self.model.speaker_manager else []
+        self.voices = scan_voices(self.settings["voicesDir"], builtin, lambda msg: self.ctx.log.warn(msg))
+        return self.voices
+
+    def list_voices(self) -> list[Voice]:
+        kinds = {"clip": "cloned from a reference clip", "set": "cloned from a set of clips", "latent": "saved conditioning latents", "builtin": "built-in speaker"}
+        return [Voice(v.id, v.name, list(LANGUAGES), description=kinds[v.kind]) for v in self._scan().values()]
+
+    def _latents(self, voice: VoiceEntry) -> tuple[Any, Any]:
+        if voice.kind == "builtin":
+            speaker = self.model.speaker_manager.speakers[voice.id]
+            return speaker["gpt_cond_latent"], speaker["speaker_embedding"]
+        if voice.kind == "latent":
+            saved = self.torch.load(voice.clips[0], map_location="cpu")
+            return saved["gpt_cond_latent"], saved["speaker_embedding"]
+        assert self.folder is not None
+        key = f"{self.folder.name}-{content_hash(voice.clips)}"
+        config = self.config
+        return self.latents.get(key, lambda: self.model.get_conditioning_latents(
+            audio_path=voice.clips, gpt_cond_len=config.gpt_cond_len, gpt_cond_chunk_len=config.gpt_cond_chunk_len, max_ref_length=config.max_ref_len, sound_norm_refs=config.sound_norm_refs))
+
+    # -- synthesis ---------------------------------------------------------------------
+    def _options(self, request: SynthesisRequest) -> dict[str, Any]:
+        o = request.options
+        out = {key: o.get(key, default) for key, default in DEFAULTS.items()}
+        out["top_k"] = int(out["top_k"])
+        out["stream_chunk_size"] = int(out["stream_chunk_size"])
+        return out
+
+    def synthesize(self, request: SynthesisRequest, cancelled: Cancelled) -> Iterator[AudioChunk]:
+        raw_language = request.language or request.options.get("language") or self.settings["language"]
+        language = normalise_language(str(raw_language))
+        if language is None:
+            raise BadOptionError("language", f"XTTS does not speak '{raw_language}'; it speaks {', '.join(LANGUAGES)}")
+        options = self._options(request)
+        with self.lock:  # one request at a time per model: chunks of two requests never mix
+            wanted = str(request.options.get("model") or "")
+            if wanted and (self.folder is None or wanted.split(" - ")[-1].strip() != self.folder.name):
+                self._load_model(wanted)
+            voice = lookup(self.voices, request.voice) or lookup(self._scan(), request.voice)
+            if voice is None:
+                raise VoiceNotFoundError(request.voice)
+            gpt_cond_latent, speaker_embedding = self._latents(voice)
+            model = self.model
+            sentences = split_text(request.text, language, tokens=lambda t: len(model.tokenizer.encode(t, language.split("-")[0])))
+            try:
+                if self.lowvram:
+                    model.to(self.device)
+                for sentence in sentences:
+                    for chunk in model.inference_stream(
+                        sentence, language, gpt_cond_latent, speaker_embedding,
+                        stream_chunk_size=options["stream_chunk_size"], temperature=options["temperature"],
+                        length_penalty=options["length_penalty"], repetition_penalty=options["repetition_penalty"],
+                        top_k=options["top_k"], top_p=options["top_p"], speed=request.speed, enable_text_splitting=False,
+                    ):
+                        if cancelled:
+                            return
+                        if isinstance(chunk, list):
+                            chunk = chunk[0] if len(chunk) == 1 else self.torch.cat(chunk)
+                        yield AudioChunk.from_float(RATE, chunk.detach().cpu().numpy())
+            except self.torch.cuda.OutOfMemoryError as exc:
+                self._release()
+                raise OutOfMemoryError(f"CUDA out of memory during XTTS synthesis: {exc}", needed_mb=needed_mb_from_message(str(exc))) from exc
+            finally:
+                if self.lowvram and self.model is model:
+                    model.to("cpu")
+                    self._release()
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": self.model is not None, "detail": f"model {self.folder.name if self.folder else '-'} on {self.device}"}
+
+
+def create(_context: Any) -> Engine:
+    return XttsEngine()
+
+
+def doctor(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """`chorus doctor`'s checks: model folders present and complete."""
+    settings = _settings(context.get("settings") or {})
+    models = scan_models(settings["modelsDir"])
+    if not models:
+        return [{"ok": False, "what": "XTTS models", "detail": f"none in {settings['modelsDir']}", "fix": "chorus xtts download --accept-license (or copy a model folder there)"}]
+    return [{"ok": True, "what": "XTTS models", "detail": ", ".join(m.name for m in models)}]

@@ -1,0 +1,140 @@
+/**
+ * A Python engine under failure, with real Python processes (tests/python/fixtures/
+ * misbehaving-py, standard library only, behaviour chosen per request): library output on
+ * stdout/stderr never breaks the protocol; a crash and a hang (SIGSTOP: no pong) mid-stream
+ * fail only their request and the process is restarted; cancellation reaches the Python
+ * generator; an out-of-memory error raised in Python sends the request down the fallback
+ * chain; a hot-swapped Python plugin serves its new code.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runChorusAsync } from "../helpers/process.ts";
+import { engine, healthy, speak, startServer, tempDir, waitFor, type TestServer } from "../hotswap/server.ts";
+
+const FIXTURE = path.join(import.meta.dirname, "fixtures/misbehaving-py");
+let server: TestServer;
+let pluginsDir: string;
+let env: Record<string, string>;
+
+const setup = async (id: string) => {
+  const res = await runChorusAsync(["plugin", "setup", id], { env });
+  expect(res.status, res.stderr + res.stdout).toBe(0);
+};
+const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ");
+const logsOf = (id: string) => server.logs.filter((l) => l.plugin === id);
+const CHUNK_BYTES = 800 * 2; // 50 ms at 16 kHz
+
+beforeAll(async () => {
+  pluginsDir = tempDir("py-plugins");
+  fs.cpSync(FIXTURE, path.join(pluginsDir, "misbehaving-py"), { recursive: true });
+  const envsDir = tempDir("py-envs");
+  const dataDir = tempDir("py-data");
+  env = { CHORUS_ENGINES__DIRS: JSON.stringify(["engines", pluginsDir]), CHORUS_PYTHON__ENVS_DIR: envsDir, CHORUS_DATA_DIR: dataDir };
+  await setup("misbehaving-py");
+  // A simulated 8 GB card: GPU profiles are placed (and run their CPU code).
+  const gpu = JSON.stringify([{ name: "Simulated", totalMb: 8000 }]);
+  server = await startServer({ pluginDirs: [pluginsDir], dataDir, env: { CHORUS_PYTHON__ENVS_DIR: envsDir, CHORUS_SCHEDULER__DEVICES__SIMULATED: gpu } });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("Python engine containment", () => {
+  it("keeps the protocol intact while the engine prints protocol-looking noise on stdout and stderr", async () => {
+    const res = await speak(server, { engine: "misbehaving-py", text: words(5), options: { mode: "noise" } });
+    expect(res.status).toBe(200);
+    expect(res.bytes).toBe(5 * CHUNK_BYTES);
+    // Each line is logged with the engine's id; the output pipes may be read after the response.
+    await waitFor(() => logsOf("misbehaving-py").some((l) => l.stream === "stderr" && String(l.msg).includes("library chatter 4")), 5000, "stderr in the log");
+    expect(logsOf("misbehaving-py").some((l) => l.stream === "stdout" && String(l.msg).includes('{"type":"result","id":1}'))).toBe(true);
+  });
+
+  it("fails only the request in flight when the Python process crashes mid-stream, then restarts it", async () => {
+    const res = await speak(server, { engine: "misbehaving-py", text: words(6), options: { mode: "crash", tag: "c1" } });
+    // Either the pipeline resumed the request on the restarted engine (all the audio), or it
+    // failed cleanly; never a partial 200 passed off as complete.
+    if (res.status === 200) expect(res.bytes).toBe(6 * CHUNK_BYTES);
+    else expect(JSON.parse(res.body.toString())).toMatchObject({ error: { code: "CHORUS_ERR_ENGINE_FAILED" } });
+    await waitFor(() => logsOf("misbehaving-py").some((l) => l.reason === "restarted"), 10_000, "the restart");
+    expect(logsOf("misbehaving-py").some((l) => l.reason === "worker_crash" && l.code === 3)).toBe(true);
+    const after = await speak(server, { engine: "misbehaving-py", text: words(3) });
+    expect(after).toMatchObject({ status: 200, rate: 16000, bytes: 3 * CHUNK_BYTES });
+    expect(await healthy(server)).toBe(true);
+  });
+
+  it("kills and restarts a Python process that hangs mid-stream (no pong)", async () => {
+    const res = await speak(server, { engine: "misbehaving-py", text: words(6), options: { mode: "hang", tag: "h1" } });
+    if (res.status === 200) expect(res.bytes).toBe(6 * CHUNK_BYTES);
+    else expect(JSON.parse(res.body.toString())).toMatchObject({ error: { code: "CHORUS_ERR_ENGINE_FAILED" } });
+    await waitFor(() => logsOf("misbehaving-py").some((l) => l.reason === "worker_unresponsive"), 15_000, "the hung process to be found out");
+    const after = await waitFor(async () => {
+      const r = await speak(server, { engine: "misbehaving-py", text: words(2) });
+      return r.status === 200 ? r : undefined;
+    }, 15_000, "the restarted engine to serve");
+    expect(after.bytes).toBe(2 * CHUNK_BYTES);
+  });
+
+  it("cancels the Python generator when the client goes away mid-stream", async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${server.url}/api/speech`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ engine: "misbehaving-py", text: words(200), format: "pcm", stream: true, options: { mode: "slow", tag: "k1", delayMs: 100 } }),
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read(); // audio is flowing
+    controller.abort();
+    const marker = path.join(server.dataDir, "engines", "misbehaving-py", "closed-k1");
+    await waitFor(() => fs.existsSync(marker), 10_000, "the Python generator's finally block");
+  });
+
+  it("re-places a request down the chain when Python raises OutOfMemoryError on the GPU, learning the size", async () => {
+    const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ engine: "misbehaving-py", text: words(3), format: "pcm", options: { mode: "oom" } }) });
+    expect(res.status).toBe(200);
+    // The engine's own CPU profile spoke after its GPU profile ran out of memory.
+    expect([res.headers.get("x-chorus-engine"), res.headers.get("x-chorus-profile")]).toEqual(["misbehaving-py", "cpu"]);
+    expect((await res.arrayBuffer()).byteLength).toBe(3 * CHUNK_BYTES);
+    // The scheduler learned the size Python reported (neededMb 3072) and re-placed the request.
+    const oom = await waitFor(() => server.logs.find((l) => l.reason === "oom_synthesis" && l.engine === "misbehaving-py"), 5000, "the oom_synthesis decision");
+    expect(String(oom.detail)).toContain("needs 3072 MB");
+  });
+
+  it("hot-swaps a Python plugin: the new version's code serves, from the same environment", async () => {
+    const dir = path.join(pluginsDir, "swap-py");
+    fs.cpSync(FIXTURE, dir, { recursive: true });
+    const manifestFile = path.join(dir, "plugin.json");
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Record<string, unknown>;
+    fs.writeFileSync(manifestFile, JSON.stringify({ ...manifest, id: "swap-py" }));
+    await waitFor(async () => (await engine(server, "swap-py"))?.state === "needs setup", 10_000, "swap-py to be listed");
+    await setup("swap-py");
+    const first = await speak(server, { engine: "swap-py", text: words(2) });
+    expect(first).toMatchObject({ status: 200, rate: 16000 });
+    const before = (await engine(server, "swap-py"))!.generation;
+    fs.writeFileSync(path.join(dir, "engine.py"), fs.readFileSync(path.join(dir, "engine.py"), "utf8").replace("RATE = 16000", "RATE = 22050"));
+    fs.writeFileSync(manifestFile, JSON.stringify({ ...manifest, id: "swap-py", version: "2.0.0", capabilities: { streaming: true, sampleRates: [22050], sentenceSplitting: "engine" } }));
+    const swapped = await waitFor(async () => {
+      const e = await engine(server, "swap-py");
+      return e?.version === "2.0.0" && e.state !== "needs setup" ? e : undefined;
+    }, 10_000, "version 2.0.0");
+    expect(swapped.generation).toBeGreaterThan(before);
+    const second = await speak(server, { engine: "swap-py", text: words(2) });
+    expect(second).toMatchObject({ status: 200, rate: 22050, bytes: 2 * Math.floor(22050 / 20) * 2 });
+  });
+
+  it("chorus plugin check runs a Python plugin in its environment, step by step", async () => {
+    const res = await runChorusAsync(["plugin", "check", path.join(pluginsDir, "misbehaving-py")], { env });
+    expect(res.status, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^ok {3}python environment: .*misbehaving-py\/bin\/python$/m);
+    expect(res.stdout).toMatch(/^ok {3}synthesis \(voice tone\)$/m);
+    expect(res.stdout).toContain("misbehaving-py: all checks passed");
+    const fresh = path.join(pluginsDir, "fresh-py");
+    fs.cpSync(FIXTURE, fresh, { recursive: true });
+    fs.writeFileSync(path.join(fresh, "plugin.json"), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(fresh, "plugin.json"), "utf8")), id: "fresh-py" }));
+    const unset = await runChorusAsync(["plugin", "check", fresh], { env });
+    expect(unset.status).toBe(1);
+    expect(unset.stdout).toContain("FAIL python environment: engine 'fresh-py' needs setup (no environment yet); run: chorus plugin setup fresh-py");
+  });
+});

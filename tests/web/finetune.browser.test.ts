@@ -1,0 +1,81 @@
+/**
+ * The fine-tune page in a real browser against `chorus serve` with a simulated 4 GB card and a
+ * dataset folder in finetune.datasetDirs (tone clips with transcripts, one too long for the
+ * trainer): the check report with its clip-length histogram and findings, and the plan's memory
+ * bar against the card (XTTS v2 does not fit 4 GB, and the page says by how much).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { wavFile } from "../../core/audio/wav.ts";
+import type { RunningServer } from "../helpers/process.ts";
+import { tempDir } from "../helpers/temp.ts";
+import { launchBrowser, overflowX, startWebServer, watchConsole, type ConsoleProblem } from "./browser.ts";
+
+let server: RunningServer;
+let context: BrowserContext;
+let page: Page;
+const problems: ConsoleProblem[] = [];
+const root = tempDir("web-datasets");
+const dataset = path.join(root, "narrator");
+
+function tone(seconds: number): Buffer {
+  const rate = 22050;
+  const samples = Int16Array.from({ length: Math.round(seconds * rate) }, (_, i) => Math.round(5000 * Math.sin((2 * Math.PI * (180 + (i % 5000) / 50) * i) / rate)));
+  return wavFile(rate, [samples]);
+}
+
+beforeAll(async () => {
+  fs.mkdirSync(dataset, { recursive: true });
+  const lengths = [3.2, 4.1, 5.5, 6.3, 7.8, 14.5];
+  lengths.forEach((s, i) => {
+    fs.writeFileSync(path.join(dataset, `clip${i}.wav`), tone(s));
+    fs.writeFileSync(path.join(dataset, `clip${i}.txt`), `This is sentence number ${i + 1}, spoken slowly and clearly for the test.`);
+  });
+  [server, context] = await Promise.all([startWebServer({ CHORUS_FINETUNE__DATASET_DIRS: JSON.stringify([root]) }), launchBrowser()]);
+  page = await context.newPage();
+  watchConsole(page, problems);
+});
+afterAll(async () => {
+  await context?.close();
+  await server?.stop();
+});
+
+describe("fine-tune page", () => {
+  it("offers the configured dataset folders", async () => {
+    await page.goto(`${server.url}/#finetune`);
+    await page.locator(`#ft-dataset option[value="${dataset}"]`).waitFor({ state: "attached" });
+    expect(await page.locator("#ft-dataset option").evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value))).toEqual([root, dataset]);
+  });
+
+  it("checks a dataset: histogram of clip lengths and each finding", async () => {
+    await page.selectOption("#ft-dataset", dataset);
+    await page.click("#ft-check");
+    await page.locator("#ft-report").waitFor({ timeout: 60_000 });
+    expect(await page.locator("#ft-error").textContent()).toBe("");
+    expect(await page.locator("#ft-summary").textContent()).toContain("6 clips");
+    const rows = page.locator("#ft-histogram li");
+    expect(await rows.count()).toBe(15); // one-second bins up to the 14.5 s clip
+    expect(await page.locator('#ft-histogram li[data-from="14"]').getAttribute("class")).toBe("over");
+    expect(await page.locator('#ft-histogram li[data-from="14"]').getAttribute("aria-label")).toContain("1 clips (over the trainer's maximum: dropped)");
+    expect(await page.locator("#ft-findings").textContent()).toContain("clip5");
+  });
+
+  it("plans the run: the predicted peak as a bar against the simulated 4 GB card", async () => {
+    await page.click("#ft-plan");
+    await page.locator("#ft-plan-out").waitFor({ timeout: 60_000 });
+    expect(await page.locator("#ft-error").textContent()).toBe("");
+    const summary = await page.locator("#ft-plan-summary").textContent();
+    expect(summary).toMatch(/^Does not fit on Test card \(simulated\) \(4\.0 GB\): peak [\d.]+ GB .* against 2\.8 GB free to use/);
+    expect(await page.locator("#ft-plan-bar .seg").count()).toBeGreaterThan(3);
+    expect(await page.locator("#ft-plan-bar").textContent()).toMatch(/more than the card has/);
+  });
+
+  it("fits a 390 px phone and logged no console error", async () => {
+    await page.screenshot({ path: path.resolve("var/web/finetune.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 800 });
+    expect(await overflowX(page)).toBeLessThanOrEqual(0);
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * `chorus xtts download` against a local HTTP server laid out like Hugging Face's
+ * coqui/XTTS-v2 (`/v2.0.3/FILE`, HEAD answering X-Linked-Etag = SHA-256 and X-Linked-Size):
+ * nothing without --accept-license; progress; an interrupted download resumes with a Range
+ * request; a checksum mismatch removes the partial file; the license acceptance is recorded.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runChorusAsync } from "../helpers/process.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const files: Record<string, Buffer> = {
+  "config.json": Buffer.from('{"model": "xtts"}'),
+  "vocab.json": Buffer.from("{}"),
+  "speakers_xtts.pth": Buffer.from("{}"),
+  "model.pth": crypto.randomBytes(3 * 1024 * 1024),
+  "LICENSE.txt": Buffer.from("CPML"),
+};
+const sha = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
+let server: http.Server;
+let base: string;
+let cutModelOnce = true;
+let publishWrongHash = false;
+const ranges: string[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const name = decodeURIComponent((req.url ?? "").replace(/^\/v2\.0\.3\//, ""));
+    const body = files[name];
+    if (!body) return void res.writeHead(404).end();
+    const hash = publishWrongHash && name === "model.pth" ? "0".repeat(64) : sha(body);
+    if (req.method === "HEAD") return void res.writeHead(302, { "x-linked-etag": `"${hash}"`, "x-linked-size": String(body.length), location: req.url }).end();
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+    if (range) ranges.push(`${name}:${range[1]}`);
+    const start = range ? Number(range[1]) : 0;
+    res.writeHead(range ? 206 : 200, { "content-length": String(body.length - start) });
+    if (name === "model.pth" && cutModelOnce && !range) {
+      cutModelOnce = false;
+      res.write(body.subarray(0, 1024 * 1024), () => res.destroy()); // the connection drops at 1 MB
+      return;
+    }
+    res.end(body.subarray(start));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe("chorus xtts download", () => {
+  const models = tempDir("xtts-dl");
+  const env = { CHORUS_ENGINES__SETTINGS: JSON.stringify({ xtts: { modelsDir: models } }) };
+  const run = (...args: string[]) => runChorusAsync(["xtts", "download", "--base-url", base, ...args], { env });
+
+  it("downloads nothing until the license is accepted", async () => {
+    const res = await run();
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain("Coqui Public Model License (CPML), https://coqui.ai/cpml");
+    expect(res.stderr).toContain("--accept-license");
+    expect(fs.readdirSync(models)).toEqual([]);
+  });
+
+  it("resumes an interrupted download and verifies every checksum", async () => {
+    const first = await run("--accept-license");
+    expect(first.status).toBe(1);
+    expect(first.stderr).toContain("run the same command again to resume");
+    const dir = path.join(models, "xttsv2_2.0.3");
+    expect(fs.statSync(path.join(dir, "model.pth.part")).size).toBe(1024 * 1024);
+    const second = await run("--accept-license");
+    expect(second.status, second.stderr).toBe(0);
+    expect(ranges).toContain(`model.pth:${1024 * 1024}`);
+    expect(second.stdout).toContain("model.pth: SHA-256 verified");
+    expect(second.stdout).toMatch(/model\.pth: 3\.0 MB of 3\.0 MB \(100%\) \(resumed at 1\.0 MB\)/);
+    for (const [name, body] of Object.entries(files)) expect(sha(fs.readFileSync(path.join(dir, name)))).toBe(sha(body));
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "license-accepted.json"), "utf8"))).toMatchObject({ license: "CPML", version: "v2.0.3" });
+    expect(fs.existsSync(path.join(dir, "tos_agreed.txt"))).toBe(true);
+    expect((await run("--accept-license")).stdout).toContain("is complete; nothing to download");
+  });
+
+  it("refuses a file whose checksum does not match and removes the partial file", async () => {
+    publishWrongHash = true;
+    const res = await run("--accept-license", "--name", "bad", "--force");
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/model\.pth: SHA-256 [0-9a-f]{64} does not match the published 0{64}/);
+    expect(fs.existsSync(path.join(models, "bad", "model.pth"))).toBe(false);
+    expect(fs.existsSync(path.join(models, "bad", "model.pth.part"))).toBe(false);
+    publishWrongHash = false;
+  });
+});

@@ -1,0 +1,2 @@
+"""STAND-IN for torch.version."""
+cuda = "12.8"
