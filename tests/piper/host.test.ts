@@ -71,21 +71,21 @@ describe("piper over HTTP", () => {
 
   it("streams the first sentence before the last is synthesised", async () => {
     const text = Array.from({ length: 4 }, (_, i) => `This is sentence number ${i + 1}, long enough to take a while.`).join(" ");
-    const started = performance.now();
     const res = await speech({ text, voice: "bench-medium", stream: true, options: quiet });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
-    const arrivals: number[] = [];
     const parts: Uint8Array[] = [];
+    // When the first audio arrives, the engine still holds the lease: synthesis is not over.
+    // (No timing: the lease ends when synthesis ends, see core/synth/read-ahead.ts.)
+    let inFlightAtFirst: number | undefined;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      arrivals.push(performance.now() - started);
+      if (parts.length === 0) inFlightAtFirst = host.scheduler.residents().find((r) => r.engineId === "piper")?.inFlight;
       parts.push(value);
     }
-    const total = performance.now() - started;
-    expect(arrivals.length).toBeGreaterThanOrEqual(4);
-    expect(arrivals[0]!).toBeLessThan(total / 2);
+    expect(inFlightAtFirst).toBe(1);
+    expect(parts.length).toBeGreaterThanOrEqual(4);
     const wav = decodeWav(Buffer.concat(parts));
     expect(wav.sampleRate).toBe(22050);
     expect(wav.durationSeconds).toBeGreaterThan(4 * 1.5);
