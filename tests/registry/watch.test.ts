@@ -150,5 +150,6 @@ describe("registry hot swap", () => {
     fs.mkdirSync(root);
     install("tone", root);
     await until(() => registry.get("tone")?.status === "available", 5000, "the plugin in the new folder");
+    expect(registry.get("tone")).toMatchObject({ status: "available", manifest: { id: "tone" } });
   });
 });
