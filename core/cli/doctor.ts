@@ -9,7 +9,7 @@ import { envsRoot, envStatus, findInterpreters, pluginEnvSpec, PYTHON_SDK_DIR, s
 import { which } from "../python/interpreters.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
 import type { Manifest } from "../registry/manifest-schema.ts";
-import { cliConfig, type CliValues } from "./main.ts";
+import { cliConfig, type CliValues } from "./options.ts";
 
 type Finding = { level: "ok" | "warn" | "FAIL"; what: string; detail?: string; fix?: string };
 

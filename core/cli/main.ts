@@ -3,9 +3,7 @@
  * commands plugins declare (plugin-commands.ts). Exit codes: 0 ok, 1 failure, 2 bad usage or
  * invalid configuration.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ConfigError, loadConfig } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import { ConfigError } from "../config/load.ts";
 import { ChorusError } from "../errors.ts";
 import { validateSettings } from "../registry/settings.ts";
 import { serveCommand } from "./serve.ts";
@@ -13,87 +11,19 @@ import { wyomingCommand } from "./wyoming.ts";
 import { sayCommand } from "./say.ts";
 import { enginesCommand, voicesCommand } from "./list.ts";
 import { pluginCommand, useCommand } from "./plugin.ts";
-import { ENGINE_USAGE, EngineUsageError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
+import { wavFixCommand } from "./wav-fix.ts";
+import { ServerError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
 import { doctorCommand } from "./doctor.ts";
 import { FINETUNE_USAGE, finetuneCommand } from "./finetune.ts";
 import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
+import { cliConfig, parseCli, serverHeaders, serverUrl, type CliValues } from "./options.ts";
+import { COMMANDS, CliFailure, UsageError, addCommandHelp, commandUsage, fullUsage, usageErrorText } from "./usage.ts";
 
-export class UsageError extends Error {}
+addCommandHelp({ name: "finetune", lines: FINETUNE_USAGE.split("\n") });
 
-const USAGE = `Usage: chorus <command> [options]
-
-Commands:
-  serve                       start the HTTP server (default 127.0.0.1:7851)
-  wyoming [--host H --port P] only the Wyoming server, for Home Assistant (default 127.0.0.1:10200)
-  say TEXT [-o out.wav]       speak TEXT (or stdin) to a WAV file, or to stdout
-        [--engine ID] [--voice ID] [--speed N] [--pitch N] [--format wav|pcm]
-  engines                     list installed engines and their state
-  voices [--engine ID]        list an engine's voices
-  use ID                      make ID the default engine (persisted; a running server follows)
-  plugin new NAME [DIR]       scaffold a plugin from the template into plugins/NAME
-        [--python]            ...a Python plugin (examples/plugin-template-python)
-  plugin check DIR            validate a plugin: manifest, import, load, voices, a test synthesis
-  plugin setup ID             build a Python plugin's environment (in the data folder)
-        [--python PATH] [--torch cpu|cuda|auto] [--dry-run] [--force]
-  doctor                      check Python, plugin environments, torch/CUDA, GPUs, model files
-${ENGINE_USAGE}
-${FINETUNE_USAGE}
-
-Global options:
-  --config FILE               configuration file (JSON), merged over config/default.json
-  --json                      machine-readable output (engines, voices)
-  -h, --help                  this help
-
-Environment: CHORUS_<SECTION>__<KEY>=value overrides the configuration,
-e.g. CHORUS_SERVER__PORT=8000 CHORUS_LOG__LEVEL=debug.`;
-
-const OPTIONS = {
-  config: { type: "string" },
-  engine: { type: "string" },
-  voice: { type: "string" },
-  speed: { type: "string" },
-  pitch: { type: "string" },
-  format: { type: "string" },
-  output: { type: "string", short: "o" },
-  host: { type: "string" },
-  url: { type: "string" },
-  port: { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-  python: { type: "string" },
-  torch: { type: "string" },
-  "dry-run": { type: "boolean" },
-  runtime: { type: "string" },
-  force: { type: "boolean" },
-} satisfies ParseArgsConfig["options"];
-
-export type CliValues = ReturnType<typeof parse>["values"];
-
-function parse(argv: string[]) {
-  // `plugin new NAME --python` is a flag there, while `plugin setup --python PATH` takes a value.
-  const args = argv[0] === "plugin" && argv[1] === "new" ? argv.map((a) => (a === "--python" ? "--runtime=python" : a)) : argv;
-  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-}
-
-/** Config for a command; commands other than `serve` log only warnings unless told otherwise. */
-export function cliConfig(values: CliValues, quiet = true): Config {
-  const overrides: Record<string, unknown> = {};
-  if (quiet && !process.env.CHORUS_LOG__LEVEL) overrides.log = { level: "warn" };
-  if (values.host !== undefined || values.port !== undefined) {
-    const server: Record<string, unknown> = {};
-    if (values.host !== undefined) server.host = values.host;
-    if (values.port !== undefined) server.port = Number(values.port);
-    overrides.server = server;
-  }
-  return loadConfig({ file: values.config, overrides });
-}
-
-export function numberFlag(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${raw}'`);
-  return n;
-}
+// Kept for modules and plugins that import these from main.ts.
+export { UsageError } from "./usage.ts";
+export { cliConfig, numberFlag, type CliValues } from "./options.ts";
 
 /** `--config FILE` (or `--config=FILE`) taken out of argv, wherever it is. */
 function takeConfigFlag(argv: string[]): { config?: string; rest: string[] } {
@@ -115,9 +45,20 @@ function takeConfigFlag(argv: string[]): { config?: string; rest: string[] } {
 /** The usage text with the plugins' commands (none listed when the configuration is invalid). */
 function usage(configFile?: string): string {
   try {
-    return `${USAGE}\n${pluginCommandHelp(findPluginCommands(cliConfig({ config: configFile } as CliValues)))}`;
+    return `${fullUsage()}\n${pluginCommandHelp(findPluginCommands(cliConfig({ config: configFile } as CliValues)))}`;
   } catch {
-    return USAGE;
+    return fullUsage();
+  }
+}
+
+/** The command names, built-in and from plugins, for an unknown-command message. */
+function commandNames(configFile?: string): string {
+  const builtin = COMMANDS.map((c) => c.name).join(", ");
+  try {
+    const plugins = findPluginCommands(cliConfig({ config: configFile } as CliValues)).commands.map((c) => c.spec.name);
+    return plugins.length ? `${builtin}; from plugins: ${plugins.join(", ")}` : builtin;
+  } catch {
+    return builtin;
   }
 }
 
@@ -181,23 +122,36 @@ export async function main(argv: string[]): Promise<number> {
   // `finetune` parses its own options (core/cli/finetune.ts).
   const split = takeConfigFlag(argv);
   if (split.rest[0] === "finetune") return finetuneCommand(split.rest.slice(1), split.config);
-  let parsed: ReturnType<typeof parse>;
+  let parsed: ReturnType<typeof parseCli>;
   try {
-    parsed = parse(argv);
+    parsed = parseCli(argv);
   } catch (err) {
-    process.stderr.write(`chorus: ${(err as Error).message}\n\n${usage(takeConfigFlag(argv).config)}\n`);
+    const command = argv.find((a) => !a.startsWith("-"));
+    process.stderr.write(usageErrorText(new UsageError((err as Error).message, command && commandUsage(command) ? command : undefined)));
     return 2;
   }
   const [command, ...rest] = parsed.positionals;
+  if (parsed.values.help && command && command !== "help" && commandUsage(command)) {
+    process.stdout.write(`${commandUsage(command)}\n`);
+    return 0;
+  }
   if (parsed.values.help || !command) {
     (parsed.values.help ? process.stdout : process.stderr).write(`${usage(parsed.values.config)}\n`);
     return command || parsed.values.help ? 0 : 2;
   }
   try {
     switch (command) {
-      case "help":
-        process.stdout.write(`${usage(parsed.values.config)}\n`);
+      case "help": {
+        const [topic] = rest;
+        if (!topic) {
+          process.stdout.write(`${usage(parsed.values.config)}\n`);
+          return 0;
+        }
+        const text = commandUsage(topic);
+        if (!text) throw new UsageError(`no command '${topic}'`);
+        process.stdout.write(`${text}\n`);
         return 0;
+      }
       case "serve":
         return await serveCommand(parsed.values);
       case "wyoming":
@@ -207,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
       case "engines":
         return await enginesCommand(parsed.values);
       case "voices":
-        if (rest.length) throw new UsageError(`voices takes no arguments (got '${rest.join(" ")}'); subcommands such as 'voices install' come from plugins, see chorus --help`);
+        if (rest.length) throw new UsageError(`voices takes no arguments (got '${rest.join(" ")}'); subcommands such as 'voices install' come from plugins, see chorus --help`, "voices");
         return await voicesCommand(parsed.values);
       case "use":
         return await useCommand(rest, parsed.values);
@@ -215,12 +169,14 @@ export async function main(argv: string[]): Promise<number> {
         return await pluginCommand(rest, parsed.values);
       case "doctor":
         return await doctorCommand(parsed.values);
-      case "engine":
-        return await engineCommand(rest, { url: parsed.values.url, json: parsed.values.json }).catch((err: unknown) => {
-          throw err instanceof EngineUsageError ? new UsageError(err.message) : err;
-        });
+      case "wav-fix":
+        return wavFixCommand(rest);
+      case "engine": {
+        const config = cliConfig(parsed.values);
+        return await engineCommand(rest, { url: serverUrl(config, parsed.values.url), headers: serverHeaders(config), json: parsed.values.json });
+      }
       default:
-        throw new UsageError(`unknown command '${command}'`);
+        throw new UsageError(`unknown command '${command}'; commands: ${commandNames(parsed.values.config)}`);
     }
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -228,8 +184,12 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`chorus: ${err.message}\n\n${usage(parsed.values.config)}\n`);
+      process.stderr.write(usageErrorText(err.command ? err : new UsageError(err.message, commandUsage(command) ? command : undefined)));
       return 2;
+    }
+    if (err instanceof ServerError) {
+      process.stderr.write(`chorus: ${err.message} [${err.code}]\n`);
+      return 1;
     }
     if (err instanceof ChorusError) {
       process.stderr.write(`chorus: ${err.message} [${err.code}]\n`);
@@ -239,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write("chorus: cancelled\n");
       return 130; // as a shell reports an interrupted command
     }
-    if (err instanceof ServerUnreachableError) {
+    if (err instanceof ServerUnreachableError || err instanceof CliFailure) {
       process.stderr.write(`chorus: ${err.message}\n`);
       return 1;
     }

@@ -12,7 +12,7 @@ import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
 import type { CommandDefinition, CommandSpec, Manifest } from "../../packages/sdk/src/index.ts";
 
 /** Built-in commands; a plugin command may not take their names (`voices X` is allowed). */
-export const BUILTIN_COMMANDS = ["serve", "wyoming", "say", "engines", "voices", "use", "plugin", "engine", "finetune", "help", "doctor"];
+export const BUILTIN_COMMANDS = ["serve", "wyoming", "say", "engines", "voices", "use", "plugin", "engine", "finetune", "help", "doctor", "wav-fix"];
 /** Built-ins with subcommands of their own: no plugin command may start with them. */
 const BUILTIN_GROUPS = ["plugin", "engine"];
 

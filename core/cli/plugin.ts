@@ -15,7 +15,8 @@ import { loadPluginCommand } from "./plugin-commands.ts";
 import { Registry } from "../registry/registry.ts";
 import { validateOptions, type AudioChunk, type Voice } from "../../packages/sdk/src/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
-import { UsageError, cliConfig, type CliValues } from "./main.ts";
+import { cliConfig, type CliValues } from "./options.ts";
+import { UsageError } from "./usage.ts";
 import { pluginSetupCommand } from "./python-setup.ts";
 import { engineCommand, envsRoot, NeedsSetupError } from "../python/index.ts";
 
@@ -27,7 +28,7 @@ const ID_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
 
 export async function useCommand(args: string[], values: CliValues): Promise<number> {
   const [id] = args;
-  if (!id) throw new UsageError("use needs an engine id: chorus use espeak (chorus engines lists them)");
+  if (!id) throw new UsageError("use needs an engine id: chorus use espeak (chorus engines lists them)", "use");
   const config = cliConfig(values);
   const registry = new Registry(config, pino({ level: "silent" }));
   registry.scan();
@@ -41,7 +42,7 @@ export async function pluginCommand(args: string[], values: CliValues): Promise<
   if (sub === "new") return newPlugin(rest, values.runtime);
   if (sub === "check") return checkPlugin(rest, values);
   if (sub === "setup") return pluginSetupCommand(rest, values);
-  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] [--python] | check DIR | setup ID${sub ? ` (got '${sub}')` : ""}`);
+  throw new UsageError(`plugin needs a subcommand: new NAME [DIR] [--python] | check DIR | setup ID${sub ? ` (got '${sub}')` : ""}`, "plugin");
 }
 
 function newPlugin(args: string[], runtime = "node"): number {
@@ -50,7 +51,7 @@ function newPlugin(args: string[], runtime = "node"): number {
   const python = runtime === "python";
   const [templateDir, templateId] = python ? [PYTHON_TEMPLATE_DIR, PYTHON_TEMPLATE_ID] : [TEMPLATE_DIR, TEMPLATE_ID];
   if (!name || !ID_PATTERN.test(name)) {
-    throw new UsageError(`plugin new needs a NAME of lowercase letters, digits and '-', starting with a letter${name ? ` (got '${name}')` : ""}`);
+    throw new UsageError(`plugin new needs a NAME of lowercase letters, digits and '-', starting with a letter${name ? ` (got '${name}')` : ""}`, "plugin");
   }
   const target = path.resolve(dir ?? path.join(resolvePath("plugins"), name));
   if (fs.existsSync(target)) {
@@ -79,7 +80,7 @@ type Step = { ok: boolean; what: string; detail?: string };
 
 async function checkPlugin(args: string[], values: CliValues): Promise<number> {
   const [dirArg] = args;
-  if (!dirArg) throw new UsageError("plugin check needs the plugin folder: chorus plugin check plugins/my-engine");
+  if (!dirArg) throw new UsageError("plugin check needs the plugin folder: chorus plugin check plugins/my-engine", "plugin");
   const dir = path.resolve(dirArg);
   const steps: Step[] = [];
   const report = (step: Step) => {

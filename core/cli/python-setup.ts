@@ -6,7 +6,8 @@
 import { resolvePath } from "../config/load.ts";
 import { envsRoot, formatPlan, makePlan, pluginEnvSpec, runSetup, type TorchChoice } from "../python/index.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
-import { UsageError, cliConfig, type CliValues } from "./main.ts";
+import { cliConfig, type CliValues } from "./options.ts";
+import { UsageError } from "./usage.ts";
 
 const TORCH = ["cpu", "cuda", "auto"];
 

@@ -1,8 +1,10 @@
-/** `chorus say TEXT [-o file]`: synthesise in-process and write WAV (or raw PCM) to a file or stdout. */
+/** `chorus say TEXT [-o file]`: synthesise in-process and write WAV (or PCM, MP3, Opus, AAC, FLAC) to a file or stdout. */
 import fs from "node:fs";
-import { pcmBytes, wavFile } from "../audio/wav.ts";
+import { AUDIO_FORMATS, encodeAll, isAudioFormat } from "../audio/encoders/index.ts";
 import { createHost } from "../host.ts";
-import { UsageError, cliConfig, numberFlag, type CliValues } from "./main.ts";
+import { resolveVoiceRef } from "../voices/reference.ts";
+import { cliConfig, numberFlag, type CliValues } from "./options.ts";
+import { UsageError } from "./usage.ts";
 
 async function readStdin(): Promise<string> {
   const parts: Buffer[] = [];
@@ -12,18 +14,19 @@ async function readStdin(): Promise<string> {
 
 export async function sayCommand(args: string[], values: CliValues): Promise<number> {
   const format = values.format ?? "wav";
-  if (format !== "wav" && format !== "pcm") throw new UsageError(`--format must be wav or pcm, got '${format}'`);
+  if (!isAudioFormat(format)) throw new UsageError(`--format must be one of ${AUDIO_FORMATS.join(", ")}, got '${format}'`, "say");
   const text = args.length ? args.join(" ") : process.stdin.isTTY ? "" : await readStdin();
-  if (!text.trim()) throw new UsageError("say needs text: chorus say \"Hello world\" (or pipe text on stdin)");
-  if (!values.output && process.stdout.isTTY) throw new UsageError("refusing to write audio to a terminal; use -o FILE or redirect stdout");
-  const speed = numberFlag("speed", values.speed);
-  const pitch = numberFlag("pitch", values.pitch);
+  if (!text.trim()) throw new UsageError("say needs text: chorus say \"Hello world\" (or pipe text on stdin)", "say");
+  if (!values.output && process.stdout.isTTY) throw new UsageError("refusing to write audio to a terminal; use -o FILE or redirect stdout", "say");
+  const speed = numberFlag("speed", values.speed, "say");
+  const pitch = numberFlag("pitch", values.pitch, "say");
   const config = cliConfig(values);
   const host = createHost(config);
   try {
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
-    const speech = await host.pipeline.start({ text, engine: values.engine, voice: values.voice, speed, pitch }, controller.signal);
+    const target = resolveVoiceRef(host.registry, values.voice, values.engine, { explicit: true });
+    const speech = await host.pipeline.start({ text, engine: target.engine, voice: target.voice, speed, pitch }, controller.signal);
     const chunks: Int16Array[] = [];
     let done = 0;
     for await (const samples of speech.chunks) {
@@ -32,7 +35,10 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
       if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write(`\r${Math.min(done, speech.sentences)}/${speech.sentences} sentences`);
     }
     if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write("\n");
-    const bytes = format === "wav" ? wavFile(speech.sampleRate, chunks) : Buffer.concat(chunks.map(pcmBytes));
+    // The whole file at once: its header carries the total length (WAV sizes, FLAC samples).
+    const bytes = await encodeAll(format, speech.sampleRate, (async function* () {
+      yield* chunks;
+    })());
     if (values.output) {
       fs.writeFileSync(values.output, bytes);
       const seconds = chunks.reduce((n, c) => n + c.length, 0) / speech.sampleRate;
@@ -40,6 +46,9 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
     } else {
       await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
     }
+    // What the X-Chorus-Ignored / X-Chorus-Clamped headers say over HTTP.
+    for (const field of speech.ignored ?? []) process.stderr.write(`note: --${field} ignored: engine '${speech.engineId}' does not support it\n`);
+    for (const [field, used] of Object.entries(speech.clamped ?? {})) process.stderr.write(`note: --${field} clamped to ${used}, the most engine '${speech.engineId}' can do\n`);
     return 0;
   } finally {
     await host.close();

@@ -1,24 +1,35 @@
 /**
  * `chorus engine pin|unpin|unload|lowvram|keepalive ID [...]` and `chorus engine status`:
- * scheduler controls, talking to the running server over HTTP (default
- * http://127.0.0.1:7851, or --url).
+ * scheduler controls, talking to the running server over HTTP: `--url`, or the configured
+ * server.host and server.port (with compat.apiKey), as `serve` reads them.
  */
-import { ChorusError } from "../errors.ts";
+import { UsageError } from "./usage.ts";
 
-export const ENGINE_USAGE = `  engine status               devices, loaded engines and recent decisions of a running server
-  engine pin|unpin ID         keep ID loaded (never evicted or expired) / release the pin
-  engine unload ID            unload ID now (after its running requests)
-  engine lowvram ID on|off    low-VRAM mode: skip GPU profiles that keep the whole model resident
-  engine keepalive ID SECONDS idle seconds before unloading (0 = at once, -1 = never, default = config)
-        [--url http://127.0.0.1:7851]`;
-
-export class EngineUsageError extends Error {}
+export class EngineUsageError extends UsageError {
+  constructor(message: string) {
+    super(message, "engine");
+  }
+}
 /** No server answered at --url: a failure (exit 1), not bad usage. */
 export class ServerUnreachableError extends Error {}
+
+/** The server answered with an error: its message and its one catalogue code. */
+export class ServerError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "ServerError";
+  }
+}
 
 export interface EngineCommandOptions {
   url?: string;
   json?: boolean;
+  /** Headers every request carries (the API key). */
+  headers?: Record<string, string>;
   fetch?: typeof fetch;
   out?: (text: string) => void;
 }
@@ -31,12 +42,12 @@ export async function engineCommand(args: string[], options: EngineCommandOption
   const call = async (method: "GET" | "POST", path: string, body?: unknown) => {
     let res: Response;
     try {
-      res = await doFetch(`${base}${path}`, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+      res = await doFetch(`${base}${path}`, { method, headers: { ...options.headers, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(30_000) });
     } catch (err) {
-      throw new ServerUnreachableError(`cannot reach the Chorus server at ${base}: ${(err as Error).message} (is \`chorus serve\` running? --url)`);
+      throw new ServerUnreachableError(`cannot reach the Chorus server at ${base}: ${(err as Error).message} (is \`chorus serve\` running there? the address comes from server.host/server.port, or --url)`);
     }
     const data = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!res.ok) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${data.error?.message ?? res.statusText} (HTTP ${res.status}${data.error ? `, ${data.error.code}` : ""})`);
+    if (!res.ok) throw new ServerError(`${data.error?.message ?? res.statusText} (HTTP ${res.status})`, data.error?.code ?? `HTTP_${res.status}`, res.status);
     return data as Record<string, unknown>;
   };
   const needId = () => {
@@ -60,14 +71,14 @@ export async function engineCommand(args: string[], options: EngineCommandOption
       break;
     case "lowvram": {
       const path = `/api/scheduler/engines/${needId()}/lowvram`;
-      if (value !== "on" && value !== "off") throw new EngineUsageError("engine lowvram ID on|off");
+      if (value !== "on" && value !== "off") throw new EngineUsageError(`engine lowvram needs on or off${value ? ` (got '${value}')` : ""}`);
       result = await call("POST", path, { enabled: value === "on" });
       break;
     }
     case "keepalive": {
       const path = `/api/scheduler/engines/${needId()}/keepalive`;
       const seconds = value === "default" ? null : Number(value);
-      if (seconds !== null && (!Number.isFinite(seconds) || seconds < -1)) throw new EngineUsageError("engine keepalive ID SECONDS (-1, 0, N or default)");
+      if (seconds !== null && (value === undefined || !Number.isFinite(seconds) || seconds < -1)) throw new EngineUsageError(`engine keepalive needs SECONDS: -1, 0, N or default${value ? ` (got '${value}')` : ""}`);
       result = await call("POST", path, { seconds });
       break;
     }

@@ -5,7 +5,7 @@
 import { loadConfig } from "../config/load.ts";
 import { createHost } from "../host.ts";
 import { startWyoming } from "../wyoming/index.ts";
-import type { CliValues } from "./main.ts";
+import type { CliValues } from "./options.ts";
 
 export async function wyomingCommand(values: CliValues): Promise<number> {
   const wyoming: Record<string, unknown> = { enabled: true };

@@ -45,6 +45,23 @@ export const AllTalkCompatSchema = z.strictObject({
   maxTotalMb: z.number().positive().default(500),
 });
 
+/** The xtts-api-server API (SillyTavern's XTTSv2 provider, KoboldAI Lite, Mantella): docs/compat.md. */
+export const XttsApiCompatSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** A second listener serving only this API (xtts-api-server's default port is 8020); null: off. */
+  port: z.number().int().min(0).max(65535).nullable().default(null),
+  /** Engine behind it; null: an installed voice-cloning engine (`xtts` first), else the default engine. */
+  engine: z.string().min(1).nullable().default(null),
+  /** Reference clips served by /sample/ (relative to the Chorus root); /set_speaker_folder may pick a folder inside it. */
+  speakerFolder: z.string().min(1).default("voices/xtts"),
+  /** Where /tts_to_file writes (relative to `dataDir`); /set_output may pick a folder inside it. */
+  outputFolder: z.string().min(1).default("xtts-output"),
+  /** Model folders listed by /get_models_list besides the engine ids (relative to the Chorus root). */
+  modelFolder: z.string().min(1).default("models/xtts"),
+  /** Base of the preview URLs in /speakers (e.g. behind a proxy); null: the address the client used. */
+  publicUrl: z.string().url().nullable().default(null),
+});
+
 export const CorsSchema = z.strictObject({
   /**
    * Allowed browser origins; `*` in an entry matches any run of characters except `/`
@@ -61,6 +78,7 @@ export const CompatSchema = z.strictObject({
   cors: CorsSchema.default(CorsSchema.parse({})),
   openai: OpenAICompatSchema.default(OpenAICompatSchema.parse({})),
   alltalk: AllTalkCompatSchema.default(AllTalkCompatSchema.parse({})),
+  xttsApi: XttsApiCompatSchema.default(XttsApiCompatSchema.parse({})),
 });
 
 export type CompatConfig = z.infer<typeof CompatSchema>;

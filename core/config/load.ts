@@ -1,13 +1,16 @@
 /**
  * Loads the configuration: `config/default.json`, then the file given with `--config`, then
- * `CHORUS_*` environment variables (`CHORUS_SERVER__PORT=8000` sets `server.port`; values are
- * parsed as JSON when they parse, e.g. numbers, booleans and arrays). Validated by zod.
+ * `CHORUS_*` environment variables (`CHORUS_SERVER__PORT=8000` sets `server.port`; the rule is in
+ * env.ts, the full list in docs/configuration.md). Validated by zod.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ConfigSchema, type Config } from "./schema.ts";
+import { envToConfig } from "./env.ts";
+
+export { envToConfig };
 
 /** The folder Chorus is installed in (holds package.json, engines/, config/). */
 export const CHORUS_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -45,28 +48,6 @@ function merge(base: Json, over: Json): Json {
       value && typeof value === "object" && !Array.isArray(value) && prev && typeof prev === "object" && !Array.isArray(prev)
         ? merge(prev as Json, value as Json)
         : value;
-  }
-  return out;
-}
-
-/** `CHORUS_SERVER__PORT=8000` -> `{ server: { port: 8000 } }`; camelCase from snake_case. */
-export function envToConfig(env: NodeJS.ProcessEnv): Json {
-  const out: Json = {};
-  for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith("CHORUS_") || raw === undefined || name === "CHORUS_CONFIG") continue;
-    const keys = name
-      .slice("CHORUS_".length)
-      .split("__")
-      .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // a plain string
-    }
-    let node = out;
-    keys.slice(0, -1).forEach((k) => (node = (node[k] ??= {}) as Json));
-    node[keys.at(-1)!] = value;
   }
   return out;
 }

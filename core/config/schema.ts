@@ -13,6 +13,11 @@ export const ServerSchema = z.strictObject({
   bodyLimit: z.number().int().positive().default(1_048_576),
   /** On SIGINT/SIGTERM, seconds running requests get to finish before they are cut off. */
   shutdownGraceSeconds: z.number().min(0).max(3600).default(10),
+  /**
+   * Host names (besides localhost, *.localhost and IP addresses) this server answers to, e.g.
+   * a LAN name or a reverse proxy's; "*" allows any. Other Host headers get 403 (DNS rebinding).
+   */
+  allowedHosts: z.array(z.string().min(1)).default([]),
 });
 
 export const LogSchema = z.strictObject({
@@ -34,6 +39,14 @@ export const EnginesSchema = z.strictObject({
   settings: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   /** Seconds an engine may take to start (import its code). */
   startTimeoutSeconds: z.number().positive().default(30),
+  /** Memory limit per plugin: declared `ramMb` + margin, or the default ceiling (docs/plugins.md). */
+  memory: z.strictObject({
+    marginMb: z.number().int().min(0).default(256),
+    defaultCeilingMb: z.number().int().positive().default(2048),
+    pollMs: z.number().int().min(10).default(250),
+    /** Added for child processes (isolation "process"): their own Node runtime's RSS. */
+    processRuntimeMb: z.number().int().min(0).default(160),
+  }).default({ marginMb: 256, defaultCeilingMb: 2048, pollMs: 250, processRuntimeMb: 160 }),
 });
 
 const SimulatedGpuSchema = z.strictObject({

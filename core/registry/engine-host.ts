@@ -16,9 +16,12 @@ import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index
 import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type HostToEngine, type WireLoadContext } from "./protocol.ts";
 
 export type { HostLoadContext } from "./protocol.ts";
-import { PendingCalls } from "./pending-calls.ts";
+import { PendingCalls, workerLost } from "./pending-calls.ts";
 import { bootWorker, spawnProcessLink, type Link, type ProcessCommand } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
+import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
+import { memoryExceeded } from "./memory-error.ts";
+import { constants as osConstants } from "node:os";
 
 export interface RestartPolicy {
   /** Consecutive crashes tolerated before the instance is given up (emits "exit"). */
@@ -38,6 +41,8 @@ export interface EngineHostOptions {
   restart?: Partial<RestartPolicy>;
   /** How long a worker may take to answer a ping before it counts as hung. */
   pingTimeoutMs?: number;
+  /** Memory limit per plugin (memory-limit.ts); default policy when absent. */
+  memory?: MemoryPolicy;
   /**
    * For `isolation: "process"`: the command that starts a runtime of another language (e.g.
    * the Python runtime) speaking the protocol on fd 3. Default: the Node runtime.
@@ -74,6 +79,8 @@ export class EngineHost extends EventEmitter {
   private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
   /** Set while a worker that timed out is being pinged: new calls wait for the verdict. */
   private probing?: Promise<void>;
+  /** Set when the worker passed its memory limit; its exit then fails calls with a memory error. */
+  private memoryNote?: string;
 
   constructor(options: EngineHostOptions) {
     super();
@@ -167,6 +174,12 @@ export class EngineHost extends EventEmitter {
     await this.stop(null);
   }
 
+  private limits(): { memoryMb: number; pollMs: number } {
+    const policy = this.options.memory ?? DEFAULT_MEMORY_POLICY;
+    const runtime = this.manifest.isolation === "process" ? policy.processRuntimeMb : 0;
+    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs };
+  }
+
   private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
     return this.manifest.timeouts?.[kind] ?? 120;
   }
@@ -181,8 +194,14 @@ export class EngineHost extends EventEmitter {
         exit: (code) => this.link === link && this.onWorkerExit(code),
         error: (err) => this.log.error({ err }, "engine worker error"),
         output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
+        memory: (detail) => {
+          if (this.link !== link) return;
+          this.memoryNote = detail;
+          this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
+        },
       },
-      this.options.processCommand && this.manifest.isolation === "process" ? (h) => spawnProcessLink(this.options.processCommand!, h) : undefined,
+      this.options.processCommand && this.manifest.isolation === "process" ? (h) => spawnProcessLink(this.options.processCommand!, h, this.limits()) : undefined,
+      this.limits(),
     );
     this.link = link;
     this.runtimeInfo = await ready;
@@ -191,8 +210,10 @@ export class EngineHost extends EventEmitter {
   private onWorkerExit(code: number | null): void {
     this.link = undefined;
     if (this.state === "running" && this.loadContext) {
-      const reason = `engine worker crashed (exit code ${code})`;
-      this.pending.failAll(reason);
+      const memory = this.memoryNote;
+      this.memoryNote = undefined;
+      const reason = memory ? `engine stopped at its memory limit (${memory})` : `engine worker crashed (${describeExit(code)})`;
+      this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory, memoryLimitMb(this.manifest, this.options.memory)) : undefined);
       this.log.error({ reason: "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);
@@ -246,7 +267,7 @@ export class EngineHost extends EventEmitter {
     if (this.state === "stopped") return;
     this.state = "stopped";
     clearTimeout(this.restartTimer);
-    this.revived?.reject(why);
+    this.revived?.reject(workerLost(why));
     this.pending.failAll(why.message);
     const link = this.link;
     this.link = undefined;
@@ -259,7 +280,7 @@ export class EngineHost extends EventEmitter {
     // (or has been replaced).
     if (this.probing) await this.probing;
     if (this.state === "restarting" && this.revived) await this.revived.promise;
-    if (this.state === "stopped") throw new EngineError("ENGINE_FAILED", "engine worker is not running");
+    if (this.state === "stopped") throw workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running"));
   }
 
   private async call(message: DistributiveOmit<HostToEngine, "id">, timeoutSeconds: number): Promise<unknown> {
@@ -268,7 +289,7 @@ export class EngineHost extends EventEmitter {
   }
 
   private rawCall(message: DistributiveOmit<HostToEngine, "id">, timeoutSeconds: number): Promise<unknown> {
-    if (!this.link) return Promise.reject(new EngineError("ENGINE_FAILED", "engine worker is not running"));
+    if (!this.link) return Promise.reject(workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running")));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -317,6 +338,12 @@ export class EngineHost extends EventEmitter {
       this.emit("memory", report);
     }
   }
+}
+
+/** `exit code 3`, or `killed by SIGKILL, exit code 137` for the 128 + signal codes links report. */
+function describeExit(code: number | null): string {
+  const signal = code !== null && code > 128 ? Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
+  return signal ? `killed by ${signal}, exit code ${code}` : `exit code ${code}`;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

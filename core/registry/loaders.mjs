@@ -7,10 +7,15 @@ import { register as registerTsx } from "tsx/esm/api";
 
 let done = false;
 
-export function registerChorusLoaders() {
+/**
+ * `transpiler`: a MessagePort to the host's transpiler (transpiler.ts), used instead of tsx in
+ * engine worker threads, whose own esbuild process would be left a zombie when they end.
+ */
+export function registerChorusLoaders({ transpiler } = {}) {
   if (done) return;
   done = true;
-  registerTsx();
+  if (transpiler) registerHooks(new URL("./transpile-hooks.mjs", import.meta.url), { data: { port: transpiler }, transferList: [transpiler] });
+  else registerTsx();
   registerHooks(new URL("./sdk-hooks.mjs", import.meta.url), {
     data: { sdkUrl: new URL("../../packages/sdk/src/index.ts", import.meta.url).href, rootUrl: new URL("../../", import.meta.url).href },
   });

@@ -47,8 +47,14 @@ export type Resources = z.infer<typeof ResourcesSchema>;
 export const CapabilitiesSchema = z.strictObject({
   /** The engine yields audio in several chunks (per sentence or finer) as it makes them. */
   streaming: z.boolean().default(false),
+  /** The engine honours `speed` (a rate factor, 1 = natural). Without it the host sends 1 and says so. */
   speed: z.boolean().default(false),
+  /** The engine honours `pitch` (a frequency factor, 1 = natural). Without it the host sends 1 and says so. */
   pitch: z.boolean().default(false),
+  /** Speed factors the engine can realise, [min, max]; the host clamps requests to it. Default: 0.25-4. */
+  speedRange: z.tuple([z.number().positive(), z.number().positive()]).optional(),
+  /** Pitch factors the engine can realise, [min, max]; the host clamps requests to it. Default: 0.25-4. */
+  pitchRange: z.tuple([z.number().positive(), z.number().positive()]).optional(),
   voiceCloning: z.boolean().default(false),
   /** Sample rates the engine can produce (the actual one travels with every chunk). */
   sampleRates: z.array(z.number().int().positive()).default([]),

@@ -38,10 +38,24 @@ export class PendingCalls extends Map<number, Pending> {
     }
   }
 
-  failAll(reason: string): void {
+  /** Fails every call: the worker is gone (`error` makes each call's error instead). */
+  failAll(reason: string, error?: () => Error): void {
     for (const [id, p] of this) {
       this.delete(id);
-      p.reject(new EngineError("ENGINE_FAILED", reason));
+      p.reject(error ? error() : workerLost(new EngineError("ENGINE_FAILED", reason)));
     }
   }
+}
+
+const LOST = Symbol.for("chorus.workerLost");
+
+/** Marks an error as "the engine's worker died or is gone" (the pipeline resumes such calls). */
+export function workerLost<E extends Error>(err: E): E {
+  (err as unknown as Record<symbol, boolean>)[LOST] = true;
+  return err;
+}
+
+/** Did the call fail because its worker died (crash, kill, restart failure), not the engine itself? */
+export function isWorkerLost(err: unknown): boolean {
+  return err instanceof Error && (err as unknown as Record<symbol, boolean>)[LOST] === true;
 }

@@ -177,9 +177,15 @@ export class Registry extends EventEmitter {
       generation,
       log: this.log.child({ plugin: id, generation }),
       bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
+      memory: this.config.engines.memory,
       processCommand: engineCommand(entry.manifest, entry.codeDir ?? entry.dir, this.envsRoot),
     });
-    host.on("crash", (reason: string) => this.incidents.set(id, `generation ${generation} (${new Date().toISOString()}): ${reason}`));
+    const incident = (reason: string) => `generation ${generation} (${new Date().toISOString()}): ${reason}`;
+    let crashed: string | undefined;
+    host.on("crash", (reason: string) => this.incidents.set(id, (crashed = incident(reason))));
+    // recovered: the crash is history (the log keeps it), not a current error of the engine
+    host.on("restart", () => crashed !== undefined && this.incidents.get(id) === crashed && this.incidents.delete(id));
+    this.track(id, host);
     try {
       if (!spare) await host.start();
       const dataDir = path.join(resolvePath(this.config.dataDir), "engines", id);
@@ -213,7 +219,7 @@ export class Registry extends EventEmitter {
         takeSnapshot(dir, codeDir);
         const log = this.log.child({ plugin: candidate.id, generation: candidate.generation });
         // A Python engine without its environment cannot boot: it is listed as `needs setup`.
-        const trial: { host?: EngineHost; error?: string } = this.needsSetup(candidate) ? {} : await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000, engineCommand(candidate.manifest, codeDir, this.envsRoot));
+        const trial: { host?: EngineHost; error?: string } = this.needsSetup(candidate) ? {} : await trialBoot(candidate.manifest, codeDir, candidate.generation, log, this.config.engines.startTimeoutSeconds * 1000, engineCommand(candidate.manifest, codeDir, this.envsRoot), this.config.engines.memory);
         error = trial.error;
         if (trial.host) this.spares.put(candidate.id, trial.host);
       } catch (err) {
@@ -265,9 +271,29 @@ export class Registry extends EventEmitter {
     this.set(id, { ...previous, error }, "demoted");
   }
 
+  /** Engine hosts alive per plugin id: a removed plugin's snapshots go once the last has exited. */
+  private readonly live = new Map<string, Set<EngineHost>>();
+
+  private track(id: string, host: EngineHost): void {
+    const set = this.live.get(id) ?? new Set<EngineHost>();
+    this.live.set(id, set);
+    set.add(host);
+    host.once("exit", () => {
+      set.delete(host);
+      if (!set.size && !this.entries.has(id)) this.dropSnapshots(id);
+    });
+  }
+
+  private dropSnapshots(id: string): void {
+    if (this.live.get(id)?.size) return;
+    this.live.delete(id);
+    fs.rmSync(path.join(this.snapshotRoot, id), { recursive: true, force: true });
+  }
+
   private remove(key: string): void {
     const entry = this.entries.get(key)!;
     this.entries.delete(key);
+    if (key === entry.id) this.dropSnapshots(entry.id);
     if (key === entry.id) this.spares.drop(entry.id);
     if (key === entry.id) {
       this.history.delete(entry.id);

@@ -9,11 +9,12 @@ import type { Logger } from "pino";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { EngineHost } from "./engine-host.ts";
 import type { ProcessCommand } from "./worker-link.ts";
+import type { MemoryPolicy } from "./memory-limit.ts";
 
 export type TrialResult = { host: EngineHost; error?: undefined } | { host?: undefined; error: string };
 
-export async function trialBoot(manifest: Manifest, codeDir: string, generation: number, log: Logger, bootTimeoutMs: number, command?: ProcessCommand): Promise<TrialResult> {
-  const host = new EngineHost({ manifest, pluginDir: codeDir, generation, log, bootTimeoutMs, processCommand: command });
+export async function trialBoot(manifest: Manifest, codeDir: string, generation: number, log: Logger, bootTimeoutMs: number, command?: ProcessCommand, memory?: MemoryPolicy): Promise<TrialResult> {
+  const host = new EngineHost({ manifest, pluginDir: codeDir, generation, log, bootTimeoutMs, processCommand: command, memory });
   try {
     await host.start();
     return { host };

@@ -14,6 +14,11 @@ import { FrameDecoder, encodeFrame, payloadToSamples } from "./framing.ts";
 import type { EngineBootData, EngineToHost, HostToEngine } from "./protocol.ts";
 import { PROTOCOL_VERSION } from "./protocol.ts";
 import { fromWireError } from "./wire-errors.ts";
+import { transpilerPort } from "./transpiler.ts";
+import { watchRss, workerResourceLimits } from "./memory-limit.ts";
+import { constants as osConstants } from "node:os";
+
+const osSignals = osConstants.signals as Record<string, number>;
 
 const BOOT_SCRIPT = new URL("./boot.mjs", import.meta.url);
 /** How long a child process gets to exit after `shutdown` before it is killed. */
@@ -26,6 +31,14 @@ export interface LinkHandlers {
   error(err: Error): void;
   /** A line the engine's process printed on stdout or stderr. */
   output?(stream: "stdout" | "stderr", line: string): void;
+  /** The worker passed its memory limit (it is being stopped; `exit` follows). */
+  memory?(detail: string): void;
+}
+
+/** The memory limit a link enforces (memory-limit.ts). */
+export interface LinkLimits {
+  memoryMb: number;
+  pollMs: number;
 }
 
 export interface Link {
@@ -67,7 +80,7 @@ function exitTracker(handlers: LinkHandlers) {
 }
 
 /** A child process speaking the protocol on fd 3. */
-export function spawnProcessLink(cmd: ProcessCommand, handlers: LinkHandlers): Link {
+export function spawnProcessLink(cmd: ProcessCommand, handlers: LinkHandlers, limits?: LinkLimits): Link {
   const tracker = exitTracker(handlers);
   const child = spawn(cmd.command, cmd.args, {
     cwd: cmd.cwd,
@@ -100,7 +113,14 @@ export function spawnProcessLink(cmd: ProcessCommand, handlers: LinkHandlers): L
     const stream = child[name];
     if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => handlers.output?.(name, line));
   }
-  child.on("exit", (code, signal) => tracker.onExit(code ?? (signal ? 128 : null)));
+  const stopWatch = limits && child.pid ? watchRss(child.pid, limits.memoryMb, limits.pollMs, (rss) => {
+    handlers.memory?.(`resident memory ${Math.round(rss)} MB passed the limit of ${limits.memoryMb} MB`);
+    child.kill("SIGKILL");
+  }) : () => {};
+  child.on("exit", (code, signal) => {
+    stopWatch();
+    tracker.onExit(code ?? (signal ? 128 + (osSignals[signal] ?? 0) : null));
+  });
   child.on("error", (err) => {
     handlers.error(err);
     tracker.onExit(null);
@@ -125,11 +145,16 @@ export function spawnProcessLink(cmd: ProcessCommand, handlers: LinkHandlers): L
   };
 }
 
-function spawnWorkerLink(boot: EngineBootData, handlers: LinkHandlers): Link {
+function spawnWorkerLink(boot: EngineBootData, handlers: LinkHandlers, limits?: LinkLimits): Link {
   const tracker = exitTracker(handlers);
-  const worker = new Worker(BOOT_SCRIPT, { workerData: boot, stdout: false, stderr: false });
+  const transpiler = transpilerPort(); // no esbuild of the worker's own (it would be left a zombie)
+  const resourceLimits = limits ? workerResourceLimits(limits.memoryMb) : undefined;
+  const worker = new Worker(BOOT_SCRIPT, { workerData: { ...boot, transpiler }, transferList: [transpiler], stdout: false, stderr: false, resourceLimits });
   worker.on("message", (m: EngineToHost) => handlers.message(m));
-  worker.on("error", (err) => handlers.error(err));
+  worker.on("error", (err: Error & { code?: string }) => {
+    if (err.code === "ERR_WORKER_OUT_OF_MEMORY") handlers.memory?.(`JS heap passed the limit of ${resourceLimits?.maxOldGenerationSizeMb} MB`);
+    handlers.error(err);
+  });
   worker.on("exit", (code) => tracker.onExit(code));
   const kill = async () => {
     if (!tracker.gone) await worker.terminate();
@@ -144,8 +169,8 @@ function spawnWorkerLink(boot: EngineBootData, handlers: LinkHandlers): Link {
   };
 }
 
-export function spawnLink(boot: EngineBootData, isolation: "worker" | "process", handlers: LinkHandlers): Link {
-  return isolation === "process" ? spawnProcessLink(nodeProcessCommand(boot), handlers) : spawnWorkerLink(boot, handlers);
+export function spawnLink(boot: EngineBootData, isolation: "worker" | "process", handlers: LinkHandlers, limits?: LinkLimits): Link {
+  return isolation === "process" ? spawnProcessLink(nodeProcessCommand(boot), handlers, limits) : spawnWorkerLink(boot, handlers, limits);
 }
 
 /**
@@ -159,7 +184,8 @@ export function bootWorker(
   isolation: "worker" | "process",
   timeoutMs: number,
   handlers: LinkHandlers,
-  spawnIt: (h: LinkHandlers) => Link = (h) => spawnLink(boot, isolation, h),
+  spawnIt?: (h: LinkHandlers) => Link,
+  limits?: LinkLimits,
 ): { link: Link; ready: Promise<{ sdk: string; runtime: string }> } {
   let settle!: (err?: Error, info?: { sdk: string; runtime: string }) => void;
   const ready = new Promise<{ sdk: string; runtime: string }>((resolve, reject) => {
@@ -172,7 +198,8 @@ export function bootWorker(
       else resolve(info!);
     };
   });
-  const link = spawnIt({
+  const spawnFn = spawnIt ?? ((h: LinkHandlers) => spawnLink(boot, isolation, h, limits));
+  const link = spawnFn({
     ...handlers,
     message: (m) => {
       if (m.type === "ready") {

@@ -107,6 +107,7 @@ export class SchedulerCore extends EngineLifecycle {
 
   private pass(): void {
     if (!this.queue.size) return;
+    this.serveReserved();
     const waiting = new Set<string>();
     const view = this.view();
     for (const w of this.queue.values()) {
@@ -119,7 +120,7 @@ export class SchedulerCore extends EngineLifecycle {
         w.cleanup();
         w.resolve(this.grant(p, w.request, w.chain, w.since));
       } else if (p.kind === "load" || p.kind === "evict") {
-        if (p.kind === "load") this.execute(p);
+        if (p.kind === "load") this.execute(p, w.id);
         else this.executeEvict(p);
         view.loadBusy = true;
       } else if (p.kind === "wait") {
@@ -133,6 +134,21 @@ export class SchedulerCore extends EngineLifecycle {
         w.cleanup();
         w.reject(this.refusal(p, w.request.engineId));
       }
+    }
+  }
+
+  /** A waiter always gets the instance its request caused to load (before anyone else and before its keep-alive). */
+  private serveReserved(): void {
+    const view = { generation: (id: string) => this.catalog.get(id)?.generation };
+    for (const inst of this.instances.values()) {
+      if (inst.reservedFor === undefined || inst.state !== "ready") continue;
+      const w = this.queue.get(inst.reservedFor);
+      inst.reservedFor = undefined;
+      const candidate = w?.chain.find((c) => c.key === inst.key);
+      if (!w || !candidate || !usable(inst, view)) continue;
+      this.queue.delete(w.id);
+      w.cleanup();
+      w.resolve(this.grant({ kind: "lease", instance: inst, candidate, reason: "resident", misses: [] }, w.request, w.chain, w.since));
     }
   }
 
@@ -174,8 +190,9 @@ export class SchedulerCore extends EngineLifecycle {
         inst.tokensMb -= inst.gpu ? inst.spec.transientVramMb : 0;
         inst.lastUsed = this.clock.now();
         this.metrics.synthesis.observe({ engine: inst.engineId }, (this.clock.now() - started) / 1000);
-        this.armExpiry(inst);
+        // queued requests take the instance first; keep-alive 0 means "after the last lease ends"
         this.pump();
+        this.armExpiry(inst);
       },
       reportOutOfMemory: (neededMb?: number) => {
         this.raiseNeed({ key: inst.key, profile: inst.spec }, neededMb, inst.vramMb);
@@ -197,6 +214,12 @@ export class SchedulerCore extends EngineLifecycle {
 
   private retryAfterSeconds(chain: Candidate[]): number {
     return Math.max(1, Math.ceil(chain[0]?.profile.loadSeconds ?? 1));
+  }
+
+  /** The pipeline resumed a request after its engine's worker died (decision `fallback`). */
+  noteResume(engineId: string, profile: string, detail: string, requested?: string): void {
+    this.metrics.fallbacks.inc({ requested: requested ?? engineId, engine: engineId, profile });
+    this.decision("fallback", "resumed_after_crash", { engine: engineId, profile, requested: requested !== engineId ? requested : undefined, detail }, "warn");
   }
 
   // ---- runtime controls (API / CLI) ----

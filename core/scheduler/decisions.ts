@@ -27,6 +27,7 @@ export const REASONS = {
   low_vram_switch: "low-VRAM mode changed",
   unload_requested: "unloaded on request",
   worker_exit: "engine worker exited unexpectedly",
+  resumed_after_crash: "the engine's worker died mid-request; the undelivered audio is made again",
   memory_not_returned: "memory did not come back within the timeout after unload",
   shutdown: "scheduler closing",
 } as const;

@@ -120,11 +120,19 @@ export abstract class EngineLifecycle {
   }
 
   /** Runs a load placement: evictions, a fresh reading, then the load. One at a time. */
-  protected execute(p: Extract<Placement, { kind: "load" }>): void {
-    this.loadBusy = this.runLoad(p).finally(() => {
-      this.loadBusy = undefined;
-      this.pump();
-    });
+  protected execute(p: Extract<Placement, { kind: "load" }>, waiter?: number): void {
+    let loaded: Instance | undefined;
+    this.loadBusy = this.runLoad(p, waiter)
+      .then((inst) => void (loaded = inst))
+      .finally(() => {
+        this.loadBusy = undefined;
+        // the waiters get the new instance first; only then may its keep-alive (0: at once) run
+        this.pump();
+        if (loaded) {
+          loaded.reservedFor = undefined;
+          this.armExpiry(loaded);
+        }
+      });
   }
 
   /** Evicts idle engines so that a loaded one gets memory for its next request. */
@@ -137,7 +145,7 @@ export abstract class EngineLifecycle {
     });
   }
 
-  private async runLoad(p: Extract<Placement, { kind: "load" }>): Promise<void> {
+  private async runLoad(p: Extract<Placement, { kind: "load" }>, waiter?: number): Promise<Instance | undefined> {
     const c = p.candidate;
     for (const v of p.victims) await this.unloadInstance(v, "evicted", "evict", `for ${c.key}`);
     await this.refresh();
@@ -155,7 +163,7 @@ export abstract class EngineLifecycle {
     const inst: Instance = {
       id: this.nextInstance++, key: c.key, engineId: c.engineId, profile: c.profile.name, spec: c.profile, generation,
       gpu: gpu?.id, vramMb: gpu ? vram : 0, tokensMb: 0, ramMb: c.profile.ramMb,
-      state: "loading", inFlight: 0, lastUsed: this.clock.now(), loadedAt: this.clock.now(), note: p.misses[0],
+      state: "loading", inFlight: 0, lastUsed: this.clock.now(), loadedAt: this.clock.now(), note: p.misses[0], reservedFor: waiter,
     };
     this.instances.set(inst.id, inst);
     this.metrics.loaded.set(this.instances.size);
@@ -172,11 +180,12 @@ export abstract class EngineLifecycle {
       this.metrics.loads.inc({ engine: c.engineId, profile: c.profile.name, result: "ok" });
       this.decision("load", "loaded", { engine: c.engineId, profile: c.profile.name, device: gpu?.id ?? "cpu" }, "debug");
       if (gpu && !gpu.simulated) await this.learn(inst, gpu, freeBefore);
-      this.armExpiry(inst);
+      return inst;
     } catch (err) {
       this.instances.delete(inst.id);
       this.metrics.loaded.set(this.instances.size);
       this.loadFailed(c, err, vram);
+      return undefined;
     }
   }
 
@@ -239,7 +248,7 @@ export abstract class EngineLifecycle {
   protected armExpiry(inst: Instance): void {
     inst.cancelExpiry?.();
     inst.cancelExpiry = inst.expiresAt = undefined;
-    if (inst.state !== "ready" || inst.inFlight > 0) return;
+    if (inst.state !== "ready" || inst.inFlight > 0 || inst.reservedFor !== undefined) return;
     if (inst.retiring || !usable(inst, { generation: (id) => this.catalog.get(id)?.generation })) {
       void this.unloadInstance(inst, inst.retiring ?? "stale_generation", "unload");
       return;

@@ -55,6 +55,8 @@ export class Scheduler extends SchedulerCore {
       clock: systemClock,
       log,
     });
+    // A plugin removed or replaced: its idle instances unload now, not at some later event.
+    registry.on("change", () => this.pump());
   }
 
   residents(): ResidentInfo[] {

@@ -46,5 +46,7 @@ export interface Instance extends Holding {
   /** Keep-alive asked for by the last request, seconds. */
   keepAliveOverride?: number;
   expiresAt?: number;
+  /** The waiter whose request caused this load: it is handed the instance before any expiry. */
+  reservedFor?: number;
   cancelExpiry?: () => void;
 }

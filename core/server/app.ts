@@ -15,8 +15,11 @@ import { webRoutes } from "./routes/web.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { reloadRoutes } from "./routes/reload.ts";
 import { accessControl } from "./cors.ts";
+import { hostCheck } from "./host-check.ts";
+import { clientErrorHandler, frameworkErrors, rememberRequestUrls } from "./framework-errors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
+import { xttsApiRoutes } from "./xtts-api/index.ts";
 import { finetuneRoutes } from "./routes/finetune.ts";
 
 declare module "fastify" {
@@ -30,12 +33,20 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
     loggerInstance: host.log.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: host.config.server.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { ignoreTrailingSlash: true },
+    // rejections below the routes (HTTP parser, router) in the catalogue's shape too
+    clientErrorHandler,
+    frameworkErrors,
+    // a missing Host is answered by host-check.ts in the catalogue's shape, not by Node's bare 400
+    http: { requireHostHeader: false },
+    // maxParamLength: every URL handed out must be fetchable (AllTalk file names run to 107 characters)
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
   });
   // Bodies are JSON (or forms on AllTalk routes); plain text gets a 415, as docs/errors.md says.
   app.removeContentTypeParser("text/plain");
+  rememberRequestUrls(app.server);
   app.decorate("host", host);
   installErrorHandling(app);
+  await app.register(hostCheck);
   await app.register(accessControl);
   await app.register(healthRoutes);
   await app.register(engineRoutes);
@@ -44,6 +55,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(metricsRoutes);
   await app.register(openaiRoutes);
   await app.register(alltalkRoutes);
+  await app.register(xttsApiRoutes);
   await app.register(activationRoutes);
   await app.register(finetuneRoutes);
   await app.register(webRoutes);

@@ -13,7 +13,8 @@ import { timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { ChorusError } from "../errors.ts";
-import { openAIError } from "./openai/errors.ts";
+import { openAIError, sendOpenAIError } from "./openai/errors.ts";
+import { audioTokenValid } from "./audio-token.ts";
 
 const ALLOWED_HEADERS = ["Authorization", "Cache-Control", "Content-Type", "Accept", "X-Requested-With", "Range"];
 const EXPOSED_HEADERS = ["X-Sample-Rate", "X-Chorus-Engine", "X-Chorus-Voice", "X-Chorus-Profile", "X-Chorus-Fallback", "Content-Length", "Content-Range"];
@@ -43,12 +44,36 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
   }
 }
 
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 function keyMatches(header: string | undefined, key: string): boolean {
   const m = /^Bearer\s+(.*)$/i.exec(header ?? "");
   if (!m) return false;
   const given = Buffer.from(m[1]!.trim());
   const want = Buffer.from(key);
   return given.length === want.length && timingSafeEqual(given, want);
+}
+
+/**
+ * A route may answer this hook's refusals (403, 401) in its own API's error shape: route config
+ * `sendError(reply, error)` (the xtts-api-server routes answer `{"detail": ...}`).
+ */
+export interface AccessErrorRenderer {
+  sendError?: (reply: FastifyReply, error: ChorusError) => FastifyReply;
+}
+
+/** An access refusal in the shape of the route's API: its own renderer, OpenAI's under /v1, else the catalogue's. */
+export function sendAccessError(request: FastifyRequest, reply: FastifyReply, err: ChorusError): FastifyReply {
+  const render = (request.routeOptions?.config as AccessErrorRenderer | undefined)?.sendError;
+  if (render) return render(reply, err);
+  if (request.url.startsWith("/v1/")) return sendOpenAIError(reply, err);
+  return reply.status(err.statusCode).send(err.toJSON());
 }
 
 const plugin: FastifyPluginAsync = async (app) => {
@@ -68,7 +93,7 @@ const plugin: FastifyPluginAsync = async (app) => {
 
     const forbidden = () => {
       const err = new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
-      return reply.status(err.statusCode).send(err.toJSON());
+      return sendAccessError(request, reply, err);
     };
     if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
       if (!originOk) return forbidden();
@@ -89,10 +114,13 @@ const plugin: FastifyPluginAsync = async (app) => {
     const path = request.url.split("?")[0];
     if (!apiKey || path === "/health" || path === "/" || path === "/favicon.ico" || path?.startsWith("/web/")) return;
     if (keyMatches(request.headers.authorization, apiKey)) return;
+    // a generated file's signed link (audio-token.ts): what an <audio> element can play
+    const file = /^\/audio\/([^/]+)$/.exec(path ?? "")?.[1];
+    if (file && (request.method === "GET" || request.method === "HEAD") && audioTokenValid(safeDecode(file), (request.query as Record<string, string> | undefined)?.token, apiKey)) return;
     void reply.header("WWW-Authenticate", 'Bearer realm="chorus"');
     if (request.url.startsWith("/v1/")) return reply.status(401).send(openAIError(401, "missing or wrong API key (Authorization: Bearer <key>)", null, "invalid_api_key"));
     const err = new ChorusError("CHORUS_ERR_UNAUTHORIZED", "missing or wrong API key (Authorization: Bearer <key>)", { field: "Authorization" });
-    return reply.status(err.statusCode).send(err.toJSON());
+    return sendAccessError(request, reply, err);
   });
 };
 

@@ -13,7 +13,12 @@ import { BadOptionError, EngineError, OutOfMemoryError, SynthesisAbortedError, t
 import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
 import { carriedOptions, validateOptions } from "./options.ts";
+import { checkProsody, prosodyFor } from "./prosody.ts";
+import { matchVoice } from "../voices/match.ts";
 import { readAhead } from "./read-ahead.ts";
+import { MAX_RESUMES, Skipper } from "./resume.ts";
+import { isWorkerLost } from "../registry/pending-calls.ts";
+import { isMemoryExceeded } from "../registry/memory-error.ts";
 
 export interface SpeechJob {
   text: string;
@@ -34,6 +39,10 @@ export interface SpeechStream {
   sampleRate: number;
   sentences: number;
   fallbackReason?: string;
+  /** Request fields the engine does not support, so it never got them (prosody.ts). */
+  ignored?: ("speed" | "pitch")[];
+  /** Request fields clamped to the engine's range, with the value used. */
+  clamped?: Partial<Record<"speed" | "pitch", number>>;
   /** PCM at `sampleRate`, in order. Ends the lease when exhausted, failed or returned early. */
   chunks: AsyncGenerator<Int16Array>;
 }
@@ -80,12 +89,7 @@ export class SpeechPipeline {
    */
   async start(job: SpeechJob, signal: AbortSignal): Promise<SpeechStream> {
     const text = this.prepareText(job.text);
-    for (const field of ["speed", "pitch"] as const) {
-      const value = job[field];
-      if (value !== undefined && !(Number.isFinite(value) && value >= 0.25 && value <= 4)) {
-        throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${field}: must be between 0.25 and 4, got ${value}`, { field });
-      }
-    }
+    checkProsody(job);
     const requested = job.engine ?? this.registry.selection.current();
     const lease = await this.scheduler.acquire({ engineId: requested, signal, fallback: job.fallback, keepAliveSeconds: job.keepAliveSeconds });
     try {
@@ -94,10 +98,12 @@ export class SpeechPipeline {
       const options = lease.engineId === requested ? validateOptions(manifest, job.options) : this.fallbackOptions(manifest, job.options);
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
       const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
-      const current = { lease, voice };
+      const current = { lease, voice, requested: { speed: job.speed, pitch: job.pitch } };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();
-      const source = this.run(current, sentences, { voice, speed: job.speed ?? 1, pitch: job.pitch ?? 1, options }, AbortSignal.any([signal, stop.signal]), job.fallback);
+      // Speed and pitch as this engine can take them (ignored or clamped: prosody.ts).
+      const prosody = prosodyFor(manifest, job);
+      const source = this.run(current, sentences, { voice, speed: prosody.speed, pitch: prosody.pitch, options }, AbortSignal.any([signal, stop.signal]), job.fallback);
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
       const sampleRate = first.value.sampleRate;
@@ -108,6 +114,8 @@ export class SpeechPipeline {
         sampleRate,
         sentences: sentences.length,
         fallbackReason: current.lease.fallbackReason,
+        ignored: prosody.ignored,
+        clamped: prosody.clamped,
         chunks: resampled(first.value, readAhead(source, () => stop.abort(), (chunk) => chunk.samples.byteLength), sampleRate),
       };
     } catch (err) {
@@ -119,39 +127,65 @@ export class SpeechPipeline {
   /**
    * Runs the sentences under `current.lease`. When the engine runs out of memory, the
    * scheduler is told, the request is re-placed down the chain and the sentence retried once
-   * (`current` then names the engine that serves it).
+   * (`current` then names the engine that serves it). When the engine's worker dies, the
+   * undelivered audio is synthesised again (resume.ts), at most MAX_RESUMES times.
    */
   private async *run(
-    current: { lease: Lease; voice: string },
+    current: { lease: Lease; voice: string; requested?: { speed?: number; pitch?: number } },
     sentences: string[],
     params: { voice: string; speed: number; pitch: number; options: Record<string, unknown> },
     signal: AbortSignal,
     fallback?: boolean,
   ): AsyncGenerator<AudioChunk> {
     let retried = false;
+    let resumes = 0;
     const requestedOptions = params.options;
     try {
-      for (const text of sentences) {
+      for (const [index, text] of sentences.entries()) {
         // Stopped between sentences: an error, never a shorter text passed off as the whole.
         if (signal.aborted) throw new SynthesisAbortedError(signal.reason instanceof Error ? signal.reason.message : "synthesis aborted");
+        /** Seconds of this sentence already handed on (skipped when it is re-made by the same voice). */
+        let delivered = 0;
+        let skip = new Skipper(0);
         for (;;) {
           const lease = current.lease;
           try {
-            for await (const chunk of lease.engine.synthesize({ text, ...params }, signal)) yield checkedChunk(chunk, lease.engineId);
+            for await (const raw of lease.engine.synthesize({ text, ...params }, signal)) {
+              const chunk = skip.apply(checkedChunk(raw, lease.engineId));
+              if (!chunk) continue;
+              delivered += chunk.samples.length / chunk.sampleRate;
+              yield chunk;
+            }
             break;
           } catch (err) {
+            if (isWorkerLost(err) && !signal.aborted && resumes < MAX_RESUMES) {
+              resumes++;
+              const sameVoice = await this.resume(current, err as Error, { index, total: sentences.length, delivered, attempt: resumes }, signal, fallback, params);
+              if (!sameVoice) {
+                const manifest = this.registry.manifest(current.lease.engineId);
+                params = { ...params, voice: current.voice, options: manifest ? this.fallbackOptions(manifest, requestedOptions) : {} };
+              }
+              skip = new Skipper(sameVoice ? delivered : 0);
+              continue;
+            }
             // A voice removed since it was listed: the next request asks the engine afresh.
             if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceCache.delete(lease.engine);
             if (!(err instanceof OutOfMemoryError) || retried || !lease.reportOutOfMemory) throw fromEngineError(err, lease.engineId, params.voice);
             retried = true;
             const avoid = lease.reportOutOfMemory(err.neededMb);
             lease.release();
-            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] });
+            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] }).catch((placement: unknown) => {
+              current.lease = { ...lease, release: () => {} }; // already given back
+              // nothing else can serve: the client hears about the memory limit, not the placement
+              throw isMemoryExceeded(err) && !signal.aborted ? fromEngineError(err, lease.engineId, params.voice) : placement;
+            });
             current.lease = next;
             if (next.engineId !== lease.engineId) {
-              const manifest = this.registry.manifest(next.engineId);
-              const options = manifest ? this.fallbackOptions(manifest, requestedOptions) : {};
-              params = { ...params, voice: await this.resolveVoice(next, undefined, true, manifest?.defaultVoice), options };
+              const nextManifest = this.registry.manifest(next.engineId);
+              const options = nextManifest ? this.fallbackOptions(nextManifest, requestedOptions) : {};
+              // Speed and pitch as the new engine can take them (never a value it did not declare).
+              const prosody = nextManifest ? prosodyFor(nextManifest, current.requested ?? {}) : { speed: 1, pitch: 1 };
+              params = { ...params, voice: await this.resolveVoice(next, undefined, true, nextManifest?.defaultVoice), options, speed: prosody.speed, pitch: prosody.pitch };
               current.voice = params.voice;
             }
           }
@@ -170,6 +204,42 @@ export class SpeechPipeline {
   }
 
   /**
+   * After a worker loss: the first time the same instance carries on (its host restarts the
+   * worker); later, a new placement that avoids the lost profile. Logs a `fallback` decision.
+   * Returns whether the voice (and so the audio already sent) is the same.
+   */
+  private async resume(
+    current: { lease: Lease; voice: string },
+    err: Error,
+    at: { index: number; total: number; delivered: number; attempt: number },
+    signal: AbortSignal,
+    fallback: boolean | undefined,
+    params: { voice: string },
+  ): Promise<boolean> {
+    const lease = current.lease;
+    const key = `${lease.engineId}:${lease.profile.name}`;
+    const where = `sentence ${at.index + 1} of ${at.total}, ${at.delivered.toFixed(2)} s of it delivered`;
+    if (at.attempt === 1) {
+      this.scheduler.noteResume?.(lease.engineId, lease.profile.name, `${err.message}; resuming ${where} on the restarted instance`);
+      return true;
+    }
+    lease.release();
+    let next: Lease;
+    try {
+      next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [key] });
+    } catch (placement) {
+      if (signal.aborted) throw placement;
+      current.lease = { ...lease, release: () => {} }; // already given back
+      throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' lost its worker at ${where} (${err.message}) and nothing else can serve: ${(placement as Error).message}`, { cause: err });
+    }
+    current.lease = next;
+    const same = next.engineId === lease.engineId;
+    if (!same) current.voice = await this.resolveVoice(next, params.voice, true, this.registry.manifest(next.engineId)?.defaultVoice);
+    this.scheduler.noteResume?.(next.engineId, next.profile.name, `${key}: ${err.message}; resuming ${where} on ${next.engineId}:${next.profile.name}${same ? "" : ` (voice ${current.voice})`}`, lease.engineId);
+    return same && current.voice === params.voice;
+  }
+
+  /**
    * An engine instance's voices, asked once and kept; `fresh` asks again (engines such as
    * Piper gain and lose voices while they run).
    */
@@ -185,7 +255,8 @@ export class SpeechPipeline {
 
   private async resolveVoice(lease: Lease, wanted: string | undefined, isFallback: boolean, defaultVoice?: string): Promise<string> {
     let voices = await this.cachedVoices(lease.engine);
-    const byId = (id: string | undefined) => voices.find((v) => v.id === id) ?? voices.find((v) => v.id.toLowerCase() === id?.toLowerCase() || v.name.toLowerCase() === id?.toLowerCase());
+    // By id, name or language code (`en` -> the engine's default voice for English): voices/match.ts.
+    const byId = (id: string | undefined) => (id === undefined ? undefined : matchVoice(voices, id, defaultVoice));
     // A voice added since the list was kept: ask the engine again before saying it is unknown.
     if (wanted !== undefined && !isFallback && !byId(wanted)) voices = await this.cachedVoices(lease.engine, true);
     const found = byId(wanted);
@@ -215,6 +286,9 @@ function fromEngineError(err: unknown, engineId: string, voice: string): unknown
   switch (err.code) {
     case "ENGINE_ABORTED":
       return err;
+    case "ENGINE_OUT_OF_MEMORY":
+      if (isMemoryExceeded(err)) return new ChorusError("CHORUS_ERR_ENGINE_MEMORY", err.message, { cause: err });
+      return new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' failed: ${err.message}`, { cause: err });
     case "ENGINE_VOICE_NOT_FOUND":
       return new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${engineId}' has no voice '${voice}'`, { field: "voice", cause: err });
     case "ENGINE_BAD_OPTION": {

@@ -27,7 +27,21 @@ import {
 
 const DATA_ROOT = "/usr/local/share/espeak-ng-data";
 const BASE_WPM = 175;
-const BASE_PITCH = 50;
+
+/** Words per minute for a rate factor: 175 at 1, within espeak's 80-450 (manifest speedRange). */
+export function espeakRate(factor: number): number {
+  return Math.round(Math.min(450, Math.max(80, BASE_WPM * factor)));
+}
+
+/**
+ * espeak's `-p` (0-99, 50 = the voice's own pitch) for a pitch factor. espeak-ng scales the
+ * voice's base pitch by pitch_adjust_tab[p] / 128, built as 2^((p - 50) / 50): one octave down
+ * at 0, one up at 100. So p = 50 + 50 * log2(factor), and the factors eSpeak can realise are
+ * 0.5-2 (the manifest's pitchRange; -p 99 is 1.97). A linear mapping made 2, 3 and 4 all 99.
+ */
+export function espeakPitch(factor: number): number {
+  return Math.round(Math.min(99, Math.max(0, 50 + 50 * Math.log2(factor))));
+}
 /** Largest batch of sentences spoken in one run, in characters. */
 const MAX_BATCH_CHARS = 1200;
 
@@ -112,8 +126,8 @@ class EspeakEngine implements Engine {
     if (variant !== undefined && !this.variants.has(variant)) {
       throw new BadOptionError("variant", `unknown variant '${variant}'`);
     }
-    const wpm = Math.round(Math.min(450, Math.max(80, BASE_WPM * request.speed)));
-    const pitch = Math.round(Math.min(99, Math.max(0, BASE_PITCH * request.pitch)));
+    const wpm = espeakRate(request.speed);
+    const pitch = espeakPitch(request.pitch);
     const args = [
       "-w", "/tmp/out.wav",
       "-v", variant ? `${request.voice}+${variant}` : request.voice,
@@ -188,15 +202,31 @@ class EspeakEngine implements Engine {
     };
     walk(`${DATA_ROOT}/lang`);
     const voices = new Map<string, Voice>();
+    const priorities = new Map<string, Map<string, number>>();
     for (const file of files) {
       const text = new TextDecoder().decode(fsys.readFile(file));
       const name = /^name\s+(.+)$/m.exec(text)?.[1]?.trim() ?? file.split("/").pop()!;
-      const languages = [...text.matchAll(/^language\s+(\S+)/gm)].map((m) => m[1]!.toLowerCase());
+      // `language fr 8`: the voice speaks fr with priority 8 (lower is preferred; 5 when left out).
+      const entries = [...text.matchAll(/^language\s+(\S+)(?:\s+(\d+))?/gm)].map((m) => ({ tag: m[1]!.toLowerCase(), priority: m[2] ? Number(m[2]) : 5 }));
+      const languages = entries.map((e) => e.tag);
       const id = languages[0] ?? file.split("/").pop()!.toLowerCase();
-      if (!voices.has(id)) voices.set(id, { id, name, languages: languages.length ? languages : [id] });
+      if (voices.has(id)) continue;
+      voices.set(id, { id, name, languages: languages.length ? languages : [id] });
+      priorities.set(id, new Map(entries.map((e) => [e.tag, e.priority])));
     }
-    return [...voices.values()].sort((a, b) => a.id.localeCompare(b.id));
+    return orderByLanguagePriority([...voices.values()], priorities);
   }
+}
+
+/**
+ * Voices grouped by base language (`fr` for fr-fr, fr-be, fr-ch), the one eSpeak prefers for
+ * that language first (its `language fr N` priority), then by id. The host takes the first
+ * voice listing a language as that language's default (`fr` -> fr-fr, `pt` -> pt, not pt-br).
+ */
+export function orderByLanguagePriority(voices: Voice[], priorities: Map<string, Map<string, number>>): Voice[] {
+  const base = (v: Voice) => v.id.split("-")[0]!;
+  const rank = (v: Voice) => priorities.get(v.id)?.get(base(v)) ?? 100;
+  return voices.sort((a, b) => base(a).localeCompare(base(b)) || rank(a) - rank(b) || a.id.localeCompare(b.id));
 }
 
 /** The first sentence alone, then the rest grouped into runs of at most `maxChars`. */

@@ -23,7 +23,7 @@ def fetch(url):
 class ChorusExtensionTest(unittest.TestCase):
     def setUp(self):
         self.saved = dict(script.params)
-        script.params.update({"server_url": CHORUS_URL, "voice": "en-us", "narrator_voice": "en-gb", "activate": True,
+        script.params.update({"server_url": CHORUS_URL, "engine": "", "voice": "en-us", "narrator_voice": "en-gb", "activate": True,
                               "autoplay": True, "show_text": True, "narrator_enabled": False})
 
     def tearDown(self):
@@ -90,6 +90,22 @@ class ChorusExtensionTest(unittest.TestCase):
             self.assertEqual(c.settings()["current_engine_loaded"], "flite")
         finally:
             c.reload("espeak")
+
+    def test_engine_setting_applies_without_the_dropdown(self):
+        # As text-generation-webui does: settings.yaml's chorus_tts-engine lands in params, then setup().
+        script.params["engine"] = "flite"
+        script.setup()
+        out = script.output_modifier("Spoken by the configured engine.", {})
+        src = out.split('"')[1]
+        wav = fetch(src)[2]
+        self.assertEqual(int.from_bytes(wav[24:28], "little"), 16000)  # Flite's rate; eSpeak's is 22050
+        self.assertEqual(script.client().settings()["current_engine_loaded"], "espeak")  # the server default is untouched
+        self.assertIn("slt", script.client().voices("flite"))
+
+    def test_engine_voice(self):
+        self.assertEqual(script.engine_voice("flite", "awb"), "flite:awb")
+        self.assertEqual(script.engine_voice("flite", "espeak:en-us"), "espeak:en-us")
+        self.assertEqual(script.engine_voice("", "en-us"), "en-us")
 
     def test_ui_without_gradio_does_not_fail(self):
         if script.gr is None:

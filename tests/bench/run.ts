@@ -5,9 +5,10 @@ import { benchLoad } from "./load.ts";
 import { printPiperBench } from "./piper.ts";
 import { benchWyoming } from "./wyoming.ts";
 import { benchFinetune } from "./finetune.ts";
+import { benchFaults } from "./faults.ts";
 
 const only = process.argv.slice(2);
-const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["piper", () => printPiperBench()], ["wyoming", () => benchWyoming()], ["finetune", () => benchFinetune()]];
+const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["piper", () => printPiperBench()], ["wyoming", () => benchWyoming()], ["finetune", () => benchFinetune()], ["faults", () => benchFaults()]];
 
 for (const [name, run] of benches) {
   if (only.length && !only.includes(name)) continue;

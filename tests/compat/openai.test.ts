@@ -86,6 +86,22 @@ describe("requests shaped as real clients send them", () => {
     expect(slow.durationSeconds).toBeGreaterThan(fast.durationSeconds * 2);
   });
 
+  it("input over 4096 characters is the SDK's BadRequestError, as from OpenAI", async () => {
+    const err = await client.audio.speech.create({ model: "tts-1", voice: "alloy", input: "word ".repeat(900) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).code).toBe("string_above_max_length");
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("input");
+  });
+
+  it("models.retrieve works for listed models and is NotFoundError otherwise", async () => {
+    const model = await client.models.retrieve("tts-1");
+    expect(model).toMatchObject({ id: "tts-1", object: "model", owned_by: "chorus:espeak" });
+    expect((await client.models.retrieve("flite")).id).toBe("flite");
+    const err = await client.models.retrieve("tts-9").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("model_not_found");
+  });
+
   it("GET /v1/models lists model names and engines", async () => {
     const body = await (await fetch(`${chorus.url}/v1/models`)).json();
     expect(body.object).toBe("list");
@@ -98,7 +114,7 @@ describe("bad input -> OpenAI error naming the parameter", () => {
     ["missing input", { model: "tts-1", voice: "alloy" }, 400, "input"],
     ["input of the wrong type", { model: "tts-1", voice: "alloy", input: 42 }, 400, "input"],
     ["empty input", { model: "tts-1", voice: "alloy", input: "   " }, 400, "input"],
-    ["input over 4096 characters", { model: "tts-1", voice: "alloy", input: "word ".repeat(900) }, 413, "input"],
+    ["input over 4096 characters (400, as OpenAI)", { model: "tts-1", voice: "alloy", input: "word ".repeat(900) }, 400, "input"],
     ["missing voice", { model: "tts-1", input: "hi" }, 400, "voice"],
     ["empty voice", { model: "tts-1", input: "hi", voice: " " }, 400, "voice"],
     ["unknown format", { model: "tts-1", input: "hi", voice: "alloy", response_format: "ogg" }, 400, "response_format"],

@@ -7,7 +7,8 @@ import { runChorus, startServer, type RunningServer } from "../helpers/process.t
 import { tempDir } from "../helpers/temp.ts";
 
 const tmp = tempDir("e2e");
-const env = { CHORUS_DATA_DIR: tmp };
+// A port no server answers on, so `chorus engines` shows the manifests' state.
+const env = { CHORUS_DATA_DIR: tmp, CHORUS_SERVER__PORT: "1" };
 
 describe("chorus serve", () => {
   let server: RunningServer;
@@ -81,7 +82,7 @@ describe("chorus CLI", () => {
   it("engines and voices list what is installed", () => {
     const engines = runChorus(["engines"], env);
     expect(engines.status).toBe(0);
-    expect(engines.stdout.toString()).toMatch(/\* espeak\s+1\.0\.0/);
+    expect(engines.stdout.toString()).toMatch(/\* espeak\s+available\s+1\.0\.0/);
     expect(engines.stdout.toString()).toMatch(/flite/);
     const voices = runChorus(["voices", "--engine", "flite", "--json"], env);
     expect(JSON.parse(voices.stdout.toString()).map((v: { id: string }) => v.id)).toContain("slt");

@@ -132,7 +132,8 @@ describe("POST /api/speech", () => {
     ["a JSON array", [], 400, "CHORUS_ERR_REQUEST_INVALID", "(body)"],
     ["text of the wrong type", { text: 5 }, 400, "CHORUS_ERR_REQUEST_INVALID", "text"],
     ["missing text", { voice: "en-us" }, 400, "CHORUS_ERR_REQUEST_INVALID", "text"],
-    ["empty text", { text: "" }, 400, "CHORUS_ERR_REQUEST_INVALID", "text"],
+    ["empty text", { text: "" }, 400, "CHORUS_ERR_TEXT_EMPTY", "text"],
+    ["whitespace text", { text: "   " }, 400, "CHORUS_ERR_TEXT_EMPTY", "text"],
     ["text with nothing to speak", { text: "  ...  " }, 400, "CHORUS_ERR_TEXT_EMPTY", "text"],
     ["speed out of range", { text: "Hi", speed: 9 }, 400, "CHORUS_ERR_REQUEST_INVALID", "speed"],
     ["speed of the wrong type", { text: "Hi", speed: "fast" }, 400, "CHORUS_ERR_REQUEST_INVALID", "speed"],
@@ -141,7 +142,10 @@ describe("POST /api/speech", () => {
     ["engine of the wrong type", { text: "Hi", engine: 3 }, 400, "CHORUS_ERR_REQUEST_INVALID", "engine"],
     ["an unknown engine", { text: "Hi", engine: "nope" }, 404, "CHORUS_ERR_ENGINE_NOT_FOUND", "engine"],
     ["an unknown voice", { text: "Hi", voice: "vulcan" }, 404, "CHORUS_ERR_VOICE_NOT_FOUND", "voice"],
-    ["an unknown Flite voice", { text: "Hi", engine: "flite", voice: "en-us" }, 404, "CHORUS_ERR_VOICE_NOT_FOUND", "voice"],
+    ["an unknown Flite voice", { text: "Hi", engine: "flite", voice: "kevin" }, 404, "CHORUS_ERR_VOICE_NOT_FOUND", "voice"],
+    ["a language Flite does not speak", { text: "Hi", engine: "flite", voice: "fr" }, 404, "CHORUS_ERR_VOICE_NOT_FOUND", "voice"],
+    ["an engine:voice naming an engine that is not installed", { text: "Hi", voice: "nosuch:x" }, 404, "CHORUS_ERR_ENGINE_NOT_FOUND", "voice"],
+    ["an engine:voice disagreeing with engine", { text: "Hi", engine: "espeak", voice: "flite:slt" }, 400, "CHORUS_ERR_REQUEST_INVALID", "voice"],
     ["text over the limit", { text: "word ".repeat(100) }, 413, "CHORUS_ERR_TEXT_TOO_LONG", "text"],
   ])("rejects %s", async (_name, payload, status, code, field) => {
     const res = typeof payload === "string"

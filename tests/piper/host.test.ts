@@ -53,6 +53,16 @@ describe("piper over HTTP", () => {
     expect(ids).not.toContain('"invalid"');
   });
 
+  it("resolves a language code to a voice of that language (test-de speaks German)", async () => {
+    const de = await speech({ text: "Guten Tag.", voice: "de", options: quiet });
+    expect(de.status).toBe(200);
+    expect(de.headers.get("x-chorus-voice")).toBe("test-de");
+    const details = ((await (await fetch(`${url}/api/voices?engine=piper`)).json()) as { details: { id: string; languages: string[] }[] }).details;
+    const en = await speech({ text: "Hello.", voice: "en", options: quiet });
+    expect(en.status).toBe(200);
+    expect(details.find((v) => v.id === en.headers.get("x-chorus-voice"))!.languages.some((l) => l.startsWith("en"))).toBe(true);
+  });
+
   it("returns a WAV at the voice's sample rate, and selects speakers by name and by id", async () => {
     const text = "Hello there. How are you?";
     const byName = await speech({ text, voice: "test-multi", options: { ...quiet, speaker: "bob" } });

@@ -19,13 +19,27 @@ export function ffmpegPath(): string {
   if (fromEnv) return (cachedPath = fromEnv);
   const require = createRequire(import.meta.url);
   const found = (require("@ffmpeg-installer/ffmpeg") as { path: string }).path;
+  return (cachedPath = ensureExecutable(found));
+}
+
+/**
+ * Makes `file` executable when it is not. The platform package's postinstall (`chmod u+x
+ * ffmpeg`) is denied in package.json's allowScripts (npm 12 blocks it anyway): the tarball's
+ * mode is normally right already, and this covers the case where it is not.
+ */
+export function ensureExecutable(file: string): string {
   try {
-    accessSync(found, constants.X_OK);
+    accessSync(file, constants.X_OK);
+    return file;
   } catch {
-    // The package's postinstall (`chmod u+x`) may not have run; the tarball mode is usually right.
-    chmodSync(found, 0o755);
+    try {
+      chmodSync(file, 0o755);
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch (err) {
+      throw new EncoderError(`${file} is not executable and cannot be made so (${(err as Error).message}); run chmod +x on it or set FFMPEG_PATH`);
+    }
   }
-  return (cachedPath = found);
 }
 
 export class EncoderError extends Error {

@@ -8,6 +8,7 @@
  */
 import { pcmBytes, wavHeader } from "../wav.ts";
 import { ffmpegEncode } from "./ffmpeg.ts";
+import { fixFlacStreamInfo } from "../lengths.ts";
 
 export { EncoderError, ffmpegPath } from "./ffmpeg.ts";
 
@@ -75,7 +76,7 @@ export function encodeStream(format: AudioFormat, sampleRate: number, pcm: Async
   }
 }
 
-/** The whole encoded file at once. */
+/** The whole encoded file at once, its header carrying the total length (wav, flac). */
 export async function encodeAll(format: AudioFormat, sampleRate: number, pcm: AsyncIterable<Int16Array>, options: EncodeOptions = {}): Promise<Buffer> {
   if (format === "wav") {
     // Not streamed, so the header can carry the exact sizes.
@@ -83,6 +84,21 @@ export async function encodeAll(format: AudioFormat, sampleRate: number, pcm: As
     for await (const samples of pcm) chunks.push(pcmBytes(samples));
     const size = chunks.reduce((n, c) => n + c.length, 0);
     return Buffer.concat([wavHeader(sampleRate, size), ...chunks]);
+  }
+  if (format === "flac") {
+    // Encoded through a pipe, so STREAMINFO left the total length and MD5 out: written here.
+    const input: Buffer[] = [];
+    let samples = 0;
+    async function* tap() {
+      for await (const chunk of pcm) {
+        input.push(Buffer.from(pcmBytes(chunk)));
+        samples += chunk.length;
+        yield chunk;
+      }
+    }
+    const out: Buffer[] = [];
+    for await (const bytes of encodeStream(format, sampleRate, tap(), options)) out.push(bytes);
+    return fixFlacStreamInfo(Buffer.concat(out), samples, input);
   }
   const out: Buffer[] = [];
   for await (const bytes of encodeStream(format, sampleRate, pcm, options)) out.push(bytes);

@@ -8,9 +8,12 @@ import { ChorusError } from "../../errors.ts";
 export interface GenerateRequest {
   text: string;
   filtering: TextFiltering;
+  /** Engine of the character voice (and of the narrator's unless `narratorEngine`). */
   engine: string;
   characterVoice?: string;
   narratorVoice?: string;
+  /** Engine of the narrator voice when it names another one (`flite:awb`). */
+  narratorEngine?: string;
   narrator: NarratorMode;
   textNotInside: NotInside;
   speed?: number;
@@ -29,26 +32,32 @@ export function planSegments(req: Pick<GenerateRequest, "text" | "filtering" | "
 }
 
 /** Speaks every part in order; returns PCM at the first part's rate. */
-export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<{ sampleRate: number; chunks: Int16Array[]; engine: string }> {
+export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<{ sampleRate: number; chunks: Int16Array[]; engine: string; ignored: Set<"speed" | "pitch">; clamped: Partial<Record<"speed" | "pitch", number>> }> {
   const segments = planSegments(req);
   if (segments.length === 0) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text_input has nothing to speak after filtering", { field: "text_input" });
   let sampleRate = 0;
   let engine = req.engine;
   const chunks: Int16Array[] = [];
+  const ignored = new Set<"speed" | "pitch">();
+  const clamped: Partial<Record<"speed" | "pitch", number>> = {};
   for (const segment of segments) {
-    const voice = segment.role === "narrator" ? (req.narratorVoice ?? req.characterVoice) : req.characterVoice;
+    const narrating = segment.role === "narrator" && (req.narratorVoice !== undefined || req.narratorEngine !== undefined);
+    const voice = narrating ? req.narratorVoice : req.characterVoice;
+    const segmentEngine = narrating ? (req.narratorEngine ?? req.engine) : req.engine;
     let stream;
     try {
-      stream = await pipeline.start({ text: segment.text, engine: req.engine, voice, speed: req.speed, pitch: req.pitch }, signal);
+      stream = await pipeline.start({ text: segment.text, engine: segmentEngine, voice, speed: req.speed, pitch: req.pitch }, signal);
     } catch (err) {
       if (err instanceof ChorusError && err.field === "voice") {
-        throw new ChorusError(err.code, err.message, { field: segment.role === "narrator" && req.narratorVoice ? "narrator_voice_gen" : "character_voice_gen", cause: err });
+        throw new ChorusError(err.code, err.message, { field: narrating ? "narrator_voice_gen" : "character_voice_gen", cause: err });
       }
       throw err;
     }
     engine = stream.engineId;
+    for (const field of stream.ignored ?? []) ignored.add(field);
+    Object.assign(clamped, stream.clamped);
     if (!sampleRate) sampleRate = stream.sampleRate;
     for await (const c of stream.chunks) chunks.push(resampleLinear(c, stream.sampleRate, sampleRate));
   }
-  return { sampleRate, chunks, engine };
+  return { sampleRate, chunks, engine, ignored, clamped };
 }

@@ -3,8 +3,11 @@
  * /api/ready, /api/rvcvoices, /api/currentsettings, /api/reload, /api/lowvramsetting,
  * /api/deepspeed, /api/stop-generation, /api/tts-generate, /api/tts-generate-streaming,
  * /api/previewvoice/ and the generated files under /audio/. (/api/voices is the native route,
- * whose `{voices:[ids]}` is already AllTalk's shape.) Forms are application/x-www-form-urlencoded.
+ * whose `{voices:[ids]}` is already AllTalk's shape.) Forms are application/x-www-form-urlencoded
+ * or multipart/form-data (as FastAPI's `Form` takes both). Voices may be `engine:voice` or a
+ * language code on every route (voices/reference.ts).
  */
+import { audioToken } from "../audio-token.ts";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -17,6 +20,9 @@ import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
 import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { applyRetention, outputFileName, resolveInside } from "./files.ts";
+import { multipartBoundary, parseMultipart } from "./multipart.ts";
+import { resolveVoiceRef } from "../../voices/reference.ts";
+import { prosodyHeaders } from "../../synth/prosody.ts";
 import { generateSpeech } from "./generate.ts";
 import { allTalkError, checkRawTextLength, formParams, numberField, queryParams, sendRanged } from "./http.ts";
 
@@ -35,6 +41,13 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
 
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  app.addContentTypeParser("multipart/form-data", { parseAs: "buffer" }, (req, body, done) => {
+    try {
+      done(null, parseMultipart(body as Buffer, multipartBoundary(req.headers["content-type"])));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
   });
   app.setErrorHandler((error, request, reply) => allTalkError(reply, error, request.url));
 
@@ -59,6 +72,8 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     return {
       engines_available: engines().map((e) => e.id),
       current_engine_loaded: state.engine,
+      // What /api/reload changes: the server's default engine, not only these routes'.
+      current_engine_scope: "server: AllTalk routes, /api/speech and chorus say without an engine, the web page; OpenAI requests use their model's engine",
       models_available: engines().map((e) => ({ name: e.id })),
       current_model_loaded: state.models.has(state.engine) ? `${state.engine} - ${state.models.get(state.engine)}` : state.engine,
       manufacturer_name: m?.name ?? state.engine,
@@ -86,7 +101,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     };
   });
 
-  app.post("/api/reload", async (request) => {
+  app.post("/api/reload", async (request, reply) => {
     // AllTalk's "ENGINE - MODEL" form (e.g. "xtts - xttsv2_2.0.3"): the model goes to engines with a `model` option.
     const [engineName, model] = (queryParams(request).tts_method ?? "").split(" - ").map((part) => part.trim());
     const id = engineName ?? "";
@@ -94,7 +109,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     else if (model) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `tts_method: engine '${id}' has no models to choose ('${model}')`, { field: "tts_method" });
     if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
     if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
-    await pipeline.voices(id); // loads it now, through the scheduler; a failure leaves the default as it was
+    await pipeline.voices(id, track(request, reply).signal); // loads it now, through the scheduler; a failure leaves the default as it was
     const { previous } = registry.selection.set(id);
     request.log.info({ engine: id, previous, reason: "reloaded" }, "default engine changed");
     return { status: "model-success" };
@@ -126,13 +141,16 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const file = path.join(outputsDir, name);
     await fs.writeFile(file, wavFile(sampleRate, chunks));
     await applyRetention(outputsDir, compat.alltalk, name);
-    return { output_file_path: file, output_file_url: `/audio/${name}`, output_cache_url: `/audio/${name}` };
+    // with an API key, the links carry a signed token so that an <audio> element can play them
+    const url = compat.apiKey ? `/audio/${name}?token=${audioToken(name, compat.apiKey, compat.alltalk.maxAgeMinutes * 60)}` : `/audio/${name}`;
+    return { output_file_path: file, output_file_url: url, output_cache_url: url };
   };
 
   app.post("/api/tts-generate", async (request, reply) => {
     const form = formParams(request);
     const text = form.text_input;
-    if (!text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
+    if (text === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
+    if (!text.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text_input: has nothing to speak", { field: "text_input" });
     checkRawTextLength(text, config.text.maxLength, "text_input"); // before filtering, which blocks the event loop while it runs
     const filtering = (form.text_filtering || "standard").toLowerCase() as TextFiltering;
     if (!TEXT_FILTERING_MODES.includes(filtering)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_filtering: must be none, standard or html", { field: "text_filtering" });
@@ -144,13 +162,29 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const pitch = numberField(form, "pitch", -24, 24);
     const timestamp = (form.output_file_timestamp ?? "true").toLowerCase() !== "false";
     const name = outputFileName(form.output_file_name, timestamp);
+    // `engine:voice` picks the engine for that voice; plain voices are the current engine's.
+    const character = resolveVoiceRef(registry, voiceId(form.character_voice_gen), state.engine, { field: "character_voice_gen" });
+    const narratorRef = form.narrator_voice_gen?.trim() ? resolveVoiceRef(registry, voiceId(form.narrator_voice_gen), state.engine, { field: "narrator_voice_gen" }) : undefined;
     const controller = track(request, reply);
     try {
       const audio = await generateSpeech(
         pipeline,
-        { text, filtering, engine: state.engine, characterVoice: voiceId(form.character_voice_gen), narratorVoice: voiceId(form.narrator_voice_gen), narrator, textNotInside: notInside, speed, pitch: pitch === undefined ? undefined : 2 ** (pitch / 12) },
+        {
+          text,
+          filtering,
+          engine: character.engine ?? state.engine,
+          characterVoice: character.voice,
+          narratorVoice: narratorRef?.voice,
+          narratorEngine: narratorRef?.engine,
+          narrator,
+          textNotInside: notInside,
+          speed,
+          // AllTalk's pitch is in semitones; Chorus's is a frequency factor (2^(st/12): -24..24 -> 0.25..4).
+          pitch: pitch === undefined ? undefined : 2 ** (pitch / 12),
+        },
         controller.signal,
       );
+      for (const [header, value] of Object.entries(prosodyHeaders({ ignored: [...audio.ignored], clamped: audio.clamped }))) void reply.header(header, value);
       return { status: "generate-success", ...(await writeOutput(name, audio.sampleRate, audio.chunks)) };
     } finally {
       running.delete(controller);
@@ -159,14 +193,17 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
 
   const streaming = async (request: FastifyRequest, reply: FastifyReply) => {
     const params = { ...queryParams(request), ...formParams(request) };
-    if (!params.text?.trim()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
+    if (params.text === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
+    if (!params.text.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text: has nothing to speak", { field: "text" });
     checkRawTextLength(params.text, config.text.maxLength, "text");
+    const target = resolveVoiceRef(registry, voiceId(params.voice), state.engine);
     const controller = track(request, reply);
     // AllTalk's `language` reaches engines that take a `language` option (XTTS).
-    const language = params.language && registry.manifest(state.engine)?.options.language ? { language: params.language } : undefined;
-    const model = state.models.get(state.engine);
+    const engine = target.engine ?? state.engine;
+    const language = params.language && registry.manifest(engine)?.options.language ? { language: params.language } : undefined;
+    const model = state.models.get(engine);
     const options = language || model ? { ...language, ...(model ? { model } : {}) } : undefined;
-    const speech = await pipeline.start({ text: params.text, engine: state.engine, voice: voiceId(params.voice), options }, controller.signal);
+    const speech = await pipeline.start({ text: params.text, engine: target.engine, voice: target.voice, options }, controller.signal);
     speechHeaders(reply, speech);
     void reply.type("audio/wav");
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
@@ -175,12 +212,16 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.get("/api/tts-generate-streaming", streaming);
   app.post("/api/tts-generate-streaming", streaming);
 
-  app.post("/api/previewvoice", async (request) => {
+  app.post("/api/previewvoice", async (request, reply) => {
     const form = formParams(request);
     const voice = voiceId(form.voice);
     if (!voice) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: is required", { field: "voice" });
-    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: state.engine, characterVoice: voice, narrator: false, textNotInside: "character" }, new AbortController().signal);
-    return { status: "generate-success", ...(await writeOutput(outputFileName(`preview_${voice}`, false), audio.sampleRate, audio.chunks)) };
+    const target = resolveVoiceRef(registry, voice, state.engine);
+    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: target.engine ?? state.engine, characterVoice: target.voice, narrator: false, textNotInside: "character" }, track(request, reply).signal).catch((err: unknown) => {
+      // generateSpeech names tts-generate's field; this route's is `voice`.
+      throw err instanceof ChorusError && err.field === "character_voice_gen" ? new ChorusError(err.code, err.message, { field: "voice", cause: err }) : err;
+    });
+    return { status: "generate-success", ...(await writeOutput(outputFileName(`preview_${voice.replace(/:/g, "_")}`, false), audio.sampleRate, audio.chunks)) };
   });
 
   app.get("/audio/:file", async (request, reply) => {

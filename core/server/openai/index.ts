@@ -9,7 +9,7 @@ import { AUDIO_FORMATS } from "../../audio/encoders/index.ts";
 import { ChorusError } from "../../errors.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { fromZod } from "../errors.ts";
-import { sendOpenAIError } from "./errors.ts";
+import { OpenAIRequestError, openAIError, sendOpenAIError } from "./errors.ts";
 import { openaiTables } from "./aliases.ts";
 import { resolveTarget } from "./mapping.ts";
 import { sendAudio, sendSse } from "./respond.ts";
@@ -46,9 +46,10 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
     if (!parsed.success) throw fromZod(parsed.error);
     const body = parsed.data;
     if (body.input.length > compat.openai.maxInput) {
-      throw new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `input is ${body.input.length} characters; the limit is ${compat.openai.maxInput}`, { field: "input" });
+      // OpenAI answers 400 here (the SDK's BadRequestError), code string_above_max_length.
+      throw new OpenAIRequestError(`input: string should have at most ${compat.openai.maxInput} characters (got ${body.input.length})`, "input", "string_above_max_length");
     }
-    if (!body.input.trim()) throw badRequest("input: must not be empty", "input");
+    if (!body.input.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "input: must not be empty", { field: "input" });
     const voiceName = typeof body.voice === "string" ? body.voice : body.voice.id;
     if (!voiceName.trim()) throw badRequest("voice: must not be empty", "voice");
     const target = resolveTarget(tables(), registry, body.model, voiceName);
@@ -67,6 +68,16 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
     data: modelIds().map((id) => ({ id, object: "model", created: 0, owned_by: tables().models[id] ? `chorus:${tables().models[id]!.engine}` : "chorus" })),
   }));
 
+  // The SDK's models.retrieve(id): one model object, or OpenAI's 404 model_not_found.
+  app.get("/v1/models/:model", async (request, reply) => {
+    const { model } = request.params as { model: string };
+    if (!modelIds().includes(model)) {
+      return reply.status(404).send(openAIError(404, `The model '${model}' does not exist (GET /v1/models lists them)`, "model", "model_not_found", "invalid_request_error"));
+    }
+    const mapped = tables().models[model];
+    return { id: model, object: "model", created: 0, owned_by: mapped ? `chorus:${mapped.engine}` : "chorus" };
+  });
+
   app.get("/v1/audio/models", async () => ({
     models: modelIds().map((id) => {
       const target = tables().models[id];
@@ -76,11 +87,11 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
   }));
 
   // OpenAI voice names, then the voices of the engine behind `model` (default: tts-1's).
-  app.get("/v1/audio/voices", async (request) => {
+  app.get("/v1/audio/voices", async (request, reply) => {
     const model = String((request.query as Record<string, unknown>).model ?? "tts-1");
     const engine = resolveTarget(tables(), registry, model, "").engine;
     const aliases = Object.keys(tables().voices).map((id) => ({ id, name: id }));
-    const native = (await pipeline.voices(engine)).map((v) => ({ id: `${engine}:${v.id}`, name: `${v.name} (${engine})` }));
+    const native = (await pipeline.voices(engine, abortOnDisconnect(request, reply))).map((v) => ({ id: `${engine}:${v.id}`, name: `${v.name} (${engine})` }));
     return { voices: [...aliases, ...native] };
   });
 };

@@ -7,6 +7,7 @@
  */
 import { ChorusError } from "../../errors.ts";
 import type { Registry } from "../../registry/registry.ts";
+import { resolveVoiceRef } from "../../voices/reference.ts";
 import type { OpenAITables } from "./aliases.ts";
 
 export interface SpeechTarget {
@@ -31,15 +32,9 @@ export function resolveTarget(tables: OpenAITables, registry: Registry, model: s
   }
 
   const voice = rawVoice.trim();
-  const colon = voice.indexOf(":");
-  if (colon > 0) {
-    const voiceEngine = voice.slice(0, colon);
-    if (!registry.get(voiceEngine)) {
-      throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `voice '${voice}' names engine '${voiceEngine}', which is not installed`, { field: "voice" });
-    }
-    const id = voice.slice(colon + 1).trim();
-    return { engine: voiceEngine, voice: id || undefined, options: undefined };
-  }
+  // `engine:voice` (the same rule on every surface: voices/reference.ts) picks the engine too.
+  const ref = resolveVoiceRef(registry, voice, engine);
+  if (ref.engine !== engine || ref.voice !== voice) return { engine: ref.engine!, voice: ref.voice, options: undefined };
   const table = lookupVoice(tables, voice);
   if (table) {
     const entry = table[engine];

@@ -5,6 +5,7 @@ import { contentType, encodeStream, type AudioFormat } from "../../audio/encoder
 import { resampleLinear } from "../../audio/resample.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { primed } from "../primed.ts";
+import { ChorusError } from "../../errors.ts";
 
 /** PCM at `to` Hz (linear interpolation per chunk; a no-op when the rates agree). */
 export async function* atRate(chunks: AsyncIterable<Int16Array>, from: number, to: number): AsyncGenerator<Int16Array> {
@@ -33,9 +34,16 @@ export async function sendSse(reply: FastifyReply, speech: SpeechStream, format:
   const pcm = rate === speech.sampleRate ? speech.chunks : atRate(speech.chunks, speech.sampleRate, rate);
   async function* events() {
     let bytes = 0;
-    for await (const audio of encodeStream(format, rate, pcm)) {
-      bytes += audio.length;
-      yield `data: ${JSON.stringify({ type: "speech.audio.delta", audio: audio.toString("base64") })}\n\n`;
+    try {
+      for await (const audio of encodeStream(format, rate, pcm)) {
+        bytes += audio.length;
+        yield `data: ${JSON.stringify({ type: "speech.audio.delta", audio: audio.toString("base64") })}\n\n`;
+      }
+    } catch (err) {
+      // After the first event the status is sent: the failure is an event, never a silent end.
+      if (!bytes) throw err;
+      yield sseError(err);
+      return;
     }
     const inputTokens = Math.ceil(inputChars / 4);
     const outputTokens = Math.ceil(bytes / 64);
@@ -46,4 +54,11 @@ export async function sendSse(reply: FastifyReply, speech: SpeechStream, format:
   void reply.header("Cache-Control", "no-cache");
   void reply.type("text/event-stream; charset=utf-8");
   return reply.send(Readable.from(stream, { objectMode: false }));
+}
+
+/** An `error` event (OpenAI's shape) for a stream that failed after it began; no `done` follows. */
+function sseError(err: unknown): string {
+  const chorus = err instanceof ChorusError ? err : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  return `data: ${JSON.stringify({ type: "error", error: { type: "server_error", code: chorus?.code ?? "CHORUS_ERR_ENGINE_FAILED", message: `the stream ended early: ${message}` } })}\n\n`;
 }

@@ -7,6 +7,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { fromZod } from "../errors.ts";
+import { abortOnDisconnect } from "./speech.ts";
 
 const ActivateParams = z.object({ id: z.string().min(1) });
 const ActivateQuery = z.object({ load: z.enum(["true", "false"]).optional() });
@@ -14,14 +15,14 @@ const ActivateQuery = z.object({ load: z.enum(["true", "false"]).optional() });
 export const activationRoutes: FastifyPluginAsync = async (app) => {
   const { registry, pipeline } = app.host;
 
-  app.post("/api/engines/:id/activate", async (request) => {
+  app.post("/api/engines/:id/activate", async (request, reply) => {
     const params = ActivateParams.safeParse(request.params);
     if (!params.success) throw fromZod(params.error);
     const query = ActivateQuery.safeParse(request.query);
     if (!query.success) throw fromZod(query.error, "query");
     // `?load=true` loads the engine now instead of on its first request; an engine that cannot
     // load does not become the default.
-    if (query.data.load === "true") await pipeline.voices(params.data.id);
+    if (query.data.load === "true") await pipeline.voices(params.data.id, abortOnDisconnect(request, reply));
     const { default: id, previous } = registry.selection.set(params.data.id);
     request.log.info({ engine: id, previous, reason: "activated" }, "default engine changed");
     return { default: id, previous };

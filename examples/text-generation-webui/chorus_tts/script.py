@@ -32,7 +32,10 @@ params = {
     "activate": True,
     "server_url": "http://127.0.0.1:7851",
     "api_key": "",
-    "engine": "",  # empty: whatever the server has loaded
+    # Engine for this extension's requests (settings.yaml: chorus_tts-engine). Sent with each
+    # request as `engine:voice`, so it applies from the start and leaves the server's default
+    # (other clients) alone. Empty: the server's current engine.
+    "engine": "",
     "voice": "en-us",
     "narrator_enabled": False,
     "narrator_voice": "en-gb",
@@ -89,8 +92,9 @@ class ChorusClient:
         except ChorusError:
             return False
 
-    def voices(self):
-        return list(self._json("GET", "/api/voices").get("voices", []))
+    def voices(self, engine=""):
+        query = {"engine": engine} if engine else None
+        return list(self._json("GET", "/api/voices", query=query).get("voices", []))
 
     def settings(self):
         return self._json("GET", "/api/currentsettings")
@@ -102,14 +106,14 @@ class ChorusClient:
         return self._json("POST", "/api/reload", form={}, query={"tts_method": engine})
 
     def generate(self, text, voice, narrator_enabled=False, narrator_voice="", text_not_inside="character",
-                 text_filtering="standard", language="en", output_file_name="tgwui"):
-        """Synthesises `text`; returns the absolute URL of the WAV on the Chorus server."""
+                 text_filtering="standard", language="en", output_file_name="tgwui", engine=""):
+        """Synthesises `text` (with `engine` when given); returns the absolute URL of the WAV."""
         form = {
             "text_input": text,
             "text_filtering": text_filtering,
-            "character_voice_gen": voice,
+            "character_voice_gen": engine_voice(engine, voice),
             "narrator_enabled": "true" if narrator_enabled else "false",
-            "narrator_voice_gen": narrator_voice or voice,
+            "narrator_voice_gen": engine_voice(engine, narrator_voice or voice),
             "text_not_inside": text_not_inside,
             "language": language,
             "output_file_name": output_file_name,
@@ -124,6 +128,16 @@ class ChorusClient:
 
     def absolute(self, url):
         return url if re.match(r"^https?://", url) else self.base_url + "/" + url.lstrip("/")
+
+
+def engine_voice(engine, voice):
+    """`engine:voice` when an engine is chosen (Chorus accepts it on every route); a voice
+    that already names its engine, or no engine chosen, is sent as it is."""
+    engine = (engine or "").strip()
+    voice = (voice or "").strip()
+    if not engine or ":" in voice:
+        return voice
+    return "%s:%s" % (engine, voice)
 
 
 def _error_text(body):
@@ -168,6 +182,7 @@ def output_modifier(string, state, is_chat=False):
             text_not_inside=params["text_not_inside"],
             text_filtering=params["text_filtering"],
             language=params["language"],
+            engine=params.get("engine", ""),
         )
     except ChorusError as err:
         logger.error("Chorus TTS: %s", err)
@@ -192,8 +207,22 @@ def state_modifier(state):
 
 
 def setup():
-    if not client().ready():
+    """Checks the server and the configured engine (params come from settings.yaml first)."""
+    c = client()
+    if not c.ready():
         logger.warning("Chorus TTS: no Chorus answering at %s yet", params["server_url"])
+        return
+    engine = (params.get("engine") or "").strip()
+    if engine:
+        try:
+            engines = c.engines()
+        except ChorusError as err:
+            logger.error("Chorus TTS: %s", err)
+            return
+        if engine not in engines:
+            logger.warning("Chorus TTS: engine '%s' is not installed on %s (it has: %s)", engine, params["server_url"], ", ".join(engines))
+        else:
+            logger.info("Chorus TTS: using engine %s", engine)
 
 
 def ui():
@@ -203,18 +232,16 @@ def ui():
     def refresh():
         c = client()
         try:
-            return gr.update(choices=c.engines()), gr.update(choices=c.voices()), gr.update(choices=c.voices())
+            voices = c.voices(params.get("engine", ""))
+            return gr.update(choices=c.engines()), gr.update(choices=voices), gr.update(choices=voices)
         except ChorusError as err:
             logger.error("Chorus TTS: %s", err)
             return gr.update(), gr.update(), gr.update()
 
     def set_engine(engine):
-        params["engine"] = engine
-        if engine:
-            try:
-                client().reload(engine)
-            except ChorusError as err:
-                logger.error("Chorus TTS: %s", err)
+        # Applied per request (engine:voice), like the settings.yaml value; the server's
+        # default engine, which other clients use, is left as it is.
+        params["engine"] = engine or ""
 
     with gr.Accordion("Chorus TTS", open=True):
         with gr.Row():

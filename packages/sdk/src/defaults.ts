@@ -43,6 +43,8 @@ export function manifestWithDefaults(input: unknown): Manifest {
     voiceCloning: (caps.voiceCloning as boolean) ?? false,
     sampleRates: (caps.sampleRates as number[]) ?? [],
     sentenceSplitting: caps.sentenceSplitting === "engine" ? "engine" : "host",
+    ...(Array.isArray(caps.speedRange) ? { speedRange: caps.speedRange as [number, number] } : {}),
+    ...(Array.isArray(caps.pitchRange) ? { pitchRange: caps.pitchRange as [number, number] } : {}),
   };
   const resources = obj(m.resources);
   const profiles = Array.isArray(resources.profiles) ? resources.profiles.map(profile) : [profile({ name: "cpu", device: "cpu" })];

@@ -30,9 +30,16 @@ export interface SynthesisRequest {
   text: string;
   /** A voice id from `listVoices()`, already resolved by the host (never empty). */
   voice: string;
-  /** 1.0 = the voice's natural rate; only set when the manifest declares `speed`. */
+  /**
+   * Rate factor, 1.0 = the voice's natural rate (2 = twice as fast). Always 1 unless the
+   * manifest declares `capabilities.speed`; within `capabilities.speedRange` when declared.
+   */
   speed: number;
-  /** 1.0 = the voice's natural pitch; only meaningful when the manifest declares `pitch`. */
+  /**
+   * Pitch as a frequency factor, 1.0 = the voice's natural pitch (2 = an octave up; semitones
+   * s are 2^(s/12)). Always 1 unless the manifest declares `capabilities.pitch`; within
+   * `capabilities.pitchRange` when declared. The engine maps it onto its own control.
+   */
   pitch: number;
   /** Engine-specific options, validated against the manifest's `options`. */
   options: Record<string, unknown>;

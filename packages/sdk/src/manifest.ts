@@ -29,8 +29,14 @@ export interface PlacementProfile {
 export interface Capabilities {
   /** The engine yields audio in several chunks (per sentence or finer) as it makes them. */
   streaming: boolean;
+  /** The engine honours `speed` (a rate factor, 1 = natural); without it the host sends 1 and says so. */
   speed: boolean;
+  /** The engine honours `pitch` (a frequency factor, 1 = natural); without it the host sends 1 and says so. */
   pitch: boolean;
+  /** Speed factors the engine can realise, [min, max]; the host clamps requests to them. */
+  speedRange?: [number, number];
+  /** Pitch factors the engine can realise, [min, max]; the host clamps requests to them. */
+  pitchRange?: [number, number];
   voiceCloning: boolean;
   /** Sample rates the engine can produce (the actual one travels with every chunk). */
   sampleRates: number[];

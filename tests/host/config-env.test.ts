@@ -1,0 +1,55 @@
+/** CHORUS_* variables are matched against the schema's keys; docs/configuration.md lists them all. */
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { loadConfig } from "../../core/config/load.ts";
+import { envToConfig, listEnvVariables } from "../../core/config/env.ts";
+import { CONFIG_DOC, configurationDoc } from "../../core/config/docs.ts";
+
+describe("CHORUS_* environment variables", () => {
+  it("accept API_KEY, APIKEY and apiKey for compat.apiKey", () => {
+    for (const name of ["CHORUS_COMPAT__API_KEY", "CHORUS_COMPAT__APIKEY", "CHORUS_COMPAT__apiKey", "CHORUS_compat__ApiKey"]) {
+      expect(loadConfig({ env: { [name]: "s3cret" } }).compat.apiKey, name).toBe("s3cret");
+    }
+  });
+
+  it("keep string settings as typed (a numeric API key stays a string)", () => {
+    expect(loadConfig({ env: { CHORUS_COMPAT__APIKEY: "12345" } }).compat.apiKey).toBe("12345");
+    expect(loadConfig({ env: { CHORUS_SERVER__PORT: "18851" } }).server.port).toBe(18851);
+  });
+
+  it("read record keys as ids and engine settings as camelCase", () => {
+    expect(envToConfig({ CHORUS_SCHEDULER__ENGINES__MY_ENGINE__PINNED: "true", CHORUS_ENGINES__SETTINGS__PIPER__VOICES_DIR: "/v", CHORUS_COMPAT__OPENAI__PCM_SAMPLE_RATE: "null" })).toEqual({
+      scheduler: { engines: { "my-engine": { pinned: true } } },
+      engines: { settings: { piper: { voicesDir: "/v" } } },
+      compat: { openai: { pcmSampleRate: null } },
+    });
+  });
+
+  it("still name an unknown key", () => {
+    expect(() => loadConfig({ env: { CHORUS_COMPAT__API_KEYS: "x" } })).toThrow(/compat: .*apiKeys/);
+  });
+
+  it("match any schema by its keys", () => {
+    const schema = z.strictObject({ someSection: z.strictObject({ maxThings: z.number() }) });
+    expect(envToConfig({ CHORUS_SOME_SECTION__MAXTHINGS: "3" }, schema)).toEqual({ someSection: { maxThings: 3 } });
+    expect(listEnvVariables(schema).map((v) => v.name)).toEqual(["CHORUS_SOME_SECTION__MAX_THINGS"]);
+  });
+
+  it("listed in docs/configuration.md reach the key they name", () => {
+    for (const v of listEnvVariables().filter((x) => !x.name.includes("<") && !x.type.startsWith("JSON"))) {
+      const path = v.key.split(".");
+      const tree = envToConfig({ [v.name]: "1" });
+      let node: unknown = tree;
+      for (const k of path) node = (node as Record<string, unknown>)[k];
+      expect(node, v.name).toBeDefined();
+    }
+  });
+
+  it("docs/configuration.md is the generated list (npm run docs:config)", () => {
+    const doc = fs.readFileSync(CONFIG_DOC, "utf8");
+    expect(doc, "docs/configuration.md is stale: run npm run docs:config").toBe(configurationDoc());
+    expect(doc).toContain("`CHORUS_COMPAT__API_KEY` | `compat.apiKey`");
+    expect(doc).toContain("`CHORUS_SERVER__PORT` | `server.port`");
+  });
+});
