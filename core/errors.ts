@@ -30,6 +30,9 @@ export const ERRORS = {
   CHORUS_ERR_ENCODER_FAILED: { status: 500, summary: "the audio encoder (the bundled ffmpeg) failed; the message is ffmpeg's" },
   CHORUS_ERR_DATASET_FORBIDDEN: { status: 403, summary: "the dataset (or model) path is outside the folders in `finetune.datasetDirs`" },
   CHORUS_ERR_DATASET_NOT_FOUND: { status: 404, summary: "no dataset folder at that path" },
+  CHORUS_ERR_TRAINING_LEASE_REFUSED: { status: 409, summary: "a fine-tune job cannot have the GPU memory its plan needs; the message says who holds what" },
+  CHORUS_ERR_FINETUNE_JOB_NOT_FOUND: { status: 404, summary: "no fine-tune job with that id (GET /api/finetune/jobs lists them)" },
+  CHORUS_ERR_FINETUNE_JOB_CONFLICT: { status: 409, summary: "the fine-tune job is in a state that does not allow this (already running, or finished and not resumable)" },
   CHORUS_ERR_INTERNAL: { status: 500, summary: "a bug in Chorus; the log has the details" },
 } as const;
 

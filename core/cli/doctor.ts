@@ -92,7 +92,7 @@ export async function doctorCommand(values: CliValues): Promise<number> {
   const seen = new Set<string>();
   for (const dir of config.engines.dirs.map(resolvePath).flatMap(pluginFolders)) {
     const entry = readPluginFolder(dir);
-    if (!entry.manifest || entry.manifest.runtime !== "python" || seen.has(entry.id)) continue;
+    if (entry.manifest?.runtime !== "python" || seen.has(entry.id)) continue;
     seen.add(entry.id);
     findings.push(...pluginFindings(entry.manifest, dir, root, dataDir, config.engines.settings[entry.id] ?? {}, gpus));
   }

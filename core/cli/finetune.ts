@@ -17,6 +17,9 @@ import { histogramPng } from "../finetune/png.ts";
 import { prepareDataset } from "../finetune/prepare.ts";
 import { FasterWhisperTranscriber } from "../finetune/transcriber.ts";
 import { ExistingPython } from "../finetune/python.ts";
+import { probesRoot } from "../finetune/runner/environment.ts";
+import { loadProbe } from "../finetune/runner/probes.ts";
+import { RUN_USAGE, RunUsageError, runCommand, setupCommand } from "./finetune-run.ts";
 
 export const FINETUNE_USAGE = `  finetune check DIR          check a fine-tuning dataset [--language L] [--model-dir DIR] [--json] [--plot FILE.svg|.png]
   finetune prepare INPUT...   cut long recordings into a dataset --out DIR [--language L] [--speaker NAME] [--eval-percent 15]
@@ -24,7 +27,8 @@ export const FINETUNE_USAGE = `  finetune check DIR          check a fine-tuning
         [--precision fp32|fp16|bf16] [--attention eager|sdpa] [--optimizer adamw|sgd|...] [--fused] [--json]
   finetune plan               settings that fit a card --dataset DIR [--gpu auto|INDEX|NAME] [--gpu-total-mb N]
         [--gpu-used-mb M] [--os linux|windows] [--attention auto|eager|sdpa] [--effective-batch 4]
-        [--max-clip-seconds S] [--json]`;
+        [--max-clip-seconds S] [--json]
+${RUN_USAGE}`;
 
 class FinetuneUsageError extends Error {}
 
@@ -110,6 +114,7 @@ async function planCommand(args: string[], config: Config): Promise<number> {
     os: oneOf("os", values.os, ["linux", "windows"], process.platform === "win32" ? "windows" : "linux"),
     attention: oneOf("attention", values.attention, ["auto", "eager", "sdpa"], "auto"),
     effectiveBatch: num("effective-batch", values["effective-batch"], { min: 1, integer: true }) ?? 4,
+    probe: loadProbe(probesRoot(config), gpu.name, model.id),
   });
   write(!!values.json, result, `${planText(result)}\n\nDataset: ${report.summary}`);
   return result.fits ? 0 : 1;
@@ -155,12 +160,18 @@ export async function finetuneCommand(args: string[], configFile?: string): Prom
         return await estimateCommand(rest);
       case "plan":
         return await planCommand(rest, config);
+      case "run":
+        return await runCommand("train", rest, config);
+      case "probe":
+        return await runCommand("probe", rest, config);
+      case "setup":
+        return await setupCommand(rest, config);
       default:
         throw new FinetuneUsageError(`unknown finetune command '${sub}'`);
     }
   } catch (err) {
     const e = err as Error & { code?: string };
-    if (err instanceof FinetuneUsageError || e.code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof FinetuneUsageError || err instanceof RunUsageError || e.code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`${name}: ${e.message}\n\nUsage:\n${FINETUNE_USAGE}\n`);
       return 2;
     }

@@ -4,7 +4,8 @@
  * a second run with nothing changed does nothing.
  */
 import { resolvePath } from "../config/load.ts";
-import { envsRoot, formatPlan, makePlan, pluginEnvSpec, runSetup, type TorchChoice } from "../python/index.ts";
+import { envsRoot, formatPlan, makePlan, pluginEnvSpec, probeModules, readRecord, requiredModules, runSetup, writeRecord, type EnvRecord, type TorchChoice } from "../python/index.ts";
+import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
 import { cliConfig, type CliValues } from "./options.ts";
 import { UsageError } from "./usage.ts";
@@ -42,17 +43,38 @@ export async function pluginSetupCommand(args: string[], values: CliValues): Pro
     force: values.force,
   });
   process.stdout.write(formatPlan(plan));
+  for (const name of requiredModules(entry.manifest)) {
+    const profiles = entry.manifest.resources.profiles.filter((p) => p.requires?.includes(name)).map((p) => p.name).join(", ");
+    process.stdout.write(`optional:     ${name} (not installed by setup; profile ${profiles} is offered only where it imports, checked after setup)\n`);
+  }
   if (values["dry-run"]) {
     process.stdout.write("dry run: nothing was changed\n");
     return 0;
   }
-  if (plan.action === "none") return 0;
+  if (plan.action === "none") {
+    const record = readRecord(plan.dir);
+    if (record) await recordModules(entry.manifest, plan.dir, plan.python, record); // e.g. DeepSpeed installed since
+    return 0;
+  }
   try {
     const record = await runSetup(plan, (line) => process.stdout.write(`${line}\n`));
+    await recordModules(entry.manifest, plan.dir, plan.python, record);
     process.stdout.write(`done: ${id} can run now (Python ${record.python.version}${record.torch ? `, torch ${record.torch.build}` : ""})\n`);
     return 0;
   } catch (err) {
     process.stderr.write(`chorus: setup of ${id} failed: ${(err as Error).message}\nthe plugin stays 'needs setup'; fix the cause and run chorus plugin setup ${id} again\n`);
     return 1;
   }
+}
+
+/** Checks which optional modules the profiles require import now, and records it (the scheduler offers those profiles only then). */
+async function recordModules(manifest: Manifest, dir: string, python: string, record: EnvRecord): Promise<void> {
+  const names = requiredModules(manifest);
+  if (!names.length) return;
+  const modules = await probeModules(python, names);
+  for (const name of names) {
+    const profiles = manifest.resources.profiles.filter((p) => p.requires?.includes(name)).map((p) => p.name).join(", ");
+    process.stdout.write(`optional module ${name}: ${modules[name] ? "importable" : "not importable"} (profile ${profiles} ${modules[name] ? "offered" : "not offered"})\n`);
+  }
+  if (JSON.stringify(record.modules) !== JSON.stringify(modules)) writeRecord(dir, { ...record, modules });
 }

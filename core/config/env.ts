@@ -12,7 +12,7 @@
  * (camelCase), so validation names it.
  * docs/configuration.md lists every variable; it is generated from the schema (`npm run docs:config`).
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { ConfigSchema } from "./schema.ts";
 
 type Json = Record<string, unknown>;

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import type { z } from "zod";
 import { ConfigSchema, type Config } from "./schema.ts";
 import { envToConfig } from "./env.ts";
 

@@ -80,6 +80,12 @@ export const SchedulerSchema = z.strictObject({
   queueSize: z.number().int().positive().default(512),
   /** Seconds a request may wait for a placement before 503. */
   requestDeadlineSeconds: z.number().positive().default(120),
+  /** While requests wait for GPU memory, the GPUs are re-read this often (others free memory too). */
+  memoryRereadSeconds: z.number().positive().default(2),
+  /** Requests on one engine instance take turns sentence by sentence (fairness; false: whole requests). */
+  sentenceTurns: z.boolean().default(true),
+  /** Others' GPU memory counts as their highest reading over this many seconds (0: the last one). */
+  othersPeakSeconds: z.number().nonnegative().default(5),
   /** Failed loads: the profile is skipped for `initialSeconds`, doubling up to `maxSeconds`. */
   cooldown: z
     .strictObject({ initialSeconds: z.number().positive().default(10), maxSeconds: z.number().positive().default(300) })

@@ -4,6 +4,8 @@
  * the dataset check, the VRAM model and the planner only talk to this interface.
  */
 
+import type { EnvSpec } from "../python/environment.ts";
+
 /** Numeric precision of the training forward pass. */
 export type Precision = "fp32" | "fp16" | "bf16";
 /** `eager`: attention maps materialised (L^2 saved per head); `sdpa`: a fused kernel that keeps none. */
@@ -101,6 +103,20 @@ export interface PlanSettings {
   learningRate: number;
 }
 
+/** How the fine-tune runner (core/finetune/runner) trains a model: its worker, environment and files. */
+export interface TrainerRuntime {
+  /** The worker script, speaking the runner's protocol (docs/finetune.md, "The trainer protocol"). */
+  workerScript: string;
+  /** The Python environment the worker runs in (core/python; built by `chorus finetune setup`). */
+  environment: EnvSpec;
+  /** Files the base model folder must hold. */
+  baseModelFiles: string[];
+  /** Files copied from the base model into the result folder (the worker writes the trained weights). */
+  copiedFiles: string[];
+  /** Where the base model comes from (for messages). */
+  baseModelHint: string;
+}
+
 export interface TrainableModel {
   id: string;
   name: string;
@@ -123,4 +139,6 @@ export interface TrainableModel {
   trainerConfig(settings: PlanSettings): Record<string, Record<string, unknown>>;
   /** Learning rate the model's trainers use at their reference effective batch, and the rule (docs). */
   learningRate(effectiveBatch: number): { value: number; rule: string };
+  /** Absent: the model can be planned for but not trained by Chorus. */
+  runtime?: TrainerRuntime;
 }

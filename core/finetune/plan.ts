@@ -33,6 +33,8 @@ export interface PlanInput {
   maxBatch?: number;
   /** The clip-length cap to plan up to (default: the trainer's; AllTalk's slider allows up to 20 s). */
   maxClipSeconds?: number;
+  /** A probe on this card and model (runner/probes.ts): predictions are scaled by measured / predicted. */
+  probe?: { ratio: number; at: string; predictedMb: number; peakReservedMb: number };
 }
 
 export interface Plan {
@@ -73,6 +75,13 @@ function kept(model: TrainableModel, clips: PlanClip[], cap: number): PlanClip[]
   return clips.filter((c) => c.split === "train" && c.seconds >= model.limits.minClipSeconds && c.seconds <= cap && c.tokens <= model.limits.maxTextTokens);
 }
 
+/** A prediction scaled by a probe's measured / predicted ratio (terms included, so they still add up). */
+function calibrated(pred: Prediction, ratio: number | undefined): Prediction {
+  if (!ratio || ratio === 1) return pred;
+  const terms = Object.fromEntries(Object.entries(pred.terms).map(([k, v]) => [k, v * ratio]));
+  return { ...pred, allocatedMb: pred.allocatedMb * ratio, deviceMb: pred.deviceMb * ratio, forwardBackwardMb: pred.forwardBackwardMb * ratio, optimizerStepMb: pred.optimizerStepMb * ratio, terms };
+}
+
 export function plan(p: PlanInput): Plan {
   const { model } = p;
   const maxBatch = Math.max(1, Math.min(p.maxBatch ?? 8, p.effectiveBatch));
@@ -80,6 +89,7 @@ export function plan(p: PlanInput): Plan {
   const freeMb = p.gpu.totalMb - p.gpu.othersMb - p.gpu.chorusMb;
   const budgetMb = Math.round(freeMb - SAFETY_MB);
   const warnings: string[] = [];
+  if (p.probe) warnings.push(`predictions scaled by ${p.probe.ratio} from a probe on this card (${p.probe.at}: measured ${Math.round(p.probe.peakReservedMb)} MB where ${Math.round(p.probe.predictedMb)} MB was predicted)`);
   if (p.attention === "auto") warnings.push("attention: eager assumed (AllTalk v1's transformers 4.39 stack, the larger of the two); with coqui-tts >= 0.24 (SDPA) the peak is lower");
 
   const defaultCap = Math.min(p.maxClipSeconds ?? model.limits.maxClipSeconds, model.limits.hardMaxClipSeconds);
@@ -98,7 +108,7 @@ export function plan(p: PlanInput): Plan {
     if (p.effectiveBatch > 1) shapes.push([1, 1]);
     for (const [batchSize, gradAccumSteps] of shapes) {
       const input = { ...base, batchSize, gradAccumSteps };
-      const predicted = estimate(model, input);
+      const predicted = calibrated(estimate(model, input), p.probe?.ratio);
       if (predicted.deviceMb <= budgetMb) {
         const extra = batchSize * gradAccumSteps < p.effectiveBatch ? [`effective batch ${batchSize * gradAccumSteps} instead of ${p.effectiveBatch}: gradient accumulation costs a full set of gradients (${Math.round(predicted.terms.weights!)} MB) that does not fit`] : [];
         return { input, predicted, flags: [...flags, ...extra] };

@@ -124,7 +124,7 @@ export async function prepareDataset(inputs: string[], o: PrepareOptions): Promi
   const evalCount = clips.length >= 2 ? Math.max(1, Math.round(clips.length * share)) : 0;
   for (const c of shuffled(clips, o.seed ?? 42).slice(0, evalCount)) c.split = "eval";
   const speaker = csvText(o.speaker ?? "speaker");
-  const csv = (split: string) => ["audio_file|text|speaker_name", ...clips.filter((c) => c.split === split).map((c) => `${c.file}|${c.text}|${speaker}`)].join("\n") + "\n";
+  const csv = (split: string) => `${["audio_file|text|speaker_name", ...clips.filter((c) => c.split === split).map((c) => `${c.file}|${c.text}|${speaker}`)].join("\n")}\n`;
   fs.writeFileSync(path.join(o.out, "metadata_train.csv"), csv("train"));
   fs.writeFileSync(path.join(o.out, "metadata_eval.csv"), csv("eval"));
   fs.writeFileSync(path.join(o.out, "lang.txt"), `${language ?? "en"}\n`);

@@ -30,6 +30,8 @@ export interface EnvRecord {
   installer: "uv" | "pip";
   /** `pip freeze` after setup. */
   installed: string[];
+  /** Python modules the plugin's profiles require (`requires`), and whether each imported when setup last ran. */
+  modules?: Record<string, boolean>;
   createdAt: string;
   updatedAt: string;
 }

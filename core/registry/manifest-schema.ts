@@ -27,6 +27,10 @@ export const PlacementProfileSchema = z.strictObject({
   ramMb: z.number().nonnegative().default(0),
   loadSeconds: z.number().nonnegative().default(1),
   maxParallel: z.number().int().positive().default(1),
+  requires: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a Python module name"))
+    .optional()
+    .describe("Python modules this profile needs in the plugin's environment (e.g. deepspeed): the profile is offered only where they import, as chorus plugin setup records"),
 });
 export type PlacementProfile = z.infer<typeof PlacementProfileSchema>;
 
@@ -193,6 +197,8 @@ export const ManifestSchema = z.strictObject({
   license: z.string().optional(),
   languages: z.array(z.string()).default([]),
   defaultVoice: z.string().optional(),
+  /** Voice ids of the form `PREFIX:name` this engine uses (XTTS: AllTalk's `voiceset:`, `latent:`); never read as `engine:voice`. */
+  voicePrefixes: z.array(id).optional(),
   capabilities: CapabilitiesSchema.default(CapabilitiesSchema.parse({})),
   resources: ResourcesSchema.default(
     ResourcesSchema.parse({ profiles: [{ name: "cpu", device: "cpu" }] }),

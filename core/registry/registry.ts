@@ -25,7 +25,7 @@ import { EngineSelection } from "./selection.ts";
 import { fingerprint, pruneSnapshots, snapshotDir, takeSnapshot } from "./snapshot.ts";
 import { Spares, trialBoot } from "./trial-boot.ts";
 import { PluginWatcher } from "./watcher.ts";
-import { engineCommand, envsRoot, needsSetup, type NeedsSetup } from "../python/index.ts";
+import { engineCommand, envDir, envsRoot, needsSetup, profileOffered, readRecord, type NeedsSetup } from "../python/index.ts";
 
 export { MANIFEST_FILE, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
 
@@ -104,6 +104,11 @@ export class Registry extends EventEmitter {
     return setup ? { ...entry, error: entry.error ?? `needs setup (${setup.reason}); run: ${setup.command}` } : entry;
   }
 
+  /** Whether an engine declares `prefix` among its `voicePrefixes` (so `prefix:name` is one of its voices, not `engine:voice`). */
+  voicePrefix(prefix: string): boolean {
+    return [...this.entries.values()].some((e) => e.status === "available" && e.manifest.voicePrefixes?.includes(prefix));
+  }
+
   /** Only engines that can run now: a Python engine that needs setup has none. */
   manifest(id: string): Manifest | undefined {
     const entry = this.entries.get(id);
@@ -113,6 +118,17 @@ export class Registry extends EventEmitter {
   /** Set for a Python engine whose environment is missing or stale (`chorus plugin setup ID`). */
   needsSetup(entry: EngineEntry): NeedsSetup | undefined {
     return entry.status === "available" ? needsSetup(entry.manifest, entry.dir, this.envsRoot) : undefined;
+  }
+
+  /**
+   * Whether a profile is offered: one that `requires` Python modules only when the plugin's
+   * environment record says they import (`chorus plugin setup` checks).
+   */
+  profileOffered(id: string, profile: PlacementProfile): boolean {
+    if (!profile.requires?.length) return true;
+    const entry = this.entries.get(id);
+    if (entry?.status !== "available" || entry.manifest.runtime !== "python") return false;
+    return profileOffered(profile, readRecord(envDir(this.envsRoot, id))?.modules);
   }
 
   private get envsRoot(): string {
@@ -168,7 +184,7 @@ export class Registry extends EventEmitter {
   /** Starts a fresh instance of engine `id` in its own worker and loads it with `profile`. */
   async startEngine(id: string, profile: PlacementProfile, device: DeviceInfo = { kind: "cpu", index: 0, simulated: false }): Promise<EngineHost> {
     const entry = this.entries.get(id);
-    if (!entry || entry.status !== "available") throw new Error(`engine '${id}' is not available`);
+    if (entry?.status !== "available") throw new Error(`engine '${id}' is not available`);
     const { generation } = entry;
     const spare = this.spares.take(id, generation); // booted by the trial of this generation
     const host = spare ?? new EngineHost({

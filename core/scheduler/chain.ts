@@ -22,13 +22,19 @@ export interface ChainOptions {
   lowVram(engineId: string): boolean;
   /** `engine:profile` keys to leave out (e.g. the one that just ran out of memory). */
   avoid?: ReadonlySet<string>;
+  /** False for a profile that cannot run here (a Python module it `requires` does not import). */
+  offered?(engineId: string, profile: PlacementProfile): boolean;
+  /** A profile to try first for this engine (e.g. AllTalk's DeepSpeed toggle). */
+  preferred?(engineId: string): string | undefined;
 }
 
-function profilesOf(manifest: Manifest, lowVram: boolean): PlacementProfile[] {
-  const all = manifest.resources.profiles;
-  if (!lowVram) return all;
-  const light = all.filter((p) => p.device !== "cuda" || p.transientVramMb > 0);
-  return light.length ? light : all;
+function profilesOf(manifest: Manifest, lowVram: boolean, options: ChainOptions): PlacementProfile[] {
+  const all = manifest.resources.profiles.filter((p) => options.offered?.(manifest.id, p) ?? true);
+  const first = options.preferred?.(manifest.id);
+  const ordered = first ? [...all.filter((p) => p.name === first), ...all.filter((p) => p.name !== first)] : all;
+  if (!lowVram) return ordered;
+  const light = ordered.filter((p) => p.device !== "cuda" || p.transientVramMb > 0);
+  return light.length ? light : ordered;
 }
 
 export function buildChain(engineId: string, manifestOf: (id: string) => Manifest | undefined, options: ChainOptions): Candidate[] {
@@ -42,18 +48,18 @@ export function buildChain(engineId: string, manifestOf: (id: string) => Manifes
     seen.add(key);
     out.push({ engineId: id, profile, key, own });
   };
-  for (const p of profilesOf(manifest, options.lowVram(engineId))) add(engineId, p, true);
+  for (const p of profilesOf(manifest, options.lowVram(engineId), options)) add(engineId, p, true);
   if (!options.fallback) return out;
   for (const target of manifest.resources.fallbacks) {
     const [id, profileName] = target.split(":") as [string, string | undefined];
     if (id === engineId) {
       const p = profileName ? manifest.resources.profiles.find((x) => x.name === profileName) : undefined;
-      if (p) add(id, p, true);
+      if (p && (options.offered?.(id, p) ?? true)) add(id, p, true);
       continue;
     }
     const m = manifestOf(id);
     if (!m) continue;
-    const profiles = profileName ? m.resources.profiles.filter((x) => x.name === profileName) : profilesOf(m, options.lowVram(id));
+    const profiles = profileName ? m.resources.profiles.filter((x) => x.name === profileName && (options.offered?.(id, x) ?? true)) : profilesOf(m, options.lowVram(id), options);
     for (const p of profiles) add(id, p, false);
   }
   return out;

@@ -12,7 +12,10 @@ import { EngineLifecycle } from "./lifecycle.ts";
 import type { Lease, LeaseRequest } from "./lease.ts";
 import { decide, usable, type Placement } from "./placement.ts";
 import type { Instance } from "./types.ts";
+import { TrainingLeases } from "./training.ts";
 import { instanceHealth, type InstanceHealth } from "./health.ts";
+import { Turns } from "./turns.ts";
+import { freeMb, heldOn } from "./fit.ts";
 
 interface Waiter {
   id: number;
@@ -33,6 +36,24 @@ export class SchedulerCore extends EngineLifecycle {
   private pumping = false;
   private again = false;
   private closing = false;
+  private readonly turns = new Turns();
+  /** Fine-tune jobs' GPU leases (training.ts). */
+  readonly training = new TrainingLeases({
+    devices: () => this.devices,
+    instances: () => [...this.instances.values()],
+    pinned: (id) => this.pins.has(id),
+    now: () => this.clock.now(),
+    refresh: () => this.refresh(),
+    evict: (inst, detail) => this.unloadInstance(inst, "training_lease", "evict", detail),
+    retire: (inst) => this.retire(inst, "training_lease"),
+    decision: (action, reason, d, level) => this.decision(action, reason, d, level),
+    pump: () => this.pump(),
+  });
+
+  protected override blockedDevice(deviceId: string): string | undefined {
+    return this.training.blocked(deviceId);
+  }
+  private readonly preferred = new Map<string, string>();
 
   async acquire(request: LeaseRequest): Promise<Lease> {
     await this.started;
@@ -44,10 +65,13 @@ export class SchedulerCore extends EngineLifecycle {
       throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${request.engineId}'`, { field: "engine" });
     }
     if (request.signal?.aborted) throw new SynthesisAbortedError("request cancelled while waiting for an engine");
-    const chain = buildChain(request.engineId, (id) => this.catalog.manifest(id), { fallback: request.fallback !== false, lowVram: (id) => this.lowVram.has(id), avoid: new Set(request.avoid ?? []) });
+    const chain = buildChain(request.engineId, (id) => this.catalog.manifest(id), {
+      fallback: request.fallback !== false, lowVram: (id) => this.lowVram.has(id), avoid: new Set(request.avoid ?? []),
+      offered: (id, p) => this.catalog.profileOffered?.(id, p) ?? true, preferred: (id) => this.preferred.get(id),
+    });
     const since = this.clock.now();
     const first = decide(chain, this.view());
-    if (first.kind === "lease") return this.grant(first, request, chain, since);
+    if (first.kind === "lease" && !this.readingStale(first.instance)) return this.grant(first, request, chain, since);
     if (first.kind === "refuse") throw this.refusal(first, request.engineId);
     if (this.queue.size >= this.config.queueSize) {
       this.metrics.refusals.inc({ reason: "queue_full" });
@@ -103,6 +127,7 @@ export class SchedulerCore extends EngineLifecycle {
       this.pumping = false;
       this.metrics.queueLength.set(this.queue.size);
     }
+    this.training.changed();
   }
 
   private pass(): void {
@@ -115,7 +140,9 @@ export class SchedulerCore extends EngineLifecycle {
       view.loadBusy = this.loadBusy !== undefined;
       if (view.instances.length !== this.instances.size) view.instances = [...this.instances.values()];
       const p = decide(w.chain, view);
-      if (p.kind === "lease") {
+      if (p.kind === "lease" && this.readingStale(p.instance)) {
+        waiting.add(w.memo); // re-read first (rereadSoon): the others' share may have grown
+      } else if (p.kind === "lease") {
         this.queue.delete(w.id);
         w.cleanup();
         w.resolve(this.grant(p, w.request, w.chain, w.since));
@@ -125,6 +152,7 @@ export class SchedulerCore extends EngineLifecycle {
         view.loadBusy = true;
       } else if (p.kind === "wait") {
         waiting.add(w.memo);
+        if (p.reason === "wait_memory") this.rereadSoon();
         if (w.lastReason !== p.reason) {
           w.lastReason = p.reason;
           this.decision("queue", p.reason, { engine: p.candidate.engineId, profile: p.candidate.profile.name, requested: w.request.engineId }, "debug");
@@ -135,6 +163,35 @@ export class SchedulerCore extends EngineLifecycle {
         w.reject(this.refusal(p, w.request.engineId));
       }
     }
+  }
+
+  private rereadPending = false;
+
+  /**
+   * A request that takes per-request GPU memory is granted only on a recent reading of that
+   * GPU: an older one may miss what other processes took since. Schedules the re-read.
+   */
+  private readingStale(inst: Instance): boolean {
+    if (!inst.gpu || inst.spec.transientVramMb <= 0) return false;
+    const gpu = this.devices.find((d) => d.id === inst.gpu);
+    if (!gpu || gpu.simulated || this.clock.now() - gpu.readAt < this.config.memoryRereadSeconds * 1000) return false;
+    this.rereadSoon(0);
+    return true;
+  }
+
+  /**
+   * Requests wait for memory: other processes (a desktop LLM) may have freed some, which only a
+   * fresh reading shows. Re-reads the GPUs every `memoryRereadSeconds` while any request waits.
+   */
+  private rereadSoon(ms = this.config.memoryRereadSeconds * 1000): void {
+    if (this.rereadPending || this.closing || this.devices.every((d) => d.kind === "cpu" || d.simulated)) return;
+    this.rereadPending = true;
+    this.clock.timer(ms, () => {
+      void this.refresh().then(() => {
+        this.rereadPending = false;
+        this.pump();
+      });
+    });
   }
 
   /** A waiter always gets the instance its request caused to load (before anyone else and before its keep-alive). */
@@ -170,13 +227,17 @@ export class SchedulerCore extends EngineLifecycle {
     if (request.keepAliveSeconds !== undefined) inst.keepAliveOverride = request.keepAliveSeconds;
     this.metrics.leaseWait.observe((this.clock.now() - since) / 1000);
     let fallbackReason: string | undefined;
-    if (p.candidate !== chain[0]) {
-      fallbackReason = `${chain[0]?.key ?? request.engineId} unavailable (${p.misses[0] ?? inst.note ?? "busy"}); served by ${p.candidate.key}`;
+    // Down the chain: past its head, or a re-placement after profiles failed the request (`avoid`: out of memory, lost worker).
+    if (p.candidate !== chain[0] || request.avoid?.length) {
+      const passed = p.candidate !== chain[0] ? `${chain[0]?.key ?? request.engineId} unavailable (${p.misses[0] ?? inst.note ?? "busy"})` : `${request.avoid!.join(", ")} failed this request`;
+      fallbackReason = `${passed}; served by ${p.candidate.key}`;
       this.metrics.fallbacks.inc({ requested: request.engineId, engine: inst.engineId, profile: inst.profile });
       this.decision("fallback", "fallback", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", requested: request.engineId, detail: fallbackReason });
     }
     const started = this.clock.now();
     let released = false;
+    let holding = true;
+    const tokens = inst.gpu ? inst.spec.transientVramMb : 0;
     return {
       engineId: inst.engineId,
       profile: inst.spec,
@@ -186,6 +247,8 @@ export class SchedulerCore extends EngineLifecycle {
       release: () => {
         if (released) return;
         released = true;
+        if (!holding) return; // handed over, not back yet: no slot to give
+        if (this.turns.passOn(inst.id)) return; // the slot goes to a holder waiting for its turn
         inst.inFlight--;
         inst.tokensMb -= inst.gpu ? inst.spec.transientVramMb : 0;
         inst.lastUsed = this.clock.now();
@@ -194,14 +257,60 @@ export class SchedulerCore extends EngineLifecycle {
         this.pump();
         this.armExpiry(inst);
       },
+      yieldTurn: async (signal?: AbortSignal) => {
+        if (released || !holding || !this.handOver(inst, tokens)) return;
+        holding = false;
+        holding = await this.turns.wait(inst.id, signal);
+      },
       reportOutOfMemory: (neededMb?: number) => {
+        const peak = this.recordPeak(inst, neededMb);
         this.raiseNeed({ key: inst.key, profile: inst.spec }, neededMb, inst.vramMb);
         inst.retiring = "oom_synthesis";
         this.metrics.ooms.inc({ engine: inst.engineId, profile: inst.profile, phase: "synthesis" });
-        this.decision("oom", "oom_synthesis", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", detail: `needs ${this.learned.get(inst.key) ?? inst.vramMb} MB resident now; re-placing down the chain` }, "warn");
+        const detail = `needs ${this.learned.get(inst.key) ?? inst.vramMb} MB resident now${peak ? `, ${peak} MB of VRAM at its peak (any GPU profile must fit that)` : ""}; re-placing down the chain`;
+        this.decision("oom", "oom_synthesis", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", detail }, "warn");
         return inst.key;
       },
     };
+  }
+
+  /**
+   * Between two sentences of a lease on `inst`: the first queued request that would be served
+   * by `inst` if the slot were free gets the slot now. True when it was handed over.
+   */
+  private handOver(inst: Instance, tokens: number): boolean {
+    if (!this.queue.size || inst.state !== "ready") return false;
+    inst.inFlight--;
+    inst.tokensMb -= tokens;
+    const view = this.view();
+    for (const w of this.queue.values()) {
+      const p = decide(w.chain, view);
+      if (p.kind === "lease" && p.instance === inst && !this.readingStale(inst)) {
+        this.queue.delete(w.id);
+        this.metrics.queueLength.set(this.queue.size);
+        w.cleanup();
+        w.resolve(this.grant(p, w.request, w.chain, w.since));
+        return true;
+      }
+    }
+    inst.inFlight++;
+    inst.tokensMb += tokens;
+    return false;
+  }
+
+  /**
+   * A GPU instance ran out of memory while synthesising: it needed more than it had on its card
+   * (what it held plus what was free there), or at least what the engine says it needed.
+   * Recorded per engine, as an absolute figure: a card with that much free (or more, once
+   * others release memory) is fine again; the same card, with any other profile, is not.
+   */
+  private recordPeak(inst: Instance, neededMb: number | undefined): number | undefined {
+    const gpu = this.devices.find((d) => d.id === inst.gpu);
+    if (!gpu) return undefined;
+    const had = inst.vramMb + inst.tokensMb + Math.max(0, freeMb(gpu, heldOn(gpu, this.instances.values())));
+    const peak = Math.round(Math.max(had + 1, neededMb ?? 0, this.peakNeeds.get(inst.engineId) ?? 0));
+    this.peakNeeds.set(inst.engineId, peak);
+    return peak;
   }
 
   private refusal(p: Extract<Placement, { kind: "refuse" }>, engineId: string): ChorusError {
@@ -248,6 +357,29 @@ export class SchedulerCore extends EngineLifecycle {
     for (const inst of this.instancesOf(engineId)) {
       if (light && inst.spec.device === "cuda" && inst.spec.transientVramMb === 0) this.retire(inst, "low_vram_switch");
     }
+  }
+
+  /**
+   * A profile to place an engine on first (AllTalk's DeepSpeed toggle), or none: instances on
+   * other profiles (on, or that profile's when switched off) retire after their requests.
+   */
+  async setPreferredProfile(engineId: string, profile: string | undefined): Promise<void> {
+    const before = this.preferred.get(engineId);
+    if (profile === undefined) this.preferred.delete(engineId);
+    else this.preferred.set(engineId, profile);
+    const idle: Promise<void>[] = [];
+    for (const inst of this.instancesOf(engineId)) {
+      if (profile !== undefined ? inst.profile === profile : inst.profile !== before) continue;
+      inst.retiring = "profile_switch";
+      // Idle ones unload now (resolved once their memory is back), so the next request finds room; busy ones after they drain.
+      if (inst.state === "ready" && inst.inFlight === 0) idle.push(this.unloadInstance(inst, "profile_switch", "unload"));
+      else this.armExpiry(inst);
+    }
+    await Promise.all(idle);
+  }
+
+  preferredProfile(engineId: string): string | undefined {
+    return this.preferred.get(engineId);
   }
 
   /** Unloads an engine now (after its running requests). Returns how many instances. */
@@ -302,6 +434,7 @@ export class SchedulerCore extends EngineLifecycle {
     for (const w of this.queue.values()) queuedBy.set(w.request.engineId, (queuedBy.get(w.request.engineId) ?? 0) + 1);
     const iso = (t?: number) => (t === undefined ? null : new Date(t).toISOString());
     const list = [...this.instances.values()];
+    const training = this.training.list();
     return {
       gpu: this.gpuStatus,
       devices: this.devices.map((d) => ({
@@ -309,7 +442,7 @@ export class SchedulerCore extends EngineLifecycle {
         heldByOthersMb: Math.round(d.othersMb), reserveMb: d.reserveMb,
         holdings: list.filter((i) => (d.kind === "cpu" ? i.ramMb > 0 : i.gpu === d.id)).map((i) => ({
           engine: i.engineId, profile: i.profile, residentMb: d.kind === "cpu" ? i.ramMb : i.vramMb, transientMb: d.kind === "cpu" ? 0 : i.tokensMb,
-        })),
+        })).concat(training.filter((t) => t.device === d.id).map((t) => ({ engine: `finetune:${t.job}`, profile: "training", residentMb: t.memoryMb, transientMb: 0, job: t.job, state: t.state }))),
       })),
       engines: list.map((i) => ({
         engine: i.engineId, profile: i.profile, device: i.gpu ?? "cpu", state: i.retiring && i.state === "ready" ? "draining" : i.state,
@@ -319,7 +452,9 @@ export class SchedulerCore extends EngineLifecycle {
       })),
       queue: { length: this.queue.size, max: this.config.queueSize, byEngine: Object.fromEntries(queuedBy) },
       pinned: [...this.pins], lowVram: [...this.lowVram], keepAlive: Object.fromEntries(this.keepAlive),
+      peakNeedsMb: Object.fromEntries(this.peakNeeds), preferredProfiles: Object.fromEntries(this.preferred),
       cooldowns: this.cooldowns.list(now),
+      training,
       decisions: this.decisions.list(decisions),
     };
   }

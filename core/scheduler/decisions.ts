@@ -25,11 +25,15 @@ export const REASONS = {
   evicted: "evicted to make room",
   stale_generation: "plugin updated: old generation drained",
   low_vram_switch: "low-VRAM mode changed",
+  profile_switch: "the preferred profile changed (e.g. DeepSpeed toggled)",
   unload_requested: "unloaded on request",
   worker_exit: "engine worker exited unexpectedly",
   resumed_after_crash: "the engine's worker died mid-request; the undelivered audio is made again",
   memory_not_returned: "memory did not come back within the timeout after unload",
   shutdown: "scheduler closing",
+  training_lease: "a fine-tune job holds (or is clearing) the GPU",
+  training_refused: "a fine-tune job's GPU lease cannot be had",
+  training_released: "a fine-tune job gave the GPU back",
 } as const;
 
 export type Reason = keyof typeof REASONS;

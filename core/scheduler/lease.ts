@@ -32,6 +32,12 @@ export interface Lease {
   /** Gives the lease back; idempotent. */
   release(): void;
   /**
+   * Between two sentences: if a request queued for the same engine instance could run now,
+   * it gets the slot and this holder waits for its next turn (sentence interleaving, see
+   * turns.ts). Resolves at once when nobody waits; on abort, without the slot.
+   */
+  yieldTurn?(signal?: AbortSignal): Promise<void>;
+  /**
    * Tells the scheduler the engine ran out of memory while serving this lease: the higher
    * need is recorded and the instance takes no new leases (it unloads once drained).
    * Returns the `engine:profile` key to pass in `avoid` when asking for a new lease.

@@ -39,6 +39,12 @@ export abstract class EngineLifecycle {
   protected readonly cooldowns: Cooldowns;
   /** Raised or measured resident VRAM per `engine:profile`. */
   protected readonly learned = new Map<string, number>();
+  /**
+   * Per engine: the VRAM it was shown to need at its peak, recorded when it ran out of memory
+   * while synthesising (more than it had, or what the engine said it needed). Every GPU profile
+   * of that engine must then fit this much, so the retry is not another profile on the same card.
+   */
+  protected readonly peakNeeds = new Map<string, number>();
   protected readonly pins = new Set<string>();
   protected readonly lowVram = new Set<string>();
   protected readonly keepAlive = new Map<string, number>();
@@ -63,6 +69,11 @@ export abstract class EngineLifecycle {
 
   protected abstract pump(): void;
 
+  /** Why GPU profiles on a device are not offered (SchedulerCore: training leases). */
+  protected blockedDevice(_deviceId: string): string | undefined {
+    return undefined;
+  }
+
   /** Logs a decision with its reason and keeps it for GET /api/scheduler. */
   protected decision(action: Action, reason: Reason, d: Omit<Decision, "seq" | "at" | "action" | "reason">, level: "info" | "warn" | "debug" = "info"): void {
     const entry = this.decisions.add({ at: new Date(this.clock.now()).toISOString(), action, reason, ...d });
@@ -81,7 +92,7 @@ export abstract class EngineLifecycle {
         for (const r of result.gpus) {
           let dev = this.devices.find((d) => d.kind === "cuda" && d.index === r.index);
           if (!dev) this.devices.push((dev = gpuFromReading(r, this.config)));
-          dev.othersMb = Math.max(0, r.usedMb - heldOn(dev, this.instances.values()));
+          dev.othersMb = this.othersPeak(dev.id, Math.max(0, r.usedMb - heldOn(dev, this.instances.values())), now);
           dev.lastFreeMb = r.freeMb;
           dev.readAt = now;
         }
@@ -100,6 +111,20 @@ export abstract class EngineLifecycle {
     }
   }
 
+  private readonly othersSeen = new Map<string, { at: number; mb: number }[]>();
+
+  /**
+   * Others' share as the highest reading of the last `othersPeakSeconds`: a process that grew
+   * a moment ago (a desktop LLM's cache) may grow again while an engine loads.
+   */
+  private othersPeak(deviceId: string, mb: number, now: number): number {
+    const windowMs = this.config.othersPeakSeconds * 1000;
+    const seen = (this.othersSeen.get(deviceId) ?? []).filter((s) => now - s.at < windowMs);
+    seen.push({ at: now, mb });
+    this.othersSeen.set(deviceId, seen);
+    return Math.max(...seen.map((s) => s.mb));
+  }
+
   protected footprintOf(c: Pick<Candidate, "key" | "profile">): number {
     return footprint(c.profile, this.learned.get(c.key));
   }
@@ -116,6 +141,8 @@ export abstract class EngineLifecycle {
       cooldownError: (key) => this.cooldowns.lastError(key),
       generation: (id) => this.catalog.get(id)?.generation,
       footprint: (c) => this.footprintOf(c),
+      blocked: (id) => this.blockedDevice(id),
+      peakNeedMb: (id) => this.peakNeeds.get(id),
     };
   }
 
@@ -151,6 +178,7 @@ export abstract class EngineLifecycle {
     await this.refresh();
     const vram = this.footprintOf(c);
     const need = loadNeed(c.profile, vram);
+    if (c.profile.device === "cuda") need.gpuMb = Math.max(need.gpuMb, this.peakNeeds.get(c.engineId) ?? 0);
     const cpu = this.devices[0]!;
     const gpu = p.gpu ? this.devices.find((d) => d.id === p.gpu!.id) : undefined;
     const gpuFree = gpu ? freeMb(gpu, heldOn(gpu, this.instances.values())) : Infinity;
@@ -223,7 +251,7 @@ export abstract class EngineLifecycle {
   /** The engine's own reading of its GPU memory (protocol `memory`) replaces the estimate. */
   private reported(inst: Instance, vramMb: number | undefined): void {
     const gpu = this.devices.find((d) => d.id === inst.gpu);
-    if (!gpu || vramMb === undefined || !(vramMb > 0) || this.instances.get(inst.id) !== inst) return;
+    if (!gpu || vramMb === undefined || !(vramMb >= 0) || this.instances.get(inst.id) !== inst) return;
     const bounded = Math.round(boundLearned(inst.spec.vramMb, vramMb));
     if (Math.abs(bounded - inst.vramMb) < 16) return;
     this.decision("learn", "learned_footprint", { engine: inst.engineId, profile: inst.profile, device: gpu.id, detail: `declared ${inst.spec.vramMb} MB, the engine reports ${vramMb} MB, using ${bounded} MB` });

@@ -25,6 +25,10 @@ export interface PlacementView {
   cooldownError?(key: string): string | undefined;
   generation(engineId: string): number | undefined;
   footprint(candidate: Candidate): number;
+  /** Why GPU profiles on a device are not offered now (a training lease, core/scheduler/training.ts). */
+  blocked?(deviceId: string): string | undefined;
+  /** VRAM an engine was shown to need at its peak (recorded after an OOM while synthesising). */
+  peakNeedMb?(engineId: string): number | undefined;
 }
 
 export type Placement =
@@ -46,6 +50,9 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
   const gpus = c.profile.device === "cuda" ? view.devices.filter((d) => d.kind === "cuda") : [undefined];
   const vram = view.footprint(c);
   const need = loadNeed(c.profile, vram);
+  // After an OOM while synthesising: no GPU profile of that engine fits short of what it needed then.
+  const peak = c.profile.device === "cuda" ? view.peakNeedMb?.(c.engineId) : undefined;
+  if (peak !== undefined && peak > need.gpuMb) need.gpuMb = peak;
   const loaded = view.instances.filter((i) => i.state !== "unloading").length;
   const slots = Math.max(0, loaded - view.maxLoaded + 1);
   const ramFree = freeMb(cpu, heldOn(cpu, view.instances));
@@ -54,6 +61,11 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
   let evict: Option | undefined;
   let waitable = false;
   for (const gpu of gpus) {
+    const blocked = gpu && view.blocked?.(gpu.id);
+    if (blocked) {
+      misses.push(`${c.key} not offered: ${blocked}`);
+      continue;
+    }
     const gpuFree = gpu ? freeMb(gpu, heldOn(gpu, view.instances)) : Infinity;
     const short = { gpuMb: Math.max(0, need.gpuMb - gpuFree), ramMb: Math.max(0, need.ramMb - ramFree), slots };
     if (!short.gpuMb && !short.ramMb && !short.slots) {
@@ -85,7 +97,7 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
     const holders = view.instances.filter((i) => (gpu ? i.gpu === gpu.id : i.ramMb > 0)).map((i) => `${i.key} ${gpu ? i.vramMb + i.tokensMb : i.ramMb} MB`);
     const where = gpu ?? cpu;
     misses.push(
-      `${c.key} needs ${gpu ? need.gpuMb : need.ramMb} MB on ${where.id}; ${Math.max(0, Math.round(gpu ? gpuFree : ramFree))} MB free ` +
+      `${c.key} needs ${gpu ? need.gpuMb : need.ramMb} MB on ${where.id}${gpu && peak === need.gpuMb ? " (its peak, recorded at an out-of-memory while synthesising)" : ""}; ${Math.max(0, Math.round(gpu ? gpuFree : ramFree))} MB free ` +
         `(total ${where.totalMb}, others ${Math.round(where.othersMb)}, reserve ${where.reserveMb}${holders.length ? `, chorus: ${holders.join(", ")}` : ""})`,
     );
   }
@@ -98,17 +110,29 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
   let cooldown: number | undefined;
   for (const own of [true, false]) {
     let wait: Placement | undefined;
+    // A GPU profile that fits once running requests end is worth waiting for: loading the
+    // engine's CPU profile instead would make that slow instance the engine's only one, and
+    // every later request to the engine would queue behind it (the long-texts slowdown).
+    let gpuSoon = false;
     for (const c of chain) {
       if (c.own !== own) continue;
-      const live = view.instances.find((i) => i.engineId === c.engineId && usable(i, view));
+      const live = liveInstance(c.engineId, chain, view);
       if (live) {
         // one live instance per engine: it serves every request for that engine
         if (live.key !== c.key) {
-          // an idle engine on a lower profile moves up when a preferred one now fits outright
-          const idleLower = live.state === "ready" && live.inFlight === 0 && chain.findIndex((x) => x.key === live.key) > chain.indexOf(c);
-          if (idleLower && !view.loadBusy && view.cooldownMs(c.key) <= 0) {
-            const others = { ...view, instances: view.instances.filter((i) => i !== live) };
-            if (evaluate(c, others, []).fit) return { kind: "load", candidate: c, gpu: evaluate(c, others, []).fit!.gpu, victims: [live], reason: "fits", misses };
+          const lower = chain.findIndex((x) => x.key === live.key) > chain.indexOf(c);
+          if (lower && !view.loadBusy && view.cooldownMs(c.key) <= 0) {
+            // an idle engine on a lower profile moves up when a preferred one now fits outright
+            if (live.state === "ready" && live.inFlight === 0) {
+              const others = { ...view, instances: view.instances.filter((i) => i !== live) };
+              const up = evaluate(c, others, []).fit;
+              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [live], reason: "fits", misses };
+            } else if (live.state === "ready" && c.profile.device === "cuda" && live.spec.device === "cpu") {
+              // a busy CPU instance of a GPU engine does not keep the engine on the CPU: once the
+              // GPU profile fits beside it, load it; it takes the queue and the CPU one idles out
+              const up = evaluate(c, view, []).fit;
+              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [], reason: "fits", misses };
+            }
           }
           continue;
         }
@@ -131,12 +155,16 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
         misses.push(`${c.key} is cooling down after a failed load (${Math.ceil(cd / 1000)} s left)${why ? `: ${why}` : ""}`);
         continue;
       }
+      if (gpuSoon && c.profile.device === "cpu") continue;
       const { fit, evict, waitable } = evaluate(c, view, misses);
       if (fit || evict) {
         if (view.loadBusy) wait ??= { kind: "wait", reason: "wait_loader", candidate: c };
         else if (fit) return { kind: "load", candidate: c, gpu: fit.gpu, victims: [], reason: "fits", misses };
         else return { kind: "load", candidate: c, gpu: evict!.gpu, victims: evict!.victims, reason: "evicted_idle", misses };
-      } else if (waitable) wait ??= { kind: "wait", reason: "wait_memory", candidate: c };
+      } else if (waitable) {
+        wait ??= { kind: "wait", reason: "wait_memory", candidate: c };
+        if (c.profile.device === "cuda") gpuSoon = true;
+      }
     }
     if (wait) return wait;
   }
@@ -144,6 +172,19 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
     return { kind: "refuse", reason: "cooldown", message: misses.join("; "), retryAfterMs: cooldown };
   }
   return { kind: "refuse", reason: "no_fit", message: misses.join("; ") || "no placement profile", retryAfterMs: cooldown };
+}
+
+/** The engine's usable instance on the earliest profile of the chain (a move up may leave two). */
+function liveInstance(engineId: string, chain: Candidate[], view: PlacementView): Instance | undefined {
+  let best: Instance | undefined;
+  let bestAt = Infinity;
+  for (const i of view.instances) {
+    if (i.engineId !== engineId || !usable(i, view)) continue;
+    const at = chain.findIndex((x) => x.key === i.key);
+    const rank = at < 0 ? chain.length : at;
+    if (!best || rank < bestAt) [best, bestAt] = [i, rank];
+  }
+  return best;
 }
 
 /** MB of per-request memory missing for one more request on `i` (<= 0: fits). */

@@ -8,6 +8,8 @@ import type { LeasedEngine } from "./lease.ts";
 export interface EngineCatalog {
   manifest(id: string): Manifest | undefined;
   get(id: string): { generation: number; status: string; error?: string } | undefined;
+  /** False for a profile that cannot run here (see `PlacementProfile.requires`); all are offered without it. */
+  profileOffered?(id: string, profile: PlacementProfile): boolean;
 }
 
 /** A loaded engine instance as the loader hands it over (an EngineHost in production). */

@@ -21,6 +21,7 @@ import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
 import { xttsApiRoutes } from "./xtts-api/index.ts";
 import { finetuneRoutes } from "./routes/finetune.ts";
+import { finetuneJobRoutes } from "./routes/finetune-jobs.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -58,6 +59,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   await app.register(xttsApiRoutes);
   await app.register(activationRoutes);
   await app.register(finetuneRoutes);
+  await app.register(finetuneJobRoutes);
   await app.register(webRoutes);
   await app.register(eventRoutes);
   await app.register(reloadRoutes);

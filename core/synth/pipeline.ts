@@ -20,6 +20,9 @@ import { MAX_RESUMES, Skipper } from "./resume.ts";
 import { isWorkerLost } from "../registry/pending-calls.ts";
 import { isMemoryExceeded } from "../registry/memory-error.ts";
 
+/** Re-placements after out-of-memory errors in one request (each avoids the profiles that failed). */
+export const MAX_OOM_RETRIES = 3;
+
 export interface SpeechJob {
   text: string;
   engine?: string;
@@ -30,6 +33,8 @@ export interface SpeechJob {
   /** Allow the scheduler to serve from a fallback engine (default true). */
   fallback?: boolean;
   keepAliveSeconds?: number;
+  /** More parts of the same client request follow right after this one (a narrated text): passed to the engine as a hint. */
+  continues?: boolean;
 }
 
 export interface SpeechStream {
@@ -103,7 +108,7 @@ export class SpeechPipeline {
       const stop = new AbortController();
       // Speed and pitch as this engine can take them (ignored or clamped: prosody.ts).
       const prosody = prosodyFor(manifest, job);
-      const source = this.run(current, sentences, { voice, speed: prosody.speed, pitch: prosody.pitch, options }, AbortSignal.any([signal, stop.signal]), job.fallback);
+      const source = this.run(current, sentences, { voice, speed: prosody.speed, pitch: prosody.pitch, options, ...(job.continues ? { continues: true } : {}) }, AbortSignal.any([signal, stop.signal]), job.fallback);
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
       const sampleRate = first.value.sampleRate;
@@ -126,22 +131,25 @@ export class SpeechPipeline {
 
   /**
    * Runs the sentences under `current.lease`. When the engine runs out of memory, the
-   * scheduler is told, the request is re-placed down the chain and the sentence retried once
-   * (`current` then names the engine that serves it). When the engine's worker dies, the
+   * scheduler is told, the request is re-placed down the chain (avoiding every profile that ran
+   * out of memory for it) and the sentence retried, at most MAX_OOM_RETRIES times (`current`
+   * then names the engine that serves it). When the engine's worker dies, the
    * undelivered audio is synthesised again (resume.ts), at most MAX_RESUMES times.
    */
   private async *run(
     current: { lease: Lease; voice: string; requested?: { speed?: number; pitch?: number } },
     sentences: string[],
-    params: { voice: string; speed: number; pitch: number; options: Record<string, unknown> },
+    params: { voice: string; speed: number; pitch: number; options: Record<string, unknown>; continues?: boolean },
     signal: AbortSignal,
     fallback?: boolean,
   ): AsyncGenerator<AudioChunk> {
-    let retried = false;
+    const ooms: string[] = [];
     let resumes = 0;
     const requestedOptions = params.options;
     try {
       for (const [index, text] of sentences.entries()) {
+        // Fairness: between sentences, a request queued for this engine takes its turn.
+        if (index > 0 && this.config.scheduler.sentenceTurns) await current.lease.yieldTurn?.(signal);
         // Stopped between sentences: an error, never a shorter text passed off as the whole.
         if (signal.aborted) throw new SynthesisAbortedError(signal.reason instanceof Error ? signal.reason.message : "synthesis aborted");
         /** Seconds of this sentence already handed on (skipped when it is re-made by the same voice). */
@@ -170,11 +178,10 @@ export class SpeechPipeline {
             }
             // A voice removed since it was listed: the next request asks the engine afresh.
             if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceCache.delete(lease.engine);
-            if (!(err instanceof OutOfMemoryError) || retried || !lease.reportOutOfMemory) throw fromEngineError(err, lease.engineId, params.voice);
-            retried = true;
-            const avoid = lease.reportOutOfMemory(err.neededMb);
+            if (!(err instanceof OutOfMemoryError) || ooms.length >= MAX_OOM_RETRIES || !lease.reportOutOfMemory) throw fromEngineError(err, lease.engineId, params.voice);
+            ooms.push(lease.reportOutOfMemory(err.neededMb));
             lease.release();
-            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [avoid] }).catch((placement: unknown) => {
+            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [...ooms] }).catch((placement: unknown) => {
               current.lease = { ...lease, release: () => {} }; // already given back
               // nothing else can serve: the client hears about the memory limit, not the placement
               throw isMemoryExceeded(err) && !signal.aborted ? fromEngineError(err, lease.engineId, params.voice) : placement;

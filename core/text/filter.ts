@@ -158,7 +158,7 @@ function removeMarkdown(text: string): string {
 }
 
 /** Letters, marks, digits, whitespace and the punctuation a voice can use (plus `*` and `"`). */
-const UNSPEAKABLE = /[^\p{L}\p{M}\p{N}\s.,!?;:'"()*&%$€£¥@+\-–—…\/=]/gu;
+const UNSPEAKABLE = /[^\p{L}\p{M}\p{N}\s.,!?;:'"()*&%$€£¥@+\-–—…/=]/gu;
 
 export function standardFilter(text: string): string {
   let out = straightenQuotes(decodeEntities(text));

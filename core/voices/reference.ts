@@ -9,6 +9,8 @@ import { ChorusError } from "../errors.ts";
 
 export interface EngineLookup {
   get(id: string): unknown;
+  /** Whether some engine's voice ids use `prefix:` (its manifest's `voicePrefixes`). */
+  voicePrefix?(prefix: string): boolean;
 }
 
 export interface VoiceTarget {
@@ -33,8 +35,8 @@ export function resolveVoiceRef(registry: EngineLookup, rawVoice: string | undef
   const named = voice.slice(0, colon).trim().toLowerCase();
   const id = voice.slice(colon + 1).trim() || undefined;
   if (!registry.get(named)) {
-    // Not an engine: a voice id with a colon in it, unless it looks like an engine id.
-    if (!ENGINE_ID.test(named)) return { engine, voice };
+    // Not an engine: a voice id with a colon in it (an engine's own prefix, e.g. `voiceset:`), unless it looks like an engine id.
+    if (!ENGINE_ID.test(named) || registry.voicePrefix?.(named)) return { engine, voice };
     throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `voice '${voice}' names engine '${named}', which is not installed (GET /api/engines lists them)`, { field });
   }
   if (options.explicit && engine !== undefined && engine !== named) {

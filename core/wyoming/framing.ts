@@ -39,10 +39,10 @@ export function encodeEvent(type: string, data: Record<string, unknown> = {}, pa
   const header: Record<string, unknown> = { type, version: PROTOCOL_VERSION };
   const dataBytes = Object.keys(data).length ? Buffer.from(JSON.stringify(data), "utf8") : undefined;
   if (dataBytes) header.data_length = dataBytes.length;
-  if (payload && payload.byteLength) header.payload_length = payload.byteLength;
+  if (payload?.byteLength) header.payload_length = payload.byteLength;
   const parts: Buffer[] = [Buffer.from(`${JSON.stringify(header)}\n`, "utf8")];
   if (dataBytes) parts.push(dataBytes);
-  if (payload && payload.byteLength) parts.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+  if (payload?.byteLength) parts.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
   return Buffer.concat(parts);
 }
 

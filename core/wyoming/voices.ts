@@ -69,7 +69,8 @@ export class VoiceDirectory {
     this.restore();
     this.registry.on("change", this.onChange);
     if (!warm) return Promise.resolve();
-    const engines = this.registry.list().filter((e) => e.status === "available").map((e) => e.id);
+    // manifest() is set only for engines that can run now (not failed, not waiting for `chorus plugin setup`)
+    const engines = this.registry.list().filter((e) => this.registry.manifest(e.id)).map((e) => e.id);
     // One engine at a time: warming is background work, never a burst of loads.
     return engines.reduce((chain, id) => chain.then(() => this.refresh(id)), Promise.resolve());
   }
@@ -83,12 +84,12 @@ export class VoiceDirectory {
   list(): ListedVoice[] {
     const out: ListedVoice[] = [];
     for (const entry of this.registry.list()) {
-      if (entry.status !== "available") continue;
-      const { manifest } = entry;
+      const manifest = this.registry.manifest(entry.id); // none for a failed engine or one that needs setup
+      if (!manifest) continue;
       const known = this.known.get(entry.id);
       if (this.scheduler.isLoaded(entry.id) && (!known || Date.now() - known.at > REFRESH_AFTER_MS)) void this.refresh(entry.id);
       const languagesOf = (tags: string[]) => [...new Set((tags.length ? tags : manifest.languages).map(wyomingLanguage))];
-      if (!known || !known.voices.length) {
+      if (!known?.voices.length) {
         out.push({ name: entry.id, engine: entry.id, engineName: manifest.name, voice: undefined, description: `${manifest.name} (default voice)`, languages: languagesOf(manifest.languages), speakers: null, version: manifest.version });
         continue;
       }
@@ -120,7 +121,7 @@ export class VoiceDirectory {
     const running = this.inFlight.get(id);
     if (running) return running;
     const entry = this.registry.get(id);
-    if (!entry || entry.status !== "available" || this.stop.signal.aborted) return Promise.resolve();
+    if (entry?.status !== "available" || this.stop.signal.aborted) return Promise.resolve();
     const generation = entry.generation;
     const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(LIST_TIMEOUT_MS)]);
     const run = this.pipeline

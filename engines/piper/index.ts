@@ -217,7 +217,7 @@ export class PiperEngine implements Engine {
     }
     // Warm-up run, so the first request does not pay onnxruntime's first-run cost.
     const ids = voice.config.phoneme_id_map;
-    await model.infer([...ids["^"]!, ...ids["_"]!, ...ids["$"]!], { noiseScale: 0, lengthScale: 1, noiseW: 0 });
+    await model.infer([...ids["^"]!, ...ids._!, ...ids.$!], { noiseScale: 0, lengthScale: 1, noiseW: 0 });
     this.log?.info(`piper: opened voice '${voice.id}'`, { provider: model.provider, sid: model.hasSid });
     return model;
   }

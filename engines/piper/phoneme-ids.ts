@@ -16,7 +16,7 @@ export function phonemesToIds(
   idMap: Record<string, number[]>,
   missing?: Map<string, number>,
 ): number[] {
-  const pad = idMap["_"] ?? [];
+  const pad = idMap._ ?? [];
   const ids: number[] = [...(idMap["^"] ?? []), ...pad];
   for (const phoneme of phonemes) {
     const mapped = idMap[phoneme];
@@ -26,7 +26,7 @@ export function phonemesToIds(
     }
     ids.push(...mapped, ...pad);
   }
-  ids.push(...(idMap["$"] ?? []));
+  ids.push(...(idMap.$ ?? []));
   return ids;
 }
 

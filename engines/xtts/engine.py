@@ -24,6 +24,9 @@ from xtts_text import LANGUAGES, normalise_language, split_text
 from xtts_voices import VoiceEntry, content_hash, lookup, scan_voices
 
 RATE = 24000
+#: Low-VRAM: how long the model stays on the GPU after a part that says more parts follow
+#: (`request.continues`, e.g. a narrated text) before it is parked anyway (the rest never came).
+HOLD_SECONDS = 5.0
 DEFAULTS = {"temperature": 0.75, "repetition_penalty": 10.0, "length_penalty": 1.0, "top_k": 50, "top_p": 0.85, "stream_chunk_size": 20}
 
 
@@ -52,6 +55,8 @@ class XttsEngine(Engine):
         self.model: Any = None
         self.folder: ModelFolder | None = None
         self.voices: dict[str, VoiceEntry] = {}
+        self.on_gpu = False  # low-VRAM: the model is on the GPU now (between the parts of one request)
+        self.hold: threading.Timer | None = None
 
     # -- loading -----------------------------------------------------------------------
     def load(self, ctx: LoadContext) -> None:
@@ -94,6 +99,8 @@ class XttsEngine(Engine):
             self.ctx.report_memory(vram_mb=round(self.torch.cuda.memory_reserved(index) / 2**20), device=self.device)
 
     def unload(self) -> None:
+        self._cancel_hold()
+        self.on_gpu = False
         if self.model is not None:
             self.model = None
             self._release()
@@ -145,8 +152,11 @@ class XttsEngine(Engine):
             gpt_cond_latent, speaker_embedding = self._latents(voice)
             model = self.model
             sentences = split_text(request.text, language, tokens=lambda t: len(model.tokenizer.encode(t, language.split("-")[0])))
+            self._cancel_hold()
+            finished = False
             try:
-                if self.lowvram:
+                if self.lowvram and not self.on_gpu:
+                    self.on_gpu = True  # before the move: a move that fails half-way is undone by _park
                     model.to(self.device)
                 for sentence in sentences:
                     for chunk in model.inference_stream(
@@ -160,13 +170,42 @@ class XttsEngine(Engine):
                         if isinstance(chunk, list):
                             chunk = chunk[0] if len(chunk) == 1 else self.torch.cat(chunk)
                         yield AudioChunk.from_float(RATE, chunk.detach().cpu().numpy())
+                finished = True
             except self.torch.cuda.OutOfMemoryError as exc:
                 self._release()
                 raise OutOfMemoryError(f"CUDA out of memory during XTTS synthesis: {exc}", needed_mb=needed_mb_from_message(str(exc))) from exc
             finally:
                 if self.lowvram and self.model is model:
-                    model.to("cpu")
-                    self._release()
+                    # The next part of the same request follows at once: the model stays on the GPU.
+                    if finished and request.continues and not cancelled:
+                        self._hold_on_gpu(model)
+                    else:
+                        self._park(model)
+
+    # -- low-VRAM moves --------------------------------------------------------------------
+    def _park(self, model: Any) -> None:
+        if self.on_gpu:
+            model.to("cpu")
+            self.on_gpu = False
+            self._release()
+
+    def _hold_on_gpu(self, model: Any) -> None:
+        def expire() -> None:
+            with self.lock:
+                if self.hold is timer and self.model is model:
+                    self.hold = None
+                    self.ctx.log.info("low-VRAM: no further part arrived; parking the model in RAM", seconds=HOLD_SECONDS)
+                    self._park(model)
+
+        timer = threading.Timer(HOLD_SECONDS, expire)
+        timer.daemon = True
+        self.hold = timer
+        timer.start()
+
+    def _cancel_hold(self) -> None:
+        if self.hold is not None:
+            self.hold.cancel()
+            self.hold = None
 
     def health(self) -> dict[str, Any]:
         return {"ok": self.model is not None, "detail": f"model {self.folder.name if self.folder else '-'} on {self.device}"}

@@ -5,10 +5,15 @@ import { benchLoad } from "./load.ts";
 import { printPiperBench } from "./piper.ts";
 import { benchWyoming } from "./wyoming.ts";
 import { benchFinetune } from "./finetune.ts";
+import { benchTtfa } from "./ttfa.ts";
+import { benchFairness } from "./fairness.ts";
 import { benchFaults } from "./faults.ts";
 
 const only = process.argv.slice(2);
-const benches: [string, () => Promise<unknown>][] = [["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["piper", () => printPiperBench()], ["wyoming", () => benchWyoming()], ["finetune", () => benchFinetune()], ["faults", () => benchFaults()]];
+const benches: [string, () => Promise<unknown>][] = [
+  ["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["ttfa", () => benchTtfa()], ["fairness", () => benchFairness()],
+  ["piper", () => printPiperBench()], ["wyoming", () => benchWyoming()], ["finetune", () => benchFinetune()], ["faults", () => benchFaults()],
+];
 
 for (const [name, run] of benches) {
   if (only.length && !only.includes(name)) continue;

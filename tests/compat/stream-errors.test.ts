@@ -1,21 +1,27 @@
 /**
  * A streamed response that fails before its first byte is still a proper error response
  * (status + JSON in the API's shape), not fastify's "invalid payload" 500 under an audio type.
- * ffmpeg is pointed at a path that does not exist, so every encoded format fails at once.
+ * ffmpeg is pointed at a path that does not exist and mp3/opus are sent through it too
+ * (CHORUS_ENCODER=ffmpeg; by default they are encoded in-process), so every encoded format
+ * fails at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startChorus, type RunningChorus } from "./server.ts";
 
 let chorus: RunningChorus;
 const saved = process.env.FFMPEG_PATH;
+const savedEncoder = process.env.CHORUS_ENCODER;
 beforeAll(async () => {
   process.env.FFMPEG_PATH = "/nonexistent/ffmpeg";
+  process.env.CHORUS_ENCODER = "ffmpeg";
   chorus = await startChorus();
 });
 afterAll(async () => {
   await chorus.close();
   if (saved === undefined) delete process.env.FFMPEG_PATH;
   else process.env.FFMPEG_PATH = saved;
+  if (savedEncoder === undefined) delete process.env.CHORUS_ENCODER;
+  else process.env.CHORUS_ENCODER = savedEncoder;
 });
 
 /** A finished request: status, type and the whole body (read, so the response has ended). */

@@ -68,7 +68,7 @@ export interface Row {
 
 /** metadata_train.csv / metadata_eval.csv with the AllTalk header, plus lang.txt. */
 export function writeCoqui(dir: string, train: Row[], evals: Row[], speaker = "tester"): void {
-  const csv = (rows: Row[]) => ["audio_file|text|speaker_name", ...rows.map((r) => `${r.file}|${r.text}|${speaker}`)].join("\n") + "\n";
+  const csv = (rows: Row[]) => `${["audio_file|text|speaker_name", ...rows.map((r) => `${r.file}|${r.text}|${speaker}`)].join("\n")}\n`;
   fs.writeFileSync(path.join(dir, "metadata_train.csv"), csv(train));
   fs.writeFileSync(path.join(dir, "metadata_eval.csv"), csv(evals));
   fs.writeFileSync(path.join(dir, "lang.txt"), "en\n");

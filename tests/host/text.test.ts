@@ -15,7 +15,7 @@ describe("text pipeline", () => {
   });
 
   it("cuts very long sentences at clause punctuation, then spaces", () => {
-    const long = Array.from({ length: 60 }, (_, i) => `clause number ${i}`).join(", ") + ".";
+    const long = `${Array.from({ length: 60 }, (_, i) => `clause number ${i}`).join(", ")}.`;
     const parts = splitSentences(long, "en", 100);
     expect(parts.length).toBeGreaterThan(5);
     for (const p of parts) expect(p.length).toBeLessThanOrEqual(100);

@@ -103,14 +103,14 @@ describe("phoneme ids equal piper-phonemize's", () => {
     expect(Buffer.byteLength(text)).toBeGreaterThan(15_000);
     const ours = await phonemizeWithVoiceConfig(EN_CONFIG, text);
     expect(ours.sentences).toHaveLength(400);
-    const sample = await referencePhonemize(text.split("? ").slice(0, 3).join("? ") + "?", "en-us");
+    const sample = await referencePhonemize(`${text.split("? ").slice(0, 3).join("? ")}?`, "en-us");
     expect(ours.sentences.slice(0, 3).map((s) => s.phoneme_ids)).toEqual(referenceSentences(sample.phoneme_ids));
   });
 
   it("a long Chinese text (no white space) is cut after 。 and matches piper-phonemize on the whole text", async () => {
     const sentence = "今天天气很好，我们去公园散步吧。";
     // "我" shifts the sentences against the byte limit, so the limit falls inside a sentence.
-    const text = sentence.repeat(120) + "我" + sentence.repeat(200);
+    const text = `${sentence.repeat(120)}我${sentence.repeat(200)}`;
     const chunks = chunkText(text, MAX_CHUNK_BYTES);
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks.slice(0, -1)) expect(chunk.endsWith("。")).toBe(true);
@@ -120,7 +120,7 @@ describe("phoneme ids equal piper-phonemize's", () => {
   it("a long English text is not cut after the period of 'p.m. on' (no sentence end for espeak)", async () => {
     let text = "";
     while (Buffer.byteLength(text) < 11_800) text += "This is a plain filler sentence number one. ";
-    text += "We meet at 3 p.m. on Monday " + "and then we go home together with the whole family and friends ".repeat(6) + "and sleep.";
+    text += `We meet at 3 p.m. on Monday ${"and then we go home together with the whole family and friends ".repeat(6)}and sleep.`;
     const afterPm = text.indexOf("p.m. ") + 5;
     expect(Buffer.byteLength(JSON.stringify(text.slice(0, afterPm)))).toBeLessThan(MAX_CHUNK_BYTES); // the period is within the first piece's reach
     expect(Buffer.byteLength(JSON.stringify(text))).toBeGreaterThan(MAX_CHUNK_BYTES);

@@ -1,6 +1,6 @@
 /** The phonemizer's own mechanics: warm reuse, sentence reconstruction, chunking, id mapping. */
 import { describe, expect, it } from "vitest";
-import { caseFold, chunkText, EspeakPhonemizer, MAX_CHUNK_BYTES, splitSentences, textPhonemes } from "../../engines/piper/phonemizer.ts";
+import { caseFold, chunkText, EspeakPhonemizer, splitSentences, textPhonemes } from "../../engines/piper/phonemizer.ts";
 import { mapSentences, phonemesToIds } from "../../engines/piper/phoneme-ids.ts";
 import { parseVoiceConfig } from "../../engines/piper/voice-config.ts";
 import defaultMap from "../../engines/piper/default-phoneme-id-map.json" with { type: "json" };
@@ -76,12 +76,12 @@ describe("chunking long texts", () => {
     expect(firstPiece(`no sure end, but Dr. Smith came ${filler}`)).toBe("no sure end, but Dr. ");
     expect(firstPiece(`a clause, and a line\nand words ${filler}`)).toBe("a clause, ");
     expect(firstPiece(`a line\nand words ${filler}`)).toBe("a line\n");
-    expect(firstPiece("很长的句子，没有句号" + "字".repeat(60), 90)).toBe("很长的句子，");
+    expect(firstPiece(`很长的句子，没有句号${"字".repeat(60)}`, 90)).toBe("很长的句子，");
   });
 
   it("never cuts inside a surrogate pair or before a combining mark", () => {
     for (const limit of [101, 102, 103, 104]) {
-      for (const text of ["a" + "🎉".repeat(100), "e\u0301".repeat(100), "👩‍👩‍👧".repeat(40)]) {
+      for (const text of [`a${"🎉".repeat(100)}`, "e\u0301".repeat(100), "👩‍👩‍👧".repeat(40)]) {
         const chunks = chunkText(text, limit);
         expect(chunks.join("")).toBe(text);
         for (const chunk of chunks) {

@@ -125,6 +125,7 @@ describe("setup plans for torch engines", () => {
     expect(res.stdout).toMatch(/^ {2}python: +3\.1[0-3]\.\d+ /m); // the manifest asks for >=3.10,<3.14
     expect(res.stdout).toContain("torch:        torch>=2.1,<2.9 torchaudio>=2.1,<2.9, cpu build (auto: no NVIDIA GPU found (nvidia-smi))");
     expect(res.stdout).toContain("requirements: coqui-tts[languages]>=0.27,<0.28");
+    expect(res.stdout).toContain("optional:     deepspeed (not installed by setup; profile gpu-deepspeed is offered only where it imports, checked after setup)");
     expect(res.stdout).toContain("dry run: nothing was changed");
   });
 

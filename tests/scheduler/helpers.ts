@@ -6,7 +6,7 @@ import { SchedulerCore } from "../../core/scheduler/core.ts";
 import type { GpuProbe, ProbeResult } from "../../core/scheduler/devices.ts";
 import type { EngineCatalog, EngineLoader, LoadedEngine } from "../../core/scheduler/types.ts";
 import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
-import { type Manifest, type PlacementProfile } from "../../packages/sdk/src/index.ts";
+import type { Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
 import { ManifestSchema, type ManifestInput } from "../../core/registry/manifest-schema.ts";
 
 type ProfileInput = NonNullable<ManifestInput["resources"]>["profiles"][number];

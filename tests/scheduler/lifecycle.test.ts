@@ -125,6 +125,33 @@ describe("out-of-memory recovery", () => {
     expect((await get("xtts")).profile.name).toBe("cpu");
     expect(s.snapshot().decisions).toContainEqual(expect.objectContaining({ action: "oom", reason: "oom_synthesis" }));
   });
+
+  it("OOM during synthesis: the retry must fit the recorded peak, so the same card's low-VRAM profile is passed over", async () => {
+    const clock = new ManualClock();
+    // XTTS-like: resident GPU, per-request GPU (low-VRAM), CPU, then a fallback engine.
+    const big = manifest("big", [
+      { name: "gpu", device: "cuda", vramMb: 3000, loadSeconds: 1 },
+      { name: "lowvram", device: "cuda", vramMb: 0, transientVramMb: 3000, ramMb: 3000, loadSeconds: 1 },
+      { name: "cpu", device: "cpu", ramMb: 3000, loadSeconds: 1 },
+    ], ["piper"]);
+    const s = makeScheduler({ config: gpu(8192, 4000), catalog: new FakeCatalog([big, piper]), clock });
+    const get = async (extra: Record<string, unknown> = {}) => {
+      const p = s.acquire({ engineId: "big", ...extra });
+      for (let i = 0; i < 20; i++) await clock.advance(500);
+      return p;
+    };
+    const lease = await get();
+    expect(lease.profile.name).toBe("gpu");
+    // The engine could have had 4192 MB on the card (3000 held + 1192 free): it needed more.
+    const avoid = lease.reportOutOfMemory!(2048);
+    lease.release();
+    const retry = await get({ avoid: [avoid] });
+    expect(`${retry.engineId}:${retry.profile.name}`).toBe("big:cpu");
+    expect(retry.fallbackReason).toMatch(/big:lowvram unavailable \(big:lowvram needs 4193 MB on cuda:0 \(its peak, recorded at an out-of-memory while synthesising\)/);
+    expect(s.snapshot().decisions).toContainEqual(expect.objectContaining({ action: "fallback", reason: "fallback", engine: "big", profile: "cpu" }));
+    expect(s.snapshot().peakNeedsMb).toEqual({ big: 4193 });
+    retry.release();
+  });
 });
 
 describe("keep-alive and pinning", () => {

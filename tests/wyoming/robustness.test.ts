@@ -16,7 +16,7 @@ import { checkGroup, useWyoming } from "./setup.ts";
 const wy = useWyoming("test-wyoming-robust");
 const connect = () => wy.connect();
 const describeInfo = () => wy.describeInfo();
-const synthesize = (data: Record<string, unknown>, framing?: Framing) => wy.synthesize(data, framing);
+const _synthesize = (data: Record<string, unknown>, framing?: Framing) => wy.synthesize(data, framing);
 const dataDir = wy.dataDir;
 
 describe("errors and robustness", () => {

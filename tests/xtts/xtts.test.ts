@@ -22,6 +22,8 @@ let server: TestServer;
 let events: string;
 let voicesDir: string;
 let modelsDir: string;
+let serverEnv: Record<string, string>;
+let killMarker: string;
 const modelsDirOf = () => modelsDir;
 
 type Event = { call: string; [k: string]: unknown };
@@ -76,6 +78,8 @@ beforeAll(async () => {
   model(path.join(models, "base"));
   model(path.join(models, "oomload"), { oom: "load" });
   model(path.join(models, "oomsynth"), { oom: "synthesis" });
+  killMarker = path.join(tempDir("xtts-kill"), "kill-once");
+  model(path.join(models, "killonce"), { kill_once: killMarker });
   fs.mkdirSync(path.join(models, "incomplete"));
   voicesDir = tempDir("xtts-voices");
   fs.writeFileSync(path.join(voicesDir, "alice.wav"), clip(4, 220));
@@ -97,8 +101,11 @@ beforeAll(async () => {
     CHORUS_ENGINES__SETTINGS: JSON.stringify({ xtts: { modelsDir: models, voicesDir, model: "base" }, "xtts-oom": { modelsDir: models, voicesDir, model: "oomload" } }),
     CHORUS_SCHEDULER__DEVICES__GPUS: "auto",
     CHORUS_SCHEDULER__DEVICES__NVIDIA_SMI: smi,
+    // The fake nvidia-smi's readings never change: an unload need not wait for memory to come back.
+    CHORUS_SCHEDULER__RELEASE__FRACTION: "0",
     XTTS_STANDIN_LOG: events,
   };
+  serverEnv = env;
   for (const id of ["xtts", "xtts-oom"]) {
     const setup = await runChorusAsync(["plugin", "setup", id], { env });
     expect(setup.status, setup.stderr + setup.stdout).toBe(0);
@@ -186,6 +193,22 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(chunksOf(b.samples)[0]!.level).not.toBe(300);
   });
 
+  it("resumes a request whose engine process is killed mid-stream: the client gets every sentence, once", async () => {
+    fs.writeFileSync(killMarker, "kill the stand-in once");
+    const res = await xtts({ voice: "alice", text: "Hello there. How are you today?", options: { stream_chunk_size: 5, model: "killonce" } });
+    expect(res.status, res.body.toString()).toBe(200);
+    // The stand-in's process was SIGKILLed after its first chunk of "Hello there."
+    expect(calls("killed")).toHaveLength(1);
+    expect(fs.existsSync(killMarker)).toBe(false);
+    // The same chunk sequence as without the kill: nothing lost, nothing repeated.
+    const chunks = chunksOf(res.samples);
+    expect(chunks.map((c) => c.index)).toEqual([0, 1, 2, 0, 1, 2, 3]);
+    expect(new Set(chunks.map((c) => c.level)).size).toBe(1);
+    const killedPid = calls("killed")[0]!.pid;
+    expect(calls("inference_stream").at(-1)!.pid).not.toBe(killedPid); // spoken by the restarted process
+    await waitFor(() => server.logs.some((l) => l.reason === "resumed_after_crash" && l.engine === "xtts"), 5000, "the resume decision");
+  });
+
   it("uses a model folder that appeared while running (AllTalk's 'xtts - NAME' form too), without a restart", async () => {
     model(path.join(modelsDirOf(), "finetuned"));
     const res = await xtts({ voice: "alice", text: "A fine-tuned voice.", options: { model: "xtts - finetuned" } });
@@ -217,6 +240,35 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
   });
 
+  it("offers gpu-deepspeed only where DeepSpeed imports; AllTalk's /api/deepspeed switches the placement through the scheduler", async () => {
+    expect((await fetch(`${server.url}/api/reload?tts_method=xtts`, { method: "POST" })).status).toBe(200);
+    const settings = async () => (await (await fetch(`${server.url}/api/currentsettings`)).json()) as Record<string, unknown>;
+    // Setup ran before the stand-ins (deepspeed among them) were on the environment's path: not importable then.
+    expect(await settings()).toMatchObject({ deepspeed_capable: true, deepspeed_available: false, deepspeed_enabled: false });
+    const listed = async () => ((await (await fetch(`${server.url}/api/engines`)).json()) as { engines: { id: string; profilesNotOffered: unknown[] }[] }).engines.find((e) => e.id === "xtts")!;
+    expect((await listed()).profilesNotOffered).toEqual([{ name: "gpu-deepspeed", requires: ["deepspeed"] }]);
+    const refused = await fetch(`${server.url}/api/deepspeed?new_deepspeed_value=True`, { method: "POST" });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { field: string; message: string } }).error).toMatchObject({ field: "new_deepspeed_value", message: expect.stringContaining("run chorus plugin setup xtts") });
+    // It imports now; a second setup (nothing to install) records that.
+    const setup = await runChorusAsync(["plugin", "setup", "xtts"], { env: serverEnv });
+    expect(setup.stdout).toContain("optional module deepspeed: importable (profile gpu-deepspeed offered)");
+    expect(await settings()).toMatchObject({ deepspeed_available: true, deepspeed_enabled: false });
+    expect((await listed()).profilesNotOffered).toEqual([]);
+    expect(await (await fetch(`${server.url}/api/deepspeed?new_deepspeed_value=True`, { method: "POST" })).json()).toEqual({ status: "deepspeed-success" });
+    expect(await settings()).toMatchObject({ deepspeed_enabled: true });
+    const on = await xtts({ voice: "bob", text: "With DeepSpeed." });
+    expect(on.status).toBe(200);
+    expect(on.headers.get("x-chorus-profile")).toBe("gpu-deepspeed");
+    expect(calls("load_checkpoint").at(-1)).toMatchObject({ use_deepspeed: true });
+    expect(await (await fetch(`${server.url}/api/deepspeed?new_deepspeed_value=False`, { method: "POST" })).json()).toEqual({ status: "deepspeed-success" });
+    const off = await xtts({ voice: "bob", text: "Without DeepSpeed." });
+    expect(off.headers.get("x-chorus-profile")).toBe("gpu");
+    expect(calls("load_checkpoint").at(-1)).toMatchObject({ use_deepspeed: false });
+    expect(await settings()).toMatchObject({ deepspeed_enabled: false });
+    await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
+  });
+
   it("serves an OOM while loading from further down the chain, learning that the GPU profile does not fit", async () => {
     // xtts-oom: the same engine whose default model runs out of memory on the GPU.
     const res = await xtts({ engine: "xtts-oom", voice: "alice", text: "Out of memory here." });
@@ -241,12 +293,45 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(moves.slice(from)).toEqual(["load_checkpoint", "to cpu", "to cuda:1", "inference_stream", "to cpu", "empty_cache"]);
   });
 
-  it("serves an OOM while synthesising from further down the chain", async () => {
-    // Low-VRAM mode is on (previous test): lowvram runs out of memory, the CPU profile serves.
+  it("keeps the model on the GPU for all the parts of a narrated request in low-VRAM mode; AllTalk's language and model reach XTTS", async () => {
+    // Low-VRAM mode is on (previous test). AllTalk's narrator: narration and speech, each with its voice.
+    expect((await fetch(`${server.url}/api/reload?tts_method=${encodeURIComponent("xtts - finetuned")}`, { method: "POST" })).status).toBe(200);
+    expect(String(calls("load_checkpoint").at(-1)!.checkpoint_dir)).toMatch(/base$/); // the low-VRAM instance's default
+    const mark = recorded().length;
+    const form = new URLSearchParams({
+      text_input: '*The narrator sets the scene.* "Hello there, traveller."', text_filtering: "standard", character_voice_gen: "bob.wav",
+      narrator_enabled: "true", narrator_voice_gen: "alice.wav", text_not_inside: "character", language: "fr", output_file_name: "narrated", output_file_timestamp: "false",
+    });
+    const res = await fetch(`${server.url}/api/tts-generate`, { method: "POST", body: form });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "generate-success" });
+    await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
+    const since = recorded().slice(mark);
+    const streams = since.filter((e) => e.call === "inference_stream");
+    expect(streams.map((e) => [e.text, e.language])).toEqual([["The narrator sets the scene.", "fr"], ["Hello there, traveller.", "fr"]]);
+    expect(String(since.filter((e) => e.call === "load_checkpoint").at(-1)?.checkpoint_dir)).toMatch(/finetuned$/);
+    const moves = since.filter((e) => e.call === "to" || e.call === "inference_stream").map((e) => (e.call === "to" ? `to ${String(e.device)}` : e.call));
+    // One move to the GPU for both parts, one back after the last.
+    expect(moves.slice(moves.indexOf("to cuda:1"))).toEqual(["to cuda:1", "inference_stream", "inference_stream", "to cpu"]);
+  });
+
+  it("serves an OOM while synthesising on the GPU from the CPU profile, never from low-VRAM on the same card", async () => {
+    const off = await fetch(`${server.url}/api/scheduler/engines/xtts/lowvram`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ enabled: false }) });
+    expect(off.status).toBe(200);
+    const mark = server.logs.length;
+    // The resident GPU profile comes back (the idle low-VRAM instance moves up), then its synthesis runs out of memory.
     const res = await xtts({ voice: "bob", text: "Out of memory while speaking.", options: { model: "oomsynth" } });
     expect(res.status, res.body.toString()).toBe(200);
     expect(res.headers.get("x-chorus-profile")).toBe("cpu");
-    expect(calls("oom").map((e) => e.phase)).toContain("synthesis");
-    await waitFor(() => server.logs.some((l) => l.reason === "oom_synthesis" && l.engine === "xtts"), 5000, "the oom_synthesis decision");
+    expect(chunksOf(res.samples).map((c) => c.index)).toEqual([0, 1]);
+    const oom = calls("oom").at(-1)!;
+    expect(oom.phase).toBe("synthesis");
+    const logs = server.logs.slice(mark);
+    const at = logs.findIndex((l) => l.reason === "oom_synthesis" && l.engine === "xtts" && l.profile === "gpu");
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(String(logs[at]!.detail)).toMatch(/\d+ MB of VRAM at its peak/);
+    // The chain went on past the same card's low-VRAM profile (it cannot fit what the GPU profile lacked).
+    expect(logs.slice(at).some((l) => l.action === "fallback" && l.reason === "fallback" && l.profile === "cpu" && /xtts:lowvram needs \d+ MB on cuda:\d \(its peak/.test(String(l.detail)))).toBe(true);
+    expect(logs.slice(at).some((l) => l.action === "load" && l.engine === "xtts" && l.profile === "lowvram")).toBe(false);
   });
 });

@@ -3,14 +3,18 @@
  * mono PCM chunks (an AsyncIterable, e.g. a pipeline's `chunks`) and yields encoded bytes as
  * soon as they are available, so a response can be streamed while synthesis goes on.
  *
- * wav and pcm are written here; mp3 (LAME), opus (libopus in Ogg), aac (ADTS) and flac go
- * through the ffmpeg binary shipped in `@ffmpeg-installer/ffmpeg` (see ffmpeg.ts).
+ * wav and pcm are written here; mp3 (LAME as WebAssembly) and opus (libopus in Ogg) are
+ * encoded in-process on a reused pool of worker threads (pool.ts); aac (ADTS) and flac, which
+ * have no well-kept library, go through the ffmpeg binary shipped in `@ffmpeg-installer/ffmpeg`
+ * (ffmpeg.ts). `CHORUS_ENCODER=ffmpeg` sends mp3 and opus through ffmpeg too.
  */
 import { pcmBytes, wavHeader } from "../wav.ts";
 import { ffmpegEncode } from "./ffmpeg.ts";
+import { pooledEncode } from "./pool.ts";
 import { fixFlacStreamInfo } from "../lengths.ts";
 
 export { EncoderError, ffmpegPath } from "./ffmpeg.ts";
+export { closeEncoderPool, poolStats } from "./pool.ts";
 
 export const AUDIO_FORMATS = ["mp3", "opus", "aac", "flac", "wav", "pcm"] as const;
 export type AudioFormat = (typeof AUDIO_FORMATS)[number];
@@ -71,6 +75,10 @@ export function encodeStream(format: AudioFormat, sampleRate: number, pcm: Async
       return wavStream(sampleRate, pcm);
     case "pcm":
       return rawStream(pcm);
+    case "mp3":
+    case "opus":
+      if (process.env.CHORUS_ENCODER !== "ffmpeg") return pooledEncode(format, sampleRate, pcm, options.bitrateKbps);
+      return ffmpegEncode(sampleRate, ffmpegArgs(format, sampleRate, options), pcm);
     default:
       return ffmpegEncode(sampleRate, ffmpegArgs(format, sampleRate, options), pcm);
   }

@@ -27,7 +27,7 @@ function analyse(samples, sampleRate) {
     frames.push(Math.sqrt(e / frame) / 32768);
   }
   // A frame is speech when louder than -50 dBFS and within 40 dB of the loudest frame.
-  const loudest = frames.reduce((m, v) => (v > m ? v : m), 0);
+  const loudest = frames.reduce((m, v) => (Math.max(v , m)), 0);
   const threshold = Math.max(10 ** (-50 / 20), loudest * 10 ** (-40 / 20));
   const active = frames.map((v) => v >= threshold);
   const first = active.indexOf(true);
@@ -63,6 +63,6 @@ parentPort.on("message", ({ id, samples, sampleRate }) => {
   try {
     parentPort.postMessage({ id, stats: analyse(samples, sampleRate) });
   } catch (err) {
-    parentPort.postMessage({ id, error: String(err && err.message ? err.message : err) });
+    parentPort.postMessage({ id, error: String(err?.message ? err.message : err) });
   }
 });

@@ -5,6 +5,7 @@
  * `trainer/gpt_trainer.py`, `trainer/dataset.py`, `layers/tortoise/arch_utils.py`,
  * `layers/xtts/perceiver_encoder.py`, transformers' GPT-2 (docs/finetune.md has the details).
  */
+import { xttsV2Runtime } from "./xtts-v2-runtime.ts";
 import type { Attention, ParameterGroup, PlanSettings, SavedTensor, Segments, TrainableModel } from "../model.ts";
 import { OPTIMIZERS } from "../model.ts";
 import { xttsTokenizer } from "./xtts-tokenizer.ts";
@@ -144,6 +145,7 @@ function segments(clipSeconds: number, textTokens: number): Segments {
 
 export const xttsV2: TrainableModel = {
   id: "xtts-v2",
+  runtime: xttsV2Runtime,
   name: "XTTS v2 (GPT part, coqui GPTTrainer)",
   limits: {
     sampleRate: 22050,

@@ -6,6 +6,7 @@
  * - plain LRU without fallbacks (a count limit, like LocalAI's max active backends): each
  *   engine on its first profile, no free-memory check, the least recently used idle engine
  *   unloaded past the limit; an out-of-memory fails the request.
+ * - Ollama-like (OllamaLike, below): memory-aware LRU that queues when busy.
  */
 import type { PlacementProfile } from "../../../packages/sdk/src/index.ts";
 import type { LoadedEngine } from "../types.ts";
@@ -109,6 +110,108 @@ export class PlainLru implements Policy {
     } finally {
       e.busy--;
       e.lastUsed = ++this.tick;
+    }
+    return { engine: engineId, profile: e.profile.name, fallback: false };
+  }
+
+  evictions(): number {
+    return this.unloads;
+  }
+}
+
+interface OllamaEntry {
+  profile: PlacementProfile;
+  needMb: number;
+  engine: Promise<LoadedEngine>;
+  lastUsed: number;
+  busy: number;
+  chain: Promise<unknown>;
+}
+
+/**
+ * Ollama-like: memory-aware. Estimates each model's need (resident + per-request memory of
+ * the first GPU profile that fits the card's capacity as others leave it now, else the CPU
+ * profile), counts the needs of the loaded models against that capacity, evicts the least
+ * recently used idle model until the new one fits, and queues while the memory is held by
+ * busy models. At most `maxLoaded` models (OLLAMA_MAX_LOADED_MODELS, 3 per GPU); one request
+ * at a time per model (OLLAMA_NUM_PARALLEL=1); no fallbacks to other engines.
+ */
+export class OllamaLike implements Policy {
+  private readonly loaded = new Map<string, OllamaEntry>();
+  private unloads = 0;
+  private tick = 0;
+  private wakers: (() => void)[] = [];
+  constructor(
+    private readonly loader: SimLoader,
+    private readonly gpu: SimGpu,
+    private readonly engines: SimEngine[],
+    private readonly maxLoaded = 3,
+  ) {}
+
+  private capacity(): number {
+    return this.gpu.totalMb - this.gpu.othersMb;
+  }
+
+  private estimate(engineId: string): { profile: PlacementProfile; needMb: number } {
+    const profiles = this.engines.find((e) => e.manifest.id === engineId)!.manifest.resources.profiles;
+    const need = (p: PlacementProfile) => (p.device === "cuda" ? p.vramMb + p.transientVramMb : 0);
+    const profile = profiles.find((p) => p.device === "cuda" && need(p) <= this.capacity()) ?? profiles.find((p) => p.device === "cpu") ?? profiles[0]!;
+    return { profile, needMb: need(profile) };
+  }
+
+  private reserved(): number {
+    let sum = 0;
+    for (const e of this.loaded.values()) sum += e.needMb;
+    return sum;
+  }
+
+  private wake(): void {
+    const w = this.wakers;
+    this.wakers = [];
+    for (const f of w) f();
+  }
+
+  private async entryFor(engineId: string): Promise<OllamaEntry> {
+    for (;;) {
+      const existing = this.loaded.get(engineId);
+      if (existing) return existing;
+      const { profile, needMb } = this.estimate(engineId);
+      // Evict least recently used idle models until the estimate fits (and a slot is free).
+      for (;;) {
+        const fits = needMb <= this.capacity() - this.reserved() && this.loaded.size < this.maxLoaded;
+        if (fits) break;
+        const idle = [...this.loaded].filter(([, e]) => e.busy === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
+        if (!idle) break;
+        this.loaded.delete(idle[0]);
+        this.unloads++;
+        await idle[1].engine.then((e) => e.unload(), () => {});
+      }
+      if (needMb <= this.capacity() - this.reserved() && this.loaded.size < this.maxLoaded) {
+        const entry: OllamaEntry = { profile, needMb, engine: this.loader.load(engineId, profile), lastUsed: ++this.tick, busy: 0, chain: Promise.resolve() };
+        this.loaded.set(engineId, entry);
+        entry.engine.catch(() => {
+          if (this.loaded.get(engineId) === entry) this.loaded.delete(engineId);
+          this.wake();
+        });
+        return entry;
+      }
+      // Busy models hold the memory: queue until one finishes.
+      await new Promise<void>((resolve) => this.wakers.push(resolve));
+    }
+  }
+
+  async serve(engineId: string, chars: number): Promise<Served> {
+    const e = await this.entryFor(engineId);
+    e.busy++;
+    e.lastUsed = ++this.tick;
+    const next = e.chain.then(async () => run(await e.engine, chars));
+    e.chain = next.catch(() => {});
+    try {
+      await next;
+    } finally {
+      e.busy--;
+      e.lastUsed = ++this.tick;
+      this.wake();
     }
     return { engine: engineId, profile: e.profile.name, fallback: false };
   }

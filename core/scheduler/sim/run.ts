@@ -7,9 +7,10 @@ import { SchedulerSchema } from "../../config/schema.ts";
 import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
 import { ManualClock } from "../clock.ts";
 import { SchedulerCore } from "../core.ts";
-import { OneEngineAtATime, PlainLru, type Policy, type Served } from "./baselines.ts";
-import { SIM_ENGINES, SimGpu, SimLoader, simCatalog, type SimEngine } from "./world.ts";
-import { bursts, longTexts, switching, type Workload } from "./workloads.ts";
+import { OllamaLike, OneEngineAtATime, PlainLru, type Policy, type Served } from "./baselines.ts";
+import { SIM_ENGINES, SimGpu, SimLoader, simCatalog, simProbe, synthSeconds, type SimEngine } from "./world.ts";
+import type { GpuProbe } from "../devices.ts";
+import { bursts, llmDesktop, longTexts, switching, type Workload } from "./workloads.ts";
 
 export interface Card {
   name: string;
@@ -23,7 +24,7 @@ export const CARDS: Card[] = [
   { name: "24 GB, 0.5 GB others", totalMb: 24576, othersMb: 512 },
 ];
 
-export const POLICIES = ["chorus", "one-engine", "plain-lru"] as const;
+export const POLICIES = ["chorus", "one-engine", "ollama-like", "plain-lru"] as const;
 export type PolicyName = (typeof POLICIES)[number];
 
 export interface SimRow {
@@ -38,17 +39,26 @@ export interface SimRow {
   fallbacks: number;
   ooms: number;
   failed: number;
+  /**
+   * A lower bound no policy can beat: p95 of each request's synthesis time alone on the
+   * fastest of its engine's profiles that fits the card (no waiting, no loading).
+   */
+  floorP95: number;
 }
 
 const silent = pino({ level: "silent" });
 
-export function chorusScheduler(clock: ManualClock, loader: SimLoader, card: Card, engines: SimEngine[], extra: Record<string, unknown> = {}): SchedulerCore {
+/**
+ * Chorus on the simulated card. With `probe` (others' memory changes over time) the card is
+ * read like a real one (nvidia-smi readings); without, it is a configured simulated device.
+ */
+export function chorusScheduler(clock: ManualClock, loader: SimLoader, card: Card, engines: SimEngine[], extra: Record<string, unknown> = {}, probe?: GpuProbe): SchedulerCore {
   const config = SchedulerSchema.parse({
-    devices: { simulated: [{ name: card.name, totalMb: card.totalMb, heldByOthersMb: card.othersMb }], cpuRamMb: 16384 },
+    devices: { simulated: probe ? [] : [{ name: card.name, totalMb: card.totalMb, heldByOthersMb: card.othersMb }], cpuRamMb: 16384 },
     requestDeadlineSeconds: 3600,
     ...extra,
   });
-  return new SchedulerCore({ config, catalog: simCatalog(engines), loader, probe: { read: async () => ({ ok: false, reason: "simulated" }) }, clock, log: silent });
+  return new SchedulerCore({ config, catalog: simCatalog(engines), loader, probe: probe ?? { read: async () => ({ ok: false, reason: "simulated" }) }, clock, log: silent });
 }
 
 class ChorusPolicy implements Policy {
@@ -86,11 +96,19 @@ export async function simulate(card: Card, workload: Workload, policyName: Polic
   const gpu = new SimGpu(card.totalMb, card.othersMb);
   const loader = new SimLoader(clock, gpu, engines);
   const policy: Policy =
-    policyName === "chorus" ? new ChorusPolicy(chorusScheduler(clock, loader, card, engines)) : policyName === "one-engine" ? new OneEngineAtATime(loader, gpu, engines) : new PlainLru(loader, engines);
+    policyName === "chorus"
+      ? new ChorusPolicy(chorusScheduler(clock, loader, card, engines, {}, workload.others ? simProbe(gpu) : undefined))
+      : policyName === "one-engine"
+        ? new OneEngineAtATime(loader, gpu, engines)
+        : policyName === "ollama-like"
+          ? new OllamaLike(loader, gpu, engines)
+          : new PlainLru(loader, engines);
   const latencies: number[] = [];
   let failed = 0;
   let fallbacks = 0;
   const done: Promise<void>[] = [];
+  const room = card.totalMb - card.othersMb;
+  for (const o of workload.others ?? []) clock.timer(o.at, () => void (gpu.othersMb = card.othersMb + Math.round(o.share * room)));
   for (const req of workload.requests) {
     clock.timer(req.at, () => {
       const start = clock.now();
@@ -108,15 +126,23 @@ export async function simulate(card: Card, workload: Workload, policyName: Polic
   for (let next = clock.next(); next !== undefined; next = clock.next()) await clock.advanceTo(next);
   await Promise.all(done);
   if (policy instanceof ChorusPolicy) await policy.s.close();
-  const sorted = latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
+  const pctOf = (values: number[], p: number) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
+  };
+  const pct = (p: number) => pctOf(latencies, p);
+  const floors = workload.requests.map((req) => {
+    const profiles = engines.find((e) => e.manifest.id === req.engine)!.manifest.resources.profiles;
+    const fitting = profiles.filter((p) => p.device === "cpu" || p.vramMb + p.transientVramMb <= room);
+    return Math.min(...fitting.map((p) => synthSeconds(engines, req.engine, p.name, req.chars)));
+  });
   return {
     card: card.name, workload: workload.name, policy: policyName, requests: workload.requests.length,
-    p50: pct(50), p95: pct(95), loads: loader.stats.loads, evictions: await policy.evictions(), fallbacks, ooms: loader.stats.ooms, failed,
+    p50: pct(50), p95: pct(95), loads: loader.stats.loads, evictions: await policy.evictions(), fallbacks, ooms: loader.stats.ooms, failed, floorP95: pctOf(floors, 95),
   };
 }
 
-export const WORKLOADS = (): Workload[] => [switching(), bursts(), longTexts()];
+export const WORKLOADS = (): Workload[] => [switching(), bursts(), longTexts(), llmDesktop()];
 
 export async function simulateAll(cards = CARDS, workloads = WORKLOADS()): Promise<SimRow[]> {
   const rows: SimRow[] = [];

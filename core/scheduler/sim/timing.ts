@@ -4,7 +4,7 @@
  * re-decides the whole queue (as after every release), each waiter distinct.
  */
 import { ManualClock } from "../clock.ts";
-import { SchedulerCore } from "../core.ts";
+import type { SchedulerCore } from "../core.ts";
 import type { Lease } from "../lease.ts";
 import { chorusScheduler } from "./run.ts";
 import { SIM_ENGINES, SimGpu, SimLoader } from "./world.ts";

@@ -9,6 +9,11 @@ export interface TraceRequest {
 export interface Workload {
   name: string;
   requests: TraceRequest[];
+  /**
+   * Memory other processes take on top of the card's base share, over time: `share` of what
+   * the card leaves after the base (0..1). Absent: the others' share stays as it is.
+   */
+  others?: { at: number; share: number }[];
 }
 
 /** mulberry32: small seeded PRNG. */
@@ -56,4 +61,31 @@ export function longTexts(seed = 3, n = 24): Workload {
     requests.push({ at: i * 15_000, engine: long ? pick(r, ["xtts", "mid"]) : pick(r, ["piper", "espeak", "mid"]), chars: long ? 2000 + Math.floor(r() * 2000) : 100 + Math.floor(r() * 100) });
   }
   return { name: "long texts", requests };
+}
+
+/**
+ * A realistic desktop: a local LLM on the same card loads, grows its KV cache while it
+ * answers, shrinks when the chat goes idle, and unloads; meanwhile the TTS mix of
+ * `switching` arrives (a request every ~3 s). Its share goes from 0 up to 45 % of the card.
+ */
+export function llmDesktop(seed = 4, n = 120): Workload {
+  const r = rng(seed);
+  const requests: TraceRequest[] = [];
+  let t = 0;
+  for (let i = 0; i < n; i++) {
+    t += -Math.log(1 - r()) * 3000;
+    requests.push({ at: Math.round(t), engine: pick(r, ["xtts", "mid", "piper", "espeak"]), chars: 80 + Math.floor(r() * 300) });
+  }
+  const others: { at: number; share: number }[] = [];
+  let at = 10_000;
+  while (at < t) {
+    // a chat: load (20 %), answers grow the cache in steps, then idle (10 %), sometimes unload
+    others.push({ at, share: 0.2 });
+    const steps = 2 + Math.floor(r() * 4);
+    for (let s = 1; s <= steps; s++) others.push({ at: (at += 4000 + Math.floor(r() * 8000)), share: Math.min(0.45, 0.2 + s * 0.06) });
+    others.push({ at: (at += 10_000 + Math.floor(r() * 10_000)), share: 0.1 });
+    if (r() < 0.5) others.push({ at: (at += 15_000), share: 0 });
+    at += 15_000 + Math.floor(r() * 20_000);
+  }
+  return { name: "desktop LLM", requests, others };
 }

@@ -18,6 +18,8 @@ export interface GenerateRequest {
   textNotInside: NotInside;
   speed?: number;
   pitch?: number;
+  /** Engine options for the parts an engine speaks (AllTalk's `language`, the model chosen with /api/reload). */
+  optionsFor?(engine: string): Record<string, unknown> | undefined;
 }
 
 /** The parts to speak; without the narrator, the filtered text as one character part. */
@@ -40,13 +42,17 @@ export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequ
   const chunks: Int16Array[] = [];
   const ignored = new Set<"speed" | "pitch">();
   const clamped: Partial<Record<"speed" | "pitch", number>> = {};
-  for (const segment of segments) {
-    const narrating = segment.role === "narrator" && (req.narratorVoice !== undefined || req.narratorEngine !== undefined);
+  const narratingPart = (segment: Segment) => segment.role === "narrator" && (req.narratorVoice !== undefined || req.narratorEngine !== undefined);
+  const engineOf = (segment: Segment) => (narratingPart(segment) ? (req.narratorEngine ?? req.engine) : req.engine);
+  for (const [index, segment] of segments.entries()) {
+    const narrating = narratingPart(segment);
     const voice = narrating ? req.narratorVoice : req.characterVoice;
-    const segmentEngine = narrating ? (req.narratorEngine ?? req.engine) : req.engine;
+    const segmentEngine = engineOf(segment);
     let stream;
     try {
-      stream = await pipeline.start({ text: segment.text, engine: segmentEngine, voice, speed: req.speed, pitch: req.pitch }, signal);
+      // `continues`: the next part goes to the same engine (a low-VRAM engine keeps its model on the GPU).
+      const continues = index < segments.length - 1 && engineOf(segments[index + 1]!) === segmentEngine;
+      stream = await pipeline.start({ text: segment.text, engine: segmentEngine, voice, speed: req.speed, pitch: req.pitch, options: req.optionsFor?.(segmentEngine), continues }, signal);
     } catch (err) {
       if (err instanceof ChorusError && err.field === "voice") {
         throw new ChorusError(err.code, err.message, { field: narrating ? "narrator_voice_gen" : "character_voice_gen", cause: err });

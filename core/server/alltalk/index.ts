@@ -63,12 +63,29 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     return controller;
   };
 
+  /** AllTalk's `language` and the model chosen with /api/reload, for an engine that takes them as options (XTTS). */
+  const engineOptions = (engine: string, language: string | undefined): Record<string, unknown> | undefined => {
+    const declared = registry.manifest(engine)?.options ?? {};
+    const model = state.models.get(engine);
+    const options: Record<string, unknown> = {};
+    if (language?.trim() && declared.language) options.language = language.trim();
+    if (model && declared.model) options.model = model;
+    return Object.keys(options).length ? options : undefined;
+  };
+
+  /** The engine's DeepSpeed placement (a profile named *deepspeed*), whether it can run here, whether it is chosen. */
+  const deepspeedOf = (id: string) => {
+    const profile = registry.manifest(id)?.resources.profiles.find((p) => p.name.includes("deepspeed"));
+    return { profile, available: profile ? registry.profileOffered(id, profile) : false, enabled: profile !== undefined && app.host.scheduler.preferredProfile(id) === profile.name };
+  };
+
   app.get("/api/ready", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Ready"));
   app.get("/api/rvcvoices", async () => ({ status: "success", rvcvoices: ["Disabled"] }));
 
   app.get("/api/currentsettings", async () => {
     const m = registry.manifest(state.engine);
     const caps = m?.capabilities;
+    const deepspeed = deepspeedOf(state.engine);
     return {
       engines_available: engines().map((e) => e.id),
       current_engine_loaded: state.engine,
@@ -78,10 +95,10 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
       current_model_loaded: state.models.has(state.engine) ? `${state.engine} - ${state.models.get(state.engine)}` : state.engine,
       manufacturer_name: m?.name ?? state.engine,
       audio_format: "wav",
-      // From the engine's placements: a DeepSpeed profile, a GPU profile that holds the model only per request.
-      deepspeed_capable: m?.resources.profiles.some((p) => p.name.includes("deepspeed")) ?? false,
-      deepspeed_available: false,
-      deepspeed_enabled: false,
+      // From the engine's placements: a DeepSpeed profile (available where DeepSpeed imports), a GPU profile that holds the model only per request.
+      deepspeed_capable: deepspeed.profile !== undefined,
+      deepspeed_available: deepspeed.available,
+      deepspeed_enabled: deepspeed.enabled,
       lowvram_capable: m?.resources.profiles.some((p) => p.device === "cuda" && p.transientVramMb > 0 && p.vramMb === 0) ?? false,
       lowvram_enabled: state.lowVram,
       generationspeed_capable: caps?.speed ?? false,
@@ -127,8 +144,18 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   app.post("/api/deepspeed", async (request) => {
     const value = (queryParams(request).new_deepspeed_value ?? "").toLowerCase();
     if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_deepspeed_value: must be True or False", { field: "new_deepspeed_value" });
-    if (value === "false") return { status: "deepspeed-success" };
-    return { status: "deepspeed-not-supported", message: "Chorus engines do not use DeepSpeed; nothing was changed" };
+    const deepspeed = deepspeedOf(state.engine);
+    if (value === "false") {
+      if (deepspeed.enabled) await app.host.scheduler.setPreferredProfile(state.engine, undefined);
+      return { status: "deepspeed-success" };
+    }
+    if (!deepspeed.profile) return { status: "deepspeed-not-supported", message: `engine '${state.engine}' has no DeepSpeed placement; nothing was changed` };
+    if (!deepspeed.available) {
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `new_deepspeed_value: DeepSpeed does not import in the ${state.engine} environment, so profile ${deepspeed.profile.name} is not offered; install it there and run chorus plugin setup ${state.engine} (docs/xtts.md#deepspeed)`, { field: "new_deepspeed_value" });
+    }
+    // The engine's placement follows: the DeepSpeed profile first, its other instances retire after their requests.
+    await app.host.scheduler.setPreferredProfile(state.engine, deepspeed.profile.name);
+    return { status: "deepspeed-success" };
   });
 
   app.put("/api/stop-generation", async () => {
@@ -181,6 +208,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
           speed,
           // AllTalk's pitch is in semitones; Chorus's is a frequency factor (2^(st/12): -24..24 -> 0.25..4).
           pitch: pitch === undefined ? undefined : 2 ** (pitch / 12),
+          optionsFor: (engine) => engineOptions(engine, form.language),
         },
         controller.signal,
       );
@@ -198,12 +226,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     checkRawTextLength(params.text, config.text.maxLength, "text");
     const target = resolveVoiceRef(registry, voiceId(params.voice), state.engine);
     const controller = track(request, reply);
-    // AllTalk's `language` reaches engines that take a `language` option (XTTS).
-    const engine = target.engine ?? state.engine;
-    const language = params.language && registry.manifest(engine)?.options.language ? { language: params.language } : undefined;
-    const model = state.models.get(engine);
-    const options = language || model ? { ...language, ...(model ? { model } : {}) } : undefined;
-    const speech = await pipeline.start({ text: params.text, engine: target.engine, voice: target.voice, options }, controller.signal);
+    const speech = await pipeline.start({ text: params.text, engine: target.engine, voice: target.voice, options: engineOptions(target.engine ?? state.engine, params.language) }, controller.signal);
     speechHeaders(reply, speech);
     void reply.type("audio/wav");
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);

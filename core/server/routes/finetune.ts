@@ -4,6 +4,9 @@
  * `finetune.datasetDirs` (symlinks resolved); nothing outside them is read, not even a clip a
  * metadata file points at. The card comes from the scheduler's own device view (what other
  * processes and Chorus's engines hold) or from the body.
+ * GET /api/finetune/clip plays one clip of a dataset (WAV as it is, anything else decoded to WAV
+ * by the shipped ffmpeg) and POST /api/finetune/transcript corrects a clip's transcript in the
+ * dataset's metadata (a backup kept) and answers with the check re-run; both are confined the same way.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -12,7 +15,10 @@ import { z } from "zod";
 import { ChorusError } from "../../errors.ts";
 import { fromZod } from "../errors.ts";
 import { checkDataset, isInside } from "../../finetune/check.ts";
-import { DatasetPathError } from "../../finetune/dataset/read.ts";
+import { DatasetPathError, readDataset } from "../../finetune/dataset/read.ts";
+import { DecodeError, decodeAudio } from "../../finetune/dataset/audio.ts";
+import { correctTranscript, findEntry, TranscriptError } from "../../finetune/dataset/transcript.ts";
+import { wavFile } from "../../audio/wav.ts";
 import { TRAINABLE_MODELS, trainableModel } from "../../finetune/models/index.ts";
 import { resolveGpu, type SchedulerSnapshot } from "../../finetune/gpu.ts";
 import { planFromReport } from "../../finetune/plan.ts";
@@ -25,6 +31,8 @@ const Common = {
   language: z.string().min(2).max(8).optional(),
 };
 const CheckBody = z.strictObject({ ...Common, maxClipSeconds: z.number().min(0.5).max(60).optional() });
+const ClipQuery = z.strictObject({ dataset: z.string().min(1), clip: z.string().min(1), split: z.enum(["train", "eval"]).optional() });
+const TranscriptBody = z.strictObject({ ...Common, clip: z.string().min(1), split: z.enum(["train", "eval"]).optional(), text: z.string().max(2000) });
 const PlanBody = z.strictObject({
   ...Common,
   maxClipSeconds: z.number().min(1).max(28).optional(),
@@ -99,5 +107,58 @@ export const finetuneRoutes: FastifyPluginAsync = async (app) => {
     const model = trainableModel(b.model);
     const report = await runCheck({ ...b, dataset }, abortOnClose(reply.raw));
     return planFromReport(report, model, { gpu, os: b.os, attention: b.attention, effectiveBatch: b.effectiveBatch });
+  });
+
+  /** The dataset's entry for `clip`, its audio confined like every other file the API reads. */
+  const clipOf = (q: z.infer<typeof ClipQuery>) => {
+    const dir = confined(q.dataset, "dataset");
+    let entry;
+    try {
+      entry = findEntry(readDataset(dir, roots), q.clip, q.split);
+    } catch (err) {
+      if (err instanceof DatasetPathError) throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", err.message, { field: "dataset" });
+      if (err instanceof TranscriptError) throw new ChorusError("CHORUS_ERR_DATASET_NOT_FOUND", err.message, { field: "clip" });
+      throw err;
+    }
+    if (!fs.existsSync(entry.audioPath)) throw new ChorusError("CHORUS_ERR_DATASET_NOT_FOUND", `${q.clip} (${entry.source}) does not exist`, { field: "clip" });
+    if (!isInside(entry.audioPath, roots)) throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", `${q.clip} lies outside the configured dataset folders`, { field: "clip" });
+    return fs.realpathSync(entry.audioPath);
+  };
+
+  app.get("/api/finetune/clip", async (request, reply) => {
+    const file = clipOf(parse(ClipQuery, request.query));
+    const head = Buffer.alloc(12);
+    const fd = fs.openSync(file, "r");
+    try {
+      fs.readSync(fd, head, 0, 12, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    reply.header("cache-control", "no-store").type("audio/wav");
+    if (head.toString("latin1", 0, 4) === "RIFF" && head.toString("latin1", 8, 12) === "WAVE") {
+      return reply.header("content-length", fs.statSync(file).size).send(fs.createReadStream(file));
+    }
+    try {
+      const decoded = await decodeAudio(file, 22050, 600, abortOnClose(reply.raw));
+      return reply.send(wavFile(decoded.sampleRate, [decoded.samples]));
+    } catch (err) {
+      if (err instanceof DecodeError) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${path.basename(file)}: ${err.message}`, { field: "clip" });
+      throw err;
+    }
+  });
+
+  app.post("/api/finetune/transcript", async (request, reply) => {
+    const b = parse(TranscriptBody, request.body);
+    const dataset = confined(b.dataset, "dataset");
+    let change;
+    try {
+      change = correctTranscript(dataset, b.clip, b.text, { split: b.split, confineTo: roots });
+    } catch (err) {
+      if (err instanceof DatasetPathError) throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", err.message, { field: "dataset" });
+      if (err instanceof TranscriptError) throw new ChorusError(err.notFound ? "CHORUS_ERR_DATASET_NOT_FOUND" : "CHORUS_ERR_REQUEST_INVALID", err.message, { field: err.field });
+      throw err;
+    }
+    const { text: _text, clip: _clip, split: _split, ...check } = b;
+    return { change, report: await runCheck({ ...check, dataset }, abortOnClose(reply.raw)) };
   });
 };

@@ -14,8 +14,10 @@ export const reloadRoutes: FastifyPluginAsync = async (app) => {
     const id = (request.params as { id: string }).id;
     const entry = registry.get(id);
     if (!entry) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "engine" });
-    await registry.refresh(entry.dir);
+    // Unload first: a re-read that finds a new version retires the old instances itself, and
+    // the answer counts every instance this reload takes down either way.
     const unloading = scheduler.unload(id);
+    await registry.refresh(entry.dir);
     request.log.info({ engine: id, unloading, reason: "reload_requested" }, "plugin reloaded");
     const plugin = pluginSummaries(app.host).find((p) => p.id === id);
     return { engine: id, unloading, plugin: plugin ?? null };

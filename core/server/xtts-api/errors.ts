@@ -5,7 +5,7 @@
  * - 422 `{"detail": [{type, loc, msg, input}]}` for a body or query that fails validation.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { ChorusError } from "../../errors.ts";
+import type { ChorusError } from "../../errors.ts";
 import { logError, toChorusError } from "../errors.ts";
 
 /** One pydantic-style validation issue. */

@@ -1,12 +1,15 @@
 /**
  * The fine-tune page: pick a dataset folder (from finetune.datasetDirs), check it
  * (POST /api/finetune/check: clip-length histogram, each finding) and plan the run
- * (POST /api/finetune/plan: the predicted peak memory as a bar against the card).
- * Correcting transcripts and starting runs wait for the API that does them.
+ * (POST /api/finetune/plan: the predicted peak memory as a bar against the card). Each
+ * finding that names a clip gets a player (GET /api/finetune/clip, fetched with the API key
+ * and played from a blob) and a transcript field (POST /api/finetune/transcript: the
+ * metadata is rewritten, a backup kept, and the re-run check shown).
  */
-import { ApiError, json, postJson } from "./api.js";
+import { api, ApiError, json, postJson } from "./api.js";
 import { $, h } from "./dom.js";
 import { engineHue, formatMb } from "./memory.js";
+import { initRun, listJobs, setPlan } from "./finetune-run.js";
 
 let started = false;
 
@@ -18,11 +21,13 @@ export async function initFinetune() {
     void run("check");
   });
   $("ft-plan").addEventListener("click", () => void run("plan"));
+  initRun();
   try {
     const { folders, datasetDirs } = await json("/api/web/datasets");
     $("ft-dataset").replaceChildren(...folders.map((f) => new Option(f, f)));
     $("ft-dataset-hint").textContent = folders.length ? `${folders.length} folders in ${datasetDirs.join(", ")}` : "no dataset folders: set finetune.datasetDirs in the configuration";
     for (const id of ["ft-check", "ft-plan"]) $(id).disabled = !folders.length;
+    void listJobs();
   } catch (err) {
     started = false;
     showError(err);
@@ -40,8 +45,14 @@ async function run(kind) {
   for (const id of ["ft-check", "ft-plan"]) $(id).disabled = true;
   try {
     const result = await (await postJson(`/api/finetune/${kind}`, { dataset })).json();
-    if (kind === "check") showReport(result);
-    else showPlan(result);
+    if (kind === "check") {
+      $("ft-saved").textContent = "";
+      showReport(result);
+    }
+    else {
+      showPlan(result);
+      setPlan(result, dataset);
+    }
     $("ft-info").textContent = "";
   } catch (err) {
     $("ft-info").textContent = "";
@@ -68,9 +79,64 @@ function showReport(report) {
     const note = b.count && over ? " (over the trainer's maximum: dropped)" : b.count && outside ? " (outside 2-11 s)" : "";
     return h("li", { class: over ? "over" : outside ? "outside" : "", dataset: { from: String(b.from) }, "aria-label": `${b.from} to ${b.to} s: ${b.count} clips${note}` }, h("span", {}, `${b.from}-${b.to} s`), bar, h("span", {}, String(b.count)));
   }));
-  $("ft-findings").replaceChildren(...(report.findings.length ? report.findings.map((f) => h("li", { dataset: { code: f.code, severity: f.severity } },
+  const clips = new Map(report.clips.map((c) => [c.clip, c]));
+  let n = 0;
+  $("ft-findings").replaceChildren(...(report.findings.length ? report.findings.map((f) => h("li", { dataset: { code: f.code, severity: f.severity, clip: f.clip ?? "" } },
     h("span", { class: `badge ${f.severity === "error" ? "failed" : f.severity === "warning" ? "fallback" : ""}` }, f.severity), " ",
-    f.clip ? h("strong", {}, `${f.clip}: `) : null, f.message, f.fix ? h("div", { class: "hint" }, f.fix) : null)) : [h("li", {}, "No findings.")]));
+    f.clip ? h("strong", {}, `${f.clip}: `) : null, f.message, f.fix ? h("div", { class: "hint" }, f.fix) : null,
+    clips.has(f.clip) ? clipTools(report.dir, clips.get(f.clip), `ft-f${n++}`) : null)) : [h("li", {}, "No findings.")]));
+}
+
+/** Listen to a clip and correct its transcript. */
+function clipTools(dataset, clip, id) {
+  const audio = h("audio", { controls: true, preload: "none", "aria-label": `Audio of ${clip.clip}`, hidden: true });
+  const listen = h("button", { type: "button", class: "listen", "aria-label": `Listen to ${clip.clip}` }, "Listen");
+  listen.addEventListener("click", async () => {
+    listen.disabled = true;
+    try {
+      if (!audio.src) {
+        const query = new URLSearchParams({ dataset, clip: clip.clip, split: clip.split });
+        const blob = await (await api(`/api/finetune/clip?${query}`)).blob();
+        audio.src = URL.createObjectURL(blob);
+      }
+      audio.hidden = false;
+      await audio.play();
+    } catch (err) {
+      showError(err);
+    } finally {
+      listen.disabled = false;
+    }
+  });
+  const input = h("input", { id, type: "text", value: clip.text, maxlength: "2000", required: true, autocomplete: "off", spellcheck: "true" });
+  const save = h("button", { type: "submit" }, "Save transcript");
+  const form = h("form", { class: "transcript", novalidate: true }, h("label", { for: id }, `Transcript of ${clip.clip}`), input, save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    const problem = !text ? "the transcript is empty" : text.includes("|") ? "the transcript contains '|', the metadata's column separator" : "";
+    if (problem) {
+      input.setAttribute("aria-invalid", "true");
+      $("ft-error").textContent = `${problem} (field: text)`;
+      input.focus();
+      return;
+    }
+    input.removeAttribute("aria-invalid");
+    $("ft-error").textContent = "";
+    $("ft-info").textContent = "saving the transcript and checking again…";
+    save.disabled = true;
+    try {
+      const { change, report } = await (await postJson("/api/finetune/transcript", { dataset, clip: clip.clip, split: clip.split, text })).json();
+      showReport(report);
+      $("ft-saved").textContent = `Saved the transcript of ${clip.clip} in ${change.file}${change.line ? ` (line ${change.line})` : ""}${change.backup ? `; the old file is kept as ${change.backup}` : ""}. The check was run again.`;
+      $("ft-saved").focus();
+    } catch (err) {
+      showError(err);
+    } finally {
+      $("ft-info").textContent = "";
+      save.disabled = false;
+    }
+  });
+  return h("div", { class: "clip-tools" }, listen, audio, form);
 }
 
 function showPlan(plan) {

@@ -57,6 +57,9 @@ class SynthesisRequest:
     pitch: float = 1.0
     language: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    continues: bool = False
+    """More of the same client request follows right after this call (the next part of a
+    narrated text): an engine that moves its model per request (low-VRAM) may keep it in place."""
 
     @staticmethod
     def from_wire(data: dict[str, Any]) -> SynthesisRequest:
@@ -67,6 +70,7 @@ class SynthesisRequest:
             pitch=float(data.get("pitch", 1.0)),
             language=data.get("language"),
             options=dict(data.get("options") or {}),
+            continues=bool(data.get("continues", False)),
         )
 
 

@@ -19,6 +19,7 @@ function profile(raw: unknown): PlacementProfile {
     ramMb: (p.ramMb as number) ?? 0,
     loadSeconds: (p.loadSeconds as number) ?? 1,
     maxParallel: (p.maxParallel as number) ?? 1,
+    ...(Array.isArray(p.requires) ? { requires: p.requires.map(String) } : {}),
   };
 }
 

@@ -43,6 +43,12 @@ export interface SynthesisRequest {
   pitch: number;
   /** Engine-specific options, validated against the manifest's `options`. */
   options: Record<string, unknown>;
+  /**
+   * A hint: more of the same client request follows right after this call (the next part of a
+   * narrated text, with another voice). An engine that moves its model per request (low-VRAM)
+   * may keep it where it is until the call without it.
+   */
+  continues?: boolean;
 }
 
 /** The device the scheduler placed the engine on. */

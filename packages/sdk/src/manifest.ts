@@ -24,6 +24,8 @@ export interface PlacementProfile {
   ramMb: number;
   loadSeconds: number;
   maxParallel: number;
+  /** Python modules the profile needs in the plugin's environment (e.g. `deepspeed`): offered only where they import. */
+  requires?: string[];
 }
 
 export interface Capabilities {
@@ -121,6 +123,8 @@ export interface Manifest {
   license?: string;
   languages: string[];
   defaultVoice?: string;
+  /** Voice ids of the form `PREFIX:name` this engine uses (e.g. `voiceset:`); never read as `engine:voice`. */
+  voicePrefixes?: string[];
   capabilities: Capabilities;
   resources: { profiles: PlacementProfile[]; fallbacks: string[] };
   options: Record<string, OptionSpec>;

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -104,7 +105,13 @@ class Xtts:
         self._oom("synthesis")
         level = speaker_embedding.data[0]
         chunks = max(1, -(-len(tokens) // stream_chunk_size))
+        crash = (getattr(self.config, "standin", None) or {}).get("kill_once")
         for index in range(chunks):
+            if index == 1 and crash and os.path.exists(crash):
+                # Test hook: the process is killed mid-stream once (the marker file goes first).
+                os.remove(crash)
+                cuda.record({"call": "killed", "text": text})
+                os.kill(os.getpid(), signal.SIGKILL)
             samples = [level] * 480
             samples[0] = index / 1000.0
             yield torch.Tensor(samples, self.device)

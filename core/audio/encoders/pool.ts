@@ -1,0 +1,141 @@
+/**
+ * In-process encoding off the event loop: a small pool of long-lived worker threads
+ * (encode.worker.mjs) shared by every response. A stream is pinned to the least busy worker;
+ * each PCM chunk is copied once into a transferable buffer and the encoded bytes come back
+ * transferred, one chunk in flight per stream (bounded memory; the pipeline keeps producing
+ * meanwhile). Workers are started on first use, reused for every later stream, and unref'd so
+ * they never keep the process alive.
+ */
+import os from "node:os";
+import { Worker } from "node:worker_threads";
+import { EncoderError } from "./ffmpeg.ts";
+
+export type PooledFormat = "mp3" | "opus";
+
+interface Answer {
+  id: number;
+  bytes: Uint8Array;
+  threadId: number;
+  done?: boolean;
+  error?: string;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  active: number;
+  /** Per stream, the answers still due, in order (the worker answers each message in turn). */
+  waiting: Map<number, ((answer: Answer) => void)[]>;
+}
+
+/** Counters for tests and diagnostics: workers started and streams served since start. */
+export const poolStats = { workersStarted: 0, streamsServed: 0, threadIds: new Set<number>() };
+
+let workers: PoolWorker[] = [];
+/** Samples per message to a worker (0.19 s at 22.05 kHz: several mp3 frames, ten opus frames). */
+const SLICE = 4096;
+let nextId = 1;
+
+/** Pool size: one worker per spare core, at least 1, at most 4 (`CHORUS_ENCODER_THREADS`). */
+export function poolSize(): number {
+  const fromEnv = Number(process.env.CHORUS_ENCODER_THREADS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(4, cores - 1));
+}
+
+function startWorker(): PoolWorker {
+  // libopus as WebAssembly: the package's native addon crashes the process when a thread ends.
+  const worker = new Worker(new URL("./encode.worker.mjs", import.meta.url), { env: { ...process.env, OPUS_FORCE_WASM: "1" } });
+  worker.unref();
+  const entry: PoolWorker = { worker, active: 0, waiting: new Map() };
+  worker.on("message", (m: Answer) => {
+    poolStats.threadIds.add(m.threadId);
+    const queue = entry.waiting.get(m.id);
+    const resolve = queue?.shift();
+    if (queue && !queue.length) entry.waiting.delete(m.id);
+    resolve?.(m);
+  });
+  const fail = (err: Error) => {
+    workers = workers.filter((w) => w !== entry);
+    for (const queue of entry.waiting.values()) for (const resolve of queue) resolve({ id: 0, bytes: new Uint8Array(0), threadId: 0, error: err.message });
+    entry.waiting.clear();
+  };
+  worker.on("error", fail);
+  worker.on("exit", (code) => fail(new Error(`encoder thread exited (${code})`)));
+  poolStats.workersStarted++;
+  return entry;
+}
+
+function pick(): PoolWorker {
+  if (workers.length < poolSize()) {
+    const idle = workers.find((w) => w.active === 0);
+    if (idle) return idle;
+    const fresh = startWorker();
+    workers.push(fresh);
+    return fresh;
+  }
+  return workers.reduce((best, w) => (w.active < best.active ? w : best));
+}
+
+function ask(entry: PoolWorker, id: number, message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Answer> {
+  return new Promise((resolve) => {
+    const queue = entry.waiting.get(id);
+    if (queue) queue.push(resolve);
+    else entry.waiting.set(id, [resolve]);
+    entry.worker.postMessage({ id, ...message }, transfer);
+  });
+}
+
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** Encodes mono s16 PCM at `sampleRate` into mp3 or Ogg Opus on a pool thread, yielding bytes as they come. */
+export async function* pooledEncode(format: PooledFormat, sampleRate: number, pcm: AsyncIterable<Int16Array>, kbps?: number): AsyncGenerator<Buffer> {
+  const entry = pick();
+  const id = nextId++;
+  entry.active++;
+  poolStats.streamsServed++;
+  const input = pcm[Symbol.asyncIterator]();
+  let ended = false;
+  let inputDone = false;
+  const check = (a: Answer): Uint8Array => {
+    if (a.error) throw new EncoderError(`${format} encoder failed: ${a.error}`);
+    return a.bytes;
+  };
+  try {
+    const head = check(await ask(entry, id, { op: "open", format, rate: sampleRate, kbps }));
+    if (head.byteLength) yield asBuffer(head);
+    for (;;) {
+      const next = await input.next();
+      if (next.done) break;
+      // A long chunk (a sentence) goes in slices, all posted at once: the first encoded frames
+      // come back after one slice's work instead of the whole sentence's.
+      const answers: Promise<Answer>[] = [];
+      for (let at = 0; at < next.value.length; at += SLICE) {
+        const copy = next.value.slice(at, at + SLICE); // the one copy: ours to transfer
+        answers.push(ask(entry, id, { op: "data", pcm: copy }, [copy.buffer]));
+      }
+      for (const answer of answers) {
+        const bytes = check(await answer);
+        if (bytes.byteLength) yield asBuffer(bytes);
+      }
+    }
+    inputDone = true;
+    const tail = check(await ask(entry, id, { op: "end" }));
+    ended = true;
+    if (tail.byteLength) yield asBuffer(tail);
+  } finally {
+    entry.active--;
+    if (!ended) {
+      entry.worker.postMessage({ id, op: "close" });
+      // Awaited, as in ffmpeg.ts: the input's lease is back before the caller sees the end.
+      if (!inputDone) await Promise.resolve(input.return?.()).catch(() => undefined);
+    }
+  }
+}
+
+/** Ends the pool's threads (tests; a server lets them die with the process). */
+export async function closeEncoderPool(): Promise<void> {
+  const all = workers;
+  workers = [];
+  await Promise.all(all.map((w) => w.worker.terminate()));
+}

@@ -1,0 +1,152 @@
+/**
+ * `chorus finetune run | probe | setup` (docs/finetune.md, "Running a fine-tune").
+ * run/probe take a training lease from a running Chorus's scheduler when one answers (the job
+ * runs in the server, and this command follows its event stream), else from a scheduler of
+ * their own in this process (the GPU as nvidia-smi or the config's simulated cards show it).
+ */
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { resolvePath } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { resolveGpu } from "../finetune/gpu.ts";
+import { DEFAULT_TRAINABLE_MODEL } from "../finetune/models/index.ts";
+import { configLauncher, jobsRoot, probesRoot, runtimeOf } from "../finetune/runner/environment.ts";
+import { JobManager } from "../finetune/runner/manager.ts";
+import { progressLine, summaryText } from "../finetune/runner/render.ts";
+import { buildSpec, type JobRequest } from "../finetune/runner/spec.ts";
+import type { JobState } from "../finetune/runner/state.ts";
+import { envsRoot, formatPlan, makePlan, runSetup, type TorchChoice } from "../python/index.ts";
+import { noGpuProbe, NvidiaSmiProbe } from "../scheduler/devices.ts";
+import { SchedulerCore } from "../scheduler/core.ts";
+import { systemClock } from "../scheduler/clock.ts";
+import { followRemote, remoteBase } from "./finetune-remote.ts";
+
+export const RUN_USAGE = `  finetune run                train --dataset DIR --base-model DIR --out DIR [--plan FILE | --os/--attention/--effective-batch/--max-clip-seconds]
+        [--epochs N] [--gpu auto|INDEX|NAME] [--server auto|URL|off] [--json]    or: finetune run --resume JOB [--epochs N]
+  finetune probe              two real steps at the plan's settings on the longest clips: --dataset DIR --base-model DIR [--plan FILE] [--json]
+  finetune setup              the trainer's Python environment (torch with CUDA, coqui-tts) [--torch cuda|cpu|auto] [--python PATH] [--dry-run]`;
+
+export class RunUsageError extends Error {}
+
+const OPTIONS = {
+  dataset: { type: "string" }, "base-model": { type: "string" }, out: { type: "string", short: "o" }, plan: { type: "string" }, epochs: { type: "string" },
+  resume: { type: "string" }, gpu: { type: "string" }, server: { type: "string" }, json: { type: "boolean" }, os: { type: "string" }, attention: { type: "string" },
+  "effective-batch": { type: "string" }, "max-clip-seconds": { type: "string" }, language: { type: "string" }, model: { type: "string" },
+} as const;
+
+function int(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new RunUsageError(`--${name} must be a whole number >= 1, got '${raw}'`);
+  return n;
+}
+
+/** A scheduler of this process's own (no engines): the lease checks the card's memory. */
+function localScheduler(config: Config): SchedulerCore {
+  const s = config.scheduler;
+  return new SchedulerCore({
+    config: s,
+    catalog: { manifest: () => undefined, get: () => undefined },
+    loader: { load: async () => Promise.reject(new Error("the fine-tune command loads no engines")) },
+    probe: s.devices.gpus === "off" ? noGpuProbe : new NvidiaSmiProbe(s.devices.nvidiaSmi),
+    clock: systemClock,
+    log: pino({ level: "silent" }),
+  });
+}
+
+/** Prints progress (a rewritten line on a terminal, a line every few seconds otherwise) and events. */
+export function terminalView(json: boolean) {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  let lastEpoch = -1;
+  const line = (text: string) => process.stderr.write(tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
+  return {
+    event(e: { event: string; [k: string]: unknown }) {
+      if (json) return;
+      if (e.event === "lease") line(`GPU ${e.device} (${e.deviceName}) leased: ${e.memoryMb} MB of ${e.totalMb} MB; Chorus's engines there serve from CPU profiles or fallbacks until the job ends`);
+      else if (e.event === "replan" || e.event === "give-up" || e.event === "warning") line(`${e.event}: ${String(e.message)}`);
+      else if (e.event === "attempt" && Number(e.attempt) > 1) line(`attempt ${e.attempt}: ${e.resumeFrom ? `resuming from ${e.resumeFrom}` : "no checkpoint yet: restarting the epoch"}`);
+      else if (e.event === "lease-refused") line(`GPU lease refused: ${String(e.reason)}`);
+    },
+    message(m: { type: string; [k: string]: unknown }) {
+      if (!json && m.type === "checkpoint") line(`checkpoint at step ${m.globalStep} (${m.reason}): ${m.path}`);
+      if (!json && m.type === "oom") line(`out of memory at batch ${m.batchSize}, longest clip ${m.longestClipSeconds} s: peak ${m.peakAllocatedMb} MB allocated${m.failedAllocationMb ? `, ${m.failedAllocationMb} MB more asked for` : ""}`);
+    },
+    state(s: JobState) {
+      if (json || (s.status !== "running" && s.status !== "paused")) return;
+      const now = Date.now();
+      if (tty) process.stderr.write(`\r\x1b[2K${progressLine(s)}`);
+      else if (now - last >= 2000 || s.epoch !== lastEpoch) {
+        last = now;
+        lastEpoch = s.epoch;
+        process.stderr.write(`${progressLine(s)}\n`);
+      }
+    },
+    end(s: JobState) {
+      if (tty && !json) process.stderr.write("\n");
+      if (!json) process.stderr.write(`${progressLine(s)}\n`);
+      process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : `${summaryText(s, `chorus finetune run --resume ${s.id}`)}\n`);
+    },
+  };
+}
+
+export async function runCommand(mode: "train" | "probe", args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true });
+  if (positionals.length) throw new RunUsageError(`unexpected '${positionals.join(" ")}'`);
+  const json = !!values.json;
+  const view = terminalView(json);
+  const server = await remoteBase(values.server ?? "auto", config);
+  const epochs = int("epochs", values.epochs);
+  let request: JobRequest | undefined;
+  if (!values.resume) {
+    if (!values.dataset || !values["base-model"]) throw new RunUsageError(`finetune ${mode === "train" ? "run" : "probe"} needs --dataset DIR and --base-model DIR${mode === "train" ? " and --out DIR" : ""} (or --resume JOB)`);
+    const plan = values.plan ? (JSON.parse((await import("node:fs")).readFileSync(values.plan, "utf8")) as JobRequest["plan"]) : undefined;
+    const maxClip = values["max-clip-seconds"] !== undefined ? Number(values["max-clip-seconds"]) : undefined;
+    request = {
+      mode, datasetDir: resolvePath(values.dataset), baseModelDir: resolvePath(values["base-model"]), outDir: values.out ? resolvePath(values.out) : undefined, plan,
+      planOptions: { os: values.os as "linux" | "windows" | undefined, attention: values.attention as "auto" | "eager" | "sdpa" | undefined, effectiveBatch: int("effective-batch", values["effective-batch"]), maxClipSeconds: maxClip },
+      gpu: values.gpu, epochs, language: values.language, model: values.model,
+    };
+  }
+  if (server) return followRemote(server, request, values.resume, epochs, view);
+
+  const scheduler = localScheduler(config);
+  const manager = new JobManager(jobsRoot(config), { leases: scheduler.training, launch: configLauncher(config) }, probesRoot(config));
+  try {
+    let job;
+    if (values.resume) job = manager.resume(values.resume, { epochs });
+    else {
+      const spec = await buildSpec(request!, config, () => resolveGpu({ gpu: values.gpu }, config));
+      job = manager.start(spec);
+      if (!json) process.stderr.write(`job ${spec.id}: folder ${manager.root}/${spec.id}; ${spec.mode === "probe" ? "probe" : `training into ${spec.outDir}`} at batch ${spec.planned.batchSize} x ${spec.planned.gradAccumSteps}, clips up to ${spec.planned.maxClipSeconds} s; predicted peak ${spec.predictedMb} MB\n`);
+    }
+    job.on("event", (e) => view.event(e));
+    job.on("message", (m) => view.message(m));
+    job.on("state", (s) => view.state(s));
+    let interrupts = 0;
+    const onSigint = () => {
+      if (++interrupts > 1) process.exit(130);
+      process.stderr.write("\nstopping: the trainer writes a checkpoint first (Ctrl-C again to quit at once)\n");
+      job.stop();
+    };
+    process.on("SIGINT", onSigint);
+    const state = await job.run();
+    process.off("SIGINT", onSigint);
+    view.end(state);
+    return state.status === "finished" ? 0 : state.status === "stopped" ? 130 : 1;
+  } finally {
+    await scheduler.close();
+  }
+}
+
+export async function setupCommand(args: string[], config: Config): Promise<number> {
+  const { values } = parseArgs({ args, options: { torch: { type: "string" }, python: { type: "string" }, model: { type: "string" }, "dry-run": { type: "boolean" }, force: { type: "boolean" } } });
+  const runtime = runtimeOf(values.model ?? DEFAULT_TRAINABLE_MODEL);
+  if (values.torch !== undefined && !["cpu", "cuda", "auto"].includes(values.torch)) throw new RunUsageError(`--torch must be cpu, cuda or auto (got '${values.torch}')`);
+  const plan = makePlan(runtime.environment, { root: envsRoot(config, resolvePath), python: values.python ?? config.python.executable, torch: values.torch as TorchChoice | undefined, installer: config.python.installer, torchIndexUrl: config.python.torchIndexUrl, force: values.force });
+  process.stdout.write(`${formatPlan(plan)}\n`);
+  if (values["dry-run"] || plan.action === "none") return 0;
+  await runSetup(plan, (line) => process.stderr.write(`${line}\n`));
+  process.stdout.write(`fine-tune environment ready. The base model: ${runtime.baseModelHint}\n`);
+  return 0;
+}
