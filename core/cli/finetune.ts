@@ -17,6 +17,7 @@ import { histogramPng } from "../finetune/png.ts";
 import { prepareDataset } from "../finetune/prepare.ts";
 import { FasterWhisperTranscriber } from "../finetune/transcriber.ts";
 import { ExistingPython } from "../finetune/python.ts";
+import { ManagedPython } from "../python/index.ts";
 import { probesRoot } from "../finetune/runner/environment.ts";
 import { loadProbe } from "../finetune/runner/probes.ts";
 import { RUN_USAGE, RunUsageError, runCommand, setupCommand } from "./finetune-run.ts";
@@ -125,7 +126,10 @@ async function prepare(args: string[], config: Config): Promise<number> {
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
   if (!positionals.length || !values.out) throw new FinetuneUsageError("finetune prepare needs audio files (or folders) and --out DIR");
   const model = trainableModel(values.model);
-  const transcriber = new FasterWhisperTranscriber(new ExistingPython(values.python ?? config.finetune.python), values["whisper-model"] ?? config.finetune.whisperModel);
+  // A named interpreter is used as it is; otherwise Chorus manages the transcriber's environment.
+  const named = values.python ?? config.finetune.python;
+  const python = named ? new ExistingPython(named) : new ManagedPython(config);
+  const transcriber = new FasterWhisperTranscriber(python, values["whisper-model"] ?? config.finetune.whisperModel);
   const result = await prepareDataset(positionals, {
     model,
     transcriber,

@@ -38,8 +38,11 @@ export const FinetuneSchema = z.strictObject({
    * root). Empty: the API reads no dataset at all.
    */
   datasetDirs: z.array(z.string().min(1)).default([]),
-  /** Python interpreter for the faster-whisper transcriber of `chorus finetune prepare`. */
-  python: z.string().min(1).default("python3"),
+  /**
+   * Python interpreter for the faster-whisper transcriber of `chorus finetune prepare`. Unset:
+   * Chorus builds and uses a managed environment `<dataDir>/python/faster-whisper` (core/python).
+   */
+  python: z.string().min(1).optional(),
   /** faster-whisper model size (AllTalk v1 defaults to large-v2). */
   whisperModel: z.string().min(1).default("large-v2"),
   runner: RunnerSchema.default(RunnerSchema.parse({})),
