@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // A test that asserts nothing (say, only inside a callback that never ran) fails.
+    expect: { requireAssertions: true },
   },
 });

@@ -3,12 +3,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { decodeWav, expectSpeech } from "../helpers/audio.ts";
+import { testDataDir } from "../helpers/host.ts";
 import { decodeAudio } from "./decode.ts";
 import { startChorus, type RunningChorus } from "./server.ts";
 
 let chorus: RunningChorus;
 beforeAll(async () => {
-  chorus = await startChorus({ alltalk: { outputsDir: "outputs-alltalk-test" } }, { dataDir: "var/test-compat" });
+  chorus = await startChorus({ alltalk: { outputsDir: "outputs-alltalk-test" } }, { dataDir: testDataDir() });
 });
 afterAll(async () => chorus?.close());
 
@@ -122,7 +123,7 @@ describe("file names and bad input", () => {
   it("output_file_name=../../etc/passwd stays inside the outputs folder", async () => {
     const body = await (await form("/api/tts-generate", stForm("Safe file names.", { output_file_name: "../../etc/passwd", output_file_timestamp: "false" }))).json();
     expect(body.output_file_url).toBe("/audio/passwd.wav");
-    const outputs = path.resolve("var/test-compat/outputs-alltalk-test");
+    const outputs = path.join(testDataDir(), "outputs-alltalk-test");
     expect(path.dirname(body.output_file_path)).toBe(outputs);
     expect(fs.existsSync(path.join(outputs, "passwd.wav"))).toBe(true);
     const abs = await (await form("/api/tts-generate", stForm("Absolute.", { output_file_name: "/tmp/x", output_file_timestamp: "false" }))).json();

@@ -1,4 +1,5 @@
 /** Test helpers: decode a WAV strictly and measure it. */
+import { expect } from "vitest";
 export interface DecodedWav {
   sampleRate: number;
   channels: number;
@@ -41,9 +42,9 @@ export function activeFraction(samples: Int16Array, threshold = 500): number {
 export function expectSpeech(wav: DecodedWav, words: number): void {
   const min = words * 0.12;
   const max = words * 1.2 + 1;
-  if (wav.durationSeconds < min || wav.durationSeconds > max) {
-    throw new Error(`duration ${wav.durationSeconds.toFixed(2)} s is implausible for ${words} words (${min}-${max} s)`);
-  }
-  if (rms(wav.samples) < 0.01) throw new Error(`audio is (nearly) silent: rms ${rms(wav.samples)}`);
-  if (activeFraction(wav.samples) < 0.1) throw new Error("audio is mostly silence");
+  const duration = `duration ${wav.durationSeconds.toFixed(2)} s for ${words} words (plausible: ${min}-${max} s)`;
+  expect(wav.durationSeconds, duration).toBeGreaterThanOrEqual(min);
+  expect(wav.durationSeconds, duration).toBeLessThanOrEqual(max);
+  expect(rms(wav.samples), "audio is (nearly) silent").toBeGreaterThanOrEqual(0.01);
+  expect(activeFraction(wav.samples), "audio is mostly silence").toBeGreaterThanOrEqual(0.1);
 }

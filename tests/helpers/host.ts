@@ -3,10 +3,22 @@ import pino from "pino";
 import { loadConfig } from "../../core/config/load.ts";
 import type { Config } from "../../core/config/schema.ts";
 import { createHost, type Host } from "../../core/host.ts";
+import { tempDir } from "./temp.ts";
+
+let fileDataDir: string | undefined;
+
+/**
+ * This test file's own data folder (state, snapshots, engine data, outputs), removed when
+ * the file ends. Never shared between files: a registry prunes the snapshot folders of its
+ * data folder, so two files sharing one break each other's engines.
+ */
+export function testDataDir(): string {
+  return (fileDataDir ??= tempDir("data"));
+}
 
 export function testConfig(overrides: Record<string, unknown> = {}): Config {
   // Tests never read a user's config file or CHORUS_* variables.
-  return loadConfig({ env: {}, overrides: { dataDir: "var/test", ...overrides } });
+  return loadConfig({ env: {}, overrides: { dataDir: testDataDir(), ...overrides } });
 }
 
 export function testHost(overrides: Record<string, unknown> = {}): Host {

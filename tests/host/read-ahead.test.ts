@@ -20,7 +20,14 @@ function counted(n: number, size = 4, failAt?: number) {
   return { state, source: gen() };
 }
 const sizeOf = (x: { size: number }) => x.size;
-const settle = () => new Promise((r) => setTimeout(r, 30));
+/**
+ * Lets 100 event-loop turns pass. The sources above take one turn per item, so this is enough
+ * for what can happen to happen, counted in turns, not milliseconds: a loaded machine cannot
+ * make it too short (a 30 ms timer could fire after only a few turns).
+ */
+const settle = async () => {
+  for (let i = 0; i < 100; i++) await new Promise((r) => setImmediate(r));
+};
 
 describe("readAhead", () => {
   it("runs the source to its end before the reader reads, and delivers every item in order", async () => {

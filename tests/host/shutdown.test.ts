@@ -10,12 +10,17 @@ import { tempDir } from "../helpers/temp.ts";
 it("exits after the grace period even while a client stalls a stream", async () => {
   const server = await startServer({ CHORUS_DATA_DIR: tempDir("shutdown"), CHORUS_SERVER__SHUTDOWN_GRACE_SECONDS: "1" });
   const text = Array.from({ length: 60 }, (_, i) => `This is sentence number ${i + 1} of a long text.`).join(" ");
+  let firstBytes!: () => void;
+  const underWay = new Promise<void>((resolve) => (firstBytes = resolve));
   const req = http.request(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
-    res.once("data", () => res.pause()); // read the first bytes, then never again
+    res.once("data", () => {
+      res.pause(); // read the first bytes, then never again
+      firstBytes();
+    });
   });
   req.on("error", () => undefined);
   req.end(JSON.stringify({ text, engine: "flite", stream: true }));
-  await new Promise((r) => setTimeout(r, 1500)); // the stream is under way
+  await underWay; // the stream is under way
   const code = await server.stop(); // it used to never return: the stalled response kept the server up
   req.destroy();
   expect(code).toBe(0);

@@ -12,6 +12,8 @@ let server: TestServer;
 let pluginsDir: string;
 const healthFailures: string[] = [];
 let healthChecks = 0;
+/** /health answers that came back ok so far (to count answers during a blocked worker). */
+let healthAnswers = 0;
 let polling = true;
 let poller: Promise<void>;
 
@@ -26,8 +28,9 @@ beforeAll(async () => {
   poller = (async () => {
     while (polling) {
       healthChecks++;
-      const ok = await healthy(server).catch((err: Error) => err.message);
-      if (ok !== true) healthFailures.push(`${new Date().toISOString()} ${ok}`);
+      const ok = await healthy(server, 30_000).catch((err: Error) => err.message);
+      if (ok === true) healthAnswers++;
+      else healthFailures.push(`${new Date().toISOString()} ${ok}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -61,28 +64,29 @@ describe("failure containment", () => {
     installFixture("import-fails", pluginsDir, "import-fails-late");
     const manifestFile = path.join(pluginsDir, "import-fails-late", "plugin.json");
     fs.writeFileSync(manifestFile, fs.readFileSync(manifestFile, "utf8").replace('"import-fails"', '"import-fails-late"'));
-    const listed = await waitFor(async () => (await engine(server, "import-fails-late"))?.errors[0], 5000, "the rejection");
+    const listed = await waitFor(async () => (await engine(server, "import-fails-late"))?.errors[0], "the rejection");
     expect(listed).toContain("native binding not found");
     expect((await engine(server, "import-fails-late"))!.state).toBe("failed");
   });
 
   it.each(["misbehaves", "misbehaves-proc"])("%s: a synthesis that hangs times out with 502, and the engine serves on", async (id) => {
     expect((await speak(server, { engine: id, text: "warm" })).status).toBe(200);
-    const started = Date.now();
     const res = await speak(server, { engine: id, text: "hang" });
     expect(res.status).toBe(502);
     expect(error(res).message).toMatch(/timed out/);
-    expect(Date.now() - started).toBeLessThan(5000);
     expect((await speak(server, { engine: id, text: "fine" })).status).toBe(200);
   });
 
   it.each(["misbehaves", "misbehaves-proc"])("%s: a worker stuck in a busy loop is killed and restarted", async (id) => {
+    const answered = healthAnswers;
     const res = await speak(server, { engine: id, text: "spin" });
     expect(res.status).toBe(502);
+    // The host noticed the stuck worker by itself, and kept answering /health meanwhile.
+    expect(healthAnswers - answered).toBeGreaterThanOrEqual(1);
     const next = await waitFor(async () => {
       const r = await speak(server, { engine: id, text: "fine" });
       return r.status === 200 ? r : undefined;
-    }, 10_000, "the restarted engine to serve");
+    }, "the restarted engine to serve");
     expect(next.bytes).toBe(3200);
     expect(server.logs.some((l) => l.plugin === id && l.reason === "worker_unresponsive")).toBe(true);
   });
@@ -93,7 +97,7 @@ describe("failure containment", () => {
     expect(res.status).toBe(502);
     expect(error(res).message).toMatch(/crashed \(exit code 3\)/);
     expect([200, 502]).toContain((await concurrent).status);
-    await waitFor(async () => (await speak(server, { engine: id, text: "fine" })).status === 200, 10_000, "the restarted engine to serve");
+    await waitFor(async () => (await speak(server, { engine: id, text: "fine" })).status === 200, "the restarted engine to serve");
     // recovered: the crash is in the log, no longer among the engine's current errors (issue 11)
     expect((await engine(server, id))!.errors.join(" ")).not.toMatch(/crashed/);
     expect(server.logs.some((l) => l.plugin === id && l.reason === "worker_crash" && /crashed \(exit code 3\)/.test(String(l.msg)))).toBe(true);

@@ -20,7 +20,7 @@ afterAll(async () => {
 
 it("copying examples/plugins/sam into the plugins folder installs it, and it speaks", async () => {
   fs.cpSync(path.join(ROOT, "examples/plugins/sam"), path.join(pluginsDir, "sam"), { recursive: true });
-  await waitFor(async () => (await engine(server, "sam"))?.version === "1.0.0", 3000, "SAM to be registered");
+  await waitFor(async () => (await engine(server, "sam"))?.version === "1.0.0", "SAM to be registered");
   const text = "Hello there. I am the software automatic mouth, speaking through Chorus.";
   const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ engine: "sam", text, voice: "little-robot" }) });
   expect(res.status).toBe(200);

@@ -99,8 +99,19 @@ export async function speak(server: TestServer, body: Record<string, unknown>): 
   return { status: res.status, rate: Number(res.headers.get("x-sample-rate")), bytes: buf.length, body: buf };
 }
 
-/** Polls `check` every 25 ms until it returns a truthy value or `ms` pass; returns the value. */
-export async function waitFor<T>(check: () => Promise<T> | T, ms: number, what: string): Promise<NonNullable<T>> {
+/** The least time `waitFor` gives a condition before it reports it as not met. */
+export const WAIT_CEILING_MS = 30_000;
+
+/**
+ * Polls `check` every 25 ms until it returns a truthy value; returns the value. The time given
+ * is only a ceiling so a broken condition fails with a message instead of hanging, never a
+ * speed claim: it is at least WAIT_CEILING_MS, whatever the caller passes (a short figure in
+ * a test would make it flake on a loaded machine). Speed is checked by benchmarks.
+ * Called as `waitFor(check, what)`, `waitFor(check, what, ms)` or `waitFor(check, ms, what)`.
+ */
+export async function waitFor<T>(check: () => Promise<T> | T, ...args: [string] | [string, number] | [number, string]): Promise<NonNullable<T>> {
+  const what = String(args.find((a) => typeof a === "string"));
+  const ms = Math.max(WAIT_CEILING_MS, Number(args.find((a) => typeof a === "number") ?? 0));
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
@@ -110,7 +121,8 @@ export async function waitFor<T>(check: () => Promise<T> | T, ms: number, what: 
   }
 }
 
-export async function healthy(server: TestServer): Promise<boolean> {
-  const res = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(1000) });
+/** Whether /health answers ok; `ms` is a ceiling against a hung server, not a speed claim. */
+export async function healthy(server: TestServer, ms = 30_000): Promise<boolean> {
+  const res = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(ms) });
   return res.status === 200 && ((await res.json()) as { status: string }).status === "ok";
 }

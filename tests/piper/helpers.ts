@@ -5,6 +5,7 @@ import type { AudioChunk, Engine, LoadContext, PlacementProfile, SynthesisReques
 import plugin from "../../engines/piper/index.ts";
 import manifestJson from "../../engines/piper/plugin.json" with { type: "json" };
 import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
+import { testDataDir } from "../helpers/host.ts";
 
 export const manifest = ManifestSchema.parse(manifestJson);
 
@@ -29,7 +30,7 @@ export async function loadEngine(settings: Record<string, unknown>, lines: LogLi
     reportMemory: () => {},
     pluginDir: path.resolve("engines/piper"),
     settings,
-    dataDir: path.resolve("var/test-piper"),
+    dataDir: testDataDir(),
     log: testLog(lines),
   };
   await engine.load(ctx);

@@ -7,6 +7,7 @@ import { VoiceCatalog } from "../../engines/piper/voice-catalog.ts";
 import { parseVoiceConfig } from "../../engines/piper/voice-config.ts";
 import { parseSettings } from "../../engines/piper/settings.ts";
 import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
+import { until } from "../helpers/wait.ts";
 import { loadEngine, testLog, type LogLine } from "./helpers.ts";
 
 let source: string;
@@ -95,8 +96,7 @@ describe("catalogue", () => {
       expect(await engine.listVoices()).toEqual([]);
       copyVoice("test-single", dir, "added");
       // The watcher notices without anyone asking.
-      const deadline = Date.now() + 3000;
-      while (Date.now() < deadline && !lines.some((l) => l.msg.includes("voices changed"))) await new Promise((r) => setTimeout(r, 50));
+      await until(() => lines.some((l) => l.msg.includes("voices changed")), "the watcher's 'voices changed'");
       expect(lines.find((l) => l.msg.includes("voices changed"))?.extra).toMatchObject({ added: ["added"] });
       expect((await engine.listVoices()).map((v) => v.id)).toEqual(["added"]);
       fs.rmSync(path.join(dir, "added.onnx"));

@@ -21,8 +21,18 @@ let base: string;
 /** Files served, by URL path. */
 const files = new Map<string, Buffer>();
 const requests: { url: string; range?: string }[] = [];
-/** URL paths whose next full (non-range) response is cut off half way. */
-const cutOnce = new Set<string>();
+/**
+ * URL paths whose next full (non-range) response is cut off half way: the half is sent, and
+ * the connection breaks once the promise resolves (the test resolves it when its client has
+ * the half, so what the client had when it broke never depends on timing).
+ */
+const cutOnce = new Map<string, Promise<void>>();
+/** Cuts `urlPath` once; returns the function to call when the client has the half. */
+function cutWhenTold(urlPath: string): () => void {
+  let tell!: () => void;
+  cutOnce.set(urlPath, new Promise<void>((resolve) => (tell = resolve)));
+  return tell;
+}
 const temps: string[] = [];
 const tempDir = () => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), "piper-install-"));
@@ -61,10 +71,11 @@ beforeAll(async () => {
       return;
     }
     res.writeHead(200, { "content-length": body.length, "accept-ranges": "bytes" });
-    if (cutOnce.delete(url.pathname)) {
-      // The connection breaks once the client has had time to read the half (bytes still in
-      // transit when a connection breaks are lost, and simply fetched again).
-      res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.destroy(), 100));
+    const cut = cutOnce.get(url.pathname);
+    if (cut) {
+      cutOnce.delete(url.pathname);
+      res.write(body.subarray(0, Math.floor(body.length / 2)));
+      void cut.then(() => res.destroy());
       return;
     }
     res.end(body);
@@ -102,11 +113,15 @@ describe("voices install", () => {
 
   it("resumes an interrupted download with an HTTP Range request", async () => {
     const dir = tempDir();
-    cutOnce.add(MODEL_PATH);
-    const progress: DownloadProgress[] = [];
-    await installVoice({ source: `${base}${MODEL_PATH}`, dir, onProgress: (p) => progress.push(p) });
-    const modelRequests = requests.filter((r) => r.url === MODEL_PATH);
     const half = Math.floor(files.get(MODEL_PATH)!.length / 2);
+    const haveHalf = cutWhenTold(MODEL_PATH);
+    const progress: DownloadProgress[] = [];
+    const onProgress = (p: DownloadProgress) => {
+      progress.push(p);
+      if (p.file.endsWith(".onnx") && p.received >= half) haveHalf();
+    };
+    await installVoice({ source: `${base}${MODEL_PATH}`, dir, onProgress });
+    const modelRequests = requests.filter((r) => r.url === MODEL_PATH);
     expect(modelRequests.map((r) => r.range)).toEqual([undefined, `bytes=${half}-`]);
     expect(progress.some((p) => p.resumedFrom === half)).toBe(true);
     expect(fs.readFileSync(path.join(dir, "en_US-test-x_low.onnx")).equals(files.get(MODEL_PATH)!)).toBe(true);
@@ -172,10 +187,13 @@ describe("voices install", () => {
   it("an interrupted install keeps only the model's .part, and the next run resumes it", async () => {
     const dir = tempDir();
     const half = Math.floor(files.get(MODEL_PATH)!.length / 2);
-    cutOnce.add(MODEL_PATH);
+    const haveHalf = cutWhenTold(MODEL_PATH);
     const controller = new AbortController();
     const onProgress = (p: DownloadProgress) => {
-      if (p.file.endsWith(".onnx") && p.received >= half) controller.abort(); // as Ctrl-C would
+      if (p.file.endsWith(".onnx") && p.received >= half) {
+        controller.abort(); // as Ctrl-C would
+        haveHalf();
+      }
     };
     await expect(installVoice({ source: `${base}${MODEL_PATH}`, dir, onProgress, signal: controller.signal })).rejects.toThrow(/cannot download voice model/);
     expect(fs.readdirSync(dir)).toEqual([".en_US-test-x_low.onnx.download.part"]);

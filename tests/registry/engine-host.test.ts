@@ -21,7 +21,7 @@ function manifestOf(fixture: string, patch: Partial<Manifest> = {}): Manifest {
 async function started(patch: Partial<Manifest> = {}, restart: Partial<RestartPolicy> = {}, settings: Record<string, unknown> = {}) {
   const { log, lines } = captureLog();
   const manifest = manifestOf("misbehaves", patch);
-  const host = new EngineHost({ manifest, pluginDir: path.join(FIXTURES, "misbehaves"), log, restart: { initialDelayMs: 40, ...restart }, pingTimeoutMs: 500 });
+  const host = new EngineHost({ manifest, pluginDir: path.join(FIXTURES, "misbehaves"), log, restart: { initialDelayMs: 40, ...restart }, pingTimeoutMs: 5000 });
   hosts.push(host);
   await host.start();
   await host.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: path.join(FIXTURES, "misbehaves"), settings, dataDir: tempDir("eh") });
@@ -66,12 +66,11 @@ describe.each(["worker", "process"] as const)("EngineHost (%s isolation)", (isol
 
   it("times out a synthesis that never yields, without restarting a worker that still answers", async () => {
     const { host, lines } = await started({ isolation });
-    const startedAt = Date.now();
     await expect(say(host, "hang")).rejects.toThrow(/timed out: no audio for 1 s/);
-    expect(Date.now() - startedAt).toBeLessThan(3000);
-    await new Promise((r) => setTimeout(r, 700)); // the ping after the timeout is answered
-    expect(lines.some((l) => l.reason === "worker_unresponsive")).toBe(false);
+    // A call after a timeout waits for the ping's verdict, so by its answer the verdict is in.
     expect(await say(host, "fine")).toHaveLength(1);
+    expect(lines.some((l) => l.reason === "synthesis_timeout")).toBe(true);
+    expect(lines.some((l) => l.reason === "worker_unresponsive")).toBe(false);
     expect(host.restarts).toBe(0);
   });
 

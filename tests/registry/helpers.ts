@@ -39,7 +39,13 @@ export function setVersion(dir: string, version: string, extra: Record<string, u
   fs.writeFileSync(file, JSON.stringify({ ...(JSON.parse(fs.readFileSync(file, "utf8")) as object), version, ...extra }));
 }
 
-export async function until<T>(check: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+/**
+ * Polls `check` until it holds. `ms` is only a ceiling against a condition that never comes
+ * (at least 30 s whatever the caller passes): a short figure would make a test flake on a
+ * loaded machine, and speed is for benchmarks.
+ */
+export async function until<T>(check: () => T | Promise<T>, requestedMs: number, what: string): Promise<NonNullable<T>> {
+  const ms = Math.max(30_000, requestedMs);
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();

@@ -62,22 +62,20 @@ describe("snapshots", () => {
 });
 
 describe("registry hot swap", () => {
-  it("adds a copied folder once, and turns a burst of writes into one new generation", async () => {
+  // How many reports a burst makes is the debounce's job, tested on a fake clock in
+  // debounce.test.ts; here real files go through chokidar, whose timing a test cannot control.
+  it("adds a copied folder once, and a burst of writes ends in one new generation of the last content", async () => {
     const root = tempDir("root");
     const { registry, changes } = await watched(root);
     const dir = install("tone", root);
     await until(() => changes.length, 3000, "the add");
-    await new Promise((r) => setTimeout(r, 300));
     expect(changes).toEqual([expect.objectContaining({ id: "tone", kind: "added" })]);
     const first = registry.get("tone")!.generation;
-    for (let i = 0; i < 20; i++) {
-      fs.writeFileSync(path.join(dir, `part-${i}.txt`), String(i));
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, `part-${i}.txt`), String(i));
     setVersion(dir, "1.1.0");
-    await until(() => changes.length === 2, 3000, "the update");
-    await new Promise((r) => setTimeout(r, 400));
-    expect(changes.map((c) => c.kind)).toEqual(["added", "updated"]);
+    await until(() => registry.get("tone")?.manifest?.version === "1.1.0", 3000, "the update");
+    expect(changes.filter((c) => c.kind === "added")).toHaveLength(1);
+    expect(changes.slice(1).every((c) => c.kind === "updated")).toBe(true);
     expect(registry.get("tone")).toMatchObject({ status: "available", manifest: { version: "1.1.0" } });
     expect(registry.get("tone")!.generation).toBeGreaterThan(first);
   });
@@ -152,5 +150,6 @@ describe("registry hot swap", () => {
     fs.mkdirSync(root);
     install("tone", root);
     await until(() => registry.get("tone")?.status === "available", 5000, "the plugin in the new folder");
+    expect(registry.get("tone")).toMatchObject({ status: "available", manifest: { id: "tone" } });
   });
 });

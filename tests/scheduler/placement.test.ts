@@ -104,7 +104,25 @@ describe("eviction", () => {
     expect(s.snapshot().decisions.find((d) => d.action === "load" && d.engine === "xtts")).toMatchObject({ reason: "evicted_idle" });
   });
 
-  it("does not evict a pinned engine; waits for a busy one to release, then evicts it", async () => {
+  it("does not evict a pinned engine, even when it is the cheapest to reload", async () => {
+    const { s, get, loader, clock } = setup(gpu(4096));
+    s.pin("small");
+    (await get("small")).release(); // 1000, reload 1 s: the cheapest to evict, were it not pinned
+    (await get("tiny")).release(); // 500, reload 8 s
+    await clock.advance(120_000); // both idle for a while
+    // xtts:gpu needs 3000 of 4096; 1500 held, 2596 free: evicting either one is enough.
+    const x = await get("xtts", { fallback: false });
+    expect(x.profile.name).toBe("gpu");
+    expect(loader.unloads).toEqual(["tiny:gpu"]);
+    expect(s.snapshot().engines.find((e) => e.engine === "small")).toMatchObject({ pinned: true, inFlight: 0 });
+    // Unpinned, the same engine is evictable again (the cheapest set now is small alone).
+    x.release();
+    s.pin("small", false);
+    (await get("big", { fallback: false })).release(); // 3500 + 300: xtts (3000) and small (1000) must go
+    expect(loader.unloads.sort()).toEqual(["small:gpu", "tiny:gpu", "xtts:gpu"]);
+  });
+
+  it("keeps a pinned engine and does not wait for a busy one when a lower profile fits now", async () => {
     const { s, get, loader, clock } = setup({ ...gpu(4096), requestDeadlineSeconds: 600 });
     s.pin("small");
     (await get("small")).release();

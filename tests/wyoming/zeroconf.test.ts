@@ -34,7 +34,7 @@ describe("wyoming.zeroconf in the server", () => {
   it("advertises the bound port under wyoming.zeroconfName, and stops with the server", async () => {
     const { testHost } = await import("../helpers/host.ts");
     const { startWyoming } = await import("../../core/wyoming/index.ts");
-    const host = testHost({ dataDir: "var/test-wyoming-zeroconf", wyoming: { port: 0, warmVoices: false, zeroconf: true, zeroconfName: "chorus-zc" } });
+    const host = testHost({ wyoming: { port: 0, warmVoices: false, zeroconf: true, zeroconfName: "chorus-zc" } });
     const server = await startWyoming(host, { mdns: { port: 53536, interface: "127.0.0.1", multicast: true, loopback: true } });
     try {
       expect(server.advertisement?.name).toBe("chorus-zc");

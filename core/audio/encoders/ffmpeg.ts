@@ -104,7 +104,9 @@ export async function* ffmpegEncode(sampleRate: number, outputArgs: string[], pc
   } finally {
     if (!finished) {
       child.kill("SIGKILL");
-      if (!inputDone) void Promise.resolve(input.return?.()).catch(() => undefined);
+      // Awaited: what the input holds (a scheduler lease) is given back before the caller
+      // sees the failure or the early end, so an error response means the engine is free.
+      if (!inputDone) await Promise.resolve(input.return?.()).catch(() => undefined);
     }
   }
 }

@@ -127,7 +127,8 @@ export async function* pooledEncode(format: PooledFormat, sampleRate: number, pc
     entry.active--;
     if (!ended) {
       entry.worker.postMessage({ id, op: "close" });
-      if (!inputDone) void Promise.resolve(input.return?.()).catch(() => undefined);
+      // Awaited, as in ffmpeg.ts: the input's lease is back before the caller sees the end.
+      if (!inputDone) await Promise.resolve(input.return?.()).catch(() => undefined);
     }
   }
 }
