@@ -7,7 +7,7 @@ import type { Config } from "../config/schema.ts";
 import { runningChorusSnapshot } from "../finetune/gpu.ts";
 import type { JobRequest } from "../finetune/runner/spec.ts";
 import type { JobState } from "../finetune/runner/state.ts";
-import type { terminalView } from "./finetune-run.ts";
+import type { terminalView } from "./finetune-view.ts";
 
 export async function remoteBase(server: string, config: Config): Promise<string | undefined> {
   if (server === "off") return undefined;

@@ -9,7 +9,15 @@ import type { Config } from "../../config/schema.ts";
 import { envsRoot, envStatus } from "../../python/index.ts";
 import type { TrainerRuntime } from "../model.ts";
 import { trainableModel } from "../models/index.ts";
-import type { WorkerLauncher } from "./job.ts";
+
+export interface WorkerCommand {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+/** How to start the worker for a job file (the managed Python environment in production; a stand-in in tests). */
+export type WorkerLauncher = (jobFile: string, modelId: string) => Promise<WorkerCommand>;
 
 export class TrainerEnvironmentError extends Error {}
 

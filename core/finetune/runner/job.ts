@@ -11,7 +11,9 @@ import type { Readable } from "node:stream";
 import type { TrainingLease, TrainingLeaseRequest } from "../../scheduler/training.ts";
 import { LineSplitter, parseLine, type HostCommand, type WorkerJob, type WorkerMessage } from "./protocol.ts";
 import { applySettings, replanAfterOom } from "./recovery.ts";
-import { runtimeOf } from "./environment.ts";
+import { runtimeOf, type WorkerLauncher } from "./environment.ts";
+
+export type { WorkerCommand, WorkerLauncher } from "./environment.ts";
 import { assembleResult } from "./result.ts";
 import { apply, StepClock, type JobState } from "./state.ts";
 import type { JobFolder, JobSpec } from "./store.ts";
@@ -20,14 +22,6 @@ export interface TrainingLeaseSource {
   acquire(request: TrainingLeaseRequest): Promise<TrainingLease>;
 }
 
-export interface WorkerCommand {
-  command: string;
-  args: string[];
-  env?: Record<string, string>;
-}
-
-/** How to start the worker for a job file (the managed Python environment in production; a stand-in in tests). */
-export type WorkerLauncher = (jobFile: string, modelId: string) => Promise<WorkerCommand>;
 
 export interface JobDeps {
   leases: TrainingLeaseSource;
