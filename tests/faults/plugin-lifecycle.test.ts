@@ -45,7 +45,7 @@ describe("plugin lifecycle", () => {
     expect(child).toBeDefined();
     // what the registry records as the engine's incident (its `errors` while it lasts)
     const crashes: string[] = [];
-    const incidents = (chorus.host.registry as unknown as { incidents: Map<string, string> }).incidents;
+    const incidents = (chorus.host.registry.catalogue as unknown as { incidents: Map<string, string> }).incidents;
     const set = incidents.set.bind(incidents);
     incidents.set = (k: string, v: string) => (crashes.push(v), set(k, v));
     process.kill(child!.pid, "SIGKILL");
