@@ -10,7 +10,7 @@
  *   optimizer-step peak:              W + G + S + T + F
  *   allocated = max of the two;  device (nvidia-smi) = allocated x (1 + slack) + context
  */
-import type { Attention, OptimizerName, Precision, SavedTensor, Segments, TrainableModel } from "./model.ts";
+import type { Attention, PlanSettings, Precision, SavedTensor, Segments, TrainableModel } from "./model.ts";
 import { OPTIMIZERS } from "./model.ts";
 
 export const MB = 1048576; // MiB, the unit nvidia-smi calls "MB"
@@ -20,16 +20,8 @@ export const ALLOCATOR_SLACK = 0.07;
 /** CUDA context, cuBLAS and cuDNN workspaces: not in PyTorch's counters, shown by nvidia-smi (0.4-0.6 GiB). */
 export const CUDA_CONTEXT_MB = 512;
 
-export interface EstimateInput {
-  batchSize: number;
-  gradAccumSteps: number;
-  maxClipSeconds: number;
-  maxTextTokens: number;
-  precision: Precision;
-  attention: Attention;
-  optimizer: OptimizerName;
-  fused: boolean;
-}
+/** What the estimate depends on: a plan's settings without its learning rate. */
+export type EstimateInput = Omit<PlanSettings, "learningRate">;
 
 export interface Prediction {
   allocatedMb: number;
