@@ -20,10 +20,7 @@ import { systemClock } from "../scheduler/clock.ts";
 import { followRemote, remoteBase } from "./finetune-remote.ts";
 import { terminalView } from "./finetune-view.ts";
 
-export const RUN_USAGE = `  finetune run                train --dataset DIR --base-model DIR --out DIR [--plan FILE | --os/--attention/--effective-batch/--max-clip-seconds]
-        [--epochs N] [--gpu auto|INDEX|NAME] [--server auto|URL|off] [--json]    or: finetune run --resume JOB [--epochs N]
-  finetune probe              two real steps at the plan's settings on the longest clips: --dataset DIR --base-model DIR [--plan FILE] [--json]
-  finetune setup              the trainer's Python environment (torch with CUDA, coqui-tts) [--torch cuda|cpu|auto] [--python PATH] [--dry-run]`;
+export { RUN_USAGE } from "./finetune-usage.ts";
 
 export class RunUsageError extends Error {}
 
