@@ -325,10 +325,10 @@ export class SchedulerCore extends EngineLifecycle {
     return Math.max(1, Math.ceil(chain[0]?.profile.loadSeconds ?? 1));
   }
 
-  /** The pipeline resumed a request after its engine's worker died (decision `fallback`). */
-  noteResume(engineId: string, profile: string, detail: string, requested?: string): void {
+  /** The pipeline resumed a request after its engine's worker died or hung (decision `fallback`). */
+  noteResume(engineId: string, profile: string, detail: string, requested?: string, cause: "crash" | "hang" = "crash"): void {
     this.metrics.fallbacks.inc({ requested: requested ?? engineId, engine: engineId, profile });
-    this.decision("fallback", "resumed_after_crash", { engine: engineId, profile, requested: requested !== engineId ? requested : undefined, detail }, "warn");
+    this.decision("fallback", cause === "hang" ? "resumed_after_hang" : "resumed_after_crash", { engine: engineId, profile, requested: requested !== engineId ? requested : undefined, detail }, "warn");
   }
 
   // ---- runtime controls (API / CLI) ----

@@ -29,6 +29,7 @@ export const REASONS = {
   unload_requested: "unloaded on request",
   worker_exit: "engine worker exited unexpectedly",
   resumed_after_crash: "the engine's worker died mid-request; the undelivered audio is made again",
+  resumed_after_hang: "the engine's worker hung mid-request (no audio, no answer to a ping) and was killed; the undelivered audio is made again",
   memory_not_returned: "memory did not come back within the timeout after unload",
   shutdown: "scheduler closing",
   training_lease: "a fine-tune job holds (or is clearing) the GPU",

@@ -17,7 +17,7 @@ import { checkProsody, prosodyFor } from "./prosody.ts";
 import { matchVoice } from "../voices/match.ts";
 import { readAhead } from "./read-ahead.ts";
 import { MAX_RESUMES, Skipper } from "./resume.ts";
-import { isWorkerLost } from "../registry/pending-calls.ts";
+import { isWorkerLost, lossCause } from "../registry/pending-calls.ts";
 import { isMemoryExceeded } from "../registry/memory-error.ts";
 
 /** Re-placements after out-of-memory errors in one request (each avoids the profiles that failed). */
@@ -226,8 +226,9 @@ export class SpeechPipeline {
     const lease = current.lease;
     const key = `${lease.engineId}:${lease.profile.name}`;
     const where = `sentence ${at.index + 1} of ${at.total}, ${at.delivered.toFixed(2)} s of it delivered`;
+    const cause = lossCause(err);
     if (at.attempt === 1) {
-      this.scheduler.noteResume?.(lease.engineId, lease.profile.name, `${err.message}; resuming ${where} on the restarted instance`);
+      this.scheduler.noteResume?.(lease.engineId, lease.profile.name, `${err.message}; resuming ${where} on the restarted instance`, undefined, cause);
       return true;
     }
     lease.release();
@@ -242,7 +243,7 @@ export class SpeechPipeline {
     current.lease = next;
     const same = next.engineId === lease.engineId;
     if (!same) current.voice = await this.resolveVoice(next, params.voice, true, this.registry.manifest(next.engineId)?.defaultVoice);
-    this.scheduler.noteResume?.(next.engineId, next.profile.name, `${key}: ${err.message}; resuming ${where} on ${next.engineId}:${next.profile.name}${same ? "" : ` (voice ${current.voice})`}`, lease.engineId);
+    this.scheduler.noteResume?.(next.engineId, next.profile.name, `${key}: ${err.message}; resuming ${where} on ${next.engineId}:${next.profile.name}${same ? "" : ` (voice ${current.voice})`}`, lease.engineId, cause);
     return same && current.voice === params.voice;
   }
 
