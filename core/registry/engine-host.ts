@@ -17,7 +17,7 @@ import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type HostToEn
 
 export type { HostLoadContext } from "./protocol.ts";
 import { PendingCalls, workerLost } from "./pending-calls.ts";
-import { bootWorker, spawnProcessLink, type Link, type ProcessCommand } from "./worker-link.ts";
+import { bootWorker, spawnProcessLink, type Link, type LinkLimits, type ProcessCommand } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
 import { memoryExceeded } from "./memory-error.ts";
@@ -80,7 +80,7 @@ export class EngineHost extends EventEmitter {
   /** Set while a worker that timed out is being pinged: new calls wait for the verdict. */
   private probing?: Promise<void>;
   /** Set when the worker passed its memory limit; its exit then fails calls with a memory error. */
-  private memoryNote?: string;
+  private memoryNote?: { detail: string; usedMb: number };
 
   constructor(options: EngineHostOptions) {
     super();
@@ -174,10 +174,10 @@ export class EngineHost extends EventEmitter {
     await this.stop(null);
   }
 
-  private limits(): { memoryMb: number; pollMs: number } {
-    const policy = this.options.memory ?? DEFAULT_MEMORY_POLICY;
+  private limits(): LinkLimits {
+    const policy = { ...DEFAULT_MEMORY_POLICY, ...this.options.memory };
     const runtime = this.manifest.isolation === "process" ? policy.processRuntimeMb : 0;
-    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs };
+    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs, serverCeilingMb: policy.serverCeilingMb, serverPollMs: policy.serverPollMs };
   }
 
   private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
@@ -194,9 +194,9 @@ export class EngineHost extends EventEmitter {
         exit: (code) => this.link === link && this.onWorkerExit(code),
         error: (err) => this.log.error({ err }, "engine worker error"),
         output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
-        memory: (detail) => {
+        memory: (detail, usedMb) => {
           if (this.link !== link) return;
-          this.memoryNote = detail;
+          this.memoryNote = { detail, usedMb };
           this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
         },
       },
@@ -212,8 +212,8 @@ export class EngineHost extends EventEmitter {
     if (this.state === "running" && this.loadContext) {
       const memory = this.memoryNote;
       this.memoryNote = undefined;
-      const reason = memory ? `engine stopped at its memory limit (${memory})` : `engine worker crashed (${describeExit(code)})`;
-      this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory, memoryLimitMb(this.manifest, this.options.memory)) : undefined);
+      const reason = memory ? `engine stopped for memory (${memory.detail})` : `engine worker crashed (${describeExit(code)})`;
+      this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory.detail, memoryLimitMb(this.manifest, this.options.memory), memory.usedMb) : undefined);
       this.log.error({ reason: "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);
