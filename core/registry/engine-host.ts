@@ -213,7 +213,7 @@ export class EngineHost extends EventEmitter {
       const memory = this.memoryNote;
       this.memoryNote = undefined;
       const reason = memory ? `engine stopped for memory (${memory.detail})` : `engine worker crashed (${describeExit(code)})`;
-      this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory.detail, memoryLimitMb(this.manifest, this.options.memory), memory.usedMb) : undefined);
+      this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory.detail, { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb }, memory.usedMb) : undefined);
       this.log.error({ reason: "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);

@@ -9,21 +9,26 @@
  * system's memory), stops ONE worker-thread engine, then waits for it to be gone before it
  * judges again (freed memory takes a moment to leave the RSS).
  *
- * Attribution (which worker is stopped): each worker's estimated holding now is what it last
- * reported plus all the growth of the process's RSS since that report. A worker that reports
- * on time has seen almost no growth since its report, so its estimate is what it holds; a
- * worker stuck in synchronous work (the allocating loop) has not reported since before the
- * growth, so the growth is charged to it. The largest estimate is stopped: the stuck grower,
- * or (when every worker reports on time, so the growth is what they report) the largest
- * holder. Memory no report can see (a worker's native allocations) is charged the same way,
- * to the worker that stopped answering while it grew. Stopping a worker wrongly costs a
- * restart; letting the process pass the ceiling can cost the server.
+ * Attribution (which worker is stopped): only for memory that no report explains. Each worker
+ * is charged the growth of the process's RSS since its own last report. A worker that reports
+ * on time (every `pollMs`) has seen almost no growth since, and what it holds is within its
+ * limit (the link checks every report); a worker stuck in synchronous work (the allocating
+ * loop) has not reported since before the growth, so the growth is charged to it. The worker
+ * with the largest charge is stopped, if that charge is at least BLAME_MIN_MB; otherwise no
+ * worker is to blame (the RSS is high but nobody is growing unseen: the allocator keeping freed
+ * memory, the host's own share) and none is stopped, so that innocent engines are not killed
+ * in a loop. Its estimated holding (what it reported plus the charge) is what the scheduler
+ * books for it afterwards. Not caught: native memory (addons) of a worker that keeps
+ * reporting on time; engines with large native allocations belong in `isolation: "process"`,
+ * whose RSS is watched per process.
  * One watch per process: the RSS is the process's, whatever number of hosts it runs.
  */
 import os from "node:os";
 
 /** Share of the ceiling at which the watch acts, so that what is allocated between two readings still fits under it. */
 export const ACT_AT = 0.9;
+/** RSS growth since a worker's last report, MB, below which it is not blamed. */
+export const BLAME_MIN_MB = 16;
 
 export interface WatchedWorker {
   /** For the log and the error: the engine id. */
@@ -99,17 +104,20 @@ export class ServerMemoryWatch {
     if (!victim) return;
     this.entries.delete(victim.entry); // it is on its way out; never judged again
     const e = victim.entry;
-    const detail = `the server's resident memory (${Math.round(rss)} MB) passed ${Math.round(ACT_AT * 100)} % of its ceiling of ${ceiling} MB (engines.memory.serverCeilingMb) and this engine's thread holds the most of it: an estimated ${Math.round(victim.estimateMb)} MB (it reported ${Math.round(e.usedMb)} MB ${Date.now() - e.reportedAt} ms ago; the server grew by ${Math.round(Math.max(0, rss - e.rssAtReport))} MB since)`;
+    const detail = `the server's resident memory (${Math.round(rss)} MB) passed ${Math.round(ACT_AT * 100)} % of its ceiling of ${ceiling} MB (engines.memory.serverCeilingMb) while this engine's thread did not report: an estimated ${Math.round(victim.estimateMb)} MB (it reported ${Math.round(e.usedMb)} MB ${Date.now() - e.reportedAt} ms ago; the server grew by ${Math.round(victim.growthMb)} MB since)`;
     this.stopping = e.worker.stop(detail, victim.estimateMb).catch(() => {}).finally(() => (this.stopping = undefined));
   }
 }
 
-/** The worker whose estimated holding (last report + RSS growth since it) is largest. */
-export function chooseVictim<T extends { usedMb: number; rssAtReport: number }>(entries: T[], rssMb: number): { entry: T; estimateMb: number } | undefined {
-  let best: { entry: T; estimateMb: number } | undefined;
+/**
+ * The worker charged with the most RSS growth since its last report (at least BLAME_MIN_MB),
+ * with its estimated holding: what it reported plus that growth.
+ */
+export function chooseVictim<T extends { usedMb: number; rssAtReport: number }>(entries: T[], rssMb: number): { entry: T; growthMb: number; estimateMb: number } | undefined {
+  let best: { entry: T; growthMb: number; estimateMb: number } | undefined;
   for (const entry of entries) {
-    const estimateMb = entry.usedMb + Math.max(0, rssMb - entry.rssAtReport);
-    if (!best || estimateMb > best.estimateMb) best = { entry, estimateMb };
+    const growthMb = rssMb - entry.rssAtReport;
+    if (growthMb >= BLAME_MIN_MB && (!best || growthMb > best.growthMb)) best = { entry, growthMb, estimateMb: entry.usedMb + growthMb };
   }
   return best;
 }
