@@ -57,7 +57,7 @@ const MB = 1024 * 1024;
 export class ServerMemoryWatch {
   private readonly entries = new Set<Entry>();
   private timer?: NodeJS.Timeout;
-  private pollMs = 50;
+  private pollMs = Infinity;
   /** Set while a stopped worker is on its way out: no second judgement before it is gone. */
   private stopping?: Promise<void>;
   /** Highest RSS seen while any worker was watched, MB (for tests and the bench). */
@@ -70,8 +70,9 @@ export class ServerMemoryWatch {
     const now = this.rss();
     const entry: Entry = { worker, ceilingMb: ceilingMb ?? defaultCeilingMb(), usedMb: 0, reportedAt: Date.now(), rssAtReport: now };
     this.entries.add(entry);
-    this.pollMs = Math.min(this.pollMs, pollMs);
-    if (!this.timer) {
+    if (!this.timer || pollMs < this.pollMs) {
+      clearInterval(this.timer);
+      this.pollMs = Math.min(this.timer ? this.pollMs : Infinity, pollMs);
       this.timer = setInterval(() => this.check(), this.pollMs);
       this.timer.unref();
     }
@@ -86,7 +87,7 @@ export class ServerMemoryWatch {
         if (!this.entries.size && this.timer) {
           clearInterval(this.timer);
           this.timer = undefined;
-          this.pollMs = 50;
+          this.pollMs = Infinity;
         }
       },
     };
