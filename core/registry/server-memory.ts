@@ -6,7 +6,7 @@
  * but a plugin that allocates in a synchronous loop starves that timer and cannot report.
  * This watch reads the process's resident memory on the main thread every `pollMs` and, once
  * it passes `ACT_AT` of the ceiling (`engines.memory.serverCeilingMb`, default 80 % of the
- * system's memory), stops ONE worker-thread engine, then waits for it to be gone before it
+ * system's memory or of the container's limit), stops ONE worker-thread engine, then waits for it to be gone before it
  * judges again (freed memory takes a moment to leave the RSS).
  *
  * Attribution (which worker is stopped): only for memory that no report explains. Each worker
@@ -123,9 +123,11 @@ export function chooseVictim<T extends { usedMb: number; rssAtReport: number }>(
   return best;
 }
 
-/** The ceiling when none is configured: 80 % of the system's memory, MB. */
+/** The ceiling when none is configured: 80 % of the system's memory (or of the container's limit, when lower), MB. */
 export function defaultCeilingMb(): number {
-  return Math.round((os.totalmem() / MB) * 0.8);
+  const constrained = process.constrainedMemory?.() ?? 0; // cgroup limit; 0 (or a huge number) when none
+  const total = constrained > 0 && constrained < os.totalmem() ? constrained : os.totalmem();
+  return Math.round((total / MB) * 0.8);
 }
 
 /** The process's watch (the RSS is the process's). */
