@@ -48,7 +48,8 @@ export const EnginesSchema = z.strictObject({
     processRuntimeMb: z.number().int().min(0).default(160),
     /**
      * The server process's resident memory stays under this (MB; absent: 80 % of the system's
-     * memory): past 90 % of it the worker-thread engine holding the most is stopped.
+     * memory, or of the container's limit when lower): past 90 % of it the worker-thread engine
+     * that grew unseen the most is stopped (core/registry/server-memory.ts).
      */
     serverCeilingMb: z.number().int().positive().optional(),
     /** How often the server's RSS is read against `serverCeilingMb`, ms. */
