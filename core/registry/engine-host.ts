@@ -19,7 +19,7 @@ import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type HostToEn
 
 export type { HostLoadContext } from "./protocol.ts";
 import { PendingCalls, workerLost } from "./pending-calls.ts";
-import { bootWorker, spawnProcessLink, type Link, type ProcessCommand } from "./worker-link.ts";
+import { bootWorker, spawnProcessLink, type Link, type LinkLimits, type ProcessCommand } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
 import { memoryExceeded } from "./memory-error.ts";
@@ -84,7 +84,7 @@ export class EngineHost extends EventEmitter {
   /** Set when the worker was killed for not answering; its exit then fails calls as a hang. */
   private hangNote?: string;
   /** Set when the worker passed its memory limit; its exit then fails calls with a memory error. */
-  private memoryNote?: string;
+  private memoryNote?: { detail: string; usedMb: number };
 
   constructor(options: EngineHostOptions) {
     super();
@@ -182,10 +182,10 @@ export class EngineHost extends EventEmitter {
     await this.stop(null);
   }
 
-  private limits(): { memoryMb: number; pollMs: number } {
-    const policy = this.options.memory ?? DEFAULT_MEMORY_POLICY;
+  private limits(): LinkLimits {
+    const policy = { ...DEFAULT_MEMORY_POLICY, ...this.options.memory };
     const runtime = this.manifest.isolation === "process" ? policy.processRuntimeMb : 0;
-    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs };
+    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs, serverCeilingMb: policy.serverCeilingMb, serverPollMs: policy.serverPollMs };
   }
 
   private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
@@ -203,9 +203,9 @@ export class EngineHost extends EventEmitter {
         exit: (code) => this.link === link && this.onWorkerExit(code),
         error: (err) => this.log.error({ err }, "engine worker error"),
         output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
-        memory: (detail) => {
+        memory: (detail, usedMb) => {
           if (this.link !== link) return;
-          this.memoryNote = detail;
+          this.memoryNote = { detail, usedMb };
           this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
         },
       },
@@ -222,8 +222,9 @@ export class EngineHost extends EventEmitter {
       const memory = this.memoryNote;
       const hang = this.hangNote;
       this.memoryNote = this.hangNote = undefined;
-      const reason = memory ? `engine stopped at its memory limit (${memory})` : hang ? `engine worker hung (${hang}) and was killed` : `engine worker crashed (${describeExit(code)})`;
-      this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory, memoryLimitMb(this.manifest, this.options.memory)) : undefined, hang ? "hang" : "crash");
+      const reason = memory ? `engine stopped for memory (${memory.detail})` : hang ? `engine worker hung (${hang}) and was killed` : `engine worker crashed (${describeExit(code)})`;
+      const memoryError = memory ? () => memoryExceeded(this.manifest.id, memory.detail, { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb }, memory.usedMb) : undefined;
+      this.pending.failAll(reason, memoryError, hang ? "hang" : "crash");
       this.log.error({ reason: hang ? "worker_hang" : "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);

@@ -262,7 +262,8 @@ export class SchedulerCore extends EngineLifecycle {
         holding = false;
         holding = await this.turns.wait(inst.id, signal);
       },
-      reportOutOfMemory: (neededMb?: number) => {
+      reportOutOfMemory: (neededMb?: number, kind?: "vram" | "ram") => {
+        if (kind === "ram") return this.ramLimitPassed(inst, neededMb);
         const peak = this.recordPeak(inst, neededMb);
         this.raiseNeed({ key: inst.key, profile: inst.spec }, neededMb, inst.vramMb);
         inst.retiring = "oom_synthesis";
@@ -296,6 +297,15 @@ export class SchedulerCore extends EngineLifecycle {
     inst.inFlight++;
     inst.tokensMb += tokens;
     return false;
+  }
+
+  /** The host stopped `inst` past its RAM limit: its next placement is booked with what it held (ram-needs.ts). */
+  private ramLimitPassed(inst: Instance, neededMb: number | undefined): string {
+    const mb = this.ramNeeds.record(inst.key, inst.generation, inst.spec, neededMb);
+    inst.retiring = "memory_limit";
+    this.metrics.ooms.inc({ engine: inst.engineId, profile: inst.profile, phase: "synthesis" });
+    this.decision("oom", "memory_limit", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", detail: `held ${Math.round(neededMb ?? mb)} MB of RAM (declared ${inst.spec.ramMb} MB); its next placement books ${mb} MB of RAM; re-placing down the chain` }, "warn");
+    return inst.key;
   }
 
   /**
@@ -452,7 +462,7 @@ export class SchedulerCore extends EngineLifecycle {
       })),
       queue: { length: this.queue.size, max: this.config.queueSize, byEngine: Object.fromEntries(queuedBy) },
       pinned: [...this.pins], lowVram: [...this.lowVram], keepAlive: Object.fromEntries(this.keepAlive),
-      peakNeedsMb: Object.fromEntries(this.peakNeeds), preferredProfiles: Object.fromEntries(this.preferred),
+      peakNeedsMb: Object.fromEntries(this.peakNeeds), ramNeedsMb: this.ramNeeds.list(), preferredProfiles: Object.fromEntries(this.preferred),
       cooldowns: this.cooldowns.list(now),
       training,
       decisions: this.decisions.list(decisions),

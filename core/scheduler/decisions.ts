@@ -19,6 +19,7 @@ export const REASONS = {
   load_failed: "the engine failed to load",
   oom_load: "out of memory while loading",
   oom_synthesis: "out of memory while synthesising",
+  memory_limit: "stopped past its RAM limit; its measured RAM need replaces the declared one",
   loaded: "engine loaded",
   learned_footprint: "measured VRAM replaces the declared estimate",
   keep_alive_expired: "idle past its keep-alive",

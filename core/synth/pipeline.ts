@@ -191,7 +191,7 @@ export class SpeechPipeline {
             // A voice removed since it was listed: the next request asks the engine afresh.
             if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceCache.delete(lease.engine);
             if (!(err instanceof OutOfMemoryError) || ooms.length >= MAX_OOM_RETRIES || !lease.reportOutOfMemory) throw fromEngineError(err, lease.engineId, params.voice);
-            ooms.push(lease.reportOutOfMemory(err.neededMb));
+            ooms.push(lease.reportOutOfMemory(err.neededMb, isMemoryExceeded(err) ? "ram" : "vram"));
             lease.release();
             const next = await leases.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [...ooms] }).catch((placement: unknown) => {
               current.lease = { ...lease, release: () => {} }; // already given back
