@@ -3,13 +3,13 @@
  * and a simulated clock. Returns one row per card x workload x policy.
  */
 import pino from "pino";
-import { SchedulerSchema } from "../../config/schema.ts";
+import { SchedulerSchema } from "../../../core/config/schema.ts";
 import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
-import { ManualClock } from "../clock.ts";
-import { SchedulerCore } from "../core.ts";
+import { ManualClock } from "../../helpers/clock.ts";
+import { SchedulerCore } from "../../../core/scheduler/core.ts";
 import { OllamaLike, OneEngineAtATime, PlainLru, type Policy, type Served } from "./baselines.ts";
 import { SIM_ENGINES, SimGpu, SimLoader, simCatalog, simProbe, synthSeconds, type SimEngine } from "./world.ts";
-import type { GpuProbe } from "../devices.ts";
+import type { GpuProbe } from "../../../core/scheduler/devices.ts";
 import { bursts, llmDesktop, longTexts, switching, type Workload } from "./workloads.ts";
 
 export interface Card {

@@ -3,9 +3,9 @@
  * measured are (a) placing one new request (served by an idle engine) and (b) one pass that
  * re-decides the whole queue (as after every release), each waiter distinct.
  */
-import { ManualClock } from "../clock.ts";
-import type { SchedulerCore } from "../core.ts";
-import type { Lease } from "../lease.ts";
+import { ManualClock } from "../../helpers/clock.ts";
+import type { SchedulerCore } from "../../../core/scheduler/core.ts";
+import type { Lease } from "../../../core/scheduler/lease.ts";
 import { chorusScheduler } from "./run.ts";
 import { SIM_ENGINES, SimGpu, SimLoader } from "./world.ts";
 
