@@ -5,7 +5,7 @@
  * waiting (with the reason), or a refusal. Also the hand-over of a slot between sentences.
  */
 import type { SchedulerConfig } from "../config/schema.ts";
-import { ChorusError } from "../errors.ts";
+import type { ChorusError } from "../errors.ts";
 import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import type { Candidate } from "./chain.ts";
 import type { Clock } from "./clock.ts";
@@ -16,6 +16,8 @@ import type { Lease, LeaseRequest } from "./lease.ts";
 import type { InstanceLoader } from "./loader.ts";
 import type { SchedulerMetrics } from "./metrics.ts";
 import { decide, usable, type Placement, type PlacementView } from "./placement.ts";
+import { deadlineError, queueFullError, refusalError, shuttingDownError } from "./refusal.ts";
+import { Rereads } from "./rereads.ts";
 import type { EngineCatalog, Instance } from "./types.ts";
 
 interface Waiter {
@@ -52,9 +54,17 @@ export class RequestQueue {
   private pumping = false;
   private again = false;
   private closing = false;
-  private rereadPending = false;
+  private readonly rereads: Rereads;
 
-  constructor(private readonly deps: RequestQueueDeps) {}
+  constructor(private readonly deps: RequestQueueDeps) {
+    const { config, clock, table } = deps;
+    this.rereads = new Rereads({ config, clock, table, closed: () => this.closing, changed: () => this.pump() });
+  }
+
+  /** Is `inst`'s GPU reading too old to grant it a request now? (rereads.ts; schedules the re-read) */
+  readingStale(inst: Instance): boolean {
+    return this.rereads.stale(inst);
+  }
 
   get size(): number {
     return this.waiters.size;
@@ -70,7 +80,7 @@ export class RequestQueue {
     if (this.waiters.size >= config.queueSize) {
       metrics.refusals.inc({ reason: "queue_full" });
       record("refuse", "queue_full", { engine: request.engineId, detail: `${this.waiters.size} waiting` }, "warn");
-      throw new ChorusError("CHORUS_ERR_SCHEDULER_BUSY", `scheduler queue is full (${config.queueSize} waiting)`, { retryAfter: retryAfterSeconds(chain) });
+      throw queueFullError(config.queueSize, chain);
     }
     return new Promise<Lease>((resolve, reject) => {
       const id = this.nextWaiter++;
@@ -88,7 +98,7 @@ export class RequestQueue {
         metrics.queueLength.set(this.waiters.size);
         metrics.refusals.inc({ reason: "deadline" });
         record("refuse", "deadline", { engine: request.engineId, detail: `waited ${config.requestDeadlineSeconds} s (${waiter.lastReason ?? "queued"})` }, "warn");
-        reject(new ChorusError("CHORUS_ERR_SCHEDULER_BUSY", `no placement for '${request.engineId}' within ${config.requestDeadlineSeconds} s (${waiter.lastReason ?? "queued"})`, { retryAfter: retryAfterSeconds(chain) }));
+        reject(deadlineError(request.engineId, config.requestDeadlineSeconds, waiter.lastReason, chain));
       });
       const waiter: Waiter = {
         id, request, chain, memo, since, resolve, reject,
@@ -124,25 +134,11 @@ export class RequestQueue {
     this.deps.passed();
   }
 
-  /** The error for a refusal, recorded with its reason. */
+  /** The error for a refusal (refusal.ts), recorded with its reason. */
   refuse(p: Extract<Placement, { kind: "refuse" }>, engineId: string): ChorusError {
     this.deps.metrics.refusals.inc({ reason: p.reason });
     this.deps.record("refuse", p.reason, { engine: engineId, detail: p.message }, "warn");
-    const retryAfter = Math.max(1, Math.ceil((p.retryAfterMs ?? 30_000) / 1000));
-    if (p.reason === "cooldown") return new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `engine '${engineId}' cannot be loaded: ${p.message}`, { field: "engine", retryAfter });
-    return new ChorusError("CHORUS_ERR_SCHEDULER_BUSY", `no placement for '${engineId}': ${p.message}`, { retryAfter, details: { reason: p.reason } });
-  }
-
-  /**
-   * A request that takes per-request GPU memory is granted only on a recent reading of that
-   * GPU: an older one may miss what other processes took since. Schedules the re-read.
-   */
-  readingStale(inst: Instance): boolean {
-    if (!inst.gpu || inst.spec.transientVramMb <= 0) return false;
-    const gpu = this.deps.table.device(inst.gpu);
-    if (!gpu || gpu.simulated || this.deps.clock.now() - gpu.readAt < this.deps.config.memoryRereadSeconds * 1000) return false;
-    this.rereadSoon(0);
-    return true;
+    return refusalError(p, engineId);
   }
 
   /**
@@ -156,7 +152,7 @@ export class RequestQueue {
     const view = this.deps.view();
     for (const w of this.waiters.values()) {
       const p = decide(w.chain, view);
-      if (p.kind === "lease" && p.instance === inst && !this.readingStale(inst)) {
+      if (p.kind === "lease" && p.instance === inst && !this.rereads.stale(inst)) {
         this.waiters.delete(w.id);
         this.deps.metrics.queueLength.set(this.waiters.size);
         w.cleanup();
@@ -181,7 +177,7 @@ export class RequestQueue {
     this.closing = true;
     for (const w of this.waiters.values()) {
       w.cleanup();
-      w.reject(new ChorusError("CHORUS_ERR_SCHEDULER_BUSY", "the server is shutting down", { retryAfter: 5 }));
+      w.reject(shuttingDownError());
     }
     this.waiters.clear();
   }
@@ -197,7 +193,7 @@ export class RequestQueue {
       view.loadBusy = loader.busy;
       if (view.instances.length !== table.size) view.instances = table.list();
       const p = decide(w.chain, view);
-      if (p.kind === "lease" && this.readingStale(p.instance)) {
+      if (p.kind === "lease" && this.rereads.stale(p.instance)) {
         waiting.add(w.memo); // re-read first (rereadSoon): the others' share may have grown
       } else if (p.kind === "lease") {
         this.waiters.delete(w.id);
@@ -209,7 +205,7 @@ export class RequestQueue {
         view.loadBusy = true;
       } else if (p.kind === "wait") {
         waiting.add(w.memo);
-        if (p.reason === "wait_memory") this.rereadSoon();
+        if (p.reason === "wait_memory") this.rereads.soon();
         if (w.lastReason !== p.reason) {
           w.lastReason = p.reason;
           this.deps.record("queue", p.reason, { engine: p.candidate.engineId, profile: p.candidate.profile.name, requested: w.request.engineId }, "debug");
@@ -220,21 +216,6 @@ export class RequestQueue {
         w.reject(this.refuse(p, w.request.engineId));
       }
     }
-  }
-
-  /**
-   * Requests wait for memory: other processes (a desktop LLM) may have freed some, which only a
-   * fresh reading shows. Re-reads the GPUs every `memoryRereadSeconds` while any request waits.
-   */
-  private rereadSoon(ms = this.deps.config.memoryRereadSeconds * 1000): void {
-    if (this.rereadPending || this.closing || this.deps.table.nothingToRead()) return;
-    this.rereadPending = true;
-    this.deps.clock.timer(ms, () => {
-      void this.deps.table.refresh().then(() => {
-        this.rereadPending = false;
-        this.pump();
-      });
-    });
   }
 
   /** A waiter always gets the instance its request caused to load (before anyone else and before its keep-alive). */
@@ -259,9 +240,4 @@ export class RequestQueue {
       if (inst.state === "ready" && inst.inFlight === 0 && !usable(inst, view)) void this.deps.loader.unload(inst, inst.retiring ?? "stale_generation", "unload");
     }
   }
-}
-
-/** Seconds a refused client should wait: about one load of the chain's head. */
-export function retryAfterSeconds(chain: Candidate[]): number {
-  return Math.max(1, Math.ceil(chain[0]?.profile.loadSeconds ?? 1));
 }

@@ -31,6 +31,7 @@ import { InstanceLoader } from "./loader.ts";
 import { SchedulerMetrics } from "./metrics.ts";
 import { decide, type PlacementView } from "./placement.ts";
 import { RequestQueue } from "./queue.ts";
+import { shuttingDownError } from "./refusal.ts";
 import { schedulerSnapshot, type SchedulerSnapshot } from "./snapshot.ts";
 import { TrainingLeases } from "./training.ts";
 import type { EngineCatalog, EngineLoader } from "./types.ts";
@@ -102,7 +103,7 @@ export class Scheduler {
 
   async acquire(request: LeaseRequest): Promise<Lease> {
     await this.started;
-    if (this.queue.closed) throw new ChorusError("CHORUS_ERR_SCHEDULER_BUSY", "the server is shutting down", { retryAfter: 5 });
+    if (this.queue.closed) throw shuttingDownError();
     const manifest = this.catalog.manifest(request.engineId);
     if (!manifest) {
       const entry = this.catalog.get(request.engineId);
