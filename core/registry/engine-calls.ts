@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { AudioChunk, SynthesisRequest } from "../../packages/sdk/src/index.ts";
 import { EngineError } from "../../packages/sdk/src/index.ts";
 import type { EngineToHost, HostToEngine } from "./protocol.ts";
-import { PendingCalls, workerLost } from "./pending-calls.ts";
+import { PendingCalls, workerLost, type LossCause } from "./pending-calls.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 import type { Link } from "./worker-link.ts";
 
@@ -22,18 +22,20 @@ export interface EngineCallsOptions {
   link(): Link | undefined;
   /** How long a worker may take to answer a ping before it counts as hung. */
   pingTimeoutMs?: number;
+  /** The worker missed a ping and is being killed (`note`: why); its exit fails calls as a hang. */
+  hung(note: string): void;
 }
 
 export class EngineCalls {
   private readonly pending = new PendingCalls();
   private nextId = 1;
-  /** Set while a worker that timed out is being pinged: new calls wait for the verdict. */
-  private probe?: Promise<void>;
+  /** Set while a worker that timed out is being pinged: new calls wait for the verdict (true: it hung and was killed). */
+  private probe?: Promise<boolean>;
 
   constructor(private readonly options: EngineCallsOptions) {}
 
   /** The ping in progress after a timeout, if any. */
-  get probing(): Promise<void> | undefined {
+  get probing(): Promise<boolean> | undefined {
     return this.probe;
   }
 
@@ -63,10 +65,14 @@ export class EngineCalls {
     const stream = new SynthesisStream({
       timeoutSeconds: chunkSeconds,
       onTimeout: () => {
-        this.post({ type: "abort", id });
-        this.pending.delete(id);
-        this.options.log.warn({ reason: "synthesis_timeout", seconds: chunkSeconds }, "synthesis produced no audio in time");
-        void this.checkResponsive();
+        this.options.log.warn({ reason: "synthesis_timeout", seconds: chunkSeconds }, "synthesis produced no audio in time; checking that the worker answers");
+        // A hung worker is killed: its exit fails this call as a lost worker (resumable). One
+        // that answers keeps running; only this call ends, with the timeout.
+        void this.checkResponsive().then((hung) => {
+          if (hung || !stream.expire()) return;
+          this.post({ type: "abort", id });
+          this.pending.delete(id);
+        });
       },
       grant: (n) => this.post({ type: "credit", id, n }),
       onViolation: (reason) => {
@@ -90,22 +96,28 @@ export class EngineCalls {
   }
 
   /** Fails every call in flight (the worker is gone); `error` makes each call's error. */
-  failAll(reason: string, error?: () => Error): void {
-    this.pending.failAll(reason, error);
+  failAll(reason: string, error?: () => Error, cause?: LossCause): void {
+    this.pending.failAll(reason, error, cause);
   }
 
-  /** After a timeout: a worker that cannot even answer a ping is stuck, and is replaced. */
-  checkResponsive(): Promise<void> {
+  /**
+   * After a timeout: a worker that cannot even answer a ping is stuck, and is replaced (its
+   * calls fail as a hang). Resolves true when it was killed, false when it answered.
+   */
+  checkResponsive(): Promise<boolean> {
     const link = this.options.link();
-    if (this.probe || !link) return this.probe ?? Promise.resolve();
+    if (this.probe || !link) return this.probe ?? Promise.resolve(false);
+    const pingMs = this.options.pingTimeoutMs ?? 2000;
     this.probe = (async () => {
       try {
-        await this.send({ type: "ping" }, (this.options.pingTimeoutMs ?? 2000) / 1000);
+        await this.send({ type: "ping" }, pingMs / 1000);
+        return false;
       } catch {
-        if (this.options.link() === link) {
-          this.options.log.error({ reason: "worker_unresponsive" }, "engine worker does not answer; killing it");
-          await link.kill();
-        }
+        if (this.options.link() !== link) return false;
+        this.options.log.error({ reason: "worker_unresponsive", pingMs }, "engine worker does not answer; killing it");
+        this.options.hung(`no answer to a ping within ${pingMs} ms after a call timed out`);
+        await link.kill();
+        return true;
       }
     })().finally(() => (this.probe = undefined));
     return this.probe;

@@ -4,7 +4,9 @@
  * cancellation, the ping that finds a stuck worker) are engine-calls.ts. Failure containment
  * lives here: a worker that dies after its engine loaded is restarted with backoff and
  * reloaded with the same context. Calls in flight on a dead worker fail with ENGINE_FAILED;
- * the host process is never at risk.
+ * marked as a lost worker (a crash, or a hang: a synthesis without audio for `chunkSeconds`
+ * whose worker then misses a ping, `pingTimeoutMs`, is killed, engine-calls.ts), so the
+ * pipeline can resume them on the restarted worker; the host process is never at risk.
  */
 import { EventEmitter } from "node:events";
 import { pathToFileURL } from "node:url";
@@ -17,7 +19,7 @@ import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type WireLoad
 
 export type { HostLoadContext } from "./protocol.ts";
 import { workerLost } from "./pending-calls.ts";
-import { bootWorker, spawnProcessLink, type Link, type ProcessCommand } from "./worker-link.ts";
+import { bootWorker, spawnProcessLink, type Link, type LinkLimits, type ProcessCommand } from "./worker-link.ts";
 import { EngineCalls, type CallMessage } from "./engine-calls.ts";
 import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
 import { memoryExceeded } from "./memory-error.ts";
@@ -76,8 +78,10 @@ export class EngineHost extends EventEmitter {
   private crashes = 0;
   private restartTimer?: NodeJS.Timeout;
   private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
+  /** Set when the worker was killed for not answering; its exit then fails calls as a hang. */
+  private hangNote?: string;
   /** Set when the worker passed its memory limit; its exit then fails calls with a memory error. */
-  private memoryNote?: string;
+  private memoryNote?: { detail: string; usedMb: number };
 
   constructor(options: EngineHostOptions) {
     super();
@@ -86,7 +90,7 @@ export class EngineHost extends EventEmitter {
     this.generation = options.generation ?? 0;
     this.log = options.log;
     this.policy = { maxRestarts: 5, initialDelayMs: 250, maxDelayMs: 30_000, ...options.restart };
-    this.calls = new EngineCalls({ log: this.log, link: () => this.link, pingTimeoutMs: options.pingTimeoutMs });
+    this.calls = new EngineCalls({ log: this.log, link: () => this.link, pingTimeoutMs: options.pingTimeoutMs, hung: (note) => (this.hangNote = note) });
   }
 
   /** Spawns the worker and creates the engine in it. Rejects if the plugin fails to boot. */
@@ -150,10 +154,10 @@ export class EngineHost extends EventEmitter {
     await this.stop(null);
   }
 
-  private limits(): { memoryMb: number; pollMs: number } {
-    const policy = this.options.memory ?? DEFAULT_MEMORY_POLICY;
+  private limits(): LinkLimits {
+    const policy = { ...DEFAULT_MEMORY_POLICY, ...this.options.memory };
     const runtime = this.manifest.isolation === "process" ? policy.processRuntimeMb : 0;
-    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs };
+    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs, serverCeilingMb: policy.serverCeilingMb, serverPollMs: policy.serverPollMs };
   }
 
   private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
@@ -161,6 +165,7 @@ export class EngineHost extends EventEmitter {
   }
 
   private async boot(): Promise<void> {
+    this.hangNote = undefined; // a note about the worker this boot replaces
     const { link, ready } = bootWorker(
       { manifest: this.manifest, pluginDir: this.options.pluginDir, entryUrl: pathToFileURL(path.resolve(this.options.pluginDir, this.manifest.entry)).href },
       this.manifest.isolation,
@@ -170,9 +175,9 @@ export class EngineHost extends EventEmitter {
         exit: (code) => this.link === link && this.onWorkerExit(code),
         error: (err) => this.log.error({ err }, "engine worker error"),
         output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
-        memory: (detail) => {
+        memory: (detail, usedMb) => {
           if (this.link !== link) return;
-          this.memoryNote = detail;
+          this.memoryNote = { detail, usedMb };
           this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
         },
       },
@@ -187,10 +192,12 @@ export class EngineHost extends EventEmitter {
     this.link = undefined;
     if (this.state === "running" && this.loadContext) {
       const memory = this.memoryNote;
-      this.memoryNote = undefined;
-      const reason = memory ? `engine stopped at its memory limit (${memory})` : `engine worker crashed (${describeExit(code)})`;
-      this.calls.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory, memoryLimitMb(this.manifest, this.options.memory)) : undefined);
-      this.log.error({ reason: "worker_crash", code }, reason);
+      const hang = this.hangNote;
+      this.memoryNote = this.hangNote = undefined;
+      const reason = memory ? `engine stopped for memory (${memory.detail})` : hang ? `engine worker hung (${hang}) and was killed` : `engine worker crashed (${describeExit(code)})`;
+      const memoryError = memory ? () => memoryExceeded(this.manifest.id, memory.detail, { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb }, memory.usedMb) : undefined;
+      this.calls.failAll(reason, memoryError, hang ? "hang" : "crash");
+      this.log.error({ reason: hang ? "worker_hang" : "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);
     } else if (this.state === "running" || this.state === "starting") {

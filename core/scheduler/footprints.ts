@@ -2,8 +2,9 @@
  * What engines were shown to need, as opposed to what their manifests declare: the resident
  * VRAM learned per `engine:profile` (measured after a load on a real GPU, reported by the
  * engine, or raised after an out-of-memory), and per engine the VRAM it needed at its peak
- * when it ran out of memory while synthesising. Placement reads both (`of`, `peakNeedMb`);
- * every out-of-memory record is made here.
+ * when it ran out of memory while synthesising, and the RAM an `engine:profile` held when the
+ * host stopped it past its RAM limit (ram-needs.ts). Placement reads them (`of`, `peakNeedMb`,
+ * `ramNeedMb`); every out-of-memory record is made here.
  */
 import type { Candidate } from "./chain.ts";
 import type { RecordDecision } from "./decisions.ts";
@@ -11,6 +12,7 @@ import type { Device } from "./devices.ts";
 import { boundLearned, footprint, loadNeed } from "./fit.ts";
 import type { InstanceTable } from "./instances.ts";
 import type { SchedulerMetrics } from "./metrics.ts";
+import { RamNeeds } from "./ram-needs.ts";
 import type { Instance } from "./types.ts";
 
 type Profiled = Pick<Candidate, "key" | "profile">;
@@ -24,10 +26,17 @@ export class Footprints {
    * of that engine must then fit this much, so the retry is not another profile on the same card.
    */
   private readonly peakNeeds = new Map<string, number>();
+  /** Per `engine:profile`: the RAM it held when the host stopped it past its limit (ram-needs.ts). */
+  private readonly ramNeeds = new RamNeeds();
 
   constructor(
-    private readonly deps: { table: InstanceTable; metrics: SchedulerMetrics; record: RecordDecision },
+    private readonly deps: { table: InstanceTable; metrics: SchedulerMetrics; record: RecordDecision; generation(engineId: string): number | undefined },
   ) {}
+
+  /** RAM to book for a candidate: declared, or what it held when stopped past its RAM limit. */
+  ramNeedMb(c: Pick<Candidate, "key" | "engineId" | "profile">): number {
+    return this.ramNeeds.need(c.key, this.deps.generation(c.engineId), c.profile);
+  }
 
   /** Resident VRAM to account for a candidate: learned, else declared. */
   of(c: Profiled): number {
@@ -40,7 +49,7 @@ export class Footprints {
 
   /** What loading `c` needs now (a GPU profile at least the engine's recorded peak). */
   loadNeed(c: Candidate): { gpuMb: number; ramMb: number } {
-    const need = loadNeed(c.profile, this.of(c));
+    const need = { ...loadNeed(c.profile, this.of(c)), ramMb: this.ramNeedMb(c) };
     if (c.profile.device === "cuda") need.gpuMb = Math.max(need.gpuMb, this.peakNeeds.get(c.engineId) ?? 0);
     return need;
   }
@@ -67,6 +76,15 @@ export class Footprints {
     return inst.key;
   }
 
+  /** The host stopped `inst` past its RAM limit: its next placement is booked with what it held (ram-needs.ts). */
+  afterRamLimit(inst: Instance, neededMb: number | undefined): string {
+    const mb = this.ramNeeds.record(inst.key, inst.generation, inst.spec, neededMb);
+    inst.retiring = "memory_limit";
+    this.deps.metrics.ooms.inc({ engine: inst.engineId, profile: inst.profile, phase: "synthesis" });
+    this.deps.record("oom", "memory_limit", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", detail: `held ${Math.round(neededMb ?? mb)} MB of RAM (declared ${inst.spec.ramMb} MB); its next placement books ${mb} MB of RAM; re-placing down the chain` }, "warn");
+    return inst.key;
+  }
+
   /** After a load on a real GPU the measured change in used memory replaces the estimate. */
   measuredAtLoad(inst: Instance, gpu: Device, measuredMb: number): void {
     if (measuredMb <= 0) return;
@@ -88,6 +106,11 @@ export class Footprints {
   /** Recorded peaks per engine (GET /api/scheduler). */
   peaks(): Record<string, number> {
     return Object.fromEntries(this.peakNeeds);
+  }
+
+  /** Measured RAM needs per `engine:profile` (GET /api/scheduler). */
+  ramNeedsList(): Record<string, number> {
+    return this.ramNeeds.list();
   }
 
   private adopt(inst: Instance, gpu: Device, bounded: number, seen: string): void {

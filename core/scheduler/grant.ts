@@ -76,7 +76,7 @@ export class LeaseGrants {
         holding = false;
         holding = await this.turns.wait(inst.id, signal);
       },
-      reportOutOfMemory: (neededMb?: number) => this.deps.footprints.afterSynthesisOom(inst, neededMb),
+      reportOutOfMemory: (neededMb?: number, kind?: "vram" | "ram") => (kind === "ram" ? this.deps.footprints.afterRamLimit(inst, neededMb) : this.deps.footprints.afterSynthesisOom(inst, neededMb)),
     };
   }
 

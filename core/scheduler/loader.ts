@@ -138,7 +138,7 @@ export class InstanceLoader {
     const generation = this.deps.catalog.get(c.engineId)?.generation ?? 0;
     const inst: Instance = {
       id: table.newId(), key: c.key, engineId: c.engineId, profile: c.profile.name, spec: c.profile, generation,
-      gpu: gpu?.id, vramMb: gpu ? vram : 0, tokensMb: 0, ramMb: c.profile.ramMb,
+      gpu: gpu?.id, vramMb: gpu ? vram : 0, tokensMb: 0, ramMb: need.ramMb,
       state: "loading", inFlight: 0, lastUsed: clock.now(), loadedAt: clock.now(), note: p.misses[0], reservedFor: waiter,
     };
     table.add(inst);

@@ -82,7 +82,7 @@ export class Scheduler {
     const cooldowns = (this.cooldowns = new Cooldowns(config.cooldown.initialSeconds * 1000, config.cooldown.maxSeconds * 1000));
     const controls = (this.controls = new EngineControls(config));
     const table = (this.table = new InstanceTable({ config, probe: deps.probe, clock, log, metrics }));
-    const footprints = (this.footprints = new Footprints({ table, metrics, record }));
+    const footprints = (this.footprints = new Footprints({ table, metrics, record, generation: (id) => catalog.get(id)?.generation }));
     const changed = () => this.queue.pump();
     const loader = (this.loader = new InstanceLoader({ config, catalog, engines: deps.loader, clock, log, table, footprints, controls, cooldowns, metrics, record, changed }));
     const grants = (this.grants = new LeaseGrants({ clock, metrics, record, footprints, armExpiry: (inst) => loader.armExpiry(inst), changed, handOver: (inst, mb) => this.queue.handOver(inst, mb) }));
@@ -127,10 +127,10 @@ export class Scheduler {
     this.queue.pump();
   }
 
-  /** The pipeline resumed a request after its engine's worker died (decision `fallback`). */
-  noteResume(engineId: string, profile: string, detail: string, requested?: string): void {
+  /** The pipeline resumed a request after its engine's worker died or hung (decision `fallback`). */
+  noteResume(engineId: string, profile: string, detail: string, requested?: string, cause: "crash" | "hang" = "crash"): void {
     this.metrics.fallbacks.inc({ requested: requested ?? engineId, engine: engineId, profile });
-    this.record("fallback", "resumed_after_crash", { engine: engineId, profile, requested: requested !== engineId ? requested : undefined, detail }, "warn");
+    this.record("fallback", cause === "hang" ? "resumed_after_hang" : "resumed_after_crash", { engine: engineId, profile, requested: requested !== engineId ? requested : undefined, detail }, "warn");
   }
 
   // ---- runtime controls (API / CLI) ----
@@ -237,6 +237,7 @@ export class Scheduler {
       footprint: (c) => footprints.of(c),
       blocked: (id) => this.training.blocked(id),
       peakNeedMb: (id) => footprints.peakNeedMb(id),
+      ramNeedMb: (c) => footprints.ramNeedMb(c),
     };
   }
 }

@@ -47,7 +47,7 @@ export function schedulerSnapshot(parts: SnapshotParts, decisions: number) {
     })),
     queue: { length: parts.queue.size, max: parts.queueSize, byEngine: Object.fromEntries(queuedBy) },
     pinned: settings.pinned, lowVram: settings.lowVram, keepAlive: settings.keepAlive,
-    peakNeedsMb: parts.footprints.peaks(), preferredProfiles: settings.preferredProfiles,
+    peakNeedsMb: parts.footprints.peaks(), ramNeedsMb: parts.footprints.ramNeedsList(), preferredProfiles: settings.preferredProfiles,
     cooldowns: parts.cooldowns.list(now),
     training,
     decisions: parts.decisions.list(decisions),
