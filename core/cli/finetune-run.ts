@@ -15,7 +15,7 @@ import { JobManager } from "../finetune/runner/manager.ts";
 import { buildSpec, type JobRequest } from "../finetune/runner/spec.ts";
 import { envsRoot, formatPlan, makePlan, runSetup, type TorchChoice } from "../python/index.ts";
 import { noGpuProbe, NvidiaSmiProbe } from "../scheduler/devices.ts";
-import { SchedulerCore } from "../scheduler/core.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
 import { systemClock } from "../scheduler/clock.ts";
 import { followRemote, remoteBase } from "./finetune-remote.ts";
 import { terminalView } from "./finetune-view.ts";
@@ -38,9 +38,9 @@ function int(name: string, raw: string | undefined): number | undefined {
 }
 
 /** A scheduler of this process's own (no engines): the lease checks the card's memory. */
-function localScheduler(config: Config): SchedulerCore {
+function localScheduler(config: Config): Scheduler {
   const s = config.scheduler;
-  return new SchedulerCore({
+  return new Scheduler({
     config: s,
     catalog: { manifest: () => undefined, get: () => undefined },
     loader: { load: async () => Promise.reject(new Error("the fine-tune command loads no engines")) },
