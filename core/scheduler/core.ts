@@ -242,6 +242,8 @@ export class SchedulerCore extends EngineLifecycle {
       engineId: inst.engineId,
       profile: inst.spec,
       engine: inst.host!,
+      manifest: inst.manifest ?? this.catalog.manifest(inst.engineId)!,
+      device: inst.device ?? { kind: "cpu", index: 0, simulated: false },
       fallbackReason,
       requestedEngineId: request.engineId,
       release: () => {

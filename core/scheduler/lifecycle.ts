@@ -192,6 +192,8 @@ export abstract class EngineLifecycle {
       id: this.nextInstance++, key: c.key, engineId: c.engineId, profile: c.profile.name, spec: c.profile, generation,
       gpu: gpu?.id, vramMb: gpu ? vram : 0, tokensMb: 0, ramMb: c.profile.ramMb,
       state: "loading", inFlight: 0, lastUsed: this.clock.now(), loadedAt: this.clock.now(), note: p.misses[0], reservedFor: waiter,
+      manifest: this.catalog.manifest(c.engineId),
+      device: gpu ? { kind: "cuda", index: gpu.index, simulated: gpu.simulated } : { kind: "cpu", index: 0, simulated: false },
     };
     this.instances.set(inst.id, inst);
     this.metrics.loaded.set(this.instances.size);

@@ -1,6 +1,8 @@
 /** AllTalk generation: filter, split for the narrator, speak each part with its voice, join. */
+import type { AudioChunk } from "../../../packages/sdk/src/index.ts";
+import { SEMITONES } from "../../request/names.ts";
+import { validateSpeech, type TextLimits } from "../../request/speech-request.ts";
 import type { SpeechPipeline } from "../../synth/pipeline.ts";
-import { resampleLinear } from "../../audio/resample.ts";
 import { filterText, type TextFiltering } from "../../text/filter.ts";
 import { segmentNarration, type NarratorMode, type NotInside, type Segment } from "../../text/narrator.ts";
 import { ChorusError } from "../../errors.ts";
@@ -17,7 +19,10 @@ export interface GenerateRequest {
   narrator: NarratorMode;
   textNotInside: NotInside;
   speed?: number;
+  /** A frequency factor (AllTalk's semitones st arrive as 2^(st/12); errors say semitones). */
   pitch?: number;
+  /** The host's text limits (config `text`): every part is validated against them. */
+  limits: TextLimits;
   /** Engine options for the parts an engine speaks (AllTalk's `language`, the model chosen with /api/reload). */
   optionsFor?(engine: string): Record<string, unknown> | undefined;
 }
@@ -33,13 +38,17 @@ export function planSegments(req: Pick<GenerateRequest, "text" | "filtering" | "
   return segmentNarration(text, { narrator: req.narrator, textNotInside: req.textNotInside });
 }
 
-/** Speaks every part in order; returns PCM at the first part's rate. */
-export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<{ sampleRate: number; chunks: Int16Array[]; engine: string; ignored: Set<"speed" | "pitch">; clamped: Partial<Record<"speed" | "pitch", number>> }> {
+/**
+ * Speaks every part in order, each a request of its own (validated, named in AllTalk's
+ * fields); returns the parts' chunks (each at its engine's rate; the output stage brings them
+ * to the first part's rate) and the first part's rate.
+ */
+export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<{ sampleRate: number; chunks: AudioChunk[]; engine: string; ignored: Set<"speed" | "pitch">; clamped: Partial<Record<"speed" | "pitch", number>> }> {
   const segments = planSegments(req);
   if (segments.length === 0) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text_input has nothing to speak after filtering", { field: "text_input" });
   let sampleRate = 0;
   let engine = req.engine;
-  const chunks: Int16Array[] = [];
+  const chunks: AudioChunk[] = [];
   const ignored = new Set<"speed" | "pitch">();
   const clamped: Partial<Record<"speed" | "pitch", number>> = {};
   const narratingPart = (segment: Segment) => segment.role === "narrator" && (req.narratorVoice !== undefined || req.narratorEngine !== undefined);
@@ -52,7 +61,9 @@ export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequ
     try {
       // `continues`: the next part goes to the same engine (a low-VRAM engine keeps its model on the GPU).
       const continues = index < segments.length - 1 && engineOf(segments[index + 1]!) === segmentEngine;
-      stream = await pipeline.start({ text: segment.text, engine: segmentEngine, voice, speed: req.speed, pitch: req.pitch, options: req.optionsFor?.(segmentEngine), continues }, signal);
+      const names = { text: "text_input", voice: narrating ? "narrator_voice_gen" : "character_voice_gen", pitch: { name: "pitch", ...SEMITONES } };
+      const part = validateSpeech({ text: segment.text, engine: segmentEngine, voice, speed: req.speed, pitch: req.pitch, options: req.optionsFor?.(segmentEngine), continues, format: "wav" }, req.limits, names);
+      stream = await pipeline.start(part, signal);
     } catch (err) {
       if (err instanceof ChorusError && err.field === "voice") {
         throw new ChorusError(err.code, err.message, { field: narrating ? "narrator_voice_gen" : "character_voice_gen", cause: err });
@@ -63,7 +74,7 @@ export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequ
     for (const field of stream.ignored ?? []) ignored.add(field);
     Object.assign(clamped, stream.clamped);
     if (!sampleRate) sampleRate = stream.sampleRate;
-    for await (const c of stream.chunks) chunks.push(resampleLinear(c, stream.sampleRate, sampleRate));
+    for await (const c of stream.chunks) chunks.push(c);
   }
   return { sampleRate, chunks, engine, ignored, clamped };
 }
