@@ -100,11 +100,6 @@ export function validateSpeech(input: unknown, limits: TextLimits, names: FieldN
   return Object.freeze({ ...request, text }) as SpeechRequest;
 }
 
-/** A request for another part of the same client request (a narrated text): the same checks on the new fields. */
-export function derivePart(base: SpeechRequest, part: Partial<SpeechRequestInput>, limits: TextLimits, names: FieldNames = {}): SpeechRequest {
-  return validateSpeech({ ...base, ...part }, limits, names);
-}
-
 function fromIssue(issue: z.core.$ZodIssue, names: FieldNames, input: Record<string, unknown>): ChorusError {
   const unknown = issue.code === "unrecognized_keys";
   const key = String(unknown ? issue.keys[0] : (issue.path[0] ?? ""));

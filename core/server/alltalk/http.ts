@@ -46,9 +46,12 @@ export function numberField(form: Record<string, string>, name: string): number 
   return n;
 }
 
-/** Chorus request fields -> the AllTalk form field a client sent. */
+/**
+ * Chorus fields in errors raised after validation (the scheduler's `engine`, the pipeline's
+ * `voice`) -> the AllTalk form field a client sent. Validation errors name AllTalk's fields
+ * already (the routes pass their names to validateSpeech).
+ */
 function allTalkField(field: string | undefined, url: string): string | undefined {
-  if (field === "text") return url.startsWith("/api/tts-generate-streaming") ? "text" : "text_input";
   if (field === "voice") return url.startsWith("/api/tts-generate?") || url === "/api/tts-generate" ? "character_voice_gen" : "voice";
   if (field === "engine") return url.startsWith("/api/reload") ? "tts_method" : "engine";
   return field;
