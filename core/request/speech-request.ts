@@ -52,9 +52,6 @@ export const SpeechRequestSchema = z.strictObject({
   continues: z.boolean().optional(),
 });
 
-export type SpeechRequestInput = z.input<typeof SpeechRequestSchema>;
-export type SpeechField = keyof z.output<typeof SpeechRequestSchema>;
-
 declare const VALIDATED: unique symbol;
 
 /** A request `validateSpeech` accepted: text normalised, every field in range. Only it makes one. */
