@@ -1,11 +1,12 @@
 /** AllTalk generation: filter, split for the narrator, speak each part with its voice, join. */
 import type { AudioChunk } from "../../../packages/sdk/src/index.ts";
 import { SEMITONES } from "../../request/names.ts";
-import { validateSpeech, type TextLimits } from "../../request/speech-request.ts";
+import { validateSpeech, type SpeechRequest, type TextLimits } from "../../request/speech-request.ts";
 import type { SpeechPipeline } from "../../synth/pipeline.ts";
 import { filterText, type TextFiltering } from "../../text/filter.ts";
 import { segmentNarration, type NarratorMode, type NotInside, type Segment } from "../../text/narrator.ts";
 import { ChorusError } from "../../errors.ts";
+import type { LeaseHold } from "../../synth/lease-hold.ts";
 
 export interface GenerateRequest {
   text: string;
@@ -38,32 +39,56 @@ export function planSegments(req: Pick<GenerateRequest, "text" | "filtering" | "
   return segmentNarration(text, { narrator: req.narrator, textNotInside: req.textNotInside });
 }
 
+type Generated = { sampleRate: number; chunks: AudioChunk[]; engine: string; ignored: Set<"speed" | "pitch">; clamped: Partial<Record<"speed" | "pitch", number>> };
+
+/** A part to speak: a request of its own, validated with AllTalk's field names before any part is spoken. */
+interface Part {
+  request: SpeechRequest;
+  narrating: boolean;
+}
+
 /**
- * Speaks every part in order, each a request of its own (validated, named in AllTalk's
- * fields); returns the parts' chunks (each at its engine's rate; the output stage brings them
- * to the first part's rate) and the first part's rate.
+ * Speaks every part in order; returns the parts' chunks (each at its engine's rate; the
+ * output stage brings them to the first part's rate) and the first part's rate. Consecutive
+ * parts on the same engine run under one lease (synth/lease-hold.ts): no queued request runs
+ * on that engine between them, and a low-VRAM engine moves its model to the GPU once for all.
  */
-export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<{ sampleRate: number; chunks: AudioChunk[]; engine: string; ignored: Set<"speed" | "pitch">; clamped: Partial<Record<"speed" | "pitch", number>> }> {
+export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<Generated> {
   const segments = planSegments(req);
   if (segments.length === 0) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text_input has nothing to speak after filtering", { field: "text_input" });
+  const parts = validatedParts(req, segments);
+  const hold = pipeline.holdLease();
+  try {
+    return await speakParts(pipeline, req, parts, hold, signal);
+  } finally {
+    hold.release();
+  }
+}
+
+function validatedParts(req: GenerateRequest, segments: Segment[]): Part[] {
+  const narratingPart = (segment: Segment) => segment.role === "narrator" && (req.narratorVoice !== undefined || req.narratorEngine !== undefined);
+  const engineOf = (segment: Segment) => (narratingPart(segment) ? (req.narratorEngine ?? req.engine) : req.engine);
+  return segments.map((segment, index) => {
+    const narrating = narratingPart(segment);
+    const engine = engineOf(segment);
+    // `continues`: the next part goes to the same engine (a low-VRAM engine keeps its model on the GPU).
+    const continues = index < segments.length - 1 && engineOf(segments[index + 1]!) === engine;
+    const names = { text: "text_input", voice: narrating ? "narrator_voice_gen" : "character_voice_gen", pitch: { name: "pitch", ...SEMITONES } };
+    const fields = { text: segment.text, engine, voice: narrating ? req.narratorVoice : req.characterVoice, speed: req.speed, pitch: req.pitch, options: req.optionsFor?.(engine), continues, format: "wav" };
+    return { request: validateSpeech(fields, req.limits, names), narrating };
+  });
+}
+
+async function speakParts(pipeline: SpeechPipeline, req: GenerateRequest, parts: Part[], hold: LeaseHold, signal: AbortSignal): Promise<Generated> {
   let sampleRate = 0;
   let engine = req.engine;
   const chunks: AudioChunk[] = [];
   const ignored = new Set<"speed" | "pitch">();
   const clamped: Partial<Record<"speed" | "pitch", number>> = {};
-  const narratingPart = (segment: Segment) => segment.role === "narrator" && (req.narratorVoice !== undefined || req.narratorEngine !== undefined);
-  const engineOf = (segment: Segment) => (narratingPart(segment) ? (req.narratorEngine ?? req.engine) : req.engine);
-  for (const [index, segment] of segments.entries()) {
-    const narrating = narratingPart(segment);
-    const voice = narrating ? req.narratorVoice : req.characterVoice;
-    const segmentEngine = engineOf(segment);
+  for (const { request, narrating } of parts) {
     let stream;
     try {
-      // `continues`: the next part goes to the same engine (a low-VRAM engine keeps its model on the GPU).
-      const continues = index < segments.length - 1 && engineOf(segments[index + 1]!) === segmentEngine;
-      const names = { text: "text_input", voice: narrating ? "narrator_voice_gen" : "character_voice_gen", pitch: { name: "pitch", ...SEMITONES } };
-      const part = validateSpeech({ text: segment.text, engine: segmentEngine, voice, speed: req.speed, pitch: req.pitch, options: req.optionsFor?.(segmentEngine), continues, format: "wav" }, req.limits, names);
-      stream = await pipeline.start(part, signal);
+      stream = await pipeline.start(request, signal, hold);
     } catch (err) {
       if (err instanceof ChorusError && err.field === "voice") {
         throw new ChorusError(err.code, err.message, { field: narrating ? "narrator_voice_gen" : "character_voice_gen", cause: err });
