@@ -43,7 +43,7 @@ export function createHost(config: Config, options: { log?: Logger } = {}): Host
   });
   container.register(TOKENS.Scheduler, { useFactory: instanceCachingFactory((c) => registryScheduler(config$(c), c.resolve<Registry>(TOKENS.Registry), log$(c))) });
   container.register(TOKENS.Pipeline, {
-    useFactory: instanceCachingFactory((c) => new SpeechPipeline(config$(c), c.resolve<Registry>(TOKENS.Registry), c.resolve<Scheduler>(TOKENS.Scheduler), log$(c))),
+    useFactory: instanceCachingFactory((c) => new SpeechPipeline(config$(c), c.resolve<EngineSelection>(TOKENS.Selection), c.resolve<Scheduler>(TOKENS.Scheduler), log$(c))),
   });
   const registry = container.resolve<Registry>(TOKENS.Registry);
   registry.scan();

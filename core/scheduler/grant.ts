@@ -4,6 +4,7 @@
  * the slot back (`release`), pass it on between sentences (`yieldTurn`, turns.ts) or report
  * an out-of-memory (footprints.ts).
  */
+import type { Manifest } from "../../packages/sdk/src/index.ts";
 import type { Candidate } from "./chain.ts";
 import type { Clock } from "./clock.ts";
 import type { RecordDecision } from "./decisions.ts";
@@ -21,6 +22,8 @@ export interface LeaseGrantsDeps {
   metrics: SchedulerMetrics;
   record: RecordDecision;
   footprints: Footprints;
+  /** The catalogue's manifest (for an instance loaded without one). */
+  manifest(engineId: string): Manifest | undefined;
   /** Starts an instance's idle timer (loader.ts). */
   armExpiry(inst: Instance): void;
   /** A slot came back: re-decide for the queue. */
@@ -56,6 +59,8 @@ export class LeaseGrants {
       engineId: inst.engineId,
       profile: inst.spec,
       engine: inst.host!,
+      manifest: inst.manifest ?? this.deps.manifest(inst.engineId)!,
+      device: inst.device ?? { kind: "cpu", index: 0, simulated: false },
       fallbackReason,
       requestedEngineId: request.engineId,
       release: () => {

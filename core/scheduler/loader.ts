@@ -140,6 +140,8 @@ export class InstanceLoader {
       id: table.newId(), key: c.key, engineId: c.engineId, profile: c.profile.name, spec: c.profile, generation,
       gpu: gpu?.id, vramMb: gpu ? vram : 0, tokensMb: 0, ramMb: need.ramMb,
       state: "loading", inFlight: 0, lastUsed: clock.now(), loadedAt: clock.now(), note: p.misses[0], reservedFor: waiter,
+      manifest: this.deps.catalog.manifest(c.engineId),
+      device: gpu ? { kind: "cuda", index: gpu.index, simulated: gpu.simulated } : { kind: "cpu", index: 0, simulated: false },
     };
     table.add(inst);
     const freeBefore = gpu?.lastFreeMb ?? 0;

@@ -85,7 +85,7 @@ export class Scheduler {
     const footprints = (this.footprints = new Footprints({ table, metrics, record, generation: (id) => catalog.get(id)?.generation }));
     const changed = () => this.queue.pump();
     const loader = (this.loader = new InstanceLoader({ config, catalog, engines: deps.loader, clock, log, table, footprints, controls, cooldowns, metrics, record, changed }));
-    const grants = (this.grants = new LeaseGrants({ clock, metrics, record, footprints, armExpiry: (inst) => loader.armExpiry(inst), changed, handOver: (inst, mb) => this.queue.handOver(inst, mb) }));
+    const grants = (this.grants = new LeaseGrants({ clock, metrics, record, footprints, manifest: (id) => catalog.manifest(id), armExpiry: (inst) => loader.armExpiry(inst), changed, handOver: (inst, mb) => this.queue.handOver(inst, mb) }));
     this.queue = new RequestQueue({ config, catalog, clock, table, loader, grants, metrics, record, view: () => this.view(), passed: () => this.training.changed() });
     this.training = new TrainingLeases({
       devices: () => table.devices,

@@ -10,7 +10,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { AUDIO_FORMATS } from "../../core/audio/encoders/index.ts";
+import { AUDIO_FORMATS } from "../../core/audio/output/formats.ts";
 import { loadConfig } from "../../core/config/load.ts";
 import { createHost } from "../../core/host.ts";
 import { buildApp } from "../../core/server/app.ts";
