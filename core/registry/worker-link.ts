@@ -16,6 +16,7 @@ import { PROTOCOL_VERSION } from "./protocol.ts";
 import { fromWireError } from "./wire-errors.ts";
 import { transpilerPort } from "./transpiler.ts";
 import { watchRss, workerResourceLimits } from "./memory-limit.ts";
+import { readWorkerHeap } from "./heap-reading.ts";
 import { serverMemory } from "./server-memory.ts";
 import { constants as osConstants } from "node:os";
 
@@ -167,17 +168,23 @@ function spawnWorkerLink(boot: EngineBootData, handlers: LinkHandlers, limits?: 
   // heap + external memory, checked here against the same limit; the server-wide watch covers
   // a thread too busy to report (server-memory.ts).
   const watch = limits ? serverMemory.register({ label: boot.manifest.id, stop: (detail, mb) => stopForMemory(detail, mb) }, limits.serverCeilingMb, limits.serverPollMs ?? 50) : undefined;
+  const usage = (heapMb: number, externalMb: number) => {
+    const used = heapMb + externalMb;
+    watch?.report(used);
+    if (limits && used > limits.memoryMb) void stopForMemory(`JS heap ${Math.round(heapMb)} MB + external memory (Buffers, ArrayBuffers) ${Math.round(externalMb)} MB passed the limit of ${limits.memoryMb} MB`, used);
+  };
   worker.on("message", (m: EngineToHost) => {
     if (m.type !== "usage") return handlers.message(m);
-    const used = m.heapMb + m.externalMb;
-    watch?.report(used);
-    if (limits && used > limits.memoryMb) void stopForMemory(`JS heap ${Math.round(m.heapMb)} MB + external memory (Buffers, ArrayBuffers) ${Math.round(m.externalMb)} MB passed the limit of ${limits.memoryMb} MB`, used);
+    usage(m.heapMb, m.externalMb);
   });
+  // Where Node can (22.16+, 24+), the host also reads the thread's heap itself, even mid-loop.
+  const stopReading = limits ? readWorkerHeap(worker, Math.min(limits.pollMs, limits.serverPollMs ?? 50), usage) : () => {};
   worker.on("error", (err: Error & { code?: string }) => {
     if (err.code === "ERR_WORKER_OUT_OF_MEMORY" && !stopped) handlers.memory?.(`JS heap passed the limit of ${resourceLimits?.maxOldGenerationSizeMb} MB`, resourceLimits?.maxOldGenerationSizeMb ?? 0);
     handlers.error(err);
   });
   worker.on("exit", (code) => {
+    stopReading();
     watch?.unregister();
     tracker.onExit(code);
   });
