@@ -41,7 +41,7 @@ export class EngineLauncher {
   /** Starts a fresh instance of engine `id` in its own worker and loads it with `profile`. */
   async startEngine(id: string, profile: PlacementProfile, device: DeviceInfo = CPU): Promise<EngineHost> {
     const entry = this.catalogue.entry(id);
-    if (!entry || entry.status !== "available") throw new Error(`engine '${id}' is not available`);
+    if (entry?.status !== "available") throw new Error(`engine '${id}' is not available`);
     const { generation } = entry;
     const codeDir = entry.codeDir ?? entry.dir;
     const spare = this.catalogue.takeSpare(id, generation); // booted by the trial of this generation
