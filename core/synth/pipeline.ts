@@ -12,6 +12,7 @@ import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
 import { BadOptionError, EngineError, OutOfMemoryError, SynthesisAbortedError, type AudioChunk, type Manifest, type PlacementProfile, type Voice } from "../../packages/sdk/src/index.ts";
 import { resampleLinear } from "../audio/resample.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
+import { withShortFirstChunk } from "../text/first-chunk.ts";
 import { carriedOptions, validateOptions } from "./options.ts";
 import { checkProsody, prosodyFor } from "./prosody.ts";
 import { matchVoice } from "../voices/match.ts";
@@ -102,7 +103,8 @@ export class SpeechPipeline {
       if (!manifest) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${lease.engineId}'`, { field: "engine" });
       const options = lease.engineId === requested ? validateOptions(manifest, job.options) : this.fallbackOptions(manifest, job.options);
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
-      const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
+      // A short first part, so that the first audio comes soon (core/text/first-chunk.ts).
+      const sentences = withShortFirstChunk(manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text), this.config.text.firstChunkWords);
       const current = { lease, voice, requested: { speed: job.speed, pitch: job.pitch } };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();
