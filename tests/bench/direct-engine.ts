@@ -1,7 +1,8 @@
 /**
  * The host bench's in-process path: the eSpeak NG engine called directly, without the host
- * (no HTTP, no scheduler, no protocol), doing the rest of the work a response needs: split the
- * text if the engine wants the host to, synthesise, assemble the WAV file.
+ * (no HTTP, no scheduler, no protocol), doing the rest of the work a response needs: cut the
+ * text into parts as the pipeline does (sentences if the host splits, the short first chunk),
+ * synthesise, assemble the WAV file.
  * `inThread` runs it on a worker thread of this process at the priority the host gives engine
  * threads (core/registry/priority.ts, ENGINE_NICENESS): so on a busy machine both paths' engines
  * get the same share of the CPU (the host's engine thread is reniced; this process's main thread
@@ -15,6 +16,8 @@ import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 import { lowerEnginePriority } from "../../core/registry/priority.ts";
 import { wavFile } from "../../core/audio/wav.ts";
 import { splitSentences } from "../../core/text/sentences.ts";
+import { withShortFirstChunk } from "../../core/text/first-chunk.ts";
+import { TextSchema } from "../../core/config/schema.ts";
 import type { Engine } from "../../packages/sdk/src/index.ts";
 
 export const espeakManifest = ManifestSchema.parse(JSON.parse(fs.readFileSync(new URL("../../engines/espeak/plugin.json", import.meta.url), "utf8")));
@@ -33,13 +36,16 @@ export async function loadEngine(): Promise<Engine> {
   return engine;
 }
 
-/** What the host does for a non-streamed WAV, minus HTTP and the worker: split (if the host splits), synthesise, assemble. */
+/** The host's default for the short first chunk (config `text.firstChunkWords`), which the bench's server runs with. */
+const FIRST_CHUNK_WORDS = TextSchema.parse({}).firstChunkWords;
+
+/** What the host does for a non-streamed WAV, minus HTTP and the worker: split as the pipeline does, synthesise, assemble. */
 export async function speakDirect(engine: Engine, text: string): Promise<Buffer> {
   const chunks: Int16Array[] = [];
   let rate = 0;
   const signal = new AbortController().signal;
   const hostSplits = espeakManifest.capabilities.sentenceSplitting === "host";
-  for (const sentence of hostSplits ? splitSentences(text) : [text]) {
+  for (const sentence of withShortFirstChunk(hostSplits ? splitSentences(text) : [text], FIRST_CHUNK_WORDS)) {
     for await (const chunk of engine.synthesize({ text: sentence, voice: "en-us", speed: 1, pitch: 1, options: {} }, signal)) {
       rate = chunk.sampleRate;
       chunks.push(chunk.samples);

@@ -23,6 +23,11 @@ import http from "node:http";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
+/** Closes the keep-alive sockets of httpRequest (run.ts, at the end). */
+export function closeHttpAgent(): void {
+  agent.destroy();
+}
+
 /**
  * A lean HTTP client (node:http, keep-alive): measures the server, not a client library.
  * `countOnly`: the body is read and counted (`bytes`), not kept (`body` is then empty unless the status is not 2xx).
