@@ -19,7 +19,7 @@ export const ERRORS = {
   CHORUS_ERR_ENGINE_UNAVAILABLE: { status: 503, summary: "the engine is installed but failed to load (see GET /api/engines)" },
   CHORUS_ERR_VOICE_NOT_FOUND: { status: 404, summary: "the engine has no voice with that id" },
   CHORUS_ERR_ENGINE_FAILED: { status: 502, summary: "the engine failed while synthesising; the message is the engine's" },
-  CHORUS_ERR_ENGINE_MEMORY: { status: 503, summary: "the engine exceeded its declared RAM plus `engines.memory.marginMb` (or the default ceiling) and was restarted" },
+  CHORUS_ERR_ENGINE_MEMORY: { status: 503, summary: "the engine exceeded its declared RAM plus `engines.memory.marginMb` (or the default ceiling), or grew the server past 90 % of `engines.memory.serverCeilingMb`, and was restarted" },
   CHORUS_ERR_SCHEDULER_BUSY: { status: 503, summary: "no placement could be granted in time; retry after Retry-After" },
   CHORUS_ERR_CONNECTION_LIMIT: { status: 503, summary: "the Wyoming server has `wyoming.maxConnections` connections open; the new one is closed" },
   CHORUS_ERR_ROUTE_NOT_FOUND: { status: 404, summary: "no such route" },

@@ -54,7 +54,15 @@ export const EnginesSchema = z.strictObject({
     pollMs: z.number().int().min(10).default(250),
     /** Added for child processes (isolation "process"): their own Node runtime's RSS. */
     processRuntimeMb: z.number().int().min(0).default(160),
-  }).default({ marginMb: 256, defaultCeilingMb: 2048, pollMs: 250, processRuntimeMb: 160 }),
+    /**
+     * The server process's resident memory stays under this (MB; absent: 80 % of the system's
+     * memory, or of the container's limit when lower): past 90 % of it the worker-thread engine
+     * that grew unseen the most is stopped (core/registry/server-memory.ts).
+     */
+    serverCeilingMb: z.number().int().positive().optional(),
+    /** How often the server's RSS is read against `serverCeilingMb`, ms. */
+    serverPollMs: z.number().int().min(5).default(50),
+  }).default({ marginMb: 256, defaultCeilingMb: 2048, pollMs: 250, processRuntimeMb: 160, serverPollMs: 50 }),
 });
 
 const SimulatedGpuSchema = z.strictObject({

@@ -4,7 +4,9 @@
  * Failure containment lives here: every call has a time limit (the manifest's `timeouts`), a
  * worker that stops answering is killed, and a worker that dies after its engine loaded is
  * restarted with backoff and reloaded with the same context. Calls in flight on a dead worker
- * fail with ENGINE_FAILED; the host process is never at risk.
+ * fail with ENGINE_FAILED, marked as a lost worker (a crash, or a hang: a synthesis without
+ * audio for `chunkSeconds` whose worker then misses a ping, `pingTimeoutMs`, is killed), so the
+ * pipeline can resume them on the restarted worker; the host process is never at risk.
  */
 import { EventEmitter } from "node:events";
 import { pathToFileURL } from "node:url";
@@ -17,7 +19,7 @@ import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type HostToEn
 
 export type { HostLoadContext } from "./protocol.ts";
 import { PendingCalls, workerLost } from "./pending-calls.ts";
-import { bootWorker, spawnProcessLink, type Link, type ProcessCommand } from "./worker-link.ts";
+import { bootWorker, spawnProcessLink, type Link, type LinkLimits, type ProcessCommand } from "./worker-link.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
 import { memoryExceeded } from "./memory-error.ts";
@@ -77,10 +79,12 @@ export class EngineHost extends EventEmitter {
   private crashes = 0;
   private restartTimer?: NodeJS.Timeout;
   private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
-  /** Set while a worker that timed out is being pinged: new calls wait for the verdict. */
-  private probing?: Promise<void>;
+  /** Set while a worker that timed out is being pinged: new calls wait for the verdict (true: it hung and was killed). */
+  private probing?: Promise<boolean>;
+  /** Set when the worker was killed for not answering; its exit then fails calls as a hang. */
+  private hangNote?: string;
   /** Set when the worker passed its memory limit; its exit then fails calls with a memory error. */
-  private memoryNote?: string;
+  private memoryNote?: { detail: string; usedMb: number };
 
   constructor(options: EngineHostOptions) {
     super();
@@ -137,10 +141,14 @@ export class EngineHost extends EventEmitter {
     const stream = new SynthesisStream({
       timeoutSeconds: this.seconds("chunkSeconds"),
       onTimeout: () => {
-        this.post({ type: "abort", id });
-        this.pending.delete(id);
-        this.log.warn({ reason: "synthesis_timeout", seconds: this.seconds("chunkSeconds") }, "synthesis produced no audio in time");
-        void this.checkResponsive();
+        this.log.warn({ reason: "synthesis_timeout", seconds: this.seconds("chunkSeconds") }, "synthesis produced no audio in time; checking that the worker answers");
+        // A hung worker is killed: its exit fails this call as a lost worker (resumable). One
+        // that answers keeps running; only this call ends, with the timeout.
+        void this.checkResponsive().then((hung) => {
+          if (hung || !stream.expire()) return;
+          this.post({ type: "abort", id });
+          this.pending.delete(id);
+        });
       },
       grant: (n) => this.post({ type: "credit", id, n }),
       onViolation: (reason) => {
@@ -174,10 +182,10 @@ export class EngineHost extends EventEmitter {
     await this.stop(null);
   }
 
-  private limits(): { memoryMb: number; pollMs: number } {
-    const policy = this.options.memory ?? DEFAULT_MEMORY_POLICY;
+  private limits(): LinkLimits {
+    const policy = { ...DEFAULT_MEMORY_POLICY, ...this.options.memory };
     const runtime = this.manifest.isolation === "process" ? policy.processRuntimeMb : 0;
-    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs };
+    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs, serverCeilingMb: policy.serverCeilingMb, serverPollMs: policy.serverPollMs };
   }
 
   private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
@@ -185,6 +193,7 @@ export class EngineHost extends EventEmitter {
   }
 
   private async boot(): Promise<void> {
+    this.hangNote = undefined; // a note about the worker this boot replaces
     const { link, ready } = bootWorker(
       { manifest: this.manifest, pluginDir: this.options.pluginDir, entryUrl: pathToFileURL(path.resolve(this.options.pluginDir, this.manifest.entry)).href },
       this.manifest.isolation,
@@ -194,9 +203,9 @@ export class EngineHost extends EventEmitter {
         exit: (code) => this.link === link && this.onWorkerExit(code),
         error: (err) => this.log.error({ err }, "engine worker error"),
         output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
-        memory: (detail) => {
+        memory: (detail, usedMb) => {
           if (this.link !== link) return;
-          this.memoryNote = detail;
+          this.memoryNote = { detail, usedMb };
           this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
         },
       },
@@ -211,10 +220,12 @@ export class EngineHost extends EventEmitter {
     this.link = undefined;
     if (this.state === "running" && this.loadContext) {
       const memory = this.memoryNote;
-      this.memoryNote = undefined;
-      const reason = memory ? `engine stopped at its memory limit (${memory})` : `engine worker crashed (${describeExit(code)})`;
-      this.pending.failAll(reason, memory ? () => memoryExceeded(this.manifest.id, memory, memoryLimitMb(this.manifest, this.options.memory)) : undefined);
-      this.log.error({ reason: "worker_crash", code }, reason);
+      const hang = this.hangNote;
+      this.memoryNote = this.hangNote = undefined;
+      const reason = memory ? `engine stopped for memory (${memory.detail})` : hang ? `engine worker hung (${hang}) and was killed` : `engine worker crashed (${describeExit(code)})`;
+      const memoryError = memory ? () => memoryExceeded(this.manifest.id, memory.detail, { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb }, memory.usedMb) : undefined;
+      this.pending.failAll(reason, memoryError, hang ? "hang" : "crash");
+      this.log.error({ reason: hang ? "worker_hang" : "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);
     } else if (this.state === "running" || this.state === "starting") {
@@ -307,18 +318,24 @@ export class EngineHost extends EventEmitter {
     });
   }
 
-  /** After a timeout: a worker that cannot even answer a ping is stuck, and is replaced. */
-  private checkResponsive(): Promise<void> {
-    if (this.probing || !this.link) return this.probing ?? Promise.resolve();
+  /**
+   * After a timeout: a worker that cannot even answer a ping is stuck, and is replaced (its
+   * calls fail as a hang). Resolves true when it was killed, false when it answered.
+   */
+  private checkResponsive(): Promise<boolean> {
+    if (this.probing || !this.link) return this.probing ?? Promise.resolve(false);
     const link = this.link;
+    const pingMs = this.options.pingTimeoutMs ?? 2000;
     this.probing = (async () => {
       try {
-        await this.rawCall({ type: "ping" }, (this.options.pingTimeoutMs ?? 2000) / 1000);
+        await this.rawCall({ type: "ping" }, pingMs / 1000);
+        return false;
       } catch {
-        if (this.link === link) {
-          this.log.error({ reason: "worker_unresponsive" }, "engine worker does not answer; killing it");
-          await link.kill();
-        }
+        if (this.link !== link) return false;
+        this.log.error({ reason: "worker_unresponsive", pingMs }, "engine worker does not answer; killing it");
+        this.hangNote = `no answer to a ping within ${pingMs} ms after a call timed out`;
+        await link.kill();
+        return true;
       }
     })().finally(() => (this.probing = undefined));
     return this.probing;

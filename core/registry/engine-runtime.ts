@@ -48,7 +48,19 @@ class Credits {
   }
 }
 
-export async function runEngine(boot: EngineBootData, channel: Channel): Promise<void> {
+/** Memory reports of a worker thread's runtime (see usage-report.ts). */
+export interface UsageReporter {
+  everyMs: number;
+  sample(): { heapMb: number; externalMb: number };
+}
+
+export async function runEngine(boot: EngineBootData, channel: Channel, usage?: UsageReporter): Promise<void> {
+  // Reports start before the plugin's code is imported: its top level may allocate too.
+  const reportUsage = usage ? () => channel.send({ type: "usage", ...usage.sample() }) : () => {};
+  if (usage) {
+    reportUsage();
+    setInterval(reportUsage, usage.everyMs).unref();
+  }
   const log: EngineLogger = {
     debug: (msg, extra) => channel.send({ type: "log", level: "debug", msg, extra }),
     info: (msg, extra) => channel.send({ type: "log", level: "info", msg, extra }),
@@ -90,6 +102,7 @@ export async function runEngine(boot: EngineBootData, channel: Channel): Promise
       for (const piece of pieces(chunk.samples)) {
         await credits.take(signal);
         if (signal.aborted) throw new SynthesisAbortedError();
+        reportUsage();
         channel.send({ type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples: piece }, [piece.buffer as ArrayBuffer]);
       }
       // Let the event loop run, so that `abort`, `credit` and `ping` are seen between chunks.

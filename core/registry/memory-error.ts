@@ -3,9 +3,14 @@ import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
 
 const MEMORY = Symbol.for("chorus.memoryLimit");
 
-export function memoryExceeded(engineId: string, detail: string, limit: { limitMb: number; declaredMb: number }): OutOfMemoryError {
+/**
+ * `usedMb`: what the engine held when it was stopped; it becomes the error's `neededMb`, the
+ * RAM the scheduler plans the engine with from then on (core/scheduler/ram-needs.ts).
+ */
+export function memoryExceeded(engineId: string, detail: string, limit: { limitMb: number; declaredMb: number }, usedMb: number): OutOfMemoryError {
   const declared = limit.declaredMb > 0 ? `declares ${limit.declaredMb} MB` : "declares no RAM (default ceiling)";
-  const err = new OutOfMemoryError(`engine '${engineId}' exceeded its memory limit: ${detail} (it ${declared}; limit ${limit.limitMb} MB); the engine was restarted`, { neededMb: limit.limitMb * 2 });
+  const neededMb = Math.ceil(Math.max(usedMb, limit.declaredMb + 1));
+  const err = new OutOfMemoryError(`engine '${engineId}' was stopped for memory: ${detail} (it ${declared}; its limit is ${limit.limitMb} MB); the engine was restarted`, { neededMb });
   (err as unknown as Record<symbol, boolean>)[MEMORY] = true;
   return err;
 }

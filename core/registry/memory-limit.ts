@@ -2,8 +2,10 @@
  * Memory limits per plugin. An engine may use what its manifest declares (the largest `ramMb`
  * of its profiles) plus a margin; one that declares nothing gets a default ceiling. Enforced
  * where the engine runs:
- * - worker threads: V8 `resourceLimits` (the JS heap); past it the thread dies with
- *   ERR_WORKER_OUT_OF_MEMORY, the host process is untouched;
+ * - worker threads: V8 `resourceLimits` (the JS heap; past it the thread dies with
+ *   ERR_WORKER_OUT_OF_MEMORY), and the runtime's reports of heap + external memory (Buffers,
+ *   ArrayBuffers) checked by the link (worker-link.ts); a thread too busy to report is caught by
+ *   the server-wide RSS ceiling (server-memory.ts);
  * - child processes: an RSS watchdog reading /proc/<pid>/status, which kills the child
  *   (SIGKILL) when it passes the limit.
  * Either way the engine's calls fail with a memory OutOfMemoryError (CHORUS_ERR_ENGINE_MEMORY
@@ -21,12 +23,16 @@ export interface MemoryPolicy {
   pollMs: number;
   /** MB a child process's own Node runtime takes before the engine allocates anything. */
   processRuntimeMb: number;
+  /** The server process's RSS ceiling, MB (worker-thread engines; server-memory.ts); undefined: 80 % of the system's memory. */
+  serverCeilingMb?: number;
+  /** How often the server's RSS is read against that ceiling, ms. */
+  serverPollMs: number;
 }
 
-export const DEFAULT_MEMORY_POLICY: MemoryPolicy = { marginMb: 256, defaultCeilingMb: 2048, pollMs: 250, processRuntimeMb: 160 };
+export const DEFAULT_MEMORY_POLICY: MemoryPolicy = { marginMb: 256, defaultCeilingMb: 2048, pollMs: 250, processRuntimeMb: 160, serverPollMs: 50 };
 
 /** The limit for an engine, MB: declared RAM plus margin, or the default ceiling. */
-export function memoryLimitMb(manifest: Manifest, policy: MemoryPolicy = DEFAULT_MEMORY_POLICY): { limitMb: number; declaredMb: number } {
+export function memoryLimitMb(manifest: Manifest, policy: Pick<MemoryPolicy, "marginMb" | "defaultCeilingMb"> = DEFAULT_MEMORY_POLICY): { limitMb: number; declaredMb: number } {
   const declaredMb = Math.max(0, ...manifest.resources.profiles.map((p) => p.ramMb ?? 0));
   return { declaredMb, limitMb: declaredMb > 0 ? declaredMb + policy.marginMb : policy.defaultCeilingMb };
 }

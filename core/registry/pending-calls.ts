@@ -38,24 +38,32 @@ export class PendingCalls extends Map<number, Pending> {
     }
   }
 
-  /** Fails every call: the worker is gone (`error` makes each call's error instead). */
-  failAll(reason: string, error?: () => Error): void {
+  /** Fails every call: the worker is gone (`error` makes each call's error instead; `cause` says how it went). */
+  failAll(reason: string, error?: () => Error, cause: LossCause = "crash"): void {
     for (const [id, p] of this) {
       this.delete(id);
-      p.reject(error ? error() : workerLost(new EngineError("ENGINE_FAILED", reason)));
+      p.reject(error ? error() : workerLost(new EngineError("ENGINE_FAILED", reason), cause));
     }
   }
 }
 
 const LOST = Symbol.for("chorus.workerLost");
 
+/** How a worker was lost: it died (`crash`: exit, kill, restart failure) or stopped answering and was killed (`hang`). */
+export type LossCause = "crash" | "hang";
+
 /** Marks an error as "the engine's worker died or is gone" (the pipeline resumes such calls). */
-export function workerLost<E extends Error>(err: E): E {
-  (err as unknown as Record<symbol, boolean>)[LOST] = true;
+export function workerLost<E extends Error>(err: E, cause: LossCause = "crash"): E {
+  (err as unknown as Record<symbol, LossCause>)[LOST] = cause;
   return err;
 }
 
-/** Did the call fail because its worker died (crash, kill, restart failure), not the engine itself? */
+/** Did the call fail because its worker died or hung (crash, kill, restart failure), not the engine itself? */
 export function isWorkerLost(err: unknown): boolean {
-  return err instanceof Error && (err as unknown as Record<symbol, boolean>)[LOST] === true;
+  return lossCause(err) !== undefined;
+}
+
+/** How the call's worker was lost, or undefined when it was not. */
+export function lossCause(err: unknown): LossCause | undefined {
+  return err instanceof Error ? (err as unknown as Record<symbol, LossCause | undefined>)[LOST] : undefined;
 }

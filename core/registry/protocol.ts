@@ -26,6 +26,8 @@ export interface EngineBootData {
   pluginDir: string;
   /** file: URL of the plugin's entry module. */
   entryUrl: string;
+  /** Worker threads: how often the runtime reports its isolate's memory (`usage`), ms. */
+  usageEveryMs?: number;
 }
 
 /** What the host loads an engine with (the SDK's LoadContext less what the runtime adds). */
@@ -89,4 +91,10 @@ export type EngineToHost =
   /** On a byte stream the samples travel as the frame's payload (s16le). */
   | { type: "chunk"; id: number; sampleRate: number; samples: Int16Array }
   | { type: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; extra?: Record<string, unknown> }
-  | ({ type: "memory" } & MemoryReport);
+  | ({ type: "memory" } & MemoryReport)
+  /**
+   * Sent by the host's own runtime in a worker thread (never the engine): what the thread's
+   * isolate holds, MB (V8 heap in use; external memory: Buffers, ArrayBuffers). On a timer
+   * and before every chunk; the host stops the worker past its memory limit.
+   */
+  | { type: "usage"; heapMb: number; externalMb: number };

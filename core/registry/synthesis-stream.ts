@@ -4,8 +4,11 @@
  * grants `INITIAL_CREDITS` chunks, and each chunk the consumer takes grants one more, so the
  * queue never holds more than the window, however fast the engine is. An engine that sends
  * beyond its credit breaks the protocol and the stream fails. The stream also fails when
- * the engine fails, when the caller's signal aborts, or when no chunk (nor the end) arrives
- * for `timeoutSeconds` while the consumer waits.
+ * the engine fails, or when the caller's signal aborts. When no chunk (nor the end) arrives
+ * for `timeoutSeconds` while the consumer waits, the stream stalls: `onTimeout` lets the
+ * host find out whether the worker still answers. A hung worker is killed, and its death
+ * fails the stream as a lost worker (which the pipeline resumes); a worker that answers ends
+ * the stalled call with `expire()`, a plain timeout.
  */
 import type { AudioChunk } from "../../packages/sdk/src/index.ts";
 import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
@@ -37,6 +40,8 @@ export class SynthesisStream {
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** No audio came within the timeout; cleared by the next chunk. */
+  private stalled = false;
 
   constructor(private readonly options: SynthesisStreamOptions) {
     this.credits = options.credits ?? INITIAL_CREDITS;
@@ -64,6 +69,7 @@ export class SynthesisStream {
       return;
     }
     this.outstanding--;
+    this.stalled = false;
     this.queue.push(chunk);
     this.queued += bytes;
     queuedBytes += bytes;
@@ -109,6 +115,16 @@ export class SynthesisStream {
     }
   }
 
+  /**
+   * Ends a stalled call with the timeout error (the worker answers, the call does not).
+   * False when it is no longer stalled: audio came meanwhile, or the call ended.
+   */
+  expire(): boolean {
+    if (!this.stalled || this.done || this.failure) return false;
+    this.reject(new EngineError("ENGINE_FAILED", `synthesis timed out: no audio for ${this.options.timeoutSeconds} s (the engine's worker answers, the call does not)`));
+    return true;
+  }
+
   private discard(): void {
     for (const c of this.queue.splice(0)) this.release(c.samples.byteLength);
   }
@@ -124,7 +140,7 @@ export class SynthesisStream {
     this.timer = undefined;
     if (this.done || this.failure || this.outstanding <= 0) return;
     this.timer = setTimeout(() => {
-      this.reject(new EngineError("ENGINE_FAILED", `synthesis timed out: no audio for ${this.options.timeoutSeconds} s`));
+      this.stalled = true;
       this.options.onTimeout();
     }, this.options.timeoutSeconds * 1000);
   }

@@ -16,6 +16,7 @@ import { PROTOCOL_VERSION } from "./protocol.ts";
 import { fromWireError } from "./wire-errors.ts";
 import { transpilerPort } from "./transpiler.ts";
 import { watchRss, workerResourceLimits } from "./memory-limit.ts";
+import { serverMemory } from "./server-memory.ts";
 import { constants as osConstants } from "node:os";
 
 const osSignals = osConstants.signals as Record<string, number>;
@@ -31,14 +32,17 @@ export interface LinkHandlers {
   error(err: Error): void;
   /** A line the engine's process printed on stdout or stderr. */
   output?(stream: "stdout" | "stderr", line: string): void;
-  /** The worker passed its memory limit (it is being stopped; `exit` follows). */
-  memory?(detail: string): void;
+  /** The worker passed its memory limit (it is being stopped; `exit` follows); `usedMb`: what it held then. */
+  memory?(detail: string, usedMb: number): void;
 }
 
 /** The memory limit a link enforces (memory-limit.ts). */
 export interface LinkLimits {
   memoryMb: number;
   pollMs: number;
+  /** Worker threads: the server's RSS ceiling (server-memory.ts; undefined: 80 % of the system's memory) and how often it is read. */
+  serverCeilingMb?: number;
+  serverPollMs?: number;
 }
 
 export interface Link {
@@ -114,7 +118,7 @@ export function spawnProcessLink(cmd: ProcessCommand, handlers: LinkHandlers, li
     if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => handlers.output?.(name, line));
   }
   const stopWatch = limits && child.pid ? watchRss(child.pid, limits.memoryMb, limits.pollMs, (rss) => {
-    handlers.memory?.(`resident memory ${Math.round(rss)} MB passed the limit of ${limits.memoryMb} MB`);
+    handlers.memory?.(`resident memory ${Math.round(rss)} MB passed the limit of ${limits.memoryMb} MB`, rss);
     child.kill("SIGKILL");
   }) : () => {};
   child.on("exit", (code, signal) => {
@@ -149,13 +153,34 @@ function spawnWorkerLink(boot: EngineBootData, handlers: LinkHandlers, limits?: 
   const tracker = exitTracker(handlers);
   const transpiler = transpilerPort(); // no esbuild of the worker's own (it would be left a zombie)
   const resourceLimits = limits ? workerResourceLimits(limits.memoryMb) : undefined;
-  const worker = new Worker(BOOT_SCRIPT, { workerData: { ...boot, transpiler }, transferList: [transpiler], stdout: false, stderr: false, resourceLimits });
-  worker.on("message", (m: EngineToHost) => handlers.message(m));
+  const workerData = { ...boot, transpiler, usageEveryMs: limits?.pollMs };
+  const worker = new Worker(BOOT_SCRIPT, { workerData, transferList: [transpiler], stdout: false, stderr: false, resourceLimits });
+  let stopped = false;
+  /** The memory kill: the handler hears why (the calls then fail with a memory error), the thread goes. */
+  const stopForMemory = (detail: string, usedMb: number) => {
+    if (stopped || tracker.gone) return tracker.exited;
+    stopped = true;
+    handlers.memory?.(detail, usedMb);
+    return worker.terminate().then(() => tracker.exited);
+  };
+  // Buffers and ArrayBuffers lie outside the V8 heap limit: the runtime reports the isolate's
+  // heap + external memory, checked here against the same limit; the server-wide watch covers
+  // a thread too busy to report (server-memory.ts).
+  const watch = limits ? serverMemory.register({ label: boot.manifest.id, stop: (detail, mb) => stopForMemory(detail, mb) }, limits.serverCeilingMb, limits.serverPollMs ?? 50) : undefined;
+  worker.on("message", (m: EngineToHost) => {
+    if (m.type !== "usage") return handlers.message(m);
+    const used = m.heapMb + m.externalMb;
+    watch?.report(used);
+    if (limits && used > limits.memoryMb) void stopForMemory(`JS heap ${Math.round(m.heapMb)} MB + external memory (Buffers, ArrayBuffers) ${Math.round(m.externalMb)} MB passed the limit of ${limits.memoryMb} MB`, used);
+  });
   worker.on("error", (err: Error & { code?: string }) => {
-    if (err.code === "ERR_WORKER_OUT_OF_MEMORY") handlers.memory?.(`JS heap passed the limit of ${resourceLimits?.maxOldGenerationSizeMb} MB`);
+    if (err.code === "ERR_WORKER_OUT_OF_MEMORY" && !stopped) handlers.memory?.(`JS heap passed the limit of ${resourceLimits?.maxOldGenerationSizeMb} MB`, resourceLimits?.maxOldGenerationSizeMb ?? 0);
     handlers.error(err);
   });
-  worker.on("exit", (code) => tracker.onExit(code));
+  worker.on("exit", (code) => {
+    watch?.unregister();
+    tracker.onExit(code);
+  });
   const kill = async () => {
     if (!tracker.gone) await worker.terminate();
     await tracker.exited;

@@ -262,7 +262,8 @@ export class SchedulerCore extends EngineLifecycle {
         holding = false;
         holding = await this.turns.wait(inst.id, signal);
       },
-      reportOutOfMemory: (neededMb?: number) => {
+      reportOutOfMemory: (neededMb?: number, kind?: "vram" | "ram") => {
+        if (kind === "ram") return this.ramLimitPassed(inst, neededMb);
         const peak = this.recordPeak(inst, neededMb);
         this.raiseNeed({ key: inst.key, profile: inst.spec }, neededMb, inst.vramMb);
         inst.retiring = "oom_synthesis";
@@ -298,6 +299,15 @@ export class SchedulerCore extends EngineLifecycle {
     return false;
   }
 
+  /** The host stopped `inst` past its RAM limit: its next placement is booked with what it held (ram-needs.ts). */
+  private ramLimitPassed(inst: Instance, neededMb: number | undefined): string {
+    const mb = this.ramNeeds.record(inst.key, inst.generation, inst.spec, neededMb);
+    inst.retiring = "memory_limit";
+    this.metrics.ooms.inc({ engine: inst.engineId, profile: inst.profile, phase: "synthesis" });
+    this.decision("oom", "memory_limit", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", detail: `held ${Math.round(neededMb ?? mb)} MB of RAM (declared ${inst.spec.ramMb} MB); its next placement books ${mb} MB of RAM; re-placing down the chain` }, "warn");
+    return inst.key;
+  }
+
   /**
    * A GPU instance ran out of memory while synthesising: it needed more than it had on its card
    * (what it held plus what was free there), or at least what the engine says it needed.
@@ -325,10 +335,10 @@ export class SchedulerCore extends EngineLifecycle {
     return Math.max(1, Math.ceil(chain[0]?.profile.loadSeconds ?? 1));
   }
 
-  /** The pipeline resumed a request after its engine's worker died (decision `fallback`). */
-  noteResume(engineId: string, profile: string, detail: string, requested?: string): void {
+  /** The pipeline resumed a request after its engine's worker died or hung (decision `fallback`). */
+  noteResume(engineId: string, profile: string, detail: string, requested?: string, cause: "crash" | "hang" = "crash"): void {
     this.metrics.fallbacks.inc({ requested: requested ?? engineId, engine: engineId, profile });
-    this.decision("fallback", "resumed_after_crash", { engine: engineId, profile, requested: requested !== engineId ? requested : undefined, detail }, "warn");
+    this.decision("fallback", cause === "hang" ? "resumed_after_hang" : "resumed_after_crash", { engine: engineId, profile, requested: requested !== engineId ? requested : undefined, detail }, "warn");
   }
 
   // ---- runtime controls (API / CLI) ----
@@ -452,7 +462,7 @@ export class SchedulerCore extends EngineLifecycle {
       })),
       queue: { length: this.queue.size, max: this.config.queueSize, byEngine: Object.fromEntries(queuedBy) },
       pinned: [...this.pins], lowVram: [...this.lowVram], keepAlive: Object.fromEntries(this.keepAlive),
-      peakNeedsMb: Object.fromEntries(this.peakNeeds), preferredProfiles: Object.fromEntries(this.preferred),
+      peakNeedsMb: Object.fromEntries(this.peakNeeds), ramNeedsMb: this.ramNeeds.list(), preferredProfiles: Object.fromEntries(this.preferred),
       cooldowns: this.cooldowns.list(now),
       training,
       decisions: this.decisions.list(decisions),

@@ -41,6 +41,8 @@ export interface Lease {
    * Tells the scheduler the engine ran out of memory while serving this lease: the higher
    * need is recorded and the instance takes no new leases (it unloads once drained).
    * Returns the `engine:profile` key to pass in `avoid` when asking for a new lease.
+   * `kind` "ram": the host stopped the engine past its RAM limit; `neededMb` is what it held
+   * (ram-needs.ts). Default "vram": the device ran out (a GPU OOM).
    */
-  reportOutOfMemory?(neededMb?: number): string;
+  reportOutOfMemory?(neededMb?: number, kind?: "vram" | "ram"): string;
 }

@@ -16,6 +16,7 @@ import { expiryDelayMs, resolveKeepAlive } from "./keep-alive.ts";
 import { SchedulerMetrics } from "./metrics.ts";
 import { usable, type Placement, type PlacementView } from "./placement.ts";
 import type { EngineCatalog, EngineLoader, Instance } from "./types.ts";
+import { RamNeeds } from "./ram-needs.ts";
 
 export interface SchedulerDeps {
   config: SchedulerConfig;
@@ -45,6 +46,8 @@ export abstract class EngineLifecycle {
    * of that engine must then fit this much, so the retry is not another profile on the same card.
    */
   protected readonly peakNeeds = new Map<string, number>();
+  /** Per `engine:profile`: the RAM it held when the host stopped it past its limit (ram-needs.ts). */
+  protected readonly ramNeeds = new RamNeeds();
   protected readonly pins = new Set<string>();
   protected readonly lowVram = new Set<string>();
   protected readonly keepAlive = new Map<string, number>();
@@ -143,7 +146,12 @@ export abstract class EngineLifecycle {
       footprint: (c) => this.footprintOf(c),
       blocked: (id) => this.blockedDevice(id),
       peakNeedMb: (id) => this.peakNeeds.get(id),
+      ramNeedMb: (c) => this.ramNeedOf(c),
     };
+  }
+
+  protected ramNeedOf(c: Pick<Candidate, "key" | "engineId" | "profile">): number {
+    return this.ramNeeds.need(c.key, this.catalog.get(c.engineId)?.generation, c.profile);
   }
 
   /** Runs a load placement: evictions, a fresh reading, then the load. One at a time. */
@@ -177,7 +185,7 @@ export abstract class EngineLifecycle {
     for (const v of p.victims) await this.unloadInstance(v, "evicted", "evict", `for ${c.key}`);
     await this.refresh();
     const vram = this.footprintOf(c);
-    const need = loadNeed(c.profile, vram);
+    const need = { ...loadNeed(c.profile, vram), ramMb: this.ramNeedOf(c) };
     if (c.profile.device === "cuda") need.gpuMb = Math.max(need.gpuMb, this.peakNeeds.get(c.engineId) ?? 0);
     const cpu = this.devices[0]!;
     const gpu = p.gpu ? this.devices.find((d) => d.id === p.gpu!.id) : undefined;
@@ -190,7 +198,7 @@ export abstract class EngineLifecycle {
     const generation = this.catalog.get(c.engineId)?.generation ?? 0;
     const inst: Instance = {
       id: this.nextInstance++, key: c.key, engineId: c.engineId, profile: c.profile.name, spec: c.profile, generation,
-      gpu: gpu?.id, vramMb: gpu ? vram : 0, tokensMb: 0, ramMb: c.profile.ramMb,
+      gpu: gpu?.id, vramMb: gpu ? vram : 0, tokensMb: 0, ramMb: need.ramMb,
       state: "loading", inFlight: 0, lastUsed: this.clock.now(), loadedAt: this.clock.now(), note: p.misses[0], reservedFor: waiter,
     };
     this.instances.set(inst.id, inst);

@@ -29,6 +29,8 @@ export interface PlacementView {
   blocked?(deviceId: string): string | undefined;
   /** VRAM an engine was shown to need at its peak (recorded after an OOM while synthesising). */
   peakNeedMb?(engineId: string): number | undefined;
+  /** RAM to book for a candidate: its declared `ramMb`, or what it held when stopped past its limit (ram-needs.ts). */
+  ramNeedMb?(candidate: Candidate): number;
 }
 
 export type Placement =
@@ -53,6 +55,8 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
   // After an OOM while synthesising: no GPU profile of that engine fits short of what it needed then.
   const peak = c.profile.device === "cuda" ? view.peakNeedMb?.(c.engineId) : undefined;
   if (peak !== undefined && peak > need.gpuMb) need.gpuMb = peak;
+  need.ramMb = view.ramNeedMb?.(c) ?? need.ramMb;
+  const measuredRam = need.ramMb > c.profile.ramMb ? " (measured when it was stopped past its RAM limit)" : "";
   const loaded = view.instances.filter((i) => i.state !== "unloading").length;
   const slots = Math.max(0, loaded - view.maxLoaded + 1);
   const ramFree = freeMb(cpu, heldOn(cpu, view.instances));
@@ -97,7 +101,7 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
     const holders = view.instances.filter((i) => (gpu ? i.gpu === gpu.id : i.ramMb > 0)).map((i) => `${i.key} ${gpu ? i.vramMb + i.tokensMb : i.ramMb} MB`);
     const where = gpu ?? cpu;
     misses.push(
-      `${c.key} needs ${gpu ? need.gpuMb : need.ramMb} MB on ${where.id}${gpu && peak === need.gpuMb ? " (its peak, recorded at an out-of-memory while synthesising)" : ""}; ${Math.max(0, Math.round(gpu ? gpuFree : ramFree))} MB free ` +
+      `${c.key} needs ${gpu ? need.gpuMb : need.ramMb} MB on ${where.id}${gpu && peak === need.gpuMb ? " (its peak, recorded at an out-of-memory while synthesising)" : gpu ? "" : measuredRam}; ${Math.max(0, Math.round(gpu ? gpuFree : ramFree))} MB free ` +
         `(total ${where.totalMb}, others ${Math.round(where.othersMb)}, reserve ${where.reserveMb}${holders.length ? `, chorus: ${holders.join(", ")}` : ""})`,
     );
   }

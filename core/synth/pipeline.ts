@@ -18,8 +18,9 @@ import { checkProsody, prosodyFor } from "./prosody.ts";
 import { matchVoice } from "../voices/match.ts";
 import { readAhead } from "./read-ahead.ts";
 import { MAX_RESUMES, Skipper } from "./resume.ts";
-import { isWorkerLost } from "../registry/pending-calls.ts";
+import { isWorkerLost, lossCause } from "../registry/pending-calls.ts";
 import { isMemoryExceeded } from "../registry/memory-error.ts";
+import { LeaseHold, type LeaseSource } from "./lease-hold.ts";
 
 /** Re-placements after out-of-memory errors in one request (each avoids the profiles that failed). */
 export const MAX_OOM_RETRIES = 3;
@@ -90,14 +91,24 @@ export class SpeechPipeline {
   }
 
   /**
+   * A hold for the parts of one multi-part request (a narrated text): pass it to `start` for
+   * each part, release it when the request ends (lease-hold.ts).
+   */
+  holdLease(): LeaseHold {
+    return new LeaseHold(this.scheduler);
+  }
+
+  /**
    * Starts synthesis and waits for the first chunk, so that every error a client should get
    * as a status code (bad voice, engine failure on the first sentence) is thrown from here.
+   * `hold`: the part of a multi-part request, run under the lease its hold keeps.
    */
-  async start(job: SpeechJob, signal: AbortSignal): Promise<SpeechStream> {
+  async start(job: SpeechJob, signal: AbortSignal, hold?: LeaseHold): Promise<SpeechStream> {
     const text = this.prepareText(job.text);
     checkProsody(job);
     const requested = job.engine ?? this.registry.selection.current();
-    const lease = await this.scheduler.acquire({ engineId: requested, signal, fallback: job.fallback, keepAliveSeconds: job.keepAliveSeconds });
+    const leases: LeaseSource = hold ?? this.scheduler;
+    const lease = await leases.acquire({ engineId: requested, signal, fallback: job.fallback, keepAliveSeconds: job.keepAliveSeconds });
     try {
       const manifest = this.registry.manifest(lease.engineId);
       if (!manifest) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${lease.engineId}'`, { field: "engine" });
@@ -110,7 +121,7 @@ export class SpeechPipeline {
       const stop = new AbortController();
       // Speed and pitch as this engine can take them (ignored or clamped: prosody.ts).
       const prosody = prosodyFor(manifest, job);
-      const source = this.run(current, sentences, { voice, speed: prosody.speed, pitch: prosody.pitch, options, ...(job.continues ? { continues: true } : {}) }, AbortSignal.any([signal, stop.signal]), job.fallback);
+      const source = this.run(current, sentences, { voice, speed: prosody.speed, pitch: prosody.pitch, options, ...(job.continues ? { continues: true } : {}) }, AbortSignal.any([signal, stop.signal]), job.fallback, leases);
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
       const sampleRate = first.value.sampleRate;
@@ -143,7 +154,8 @@ export class SpeechPipeline {
     sentences: string[],
     params: { voice: string; speed: number; pitch: number; options: Record<string, unknown>; continues?: boolean },
     signal: AbortSignal,
-    fallback?: boolean,
+    fallback: boolean | undefined,
+    leases: LeaseSource,
   ): AsyncGenerator<AudioChunk> {
     const ooms: string[] = [];
     let resumes = 0;
@@ -170,7 +182,7 @@ export class SpeechPipeline {
           } catch (err) {
             if (isWorkerLost(err) && !signal.aborted && resumes < MAX_RESUMES) {
               resumes++;
-              const sameVoice = await this.resume(current, err as Error, { index, total: sentences.length, delivered, attempt: resumes }, signal, fallback, params);
+              const sameVoice = await this.resume(current, err as Error, { index, total: sentences.length, delivered, attempt: resumes }, signal, fallback, params, leases);
               if (!sameVoice) {
                 const manifest = this.registry.manifest(current.lease.engineId);
                 params = { ...params, voice: current.voice, options: manifest ? this.fallbackOptions(manifest, requestedOptions) : {} };
@@ -181,9 +193,9 @@ export class SpeechPipeline {
             // A voice removed since it was listed: the next request asks the engine afresh.
             if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceCache.delete(lease.engine);
             if (!(err instanceof OutOfMemoryError) || ooms.length >= MAX_OOM_RETRIES || !lease.reportOutOfMemory) throw fromEngineError(err, lease.engineId, params.voice);
-            ooms.push(lease.reportOutOfMemory(err.neededMb));
+            ooms.push(lease.reportOutOfMemory(err.neededMb, isMemoryExceeded(err) ? "ram" : "vram"));
             lease.release();
-            const next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [...ooms] }).catch((placement: unknown) => {
+            const next = await leases.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [...ooms] }).catch((placement: unknown) => {
               current.lease = { ...lease, release: () => {} }; // already given back
               // nothing else can serve: the client hears about the memory limit, not the placement
               throw isMemoryExceeded(err) && !signal.aborted ? fromEngineError(err, lease.engineId, params.voice) : placement;
@@ -224,18 +236,20 @@ export class SpeechPipeline {
     signal: AbortSignal,
     fallback: boolean | undefined,
     params: { voice: string },
+    leases: LeaseSource,
   ): Promise<boolean> {
     const lease = current.lease;
     const key = `${lease.engineId}:${lease.profile.name}`;
     const where = `sentence ${at.index + 1} of ${at.total}, ${at.delivered.toFixed(2)} s of it delivered`;
+    const cause = lossCause(err);
     if (at.attempt === 1) {
-      this.scheduler.noteResume?.(lease.engineId, lease.profile.name, `${err.message}; resuming ${where} on the restarted instance`);
+      this.scheduler.noteResume?.(lease.engineId, lease.profile.name, `${err.message}; resuming ${where} on the restarted instance`, undefined, cause);
       return true;
     }
     lease.release();
     let next: Lease;
     try {
-      next = await this.scheduler.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [key] });
+      next = await leases.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [key] });
     } catch (placement) {
       if (signal.aborted) throw placement;
       current.lease = { ...lease, release: () => {} }; // already given back
@@ -244,7 +258,7 @@ export class SpeechPipeline {
     current.lease = next;
     const same = next.engineId === lease.engineId;
     if (!same) current.voice = await this.resolveVoice(next, params.voice, true, this.registry.manifest(next.engineId)?.defaultVoice);
-    this.scheduler.noteResume?.(next.engineId, next.profile.name, `${key}: ${err.message}; resuming ${where} on ${next.engineId}:${next.profile.name}${same ? "" : ` (voice ${current.voice})`}`, lease.engineId);
+    this.scheduler.noteResume?.(next.engineId, next.profile.name, `${key}: ${err.message}; resuming ${where} on ${next.engineId}:${next.profile.name}${same ? "" : ` (voice ${current.voice})`}`, lease.engineId, cause);
     return same && current.voice === params.voice;
   }
 

@@ -5,7 +5,10 @@
  * - crash: FAULTS_CRASH (12) streams whose engine worker dies mid-stream (kill -9 of a child
  *   process, or a worker thread ending itself), each checked for all sentences;
  * - hot swap: 10 plugin version edits under 10 streaming clients;
- * - memory: a worker-thread and a child-process plugin allocating without bound.
+ * - memory: plugins allocating without bound: JS heap (worker thread), Buffers in a child
+ *   process, Buffers in a worker thread (one per chunk; on a timer; in a synchronous loop that
+ *   only the server's RSS ceiling, FAULTS_CEILING_MB (1024), can stop), then espeak speaks;
+ *   the server's peak RSS (VmHWM) against the ceiling.
  * Then: zombie children of the server, its RSS before and after. Prints one table.
  */
 import fs from "node:fs";
@@ -19,6 +22,7 @@ import { table } from "./stats.ts";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const FUZZ = Number(process.env.FAULTS_FUZZ ?? 2000);
 const CRASH = Number(process.env.FAULTS_CRASH ?? 12);
+const CEILING_MB = Number(process.env.FAULTS_CEILING_MB ?? 1024);
 const SENTENCES = ["One two three.", "Four five six.", "Now Crash here.", "Seven eight nine.", "Ten and done."];
 const FULL_SECONDS = SENTENCES.length * 0.3;
 
@@ -40,7 +44,7 @@ function procStat(pid: number): { ppid: number; state: string } | undefined {
   }
 }
 const zombiesOf = (pid: number) => fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n) && procStat(Number(n))?.ppid === pid && procStat(Number(n))?.state === "Z").length;
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const rssMb = (pid: number, field = "VmRSS") => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 async function until(what: string, probe: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -73,6 +77,7 @@ export async function benchFaults(): Promise<void> {
     CHORUS_ENGINES__SETTINGS: JSON.stringify({ "fault-thread": { faultDir }, "fault-child": { faultDir } }),
     CHORUS_ENGINES__MEMORY__MARGIN_MB: "32",
     CHORUS_ENGINES__MEMORY__POLL_MS: "20",
+    CHORUS_ENGINES__MEMORY__SERVER_CEILING_MB: String(CEILING_MB),
     CHORUS_SCHEDULER__DEVICES__GPUS: "off",
     CHORUS_LOG__LEVEL: "warn",
     CHORUS_TEXT__MAX_LENGTH: "500",
@@ -139,14 +144,25 @@ export async function benchFaults(): Promise<void> {
     // 4. memory
     const memory = row("unbounded allocation");
     rows.push(memory);
-    for (const engine of ["fault-thread", "fault-child"]) {
-      const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "Grow now.", engine, format: "pcm", fallback: false }) });
-      const code = res.status === 200 ? "" : ((await res.json()) as { error?: { code?: string } }).error?.code ?? "";
+    const cases = [
+      ["thread heap", "fault-thread", "Grow now."],
+      ["child Buffers", "fault-child", "Grow now."],
+      ["thread Buffers/chunk", "fault-thread", "Hoard now."],
+      ["thread Buffers/timer", "fault-thread", "Stash now."],
+      ["thread Buffers sync loop", "fault-thread", "Flood fast now."],
+    ];
+    for (const [what, engine, text] of cases) {
+      const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text, engine, format: "pcm", fallback: false }) });
+      const error = res.status === 200 ? undefined : ((await res.json()) as { error?: { code?: string; message?: string } }).error;
       count(memory, res.status);
-      memory.note += `${engine}: ${res.status} ${code.replace("CHORUS_ERR_", "")}; `;
+      const by = /ceiling/.test(error?.message ?? "") ? " (RSS ceiling)" : / limit of (\d+) MB/.exec(error?.message ?? "")?.[1] ? ` (at ${/ limit of (\d+) MB/.exec(error!.message!)![1]} MB)` : "";
+      memory.note += `${what}: ${res.status} ${(error?.code ?? "").replace("CHORUS_ERR_", "")}${by}; `;
     }
+    const espeak = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "Still here.", engine: "espeak", format: "pcm" }) });
+    count(memory, espeak.status);
+    await espeak.arrayBuffer();
     const health = await fetch(`${server.url}/health`);
-    memory.note += `then /health ${health.status}`;
+    memory.note += `then espeak ${espeak.status}, /health ${health.status}; server peak RSS ${rssMb(pid, "VmHWM").toFixed(0)} MB (ceiling ${CEILING_MB})`;
   } finally {
     const alive = server.process.exitCode === null;
     await new Promise((r) => setTimeout(r, 300)); // let exited workers' processes be reaped

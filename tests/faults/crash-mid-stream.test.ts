@@ -31,7 +31,8 @@ async function crashOnce(engine: "fault-thread" | "fault-child", send: () => Pro
   chorus.arm("arm", ...(engine === "fault-thread" ? ["self-exit"] : []));
   const sent = send(); // a non-streamed answer comes only after the whole synthesis: do not wait for it yet
   if (engine === "fault-child") {
-    const pid = Number(await until("the fixture's pid", () => fs.existsSync(path.join(chorus.faultDir, "pid")) && fs.readFileSync(path.join(chorus.faultDir, "pid"), "utf8")));
+    // (the file may be seen between its creation and its write: empty is not a pid yet)
+    const pid = Number(await until("the fixture's pid", () => (fs.existsSync(path.join(chorus.faultDir, "pid")) && fs.readFileSync(path.join(chorus.faultDir, "pid"), "utf8")) || undefined));
     expect(childProcesses().map((p) => p.pid)).toContain(pid);
     process.kill(pid, "SIGKILL");
   }

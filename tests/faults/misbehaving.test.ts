@@ -1,6 +1,7 @@
 /**
  * Fault tests (issue 11 guarantee): plugins that throw on import or load, hang, busy-loop or
- * exit. Each request gets a clear error (never a hang, never a 200 with nothing), the other
+ * exit. Each request gets a clear error (never a hang, never a 200 with nothing; a busy loop
+ * is killed and the request retried once on the restarted worker, which spins again), the other
  * engines keep serving, and nothing is left behind: no queue entries, no leases, no zombies.
  */
 import path from "node:path";
@@ -17,7 +18,7 @@ afterAll(async () => {
 
 const speak = async (engine: string, text: string) => {
   const res = await fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text, engine, format: "pcm", fallback: false }) });
-  return { status: res.status, body: (await res.text()).slice(0, 300) };
+  return { status: res.status, body: await res.text() };
 };
 
 describe("misbehaving plugins", () => {
@@ -29,7 +30,7 @@ describe("misbehaving plugins", () => {
     ["misbehaves", "die", 502, "CHORUS_ERR_ENGINE_FAILED"],
   ])("%s (%s): %i %s", async (engine, text, status, code) => {
     const res = await speak(engine, text);
-    expect(res.status, res.body).toBe(status);
+    expect(res.status, res.body.slice(0, 300)).toBe(status);
     expect(JSON.parse(res.body).error.code).toBe(code);
     expect((await speak("espeak", "Still serving.")).status).toBe(200);
   });

@@ -86,7 +86,7 @@ describe("Python plugin setup", () => {
     const decoded = decodeWav(Buffer.from(await wav.arrayBuffer()));
     expect(decoded.sampleRate).toBe(16000);
     expectSpeech(decoded, text.split(" ").length);
-  });
+  }, 240_000); // a real venv + pip install of numpy: ~25 s on a quiet 2-core machine, past 60 s under load
 
   it("does nothing on a second run when nothing changed", async () => {
     const before = fs.readFileSync(path.join(envsDir, "formant-py", "chorus-env.json"), "utf8");

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EngineHost, type RestartPolicy } from "../../core/registry/engine-host.ts";
 import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
+import { isWorkerLost, lossCause } from "../../core/registry/pending-calls.ts";
 import { EngineError, type AudioChunk, type Manifest } from "../../packages/sdk/src/index.ts";
 import { FIXTURES, captureLog, tempDir } from "./helpers.ts";
 
@@ -66,7 +67,10 @@ describe.each(["worker", "process"] as const)("EngineHost (%s isolation)", (isol
 
   it("times out a synthesis that never yields, without restarting a worker that still answers", async () => {
     const { host, lines } = await started({ isolation });
-    await expect(say(host, "hang")).rejects.toThrow(/timed out: no audio for 1 s/);
+    const err = await say(host, "hang").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as Error).message).toMatch(/timed out: no audio for 1 s \(the engine's worker answers/);
+    expect(isWorkerLost(err)).toBe(false); // the engine's own failure: not resumed elsewhere
     // A call after a timeout waits for the ping's verdict, so by its answer the verdict is in.
     expect(await say(host, "fine")).toHaveLength(1);
     expect(lines.some((l) => l.reason === "synthesis_timeout")).toBe(true);
@@ -77,7 +81,10 @@ describe.each(["worker", "process"] as const)("EngineHost (%s isolation)", (isol
   it("kills and replaces a worker that stops answering altogether", async () => {
     const { host, lines } = await started({ isolation });
     const restarted = new Promise((r) => host.once("restart", r));
-    await expect(say(host, "spin")).rejects.toThrow(/timed out/);
+    // The stalled call waits for the ping's verdict and fails as a lost worker (a hang), which the pipeline resumes.
+    const err = await say(host, "spin").catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/engine worker hung \(no answer to a ping within \d+ ms after a call timed out\) and was killed/);
+    expect(lossCause(err)).toBe("hang");
     // A request arriving while the stuck worker is being checked waits for the new worker,
     // instead of being sent to the stuck one and dying with it.
     expect(await say(host, "fine")).toHaveLength(1);

@@ -24,6 +24,8 @@ let voicesDir: string;
 let modelsDir: string;
 let serverEnv: Record<string, string>;
 let killMarker: string;
+/** While this file exists, the stand-in's inference_stream waits before its first chunk. */
+let gate: string;
 const modelsDirOf = () => modelsDir;
 
 type Event = { call: string; [k: string]: unknown };
@@ -93,6 +95,7 @@ beforeAll(async () => {
   // Two cards; the first is nearly full (another program), so the scheduler books the second.
   fs.writeFileSync(smi, "#!/bin/sh\necho '0, GPU-busy-0, Busy GPU, 8192, 7900, 292'\necho '1, GPU-standin-1, Stand-in GPU, 8192, 300, 7892'\n", { mode: 0o755 });
   events = path.join(tempDir("xtts-events"), "events.jsonl");
+  gate = path.join(tempDir("xtts-gate"), "gate");
   const envsDir = tempDir("xtts-envs");
   const env = {
     CHORUS_ENGINES__DIRS: JSON.stringify([engines]),
@@ -104,6 +107,7 @@ beforeAll(async () => {
     // The fake nvidia-smi's readings never change: an unload need not wait for memory to come back.
     CHORUS_SCHEDULER__RELEASE__FRACTION: "0",
     XTTS_STANDIN_LOG: events,
+    XTTS_STANDIN_GATE: gate,
   };
   serverEnv = env;
   for (const id of ["xtts", "xtts-oom"]) {
@@ -313,6 +317,41 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     const moves = since.filter((e) => e.call === "to" || e.call === "inference_stream").map((e) => (e.call === "to" ? `to ${String(e.device)}` : e.call));
     // One move to the GPU for both parts, one back after the last.
     expect(moves.slice(moves.indexOf("to cuda:1"))).toEqual(["to cuda:1", "inference_stream", "inference_stream", "to cpu"]);
+  });
+
+  it("holds one lease across a narrated request's parts in low-VRAM mode: a request queued during the first part is served after the last, one move to the GPU", async () => {
+    // Low-VRAM mode is on; the AllTalk engine is XTTS with the model the low-VRAM instance holds.
+    expect((await fetch(`${server.url}/api/reload?tts_method=${encodeURIComponent("xtts - finetuned")}`, { method: "POST" })).status).toBe(200);
+    const mark = recorded().length;
+    fs.writeFileSync(gate, ""); // the first part waits in the engine until the second request is queued
+    const form = new URLSearchParams({
+      text_input: '*The narrator waits.* "Then the character speaks."', text_filtering: "standard", character_voice_gen: "bob.wav",
+      narrator_enabled: "true", narrator_voice_gen: "alice.wav", text_not_inside: "character", output_file_name: "held", output_file_timestamp: "false",
+    });
+    const narrated = fetch(`${server.url}/api/tts-generate`, { method: "POST", body: form });
+    let queued: ReturnType<typeof xtts> | undefined;
+    try {
+      await waitFor(() => recorded().slice(mark).some((e) => e.call === "gated" && e.text === "The narrator waits."), 20_000, "the first part in the engine");
+      queued = xtts({ voice: "bob", text: "Queued behind the narrator.", options: { model: "finetuned" } });
+      await waitFor(async () => {
+        const snap = (await (await fetch(`${server.url}/api/scheduler`)).json()) as { queue: { byEngine: Record<string, number> } };
+        return snap.queue.byEngine.xtts === 1;
+      }, 20_000, "the second request queued for xtts");
+    } finally {
+      fs.rmSync(gate, { force: true });
+    }
+    const [first, second] = await Promise.all([narrated, queued!]);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ status: "generate-success" });
+    expect(second.status).toBe(200);
+    expect(second.headers.get("x-chorus-profile")).toBe("lowvram");
+    await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
+    const since = recorded().slice(mark);
+    // Both parts, then the queued request: it did not slip in between the parts.
+    expect(since.filter((e) => e.call === "inference_stream").map((e) => e.text)).toEqual(["The narrator waits.", "Then the character speaks.", "Queued behind the narrator."]);
+    const moves = since.filter((e) => e.call === "to" || e.call === "inference_stream").map((e) => (e.call === "to" ? `to ${String(e.device)}` : e.call));
+    // One move to the GPU for both parts of the narrated request, then one for the queued request.
+    expect(moves.slice(moves.indexOf("to cuda:1"))).toEqual(["to cuda:1", "inference_stream", "inference_stream", "to cpu", "to cuda:1", "inference_stream", "to cpu"]);
   });
 
   it("serves an OOM while synthesising on the GPU from the CPU profile, never from low-VRAM on the same card", async () => {

@@ -4,6 +4,7 @@ import { resampleLinear } from "../../audio/resample.ts";
 import { filterText, type TextFiltering } from "../../text/filter.ts";
 import { segmentNarration, type NarratorMode, type NotInside, type Segment } from "../../text/narrator.ts";
 import { ChorusError } from "../../errors.ts";
+import type { LeaseHold } from "../../synth/lease-hold.ts";
 
 export interface GenerateRequest {
   text: string;
@@ -33,10 +34,25 @@ export function planSegments(req: Pick<GenerateRequest, "text" | "filtering" | "
   return segmentNarration(text, { narrator: req.narrator, textNotInside: req.textNotInside });
 }
 
-/** Speaks every part in order; returns PCM at the first part's rate. */
-export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<{ sampleRate: number; chunks: Int16Array[]; engine: string; ignored: Set<"speed" | "pitch">; clamped: Partial<Record<"speed" | "pitch", number>> }> {
+type Generated = { sampleRate: number; chunks: Int16Array[]; engine: string; ignored: Set<"speed" | "pitch">; clamped: Partial<Record<"speed" | "pitch", number>> };
+
+/**
+ * Speaks every part in order; returns PCM at the first part's rate. Consecutive parts on the
+ * same engine run under one lease (synth/lease-hold.ts): no queued request runs on that engine
+ * between them, and a low-VRAM engine moves its model to the GPU once for all of them.
+ */
+export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequest, signal: AbortSignal): Promise<Generated> {
   const segments = planSegments(req);
   if (segments.length === 0) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text_input has nothing to speak after filtering", { field: "text_input" });
+  const hold = pipeline.holdLease();
+  try {
+    return await speakParts(pipeline, req, segments, hold, signal);
+  } finally {
+    hold.release();
+  }
+}
+
+async function speakParts(pipeline: SpeechPipeline, req: GenerateRequest, segments: Segment[], hold: LeaseHold, signal: AbortSignal): Promise<Generated> {
   let sampleRate = 0;
   let engine = req.engine;
   const chunks: Int16Array[] = [];
@@ -52,7 +68,7 @@ export async function generateSpeech(pipeline: SpeechPipeline, req: GenerateRequ
     try {
       // `continues`: the next part goes to the same engine (a low-VRAM engine keeps its model on the GPU).
       const continues = index < segments.length - 1 && engineOf(segments[index + 1]!) === segmentEngine;
-      stream = await pipeline.start({ text: segment.text, engine: segmentEngine, voice, speed: req.speed, pitch: req.pitch, options: req.optionsFor?.(segmentEngine), continues }, signal);
+      stream = await pipeline.start({ text: segment.text, engine: segmentEngine, voice, speed: req.speed, pitch: req.pitch, options: req.optionsFor?.(segmentEngine), continues }, signal, hold);
     } catch (err) {
       if (err instanceof ChorusError && err.field === "voice") {
         throw new ChorusError(err.code, err.message, { field: narrating ? "narrator_voice_gen" : "character_voice_gen", cause: err });

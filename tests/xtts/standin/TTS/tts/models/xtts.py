@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,6 +104,12 @@ class Xtts:
         assert len(tokens) < GPT_MAX_TEXT_TOKENS, " ❗ XTTS can only generate text with a maximum of 400 tokens."
         cuda.record({"call": "inference_stream", "text": text, "language": language, "device": self.device, "stream_chunk_size": stream_chunk_size, "temperature": temperature, "repetition_penalty": repetition_penalty, "length_penalty": length_penalty, "top_k": top_k, "top_p": top_p, "speed": speed, "enable_text_splitting": enable_text_splitting})  # noqa: E501
         self._oom("synthesis")
+        gate = os.environ.get("XTTS_STANDIN_GATE")
+        if gate and os.path.exists(gate):
+            # Test hook: while the gate file exists, the stream waits before its first chunk.
+            cuda.record({"call": "gated", "text": text})
+            while os.path.exists(gate):
+                time.sleep(0.01)
         level = speaker_embedding.data[0]
         chunks = max(1, -(-len(tokens) // stream_chunk_size))
         crash = (getattr(self.config, "standin", None) or {}).get("kill_once")

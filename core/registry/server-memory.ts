@@ -1,0 +1,134 @@
+/**
+ * The server-wide backstop for worker-thread engines' memory. Worker threads share the server
+ * process, and their Buffers, ArrayBuffers and native allocations lie outside V8's heap limit.
+ * Each worker's runtime reports what its isolate holds (heap + external memory, see
+ * usage-report.ts) on a timer and with every chunk, and its link stops it past its own limit;
+ * but a plugin that allocates in a synchronous loop starves that timer and cannot report.
+ * This watch reads the process's resident memory on the main thread every `pollMs` and, once
+ * it passes `ACT_AT` of the ceiling (`engines.memory.serverCeilingMb`, default 80 % of the
+ * system's memory or of the container's limit), stops ONE worker-thread engine, then waits for it to be gone before it
+ * judges again (freed memory takes a moment to leave the RSS).
+ *
+ * Attribution (which worker is stopped): only for memory that no report explains. Each worker
+ * is charged the growth of the process's RSS since its own last report. A worker that reports
+ * on time (every `pollMs`) has seen almost no growth since, and what it holds is within its
+ * limit (the link checks every report); a worker stuck in synchronous work (the allocating
+ * loop) has not reported since before the growth, so the growth is charged to it. The worker
+ * with the largest charge is stopped, if that charge is at least BLAME_MIN_MB; otherwise no
+ * worker is to blame (the RSS is high but nobody is growing unseen: the allocator keeping freed
+ * memory, the host's own share) and none is stopped, so that innocent engines are not killed
+ * in a loop. Its estimated holding (what it reported plus the charge) is what the scheduler
+ * books for it afterwards. Not caught: native memory (addons) of a worker that keeps
+ * reporting on time; engines with large native allocations belong in `isolation: "process"`,
+ * whose RSS is watched per process.
+ * One watch per process: the RSS is the process's, whatever number of hosts it runs.
+ */
+import os from "node:os";
+
+/** Share of the ceiling at which the watch acts, so that what is allocated between two readings still fits under it. */
+export const ACT_AT = 0.9;
+/** RSS growth since a worker's last report, MB, below which it is not blamed. */
+export const BLAME_MIN_MB = 16;
+
+export interface WatchedWorker {
+  /** For the log and the error: the engine id. */
+  readonly label: string;
+  /** Stops the worker (the link's memory kill); resolves when it is gone. */
+  stop(detail: string, estimateMb: number): Promise<void>;
+}
+
+interface Entry {
+  worker: WatchedWorker;
+  ceilingMb: number;
+  /** What the worker last reported (heap + external), MB; its time; the process RSS then. */
+  usedMb: number;
+  reportedAt: number;
+  rssAtReport: number;
+}
+
+export interface WatchHandle {
+  /** A usage report from the worker's runtime, MB. */
+  report(usedMb: number): void;
+  unregister(): void;
+}
+
+const MB = 1024 * 1024;
+
+export class ServerMemoryWatch {
+  private readonly entries = new Set<Entry>();
+  private timer?: NodeJS.Timeout;
+  private pollMs = Infinity;
+  /** Set while a stopped worker is on its way out: no second judgement before it is gone. */
+  private stopping?: Promise<void>;
+  /** Highest RSS seen while any worker was watched, MB (for tests and the bench). */
+  peakRssMb = 0;
+
+  constructor(private readonly rss: () => number = () => process.memoryUsage.rss() / MB) {}
+
+  /** Watches a worker; `ceilingMb` undefined: 80 % of the system's memory. */
+  register(worker: WatchedWorker, ceilingMb: number | undefined, pollMs: number): WatchHandle {
+    const now = this.rss();
+    const entry: Entry = { worker, ceilingMb: ceilingMb ?? defaultCeilingMb(), usedMb: 0, reportedAt: Date.now(), rssAtReport: now };
+    this.entries.add(entry);
+    if (!this.timer || pollMs < this.pollMs) {
+      clearInterval(this.timer);
+      this.pollMs = Math.min(this.timer ? this.pollMs : Infinity, pollMs);
+      this.timer = setInterval(() => this.check(), this.pollMs);
+      this.timer.unref();
+    }
+    return {
+      report: (usedMb) => {
+        entry.usedMb = usedMb;
+        entry.reportedAt = Date.now();
+        entry.rssAtReport = this.rss();
+      },
+      unregister: () => {
+        this.entries.delete(entry);
+        if (!this.entries.size && this.timer) {
+          clearInterval(this.timer);
+          this.timer = undefined;
+          this.pollMs = Infinity;
+        }
+      },
+    };
+  }
+
+  /** One reading: stops the worker with the largest estimate when the RSS is past `ACT_AT` of the ceiling. */
+  check(): void {
+    if (!this.entries.size) return;
+    const rss = this.rss();
+    this.peakRssMb = Math.max(this.peakRssMb, rss);
+    if (this.stopping) return;
+    const ceiling = Math.min(...[...this.entries].map((e) => e.ceilingMb));
+    if (rss <= ceiling * ACT_AT) return;
+    const victim = chooseVictim([...this.entries], rss);
+    if (!victim) return;
+    this.entries.delete(victim.entry); // it is on its way out; never judged again
+    const e = victim.entry;
+    const detail = `the server's resident memory (${Math.round(rss)} MB) passed ${Math.round(ACT_AT * 100)} % of its ceiling of ${ceiling} MB (engines.memory.serverCeilingMb) while this engine's thread did not report: an estimated ${Math.round(victim.estimateMb)} MB (it reported ${Math.round(e.usedMb)} MB ${Date.now() - e.reportedAt} ms ago; the server grew by ${Math.round(victim.growthMb)} MB since)`;
+    this.stopping = e.worker.stop(detail, victim.estimateMb).catch(() => {}).finally(() => (this.stopping = undefined));
+  }
+}
+
+/**
+ * The worker charged with the most RSS growth since its last report (at least BLAME_MIN_MB),
+ * with its estimated holding: what it reported plus that growth.
+ */
+export function chooseVictim<T extends { usedMb: number; rssAtReport: number }>(entries: T[], rssMb: number): { entry: T; growthMb: number; estimateMb: number } | undefined {
+  let best: { entry: T; growthMb: number; estimateMb: number } | undefined;
+  for (const entry of entries) {
+    const growthMb = rssMb - entry.rssAtReport;
+    if (growthMb >= BLAME_MIN_MB && (!best || growthMb > best.growthMb)) best = { entry, growthMb, estimateMb: entry.usedMb + growthMb };
+  }
+  return best;
+}
+
+/** The ceiling when none is configured: 80 % of the system's memory (or of the container's limit, when lower), MB. */
+export function defaultCeilingMb(): number {
+  const constrained = process.constrainedMemory?.() ?? 0; // cgroup limit; 0 (or a huge number) when none
+  const total = constrained > 0 && constrained < os.totalmem() ? constrained : os.totalmem();
+  return Math.round((total / MB) * 0.8);
+}
+
+/** The process's watch (the RSS is the process's). */
+export const serverMemory = new ServerMemoryWatch();
