@@ -91,8 +91,9 @@ class EspeakEngine implements Engine {
    * Voice id -> its language file, as a lower-case path under lang/ (`gmw/en-us`). Given this
    * path, espeak loads the file directly; given the id, it first builds its voice list
    * (about 370 files opened and read through the JS file system, most of a run's start-up).
-   * Same audio for every voice (tests/engines/espeak-voice-path.test.ts). Not used with a
-   * variant: there espeak's list path applies the variant differently for some voices.
+   * Same audio for every voice (tests/engines/espeak.test.ts). Not used with a variant: with
+   * one, some voices sound different by file than by id (fr-fr+m3; for breathy variants such as
+   * f2 part of that is their random breath noise), so variants keep espeak's own lookup.
    */
   private voiceFiles = new Map<string, string>();
 
