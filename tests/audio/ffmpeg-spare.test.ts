@@ -15,7 +15,7 @@ const until = async (check: () => boolean, what: string) => {
 };
 
 afterEach(() => {
-  delete process.env.CHORUS_FFMPEG_SPARES;
+  delete process.env.FFMPEG_SPARES;
 });
 
 describe("spare ffmpeg", () => {
@@ -30,8 +30,8 @@ describe("spare ffmpeg", () => {
     for (const bytes of [first, second]) expect((await decodeAudio(bytes)).durationSeconds).toBeGreaterThan(0.4);
   });
 
-  it("CHORUS_FFMPEG_SPARES=0: each stream starts its own, no spare is left", async () => {
-    process.env.CHORUS_FFMPEG_SPARES = "0";
+  it("FFMPEG_SPARES=0: each stream starts its own, no spare is left", async () => {
+    process.env.FFMPEG_SPARES = "0";
     const flac = await encodeAll("flac", 16000, fromArray(tone(0.3, 16000)));
     expect(flac.toString("ascii", 0, 4)).toBe("fLaC");
     await new Promise((r) => setImmediate(r));

@@ -6,7 +6,8 @@
  * Starting ffmpeg takes tens of milliseconds, which came before a stream's first bytes (TTFA,
  * issue 15): so after each start one more process with the same command line is started and
  * left waiting on its stdin (a spare, `takeProcess`), for the next stream of that format;
- * unused, it is stopped after SPARE_IDLE_MS. `CHORUS_FFMPEG_SPARES=0` turns this off.
+ * unused, it is stopped after SPARE_IDLE_MS. `FFMPEG_SPARES=0` turns this off (named like
+ * FFMPEG_PATH: a CHORUS_ variable would be read as a configuration key).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { accessSync, chmodSync, constants } from "node:fs";
@@ -49,7 +50,7 @@ export function ensureExecutable(file: string): string {
 /** A spare ffmpeg is stopped when no stream took it for this long. */
 export const SPARE_IDLE_MS = 30_000;
 /** Spares kept at most (one per command line: format, rate, bit rate). */
-const MAX_SPARES = 4;
+const MAX_SPARES = 8;
 
 interface Spare {
   child: ChildProcessWithoutNullStreams;
@@ -91,7 +92,7 @@ export function takeProcess(args: string[]): ChildProcessWithoutNullStreams {
     } else spare.child.kill("SIGKILL");
   }
   child ??= startFfmpeg(args);
-  if (process.env.CHORUS_FFMPEG_SPARES !== "0") setImmediate(() => startSpare(key, args));
+  if (process.env.FFMPEG_SPARES !== "0") setImmediate(() => startSpare(key, args));
   return child;
 }
 
