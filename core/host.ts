@@ -11,7 +11,8 @@ import { PluginCatalogue } from "./registry/catalogue.ts";
 import { EngineLauncher } from "./registry/launcher.ts";
 import { engineSelection, Registry } from "./registry/registry.ts";
 import type { EngineSelection } from "./registry/selection.ts";
-import { Scheduler } from "./scheduler/scheduler.ts";
+import { registryScheduler } from "./scheduler/production.ts";
+import type { Scheduler } from "./scheduler/scheduler.ts";
 import { SpeechPipeline } from "./synth/pipeline.ts";
 import { TOKENS } from "./tokens.ts";
 
@@ -40,9 +41,9 @@ export function createHost(config: Config, options: { log?: Logger } = {}): Host
   container.register(TOKENS.Registry, {
     useFactory: instanceCachingFactory((c) => new Registry(catalogue$(c), c.resolve<EngineLauncher>(TOKENS.Launcher), c.resolve<EngineSelection>(TOKENS.Selection))),
   });
-  container.register(TOKENS.Scheduler, { useFactory: instanceCachingFactory((c) => new Scheduler(config$(c), c.resolve<Registry>(TOKENS.Registry), log$(c))) });
+  container.register(TOKENS.Scheduler, { useFactory: instanceCachingFactory((c) => registryScheduler(config$(c), c.resolve<Registry>(TOKENS.Registry), log$(c))) });
   container.register(TOKENS.Pipeline, {
-    useFactory: instanceCachingFactory((c) => new SpeechPipeline(config$(c), c.resolve<Registry>(TOKENS.Registry), c.resolve<Scheduler>(TOKENS.Scheduler), log$(c))),
+    useFactory: instanceCachingFactory((c) => new SpeechPipeline(config$(c), c.resolve<EngineSelection>(TOKENS.Selection), c.resolve<Scheduler>(TOKENS.Scheduler), log$(c))),
   });
   const registry = container.resolve<Registry>(TOKENS.Registry);
   registry.scan();

@@ -15,15 +15,12 @@ import { JobManager } from "../finetune/runner/manager.ts";
 import { buildSpec, type JobRequest } from "../finetune/runner/spec.ts";
 import { envsRoot, formatPlan, makePlan, runSetup, type TorchChoice } from "../python/index.ts";
 import { noGpuProbe, NvidiaSmiProbe } from "../scheduler/devices.ts";
-import { SchedulerCore } from "../scheduler/core.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
 import { systemClock } from "../scheduler/clock.ts";
 import { followRemote, remoteBase } from "./finetune-remote.ts";
 import { terminalView } from "./finetune-view.ts";
 
-export const RUN_USAGE = `  finetune run                train --dataset DIR --base-model DIR --out DIR [--plan FILE | --os/--attention/--effective-batch/--max-clip-seconds]
-        [--epochs N] [--gpu auto|INDEX|NAME] [--server auto|URL|off] [--json]    or: finetune run --resume JOB [--epochs N]
-  finetune probe              two real steps at the plan's settings on the longest clips: --dataset DIR --base-model DIR [--plan FILE] [--json]
-  finetune setup              the trainer's Python environment (torch with CUDA, coqui-tts) [--torch cuda|cpu|auto] [--python PATH] [--dry-run]`;
+export { RUN_USAGE } from "./finetune-usage.ts";
 
 export class RunUsageError extends Error {}
 
@@ -41,9 +38,9 @@ function int(name: string, raw: string | undefined): number | undefined {
 }
 
 /** A scheduler of this process's own (no engines): the lease checks the card's memory. */
-function localScheduler(config: Config): SchedulerCore {
+function localScheduler(config: Config): Scheduler {
   const s = config.scheduler;
-  return new SchedulerCore({
+  return new Scheduler({
     config: s,
     catalog: { manifest: () => undefined, get: () => undefined },
     loader: { load: async () => Promise.reject(new Error("the fine-tune command loads no engines")) },

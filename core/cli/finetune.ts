@@ -20,16 +20,10 @@ import { ExistingPython } from "../finetune/python.ts";
 import { ManagedPython } from "../python/index.ts";
 import { probesRoot } from "../finetune/runner/environment.ts";
 import { loadProbe } from "../finetune/runner/probes.ts";
-import { RUN_USAGE, RunUsageError, runCommand, setupCommand } from "./finetune-run.ts";
+import { RunUsageError, runCommand, setupCommand } from "./finetune-run.ts";
+import { FINETUNE_USAGE } from "./finetune-usage.ts";
 
-export const FINETUNE_USAGE = `  finetune check DIR          check a fine-tuning dataset [--language L] [--model-dir DIR] [--json] [--plot FILE.svg|.png]
-  finetune prepare INPUT...   cut long recordings into a dataset --out DIR [--language L] [--speaker NAME] [--eval-percent 15]
-  finetune estimate           predicted VRAM peak --batch B --accum A --max-clip-seconds S [--max-text-tokens T]
-        [--precision fp32|fp16|bf16] [--attention eager|sdpa] [--optimizer adamw|sgd|...] [--fused] [--json]
-  finetune plan               settings that fit a card --dataset DIR [--gpu auto|INDEX|NAME] [--gpu-total-mb N]
-        [--gpu-used-mb M] [--os linux|windows] [--attention auto|eager|sdpa] [--effective-batch 4]
-        [--max-clip-seconds S] [--json]
-${RUN_USAGE}`;
+export { FINETUNE_USAGE } from "./finetune-usage.ts";
 
 class FinetuneUsageError extends Error {}
 

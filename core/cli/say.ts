@@ -1,7 +1,9 @@
 /** `chorus say TEXT [-o file]`: synthesise in-process and write WAV (or PCM, MP3, Opus, AAC, FLAC) to a file or stdout. */
 import fs from "node:fs";
-import { AUDIO_FORMATS, encodeAll, isAudioFormat } from "../audio/encoders/index.ts";
+import { wholeAudio } from "../audio/output/index.ts";
+import { ChorusError } from "../errors.ts";
 import { createHost } from "../host.ts";
+import { validateSpeech, type SpeechRequest } from "../request/speech-request.ts";
 import { resolveVoiceRef } from "../voices/reference.ts";
 import { cliConfig, numberFlag, type CliValues } from "./options.ts";
 import { UsageError } from "./usage.ts";
@@ -13,8 +15,6 @@ async function readStdin(): Promise<string> {
 }
 
 export async function sayCommand(args: string[], values: CliValues): Promise<number> {
-  const format = values.format ?? "wav";
-  if (!isAudioFormat(format)) throw new UsageError(`--format must be one of ${AUDIO_FORMATS.join(", ")}, got '${format}'`, "say");
   const text = args.length ? args.join(" ") : process.stdin.isTTY ? "" : await readStdin();
   if (!text.trim()) throw new UsageError("say needs text: chorus say \"Hello world\" (or pipe text on stdin)", "say");
   if (!values.output && process.stdout.isTTY) throw new UsageError("refusing to write audio to a terminal; use -o FILE or redirect stdout", "say");
@@ -25,24 +25,24 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
   try {
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
-    const target = resolveVoiceRef(host.registry, values.voice, values.engine, { explicit: true });
-    const speech = await host.pipeline.start({ text, engine: target.engine, voice: target.voice, speed, pitch }, controller.signal);
-    const chunks: Int16Array[] = [];
-    let done = 0;
-    for await (const samples of speech.chunks) {
-      chunks.push(samples);
-      done++;
-      if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write(`\r${Math.min(done, speech.sentences)}/${speech.sentences} sentences`);
-    }
-    if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write("\n");
+    const target = resolveVoiceRef(host.registry, values.voice, values.engine, { explicit: true, field: "--voice" });
+    const request = sayRequest({ text, engine: target.engine, voice: target.voice, speed, pitch, format: values.format ?? "wav" }, config.text);
+    const speech = await host.pipeline.start(request, controller.signal);
+    const progress = (async function* () {
+      let done = 0;
+      for await (const chunk of speech.chunks) {
+        done++;
+        if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write(`\r${Math.min(done, speech.sentences)}/${speech.sentences} sentences`);
+        yield chunk;
+      }
+      if (speech.sentences > 3 && process.stderr.isTTY) process.stderr.write("\n");
+    })();
     // The whole file at once: its header carries the total length (WAV sizes, FLAC samples).
-    const bytes = await encodeAll(format, speech.sampleRate, (async function* () {
-      yield* chunks;
-    })());
+    const out = await wholeAudio({ sampleRate: speech.sampleRate, chunks: progress }, { format: request.format });
+    const bytes = out.body;
     if (values.output) {
       fs.writeFileSync(values.output, bytes);
-      const seconds = chunks.reduce((n, c) => n + c.length, 0) / speech.sampleRate;
-      process.stderr.write(`wrote ${values.output}: ${seconds.toFixed(2)} s at ${speech.sampleRate} Hz (${speech.engineId}/${speech.voice})\n`);
+      process.stderr.write(`wrote ${values.output}: ${(out.samples / out.sampleRate).toFixed(2)} s at ${out.sampleRate} Hz (${speech.engineId}/${speech.voice})\n`);
     } else {
       await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
     }
@@ -52,5 +52,16 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
     return 0;
   } finally {
     await host.close();
+  }
+}
+
+/** `chorus say`'s flags as a speech request; a value the validator refuses is a usage error naming the flag. */
+function sayRequest(fields: Record<string, unknown>, limits: { maxLength: number }): SpeechRequest {
+  const names = { engine: "--engine", voice: "--voice", speed: "--speed", pitch: "--pitch", format: "--format" };
+  try {
+    return validateSpeech(fields, limits, names);
+  } catch (err) {
+    if (err instanceof ChorusError && err.code === "CHORUS_ERR_REQUEST_INVALID" && err.field?.startsWith("--")) throw new UsageError(err.message, "say");
+    throw err;
   }
 }

@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { wavFile } from "../audio/wav.ts";
+import { wavFile } from "../audio/output/wav.ts";
 import type { TrainableModel } from "./model.ts";
 import { AUDIO_EXTENSIONS } from "./dataset/read.ts";
 import { decodeAudio } from "./dataset/audio.ts";

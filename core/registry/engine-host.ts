@@ -1,11 +1,11 @@
 /**
- * Host side of one engine instance: owns its worker thread (or child process), forwards calls
- * as messages, turns streamed chunks back into an async iterable and carries cancellation.
- * Failure containment lives here: every call has a time limit (the manifest's `timeouts`), a
- * worker that stops answering is killed, and a worker that dies after its engine loaded is
- * restarted with backoff and reloaded with the same context. Calls in flight on a dead worker
- * fail with ENGINE_FAILED, marked as a lost worker (a crash, or a hang: a synthesis without
- * audio for `chunkSeconds` whose worker then misses a ping, `pingTimeoutMs`, is killed), so the
+ * Host side of one engine instance: owns its worker thread (or child process) and its
+ * lifecycle. The calls themselves (time limits, synthesis streams with credits and
+ * cancellation, the ping that finds a stuck worker) are engine-calls.ts. Failure containment
+ * lives here: a worker that dies after its engine loaded is restarted with backoff and
+ * reloaded with the same context. Calls in flight on a dead worker fail with ENGINE_FAILED;
+ * marked as a lost worker (a crash, or a hang: a synthesis without audio for `chunkSeconds`
+ * whose worker then misses a ping, `pingTimeoutMs`, is killed, engine-calls.ts), so the
  * pipeline can resume them on the restarted worker; the host process is never at risk.
  */
 import { EventEmitter } from "node:events";
@@ -15,12 +15,12 @@ import type { Logger } from "pino";
 import type { AudioChunk, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../../packages/sdk/src/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
-import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type HostToEngine, type WireLoadContext } from "./protocol.ts";
+import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type WireLoadContext } from "./protocol.ts";
 
 export type { HostLoadContext } from "./protocol.ts";
-import { PendingCalls, workerLost } from "./pending-calls.ts";
+import { workerLost } from "./pending-calls.ts";
 import { bootWorker, spawnProcessLink, type Link, type LinkLimits, type ProcessCommand } from "./worker-link.ts";
-import { SynthesisStream } from "./synthesis-stream.ts";
+import { EngineCalls, type CallMessage } from "./engine-calls.ts";
 import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
 import { memoryExceeded } from "./memory-error.ts";
 import { constants as osConstants } from "node:os";
@@ -65,11 +65,10 @@ export class EngineHost extends EventEmitter {
   /** Times the worker was restarted after a crash. */
   restarts = 0;
   private readonly log: Logger;
-  private readonly pending = new PendingCalls();
   private readonly options: EngineHostOptions;
   private readonly policy: RestartPolicy;
-  private nextId = 1;
   private link?: Link;
+  private readonly calls: EngineCalls;
   private state: State = "new";
   private loadContext?: WireLoadContext;
   /** What the engine's runtime said at start (`ready`): its SDK version and runtime. */
@@ -79,8 +78,6 @@ export class EngineHost extends EventEmitter {
   private crashes = 0;
   private restartTimer?: NodeJS.Timeout;
   private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
-  /** Set while a worker that timed out is being pinged: new calls wait for the verdict (true: it hung and was killed). */
-  private probing?: Promise<boolean>;
   /** Set when the worker was killed for not answering; its exit then fails calls as a hang. */
   private hangNote?: string;
   /** Set when the worker passed its memory limit; its exit then fails calls with a memory error. */
@@ -93,6 +90,7 @@ export class EngineHost extends EventEmitter {
     this.generation = options.generation ?? 0;
     this.log = options.log;
     this.policy = { maxRestarts: 5, initialDelayMs: 250, maxDelayMs: 30_000, ...options.restart };
+    this.calls = new EngineCalls({ log: this.log, link: () => this.link, pingTimeoutMs: options.pingTimeoutMs, hung: (note) => (this.hangNote = note) });
   }
 
   /** Spawns the worker and creates the engine in it. Rejects if the plugin fails to boot. */
@@ -137,34 +135,8 @@ export class EngineHost extends EventEmitter {
   async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
     if (signal.aborted) throw new SynthesisAbortedError();
     await this.whenServing();
-    const id = this.nextId++;
-    const stream = new SynthesisStream({
-      timeoutSeconds: this.seconds("chunkSeconds"),
-      onTimeout: () => {
-        this.log.warn({ reason: "synthesis_timeout", seconds: this.seconds("chunkSeconds") }, "synthesis produced no audio in time; checking that the worker answers");
-        // A hung worker is killed: its exit fails this call as a lost worker (resumable). One
-        // that answers keeps running; only this call ends, with the timeout.
-        void this.checkResponsive().then((hung) => {
-          if (hung || !stream.expire()) return;
-          this.post({ type: "abort", id });
-          this.pending.delete(id);
-        });
-      },
-      grant: (n) => this.post({ type: "credit", id, n }),
-      onViolation: (reason) => {
-        this.pending.delete(id);
-        this.log.error({ reason: "protocol_violation", detail: reason }, "engine broke the protocol; killing it");
-        void this.link?.kill();
-      },
-    });
-    this.pending.set(id, stream);
-    try {
-      this.post({ type: "synthesize", id, request, credits: stream.credits });
-      yield* stream.iterate(signal, () => this.post({ type: "abort", id }));
-      this.crashes = 0; // a completed request shows the restarted worker is healthy
-    } finally {
-      this.pending.delete(id);
-    }
+    yield* this.calls.synthesize(request, signal, this.seconds("chunkSeconds"));
+    this.crashes = 0; // a completed request shows the restarted worker is healthy
   }
 
   /** Asks the engine to exit (`shutdown`), killing it after a grace period; no restart follows. */
@@ -224,14 +196,14 @@ export class EngineHost extends EventEmitter {
       this.memoryNote = this.hangNote = undefined;
       const reason = memory ? `engine stopped for memory (${memory.detail})` : hang ? `engine worker hung (${hang}) and was killed` : `engine worker crashed (${describeExit(code)})`;
       const memoryError = memory ? () => memoryExceeded(this.manifest.id, memory.detail, { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb }, memory.usedMb) : undefined;
-      this.pending.failAll(reason, memoryError, hang ? "hang" : "crash");
+      this.calls.failAll(reason, memoryError, hang ? "hang" : "crash");
       this.log.error({ reason: hang ? "worker_hang" : "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);
     } else if (this.state === "running" || this.state === "starting") {
       void this.stop(code);
     } else if (this.state === "restarting") {
-      this.pending.failAll(`engine worker exited (code ${code}) while restarting`); // the reload in flight fails now
+      this.calls.failAll(`engine worker exited (code ${code}) while restarting`); // the reload in flight fails now
     }
   }
 
@@ -258,7 +230,7 @@ export class EngineHost extends EventEmitter {
   private async restart(code: number | null): Promise<void> {
     try {
       await this.boot();
-      await this.rawCall({ type: "load", context: this.loadContext! }, this.seconds("loadSeconds"));
+      await this.calls.send({ type: "load", context: this.loadContext! }, this.seconds("loadSeconds"));
     } catch (err) {
       if (this.state !== "restarting") return;
       await this.link?.kill();
@@ -279,7 +251,7 @@ export class EngineHost extends EventEmitter {
     this.state = "stopped";
     clearTimeout(this.restartTimer);
     this.revived?.reject(workerLost(why));
-    this.pending.failAll(why.message);
+    this.calls.failAll(why.message);
     const link = this.link;
     this.link = undefined;
     await link?.kill();
@@ -289,64 +261,18 @@ export class EngineHost extends EventEmitter {
   private async whenServing(): Promise<void> {
     // A call sent to a stuck worker would only die with it: wait until it is known to answer
     // (or has been replaced).
-    if (this.probing) await this.probing;
+    if (this.calls.probing) await this.calls.probing;
     if (this.state === "restarting" && this.revived) await this.revived.promise;
     if (this.state === "stopped") throw workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running"));
   }
 
-  private async call(message: DistributiveOmit<HostToEngine, "id">, timeoutSeconds: number): Promise<unknown> {
+  private async call(message: CallMessage, timeoutSeconds: number): Promise<unknown> {
     await this.whenServing();
-    return this.rawCall(message, timeoutSeconds);
-  }
-
-  private rawCall(message: DistributiveOmit<HostToEngine, "id">, timeoutSeconds: number): Promise<unknown> {
-    if (!this.link) return Promise.reject(workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running")));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new EngineError("ENGINE_FAILED", `${message.type} timed out after ${timeoutSeconds} s`));
-        this.log.warn({ reason: "call_timeout", call: message.type, seconds: timeoutSeconds }, "engine call timed out");
-        void this.checkResponsive();
-      }, timeoutSeconds * 1000);
-      const done = <T>(fn: (v: T) => void) => (v: T) => {
-        clearTimeout(timer);
-        fn(v);
-      };
-      this.pending.set(id, { resolve: done(resolve), reject: done(reject) });
-      this.post({ ...message, id } as HostToEngine);
-    });
-  }
-
-  /**
-   * After a timeout: a worker that cannot even answer a ping is stuck, and is replaced (its
-   * calls fail as a hang). Resolves true when it was killed, false when it answered.
-   */
-  private checkResponsive(): Promise<boolean> {
-    if (this.probing || !this.link) return this.probing ?? Promise.resolve(false);
-    const link = this.link;
-    const pingMs = this.options.pingTimeoutMs ?? 2000;
-    this.probing = (async () => {
-      try {
-        await this.rawCall({ type: "ping" }, pingMs / 1000);
-        return false;
-      } catch {
-        if (this.link !== link) return false;
-        this.log.error({ reason: "worker_unresponsive", pingMs }, "engine worker does not answer; killing it");
-        this.hangNote = `no answer to a ping within ${pingMs} ms after a call timed out`;
-        await link.kill();
-        return true;
-      }
-    })().finally(() => (this.probing = undefined));
-    return this.probing;
-  }
-
-  private post(message: HostToEngine): void {
-    this.link?.post(message);
+    return this.calls.send(message, timeoutSeconds);
   }
 
   private handle(message: EngineToHost): void {
-    if (this.pending.route(message)) return;
+    if (this.calls.route(message)) return;
     if (message.type === "log") this.log[message.level](message.extra ?? {}, message.msg);
     else if (message.type === "memory") {
       const { type: _, ...report } = message;
@@ -362,5 +288,3 @@ function describeExit(code: number | null): string {
   const signal = code !== null && code > 128 ? Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
   return signal ? `killed by ${signal}, exit code ${code}` : `exit code ${code}`;
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,4 +1,5 @@
 /** Scheduling decisions as values: a reason code each, logged and kept for GET /api/scheduler. */
+import type { Logger } from "pino";
 
 export const REASONS = {
   resident: "served by a loaded engine",
@@ -86,4 +87,17 @@ export class DecisionLog {
   list(limit = this.size): Decision[] {
     return limit > 0 ? this.items.slice(-limit) : [];
   }
+}
+
+export type DecisionDetail = Omit<Decision, "seq" | "at" | "action" | "reason">;
+export type DecisionLevel = "info" | "warn" | "debug";
+
+/** How every part of the scheduler records a decision: logged with its reason, and kept. */
+export type RecordDecision = (action: Action, reason: Reason, d: DecisionDetail, level?: DecisionLevel) => void;
+
+export function decisionRecorder(log: Logger, decisions: DecisionLog, now: () => number): RecordDecision {
+  return (action, reason, d, level = "info") => {
+    decisions.add({ at: new Date(now()).toISOString(), action, reason, ...d });
+    log[level]({ action, reason, engine: d.engine, profile: d.profile, device: d.device, requested: d.requested, detail: d.detail }, `${action} ${d.engine}${d.profile ? `:${d.profile}` : ""}: ${REASONS[reason]}`);
+  };
 }

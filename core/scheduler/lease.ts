@@ -1,6 +1,6 @@
 /** What the pipeline gets from the scheduler: the right to run requests on a loaded engine. */
 import type { AudioChunk, SynthesisRequest, Voice } from "../../packages/sdk/src/index.ts";
-import type { PlacementProfile } from "../../packages/sdk/src/index.ts";
+import type { DeviceInfo, Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
 
 /** The calls a lease holder may make on the engine (an EngineHost in production). */
 export interface LeasedEngine {
@@ -25,6 +25,10 @@ export interface Lease {
   readonly engineId: string;
   readonly profile: PlacementProfile;
   readonly engine: LeasedEngine;
+  /** The manifest of the engine that serves (the generation that was loaded), so a holder never asks the catalogue. */
+  readonly manifest: Manifest;
+  /** Where the instance runs (as its LoadContext said). */
+  readonly device: DeviceInfo;
   /** Set when the scheduler served the request from a fallback, with the reason. */
   readonly fallbackReason?: string;
   /** The engine the request asked for (equals `engineId` unless served by a fallback). */

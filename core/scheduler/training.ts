@@ -8,7 +8,7 @@
  * the next request moves an engine up to its GPU profile again (placement's "moves up" rule).
  */
 import { ChorusError } from "../errors.ts";
-import type { Action, Decision, Reason } from "./decisions.ts";
+import type { RecordDecision } from "./decisions.ts";
 import type { Device } from "./devices.ts";
 import { heldOn } from "./fit.ts";
 import type { Instance } from "./types.ts";
@@ -44,7 +44,7 @@ export interface TrainingHolder {
   since: string;
 }
 
-/** What the scheduler lends the training leases (core.ts wires it). */
+/** What the scheduler lends the training leases (scheduler.ts wires it). */
 export interface TrainingHooks {
   devices(): Device[];
   instances(): Instance[];
@@ -55,7 +55,7 @@ export interface TrainingHooks {
   evict(inst: Instance, detail: string): Promise<void>;
   /** Stops new leases on a busy instance; it unloads when drained. */
   retire(inst: Instance): void;
-  decision(action: Action, reason: Reason, d: Omit<Decision, "seq" | "at" | "action" | "reason">, level?: "info" | "warn" | "debug"): void;
+  decision: RecordDecision;
   pump(): void;
 }
 

@@ -1,5 +1,5 @@
 /** The seams of the scheduler (engine catalogue, loader) and its per-instance state. */
-import type { Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
+import type { DeviceInfo, Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
 import type { Reason } from "./decisions.ts";
 import type { Holding } from "./fit.ts";
 import type { LeasedEngine } from "./lease.ts";
@@ -43,6 +43,9 @@ export interface Instance extends Holding {
   /** Set when the instance takes no new leases and unloads once drained. */
   retiring?: Reason;
   host?: LoadedEngine;
+  /** The manifest this instance was loaded from, and where it runs: handed to its leases. */
+  manifest?: Manifest;
+  device?: DeviceInfo;
   /** Why earlier profiles in the chain were passed over when this one was loaded. */
   note?: string;
   /** Keep-alive asked for by the last request, seconds. */

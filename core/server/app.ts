@@ -15,6 +15,7 @@ import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
 import { xttsApiRoutes } from "./xtts-api/index.ts";
 import { ownErrors, SurfaceTable } from "./surface.ts";
+import { closeUnusedConnectionsOnClose } from "./unused-connections.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -41,6 +42,7 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
   // Bodies are JSON (or forms on AllTalk routes); plain text gets a 415, as docs/errors.md says.
   app.removeContentTypeParser("text/plain");
   rememberRequestUrls(app.server);
+  closeUnusedConnectionsOnClose(app);
   app.decorate("host", host);
   app.decorate("surfaces", surfaces);
   // Only what no surface catches reaches the root (none today): the catalogue's shape.

@@ -4,7 +4,7 @@
  * encoder cannot start, the engine fails at once) is still an ordinary error response with its
  * status and JSON body; a failure after it can only cut the response short.
  */
-export async function primed<T>(source: AsyncGenerator<T>): Promise<AsyncIterableIterator<T>> {
+export async function primed<T>(source: AsyncIterator<T>): Promise<AsyncIterableIterator<T>> {
   const first = await source.next();
   let pending: IteratorResult<T> | undefined = first.done ? undefined : first;
   const iterator: AsyncIterableIterator<T> = {
@@ -17,9 +17,12 @@ export async function primed<T>(source: AsyncGenerator<T>): Promise<AsyncIterabl
     // Closing before the first read must still close the source (and what it holds).
     return: async (value?: unknown) => {
       pending = undefined;
-      return source.return(value as T);
+      return source.return ? source.return(value as T) : { done: true, value: value as T };
     },
-    throw: async (error?: unknown) => source.throw(error),
+    throw: async (error?: unknown) => {
+      if (source.throw) return source.throw(error);
+      throw error;
+    },
     [Symbol.asyncIterator]() {
       return iterator;
     },

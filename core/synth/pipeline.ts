@@ -1,48 +1,44 @@
 /**
  * The speech pipeline, the one path every request takes:
- * text -> normalise and split -> scheduler lease -> engine (in its worker) -> PCM chunks.
- * Encoding and transport are the caller's (HTTP routes, CLI).
+ * surface -> one validated SpeechRequest (request/) -> scheduler lease (manifest, device,
+ * engine) -> engine (in its worker or process) -> PCM chunks -> the output stage (audio/output).
+ * It takes only a validated request and checks nothing of it again; what it knows of the
+ * engine comes from the lease, never from the registry.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
-import type { Registry } from "../registry/registry.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
-import { BadOptionError, EngineError, OutOfMemoryError, SynthesisAbortedError, type AudioChunk, type Manifest, type PlacementProfile, type Voice } from "../../packages/sdk/src/index.ts";
-import { resampleLinear } from "../audio/resample.ts";
-import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
+import type { SpeechRequest } from "../request/speech-request.ts";
+import { EngineError, OutOfMemoryError, SynthesisAbortedError, type AudioChunk, type Manifest, type PlacementProfile, type Voice } from "../../packages/sdk/src/index.ts";
+import { splitSentences } from "../text/sentences.ts";
 import { withShortFirstChunk } from "../text/first-chunk.ts";
 import { carriedOptions, validateOptions } from "./options.ts";
-import { checkProsody, prosodyFor } from "./prosody.ts";
+import { prosodyFor } from "./prosody.ts";
 import { matchVoice } from "../voices/match.ts";
 import { readAhead } from "./read-ahead.ts";
 import { MAX_RESUMES, Skipper } from "./resume.ts";
+import { checkedChunk, fromEngineError, withFirst } from "./chunks.ts";
 import { isWorkerLost, lossCause } from "../registry/pending-calls.ts";
 import { isMemoryExceeded } from "../registry/memory-error.ts";
 import { LeaseHold, type LeaseSource } from "./lease-hold.ts";
 
+export { checkedChunk } from "./chunks.ts";
+
 /** Re-placements after out-of-memory errors in one request (each avoids the profiles that failed). */
 export const MAX_OOM_RETRIES = 3;
 
-export interface SpeechJob {
-  text: string;
-  engine?: string;
-  voice?: string;
-  speed?: number;
-  pitch?: number;
-  options?: Record<string, unknown>;
-  /** Allow the scheduler to serve from a fallback engine (default true). */
-  fallback?: boolean;
-  keepAliveSeconds?: number;
-  /** More parts of the same client request follow right after this one (a narrated text): passed to the engine as a hint. */
-  continues?: boolean;
+/** The host's default engine, for a request that names none (registry/selection.ts). */
+export interface DefaultEngine {
+  current(): string;
 }
 
 export interface SpeechStream {
   engineId: string;
   profile: PlacementProfile;
   voice: string;
+  /** The first chunk's rate (the output stage resamples later chunks of another rate to it). */
   sampleRate: number;
   sentences: number;
   fallbackReason?: string;
@@ -50,8 +46,8 @@ export interface SpeechStream {
   ignored?: ("speed" | "pitch")[];
   /** Request fields clamped to the engine's range, with the value used. */
   clamped?: Partial<Record<"speed" | "pitch", number>>;
-  /** PCM at `sampleRate`, in order. Ends the lease when exhausted, failed or returned early. */
-  chunks: AsyncGenerator<Int16Array>;
+  /** The engine's chunks, in order, each at its own rate. Ends the lease when exhausted, failed or returned early. */
+  chunks: AsyncGenerator<AudioChunk>;
 }
 
 export class SpeechPipeline {
@@ -60,24 +56,11 @@ export class SpeechPipeline {
 
   constructor(
     private readonly config: Config,
-    private readonly registry: Registry,
+    private readonly defaultEngine: DefaultEngine,
     private readonly scheduler: Scheduler,
     log: Logger,
   ) {
     this.log = log.child({ component: "pipeline" });
-  }
-
-  /** Normalised text, checked against the limits. Throws 400/413. */
-  prepareText(raw: string): string {
-    const text = normalizeWhitespace(raw);
-    if (text.length > this.config.text.maxLength) {
-      throw new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `text is ${text.length} characters; the limit is ${this.config.text.maxLength}`, { field: "text" });
-    }
-    if (!hasSpeakableContent(text)) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text has nothing to speak", { field: "text" });
-    // A lone UTF-16 surrogate (e.g. JSON "\ud800") is not text any engine can read.
-    const lone = /\p{Cs}/u.exec(text);
-    if (lone) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `text: invalid Unicode (a lone surrogate, U+${lone[0].charCodeAt(0).toString(16).toUpperCase()}, at position ${lone.index})`, { field: "text" });
-    return text;
   }
 
   /** Voices of an engine, asked afresh (loads it if needed). */
@@ -103,17 +86,15 @@ export class SpeechPipeline {
    * as a status code (bad voice, engine failure on the first sentence) is thrown from here.
    * `hold`: the part of a multi-part request, run under the lease its hold keeps.
    */
-  async start(job: SpeechJob, signal: AbortSignal, hold?: LeaseHold): Promise<SpeechStream> {
-    const text = this.prepareText(job.text);
-    checkProsody(job);
-    const requested = job.engine ?? this.registry.selection.current();
+  async start(job: SpeechRequest, signal: AbortSignal, hold?: LeaseHold): Promise<SpeechStream> {
+    const text = job.text;
+    const requested = job.engine ?? this.defaultEngine.current();
     const leases: LeaseSource = hold ?? this.scheduler;
     const lease = await leases.acquire({ engineId: requested, signal, fallback: job.fallback, keepAliveSeconds: job.keepAliveSeconds });
     try {
-      const manifest = this.registry.manifest(lease.engineId);
-      if (!manifest) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${lease.engineId}'`, { field: "engine" });
+      const manifest = lease.manifest;
       const options = lease.engineId === requested ? validateOptions(manifest, job.options) : this.fallbackOptions(manifest, job.options);
-      const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested, manifest.defaultVoice);
+      const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested);
       // A short first part, so that the first audio comes soon (core/text/first-chunk.ts).
       const sentences = withShortFirstChunk(manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text), this.config.text.firstChunkWords);
       const current = { lease, voice, requested: { speed: job.speed, pitch: job.pitch } };
@@ -124,17 +105,16 @@ export class SpeechPipeline {
       const source = this.run(current, sentences, { voice, speed: prosody.speed, pitch: prosody.pitch, options, ...(job.continues ? { continues: true } : {}) }, AbortSignal.any([signal, stop.signal]), job.fallback, leases);
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
-      const sampleRate = first.value.sampleRate;
       return {
         engineId: current.lease.engineId,
         profile: current.lease.profile,
         voice: current.voice,
-        sampleRate,
+        sampleRate: first.value.sampleRate,
         sentences: sentences.length,
         fallbackReason: current.lease.fallbackReason,
         ignored: prosody.ignored,
         clamped: prosody.clamped,
-        chunks: resampled(first.value, readAhead(source, () => stop.abort(), (chunk) => chunk.samples.byteLength), sampleRate),
+        chunks: withFirst(first.value, readAhead(source, () => stop.abort(), (chunk) => chunk.samples.byteLength)),
       };
     } catch (err) {
       lease.release();
@@ -183,10 +163,7 @@ export class SpeechPipeline {
             if (isWorkerLost(err) && !signal.aborted && resumes < MAX_RESUMES) {
               resumes++;
               const sameVoice = await this.resume(current, err as Error, { index, total: sentences.length, delivered, attempt: resumes }, signal, fallback, params, leases);
-              if (!sameVoice) {
-                const manifest = this.registry.manifest(current.lease.engineId);
-                params = { ...params, voice: current.voice, options: manifest ? this.fallbackOptions(manifest, requestedOptions) : {} };
-              }
+              if (!sameVoice) params = { ...params, voice: current.voice, options: this.fallbackOptions(current.lease.manifest, requestedOptions) };
               skip = new Skipper(sameVoice ? delivered : 0);
               continue;
             }
@@ -202,11 +179,10 @@ export class SpeechPipeline {
             });
             current.lease = next;
             if (next.engineId !== lease.engineId) {
-              const nextManifest = this.registry.manifest(next.engineId);
-              const options = nextManifest ? this.fallbackOptions(nextManifest, requestedOptions) : {};
+              const options = this.fallbackOptions(next.manifest, requestedOptions);
               // Speed and pitch as the new engine can take them (never a value it did not declare).
-              const prosody = nextManifest ? prosodyFor(nextManifest, current.requested ?? {}) : { speed: 1, pitch: 1 };
-              params = { ...params, voice: await this.resolveVoice(next, undefined, true, nextManifest?.defaultVoice), options, speed: prosody.speed, pitch: prosody.pitch };
+              const prosody = prosodyFor(next.manifest, current.requested ?? {});
+              params = { ...params, voice: await this.resolveVoice(next, undefined, true), options, speed: prosody.speed, pitch: prosody.pitch };
               current.voice = params.voice;
             }
           }
@@ -257,7 +233,7 @@ export class SpeechPipeline {
     }
     current.lease = next;
     const same = next.engineId === lease.engineId;
-    if (!same) current.voice = await this.resolveVoice(next, params.voice, true, this.registry.manifest(next.engineId)?.defaultVoice);
+    if (!same) current.voice = await this.resolveVoice(next, params.voice, true);
     this.scheduler.noteResume?.(next.engineId, next.profile.name, `${key}: ${err.message}; resuming ${where} on ${next.engineId}:${next.profile.name}${same ? "" : ` (voice ${current.voice})`}`, lease.engineId, cause);
     return same && current.voice === params.voice;
   }
@@ -276,7 +252,8 @@ export class SpeechPipeline {
     return voices;
   }
 
-  private async resolveVoice(lease: Lease, wanted: string | undefined, isFallback: boolean, defaultVoice?: string): Promise<string> {
+  private async resolveVoice(lease: Lease, wanted: string | undefined, isFallback: boolean): Promise<string> {
+    const defaultVoice = lease.manifest.defaultVoice;
     let voices = await this.cachedVoices(lease.engine);
     // By id, name or language code (`en` -> the engine's default voice for English): voices/match.ts.
     const byId = (id: string | undefined) => (id === undefined ? undefined : matchVoice(voices, id, defaultVoice));
@@ -291,61 +268,4 @@ export class SpeechPipeline {
     if (!fallback) throw new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${lease.engineId}' has no voices installed (GET /api/voices?engine=${lease.engineId}; see the engine's documentation)`, { field: "voice" });
     return fallback.id;
   }
-}
-
-/** A chunk as the engine contract promises it (mono Int16 PCM at a real rate), or a 502. */
-export function checkedChunk(chunk: AudioChunk, engineId: string): AudioChunk {
-  const rate = chunk?.sampleRate;
-  if (!Number.isInteger(rate) || rate < 1000 || rate > 384_000) {
-    throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' returned audio with an invalid sample rate (${String(rate)})`);
-  }
-  if (!(chunk.samples instanceof Int16Array)) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' returned audio that is not Int16 PCM`);
-  return chunk;
-}
-
-/** An engine's typed error as the catalogue error a client should see. */
-function fromEngineError(err: unknown, engineId: string, voice: string): unknown {
-  if (!(err instanceof EngineError)) return err;
-  switch (err.code) {
-    case "ENGINE_ABORTED":
-      return err;
-    case "ENGINE_OUT_OF_MEMORY":
-      if (isMemoryExceeded(err)) return new ChorusError("CHORUS_ERR_ENGINE_MEMORY", err.message, { cause: err });
-      return new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' failed: ${err.message}`, { cause: err });
-    case "ENGINE_VOICE_NOT_FOUND":
-      return new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${engineId}' has no voice '${voice}'`, { field: "voice", cause: err });
-    case "ENGINE_BAD_OPTION": {
-      const field = err instanceof BadOptionError && err.option ? `options.${err.option}` : "options";
-      return new ChorusError("CHORUS_ERR_REQUEST_INVALID", err.message, { field, cause: err });
-    }
-    default:
-      return new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${engineId}' failed: ${err.message}`, { cause: err });
-  }
-}
-
-/**
- * The first chunk, then the rest at `rate`. A generator's `return()` before its first read
- * would skip its `finally`, so `return()` here always closes `rest` (which ends the lease).
- */
-function resampled(first: AudioChunk, rest: AsyncGenerator<AudioChunk>, rate: number): AsyncGenerator<Int16Array> {
-  async function* body(): AsyncGenerator<Int16Array> {
-    yield first.samples;
-    for await (const chunk of rest) yield resampleLinear(chunk.samples, chunk.sampleRate, rate);
-  }
-  const inner = body();
-  const innerReturn = inner.return.bind(inner);
-  const close = async () => {
-    await innerReturn(undefined);
-    await rest.return(undefined);
-  };
-  return Object.assign(inner, {
-    return: async (value?: unknown) => {
-      await close();
-      return { done: true as const, value: value as Int16Array };
-    },
-    throw: async (err?: unknown) => {
-      await close();
-      throw err;
-    },
-  });
 }

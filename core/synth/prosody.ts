@@ -1,16 +1,12 @@
 /**
- * Speed and pitch, defined once for every surface: factors relative to the voice's natural
- * rate and pitch, 0.25-4 (pitch: a frequency factor, two octaves either way; AllTalk's
- * semitones s arrive as 2^(s/12)). The engine's manifest decides what reaches it: an engine
+ * Speed and pitch as an engine gets them. The request's range (factors 0.25-4, pitch two
+ * octaves either way; AllTalk's semitones s arrive as 2^(s/12)) is checked once, by the
+ * request validator (request/speech-request.ts). The engine's manifest decides what reaches it: an engine
  * that does not declare `capabilities.speed`/`pitch` gets 1 and the response says the value
  * was ignored (X-Chorus-Ignored); one that declares a `speedRange`/`pitchRange` gets the value
  * clamped to it and the response says so (X-Chorus-Clamped).
  */
 import type { Manifest } from "../../packages/sdk/src/index.ts";
-import { ChorusError } from "../errors.ts";
-
-export const PROSODY_MIN = 0.25;
-export const PROSODY_MAX = 4;
 
 export interface Prosody {
   speed: number;
@@ -19,16 +15,6 @@ export interface Prosody {
   ignored: ("speed" | "pitch")[];
   /** Fields clamped to the engine's range, with the value used. */
   clamped: Partial<Record<"speed" | "pitch", number>>;
-}
-
-/** Throws a 400 naming the field when a value is outside 0.25-4. */
-export function checkProsody(values: { speed?: number; pitch?: number }): void {
-  for (const field of ["speed", "pitch"] as const) {
-    const value = values[field];
-    if (value !== undefined && !(Number.isFinite(value) && value >= PROSODY_MIN && value <= PROSODY_MAX)) {
-      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${field}: must be between ${PROSODY_MIN} and ${PROSODY_MAX}, got ${value}`, { field });
-    }
-  }
 }
 
 /** What the engine behind `manifest` gets for the requested speed and pitch. */

@@ -1,9 +1,9 @@
 /**
  * One audio group on the wire: `audio-start`, `audio-chunk`s of exactly `samplesPerChunk`
  * samples (the last may be shorter), each carrying rate, width and channels, then
- * `audio-stop`. PCM is resampled to the group's rate when the engine's differs.
+ * `audio-stop`. The output stage brings the PCM to the group's rate (audio/output).
  */
-import { resampleLinear } from "../audio/resample.ts";
+import { pcmAt, type SpeechAudio } from "../audio/output/index.ts";
 
 export type Send = (type: string, data?: Record<string, unknown>, payload?: Uint8Array) => Promise<void>;
 
@@ -16,11 +16,10 @@ export interface GroupResult {
 }
 
 /**
- * Sends `pcm` (at `sourceRate`) as chunks at `rate`. `started` is false when `audio-start`
- * has still to be sent. Returns what was sent; `audio-stop` is the caller's, so that an error
- * can come before it.
+ * Sends the speech's audio as chunks at `rate`. Returns what was sent; `audio-stop` is the
+ * caller's, so that an error can come before it.
  */
-export async function sendChunks(send: Send, pcm: AsyncIterable<Int16Array>, sourceRate: number, rate: number, samplesPerChunk: number): Promise<GroupResult> {
+export async function sendChunks(send: Send, speech: SpeechAudio, rate: number, samplesPerChunk: number): Promise<GroupResult> {
   const format = { rate, width: WIDTH, channels: CHANNELS };
   let pending = new Int16Array(samplesPerChunk);
   let filled = 0;
@@ -35,8 +34,7 @@ export async function sendChunks(send: Send, pcm: AsyncIterable<Int16Array>, sou
     pending = new Int16Array(samplesPerChunk);
     filled = 0;
   };
-  for await (const raw of pcm) {
-    const samples = resampleLinear(raw, sourceRate, rate);
+  for await (const samples of pcmAt(speech, rate)) {
     let offset = 0;
     while (offset < samples.length) {
       const n = Math.min(samplesPerChunk - filled, samples.length - offset);

@@ -15,6 +15,7 @@ import type { Registry } from "../registry/registry.ts";
 import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { toChorusError } from "../server/errors.ts";
 import type { SpeechPipeline } from "../synth/pipeline.ts";
+import { validateSpeech } from "../request/speech-request.ts";
 import { audioStart, sendChunks } from "./audio-out.ts";
 import { infoData, readText, readVoice } from "./events.ts";
 import { encodeEvent, FrameError, FrameReader, type WyomingEvent } from "./framing.ts";
@@ -160,10 +161,12 @@ export class WyomingSession {
       const text = readText(data);
       const target = resolveVoice(readVoice(data), this.deps.registry, this.deps.voices);
       if (target.ignoredSpeaker) this.log.info({ engine: target.engine, speaker: target.ignoredSpeaker }, "wyoming: the engine has no speakers; speaker ignored");
-      const speech = await this.deps.pipeline.start({ text, engine: target.engine, voice: target.voice, options: target.options }, this.gone.signal);
+      // Wyoming's names are the request's (text; voice.name is resolved above); raw PCM, streamed.
+      const request = validateSpeech({ text, engine: target.engine, voice: target.voice, options: target.options, format: "pcm", stream: true }, { maxLength: this.deps.maxTextLength });
+      const speech = await this.deps.pipeline.start(request, this.gone.signal);
       const rate = this.deps.config.sampleRate ?? speech.sampleRate;
       await this.send("audio-start", audioStart(rate));
-      const sent = await sendChunks(this.send, speech.chunks, speech.sampleRate, rate, this.deps.config.samplesPerChunk);
+      const sent = await sendChunks(this.send, speech, rate, this.deps.config.samplesPerChunk);
       await this.send("audio-stop", { timestamp: Math.round((sent.samples * 1000) / rate) });
       this.log.info({ engine: speech.engineId, voice: speech.voice, chars: text.length, seconds: +(sent.samples / rate).toFixed(2), rate }, "wyoming synthesize");
       this.deps.metrics.requests.inc({ kind: "synthesize", result: "ok" });

@@ -9,6 +9,7 @@
  */
 import type { Logger } from "pino";
 import type { SpeechPipeline } from "../synth/pipeline.ts";
+import { validateSpeech } from "../request/speech-request.ts";
 import { hasSpeakableContent, normalizeWhitespace, splitSentences } from "../text/sentences.ts";
 import { audioStart, sendChunks, type Send } from "./audio-out.ts";
 import type { WyomingTarget } from "./resolve.ts";
@@ -120,11 +121,12 @@ export class SynthesisStream {
       let started = false;
       try {
         const { pipeline, send } = this.deps;
-        const speech = await pipeline.start({ text, engine: this.target.engine, voice: this.target.voice, options: this.target.options }, this.deps.signal);
+        const request = validateSpeech({ text, engine: this.target.engine, voice: this.target.voice, options: this.target.options, format: "pcm", stream: true }, { maxLength: this.deps.maxTextLength });
+        const speech = await pipeline.start(request, this.deps.signal);
         const rate = (this.rate ??= speech.sampleRate);
         await send("audio-start", audioStart(rate));
         started = true;
-        const sent = await sendChunks(send, speech.chunks, speech.sampleRate, rate, this.deps.samplesPerChunk);
+        const sent = await sendChunks(send, speech, rate, this.deps.samplesPerChunk);
         await send("audio-stop", { timestamp: Math.round((sent.samples * 1000) / rate) });
         this.deps.log.debug({ engine: speech.engineId, voice: speech.voice, chars: text.length, samples: sent.samples, rate }, "wyoming sentence sent");
       } catch (err) {

@@ -1,8 +1,11 @@
 /** The in-process encoder pool: threads are started once and reused by every later stream. */
 import { afterAll, describe, expect, it } from "vitest";
-import { closeEncoderPool, encodeAll, poolStats } from "../../core/audio/encoders/index.ts";
+import { closeEncoderPool, poolStats } from "../../core/audio/encoders/index.ts";
 import { poolSize } from "../../core/audio/encoders/pool.ts";
-import { decodeAudio, fromArray, tone } from "../compat/decode.ts";
+import { streamAudio, wholeAudio, type AudioFormat } from "../../core/audio/output/index.ts";
+import { asSpeech, decodeAudio, fromArray, tone } from "../compat/decode.ts";
+
+const encodeAll = async (format: AudioFormat, rate: number, pcm: AsyncIterable<Int16Array>) => (await wholeAudio(asSpeech(pcm, rate), { format })).body;
 
 const RATE = 22050;
 
@@ -28,9 +31,8 @@ describe("encoder pool", () => {
     async function* endless() {
       for (;;) yield tone(0.25, RATE)[0]!;
     }
-    const { encodeStream } = await import("../../core/audio/encoders/index.ts");
     let got = 0;
-    for await (const bytes of encodeStream("mp3", RATE, endless())) {
+    for await (const bytes of streamAudio(asSpeech(endless(), RATE), { format: "mp3" }).body) {
       got += bytes.length;
       if (got > 4000) break;
     }

@@ -1,7 +1,11 @@
 /** Every encoder: output decodes to the same tone, magic bytes, streaming, failure and cleanup. */
 import { describe, expect, it } from "vitest";
-import { AUDIO_FORMATS, contentType, encodeAll, encodeStream, type AudioFormat } from "../../core/audio/encoders/index.ts";
-import { decodeAudio, fromArray, rmsOf, tone, zeroCrossingHz } from "../compat/decode.ts";
+import { AUDIO_FORMATS, contentType, streamAudio, wholeAudio, type AudioFormat } from "../../core/audio/output/index.ts";
+import { asSpeech, decodeAudio, fromArray, rmsOf, tone, zeroCrossingHz } from "../compat/decode.ts";
+
+/** Through the output stage, as every route encodes. */
+const encodeAll = async (format: AudioFormat, rate: number, pcm: AsyncIterable<Int16Array>) => (await wholeAudio(asSpeech(pcm, rate), { format })).body;
+const encodeStream = (format: AudioFormat, rate: number, pcm: AsyncIterable<Int16Array>) => streamAudio(asSpeech(pcm, rate), { format }).body;
 
 const RATE = 22050;
 

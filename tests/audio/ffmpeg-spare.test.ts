@@ -4,9 +4,11 @@
  * starting its own (the start-up no longer comes before its first bytes). Real ffmpeg.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { encodeAll } from "../../core/audio/encoders/index.ts";
 import { ffmpegStats } from "../../core/audio/encoders/ffmpeg.ts";
-import { decodeAudio, fromArray, tone } from "../compat/decode.ts";
+import { wholeAudio, type AudioFormat } from "../../core/audio/output/index.ts";
+import { asSpeech, decodeAudio, fromArray, tone } from "../compat/decode.ts";
+
+const encodeAll = async (format: AudioFormat, rate: number, pcm: AsyncIterable<Int16Array>) => (await wholeAudio(asSpeech(pcm, rate), { format })).body;
 
 const RATE = 22050;
 const until = async (check: () => boolean, what: string) => {

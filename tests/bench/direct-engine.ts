@@ -14,7 +14,7 @@ import { Worker, isMainThread, parentPort } from "node:worker_threads";
 import espeakPlugin from "../../engines/espeak/index.ts";
 import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 import { lowerEnginePriority } from "../../core/registry/priority.ts";
-import { wavFile } from "../../core/audio/wav.ts";
+import { wavFile } from "../../core/audio/output/wav.ts";
 import { splitSentences } from "../../core/text/sentences.ts";
 import { withShortFirstChunk } from "../../core/text/first-chunk.ts";
 import { TextSchema } from "../../core/config/schema.ts";

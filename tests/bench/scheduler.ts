@@ -5,8 +5,8 @@
  * desktop LLM growing and shrinking), each row against its targets, and the decision time
  * with 1,000 queued requests.
  */
-import { decisionTiming } from "../../core/scheduler/sim/timing.ts";
-import { simulateAll, type SimRow } from "../../core/scheduler/sim/run.ts";
+import { decisionTiming } from "./sim/timing.ts";
+import { simulateAll, type SimRow } from "./sim/run.ts";
 
 function table(rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map(String));

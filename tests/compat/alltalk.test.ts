@@ -152,6 +152,24 @@ describe("file names and bad input", () => {
   });
 });
 
+describe("field names and units in errors", () => {
+  it("speed and pitch out of range name AllTalk's field, pitch in semitones, before any synthesis", async () => {
+    const spy = vi.spyOn(chorus.host.pipeline, "start");
+    try {
+      const pitch = await form("/api/tts-generate", stForm("Hello.", { pitch: "30" }));
+      expect(pitch.status).toBe(400);
+      expect(await pitch.json()).toMatchObject({ error: { code: "CHORUS_ERR_REQUEST_INVALID", field: "pitch", message: "pitch: must be between -24 and 24 semitones, got 30" } });
+      const speed = await form("/api/tts-generate", stForm("Hello.", { speed: "9" }));
+      expect(await speed.json()).toMatchObject({ error: { field: "speed", message: "speed: must be between 0.25 and 4, got 9" } });
+      const empty = await form("/api/tts-generate", stForm("** ..."));
+      expect(await empty.json()).toMatchObject({ error: { code: "CHORUS_ERR_TEXT_EMPTY", field: "text_input" } });
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 describe("text length before filtering", () => {
   it("text over 4 times text.maxLength is a 413 naming the AllTalk field, before it is filtered", async () => {
     const limit = chorus.host.config.text.maxLength * 4;

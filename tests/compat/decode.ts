@@ -72,3 +72,13 @@ export function rmsOf(samples: Int16Array): number {
   for (const s of samples) acc += s * s;
   return samples.length ? Math.sqrt(acc / samples.length) : 0;
 }
+
+/** PCM at one rate as the output stage takes it (a pipeline's chunks): closing it closes `pcm`. */
+export function asSpeech(pcm: AsyncIterable<Int16Array>, sampleRate: number): { sampleRate: number; chunks: AsyncGenerator<{ samples: Int16Array; sampleRate: number }> } {
+  return {
+    sampleRate,
+    chunks: (async function* () {
+      for await (const samples of pcm) yield { samples, sampleRate };
+    })(),
+  };
+}

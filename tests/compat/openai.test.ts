@@ -1,7 +1,7 @@
 /** The OpenAI-compatible API through the official `openai` SDK (v6) and raw requests as real clients send them. */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUDIO_FORMATS } from "../../core/audio/encoders/index.ts";
+import { AUDIO_FORMATS } from "../../core/audio/output/formats.ts";
 import { decodeAudio, rmsOf } from "./decode.ts";
 import { startChorus, type RunningChorus } from "./server.ts";
 

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { AUDIO_FORMATS } from "../../core/audio/encoders/index.ts";
+import { AUDIO_FORMATS } from "../../core/audio/output/formats.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { decodeAudio } from "./decode.ts";
 import { startChorus, type RunningChorus } from "./server.ts";

@@ -4,9 +4,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { wavFile } from "../../core/audio/wav.ts";
+import { wavFile } from "../../core/audio/output/wav.ts";
 import type { Host } from "../../core/host.ts";
-import { testHost } from "../helpers/host.ts";
+import { speechRequest, testHost } from "../helpers/host.ts";
 
 const SUBJECTS = ["The old sailor", "A quiet student", "My neighbour", "The tired baker", "Our new teacher", "A clever fox", "The young doctor", "His little sister"];
 const VERBS = ["carried", "painted", "repaired", "described", "noticed", "borrowed", "cleaned", "ordered"];
@@ -24,10 +24,10 @@ export class Speaker {
 
   async say(text: string): Promise<Int16Array> {
     this.host ??= testHost();
-    const speech = await this.host.pipeline.start({ text, engine: "espeak" }, new AbortController().signal);
+    const speech = await this.host.pipeline.start(speechRequest({ text, engine: "espeak" }), new AbortController().signal);
     this.sampleRate = speech.sampleRate;
     const chunks: Int16Array[] = [];
-    for await (const c of speech.chunks) chunks.push(c);
+    for await (const c of speech.chunks) chunks.push(c.samples);
     const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
     let at = 0;
     for (const c of chunks) {

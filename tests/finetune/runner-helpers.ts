@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { wavFile } from "../../core/audio/wav.ts";
+import { wavFile } from "../../core/audio/output/wav.ts";
 import { sentence } from "./helpers.ts";
 
 export const STANDIN = path.join(import.meta.dirname, "standin", "trainer.py");

@@ -16,7 +16,7 @@ import { xttsV2Runtime } from "../../core/finetune/models/xtts-v2-runtime.ts";
 import { JobManager } from "../../core/finetune/runner/manager.ts";
 import { buildSpec } from "../../core/finetune/runner/spec.ts";
 import { systemClock } from "../../core/scheduler/clock.ts";
-import { SchedulerCore } from "../../core/scheduler/core.ts";
+import { Scheduler } from "../../core/scheduler/scheduler.ts";
 import { noGpuProbe } from "../../core/scheduler/devices.ts";
 import { testConfig } from "../helpers/host.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -33,11 +33,11 @@ function setup(env: Record<string, string>, runner: Record<string, unknown> = {}
     scheduler: { devices: { simulated: [{ name: "RTX 4090", totalMb: 24564, heldByOthersMb: 0 }] }, reserveMb: 256, reservePercent: 0 },
     finetune: { runner: { python: "python3", worker: STANDIN, env, saveEverySteps: 2, jobsDir: path.join(root, "jobs"), ...runner } },
   });
-  const scheduler = new SchedulerCore({ config: config.scheduler, catalog: { manifest: () => undefined, get: () => undefined }, loader: { load: () => Promise.reject(new Error("no engines")) }, probe: noGpuProbe, clock: systemClock, log: pino({ level: "silent" }) });
+  const scheduler = new Scheduler({ config: config.scheduler, catalog: { manifest: () => undefined, get: () => undefined }, loader: { load: () => Promise.reject(new Error("no engines")) }, probe: noGpuProbe, clock: systemClock, log: pino({ level: "silent" }) });
   const manager = new JobManager(path.join(root, "jobs"), { leases: scheduler.training, launch: configLauncher(config), platform: "linux" });
   return { config, scheduler, manager };
 }
-const schedulers: SchedulerCore[] = [];
+const schedulers: Scheduler[] = [];
 afterAll(async () => {
   for (const s of schedulers) await s.close();
 });

@@ -3,6 +3,7 @@ import pino from "pino";
 import { loadConfig } from "../../core/config/load.ts";
 import type { Config } from "../../core/config/schema.ts";
 import { createHost, type Host } from "../../core/host.ts";
+import { validateSpeech, type SpeechRequest } from "../../core/request/speech-request.ts";
 import { tempDir } from "./temp.ts";
 
 let fileDataDir: string | undefined;
@@ -23,4 +24,9 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
 
 export function testHost(overrides: Record<string, unknown> = {}): Host {
   return createHost(testConfig(overrides), { log: pino({ level: "silent" }) });
+}
+
+/** A speech request as a surface makes one: through the one validator (the pipeline takes nothing else). */
+export function speechRequest(fields: Record<string, unknown>, limits: { maxLength: number } = { maxLength: 5000 }): SpeechRequest {
+  return validateSpeech(fields, limits);
 }

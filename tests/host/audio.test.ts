@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { resampleLinear } from "../../core/audio/resample.ts";
-import { WAV_UNKNOWN_SIZE, pcmBytes, wavFile, wavHeader } from "../../core/audio/wav.ts";
+import { resampleLinear } from "../../core/audio/output/resample.ts";
+import { WAV_UNKNOWN_SIZE, pcmBytes, wavFile, wavHeader } from "../../core/audio/output/wav.ts";
 import { parseWav } from "../../packages/sdk/src/index.ts";
 import { decodeWav } from "../helpers/audio.ts";
 

@@ -5,7 +5,7 @@ import type { EngineHost } from "../../core/registry/engine-host.ts";
 import { Registry } from "../../core/registry/registry.ts";
 import type { AudioChunk, SynthesisRequest } from "../../packages/sdk/src/index.ts";
 import { EngineError } from "../../packages/sdk/src/index.ts";
-import { wavFile } from "../../core/audio/wav.ts";
+import { wavFile } from "../../core/audio/output/wav.ts";
 import { decodeWav, expectSpeech } from "../helpers/audio.ts";
 import { testConfig } from "../helpers/host.ts";
 

@@ -19,6 +19,8 @@ function recordingSource() {
         requestedEngineId: request.engineId,
         profile: { name: "cpu", device: "cpu" } as Lease["profile"],
         engine: { listVoices: async () => [], synthesize: async function* () {} },
+        manifest: { id: request.engineId } as Lease["manifest"],
+        device: { kind: "cpu", index: 0, simulated: false },
         release: () => log.push(`release ${id}`),
         yieldTurn: async () => void log.push(`turn ${id}`),
       };

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Host } from "../../core/host.ts";
-import { testHost } from "../helpers/host.ts";
+import { speechRequest, testHost } from "../helpers/host.ts";
 
 const FIXTURES = path.join(import.meta.dirname, "fixtures", "plugins");
 const hosts: Host[] = [];
@@ -24,7 +24,7 @@ async function longChunksWhenShortDone(sentenceTurns: boolean): Promise<{ atShor
   fs.rmSync(dataDir, { recursive: true, force: true });
   const host = testHost({ dataDir, engines: { dirs: ["engines", FIXTURES] }, scheduler: { sentenceTurns } });
   hosts.push(host);
-  const job = (text: string) => ({ text, engine: "ticker", options: { delayMs: 20 } });
+  const job = (text: string) => speechRequest({ text, engine: "ticker", options: { delayMs: 20 } });
   const long = await host.pipeline.start(job(LONG), new AbortController().signal);
   let received = 1; // start() has the first chunk
   let atShortDone = -1;

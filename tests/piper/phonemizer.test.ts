@@ -1,6 +1,7 @@
 /** The phonemizer's own mechanics: warm reuse, sentence reconstruction, chunking, id mapping. */
 import { describe, expect, it } from "vitest";
-import { caseFold, chunkText, EspeakPhonemizer, splitSentences, textPhonemes } from "../../engines/piper/phonemizer.ts";
+import { chunkText } from "../../engines/piper/chunk-text.ts";
+import { caseFold, EspeakPhonemizer, splitSentences, textPhonemes } from "../../engines/piper/phonemizer.ts";
 import { mapSentences, phonemesToIds } from "../../engines/piper/phoneme-ids.ts";
 import { parseVoiceConfig } from "../../engines/piper/voice-config.ts";
 import defaultMap from "../../engines/piper/default-phoneme-id-map.json" with { type: "json" };

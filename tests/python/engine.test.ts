@@ -82,7 +82,10 @@ describe("Python engine containment", () => {
     expect(unresponsive).toBeGreaterThanOrEqual(0);
     expect(logs.slice(unresponsive).some((l) => l.plugin === "misbehaving-py" && l.reason === "worker_hang")).toBe(true);
     expect(resumed.action).toBe("fallback");
-    expect(String(resumed.detail)).toMatch(/hung .*; resuming sentence 1 of 1, 0\.10 s of it delivered on the restarted instance/);
+    // Whether the second chunk leaves the process before it stops depends on when the host's credit
+    // reaches the synthesis thread, so 0.10 or 0.20 s were delivered; the byte count above proves
+    // nothing is missing or repeated.
+    expect(String(resumed.detail)).toMatch(/hung .*; resuming sentence 1 of 1, 0\.[12]0 s of it delivered on the restarted instance/);
     expect(logs.some((l) => l.reason === "resumed_after_crash")).toBe(false);
     // The request resumed on the same instance, whose process was restarted once.
     await waitFor(() => logsOf("misbehaving-py").filter((l) => l.reason === "restarted").length === restartsBefore + 1, 5000, "the restart");

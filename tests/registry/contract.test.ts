@@ -48,6 +48,11 @@ describe("the load context", () => {
     expect(seen.settings).toEqual({ greeting: "hello", repeat: 2 });
     const placed = host.scheduler.snapshot(0).engines.find((e) => e.engine === "where");
     expect(placed).toMatchObject({ device: "cuda:1" });
+    // Its leases carry the same device and the manifest it was loaded from (the pipeline asks no registry).
+    const lease = await host.scheduler.acquire({ engineId: "where", fallback: false });
+    lease.release();
+    expect(lease.device).toEqual({ kind: "cuda", index: 1, simulated: true });
+    expect(lease.manifest).toBe(host.registry.manifest("where"));
     // The engine's own memory report (3900 MB, protocol `memory`) replaced the declared 4000 MB.
     expect(host.scheduler.decisions.list().some((d) => d.reason === "learned_footprint" && /reports 3900 MB/.test(d.detail ?? ""))).toBe(true);
   });

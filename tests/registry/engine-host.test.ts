@@ -19,10 +19,11 @@ function manifestOf(fixture: string, patch: Partial<Manifest> = {}): Manifest {
   return { ...entry.manifest, ...patch };
 }
 
-async function started(patch: Partial<Manifest> = {}, restart: Partial<RestartPolicy> = {}, settings: Record<string, unknown> = {}) {
+/** pingTimeoutMs: how long a worker has to answer the check after a timeout (5 s: ample for one that still answers on a loaded machine). */
+async function started(patch: Partial<Manifest> = {}, restart: Partial<RestartPolicy> = {}, settings: Record<string, unknown> = {}, pingTimeoutMs = 5000) {
   const { log, lines } = captureLog();
   const manifest = manifestOf("misbehaves", patch);
-  const host = new EngineHost({ manifest, pluginDir: path.join(FIXTURES, "misbehaves"), log, restart: { initialDelayMs: 40, ...restart }, pingTimeoutMs: 5000 });
+  const host = new EngineHost({ manifest, pluginDir: path.join(FIXTURES, "misbehaves"), log, restart: { initialDelayMs: 40, ...restart }, pingTimeoutMs });
   hosts.push(host);
   await host.start();
   await host.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: path.join(FIXTURES, "misbehaves"), settings, dataDir: tempDir("eh") });
@@ -79,7 +80,8 @@ describe.each(["worker", "process"] as const)("EngineHost (%s isolation)", (isol
   });
 
   it("kills and replaces a worker that stops answering altogether", async () => {
-    const { host, lines } = await started({ isolation });
+    // A spinning worker never answers the check, however long it is given: a short one.
+    const { host, lines } = await started({ isolation }, {}, {}, 500);
     const restarted = new Promise((r) => host.once("restart", r));
     // The stalled call waits for the ping's verdict and fails as a lost worker (a hang), which the pipeline resumes.
     const err = await say(host, "spin").catch((e: unknown) => e);

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createHost, type Host } from "../../core/host.ts";
+import { validateSpeech } from "../../core/request/speech-request.ts";
 import { EngineHost } from "../../core/registry/engine-host.ts";
 import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
 import { INITIAL_CREDITS, MAX_CHUNK_BYTES } from "../../core/registry/protocol.ts";
@@ -68,7 +69,7 @@ describe.each(["worker", "process"] as const)("flow control (%s isolation)", (is
     fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, "utf8")), isolation }));
     const chorus: Host = createHost(registryConfig([root], { engines: { dirs: [root], default: "flood" } }), { log: captureLog().log });
     cleanups.push(() => chorus.close());
-    const stream = await chorus.pipeline.start({ text: TEXT, engine: "flood" }, new AbortController().signal);
+    const stream = await chorus.pipeline.start(validateSpeech({ text: TEXT, engine: "flood" }, chorus.config.text), new AbortController().signal);
     cleanups.unshift(() => stream.chunks.return(undefined));
     const held = () => readAheadBytes() + synthesisQueuedBytes();
     const expected = DEFAULT_READ_AHEAD.streamBytes + INITIAL_CREDITS * MAX_CHUNK_BYTES;

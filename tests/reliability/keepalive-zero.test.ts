@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { ManualClock } from "../../core/scheduler/clock.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import type { Lease } from "../../core/scheduler/lease.ts";
 import { buildApp } from "../../core/server/app.ts";
 import type { Host } from "../../core/host.ts";

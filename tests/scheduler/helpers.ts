@@ -2,7 +2,7 @@
 import pino from "pino";
 import { SchedulerSchema } from "../../core/config/schema.ts";
 import { sleep, type Clock } from "../../core/scheduler/clock.ts";
-import { SchedulerCore } from "../../core/scheduler/core.ts";
+import { Scheduler } from "../../core/scheduler/scheduler.ts";
 import type { GpuProbe, ProbeResult } from "../../core/scheduler/devices.ts";
 import type { EngineCatalog, EngineLoader, LoadedEngine } from "../../core/scheduler/types.ts";
 import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
@@ -79,7 +79,7 @@ export function makeScheduler(options: { config?: Record<string, unknown>; catal
   const config = SchedulerSchema.parse({ reserveMb: 0, reservePercent: 0, ...options.config, devices: { cpuRamMb: 16000, gpus: "off", ...(options.config?.devices as object) } });
   const loader = options.loader ?? new FakeLoader(options.clock);
   const probe = options.probe ?? { read: async () => ({ ok: false as const, reason: "no GPU in tests" }) };
-  return new SchedulerCore({ config, catalog: options.catalog, loader, probe, clock: options.clock, log: silent });
+  return new Scheduler({ config, catalog: options.catalog, loader, probe, clock: options.clock, log: silent });
 }
 
 /** One simulated GPU of `totalMb` with `othersMb` held by other processes. */

@@ -1,6 +1,6 @@
 /** Queue, deadlines, cancellation, OOM recovery, keep-alive, pinning, generations, learned footprints. */
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../core/scheduler/clock.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { expiryDelayMs } from "../../core/scheduler/keep-alive.ts";
 import { ChorusError } from "../../core/errors.ts";
 import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";

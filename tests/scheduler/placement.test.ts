@@ -1,6 +1,6 @@
 /** Placement through the real scheduler with fakes: fit, fallbacks, eviction, waiting. */
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../core/scheduler/clock.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { ChorusError } from "../../core/errors.ts";
 import { FakeCatalog, FakeLoader, gpu, makeScheduler, manifest } from "./helpers.ts";
 

@@ -5,7 +5,7 @@
  * higher need waits, evicts, falls back or is refused, instead of loading on RAM that is not there.
  */
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../core/scheduler/clock.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { FakeCatalog, FakeLoader, gpu, makeScheduler, manifest } from "./helpers.ts";
 
 const leaky = manifest("leaky", [{ name: "cpu", device: "cpu", ramMb: 100, loadSeconds: 1 }], ["piper"]);

@@ -4,7 +4,7 @@
  * the one-engine-at-a-time baseline's, and it is never worse than the Ollama-like baseline.
  */
 import { describe, expect, it } from "vitest";
-import { simulateAll, type SimRow } from "../../core/scheduler/sim/run.ts";
+import { simulateAll, type SimRow } from "../bench/sim/run.ts";
 
 describe("trace-driven simulation", () => {
   let rows: SimRow[] = [];

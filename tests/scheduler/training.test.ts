@@ -1,6 +1,6 @@
 /** Training leases (core/scheduler/training.ts) on the scheduler's fakes and a manual clock. */
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../core/scheduler/clock.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { FakeCatalog, FakeLoader, gpu, makeScheduler, manifest } from "./helpers.ts";
 
 const big = manifest("big", [

@@ -4,7 +4,7 @@
  * sentence, and the long one then resumes ahead of newer requests. Order, not timing.
  */
 import { describe, expect, it } from "vitest";
-import { ManualClock, flush } from "../../core/scheduler/clock.ts";
+import { ManualClock, flush } from "../helpers/clock.ts";
 import { FakeCatalog, makeScheduler, manifest } from "./helpers.ts";
 
 /** Advances the manual clock until `p` settles (loads take clock time). */

@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { wavFile } from "../../core/audio/wav.ts";
+import { wavFile } from "../../core/audio/output/wav.ts";
 import type { RunningServer } from "../helpers/process.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { Speaker, sentence, writeCoqui, writeWav } from "../finetune/helpers.ts";

@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { wavFile } from "../../core/audio/wav.ts";
+import { wavFile } from "../../core/audio/output/wav.ts";
 import { runChorusAsync } from "../helpers/process.ts";
 import { startServer, tempDir, waitFor, type TestServer } from "../hotswap/server.ts";
 

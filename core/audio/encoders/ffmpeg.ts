@@ -13,7 +13,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { accessSync, chmodSync, constants } from "node:fs";
 import type { Writable } from "node:stream";
 import { createRequire } from "node:module";
-import { pcmBytes } from "../wav.ts";
+import { pcmBytes } from "../output/wav.ts";
 
 let cachedPath: string | undefined;
 

@@ -37,35 +37,21 @@ function fieldStrings(source: unknown): Record<string, string> {
   return out;
 }
 
-/**
- * How many times `text.maxLength` raw AllTalk text may be before filtering: filtering removes
- * markup, so what is spoken can be much shorter than what was sent, but filtering runs on the
- * event loop, so text far beyond anything one request speaks is refused before it starts.
- */
-export const RAW_TEXT_FACTOR = 4;
-
-/** 413 naming the AllTalk field when `text` is over `RAW_TEXT_FACTOR` times `maxLength`. */
-export function checkRawTextLength(text: string, maxLength: number, field: string): void {
-  const limit = maxLength * RAW_TEXT_FACTOR;
-  if (text.length > limit) {
-    throw new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `${field}: is ${text.length} characters; the limit before filtering is ${limit} (${RAW_TEXT_FACTOR} times text.maxLength)`, { field });
-  }
-}
-
-/** An optional numeric form field within [min, max]; 400 naming it otherwise. */
-export function numberField(form: Record<string, string>, name: string, min: number, max: number): number | undefined {
+/** An optional numeric form field (its range is the request's: request/speech-request.ts); 400 naming it when not a number. */
+export function numberField(form: Record<string, string>, name: string): number | undefined {
   const raw = form[name]?.trim();
   if (raw === undefined || raw === "") return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${name}: must be a number from ${min} to ${max}`, { field: name });
-  }
+  if (!Number.isFinite(n)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${name}: must be a number`, { field: name });
   return n;
 }
 
-/** Chorus request fields -> the AllTalk form field a client sent. */
+/**
+ * Chorus fields in errors raised after validation (the scheduler's `engine`, the pipeline's
+ * `voice`) -> the AllTalk form field a client sent. Validation errors name AllTalk's fields
+ * already (the routes pass their names to validateSpeech).
+ */
 function allTalkField(field: string | undefined, url: string): string | undefined {
-  if (field === "text") return url.startsWith("/api/tts-generate-streaming") ? "text" : "text_input";
   if (field === "voice") return url.startsWith("/api/tts-generate?") || url === "/api/tts-generate" ? "character_voice_gen" : "voice";
   if (field === "engine") return url.startsWith("/api/reload") ? "tts_method" : "engine";
   return field;

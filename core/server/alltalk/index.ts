@@ -12,10 +12,11 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { encodeStream } from "../../audio/encoders/index.ts";
-import { wavFile } from "../../audio/wav.ts";
+import { streamAudio, wholeAudio } from "../../audio/output/index.ts";
+import type { AudioChunk } from "../../../packages/sdk/src/index.ts";
 import { CHORUS_ROOT } from "../../config/load.ts";
 import { ChorusError } from "../../errors.ts";
+import { checkRawText, validateSpeech } from "../../request/speech-request.ts";
 import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
 import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
@@ -25,7 +26,7 @@ import { resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
 import { generateSpeech } from "./generate.ts";
 import { ownErrors } from "../surface.ts";
-import { allTalkSurface, checkRawTextLength, formParams, numberField, queryParams, sendRanged } from "./http.ts";
+import { allTalkSurface, formParams, numberField, queryParams, sendRanged } from "./http.ts";
 
 const PREVIEW_TEXT = "Hello, this is a preview of the voice you have chosen.";
 
@@ -165,9 +166,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     return { message: n ? "Cancelling current TTS generation" : "No generation in progress", cancelled: n };
   });
 
-  const writeOutput = async (name: string, sampleRate: number, chunks: Int16Array[]) => {
+  /** The parts' audio as one WAV file at the first part's rate (the output stage resamples the others once). */
+  const writeOutput = async (name: string, sampleRate: number, chunks: AudioChunk[]) => {
     const file = path.join(outputsDir, name);
-    await fs.writeFile(file, wavFile(sampleRate, chunks));
+    const wav = await wholeAudio({ sampleRate, chunks: chunks.values() }, { format: "wav" });
+    await fs.writeFile(file, wav.body);
     await applyRetention(outputsDir, compat.alltalk, name);
     // with an API key, the links carry a signed token so that an <audio> element can play them
     const url = compat.apiKey ? `/audio/${name}?token=${audioToken(name, compat.apiKey, compat.alltalk.maxAgeMinutes * 60)}` : `/audio/${name}`;
@@ -178,16 +181,15 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const form = formParams(request);
     const text = form.text_input;
     if (text === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
-    if (!text.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text_input: has nothing to speak", { field: "text_input" });
-    checkRawTextLength(text, config.text.maxLength, "text_input"); // before filtering, which blocks the event loop while it runs
+    checkRawText(text, config.text, { text: "text_input" }); // before filtering, which blocks the event loop while it runs
     const filtering = (form.text_filtering || "standard").toLowerCase() as TextFiltering;
     if (!TEXT_FILTERING_MODES.includes(filtering)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_filtering: must be none, standard or html", { field: "text_filtering" });
     const narrator = parseNarratorMode(form.narrator_enabled);
     if (narrator === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "narrator_enabled: must be true, false or silent", { field: "narrator_enabled" });
     const notInside = (form.text_not_inside || "character").toLowerCase() as NotInside;
     if (!["character", "narrator", "silent"].includes(notInside)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_not_inside: must be character, narrator or silent", { field: "text_not_inside" });
-    const speed = numberField(form, "speed", 0.25, 4);
-    const pitch = numberField(form, "pitch", -24, 24);
+    const speed = numberField(form, "speed");
+    const pitch = numberField(form, "pitch");
     const timestamp = (form.output_file_timestamp ?? "true").toLowerCase() !== "false";
     const name = outputFileName(form.output_file_name, timestamp);
     // `engine:voice` picks the engine for that voice; plain voices are the current engine's.
@@ -207,7 +209,8 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
           narrator,
           textNotInside: notInside,
           speed,
-          // AllTalk's pitch is in semitones; Chorus's is a frequency factor (2^(st/12): -24..24 -> 0.25..4).
+          limits: config.text,
+          // AllTalk's pitch is in semitones; Chorus's is a frequency factor (2^(st/12): -24..24 -> 0.25..4, checked by the validator).
           pitch: pitch === undefined ? undefined : 2 ** (pitch / 12),
           optionsFor: (engine) => engineOptions(engine, form.language),
         },
@@ -223,15 +226,17 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   const streaming = async (request: FastifyRequest, reply: FastifyReply) => {
     const params = { ...queryParams(request), ...formParams(request) };
     if (params.text === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text: is required", { field: "text" });
-    if (!params.text.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "text: has nothing to speak", { field: "text" });
-    checkRawTextLength(params.text, config.text.maxLength, "text");
+    checkRawText(params.text, config.text); // before resolving the voice: text far over the limit does no work
     const target = resolveVoiceRef(registry, voiceId(params.voice), state.engine);
+    const engine = target.engine ?? state.engine;
+    const speech = validateSpeech({ text: params.text, engine, voice: target.voice, options: engineOptions(engine, params.language), format: "wav", stream: true }, config.text);
     const controller = track(request, reply);
-    const speech = await pipeline.start({ text: params.text, engine: target.engine, voice: target.voice, options: engineOptions(target.engine ?? state.engine, params.language) }, controller.signal);
-    speechHeaders(reply, speech);
-    void reply.type("audio/wav");
+    const stream = await pipeline.start(speech, controller.signal);
+    speechHeaders(reply, stream);
+    const out = streamAudio(stream, { format: speech.format });
+    void reply.type(out.contentType);
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
-    return reply.send(Readable.from(encodeStream("wav", speech.sampleRate, speech.chunks)));
+    return reply.send(Readable.from(out.body));
   };
   app.get("/api/tts-generate-streaming", streaming);
   app.post("/api/tts-generate-streaming", streaming);
@@ -241,7 +246,7 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const voice = voiceId(form.voice);
     if (!voice) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: is required", { field: "voice" });
     const target = resolveVoiceRef(registry, voice, state.engine);
-    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: target.engine ?? state.engine, characterVoice: target.voice, narrator: false, textNotInside: "character" }, track(request, reply).signal).catch((err: unknown) => {
+    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: target.engine ?? state.engine, characterVoice: target.voice, narrator: false, textNotInside: "character", limits: config.text }, track(request, reply).signal).catch((err: unknown) => {
       // generateSpeech names tts-generate's field; this route's is `voice`.
       throw err instanceof ChorusError && err.field === "character_voice_gen" ? new ChorusError(err.code, err.message, { field: "voice", cause: err }) : err;
     });

@@ -2,7 +2,10 @@
 import { toChorusError } from "../errors.ts";
 import { routeNotFound, type Rendering, type Surface } from "../surface.ts";
 
-/** Chorus field names -> the OpenAI request parameter they came from. */
+/**
+ * Chorus field names in errors raised after validation (the scheduler's `engine`) -> the
+ * OpenAI request parameter they came from; validation errors name OpenAI's already.
+ */
 const PARAM: Record<string, string> = { text: "input", engine: "model" };
 
 /** Catalogue codes OpenAI has its own words for (its SDK reads `code`). */

@@ -6,8 +6,9 @@
  */
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
-import { AUDIO_FORMATS } from "../../audio/encoders/index.ts";
+import { AUDIO_FORMATS } from "../../audio/output/formats.ts";
 import { ChorusError } from "../../errors.ts";
+import { validateSpeech } from "../../request/speech-request.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { fromZod } from "../errors.ts";
 import { ownErrors } from "../surface.ts";
@@ -16,14 +17,21 @@ import { openaiTables } from "./aliases.ts";
 import { resolveTarget } from "./mapping.ts";
 import { sendAudio, sendSse } from "./respond.ts";
 
+/** OpenAI's names for request fields (errors name these). */
+const OPENAI_NAMES = { text: "input", engine: "model", format: "response_format" } as const;
+
 const VoiceField = z.union([z.string(), z.looseObject({ id: z.string() })], { error: "must be a voice name or an object with an id" });
 
+/**
+ * OpenAI's own fields and their types; the request's limits (text, speed) are checked once,
+ * by validateSpeech, after translation. `speed` is coerced here, as OpenAI takes "1.5".
+ */
 export const OpenAISpeechBody = z.looseObject({
   model: z.string({ error: "must be a string" }).default("tts-1"),
   input: z.string({ error: "is required and must be a string" }),
   voice: VoiceField,
   response_format: z.enum(AUDIO_FORMATS, { error: `must be one of ${AUDIO_FORMATS.join(", ")}` }).default("mp3"),
-  speed: z.coerce.number({ error: "must be a number" }).min(0.25, "must be at least 0.25").max(4, "must be at most 4").default(1),
+  speed: z.coerce.number({ error: "must be a number" }).default(1),
   instructions: z.string().optional(),
   stream_format: z.enum(["audio", "sse"], { error: "must be audio or sse" }).default("audio"),
 });
@@ -49,18 +57,22 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
     if (!parsed.success) throw fromZod(parsed.error);
     const body = parsed.data;
     if (body.input.length > compat.openai.maxInput) {
-      // OpenAI answers 400 here (the SDK's BadRequestError), code string_above_max_length.
+      // A translation rule of this surface, not a request limit: OpenAI's contract is a 400
+      // (the SDK's BadRequestError) with code string_above_max_length for raw input over 4096.
       throw new OpenAIRequestError(`input: string should have at most ${compat.openai.maxInput} characters (got ${body.input.length})`, "input", "string_above_max_length");
     }
-    if (!body.input.trim()) throw new ChorusError("CHORUS_ERR_TEXT_EMPTY", "input: must not be empty", { field: "input" });
     const voiceName = typeof body.voice === "string" ? body.voice : body.voice.id;
     if (!voiceName.trim()) throw badRequest("voice: must not be empty", "voice");
     const target = resolveTarget(tables(), registry, body.model, voiceName);
-    const signal = abortOnDisconnect(request, reply);
-    const stream = await pipeline.start({ text: body.input, engine: target.engine, voice: target.voice, speed: body.speed, options: target.options }, signal);
+    const speech = validateSpeech(
+      { text: body.input, engine: target.engine, voice: target.voice, speed: body.speed, options: target.options, format: body.response_format, stream: true },
+      config.text,
+      OPENAI_NAMES,
+    );
+    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply));
     speechHeaders(reply, stream);
-    if (body.stream_format === "sse") return sendSse(reply, stream, body.response_format, compat.openai.pcmSampleRate, body.input.length);
-    return sendAudio(reply, stream, body.response_format, compat.openai.pcmSampleRate);
+    if (body.stream_format === "sse") return sendSse(reply, stream, speech.format, compat.openai.pcmSampleRate, body.input.length);
+    return sendAudio(reply, stream, speech.format, compat.openai.pcmSampleRate);
   };
   app.post("/audio/speech", speech);
 

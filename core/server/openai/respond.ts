@@ -1,27 +1,20 @@
 /** Sends a pipeline's speech as an encoded, chunked audio body or as OpenAI SSE events. */
 import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
-import { contentType, encodeStream, type AudioFormat } from "../../audio/encoders/index.ts";
-import { resampleLinear } from "../../audio/resample.ts";
+import { streamAudio, type AudioFormat } from "../../audio/output/index.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { primed } from "../primed.ts";
 import { ChorusError } from "../../errors.ts";
-
-/** PCM at `to` Hz (linear interpolation per chunk; a no-op when the rates agree). */
-export async function* atRate(chunks: AsyncIterable<Int16Array>, from: number, to: number): AsyncGenerator<Int16Array> {
-  for await (const c of chunks) yield resampleLinear(c, from, to);
-}
 
 /**
  * Streams `speech` encoded as `format`; for pcm, at `pcmRate` when given. The first encoded
  * bytes are awaited before the audio headers are set (see primed.ts).
  */
 export async function sendAudio(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null): Promise<FastifyReply> {
-  const rate = format === "pcm" && pcmRate ? pcmRate : speech.sampleRate;
-  const pcm = rate === speech.sampleRate ? speech.chunks : atRate(speech.chunks, speech.sampleRate, rate);
-  const audio = await primed(encodeStream(format, rate, pcm));
-  void reply.header("X-Sample-Rate", String(rate));
-  void reply.type(contentType(format, rate));
+  const out = streamAudio(speech, { format, sampleRate: format === "pcm" && pcmRate ? pcmRate : undefined });
+  const audio = await primed(out.body);
+  void reply.header("X-Sample-Rate", String(out.sampleRate));
+  void reply.type(out.contentType);
   return reply.send(Readable.from(audio));
 }
 
@@ -30,12 +23,11 @@ export async function sendAudio(reply: FastifyReply, speech: SpeechStream, forma
  * then `speech.audio.done` with a usage estimate. Each event is one `data:` line of JSON.
  */
 export async function sendSse(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null, inputChars: number): Promise<FastifyReply> {
-  const rate = format === "pcm" && pcmRate ? pcmRate : speech.sampleRate;
-  const pcm = rate === speech.sampleRate ? speech.chunks : atRate(speech.chunks, speech.sampleRate, rate);
+  const out = streamAudio(speech, { format, sampleRate: format === "pcm" && pcmRate ? pcmRate : undefined });
   async function* events() {
     let bytes = 0;
     try {
-      for await (const audio of encodeStream(format, rate, pcm)) {
+      for await (const audio of out.body) {
         bytes += audio.length;
         yield `data: ${JSON.stringify({ type: "speech.audio.delta", audio: audio.toString("base64") })}\n\n`;
       }
@@ -50,7 +42,7 @@ export async function sendSse(reply: FastifyReply, speech: SpeechStream, format:
     yield `data: ${JSON.stringify({ type: "speech.audio.done", usage: { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens } })}\n\n`;
   }
   const stream = await primed(events());
-  void reply.header("X-Sample-Rate", String(rate));
+  void reply.header("X-Sample-Rate", String(out.sampleRate));
   void reply.header("Cache-Control", "no-cache");
   void reply.type("text/event-stream; charset=utf-8");
   return reply.send(Readable.from(stream, { objectMode: false }));

@@ -18,7 +18,7 @@ import { checkDataset, isInside } from "../../finetune/check.ts";
 import { DatasetPathError, readDataset } from "../../finetune/dataset/read.ts";
 import { DecodeError, decodeAudio } from "../../finetune/dataset/audio.ts";
 import { correctTranscript, findEntry, TranscriptError } from "../../finetune/dataset/transcript.ts";
-import { wavFile } from "../../audio/wav.ts";
+import { wavFile } from "../../audio/output/wav.ts";
 import { TRAINABLE_MODELS, trainableModel } from "../../finetune/models/index.ts";
 import { resolveGpu, type SchedulerSnapshot } from "../../finetune/gpu.ts";
 import { planFromReport } from "../../finetune/plan.ts";

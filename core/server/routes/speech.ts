@@ -7,26 +7,17 @@
  */
 import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { z } from "zod";
-import { AUDIO_FORMATS, contentType, encodeAll, encodeStream } from "../../audio/encoders/index.ts";
+import { streamAudio, wholeAudio } from "../../audio/output/index.ts";
+import { ChorusError } from "../../errors.ts";
+import { validateSpeech } from "../../request/speech-request.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
-import { fromZod } from "../errors.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
 
-export const SpeechBody = z.strictObject({
-  // "" and "   " alike are CHORUS_ERR_TEXT_EMPTY, from the pipeline.
-  text: z.string(),
-  engine: z.string().min(1).optional(),
-  voice: z.string().min(1).optional(),
-  speed: z.number().min(0.25).max(4).optional(),
-  pitch: z.number().min(0.25).max(4).optional(),
-  format: z.enum(AUDIO_FORMATS).default("wav"),
-  stream: z.boolean().default(false),
-  options: z.record(z.string(), z.unknown()).optional(),
-  fallback: z.boolean().optional(),
-  keepAlive: z.number().min(-1).optional(),
-});
+/** The native body's names for request fields where they differ (the rest are the request's own). */
+const NATIVE_NAMES = { keepAliveSeconds: "keepAlive" } as const;
+/** Request fields no native client sends (set by other surfaces). */
+const NOT_NATIVE = ["keepAliveSeconds", "continues"];
 
 /** Aborts when the client goes away before the response has been fully sent. */
 export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): AbortSignal {
@@ -49,25 +40,29 @@ export function speechHeaders(reply: FastifyReply, speech: SpeechStream): void {
 }
 
 export const speechRoutes: FastifyPluginAsync = async (app) => {
+  const { registry, pipeline, config } = app.host;
   app.post("/api/speech", async (request, reply) => {
-    if (request.body === null || typeof request.body !== "object" || Array.isArray(request.body)) {
-      throw fromZod(new z.ZodError([{ code: "custom", path: [], message: "body must be a JSON object", input: request.body }]));
+    const body = request.body;
+    if (body === null || typeof body !== "object" || Array.isArray(body)) {
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "(body): body must be a JSON object", { field: "(body)" });
     }
-    const parsed = SpeechBody.safeParse(request.body);
-    if (!parsed.success) throw fromZod(parsed.error);
-    const body = parsed.data;
-    // `engine:voice` names the engine too (it must agree with `engine` when both are given).
-    const target = resolveVoiceRef(app.host.registry, body.voice, body.engine, { explicit: true });
-    const signal = abortOnDisconnect(request, reply);
-    const speech = await app.host.pipeline.start(
-      { text: body.text, engine: target.engine, voice: target.voice, speed: body.speed, pitch: body.pitch, options: body.options, fallback: body.fallback, keepAliveSeconds: body.keepAlive },
-      signal,
-    );
-    speechHeaders(reply, speech);
-    void reply.type(contentType(body.format, speech.sampleRate));
+    const { keepAlive, ...fields } = body as Record<string, unknown>;
+    const internal = NOT_NATIVE.find((name) => Object.hasOwn(fields, name));
+    if (internal) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${internal}: unknown field`, { field: internal });
+    // `engine:voice` names the engine too (it must agree with `engine` when both are given); other types are the validator's to refuse.
+    if (typeof fields.voice === "string" && fields.voice && (fields.engine === undefined || typeof fields.engine === "string")) {
+      Object.assign(fields, resolveVoiceRef(registry, fields.voice, fields.engine as string | undefined, { explicit: true }));
+    }
+    const speech = validateSpeech({ ...fields, ...(keepAlive === undefined ? {} : { keepAliveSeconds: keepAlive }) }, config.text, NATIVE_NAMES);
+    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply));
+    speechHeaders(reply, stream);
     // Streamed: bytes as they are made, so a WAV header says "unknown" sizes and a FLAC's
     // STREAMINFO no length. Not streamed: the whole file, its header with the total length.
-    if (body.stream) return reply.send(Readable.from(encodeStream(body.format, speech.sampleRate, speech.chunks), { objectMode: false }));
-    return reply.send(await encodeAll(body.format, speech.sampleRate, speech.chunks));
+    if (speech.stream) {
+      const out = streamAudio(stream, { format: speech.format });
+      return reply.type(out.contentType).send(Readable.from(out.body, { objectMode: false }));
+    }
+    const out = await wholeAudio(stream, { format: speech.format });
+    return reply.type(out.contentType).send(out.body);
   });
 };

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
-import { AUDIO_FORMATS } from "../../audio/encoders/index.ts";
+import { AUDIO_FORMATS } from "../../audio/output/formats.ts";
 import { CHORUS_ROOT } from "../../config/load.ts";
 
 const WEB_ROOT = fileURLToPath(new URL("../../web/", import.meta.url));

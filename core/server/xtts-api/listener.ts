@@ -14,6 +14,7 @@ import { xttsSurface } from "./errors.ts";
 import { frameworkHandlers } from "../framework-errors.ts";
 import { ownErrors, SurfaceTable } from "../surface.ts";
 import { xttsSurfaceRoutes } from "./routes.ts";
+import { closeUnusedConnectionsOnClose } from "../unused-connections.ts";
 
 export async function startSecondListener(host: Host, context: XttsContext, port: number): Promise<() => Promise<void>> {
   const log = host.log.child({ component: "http", listener: "xtts-api" });
@@ -28,6 +29,7 @@ export async function startSecondListener(host: Host, context: XttsContext, port
     frameworkErrors,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  closeUnusedConnectionsOnClose(app);
   app.decorate("host", host);
   app.decorate("surfaces", surfaces);
   ownErrors(app, xttsSurface);

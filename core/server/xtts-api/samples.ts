@@ -7,7 +7,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { wavFile } from "../../audio/wav.ts";
+import { wholeAudio } from "../../audio/output/index.ts";
 import type { Host } from "../../host.ts";
 import type { Voice } from "../../../packages/sdk/src/index.ts";
 import { Detail } from "./errors.ts";
@@ -70,12 +70,11 @@ export class Samples {
         if (await isFile(file)) return file;
         // Neutral settings: a preview made after `speed 2` would otherwise be kept at that speed.
         const speech = await speak(this.host, { ...this.state, settings: defaultSettings() }, { text: PREVIEW_TEXT, speaker_wav: `${engine}:${voice}`, language: "en" }, new AbortController().signal, false);
-        const chunks: Int16Array[] = [];
-        for await (const c of speech.chunks) chunks.push(c);
+        const wav = await wholeAudio(speech, { format: "wav", sampleRate: XTTS_RATE });
         await fs.mkdir(path.dirname(file), { recursive: true });
         await this.prune(engine, String(generation));
         const tmp = `${file}.${process.pid}.part`;
-        await fs.writeFile(tmp, wavFile(XTTS_RATE, chunks));
+        await fs.writeFile(tmp, wav.body);
         await fs.rename(tmp, file);
         return file;
       })().finally(() => this.rendering.delete(file));

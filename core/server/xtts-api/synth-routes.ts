@@ -7,43 +7,22 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { pcmBytes, wavFile, wavHeader } from "../../audio/wav.ts";
+import { streamAudio, wholeAudio } from "../../audio/output/index.ts";
+import type { SpeechStream } from "../../synth/pipeline.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { Detail } from "./errors.ts";
 import { FILE_FIELDS, SYNTH_FIELDS, parseModel } from "./fields.ts";
 import { confine } from "./folders.ts";
-import { XTTS_RATE, speak, type XttsSpeech } from "./speak.ts";
+import { XTTS_RATE, speak } from "./speak.ts";
 import type { XttsContext } from "./context.ts";
 
-/** Bytes of a streamed WAV: the header, then each chunk; closing it closes the speech. */
-function streamedWav(chunks: AsyncIterableIterator<Int16Array>): AsyncIterableIterator<Buffer> {
-  let headerSent = false;
-  const iterator: AsyncIterableIterator<Buffer> = {
-    next: async () => {
-      if (!headerSent) {
-        headerSent = true;
-        return { done: false, value: wavHeader(XTTS_RATE) };
-      }
-      const item = await chunks.next();
-      return item.done ? { done: true, value: undefined } : { done: false, value: pcmBytes(item.value) };
-    },
-    return: async () => {
-      await chunks.return?.();
-      return { done: true, value: undefined };
-    },
-    [Symbol.asyncIterator]: () => iterator,
-  };
-  return iterator;
+/** The whole WAV at XTTS's rate (the output stage resamples the engine's chunks once). */
+async function collect(speech: SpeechStream): Promise<Buffer> {
+  return (await wholeAudio(speech, { format: "wav", sampleRate: XTTS_RATE })).body;
 }
 
-async function collect(speech: XttsSpeech): Promise<Buffer> {
-  const chunks: Int16Array[] = [];
-  for await (const c of speech.chunks) chunks.push(c);
-  return wavFile(XTTS_RATE, chunks);
-}
-
-function audioHeaders(reply: FastifyReply, speech: XttsSpeech): void {
-  speechHeaders(reply, speech.stream);
+function audioHeaders(reply: FastifyReply, speech: SpeechStream): void {
+  speechHeaders(reply, speech);
   void reply.header("X-Sample-Rate", String(XTTS_RATE));
 }
 
@@ -66,7 +45,7 @@ export function synthRoutes(app: FastifyInstance, ctx: XttsContext): void {
     const speech = await speak(host, state, params, abortOnDisconnect(request, reply), true);
     audioHeaders(reply, speech);
     void reply.type("audio/x-wav").header("Cache-Control", "no-cache");
-    return reply.send(Readable.from(streamedWav(speech.chunks), { objectMode: false }));
+    return reply.send(Readable.from(streamAudio(speech, { format: "wav", sampleRate: XTTS_RATE }).body, { objectMode: false }));
   };
   app.get("/tts_stream", stream);
   app.post("/tts_stream", stream);

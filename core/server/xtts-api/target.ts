@@ -17,6 +17,7 @@ import type { Registry } from "../../registry/registry.ts";
 import type { Manifest } from "../../../packages/sdk/src/index.ts";
 import type { Config } from "../../config/schema.ts";
 import { ChorusError } from "../../errors.ts";
+import { PROSODY_MIN } from "../../request/speech-request.ts";
 import { defaultSettings, type TtsSettings } from "./fields.ts";
 import { folderRoots, hasDotDot, isInside, type FolderRoots } from "./folders.ts";
 
@@ -109,6 +110,6 @@ export function engineOptions(manifest: Manifest | undefined, settings: TtsSetti
 
 /** The request speed for the engine, when it takes one. */
 export function engineSpeed(manifest: Manifest | undefined, settings: TtsSettings): number | undefined {
-  // xtts-api-server allows 0.2; the pipeline's floor is 0.25.
-  return manifest?.capabilities.speed ? Math.max(0.25, settings.speed) : undefined;
+  // xtts-api-server allows 0.2; the request's floor is PROSODY_MIN (0.25): a translation, not a refusal.
+  return manifest?.capabilities.speed ? Math.max(PROSODY_MIN, settings.speed) : undefined;
 }

@@ -9,7 +9,7 @@
  * - Ollama-like (OllamaLike, below): memory-aware LRU that queues when busy.
  */
 import type { PlacementProfile } from "../../../packages/sdk/src/index.ts";
-import type { LoadedEngine } from "../types.ts";
+import type { LoadedEngine } from "../../../core/scheduler/types.ts";
 import type { SimEngine, SimGpu, SimLoader } from "./world.ts";
 
 export interface Served {

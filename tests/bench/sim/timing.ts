@@ -3,9 +3,8 @@
  * measured are (a) placing one new request (served by an idle engine) and (b) one pass that
  * re-decides the whole queue (as after every release), each waiter distinct.
  */
-import { ManualClock } from "../clock.ts";
-import type { SchedulerCore } from "../core.ts";
-import type { Lease } from "../lease.ts";
+import { ManualClock } from "../../helpers/clock.ts";
+import type { Lease } from "../../../core/scheduler/lease.ts";
 import { chorusScheduler } from "./run.ts";
 import { SIM_ENGINES, SimGpu, SimLoader } from "./world.ts";
 
@@ -36,12 +35,10 @@ export async function decisionTiming(queued = 1000): Promise<{ queued: number; d
   for (let i = 0; i < rounds; i++) (await s.acquire({ engineId: "espeak" })).release();
   const acquireUs = ((performance.now() - t) * 1000) / rounds;
   t = performance.now();
-  for (let i = 0; i < rounds; i++) (s as unknown as { pump(): void }).pump();
+  for (let i = 0; i < rounds; i++) s.changed();
   const passUs = ((performance.now() - t) * 1000) / rounds;
   held.forEach((l) => l.release());
   await s.close();
   await Promise.all(waiting);
   return { queued, distinct: queued, acquireUs, passUs };
 }
-
-export type { SchedulerCore };

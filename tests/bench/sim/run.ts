@@ -1,15 +1,15 @@
 /**
- * The trace-driven simulation: the real SchedulerCore (and the baselines) on a simulated GPU
+ * The trace-driven simulation: the real Scheduler (and the baselines) on a simulated GPU
  * and a simulated clock. Returns one row per card x workload x policy.
  */
 import pino from "pino";
-import { SchedulerSchema } from "../../config/schema.ts";
+import { SchedulerSchema } from "../../../core/config/schema.ts";
 import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
-import { ManualClock } from "../clock.ts";
-import { SchedulerCore } from "../core.ts";
+import { ManualClock } from "../../helpers/clock.ts";
+import { Scheduler } from "../../../core/scheduler/scheduler.ts";
 import { OllamaLike, OneEngineAtATime, PlainLru, type Policy, type Served } from "./baselines.ts";
 import { SIM_ENGINES, SimGpu, SimLoader, simCatalog, simProbe, synthSeconds, type SimEngine } from "./world.ts";
-import type { GpuProbe } from "../devices.ts";
+import type { GpuProbe } from "../../../core/scheduler/devices.ts";
 import { bursts, llmDesktop, longTexts, switching, type Workload } from "./workloads.ts";
 
 export interface Card {
@@ -52,17 +52,17 @@ const silent = pino({ level: "silent" });
  * Chorus on the simulated card. With `probe` (others' memory changes over time) the card is
  * read like a real one (nvidia-smi readings); without, it is a configured simulated device.
  */
-export function chorusScheduler(clock: ManualClock, loader: SimLoader, card: Card, engines: SimEngine[], extra: Record<string, unknown> = {}, probe?: GpuProbe): SchedulerCore {
+export function chorusScheduler(clock: ManualClock, loader: SimLoader, card: Card, engines: SimEngine[], extra: Record<string, unknown> = {}, probe?: GpuProbe): Scheduler {
   const config = SchedulerSchema.parse({
     devices: { simulated: probe ? [] : [{ name: card.name, totalMb: card.totalMb, heldByOthersMb: card.othersMb }], cpuRamMb: 16384 },
     requestDeadlineSeconds: 3600,
     ...extra,
   });
-  return new SchedulerCore({ config, catalog: simCatalog(engines), loader, probe: probe ?? { read: async () => ({ ok: false, reason: "simulated" }) }, clock, log: silent });
+  return new Scheduler({ config, catalog: simCatalog(engines), loader, probe: probe ?? { read: async () => ({ ok: false, reason: "simulated" }) }, clock, log: silent });
 }
 
 class ChorusPolicy implements Policy {
-  constructor(readonly s: SchedulerCore) {}
+  constructor(readonly s: Scheduler) {}
 
   async serve(engineId: string, chars: number): Promise<Served> {
     let lease = await this.s.acquire({ engineId });

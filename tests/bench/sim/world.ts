@@ -3,12 +3,13 @@
  * engines, per-request memory), engines with declared load times and synthesis speeds, and a
  * loader that fails with OutOfMemoryError exactly when the memory is not there.
  */
-import { sleep, type ManualClock } from "../clock.ts";
-import type { GpuProbe } from "../devices.ts";
-import type { EngineCatalog, EngineLoader, LoadedEngine } from "../types.ts";
+import { sleep } from "../../../core/scheduler/clock.ts";
+import type { ManualClock } from "../../helpers/clock.ts";
+import type { GpuProbe } from "../../../core/scheduler/devices.ts";
+import type { EngineCatalog, EngineLoader, LoadedEngine } from "../../../core/scheduler/types.ts";
 import { OutOfMemoryError } from "../../../packages/sdk/src/index.ts";
 import type { Manifest, PlacementProfile } from "../../../packages/sdk/src/index.ts";
-import { ManifestSchema } from "../../registry/manifest-schema.ts";
+import { ManifestSchema } from "../../../core/registry/manifest-schema.ts";
 
 /** Characters per second a profile synthesises, plus a fixed cost per request (seconds). */
 export interface Speed {

@@ -1,0 +1,49 @@
+/**
+ * The production scheduler: the facade (scheduler.ts) wired to the registry (engines start in
+ * their own worker), nvidia-smi (or simulated GPUs from the config) and the system clock.
+ */
+import type { Logger } from "pino";
+import type { Config } from "../config/schema.ts";
+import type { Registry } from "../registry/registry.ts";
+import type { DeviceInfo } from "../../packages/sdk/src/index.ts";
+import { systemClock } from "./clock.ts";
+import { NvidiaSmiProbe, noGpuProbe } from "./devices.ts";
+import { Scheduler } from "./scheduler.ts";
+import type { EngineLoader } from "./types.ts";
+
+/** Starts engines through the registry; GPU profiles on a simulated GPU run their CPU path. */
+export function registryLoader(registry: Registry): EngineLoader {
+  return {
+    async load(engineId, profile, { simulated, gpuIndex }) {
+      const device: DeviceInfo = profile.device === "cuda" ? { kind: "cuda", index: gpuIndex ?? 0, simulated } : { kind: "cpu", index: 0, simulated: false };
+      const host = await registry.startEngine(engineId, profile, device);
+      return {
+        listVoices: () => host.listVoices(),
+        synthesize: (request, signal) => host.synthesize(request, signal),
+        unload: () => host.unload(),
+        health: () => host.health(),
+        terminate: () => host.shutdown(),
+        onExit: (listener) => void host.once("exit", listener),
+        onMemory: (listener) => {
+          host.on("memory", listener);
+          if (host.lastMemory) listener(host.lastMemory); // reported during load, before this listener
+        },
+      };
+    },
+  };
+}
+
+export function registryScheduler(config: Config, registry: Registry, log: Logger): Scheduler {
+  const s = config.scheduler;
+  const scheduler = new Scheduler({
+    config: s,
+    catalog: registry,
+    loader: registryLoader(registry),
+    probe: s.devices.gpus === "off" ? noGpuProbe : new NvidiaSmiProbe(s.devices.nvidiaSmi),
+    clock: systemClock,
+    log,
+  });
+  // A plugin removed or replaced: its idle instances unload now, not at some later event.
+  registry.on("change", () => scheduler.changed());
+  return scheduler;
+}
