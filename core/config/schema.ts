@@ -28,6 +28,14 @@ export const LogSchema = z.strictObject({
 
 export const TextSchema = z.strictObject({
   maxLength: z.number().int().positive().default(5000),
+  /**
+   * Time to first audio: when a text has at least 4x this many words, the first sentence's
+   * opening (up to its last comma, semicolon, colon or dash within this many words, else this
+   * many words) is synthesised on its own, so the first audio comes after a few words instead
+   * of a whole sentence. The cost: one extra utterance boundary at the cut (a short pause, a
+   * falling tone). 0 turns it off. core/text/first-chunk.ts.
+   */
+  firstChunkWords: z.number().int().min(0).max(100).default(6),
 });
 
 export const EnginesSchema = z.strictObject({

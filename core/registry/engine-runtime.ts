@@ -10,6 +10,7 @@ import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { SDK_VERSION } from "../../packages/sdk/src/index.ts";
 import { MAX_CHUNK_BYTES, PROTOCOL_VERSION, type EngineBootData, type EngineToHost, type HostToEngine, type WireLoadContext } from "./protocol.ts";
 import { toWireError } from "./wire-errors.ts";
+import type { MessagePort } from "node:worker_threads";
 
 export interface Channel {
   /** `transfer`: buffers the message hands over (moved, not copied, where the transport can). */
@@ -17,6 +18,15 @@ export interface Channel {
   onMessage(handler: (message: HostToEngine) => void): void;
   /** Ends the runtime (`shutdown`). */
   exit(): void;
+}
+
+/** The worker-thread transport: messages on `port`, the transfer list passed on (PCM moved, not copied). */
+export function portChannel(port: Pick<MessagePort, "postMessage" | "on">, exit: () => void): Channel {
+  return {
+    send: (message, transfer) => port.postMessage(message, transfer ?? []),
+    onMessage: (handler) => port.on("message", (m: HostToEngine) => handler(m)),
+    exit,
+  };
 }
 
 /** Credits of one synthesis: `take` waits for one, `grant` adds some, `close` wakes the waiter. */

@@ -13,6 +13,7 @@ import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
 import type { SpeechRequest } from "../request/speech-request.ts";
 import { EngineError, OutOfMemoryError, SynthesisAbortedError, type AudioChunk, type Manifest, type PlacementProfile, type Voice } from "../../packages/sdk/src/index.ts";
 import { splitSentences } from "../text/sentences.ts";
+import { withShortFirstChunk } from "../text/first-chunk.ts";
 import { carriedOptions, validateOptions } from "./options.ts";
 import { prosodyFor } from "./prosody.ts";
 import { matchVoice } from "../voices/match.ts";
@@ -94,7 +95,8 @@ export class SpeechPipeline {
       const manifest = lease.manifest;
       const options = lease.engineId === requested ? validateOptions(manifest, job.options) : this.fallbackOptions(manifest, job.options);
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested);
-      const sentences = manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text);
+      // A short first part, so that the first audio comes soon (core/text/first-chunk.ts).
+      const sentences = withShortFirstChunk(manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text), this.config.text.firstChunkWords);
       const current = { lease, voice, requested: { speed: job.speed, pitch: job.pitch } };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();

@@ -5,8 +5,11 @@
  * `main` keeps state in C globals (getopt's `optind`, open files), so the linear memory is
  * snapshotted before the first run and restored before each one: every run starts as fresh
  * as a new process, without compiling or instantiating anything.
- * Each run pays espeak's start-up (about 15 ms: it re-reads its voice list and data), so the
- * engine splits the text itself: the first sentence runs alone so that it streams at once,
+ * Each run pays espeak's start-up. It was about 14 ms of CPU, nearly all of it espeak building
+ * its voice list (some 370 files opened and read through emscripten's JS file system) and the
+ * restore of 18 MB of memory; now a voice is named by its file (no list is built) and only the
+ * 0.3 MB a run can change is restored: about 1.5 ms (a variant still builds the list).
+ * The engine splits the text itself: the first sentence runs alone so that it streams at once,
  * the rest share runs of up to MAX_BATCH_CHARS; cancellation is checked between runs.
  */
 import fs from "node:fs";
@@ -48,6 +51,9 @@ const MAX_BATCH_CHARS = 1200;
 interface EmscriptenFS {
   readdir(path: string): string[];
   stat(path: string): { mode: number };
+  lstat(path: string): { mode: number };
+  readlink(path: string): string;
+  symlink(target: string, path: string): void;
   isDir(mode: number): boolean;
   readFile(path: string, opts?: { encoding: "utf8" }): Uint8Array;
   writeFile(path: string, data: string | Uint8Array): void;
@@ -65,6 +71,8 @@ interface WasmExports {
   fflush(stream: number): number;
   stackSave(): number;
   stackRestore(sp: number): void;
+  /** Table of the files embedded in the module's memory: {name, length, data} pointers, 0-ended. */
+  __emscripten_embedded_file_data?: WebAssembly.Global;
 }
 interface EmscriptenStream {
   fd: number;
@@ -77,6 +85,17 @@ class EspeakEngine implements Engine {
   private variants = new Set<string>();
   private stderr: string[] = [];
   private pristine?: Uint8Array;
+  /** The parts of `pristine` a run may change (all of it but the embedded data files). */
+  private restore: [number, number][] = [];
+  /**
+   * Voice id -> its language file, as a lower-case path under lang/ (`gmw/en-us`). Given this
+   * path, espeak loads the file directly; given the id, it first builds its voice list
+   * (about 370 files opened and read through the JS file system, most of a run's start-up).
+   * Same audio for every voice (tests/engines/espeak.test.ts). Not used with a variant: with
+   * one, some voices sound different by file than by id (fr-fr+m3; for breathy variants such as
+   * f2 part of that is their random breath noise), so variants keep espeak's own lookup.
+   */
+  private voiceFiles = new Map<string, string>();
 
   async load(): Promise<void> {
     const require = createRequire(import.meta.url);
@@ -103,6 +122,7 @@ class EspeakEngine implements Engine {
     let end = memory.length;
     while (end > 0 && memory[end - 1] === 0) end--;
     this.pristine = memory.slice(0, end + 64);
+    this.restore = mutableRanges(memory, this.exports!.__emscripten_embedded_file_data?.value, this.pristine.length);
     this.voices = this.readVoices();
     this.variants = new Set(this.module.FS.readdir(`${DATA_ROOT}/voices/!v`).filter((n) => !n.startsWith(".")));
   }
@@ -130,7 +150,7 @@ class EspeakEngine implements Engine {
     const pitch = espeakPitch(request.pitch);
     const args = [
       "-w", "/tmp/out.wav",
-      "-v", variant ? `${request.voice}+${variant}` : request.voice,
+      "-v", variant ? `${request.voice}+${variant}` : (this.voiceFiles.get(request.voice) ?? request.voice),
       "-s", String(wpm),
       "-p", String(pitch),
       "-g", String(request.options.wordGap ?? 0),
@@ -158,7 +178,8 @@ class EspeakEngine implements Engine {
   private runMain(args: string[]): number {
     const module = this.module!;
     const wasm = this.exports!;
-    new Uint8Array(wasm.memory.buffer).set(this.pristine!);
+    const memory = new Uint8Array(wasm.memory.buffer);
+    for (const [from, to] of this.restore) memory.set(this.pristine!.subarray(from, to), from);
     const stack = wasm.stackSave();
     const all = ["espeak-ng", ...args];
     const encoder = new TextEncoder();
@@ -201,6 +222,7 @@ class EspeakEngine implements Engine {
       }
     };
     walk(`${DATA_ROOT}/lang`);
+    this.voiceFiles.clear();
     const voices = new Map<string, Voice>();
     const priorities = new Map<string, Map<string, number>>();
     for (const file of files) {
@@ -212,9 +234,57 @@ class EspeakEngine implements Engine {
       const id = languages[0] ?? file.split("/").pop()!.toLowerCase();
       if (voices.has(id)) continue;
       voices.set(id, { id, name, languages: languages.length ? languages : [id] });
+      const direct = directVoicePath(fsys, file);
+      if (direct) this.voiceFiles.set(id, direct);
       priorities.set(id, new Map(entries.map((e) => [e.tag, e.priority])));
     }
     return orderByLanguagePriority([...voices.values()], priorities);
+  }
+}
+
+/**
+ * The ranges of [0, length) outside the data files embedded in the module's memory (its table at
+ * `table`, read as emscripten's `_emscripten_fs_load_embedded_files` reads it). The file system
+ * serves those files from that memory and nothing writes them ("a slice of wasm memory that will
+ * never change"), so restoring them (17 of espeak's 18 MB) before each run is wasted work.
+ */
+export function mutableRanges(memory: Uint8Array, table: number | undefined, length: number): [number, number][] {
+  if (!table) return [[0, length]];
+  const words = new DataView(memory.buffer, memory.byteOffset, memory.byteLength);
+  const files: [number, number][] = [];
+  for (let at = table; at + 12 <= memory.length && words.getUint32(at, true) !== 0; at += 12) {
+    const size = words.getUint32(at + 4, true);
+    const data = words.getUint32(at + 8, true);
+    if (data + size > length) return [[0, length]]; // not the layout expected: restore all
+    files.push([data, data + size]);
+  }
+  files.sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  let from = 0;
+  for (const [start, end] of files) {
+    if (start > from) out.push([from, start]);
+    from = Math.max(from, end);
+  }
+  if (from < length) out.push([from, length]);
+  return out;
+}
+
+/**
+ * The path espeak's `-v` loads `file` by (relative to lang/): espeak lower-cases the name, so
+ * a file with capitals (`gmw/en-US`) gets a lower-case link next to it. Undefined when another
+ * file already has the lower-case name.
+ */
+function directVoicePath(fsys: EmscriptenFS, file: string): string | undefined {
+  const relative = file.slice(`${DATA_ROOT}/lang/`.length);
+  const lower = relative.toLowerCase();
+  if (lower === relative) return relative;
+  const alias = `${DATA_ROOT}/lang/${lower}`;
+  try {
+    fsys.lstat(alias);
+    return fsys.readlink(alias) === file ? lower : undefined;
+  } catch {
+    fsys.symlink(file, alias);
+    return lower;
   }
 }
 

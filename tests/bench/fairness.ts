@@ -74,6 +74,7 @@ async function measure(rounds: number, sentenceTurns: boolean) {
   } finally {
     await app.close();
     await host.close();
+    agent.destroy(); // its keep-alive sockets would keep `npm run bench` alive
   }
   return { shortWaitMs: median(waits), sentenceMs: median(perSentence), aloneMs: median(alone), longMs: median(longTotals) };
 }

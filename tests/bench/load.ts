@@ -100,6 +100,7 @@ export async function benchLoad(options: { durationSeconds?: number; connections
   } finally {
     await app.close();
     await host.close();
+    agent.destroy(); // its keep-alive sockets would keep `npm run bench` alive
   }
   const byFormat = (format: string) => results.filter((r) => r.format === format);
   console.log(`\nload: POST /v1/audio/speech, eSpeak NG, ${connections} connections; method: ${rounds} rounds x ${durationSeconds} s per format, formats alternating; ${os.cpus().length} CPUs`);

@@ -8,6 +8,8 @@ import { benchFinetune } from "./finetune.ts";
 import { benchTtfa } from "./ttfa.ts";
 import { benchFairness } from "./fairness.ts";
 import { benchFaults } from "./faults.ts";
+import { closeHttpAgent } from "./stats.ts";
+import { closeEncoderPool } from "../../core/audio/encoders/index.ts";
 
 const only = process.argv.slice(2);
 const benches: [string, () => Promise<unknown>][] = [
@@ -24,3 +26,20 @@ for (const [name, run] of benches) {
     process.exitCode = 1;
   }
 }
+closeHttpAgent();
+await closeEncoderPool();
+
+// Every bench closes what it opened, so the process ends by itself. If something is still open
+// (a socket, a timer, a worker: it once kept `npm run bench` alive after the last table), say
+// what it is, then end anyway: a bench run must not hang.
+const leftover = setTimeout(() => {
+  const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().filter((h) => h !== leftover);
+  const described = handles.map((h) => {
+    const o = h as { constructor?: { name?: string }; remoteAddress?: string; remotePort?: number; localPort?: number; threadId?: number; pid?: number; spawnfile?: string; _idleTimeout?: number };
+    const where = o.remotePort ? ` ${o.remoteAddress}:${o.remotePort}` : o.localPort ? ` local ${o.localPort}` : o.threadId !== undefined ? ` thread ${o.threadId}` : o.pid ? ` pid ${o.pid} ${o.spawnfile ?? ""}` : o._idleTimeout ? ` ${o._idleTimeout} ms` : "";
+    return `${o.constructor?.name ?? typeof h}${where}`;
+  });
+  console.error(`bench: still open after the last bench, ending anyway: ${described.join(", ") || "(nothing listed)"}`);
+  process.exit();
+}, 5000);
+leftover.unref();

@@ -23,13 +23,26 @@ import http from "node:http";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-/** A lean HTTP client (node:http, keep-alive): measures the server, not a client library. */
-export function httpRequest(url: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Buffer }> {
+/** Closes the keep-alive sockets of httpRequest (run.ts, at the end). */
+export function closeHttpAgent(): void {
+  agent.destroy();
+}
+
+/**
+ * A lean HTTP client (node:http, keep-alive): measures the server, not a client library.
+ * `countOnly`: the body is read and counted (`bytes`), not kept (`body` is then empty unless the status is not 2xx).
+ */
+export function httpRequest(url: string, options: { method?: string; body?: string; headers?: Record<string, string>; countOnly?: boolean } = {}): Promise<{ status: number; body: Buffer; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? "GET", headers: options.headers, agent }, (res) => {
       const parts: Buffer[] = [];
-      res.on("data", (d: Buffer) => parts.push(d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+      let bytes = 0;
+      const keep = !options.countOnly || (res.statusCode ?? 0) >= 300;
+      res.on("data", (d: Buffer) => {
+        bytes += d.length;
+        if (keep) parts.push(d);
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), bytes }));
       res.on("error", reject);
     });
     req.on("error", reject);

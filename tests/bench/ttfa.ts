@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { AUDIO_FORMATS } from "../../core/audio/output/formats.ts";
+import { closeEncoderPool } from "../../core/audio/encoders/index.ts";
 import { loadConfig } from "../../core/config/load.ts";
 import { createHost } from "../../core/host.ts";
 import { buildApp } from "../../core/server/app.ts";
@@ -92,6 +93,10 @@ export async function benchTtfa(rounds = 3): Promise<TtfaRow[]> {
   } finally {
     await app.close();
     await host.close();
+    // What this bench opened, closed: its keep-alive sockets and the encoder threads (else
+    // `npm run bench` stayed alive after its last table).
+    agent.destroy();
+    await closeEncoderPool();
   }
   const rows: TtfaRow[] = [...samples].map(([key, s]) => {
     const [engine, format] = key.split("|") as [string, string];

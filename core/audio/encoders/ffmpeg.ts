@@ -3,8 +3,13 @@
  * `@ffmpeg-installer/ffmpeg` (its platform package carries the executable; no install script
  * or download needed). One child process per stream: s16le PCM in on stdin, the encoded
  * container out on stdout, flushed packet by packet so bytes leave as soon as they exist.
+ * Starting ffmpeg takes tens of milliseconds, which came before a stream's first bytes (TTFA,
+ * issue 15): so after each start one more process with the same command line is started and
+ * left waiting on its stdin (a spare, `takeProcess`), for the next stream of that format;
+ * unused, it is stopped after SPARE_IDLE_MS. `FFMPEG_SPARES=0` turns this off (named like
+ * FFMPEG_PATH: a CHORUS_ variable would be read as a configuration key).
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { accessSync, chmodSync, constants } from "node:fs";
 import type { Writable } from "node:stream";
 import { createRequire } from "node:module";
@@ -42,6 +47,80 @@ export function ensureExecutable(file: string): string {
   }
 }
 
+/** A spare ffmpeg is stopped when no stream took it for this long. */
+export const SPARE_IDLE_MS = 30_000;
+/** Spares kept at most (one per command line: format, rate, bit rate). */
+const MAX_SPARES = 8;
+
+interface Spare {
+  child: ChildProcessWithoutNullStreams;
+  timer: NodeJS.Timeout;
+  failed: boolean;
+}
+const spares = new Map<string, Spare>();
+let started = 0;
+
+/** ffmpeg processes started so far, and those waiting as spares (tests). */
+export function ffmpegStats(): { started: number; spares: number } {
+  return { started, spares: spares.size };
+}
+
+function startFfmpeg(args: string[]): ChildProcessWithoutNullStreams {
+  started++;
+  return spawn(ffmpegPath(), args, { stdio: ["pipe", "pipe", "pipe"] });
+}
+
+const streamsOf = (child: ChildProcessWithoutNullStreams) => [child.stdin, child.stdout, child.stderr] as unknown as { ref(): void; unref(): void }[];
+
+/**
+ * An ffmpeg for `args`: the spare started for them if it is alive, else a new one; then a new
+ * spare for the next stream. A spare does not keep the process alive (unref'd), and exits by
+ * itself when its stdin closes (the host went away).
+ */
+export function takeProcess(args: string[]): ChildProcessWithoutNullStreams {
+  const key = `${ffmpegPath()}\0${args.join("\0")}`;
+  const spare = spares.get(key);
+  spares.delete(key);
+  let child: ChildProcessWithoutNullStreams | undefined;
+  if (spare) {
+    clearTimeout(spare.timer);
+    if (!spare.failed && spare.child.exitCode === null && spare.child.signalCode === null) {
+      child = spare.child;
+      child.removeAllListeners("error");
+      child.ref();
+      for (const s of streamsOf(child)) s.ref();
+    } else spare.child.kill("SIGKILL");
+  }
+  child ??= startFfmpeg(args);
+  if (process.env.FFMPEG_SPARES !== "0") setImmediate(() => startSpare(key, args));
+  return child;
+}
+
+function startSpare(key: string, args: string[]): void {
+  if (spares.has(key)) return;
+  if (spares.size >= MAX_SPARES) {
+    const [oldest, old] = spares.entries().next().value as [string, Spare];
+    spares.delete(oldest);
+    clearTimeout(old.timer);
+    old.child.kill("SIGKILL");
+  }
+  const child = startFfmpeg(args);
+  const spare: Spare = {
+    child,
+    failed: false,
+    timer: setTimeout(() => {
+      if (spares.get(key) === spare) spares.delete(key);
+      child.kill("SIGKILL");
+    }, SPARE_IDLE_MS),
+  };
+  spare.timer.unref();
+  child.on("error", () => (spare.failed = true)); // no ffmpeg there: the stream that takes it starts its own, and reports it
+  child.stdin.on("error", () => {});
+  child.unref();
+  for (const s of streamsOf(child)) s.unref();
+  spares.set(key, spare);
+}
+
 export class EncoderError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -56,7 +135,7 @@ export class EncoderError extends Error {
  */
 export async function* ffmpegEncode(sampleRate: number, outputArgs: string[], pcm: AsyncIterable<Int16Array>): AsyncGenerator<Buffer> {
   const args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-probesize", "32", "-analyzeduration", "0", "-f", "s16le", "-ar", String(sampleRate), "-ac", "1", "-i", "pipe:0", ...outputArgs, "pipe:1"];
-  const child = spawn(ffmpegPath(), args, { stdio: ["pipe", "pipe", "pipe"] });
+  const child = takeProcess(args);
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (d: string) => {

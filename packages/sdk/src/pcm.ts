@@ -12,6 +12,8 @@ export function floatToInt16(samples: Float32Array, gain = 1): Int16Array {
 }
 
 /** Reads the PCM data and rate of a canonical 16-bit mono/stereo WAV (stereo is downmixed). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export function parseWav(bytes: Uint8Array): AudioChunk {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (o: number) => String.fromCharCode(bytes[o]!, bytes[o + 1]!, bytes[o + 2]!, bytes[o + 3]!);
@@ -33,6 +35,12 @@ export function parseWav(bytes: Uint8Array): AudioChunk {
       if (size === 0xffffffff || body + size > bytes.length) size = bytes.length - body;
       const frames = Math.floor(size / 2 / channels);
       const samples = new Int16Array(frames);
+      // Mono on a little-endian machine: the bytes are the samples (one copy, not a loop).
+      if (channels === 1 && LITTLE_ENDIAN) {
+        new Uint8Array(samples.buffer).set(bytes.subarray(body, body + frames * 2));
+        if (!sampleRate) throw new Error("WAV data before fmt chunk");
+        return { sampleRate, samples };
+      }
       for (let i = 0; i < frames; i++) {
         let acc = 0;
         for (let c = 0; c < channels; c++) acc += view.getInt16(body + (i * channels + c) * 2, true);

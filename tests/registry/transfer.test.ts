@@ -1,0 +1,77 @@
+/**
+ * PCM crosses the worker-thread boundary by transfer, never by copy (docs/protocol.md,
+ * "Transports"): the engine runtime (engine-runtime.ts) puts each chunk's buffer in the
+ * transfer list and the worker transport (`portChannel`, what worker-thread-main.ts uses) passes
+ * it to postMessage, so right after posting the runtime's buffer is detached (byteLength 0) and
+ * the same bytes arrive on the other side. Real runtime and transport on a real MessageChannel
+ * (as between a worker and the host), with the flood fixture engine (1 MiB chunks, which the
+ * runtime splits into pieces of MAX_CHUNK_BYTES). If either drops the transfer list, the
+ * buffers stay attached and this test fails.
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { MessageChannel } from "node:worker_threads";
+import { afterEach, describe, expect, it } from "vitest";
+import { portChannel, runEngine } from "../../core/registry/engine-runtime.ts";
+import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
+import { MAX_CHUNK_BYTES, type EngineToHost, type HostToEngine } from "../../core/registry/protocol.ts";
+
+const FLOOD = path.resolve(import.meta.dirname, "fixtures/flood");
+const MIB = 1024 * 1024;
+const channels: MessageChannel[] = [];
+afterEach(() => {
+  for (const c of channels.splice(0)) {
+    c.port1.close();
+    c.port2.close();
+  }
+});
+
+describe("PCM across the worker boundary", () => {
+  it("is transferred: the sender's buffer is detached after each chunk is posted, the receiver gets every byte", async () => {
+    const entry = readPluginFolder(FLOOD);
+    if (entry.status !== "available") throw new Error(entry.error);
+    const channel = new MessageChannel();
+    channels.push(channel);
+    const { port1: engineSide, port2: hostSide } = channel;
+    // The transport as the worker uses it, watched: what each chunk's buffer is right after posting.
+    const afterPost: number[] = [];
+    const watched = {
+      postMessage: (message: EngineToHost, transfer?: ArrayBuffer[]) => {
+        engineSide.postMessage(message, transfer ?? []);
+        if (message.type === "chunk") afterPost.push(message.samples.buffer.byteLength);
+      },
+      on: engineSide.on.bind(engineSide),
+    } as unknown as Parameters<typeof portChannel>[0];
+    const received: Int16Array[] = [];
+    const done = new Promise<EngineToHost>((resolve) => {
+      hostSide.on("message", (m: EngineToHost) => {
+        if (m.type === "chunk") received.push(m.samples);
+        if (m.type === "result" || m.type === "error") resolve(m);
+      });
+    });
+    const ready = new Promise<void>((resolve) => hostSide.once("message", (m: EngineToHost) => m.type === "ready" && resolve()));
+    void runEngine({ manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href }, portChannel(watched, () => {}));
+    await ready;
+    const synthesize: HostToEngine = { type: "synthesize", id: 1, request: { text: "one two", voice: "a", speed: 1, pitch: 1, options: {} }, credits: 64 };
+    hostSide.postMessage(synthesize);
+    expect(await done).toMatchObject({ type: "result", id: 1 });
+
+    const pieces = (2 * MIB) / MAX_CHUNK_BYTES; // two 1 MiB chunks, split
+    expect(afterPost).toEqual(Array(pieces).fill(0)); // every buffer moved away from the sender
+    expect(received).toHaveLength(pieces);
+    for (const samples of received) {
+      expect(samples.byteLength).toBe(MAX_CHUNK_BYTES);
+      expect(samples.every((s) => s === 1000)).toBe(true);
+    }
+  });
+
+  it("the check can fail: a buffer posted without a transfer list is copied and stays attached", async () => {
+    const channel = new MessageChannel();
+    channels.push(channel);
+    const got = new Promise<Int16Array>((resolve) => channel.port2.once("message", (m: { samples: Int16Array }) => resolve(m.samples)));
+    const samples = new Int16Array(1024).fill(7);
+    channel.port1.postMessage({ samples });
+    expect(samples.buffer.byteLength).toBe(2048);
+    expect((await got).length).toBe(1024);
+  });
+});
