@@ -76,7 +76,9 @@ describe("Python engine containment", () => {
     expect(Math.abs(res.bytes - reference.bytes) / reference.bytes).toBeLessThan(0.1);
     expect(res.bytes).toBe(reference.bytes);
     // The log lines come over the server's stdout, which may be read after the response.
-    const resumed = await waitFor(() => server.logs.slice(mark).find((l) => l.reason === "resumed_after_hang" && l.engine === "misbehaving-py"), 5000, "the resumed_after_hang decision");
+    const resumed = await waitFor(() => server.logs.slice(mark).find((l) => l.reason === "resumed_after_hang" && l.engine === "misbehaving-py"), 5000, "the resumed_after_hang decision").catch((err: Error) => {
+      throw new Error(`${err.message}; logs since the request: ${JSON.stringify(server.logs.slice(mark).map((l) => [l.reason, l.msg, l.detail]))}`);
+    });
     const logs = server.logs.slice(mark);
     const unresponsive = logs.findIndex((l) => l.plugin === "misbehaving-py" && l.reason === "worker_unresponsive");
     expect(unresponsive).toBeGreaterThanOrEqual(0);
