@@ -39,11 +39,17 @@ export function createHost(config: Config, options: { log?: Logger } = {}): Host
   container.register(TOKENS.Launcher, { useFactory: instanceCachingFactory((c) => new EngineLauncher(config$(c), catalogue$(c), log$(c))) });
   container.register(TOKENS.Selection, { useFactory: instanceCachingFactory((c) => engineSelection(config$(c), catalogue$(c))) });
   container.register(TOKENS.Registry, {
-    useFactory: instanceCachingFactory((c) => new Registry(catalogue$(c), c.resolve<EngineLauncher>(TOKENS.Launcher), c.resolve<EngineSelection>(TOKENS.Selection))),
+    useFactory: instanceCachingFactory(
+      (c) => new Registry(catalogue$(c), c.resolve<EngineLauncher>(TOKENS.Launcher), c.resolve<EngineSelection>(TOKENS.Selection)),
+    ),
   });
-  container.register(TOKENS.Scheduler, { useFactory: instanceCachingFactory((c) => registryScheduler(config$(c), c.resolve<Registry>(TOKENS.Registry), log$(c))) });
+  container.register(TOKENS.Scheduler, {
+    useFactory: instanceCachingFactory((c) => registryScheduler(config$(c), c.resolve<Registry>(TOKENS.Registry), log$(c))),
+  });
   container.register(TOKENS.Pipeline, {
-    useFactory: instanceCachingFactory((c) => new SpeechPipeline(config$(c), c.resolve<EngineSelection>(TOKENS.Selection), c.resolve<Scheduler>(TOKENS.Scheduler), log$(c))),
+    useFactory: instanceCachingFactory(
+      (c) => new SpeechPipeline(config$(c), c.resolve<EngineSelection>(TOKENS.Selection), c.resolve<Scheduler>(TOKENS.Scheduler), log$(c)),
+    ),
   });
   const registry = container.resolve<Registry>(TOKENS.Registry);
   registry.scan();

@@ -11,7 +11,13 @@ import { createHash } from "node:crypto";
  * (`fileSize`: the whole file's, when `file` holds only its header).
  */
 export function fixWavSizes(file: Buffer, fileSize = file.length): Buffer {
-  if (file.length < 44 || fileSize < 44 || file.toString("ascii", 0, 4) !== "RIFF" || file.toString("ascii", 8, 12) !== "WAVE" || file.toString("ascii", 36, 40) !== "data") {
+  if (
+    file.length < 44 ||
+    fileSize < 44 ||
+    file.toString("ascii", 0, 4) !== "RIFF" ||
+    file.toString("ascii", 8, 12) !== "WAVE" ||
+    file.toString("ascii", 36, 40) !== "data"
+  ) {
     throw new Error("not a WAV with a 44-byte header (as Chorus writes them)");
   }
   const data = fileSize - 44;

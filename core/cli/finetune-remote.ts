@@ -19,10 +19,26 @@ export async function remoteBase(server: string, config: Config): Promise<string
 
 const FINAL = new Set(["finished", "failed", "stopped"]);
 
-export async function followRemote(base: string, request: JobRequest | undefined, resume: string | undefined, epochs: number | undefined, view: ReturnType<typeof terminalView>): Promise<number> {
+export async function followRemote(
+  base: string,
+  request: JobRequest | undefined,
+  resume: string | undefined,
+  epochs: number | undefined,
+  view: ReturnType<typeof terminalView>,
+): Promise<number> {
   const body = resume
     ? { resume, epochs }
-    : { mode: request!.mode, dataset: request!.datasetDir, baseModel: request!.baseModelDir, out: request!.outDir, plan: request!.plan, gpu: request!.gpu, epochs: request!.epochs, language: request!.language, ...request!.planOptions };
+    : {
+        mode: request!.mode,
+        dataset: request!.datasetDir,
+        baseModel: request!.baseModelDir,
+        out: request!.outDir,
+        plan: request!.plan,
+        gpu: request!.gpu,
+        epochs: request!.epochs,
+        language: request!.language,
+        ...request!.planOptions,
+      };
   const res = await fetch(`${base}/api/finetune/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const answer = (await res.json()) as JobState & { error?: { message: string; field?: string } };
   if (!res.ok) throw new Error(`${base} refused the job: ${answer.error?.message ?? res.status}${answer.error?.field ? ` (${answer.error.field})` : ""}`);

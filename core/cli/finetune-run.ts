@@ -25,9 +25,21 @@ export { RUN_USAGE } from "./finetune-usage.ts";
 export class RunUsageError extends Error {}
 
 const OPTIONS = {
-  dataset: { type: "string" }, "base-model": { type: "string" }, out: { type: "string", short: "o" }, plan: { type: "string" }, epochs: { type: "string" },
-  resume: { type: "string" }, gpu: { type: "string" }, server: { type: "string" }, json: { type: "boolean" }, os: { type: "string" }, attention: { type: "string" },
-  "effective-batch": { type: "string" }, "max-clip-seconds": { type: "string" }, language: { type: "string" }, model: { type: "string" },
+  dataset: { type: "string" },
+  "base-model": { type: "string" },
+  out: { type: "string", short: "o" },
+  plan: { type: "string" },
+  epochs: { type: "string" },
+  resume: { type: "string" },
+  gpu: { type: "string" },
+  server: { type: "string" },
+  json: { type: "boolean" },
+  os: { type: "string" },
+  attention: { type: "string" },
+  "effective-batch": { type: "string" },
+  "max-clip-seconds": { type: "string" },
+  language: { type: "string" },
+  model: { type: "string" },
 } as const;
 
 function int(name: string, raw: string | undefined): number | undefined {
@@ -50,7 +62,6 @@ function localScheduler(config: Config): Scheduler {
   });
 }
 
-
 export async function runCommand(mode: "train" | "probe", args: string[], config: Config): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true });
   if (positionals.length) throw new RunUsageError(`unexpected '${positionals.join(" ")}'`);
@@ -60,13 +71,28 @@ export async function runCommand(mode: "train" | "probe", args: string[], config
   const epochs = int("epochs", values.epochs);
   let request: JobRequest | undefined;
   if (!values.resume) {
-    if (!values.dataset || !values["base-model"]) throw new RunUsageError(`finetune ${mode === "train" ? "run" : "probe"} needs --dataset DIR and --base-model DIR${mode === "train" ? " and --out DIR" : ""} (or --resume JOB)`);
+    if (!values.dataset || !values["base-model"])
+      throw new RunUsageError(
+        `finetune ${mode === "train" ? "run" : "probe"} needs --dataset DIR and --base-model DIR${mode === "train" ? " and --out DIR" : ""} (or --resume JOB)`,
+      );
     const plan = values.plan ? (JSON.parse((await import("node:fs")).readFileSync(values.plan, "utf8")) as JobRequest["plan"]) : undefined;
     const maxClip = values["max-clip-seconds"] !== undefined ? Number(values["max-clip-seconds"]) : undefined;
     request = {
-      mode, datasetDir: resolvePath(values.dataset), baseModelDir: resolvePath(values["base-model"]), outDir: values.out ? resolvePath(values.out) : undefined, plan,
-      planOptions: { os: values.os as "linux" | "windows" | undefined, attention: values.attention as "auto" | "eager" | "sdpa" | undefined, effectiveBatch: int("effective-batch", values["effective-batch"]), maxClipSeconds: maxClip },
-      gpu: values.gpu, epochs, language: values.language, model: values.model,
+      mode,
+      datasetDir: resolvePath(values.dataset),
+      baseModelDir: resolvePath(values["base-model"]),
+      outDir: values.out ? resolvePath(values.out) : undefined,
+      plan,
+      planOptions: {
+        os: values.os as "linux" | "windows" | undefined,
+        attention: values.attention as "auto" | "eager" | "sdpa" | undefined,
+        effectiveBatch: int("effective-batch", values["effective-batch"]),
+        maxClipSeconds: maxClip,
+      },
+      gpu: values.gpu,
+      epochs,
+      language: values.language,
+      model: values.model,
     };
   }
   if (server) return followRemote(server, request, values.resume, epochs, view);
@@ -79,7 +105,10 @@ export async function runCommand(mode: "train" | "probe", args: string[], config
     else {
       const spec = await buildSpec(request!, config, () => resolveGpu({ gpu: values.gpu }, config));
       job = manager.start(spec);
-      if (!json) process.stderr.write(`job ${spec.id}: folder ${manager.root}/${spec.id}; ${spec.mode === "probe" ? "probe" : `training into ${spec.outDir}`} at batch ${spec.planned.batchSize} x ${spec.planned.gradAccumSteps}, clips up to ${spec.planned.maxClipSeconds} s; predicted peak ${spec.predictedMb} MB\n`);
+      if (!json)
+        process.stderr.write(
+          `job ${spec.id}: folder ${manager.root}/${spec.id}; ${spec.mode === "probe" ? "probe" : `training into ${spec.outDir}`} at batch ${spec.planned.batchSize} x ${spec.planned.gradAccumSteps}, clips up to ${spec.planned.maxClipSeconds} s; predicted peak ${spec.predictedMb} MB\n`,
+        );
     }
     job.on("event", (e) => view.event(e));
     job.on("message", (m) => view.message(m));
@@ -101,10 +130,21 @@ export async function runCommand(mode: "train" | "probe", args: string[], config
 }
 
 export async function setupCommand(args: string[], config: Config): Promise<number> {
-  const { values } = parseArgs({ args, options: { torch: { type: "string" }, python: { type: "string" }, model: { type: "string" }, "dry-run": { type: "boolean" }, force: { type: "boolean" } } });
+  const { values } = parseArgs({
+    args,
+    options: { torch: { type: "string" }, python: { type: "string" }, model: { type: "string" }, "dry-run": { type: "boolean" }, force: { type: "boolean" } },
+  });
   const runtime = runtimeOf(values.model ?? DEFAULT_TRAINABLE_MODEL);
-  if (values.torch !== undefined && !["cpu", "cuda", "auto"].includes(values.torch)) throw new RunUsageError(`--torch must be cpu, cuda or auto (got '${values.torch}')`);
-  const plan = makePlan(runtime.environment, { root: envsRoot(config, resolvePath), python: values.python ?? config.python.executable, torch: values.torch as TorchChoice | undefined, installer: config.python.installer, torchIndexUrl: config.python.torchIndexUrl, force: values.force });
+  if (values.torch !== undefined && !["cpu", "cuda", "auto"].includes(values.torch))
+    throw new RunUsageError(`--torch must be cpu, cuda or auto (got '${values.torch}')`);
+  const plan = makePlan(runtime.environment, {
+    root: envsRoot(config, resolvePath),
+    python: values.python ?? config.python.executable,
+    torch: values.torch as TorchChoice | undefined,
+    installer: config.python.installer,
+    torchIndexUrl: config.python.torchIndexUrl,
+    force: values.force,
+  });
   process.stdout.write(`${formatPlan(plan)}\n`);
   if (values["dry-run"] || plan.action === "none") return 0;
   await runSetup(plan, (line) => process.stderr.write(`${line}\n`));

@@ -11,14 +11,21 @@ export function terminalView(json: boolean) {
   return {
     event(e: { event: string; [k: string]: unknown }) {
       if (json) return;
-      if (e.event === "lease") line(`GPU ${e.device} (${e.deviceName}) leased: ${e.memoryMb} MB of ${e.totalMb} MB; Chorus's engines there serve from CPU profiles or fallbacks until the job ends`);
+      if (e.event === "lease")
+        line(
+          `GPU ${e.device} (${e.deviceName}) leased: ${e.memoryMb} MB of ${e.totalMb} MB; Chorus's engines there serve from CPU profiles or fallbacks until the job ends`,
+        );
       else if (e.event === "replan" || e.event === "give-up" || e.event === "warning") line(`${e.event}: ${String(e.message)}`);
-      else if (e.event === "attempt" && Number(e.attempt) > 1) line(`attempt ${e.attempt}: ${e.resumeFrom ? `resuming from ${e.resumeFrom}` : "no checkpoint yet: restarting the epoch"}`);
+      else if (e.event === "attempt" && Number(e.attempt) > 1)
+        line(`attempt ${e.attempt}: ${e.resumeFrom ? `resuming from ${e.resumeFrom}` : "no checkpoint yet: restarting the epoch"}`);
       else if (e.event === "lease-refused") line(`GPU lease refused: ${String(e.reason)}`);
     },
     message(m: { type: string; [k: string]: unknown }) {
       if (!json && m.type === "checkpoint") line(`checkpoint at step ${m.globalStep} (${m.reason}): ${m.path}`);
-      if (!json && m.type === "oom") line(`out of memory at batch ${m.batchSize}, longest clip ${m.longestClipSeconds} s: peak ${m.peakAllocatedMb} MB allocated${m.failedAllocationMb ? `, ${m.failedAllocationMb} MB more asked for` : ""}`);
+      if (!json && m.type === "oom")
+        line(
+          `out of memory at batch ${m.batchSize}, longest clip ${m.longestClipSeconds} s: peak ${m.peakAllocatedMb} MB allocated${m.failedAllocationMb ? `, ${m.failedAllocationMb} MB more asked for` : ""}`,
+        );
     },
     state(s: JobState) {
       if (json || (s.status !== "running" && s.status !== "paused")) return;

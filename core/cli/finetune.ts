@@ -30,12 +30,19 @@ class FinetuneUsageError extends Error {}
 /** Tokens per second of speech when no text length is given: ~15 characters/s x ~0.6 tokens/character. */
 export const TOKENS_PER_SECOND = 9.05;
 
-const COMMON = { json: { type: "boolean" }, model: { type: "string" }, "model-dir": { type: "string" }, language: { type: "string" }, help: { type: "boolean", short: "h" } } as const;
+const COMMON = {
+  json: { type: "boolean" },
+  model: { type: "string" },
+  "model-dir": { type: "string" },
+  language: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 function num(name: string, raw: string | undefined, { min = -Infinity, integer = false } = {}): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new FinetuneUsageError(`--${name} must be ${integer ? "an integer" : "a number"} >= ${min}, got '${raw}'`);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
+    throw new FinetuneUsageError(`--${name} must be ${integer ? "an integer" : "a number"} >= ${min}, got '${raw}'`);
   return n;
 }
 
@@ -54,10 +61,20 @@ const progress = (json: boolean) => (done: number, total: number) => {
 };
 
 async function check(args: string[], config: Config): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...COMMON, plot: { type: "string" }, "max-clip-seconds": { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...COMMON, plot: { type: "string" }, "max-clip-seconds": { type: "string" } },
+  });
   if (positionals.length !== 1) throw new FinetuneUsageError("finetune check takes one dataset folder: chorus finetune check DIR");
   const model = trainableModel(values.model);
-  const report = await checkDataset(positionals[0]!, { model, language: values.language, modelDir: values["model-dir"], maxClipSeconds: num("max-clip-seconds", values["max-clip-seconds"], { min: 0.5 }), onProgress: progress(!!values.json) });
+  const report = await checkDataset(positionals[0]!, {
+    model,
+    language: values.language,
+    modelDir: values["model-dir"],
+    maxClipSeconds: num("max-clip-seconds", values["max-clip-seconds"], { min: 0.5 }),
+    onProgress: progress(!!values.json),
+  });
   if (values.plot) fs.writeFileSync(values.plot, /\.png$/i.test(values.plot) ? histogramPng(histogram(report), report.maxClipSeconds) : histogramSvg(report));
   write(!!values.json, report, checkText(report) + (values.plot ? `\nhistogram written to ${values.plot}` : ""));
   void config;
@@ -68,13 +85,17 @@ function estimateInput(values: Record<string, string | boolean | undefined>, mod
   const str = (k: string) => values[k] as string | undefined;
   const batchSize = num("batch", str("batch"), { min: 1, integer: true });
   const maxClipSeconds = num("max-clip-seconds", str("max-clip-seconds"), { min: 0.5 });
-  if (batchSize === undefined || maxClipSeconds === undefined) throw new FinetuneUsageError("finetune estimate needs --batch B and --max-clip-seconds S (and --accum A, default 1)");
-  if (maxClipSeconds > model.limits.hardMaxClipSeconds) throw new FinetuneUsageError(`--max-clip-seconds ${maxClipSeconds} is over the model's position table (${model.limits.hardMaxClipSeconds.toFixed(1)} s)`);
+  if (batchSize === undefined || maxClipSeconds === undefined)
+    throw new FinetuneUsageError("finetune estimate needs --batch B and --max-clip-seconds S (and --accum A, default 1)");
+  if (maxClipSeconds > model.limits.hardMaxClipSeconds)
+    throw new FinetuneUsageError(`--max-clip-seconds ${maxClipSeconds} is over the model's position table (${model.limits.hardMaxClipSeconds.toFixed(1)} s)`);
   return {
     batchSize,
     gradAccumSteps: num("accum", str("accum"), { min: 1, integer: true }) ?? 1,
     maxClipSeconds,
-    maxTextTokens: num("max-text-tokens", str("max-text-tokens"), { min: 1, integer: true }) ?? Math.min(model.limits.maxTextTokens, Math.ceil(TOKENS_PER_SECOND * maxClipSeconds)),
+    maxTextTokens:
+      num("max-text-tokens", str("max-text-tokens"), { min: 1, integer: true }) ??
+      Math.min(model.limits.maxTextTokens, Math.ceil(TOKENS_PER_SECOND * maxClipSeconds)),
     precision: oneOf<Precision>("precision", str("precision"), ["fp32", "fp16", "bf16"], "fp32"),
     attention: oneOf<Attention>("attention", str("attention"), ["eager", "sdpa"], "eager"),
     optimizer: oneOf<OptimizerName>("optimizer", str("optimizer"), Object.keys(OPTIMIZERS) as OptimizerName[], "adamw"),
@@ -83,7 +104,17 @@ function estimateInput(values: Record<string, string | boolean | undefined>, mod
 }
 
 async function estimateCommand(args: string[]): Promise<number> {
-  const options = { ...COMMON, batch: { type: "string" }, accum: { type: "string" }, "max-clip-seconds": { type: "string" }, "max-text-tokens": { type: "string" }, precision: { type: "string" }, attention: { type: "string" }, optimizer: { type: "string" }, fused: { type: "boolean" } } as const;
+  const options = {
+    ...COMMON,
+    batch: { type: "string" },
+    accum: { type: "string" },
+    "max-clip-seconds": { type: "string" },
+    "max-text-tokens": { type: "string" },
+    precision: { type: "string" },
+    attention: { type: "string" },
+    optimizer: { type: "string" },
+    fused: { type: "boolean" },
+  } as const;
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
   if (positionals.length) throw new FinetuneUsageError(`finetune estimate takes no positional arguments (got '${positionals.join(" ")}')`);
   const model = trainableModel(values.model);
@@ -95,15 +126,35 @@ async function estimateCommand(args: string[]): Promise<number> {
 }
 
 async function planCommand(args: string[], config: Config): Promise<number> {
-  const options = { ...COMMON, dataset: { type: "string" }, "max-clip-seconds": { type: "string" }, gpu: { type: "string" }, "gpu-total-mb": { type: "string" }, "gpu-used-mb": { type: "string" }, os: { type: "string" }, attention: { type: "string" }, "effective-batch": { type: "string" } } as const;
+  const options = {
+    ...COMMON,
+    dataset: { type: "string" },
+    "max-clip-seconds": { type: "string" },
+    gpu: { type: "string" },
+    "gpu-total-mb": { type: "string" },
+    "gpu-used-mb": { type: "string" },
+    os: { type: "string" },
+    attention: { type: "string" },
+    "effective-batch": { type: "string" },
+  } as const;
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
   const dataset = values.dataset ?? positionals[0];
   if (!dataset) throw new FinetuneUsageError("finetune plan needs --dataset DIR");
   const model = trainableModel(values.model);
-  const gpu = await resolveGpu({ gpu: values.gpu, totalMb: num("gpu-total-mb", values["gpu-total-mb"], { min: 1 }), usedMb: num("gpu-used-mb", values["gpu-used-mb"], { min: 0 }) }, config);
+  const gpu = await resolveGpu(
+    { gpu: values.gpu, totalMb: num("gpu-total-mb", values["gpu-total-mb"], { min: 1 }), usedMb: num("gpu-used-mb", values["gpu-used-mb"], { min: 0 }) },
+    config,
+  );
   const maxClipSeconds = num("max-clip-seconds", values["max-clip-seconds"], { min: 1 });
-  if (maxClipSeconds !== undefined && maxClipSeconds > model.limits.hardMaxClipSeconds) throw new FinetuneUsageError(`--max-clip-seconds ${maxClipSeconds} is over the model's position table (${model.limits.hardMaxClipSeconds.toFixed(1)} s)`);
-  const report = await checkDataset(dataset, { model, language: values.language, modelDir: values["model-dir"], maxClipSeconds, onProgress: progress(!!values.json) });
+  if (maxClipSeconds !== undefined && maxClipSeconds > model.limits.hardMaxClipSeconds)
+    throw new FinetuneUsageError(`--max-clip-seconds ${maxClipSeconds} is over the model's position table (${model.limits.hardMaxClipSeconds.toFixed(1)} s)`);
+  const report = await checkDataset(dataset, {
+    model,
+    language: values.language,
+    modelDir: values["model-dir"],
+    maxClipSeconds,
+    onProgress: progress(!!values.json),
+  });
   const result = planFromReport(report, model, {
     gpu,
     os: oneOf("os", values.os, ["linux", "windows"], process.platform === "win32" ? "windows" : "linux"),
@@ -116,7 +167,16 @@ async function planCommand(args: string[], config: Config): Promise<number> {
 }
 
 async function prepare(args: string[], config: Config): Promise<number> {
-  const options = { ...COMMON, out: { type: "string", short: "o" }, speaker: { type: "string" }, "eval-percent": { type: "string" }, "min-seconds": { type: "string" }, "max-seconds": { type: "string" }, "whisper-model": { type: "string" }, python: { type: "string" } } as const;
+  const options = {
+    ...COMMON,
+    out: { type: "string", short: "o" },
+    speaker: { type: "string" },
+    "eval-percent": { type: "string" },
+    "min-seconds": { type: "string" },
+    "max-seconds": { type: "string" },
+    "whisper-model": { type: "string" },
+    python: { type: "string" },
+  } as const;
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
   if (!positionals.length || !values.out) throw new FinetuneUsageError("finetune prepare needs audio files (or folders) and --out DIR");
   const model = trainableModel(values.model);
@@ -135,7 +195,12 @@ async function prepare(args: string[], config: Config): Promise<number> {
     maxSeconds: num("max-seconds", values["max-seconds"], { min: 1 }),
     onProgress: values.json ? undefined : (m) => process.stderr.write(`${m}\n`),
   });
-  const lines = [`wrote ${result.clips.length} clips to ${result.out} (${result.clips.filter((c) => c.split === "eval").length} eval)`, ...result.skipped.map((s) => `  left out ${s.source} ${s.start.toFixed(1)}-${s.end.toFixed(1)} s "${s.text.slice(0, 60)}": ${s.reason}`), "", checkText(result.report)];
+  const lines = [
+    `wrote ${result.clips.length} clips to ${result.out} (${result.clips.filter((c) => c.split === "eval").length} eval)`,
+    ...result.skipped.map((s) => `  left out ${s.source} ${s.start.toFixed(1)}-${s.end.toFixed(1)} s "${s.text.slice(0, 60)}": ${s.reason}`),
+    "",
+    checkText(result.report),
+  ];
   write(!!values.json, result, lines.join("\n"));
   return result.report.totals.errors ? 1 : 0;
 }

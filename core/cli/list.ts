@@ -30,23 +30,38 @@ export async function enginesCommand(values: CliValues): Promise<number> {
     const entries = host.registry.list();
     const answer = await serverEngines(config, values.url);
     const server = answer.data;
-    const state = (id: string, local: string) => server?.engines.find((e) => e.id === id)?.state ?? (local === "failed" ? "failed" : server ? "not on server" : "available");
+    const state = (id: string, local: string) =>
+      server?.engines.find((e) => e.id === id)?.state ?? (local === "failed" ? "failed" : server ? "not on server" : "available");
     const current = server?.default ?? host.registry.selection.current();
     if (values.json) {
       const list = entries.map((e) => {
         const setup = host.registry.needsSetup(e);
-        return { id: e.id, state: setup ? "needs setup" : state(e.id, e.status), default: e.id === current, version: e.manifest?.version, error: e.status === "failed" ? e.error : undefined, setup };
+        return {
+          id: e.id,
+          state: setup ? "needs setup" : state(e.id, e.status),
+          default: e.id === current,
+          version: e.manifest?.version,
+          error: e.status === "failed" ? e.error : undefined,
+          setup,
+        };
       });
-      process.stdout.write(`${JSON.stringify({ source: server ? answer.url : "manifests", ...(answer.problem ? { problem: answer.problem } : {}), engines: list }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ source: server ? answer.url : "manifests", ...(answer.problem ? { problem: answer.problem } : {}), engines: list }, null, 2)}\n`,
+      );
       return 0;
     }
     for (const e of entries) {
       const mark = e.id === current ? "*" : " ";
       const setup = host.registry.needsSetup(e);
-      const info = e.status === "failed" ? `FAILED: ${e.error}` : `${e.manifest.version}  ${e.manifest.name}  (${e.manifest.resources.profiles.map((p) => p.name).join(", ")})${setup ? `  NEEDS SETUP (${setup.reason}): run ${setup.command}` : ""}`;
+      const info =
+        e.status === "failed"
+          ? `FAILED: ${e.error}`
+          : `${e.manifest.version}  ${e.manifest.name}  (${e.manifest.resources.profiles.map((p) => p.name).join(", ")})${setup ? `  NEEDS SETUP (${setup.reason}): run ${setup.command}` : ""}`;
       process.stdout.write(`${mark} ${e.id.padEnd(16)} ${(setup ? "needs setup" : state(e.id, e.status)).padEnd(11)} ${info}\n`);
     }
-    process.stdout.write(server ? `(* default; state from the server at ${answer.url})\n` : `(* default; ${answer.problem}: state from the manifests, nothing is loaded)\n`);
+    process.stdout.write(
+      server ? `(* default; state from the server at ${answer.url})\n` : `(* default; ${answer.problem}: state from the manifests, nothing is loaded)\n`,
+    );
     return entries.some((e) => e.status === "available") ? 0 : 1;
   } finally {
     await host.close();

@@ -157,7 +157,11 @@ export async function main(argv: string[]): Promise<number> {
       case "engines":
         return await (await import("./list.ts")).enginesCommand(parsed.values);
       case "voices":
-        if (rest.length) throw new UsageError(`voices takes no arguments (got '${rest.join(" ")}'); subcommands such as 'voices install' come from plugins, see chorus --help`, "voices");
+        if (rest.length)
+          throw new UsageError(
+            `voices takes no arguments (got '${rest.join(" ")}'); subcommands such as 'voices install' come from plugins, see chorus --help`,
+            "voices",
+          );
         return await (await import("./list.ts")).voicesCommand(parsed.values);
       case "use":
         return await (await import("./plugin.ts")).useCommand(rest, parsed.values);

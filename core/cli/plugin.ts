@@ -59,20 +59,37 @@ function newPlugin(args: string[], runtime = "node"): number {
     return 1;
   }
   fs.cpSync(templateDir, target, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) && !src.includes("__pycache__") });
-  const title = name.split("-").map((w) => w[0]!.toUpperCase() + w.slice(1)).join(" ");
+  const title = name
+    .split("-")
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join(" ");
   const manifestFile = path.join(target, "plugin.json");
   const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Record<string, unknown>;
   manifest.id = name;
   manifest.name = title;
   manifest.version = "0.1.0";
-  manifest.$schema = path.relative(target, path.join(CHORUS_ROOT, "packages", "sdk", "plugin.schema.json")).split(path.sep).join("/");
+  manifest.$schema = path
+    .relative(target, path.join(CHORUS_ROOT, "packages", "sdk", "plugin.schema.json"))
+    .split(path.sep)
+    .join("/");
   fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   for (const file of ["README.md", "index.test.ts"]) {
     const p = path.join(target, file);
-    if (fs.existsSync(p)) fs.writeFileSync(p, fs.readFileSync(p, "utf8").replaceAll(templateId, name).replace(/^# Chorus (Python )?plugin template/, `# ${title}`));
+    if (fs.existsSync(p))
+      fs.writeFileSync(
+        p,
+        fs
+          .readFileSync(p, "utf8")
+          .replaceAll(templateId, name)
+          .replace(/^# Chorus (Python )?plugin template/, `# ${title}`),
+      );
   }
   const where = path.relative(process.cwd(), target) || ".";
-  process.stdout.write(python ? `created ${target}\nnext: edit engine.py and requirements.txt, then run: chorus plugin setup ${name} && chorus plugin check ${where}\n` : `created ${target}\nnext: edit index.ts, then run: chorus plugin check ${where}\n`);
+  process.stdout.write(
+    python
+      ? `created ${target}\nnext: edit engine.py and requirements.txt, then run: chorus plugin setup ${name} && chorus plugin check ${where}\n`
+      : `created ${target}\nnext: edit index.ts, then run: chorus plugin check ${where}\n`,
+  );
   return 0;
 }
 
@@ -116,16 +133,32 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
   // A scratch data folder, removed afterwards; the engine's settings from the configuration.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-check-${manifest.id}-`));
   const checked = validateSettings(manifest, config.engines.settings[manifest.id]);
-  report(checked.ok ? { ok: true, what: "settings", detail: manifest.settings ? "valid against the manifest's settings schema" : "no settings schema" } : { ok: false, what: "settings", detail: checked.error });
+  report(
+    checked.ok
+      ? { ok: true, what: "settings", detail: manifest.settings ? "valid against the manifest's settings schema" : "no settings schema" }
+      : { ok: false, what: "settings", detail: checked.error },
+  );
   if (!checked.ok) return 1;
   const settings = checked.settings;
   try {
     await step(report, "import and create", () => host.start());
     const profile = manifest.resources.profiles.find((p) => p.device === "cpu") ?? manifest.resources.profiles[0]!;
-    await step(report, `load (profile ${profile.name})`, () => host.load({ profile, device: { kind: profile.device, index: 0, simulated: profile.device !== "cpu" }, pluginDir: dir, settings, dataDir }));
-    const voices = await step(report, "voices", () => host.listVoices(), (v) => checkVoices(manifest, v));
+    await step(report, `load (profile ${profile.name})`, () =>
+      host.load({ profile, device: { kind: profile.device, index: 0, simulated: profile.device !== "cpu" }, pluginDir: dir, settings, dataDir }),
+    );
+    const voices = await step(
+      report,
+      "voices",
+      () => host.listVoices(),
+      (v) => checkVoices(manifest, v),
+    );
     const voice = manifest.defaultVoice ?? voices[0]!.id;
-    const chunks = await step(report, `synthesis (voice ${voice})`, () => collect(host, manifest, voice), (c) => checkAudio(manifest, c));
+    const chunks = await step(
+      report,
+      `synthesis (voice ${voice})`,
+      () => collect(host, manifest, voice),
+      (c) => checkAudio(manifest, c),
+    );
     const seconds = chunks.reduce((n, c) => n + c.samples.length / c.sampleRate, 0);
     report({ ok: true, what: "audio", detail: `${chunks.length} chunk(s), ${seconds.toFixed(2)} s at ${chunks[0]!.sampleRate} Hz` });
     await step(report, "unload", () => host.unload());
@@ -136,7 +169,9 @@ async function checkPlugin(args: string[], values: CliValues): Promise<number> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   for (const spec of manifest.commands) {
-    await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir, manifest })).catch(() => undefined);
+    await step(report, `command '${spec.name}' (${spec.module})`, () => loadPluginCommand({ spec, pluginId: manifest.id, pluginDir: dir, manifest })).catch(
+      () => undefined,
+    );
   }
   const failed = steps.filter((s) => !s.ok).length;
   process.stdout.write(failed ? `${manifest.id}: ${failed} problem(s)\n` : `${manifest.id}: all checks passed\n`);

@@ -4,7 +4,19 @@
  * a second run with nothing changed does nothing.
  */
 import { resolvePath } from "../config/load.ts";
-import { envsRoot, formatPlan, makePlan, pluginEnvSpec, probeModules, readRecord, requiredModules, runSetup, writeRecord, type EnvRecord, type TorchChoice } from "../python/index.ts";
+import {
+  envsRoot,
+  formatPlan,
+  makePlan,
+  pluginEnvSpec,
+  probeModules,
+  readRecord,
+  requiredModules,
+  runSetup,
+  writeRecord,
+  type EnvRecord,
+  type TorchChoice,
+} from "../python/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
 import { cliConfig, type CliValues } from "./options.ts";
@@ -14,7 +26,10 @@ const TORCH = ["cpu", "cuda", "auto"];
 
 export async function pluginSetupCommand(args: string[], values: CliValues): Promise<number> {
   const [id, extra] = args;
-  if (!id || extra) throw new UsageError(`plugin setup needs one plugin id: chorus plugin setup ID [--python PATH] [--torch cpu|cuda|auto] [--dry-run]${extra ? ` (got '${args.join(" ")}')` : ""}`);
+  if (!id || extra)
+    throw new UsageError(
+      `plugin setup needs one plugin id: chorus plugin setup ID [--python PATH] [--torch cpu|cuda|auto] [--dry-run]${extra ? ` (got '${args.join(" ")}')` : ""}`,
+    );
   if (values.torch !== undefined && !TORCH.includes(values.torch)) throw new UsageError(`--torch must be cpu, cuda or auto (got '${values.torch}')`);
   const config = cliConfig(values);
   const entry = config.engines.dirs
@@ -44,7 +59,10 @@ export async function pluginSetupCommand(args: string[], values: CliValues): Pro
   });
   process.stdout.write(formatPlan(plan));
   for (const name of requiredModules(entry.manifest)) {
-    const profiles = entry.manifest.resources.profiles.filter((p) => p.requires?.includes(name)).map((p) => p.name).join(", ");
+    const profiles = entry.manifest.resources.profiles
+      .filter((p) => p.requires?.includes(name))
+      .map((p) => p.name)
+      .join(", ");
     process.stdout.write(`optional:     ${name} (not installed by setup; profile ${profiles} is offered only where it imports, checked after setup)\n`);
   }
   if (values["dry-run"]) {
@@ -62,7 +80,9 @@ export async function pluginSetupCommand(args: string[], values: CliValues): Pro
     process.stdout.write(`done: ${id} can run now (Python ${record.python.version}${record.torch ? `, torch ${record.torch.build}` : ""})\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`chorus: setup of ${id} failed: ${(err as Error).message}\nthe plugin stays 'needs setup'; fix the cause and run chorus plugin setup ${id} again\n`);
+    process.stderr.write(
+      `chorus: setup of ${id} failed: ${(err as Error).message}\nthe plugin stays 'needs setup'; fix the cause and run chorus plugin setup ${id} again\n`,
+    );
     return 1;
   }
 }
@@ -73,8 +93,13 @@ async function recordModules(manifest: Manifest, dir: string, python: string, re
   if (!names.length) return;
   const modules = await probeModules(python, names);
   for (const name of names) {
-    const profiles = manifest.resources.profiles.filter((p) => p.requires?.includes(name)).map((p) => p.name).join(", ");
-    process.stdout.write(`optional module ${name}: ${modules[name] ? "importable" : "not importable"} (profile ${profiles} ${modules[name] ? "offered" : "not offered"})\n`);
+    const profiles = manifest.resources.profiles
+      .filter((p) => p.requires?.includes(name))
+      .map((p) => p.name)
+      .join(", ");
+    process.stdout.write(
+      `optional module ${name}: ${modules[name] ? "importable" : "not importable"} (profile ${profiles} ${modules[name] ? "offered" : "not offered"})\n`,
+    );
   }
   if (JSON.stringify(record.modules) !== JSON.stringify(modules)) writeRecord(dir, { ...record, modules });
 }

@@ -16,7 +16,7 @@ async function readStdin(): Promise<string> {
 
 export async function sayCommand(args: string[], values: CliValues): Promise<number> {
   const text = args.length ? args.join(" ") : process.stdin.isTTY ? "" : await readStdin();
-  if (!text.trim()) throw new UsageError("say needs text: chorus say \"Hello world\" (or pipe text on stdin)", "say");
+  if (!text.trim()) throw new UsageError('say needs text: chorus say "Hello world" (or pipe text on stdin)', "say");
   if (!values.output && process.stdout.isTTY) throw new UsageError("refusing to write audio to a terminal; use -o FILE or redirect stdout", "say");
   const speed = numberFlag("speed", values.speed, "say");
   const pitch = numberFlag("pitch", values.pitch, "say");
@@ -42,13 +42,16 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
     const bytes = out.body;
     if (values.output) {
       fs.writeFileSync(values.output, bytes);
-      process.stderr.write(`wrote ${values.output}: ${(out.samples / out.sampleRate).toFixed(2)} s at ${out.sampleRate} Hz (${speech.engineId}/${speech.voice})\n`);
+      process.stderr.write(
+        `wrote ${values.output}: ${(out.samples / out.sampleRate).toFixed(2)} s at ${out.sampleRate} Hz (${speech.engineId}/${speech.voice})\n`,
+      );
     } else {
       await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
     }
     // What the X-Chorus-Ignored / X-Chorus-Clamped headers say over HTTP.
     for (const field of speech.ignored ?? []) process.stderr.write(`note: --${field} ignored: engine '${speech.engineId}' does not support it\n`);
-    for (const [field, used] of Object.entries(speech.clamped ?? {})) process.stderr.write(`note: --${field} clamped to ${used}, the most engine '${speech.engineId}' can do\n`);
+    for (const [field, used] of Object.entries(speech.clamped ?? {}))
+      process.stderr.write(`note: --${field} clamped to ${used}, the most engine '${speech.engineId}' can do\n`);
     return 0;
   } finally {
     await host.close();

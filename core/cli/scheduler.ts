@@ -42,9 +42,16 @@ export async function engineCommand(args: string[], options: EngineCommandOption
   const call = async (method: "GET" | "POST", path: string, body?: unknown) => {
     let res: Response;
     try {
-      res = await doFetch(`${base}${path}`, { method, headers: { ...options.headers, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(30_000) });
+      res = await doFetch(`${base}${path}`, {
+        method,
+        headers: { ...options.headers, ...(body ? { "content-type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(30_000),
+      });
     } catch (err) {
-      throw new ServerUnreachableError(`cannot reach the Chorus server at ${base}: ${(err as Error).message} (is \`chorus serve\` running there? the address comes from server.host/server.port, or --url)`);
+      throw new ServerUnreachableError(
+        `cannot reach the Chorus server at ${base}: ${(err as Error).message} (is \`chorus serve\` running there? the address comes from server.host/server.port, or --url)`,
+      );
     }
     const data = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
     if (!res.ok) throw new ServerError(`${data.error?.message ?? res.statusText} (HTTP ${res.status})`, data.error?.code ?? `HTTP_${res.status}`, res.status);
@@ -78,7 +85,8 @@ export async function engineCommand(args: string[], options: EngineCommandOption
     case "keepalive": {
       const path = `/api/scheduler/engines/${needId()}/keepalive`;
       const seconds = value === "default" ? null : Number(value);
-      if (seconds !== null && (value === undefined || !Number.isFinite(seconds) || seconds < -1)) throw new EngineUsageError(`engine keepalive needs SECONDS: -1, 0, N or default${value ? ` (got '${value}')` : ""}`);
+      if (seconds !== null && (value === undefined || !Number.isFinite(seconds) || seconds < -1))
+        throw new EngineUsageError(`engine keepalive needs SECONDS: -1, 0, N or default${value ? ` (got '${value}')` : ""}`);
       result = await call("POST", path, { seconds });
       break;
     }
@@ -90,7 +98,15 @@ export async function engineCommand(args: string[], options: EngineCommandOption
 }
 
 type Snapshot = {
-  devices?: { id: string; name: string; totalMb: number; freeMb: number; heldByOthersMb: number; reserveMb: number; holdings: { engine: string; profile: string; residentMb: number; transientMb: number }[] }[];
+  devices?: {
+    id: string;
+    name: string;
+    totalMb: number;
+    freeMb: number;
+    heldByOthersMb: number;
+    reserveMb: number;
+    holdings: { engine: string; profile: string; residentMb: number; transientMb: number }[];
+  }[];
   engines?: { engine: string; profile: string; device: string; state: string; inFlight: number; queued: number; pinned: boolean; unloadAt: string | null }[];
   decisions?: { at: string; action: string; reason: string; engine: string; profile?: string; detail?: string }[];
 };
@@ -103,9 +119,13 @@ function summary(raw: Record<string, unknown>): string {
     for (const h of d.holdings) lines.push(`          ${h.engine}:${h.profile} ${h.residentMb} MB${h.transientMb ? ` + ${h.transientMb} MB running` : ""}`);
   }
   lines.push("Engines:");
-  for (const e of s.engines ?? []) lines.push(`  ${`${e.engine}:${e.profile}`.padEnd(24)} ${e.device.padEnd(7)} ${e.state.padEnd(9)} in flight ${e.inFlight}, queued ${e.queued}${e.pinned ? ", pinned" : e.unloadAt ? `, unloads ${e.unloadAt}` : ""}`);
+  for (const e of s.engines ?? [])
+    lines.push(
+      `  ${`${e.engine}:${e.profile}`.padEnd(24)} ${e.device.padEnd(7)} ${e.state.padEnd(9)} in flight ${e.inFlight}, queued ${e.queued}${e.pinned ? ", pinned" : e.unloadAt ? `, unloads ${e.unloadAt}` : ""}`,
+    );
   if (!s.engines?.length) lines.push("  (none loaded)");
   lines.push("Recent decisions:");
-  for (const d of s.decisions ?? []) lines.push(`  ${d.at} ${d.action} ${d.engine}${d.profile ? `:${d.profile}` : ""} ${d.reason}${d.detail ? ` - ${d.detail}` : ""}`);
+  for (const d of s.decisions ?? [])
+    lines.push(`  ${d.at} ${d.action} ${d.engine}${d.profile ? `:${d.profile}` : ""} ${d.reason}${d.detail ? ` - ${d.detail}` : ""}`);
   return lines.join("\n");
 }

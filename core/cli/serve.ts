@@ -13,10 +13,15 @@ import { CliFailure } from "./usage.ts";
 export function listenFailure(err: unknown, host: string, port: number, variable = "CHORUS_SERVER__PORT"): Error {
   const code = (err as { code?: string }).code;
   const where = `${host}:${port}`;
-  const change = variable === "CHORUS_SERVER__PORT" ? "choose another with --port N (npm start -- --port N) or CHORUS_SERVER__PORT=N" : `choose another with ${variable}=N`;
-  if (code === "EADDRINUSE") return new CliFailure(`port ${port} on ${host} is already in use (another Chorus or AllTalk?); stop that program or ${change}`, { cause: err });
+  const change =
+    variable === "CHORUS_SERVER__PORT" ? "choose another with --port N (npm start -- --port N) or CHORUS_SERVER__PORT=N" : `choose another with ${variable}=N`;
+  if (code === "EADDRINUSE")
+    return new CliFailure(`port ${port} on ${host} is already in use (another Chorus or AllTalk?); stop that program or ${change}`, { cause: err });
   if (code === "EACCES") return new CliFailure(`no permission to listen on ${where} (ports below 1024 need privileges); ${change}`, { cause: err });
-  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") return new CliFailure(`cannot listen on ${where}: ${host} is not an address of this machine; set --host or CHORUS_SERVER__HOST (127.0.0.1, 0.0.0.0)`, { cause: err });
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND")
+    return new CliFailure(`cannot listen on ${where}: ${host} is not an address of this machine; set --host or CHORUS_SERVER__HOST (127.0.0.1, 0.0.0.0)`, {
+      cause: err,
+    });
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -42,7 +47,10 @@ export async function serveCommand(values: CliValues): Promise<number> {
     await host.close();
     throw listenFailure(err, config.wyoming.host, config.wyoming.port, "CHORUS_WYOMING__PORT");
   }
-  host.log.info({ address, defaultEngine: host.registry.selection.current(), engines: host.registry.list().map((e) => `${e.id}:${e.status}`) }, "chorus listening");
+  host.log.info(
+    { address, defaultEngine: host.registry.selection.current(), engines: host.registry.list().map((e) => `${e.id}:${e.status}`) },
+    "chorus listening",
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       host.log.info({ signal, graceSeconds: config.server.shutdownGraceSeconds }, "shutting down");

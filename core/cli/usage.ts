@@ -66,7 +66,11 @@ export const COMMANDS: CommandHelp[] = [
 /** Adds a built-in command's help that lives in its own module (finetune), before `help`. */
 export function addCommandHelp(help: CommandHelp): void {
   if (COMMANDS.some((c) => c.name === help.name)) return;
-  COMMANDS.splice(COMMANDS.findIndex((c) => c.name === "wav-fix"), 0, help);
+  COMMANDS.splice(
+    COMMANDS.findIndex((c) => c.name === "wav-fix"),
+    0,
+    help,
+  );
 }
 
 const GLOBAL = `Global options:

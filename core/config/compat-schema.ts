@@ -69,7 +69,16 @@ export const CorsSchema = z.strictObject({
    */
   origins: z
     .array(z.string().min(1))
-    .default(["http://localhost", "http://localhost:*", "http://127.0.0.1", "http://127.0.0.1:*", "http://[::1]", "http://[::1]:*", "https://localhost", "https://localhost:*"]),
+    .default([
+      "http://localhost",
+      "http://localhost:*",
+      "http://127.0.0.1",
+      "http://127.0.0.1:*",
+      "http://[::1]",
+      "http://[::1]:*",
+      "https://localhost",
+      "https://localhost:*",
+    ]),
 });
 
 export const CompatSchema = z.strictObject({

@@ -17,7 +17,16 @@ import { ConfigSchema } from "./schema.ts";
 
 type Json = Record<string, unknown>;
 // zod 4 keeps a schema's definition in `_zod.def`; only these few fields are read.
-type Def = { type: string; innerType?: z.ZodType; valueType?: z.ZodType; defaultValue?: unknown; shape?: Record<string, z.ZodType>; entries?: Record<string, unknown>; element?: z.ZodType; options?: z.ZodType[] };
+type Def = {
+  type: string;
+  innerType?: z.ZodType;
+  valueType?: z.ZodType;
+  defaultValue?: unknown;
+  shape?: Record<string, z.ZodType>;
+  entries?: Record<string, unknown>;
+  element?: z.ZodType;
+  options?: z.ZodType[];
+};
 const def = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
 
 /** The schema under optional/nullable/default wrappers, and the default it declares. */

@@ -48,21 +48,23 @@ export const EnginesSchema = z.strictObject({
   /** Seconds an engine may take to start (import its code). */
   startTimeoutSeconds: z.number().positive().default(30),
   /** Memory limit per plugin: declared `ramMb` + margin, or the default ceiling (docs/plugins.md). */
-  memory: z.strictObject({
-    marginMb: z.number().int().min(0).default(256),
-    defaultCeilingMb: z.number().int().positive().default(2048),
-    pollMs: z.number().int().min(10).default(250),
-    /** Added for child processes (isolation "process"): their own Node runtime's RSS. */
-    processRuntimeMb: z.number().int().min(0).default(160),
-    /**
-     * The server process's resident memory stays under this (MB; absent: 80 % of the system's
-     * memory, or of the container's limit when lower): past 90 % of it the worker-thread engine
-     * that grew unseen the most is stopped (core/registry/server-memory.ts).
-     */
-    serverCeilingMb: z.number().int().positive().optional(),
-    /** How often the server's RSS is read against `serverCeilingMb`, ms. */
-    serverPollMs: z.number().int().min(5).default(50),
-  }).default({ marginMb: 256, defaultCeilingMb: 2048, pollMs: 250, processRuntimeMb: 160, serverPollMs: 50 }),
+  memory: z
+    .strictObject({
+      marginMb: z.number().int().min(0).default(256),
+      defaultCeilingMb: z.number().int().positive().default(2048),
+      pollMs: z.number().int().min(10).default(250),
+      /** Added for child processes (isolation "process"): their own Node runtime's RSS. */
+      processRuntimeMb: z.number().int().min(0).default(160),
+      /**
+       * The server process's resident memory stays under this (MB; absent: 80 % of the system's
+       * memory, or of the container's limit when lower): past 90 % of it the worker-thread engine
+       * that grew unseen the most is stopped (core/registry/server-memory.ts).
+       */
+      serverCeilingMb: z.number().int().positive().optional(),
+      /** How often the server's RSS is read against `serverCeilingMb`, ms. */
+      serverPollMs: z.number().int().min(5).default(50),
+    })
+    .default({ marginMb: 256, defaultCeilingMb: 2048, pollMs: 250, processRuntimeMb: 160, serverPollMs: 50 }),
 });
 
 const SimulatedGpuSchema = z.strictObject({
@@ -108,7 +110,11 @@ export const SchedulerSchema = z.strictObject({
     .default({ initialSeconds: 10, maxSeconds: 300 }),
   /** After an eviction on a real GPU: poll free memory until `fraction` of it is back, or the timeout. */
   release: z
-    .strictObject({ pollMs: z.number().positive().default(250), timeoutMs: z.number().positive().default(5000), fraction: z.number().min(0).max(1).default(0.75) })
+    .strictObject({
+      pollMs: z.number().positive().default(250),
+      timeoutMs: z.number().positive().default(5000),
+      fraction: z.number().min(0).max(1).default(0.75),
+    })
     .default({ pollMs: 250, timeoutMs: 5000, fraction: 0.75 }),
   /** Per-engine overrides. */
   engines: z

@@ -115,7 +115,7 @@ export const CALIBRATION: CalibrationPoint[] = [
     reported: 'batch 4, accumulation 2 "works but slower"',
     fits: true,
     agrees: false,
-    note: "the model predicts it over 12 GB; \"slower\" fits Windows' system-memory fallback (spilling into RAM), or a dataset of short clips",
+    note: 'the model predicts it over 12 GB; "slower" fits Windows\' system-memory fallback (spilling into RAM), or a dataset of short clips',
   },
   {
     id: "daswer-70-12gb",

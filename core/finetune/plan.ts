@@ -79,7 +79,14 @@ function kept(model: TrainableModel, clips: PlanClip[], cap: number): PlanClip[]
 function calibrated(pred: Prediction, ratio: number | undefined): Prediction {
   if (!ratio || ratio === 1) return pred;
   const terms = Object.fromEntries(Object.entries(pred.terms).map(([k, v]) => [k, v * ratio]));
-  return { ...pred, allocatedMb: pred.allocatedMb * ratio, deviceMb: pred.deviceMb * ratio, forwardBackwardMb: pred.forwardBackwardMb * ratio, optimizerStepMb: pred.optimizerStepMb * ratio, terms };
+  return {
+    ...pred,
+    allocatedMb: pred.allocatedMb * ratio,
+    deviceMb: pred.deviceMb * ratio,
+    forwardBackwardMb: pred.forwardBackwardMb * ratio,
+    optimizerStepMb: pred.optimizerStepMb * ratio,
+    terms,
+  };
 }
 
 export function plan(p: PlanInput): Plan {
@@ -89,8 +96,12 @@ export function plan(p: PlanInput): Plan {
   const freeMb = p.gpu.totalMb - p.gpu.othersMb - p.gpu.chorusMb;
   const budgetMb = Math.round(freeMb - SAFETY_MB);
   const warnings: string[] = [];
-  if (p.probe) warnings.push(`predictions scaled by ${p.probe.ratio} from a probe on this card (${p.probe.at}: measured ${Math.round(p.probe.peakReservedMb)} MB where ${Math.round(p.probe.predictedMb)} MB was predicted)`);
-  if (p.attention === "auto") warnings.push("attention: eager assumed (AllTalk v1's transformers 4.39 stack, the larger of the two); with coqui-tts >= 0.24 (SDPA) the peak is lower");
+  if (p.probe)
+    warnings.push(
+      `predictions scaled by ${p.probe.ratio} from a probe on this card (${p.probe.at}: measured ${Math.round(p.probe.peakReservedMb)} MB where ${Math.round(p.probe.predictedMb)} MB was predicted)`,
+    );
+  if (p.attention === "auto")
+    warnings.push("attention: eager assumed (AllTalk v1's transformers 4.39 stack, the larger of the two); with coqui-tts >= 0.24 (SDPA) the peak is lower");
 
   const defaultCap = Math.min(p.maxClipSeconds ?? model.limits.maxClipSeconds, model.limits.hardMaxClipSeconds);
   const train = p.clips.filter((c) => c.split === "train" && c.seconds >= model.limits.minClipSeconds && c.seconds <= defaultCap);
@@ -110,7 +121,12 @@ export function plan(p: PlanInput): Plan {
       const input = { ...base, batchSize, gradAccumSteps };
       const predicted = calibrated(estimate(model, input), p.probe?.ratio);
       if (predicted.deviceMb <= budgetMb) {
-        const extra = batchSize * gradAccumSteps < p.effectiveBatch ? [`effective batch ${batchSize * gradAccumSteps} instead of ${p.effectiveBatch}: gradient accumulation costs a full set of gradients (${Math.round(predicted.terms.weights!)} MB) that does not fit`] : [];
+        const extra =
+          batchSize * gradAccumSteps < p.effectiveBatch
+            ? [
+                `effective batch ${batchSize * gradAccumSteps} instead of ${p.effectiveBatch}: gradient accumulation costs a full set of gradients (${Math.round(predicted.terms.weights!)} MB) that does not fit`,
+              ]
+            : [];
         return { input, predicted, flags: [...flags, ...extra] };
       }
     }
@@ -118,16 +134,23 @@ export function plan(p: PlanInput): Plan {
   };
 
   let found: Candidate | undefined;
-  const fusedFlag = "optimizer_params.fused = true: AdamW without the parameter-sized temporary of the default foreach kernel (AllTalk and coqui use the default)";
+  const fusedFlag =
+    "optimizer_params.fused = true: AdamW without the parameter-sized temporary of the default foreach kernel (AllTalk and coqui use the default)";
   for (const cap of caps) {
     const capFlags = cap < cap0 ? [`max clip length lowered to ${cap} s to fit (AllTalk/coqui default ${round1(model.limits.maxClipSeconds)} s)`] : [];
-    if (cap > model.limits.maxClipSeconds) capFlags.push(`max clip length ${cap} s is over coqui's default ${round1(model.limits.maxClipSeconds)} s (max_wav_length): long clips cost memory; cutting them (chorus finetune prepare) is the cheaper fix`);
+    if (cap > model.limits.maxClipSeconds)
+      capFlags.push(
+        `max clip length ${cap} s is over coqui's default ${round1(model.limits.maxClipSeconds)} s (max_wav_length): long clips cost memory; cutting them (chorus finetune prepare) is the cheaper fix`,
+      );
     found = tryAt(cap, "fp32", false, capFlags) ?? tryAt(cap, "fp32", true, [...capFlags, fusedFlag]);
     if (found) break;
   }
   if (!found) {
     for (const precision of ["bf16", "fp16"] as const) {
-      found = tryAt(cap0, precision, true, [fusedFlag, `${precision} mixed precision: buys memory here, but nobody has shown ${precision} training of this model to be stable; AllTalk and coqui train in fp32 (bf16 needs an Ampere or newer card)`]);
+      found = tryAt(cap0, precision, true, [
+        fusedFlag,
+        `${precision} mixed precision: buys memory here, but nobody has shown ${precision} training of this model to be stable; AllTalk and coqui train in fp32 (bf16 needs an Ampere or newer card)`,
+      ]);
       if (found) break;
     }
   }
@@ -135,32 +158,69 @@ export function plan(p: PlanInput): Plan {
   const alternatives: string[] = [];
   const fits = found !== undefined;
   const chosen: Candidate = found ?? {
-    input: { batchSize: 1, gradAccumSteps: p.effectiveBatch, maxClipSeconds: cap0, maxTextTokens: tokensAt(cap0), precision: "fp32", attention, optimizer: "adamw", fused: false },
-    predicted: estimate(model, { batchSize: 1, gradAccumSteps: p.effectiveBatch, maxClipSeconds: cap0, maxTextTokens: tokensAt(cap0), precision: "fp32", attention, optimizer: "adamw", fused: false }),
+    input: {
+      batchSize: 1,
+      gradAccumSteps: p.effectiveBatch,
+      maxClipSeconds: cap0,
+      maxTextTokens: tokensAt(cap0),
+      precision: "fp32",
+      attention,
+      optimizer: "adamw",
+      fused: false,
+    },
+    predicted: estimate(model, {
+      batchSize: 1,
+      gradAccumSteps: p.effectiveBatch,
+      maxClipSeconds: cap0,
+      maxTextTokens: tokensAt(cap0),
+      precision: "fp32",
+      attention,
+      optimizer: "adamw",
+      fused: false,
+    }),
     flags: [],
   };
   warnings.push(...chosen.flags);
   if (!fits) {
     const floor = estimate(model, { ...chosen.input, gradAccumSteps: 1, fused: true });
     const need = Math.ceil(floor.deviceMb + SAFETY_MB);
-    warnings.push(`full fp32 fine-tuning does not fit: even batch 1 with fused AdamW needs about ${need} MB free and this card has ${Math.round(freeMb)} MB free (${p.gpu.totalMb} MB total)`);
+    warnings.push(
+      `full fp32 fine-tuning does not fit: even batch 1 with fused AdamW needs about ${need} MB free and this card has ${Math.round(freeMb)} MB free (${p.gpu.totalMb} MB total)`,
+    );
     alternatives.push(`a card with at least ${need} MB free (for example 12 GB with under ${Math.max(0, 12288 - need)} MB held by others, or 16 GB)`);
-    if (p.gpu.othersMb > 0 && freeMb + p.gpu.othersMb >= need) alternatives.push(`free the ${Math.round(p.gpu.othersMb)} MB other processes hold (desktop, an LLM, an inference server): then it fits`);
+    if (p.gpu.othersMb > 0 && freeMb + p.gpu.othersMb >= need)
+      alternatives.push(`free the ${Math.round(p.gpu.othersMb)} MB other processes hold (desktop, an LLM, an inference server): then it fits`);
     const sgd = estimate(model, { ...chosen.input, gradAccumSteps: 1, optimizer: "sgd", fused: true });
-    if (sgd.deviceMb <= budgetMb) alternatives.push(`SGD with momentum, fused (one state per parameter; AllTalk v2 offers SGD): predicted ${Math.round(sgd.deviceMb)} MB, fits; its fine-tuning quality for XTTS is not established`);
-    if (p.os === "windows") alternatives.push("Windows: with the NVIDIA driver's system-memory fallback on (the default), training will run, slowly, spilling into system RAM (AllTalk relies on this; have 24 GB+ of system RAM)");
+    if (sgd.deviceMb <= budgetMb)
+      alternatives.push(
+        `SGD with momentum, fused (one state per parameter; AllTalk v2 offers SGD): predicted ${Math.round(sgd.deviceMb)} MB, fits; its fine-tuning quality for XTTS is not established`,
+      );
+    if (p.os === "windows")
+      alternatives.push(
+        "Windows: with the NVIDIA driver's system-memory fallback on (the default), training will run, slowly, spilling into system RAM (AllTalk relies on this; have 24 GB+ of system RAM)",
+      );
     alternatives.push("zero-shot cloning: use a 6-30 s reference clip with the base model instead of fine-tuning");
   }
-  if (p.gpu.chorusMb > 0) warnings.push(`Chorus's own engines hold ${Math.round(p.gpu.chorusMb)} MB on this card; unloading them (chorus engine unload ID) frees it${fits ? "" : " and may make a larger plan fit"}`);
-  if (p.os === "windows" && fits) warnings.push("Windows: if the prediction is exceeded, the driver's system-memory fallback spills into RAM (slow) instead of failing");
+  if (p.gpu.chorusMb > 0)
+    warnings.push(
+      `Chorus's own engines hold ${Math.round(p.gpu.chorusMb)} MB on this card; unloading them (chorus engine unload ID) frees it${fits ? "" : " and may make a larger plan fit"}`,
+    );
+  if (p.os === "windows" && fits)
+    warnings.push("Windows: if the prediction is exceeded, the driver's system-memory fallback spills into RAM (slow) instead of failing");
 
   const capUsed = chosen.input.maxClipSeconds;
   const keptClips = kept(model, p.clips, capUsed);
   const dropped = p.clips.filter((c) => c.split === "train").length - keptClips.length;
   const droppedMinutes = (p.clips.filter((c) => c.split === "train").reduce((a, c) => a + c.seconds, 0) - keptClips.reduce((a, c) => a + c.seconds, 0)) / 60;
-  if (dropped > 0) warnings.push(`${dropped} training clip(s) (${droppedMinutes.toFixed(1)} min) are longer than ${round1(capUsed)} s, shorter than ${model.limits.minClipSeconds} s or over ${model.limits.maxTextTokens} tokens: the trainer drops them`);
+  if (dropped > 0)
+    warnings.push(
+      `${dropped} training clip(s) (${droppedMinutes.toFixed(1)} min) are longer than ${round1(capUsed)} s, shorter than ${model.limits.minClipSeconds} s or over ${model.limits.maxTextTokens} tokens: the trainer drops them`,
+    );
   const effectiveBatch = chosen.input.batchSize * chosen.input.gradAccumSteps;
-  if (keptClips.length && Math.ceil(keptClips.length / effectiveBatch) < 10) warnings.push(`only ${Math.ceil(keptClips.length / effectiveBatch)} optimizer update(s) per epoch (${keptClips.length} clips / effective batch ${effectiveBatch}): plan more epochs or add data`);
+  if (keptClips.length && Math.ceil(keptClips.length / effectiveBatch) < 10)
+    warnings.push(
+      `only ${Math.ceil(keptClips.length / effectiveBatch)} optimizer update(s) per epoch (${keptClips.length} clips / effective batch ${effectiveBatch}): plan more epochs or add data`,
+    );
   const lr = model.learningRate(effectiveBatch);
   const settings = { ...chosen.input, learningRate: lr.value };
   return {
@@ -192,7 +252,11 @@ export function plan(p: PlanInput): Plan {
 export function planFromReport(report: CheckReport, model: TrainableModel, o: Omit<PlanInput, "model" | "clips">) {
   const clips = report.clips.filter((c) => c.kept && c.seconds !== undefined).map((c) => ({ seconds: c.seconds!, tokens: c.tokens, split: c.split }));
   // Clips the check rejected as too long are still what the trainer would drop: count them.
-  const tooLong = report.clips.filter((c) => !c.kept && c.split === "train" && c.seconds !== undefined && c.seconds > report.maxClipSeconds).map((c) => ({ seconds: c.seconds!, tokens: c.tokens, split: c.split }));
-  return { ...plan({ model, clips: [...clips, ...tooLong], maxClipSeconds: report.maxClipSeconds, ...o }), dataset: { dir: report.dir, errors: report.totals.errors, summary: report.summary } };
+  const tooLong = report.clips
+    .filter((c) => !c.kept && c.split === "train" && c.seconds !== undefined && c.seconds > report.maxClipSeconds)
+    .map((c) => ({ seconds: c.seconds!, tokens: c.tokens, split: c.split }));
+  return {
+    ...plan({ model, clips: [...clips, ...tooLong], maxClipSeconds: report.maxClipSeconds, ...o }),
+    dataset: { dir: report.dir, errors: report.totals.errors, summary: report.summary },
+  };
 }
-

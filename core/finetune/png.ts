@@ -3,7 +3,18 @@ import zlib from "node:zlib";
 import type { Bin } from "./report.ts";
 
 // 3x5 digits, rows top to bottom, 3 bits each.
-const DIGITS = ["111101101101111", "010110010010111", "111001111100111", "111001111001111", "101101111001001", "111100111001111", "111100111101111", "111001001001001", "111101111101111", "111101111001111"];
+const DIGITS = [
+  "111101101101111",
+  "010110010010111",
+  "111001111100111",
+  "111001111001111",
+  "101101111001001",
+  "111100111001111",
+  "111100111101111",
+  "111001001001001",
+  "111101111101111",
+  "111101111001111",
+];
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -33,13 +44,15 @@ export function histogramPng(bins: Bin[], maxClipSeconds: number): Buffer {
   const height = plotH + 40;
   const px = Buffer.alloc(width * height * 3, 255);
   const rect = (x: number, y: number, w: number, h: number, rgb: [number, number, number]) => {
-    for (let j = Math.max(0, y); j < Math.min(height, y + h); j++) for (let i = Math.max(0, x); i < Math.min(width, x + w); i++) px.set(rgb, (j * width + i) * 3);
+    for (let j = Math.max(0, y); j < Math.min(height, y + h); j++)
+      for (let i = Math.max(0, x); i < Math.min(width, x + w); i++) px.set(rgb, (j * width + i) * 3);
   };
   const text = (s: string, x: number, y: number) => {
     [...s].forEach((ch, k) => {
       const g = DIGITS[Number(ch)];
       if (!g) return;
-      for (let r = 0; r < 5; r++) for (let c = 0; c < 3; c++) if (g[r * 3 + c] === "1") rect(x + (k * 4 + c) * scale, y + r * scale, scale, scale, [40, 40, 40]);
+      for (let r = 0; r < 5; r++)
+        for (let c = 0; c < 3; c++) if (g[r * 3 + c] === "1") rect(x + (k * 4 + c) * scale, y + r * scale, scale, scale, [40, 40, 40]);
     });
   };
   const most = Math.max(1, ...bins.map((b) => b.count));
@@ -58,5 +71,10 @@ export function histogramPng(bins: Bin[], maxClipSeconds: number): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", zlib.deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }

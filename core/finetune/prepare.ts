@@ -79,7 +79,11 @@ function shuffled<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-const csvText = (t: string) => t.replace(/[|\r\n]+/g, " ").replace(/\s+/g, " ").trim();
+const csvText = (t: string) =>
+  t
+    .replace(/[|\r\n]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 
 export async function prepareDataset(inputs: string[], o: PrepareOptions): Promise<PrepareResult> {
   const files = inputFiles(inputs);
@@ -115,7 +119,14 @@ export async function prepareDataset(inputs: string[], o: PrepareOptions): Promi
       const name = `${stem}_${String(i + 1).padStart(4, "0")}.wav`;
       const pcm = decoded.samples.subarray(Math.floor(seg.start * rate), Math.ceil(seg.end * rate));
       fs.writeFileSync(path.join(wavs, name), wavFile(rate, [pcm]));
-      clips.push({ file: `wavs/${name}`, text: csvText(seg.text), seconds: pcm.length / rate, sentences: seg.sentences, split: "train", source: path.basename(file) });
+      clips.push({
+        file: `wavs/${name}`,
+        text: csvText(seg.text),
+        seconds: pcm.length / rate,
+        sentences: seg.sentences,
+        split: "train",
+        source: path.basename(file),
+      });
     }
     o.onProgress?.(`${label}: ${result.segments.length} clips, ${result.skipped.length} stretch(es) left out`);
   }
@@ -124,7 +135,8 @@ export async function prepareDataset(inputs: string[], o: PrepareOptions): Promi
   const evalCount = clips.length >= 2 ? Math.max(1, Math.round(clips.length * share)) : 0;
   for (const c of shuffled(clips, o.seed ?? 42).slice(0, evalCount)) c.split = "eval";
   const speaker = csvText(o.speaker ?? "speaker");
-  const csv = (split: string) => `${["audio_file|text|speaker_name", ...clips.filter((c) => c.split === split).map((c) => `${c.file}|${c.text}|${speaker}`)].join("\n")}\n`;
+  const csv = (split: string) =>
+    `${["audio_file|text|speaker_name", ...clips.filter((c) => c.split === split).map((c) => `${c.file}|${c.text}|${speaker}`)].join("\n")}\n`;
   fs.writeFileSync(path.join(o.out, "metadata_train.csv"), csv("train"));
   fs.writeFileSync(path.join(o.out, "metadata_eval.csv"), csv("eval"));
   fs.writeFileSync(path.join(o.out, "lang.txt"), `${language ?? "en"}\n`);

@@ -23,7 +23,14 @@ export function histogramText(report: CheckReport, width = 40): string {
   const bins = histogram(report);
   const most = Math.max(1, ...bins.map((b) => b.count));
   const lines = bins.map((b) => {
-    const mark = b.to > report.maxClipSeconds ? " (over the trainer's maximum: dropped)" : b.from < 0.5 ? " (under 0.5 s: dropped)" : b.from < 2 || b.to > 11 ? " (outside 2-11 s)" : "";
+    const mark =
+      b.to > report.maxClipSeconds
+        ? " (over the trainer's maximum: dropped)"
+        : b.from < 0.5
+          ? " (under 0.5 s: dropped)"
+          : b.from < 2 || b.to > 11
+            ? " (outside 2-11 s)"
+            : "";
     return `${String(b.from).padStart(3)}-${String(b.to).padEnd(3)} s |${"#".repeat(Math.round((b.count / most) * width)).padEnd(width)}| ${b.count}${b.count ? mark : ""}`;
   });
   return `Clip lengths:\n${lines.join("\n")}`;
@@ -47,7 +54,10 @@ export function histogramSvg(report: CheckReport): string {
 }
 
 export function checkText(report: CheckReport): string {
-  const out = [`Dataset ${report.dir} (${report.format}, language ${report.language}, ${report.clips.length} clips, ${(report.totals.seconds / 60).toFixed(1)} min; tokens ${report.tokenizer === "exact" ? "from vocab.json" : "estimated"})`, ""];
+  const out = [
+    `Dataset ${report.dir} (${report.format}, language ${report.language}, ${report.clips.length} clips, ${(report.totals.seconds / 60).toFixed(1)} min; tokens ${report.tokenizer === "exact" ? "from vocab.json" : "estimated"})`,
+    "",
+  ];
   const sorted = [...report.findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
   for (const f of sorted) out.push(`${f.severity.toUpperCase().padEnd(7)} ${f.code}: ${f.message}\n        -> ${f.fix}`);
   if (!sorted.length) out.push("No findings.");

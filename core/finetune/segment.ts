@@ -34,7 +34,11 @@ export interface SegmentResult {
 const SENTENCE_END = /[.!?。！？]["'”’)\]]*$/;
 
 const span = (words: Word[]) => words[words.length - 1]!.end - words[0]!.start;
-const join = (words: Word[]) => words.map((w) => w.word.trim()).filter(Boolean).join(" ");
+const join = (words: Word[]) =>
+  words
+    .map((w) => w.word.trim())
+    .filter(Boolean)
+    .join(" ");
 
 function sentences(words: Word[]): Word[][] {
   const out: Word[][] = [];
@@ -101,21 +105,28 @@ export function segmentWords(words: Word[], o: SegmentOptions): SegmentResult {
     groups.push([u]);
   }
   const all = units.flatMap((u) => u.words);
-  const segments: Segment[] = groups.filter((g) => {
-    const ws = g.flat();
-    if (span(ws) >= o.minSeconds) return true;
-    skipped.push({ start: ws[0]!.start, end: ws[ws.length - 1]!.end, text: join(ws), reason: `shorter than ${o.minSeconds} s even joined with its neighbour` });
-    return false;
-  }).map((g) => {
-    const ws = g.flat();
-    const first = ws[0]!;
-    const last = ws[ws.length - 1]!;
-    const before = all[all.indexOf(first) - 1];
-    const after = all[all.indexOf(last) + 1];
-    // the buffer stops halfway to the neighbouring word
-    const start = Math.max(0, first.start - o.buffer, before ? (before.end + first.start) / 2 : 0);
-    const end = Math.min(o.duration, last.end + o.buffer, after ? (last.end + after.start) / 2 : o.duration);
-    return { start, end, text: join(ws), sentences: g.length, words: ws };
-  });
+  const segments: Segment[] = groups
+    .filter((g) => {
+      const ws = g.flat();
+      if (span(ws) >= o.minSeconds) return true;
+      skipped.push({
+        start: ws[0]!.start,
+        end: ws[ws.length - 1]!.end,
+        text: join(ws),
+        reason: `shorter than ${o.minSeconds} s even joined with its neighbour`,
+      });
+      return false;
+    })
+    .map((g) => {
+      const ws = g.flat();
+      const first = ws[0]!;
+      const last = ws[ws.length - 1]!;
+      const before = all[all.indexOf(first) - 1];
+      const after = all[all.indexOf(last) + 1];
+      // the buffer stops halfway to the neighbouring word
+      const start = Math.max(0, first.start - o.buffer, before ? (before.end + first.start) / 2 : 0);
+      const end = Math.min(o.duration, last.end + o.buffer, after ? (last.end + after.start) / 2 : o.duration);
+      return { start, end, text: join(ws), sentences: g.length, words: ws };
+    });
   return { segments, skipped };
 }

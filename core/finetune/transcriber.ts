@@ -62,7 +62,8 @@ export class FasterWhisperTranscriber implements Transcriber {
           if (!line.trim()) continue;
           try {
             const m = JSON.parse(line) as Partial<Word> & { progress?: number; done?: boolean; language?: string };
-            if (typeof m.word === "string" && typeof m.start === "number" && typeof m.end === "number") words.push({ word: m.word, start: m.start, end: m.end });
+            if (typeof m.word === "string" && typeof m.start === "number" && typeof m.end === "number")
+              words.push({ word: m.word, start: m.start, end: m.end });
             else if (typeof m.progress === "number") options.onProgress?.(m.progress);
             else if (m.done) [done, language] = [true, m.language];
           } catch {

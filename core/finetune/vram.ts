@@ -61,7 +61,12 @@ export function savedBytes(t: SavedTensor, seg: Segments, precision: Precision, 
 }
 
 /** Activation bytes for one sample, in total and by tensor. */
-export function activationBytes(model: TrainableModel, seg: Segments, precision: Precision, attention: Attention): { total: number; byTensor: Map<string, number> } {
+export function activationBytes(
+  model: TrainableModel,
+  seg: Segments,
+  precision: Precision,
+  attention: Attention,
+): { total: number; byTensor: Map<string, number> } {
   const byTensor = new Map<string, number>();
   let total = 0;
   for (const t of model.activations) {
@@ -129,7 +134,16 @@ export function estimate(model: TrainableModel, input: EstimateInput): Predictio
         autocastWeightCopies: mb(fb.copies),
         backwardTransient: mb(transient),
       }
-    : { weights: mb(W), gradients: mb(G), optimizerStates: mb(S), optimizerTemporary: mb(T), frozenModules: mb(F), activations: 0, autocastWeightCopies: 0, backwardTransient: 0 };
+    : {
+        weights: mb(W),
+        gradients: mb(G),
+        optimizerStates: mb(S),
+        optimizerTemporary: mb(T),
+        frozenModules: mb(F),
+        activations: 0,
+        autocastWeightCopies: 0,
+        backwardTransient: 0,
+      };
   const allocatedMb = Object.values(terms).reduce((a, b) => a + b, 0);
   terms.allocatorSlack = mb(allocated * ALLOCATOR_SLACK);
   terms.cudaContext = CUDA_CONTEXT_MB;

@@ -119,7 +119,8 @@ export function envStatus(spec: EnvSpec, root: string): EnvStatus {
     return { state: "stale", dir, reason: (err as Error).message };
   }
   if (record.requirementsHash !== hash) return { state: "stale", dir, reason: "the plugin's requirements changed since setup" };
-  if (!satisfies(record.python.version, spec.python.version)) return { state: "stale", dir, reason: `Python ${record.python.version} no longer satisfies '${spec.python.version}'` };
+  if (!satisfies(record.python.version, spec.python.version))
+    return { state: "stale", dir, reason: `Python ${record.python.version} no longer satisfies '${spec.python.version}'` };
   const torch = spec.python.torch;
   if (torch && torch.build !== "auto" && record.torch && (torch.build === "cpu") !== (record.torch.build === "cpu")) {
     return { state: "stale", dir, reason: `the plugin wants a ${torch.build} torch build; ${record.torch.build} is installed` };

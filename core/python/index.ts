@@ -3,6 +3,18 @@ export { envDir, envsRoot, envStatus, readRecord, venvPython, writeRecord, type 
 export { formatPlan, makePlan, type SetupOptions, type SetupPlan, type TorchChoice } from "./plan.ts";
 export { ensureEnvironment, runSetup, SetupError, type Progress } from "./setup.ts";
 export { chooseInterpreter, findInterpreters, InterpreterError, type Interpreter } from "./interpreters.ts";
-export { engineCommand, isPythonPlugin, needsSetup, NeedsSetupError, pluginEnvSpec, pythonFor, pythonLaunch, PYTHON_SDK_DIR, setupCommand, type Launch, type NeedsSetup } from "./plugin-env.ts";
+export {
+  engineCommand,
+  isPythonPlugin,
+  needsSetup,
+  NeedsSetupError,
+  pluginEnvSpec,
+  pythonFor,
+  pythonLaunch,
+  PYTHON_SDK_DIR,
+  setupCommand,
+  type Launch,
+  type NeedsSetup,
+} from "./plugin-env.ts";
 export { ManagedPython, type ToolEnvironmentSpec } from "./managed.ts";
 export { probeModules, profileOffered, requiredModules } from "./modules.ts";

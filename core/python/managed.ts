@@ -26,12 +26,18 @@ export class ManagedPython {
   async pythonFor(spec: ToolEnvironmentSpec, options: { onProgress?: (message: string) => void; signal?: AbortSignal } = {}): Promise<string> {
     const python = await ensureEnvironment(
       { id: spec.name, baseDir: CHORUS_ROOT, python: { version: spec.pythonVersion ?? ">=3.9", requirements: spec.requirements } },
-      { root: envsRoot(this.config, resolvePath), python: this.config.python.executable, installer: this.config.python.installer, torchIndexUrl: this.config.python.torchIndexUrl },
+      {
+        root: envsRoot(this.config, resolvePath),
+        python: this.config.python.executable,
+        installer: this.config.python.installer,
+        torchIndexUrl: this.config.python.torchIndexUrl,
+      },
       (line) => options.onProgress?.(line),
     );
     if (spec.imports.length) {
       const probe = spawnSync(python, ["-c", spec.imports.map((m) => `import ${m}`).join("; ")], { encoding: "utf8", timeout: 120_000 });
-      if (probe.status !== 0) throw new Error(`environment ${spec.name} (${python}) cannot import ${spec.imports.join(", ")}: ${probe.stderr.trim().split("\n").pop() ?? ""}`);
+      if (probe.status !== 0)
+        throw new Error(`environment ${spec.name} (${python}) cannot import ${spec.imports.join(", ")}: ${probe.stderr.trim().split("\n").pop() ?? ""}`);
     }
     return python;
   }

@@ -90,7 +90,12 @@ export function makePlan(spec: EnvSpec, options: SetupOptions): SetupPlan {
   } else if (options.force) {
     action = "recreate";
     reason = "--force";
-  } else if (record && installer === "pip" && !(!torch && requirements.length === 0) && !fs.existsSync(path.join(dir, process.platform === "win32" ? "Scripts" : "bin", process.platform === "win32" ? "pip.exe" : "pip"))) {
+  } else if (
+    record &&
+    installer === "pip" &&
+    !(!torch && requirements.length === 0) &&
+    !fs.existsSync(path.join(dir, process.platform === "win32" ? "Scripts" : "bin", process.platform === "win32" ? "pip.exe" : "pip"))
+  ) {
     action = "recreate";
     reason = "the environment was made without pip and now has requirements";
   } else if (record && record.python.version !== interpreter.version) {
@@ -113,13 +118,19 @@ export function makePlan(spec: EnvSpec, options: SetupOptions): SetupPlan {
   if (action === "create" || action === "recreate") {
     steps.push({
       what: `create a virtual environment with Python ${interpreter.version}${bare ? " (standard library only)" : ""}`,
-      argv: installer === "uv" ? ["uv", "venv", "--python", interpreter.executable, dir] : [interpreter.executable, "-m", "venv", ...(bare ? ["--without-pip"] : []), dir],
+      argv:
+        installer === "uv"
+          ? ["uv", "venv", "--python", interpreter.executable, dir]
+          : [interpreter.executable, "-m", "venv", ...(bare ? ["--without-pip"] : []), dir],
     });
   }
   if (action !== "none") {
     const pip = installer === "uv" ? ["uv", "pip", "install", "--python", python] : [python, "-m", "pip", "install", "--progress-bar", "off"];
     if (torch) {
-      steps.push({ what: `install torch (${torch.build} build; ${torch.why})`, argv: [...pip, ...torch.packages, ...(torch.indexUrl ? ["--index-url", torch.indexUrl] : [])] });
+      steps.push({
+        what: `install torch (${torch.build} build; ${torch.why})`,
+        argv: [...pip, ...torch.packages, ...(torch.indexUrl ? ["--index-url", torch.indexUrl] : [])],
+      });
     }
     const file = requirementsFile(spec);
     if (file) steps.push({ what: `install the requirements of ${path.basename(file)}`, argv: [...pip, "-r", file] });

@@ -25,7 +25,10 @@ export type Progress = (line: string) => void;
 function run(argv: string[], progress: Progress): Promise<{ code: number | null; tail: string[] }> {
   return new Promise((resolve) => {
     const tail: string[] = [];
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: "1", PYTHONUNBUFFERED: "1" } });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: "1", PYTHONUNBUFFERED: "1" },
+    });
     const onData = (buffer: { rest: string }) => (data: Buffer) => {
       buffer.rest += data.toString("utf8");
       const lines = buffer.rest.split(/\r?\n|\r/);
@@ -56,7 +59,12 @@ function freeze(plan: SetupPlan): string[] {
   if (plan.bare) return [];
   const argv = plan.installer === "uv" ? ["uv", "pip", "freeze", "--python", plan.python] : [plan.python, "-m", "pip", "freeze", "--all"];
   const result = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 });
-  return result.status === 0 ? result.stdout.split("\n").map((l) => l.trim()).filter(Boolean) : [];
+  return result.status === 0
+    ? result.stdout
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean)
+    : [];
 }
 
 /** Runs the plan; resolves with the environment's record (the existing one when up to date). */

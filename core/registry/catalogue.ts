@@ -191,17 +191,18 @@ export class PluginCatalogue extends EventEmitter {
     if (current && this.fingerprints.get(dir) === print) return; // touched, not changed
     this.fingerprints.set(dir, print);
     const candidate = readPluginFolder(dir, this.settingsOf);
-    const { accepted, error } = candidate.status === "available"
-      ? await trialCandidate(candidate, {
-          snapshotRoot: this.snapshotRoot,
-          log: this.log.child({ plugin: candidate.id, generation: candidate.generation }),
-          bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
-          memory: this.config.engines.memory,
-          // A Python engine without its environment cannot boot: it is listed as `needs setup`.
-          command: this.needsSetup(candidate) ? false : (codeDir) => engineCommand(candidate.manifest, codeDir, this.envsRoot),
-          spares: this.spares,
-        })
-      : { accepted: undefined, error: candidate.error };
+    const { accepted, error } =
+      candidate.status === "available"
+        ? await trialCandidate(candidate, {
+            snapshotRoot: this.snapshotRoot,
+            log: this.log.child({ plugin: candidate.id, generation: candidate.generation }),
+            bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
+            memory: this.config.engines.memory,
+            // A Python engine without its environment cannot boot: it is listed as `needs setup`.
+            command: this.needsSetup(candidate) ? false : (codeDir) => engineCommand(candidate.manifest, codeDir, this.envsRoot),
+            spares: this.spares,
+          })
+        : { accepted: undefined, error: candidate.error };
     if (currentKey && current && current.id !== candidate.id) this.entries.delete(currentKey); // the id was renamed
     if (accepted) this.accept(accepted, current?.id === accepted.id ? current : undefined);
     else this.reject(candidate, error!, current?.id === candidate.id ? current : undefined);
@@ -228,7 +229,14 @@ export class PluginCatalogue extends EventEmitter {
       this.set(previous.id, { ...previous, error: kept }, "rejected");
       return;
     }
-    const failed: EngineEntry = { id: candidate.id, dir: candidate.dir, generation: candidate.generation, status: "failed", error, manifest: candidate.manifest };
+    const failed: EngineEntry = {
+      id: candidate.id,
+      dir: candidate.dir,
+      generation: candidate.generation,
+      status: "failed",
+      error,
+      manifest: candidate.manifest,
+    };
     const owner = this.entries.get(candidate.id);
     this.set(owner && owner.dir !== candidate.dir ? `${candidate.id}@${candidate.dir}` : candidate.id, failed, "rejected");
   }

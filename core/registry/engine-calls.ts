@@ -50,10 +50,12 @@ export class EngineCalls {
         this.options.log.warn({ reason: "call_timeout", call: message.type, seconds: timeoutSeconds }, "engine call timed out");
         void this.checkResponsive();
       }, timeoutSeconds * 1000);
-      const done = <T>(fn: (v: T) => void) => (v: T) => {
-        clearTimeout(timer);
-        fn(v);
-      };
+      const done =
+        <T>(fn: (v: T) => void) =>
+        (v: T) => {
+          clearTimeout(timer);
+          fn(v);
+        };
       this.pending.set(id, { resolve: done(resolve), reject: done(reject) });
       this.post({ ...message, id } as HostToEngine);
     });

@@ -157,7 +157,12 @@ export class EngineHost extends EventEmitter {
   private limits(): LinkLimits {
     const policy = { ...DEFAULT_MEMORY_POLICY, ...this.options.memory };
     const runtime = this.manifest.isolation === "process" ? policy.processRuntimeMb : 0;
-    return { memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime, pollMs: policy.pollMs, serverCeilingMb: policy.serverCeilingMb, serverPollMs: policy.serverPollMs };
+    return {
+      memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime,
+      pollMs: policy.pollMs,
+      serverCeilingMb: policy.serverCeilingMb,
+      serverPollMs: policy.serverPollMs,
+    };
   }
 
   private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
@@ -181,7 +186,9 @@ export class EngineHost extends EventEmitter {
           this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
         },
       },
-      this.options.processCommand && this.manifest.isolation === "process" ? (h) => spawnProcessLink(this.options.processCommand!, h, this.limits()) : undefined,
+      this.options.processCommand && this.manifest.isolation === "process"
+        ? (h) => spawnProcessLink(this.options.processCommand!, h, this.limits())
+        : undefined,
       this.limits(),
     );
     this.link = link;
@@ -194,8 +201,20 @@ export class EngineHost extends EventEmitter {
       const memory = this.memoryNote;
       const hang = this.hangNote;
       this.memoryNote = this.hangNote = undefined;
-      const reason = memory ? `engine stopped for memory (${memory.detail})` : hang ? `engine worker hung (${hang}) and was killed` : `engine worker crashed (${describeExit(code)})`;
-      const memoryError = memory ? () => memoryExceeded(this.manifest.id, memory.detail, { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb }, memory.usedMb) : undefined;
+      const reason = memory
+        ? `engine stopped for memory (${memory.detail})`
+        : hang
+          ? `engine worker hung (${hang}) and was killed`
+          : `engine worker crashed (${describeExit(code)})`;
+      const memoryError = memory
+        ? () =>
+            memoryExceeded(
+              this.manifest.id,
+              memory.detail,
+              { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb },
+              memory.usedMb,
+            )
+        : undefined;
       this.calls.failAll(reason, memoryError, hang ? "hang" : "crash");
       this.log.error({ reason: hang ? "worker_hang" : "worker_crash", code }, reason);
       this.emit("crash", reason);

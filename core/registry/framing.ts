@@ -53,7 +53,8 @@ export class FrameDecoder {
         if (line === undefined) break;
         this.header = parseHeader(line);
         const n = this.header.payloadLength ?? 0;
-        if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new ProtocolError(`payloadLength must be a non-negative integer, got ${JSON.stringify(n)}`);
+        if (typeof n !== "number" || !Number.isInteger(n) || n < 0)
+          throw new ProtocolError(`payloadLength must be a non-negative integer, got ${JSON.stringify(n)}`);
         if (n > MAX_PAYLOAD_BYTES) throw new ProtocolError(`payload of ${n} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
         this.payloadLength = n;
       }

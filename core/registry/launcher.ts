@@ -45,15 +45,17 @@ export class EngineLauncher {
     const { generation } = entry;
     const codeDir = entry.codeDir ?? entry.dir;
     const spare = this.catalogue.takeSpare(id, generation); // booted by the trial of this generation
-    const host = spare ?? new EngineHost({
-      manifest: entry.manifest,
-      pluginDir: codeDir,
-      generation,
-      log: this.log.child({ plugin: id, generation }),
-      bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
-      memory: this.config.engines.memory,
-      processCommand: engineCommand(entry.manifest, codeDir, this.catalogue.envsRoot),
-    });
+    const host =
+      spare ??
+      new EngineHost({
+        manifest: entry.manifest,
+        pluginDir: codeDir,
+        generation,
+        log: this.log.child({ plugin: id, generation }),
+        bootTimeoutMs: this.config.engines.startTimeoutSeconds * 1000,
+        memory: this.config.engines.memory,
+        processCommand: engineCommand(entry.manifest, codeDir, this.catalogue.envsRoot),
+      });
     let crashed: string | undefined;
     host.on("crash", (reason: string) => {
       crashed = `generation ${generation} (${new Date().toISOString()}): ${reason}`;

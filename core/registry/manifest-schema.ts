@@ -9,9 +9,7 @@ import semver from "semver";
 import { z } from "zod";
 import type { Manifest as SdkManifest } from "../../packages/sdk/src/index.ts";
 
-const id = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,47}$/, "lowercase letters, digits and '-', starting with a letter");
+const id = z.string().regex(/^[a-z][a-z0-9-]{0,47}$/, "lowercase letters, digits and '-', starting with a letter");
 
 /**
  * One way to run an engine: on which device, at which precision, and what memory it holds.
@@ -30,7 +28,9 @@ export const PlacementProfileSchema = z.strictObject({
   requires: z
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a Python module name"))
     .optional()
-    .describe("Python modules this profile needs in the plugin's environment (e.g. deepspeed): the profile is offered only where they import, as chorus plugin setup records"),
+    .describe(
+      "Python modules this profile needs in the plugin's environment (e.g. deepspeed): the profile is offered only where they import, as chorus plugin setup records",
+    ),
 });
 export type PlacementProfile = z.infer<typeof PlacementProfileSchema>;
 
@@ -38,9 +38,7 @@ export type PlacementProfile = z.infer<typeof PlacementProfileSchema>;
  * A fallback target: `engine` (its first profile) or `engine:profile`. The scheduler walks
  * the engine's own profiles in order, then these.
  */
-export const FallbackSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,47}(:[a-z][a-z0-9-]{0,47})?$/, "engine or engine:profile");
+export const FallbackSchema = z.string().regex(/^[a-z][a-z0-9-]{0,47}(:[a-z][a-z0-9-]{0,47})?$/, "engine or engine:profile");
 
 export const ResourcesSchema = z.strictObject({
   profiles: z.array(PlacementProfileSchema).min(1),
@@ -113,9 +111,7 @@ export type Timeouts = z.infer<typeof TimeoutsSchema>;
  * `defineCommand(...)`; `usage` is the arguments part of its help line.
  */
 export const CommandSpecSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,31}( [a-z][a-z0-9-]{0,31})?$/, "one or two lowercase words, e.g. 'phonemize' or 'voices install'"),
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,31}( [a-z][a-z0-9-]{0,31})?$/, "one or two lowercase words, e.g. 'phonemize' or 'voices install'"),
   module: z.string().min(1),
   usage: z.string().default(""),
   description: z.string().default(""),
@@ -129,9 +125,18 @@ export type CommandSpec = z.infer<typeof CommandSpecSchema>;
  */
 export const TorchSchema = z.strictObject({
   build: z.enum(["auto", "cpu", "cuda"]).default("auto"),
-  cuda: z.string().regex(/^cu\d{3}$/, "a CUDA wheel tag such as cu128").default("cu128"),
-  version: z.string().regex(/^[\s0-9a-zA-Z.*+!<>=~,]*$/, "a pip version specifier such as '>=2.1,<2.9'").default(""),
-  packages: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)).min(1).default(["torch"]),
+  cuda: z
+    .string()
+    .regex(/^cu\d{3}$/, "a CUDA wheel tag such as cu128")
+    .default("cu128"),
+  version: z
+    .string()
+    .regex(/^[\s0-9a-zA-Z.*+!<>=~,]*$/, "a pip version specifier such as '>=2.1,<2.9'")
+    .default(""),
+  packages: z
+    .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/))
+    .min(1)
+    .default(["torch"]),
 });
 export type TorchSpec = z.infer<typeof TorchSchema>;
 
@@ -142,7 +147,10 @@ export type TorchSpec = z.infer<typeof TorchSchema>;
  * engine runs on (a specifier such as `>=3.10,<3.14`); `torch`: when the engine needs torch.
  */
 export const PythonSchema = z.strictObject({
-  version: z.string().regex(/^[\s0-9.*<>=!~,]*$/, "a version specifier such as '>=3.10,<3.14'").default(">=3.9"),
+  version: z
+    .string()
+    .regex(/^[\s0-9.*<>=!~,]*$/, "a version specifier such as '>=3.10,<3.14'")
+    .default(">=3.9"),
   requirements: z.union([z.string().min(1), z.array(z.string().min(1))]).default([]),
   torch: TorchSchema.optional(),
 });
@@ -151,7 +159,7 @@ export type PythonSpec = z.infer<typeof PythonSchema>;
 /** A JSON Schema for an object (the settings), as zod can read it (`z.fromJSONSchema`). */
 export const SettingsSchemaSchema = z
   .record(z.string(), z.unknown())
-  .refine((s) => s.type === "object", "must be a JSON Schema with \"type\": \"object\"")
+  .refine((s) => s.type === "object", 'must be a JSON Schema with "type": "object"')
   .superRefine((s, ctx) => {
     try {
       z.fromJSONSchema(s as Parameters<typeof z.fromJSONSchema>[0]);
@@ -200,9 +208,7 @@ export const ManifestSchema = z.strictObject({
   /** Voice ids of the form `PREFIX:name` this engine uses (XTTS: AllTalk's `voiceset:`, `latent:`); never read as `engine:voice`. */
   voicePrefixes: z.array(id).optional(),
   capabilities: CapabilitiesSchema.default(CapabilitiesSchema.parse({})),
-  resources: ResourcesSchema.default(
-    ResourcesSchema.parse({ profiles: [{ name: "cpu", device: "cpu" }] }),
-  ),
+  resources: ResourcesSchema.default(ResourcesSchema.parse({ profiles: [{ name: "cpu", device: "cpu" }] })),
   options: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), OptionSpecSchema).default({}),
   timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
   /** Subcommands this plugin adds to the `chorus` CLI. */

@@ -10,7 +10,10 @@ const MEMORY = Symbol.for("chorus.memoryLimit");
 export function memoryExceeded(engineId: string, detail: string, limit: { limitMb: number; declaredMb: number }, usedMb: number): OutOfMemoryError {
   const declared = limit.declaredMb > 0 ? `declares ${limit.declaredMb} MB` : "declares no RAM (default ceiling)";
   const neededMb = Math.ceil(Math.max(usedMb, limit.declaredMb + 1));
-  const err = new OutOfMemoryError(`engine '${engineId}' was stopped for memory: ${detail} (it ${declared}; its limit is ${limit.limitMb} MB); the engine was restarted`, { neededMb });
+  const err = new OutOfMemoryError(
+    `engine '${engineId}' was stopped for memory: ${detail} (it ${declared}; its limit is ${limit.limitMb} MB); the engine was restarted`,
+    { neededMb },
+  );
   (err as unknown as Record<symbol, boolean>)[MEMORY] = true;
   return err;
 }

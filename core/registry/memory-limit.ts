@@ -32,7 +32,10 @@ export interface MemoryPolicy {
 export const DEFAULT_MEMORY_POLICY: MemoryPolicy = { marginMb: 256, defaultCeilingMb: 2048, pollMs: 250, processRuntimeMb: 160, serverPollMs: 50 };
 
 /** The limit for an engine, MB: declared RAM plus margin, or the default ceiling. */
-export function memoryLimitMb(manifest: Manifest, policy: Pick<MemoryPolicy, "marginMb" | "defaultCeilingMb"> = DEFAULT_MEMORY_POLICY): { limitMb: number; declaredMb: number } {
+export function memoryLimitMb(
+  manifest: Manifest,
+  policy: Pick<MemoryPolicy, "marginMb" | "defaultCeilingMb"> = DEFAULT_MEMORY_POLICY,
+): { limitMb: number; declaredMb: number } {
   const declaredMb = Math.max(0, ...manifest.resources.profiles.map((p) => p.ramMb ?? 0));
   return { declaredMb, limitMb: declaredMb > 0 ? declaredMb + policy.marginMb : policy.defaultCeilingMb };
 }

@@ -102,5 +102,11 @@ export function keyFor(entries: Map<string, EngineEntry>, entry: EngineEntry): s
 export function duplicateChecked(entries: Map<string, EngineEntry>, entry: EngineEntry): EngineEntry {
   const owner = entries.get(entry.id);
   if (!owner || owner.dir === entry.dir) return entry;
-  return { id: entry.id, dir: entry.dir, generation: entry.generation, status: "failed", error: `duplicate engine id '${entry.id}', already provided by ${owner.dir}` };
+  return {
+    id: entry.id,
+    dir: entry.dir,
+    generation: entry.generation,
+    status: "failed",
+    error: `duplicate engine id '${entry.id}', already provided by ${owner.dir}`,
+  };
 }

@@ -106,7 +106,10 @@ export class ServerMemoryWatch {
     this.entries.delete(victim.entry); // it is on its way out; never judged again
     const e = victim.entry;
     const detail = `the server's resident memory (${Math.round(rss)} MB) passed ${Math.round(ACT_AT * 100)} % of its ceiling of ${ceiling} MB (engines.memory.serverCeilingMb) while this engine's thread did not report: an estimated ${Math.round(victim.estimateMb)} MB (it reported ${Math.round(e.usedMb)} MB ${Date.now() - e.reportedAt} ms ago; the server grew by ${Math.round(victim.growthMb)} MB since)`;
-    this.stopping = e.worker.stop(detail, victim.estimateMb).catch(() => {}).finally(() => (this.stopping = undefined));
+    this.stopping = e.worker
+      .stop(detail, victim.estimateMb)
+      .catch(() => {})
+      .finally(() => (this.stopping = undefined));
   }
 }
 
@@ -114,7 +117,10 @@ export class ServerMemoryWatch {
  * The worker charged with the most RSS growth since its last report (at least BLAME_MIN_MB),
  * with its estimated holding: what it reported plus that growth.
  */
-export function chooseVictim<T extends { usedMb: number; rssAtReport: number }>(entries: T[], rssMb: number): { entry: T; growthMb: number; estimateMb: number } | undefined {
+export function chooseVictim<T extends { usedMb: number; rssAtReport: number }>(
+  entries: T[],
+  rssMb: number,
+): { entry: T; growthMb: number; estimateMb: number } | undefined {
   let best: { entry: T; growthMb: number; estimateMb: number } | undefined;
   for (const entry of entries) {
     const growthMb = rssMb - entry.rssAtReport;

@@ -26,7 +26,9 @@ export function validateSettings(manifest: Manifest, raw: Record<string, unknown
   const problems = result.error.issues.map((issue) => {
     if (issue.code === "unrecognized_keys") {
       const where = [prefix, ...issue.path.map(String)].join(".");
-      return issue.keys.map((k) => `${where}.${k}: unknown setting${issue.path.length === 0 && known.length ? ` (known: ${known.join(", ")})` : ""}`).join("; ");
+      return issue.keys
+        .map((k) => `${where}.${k}: unknown setting${issue.path.length === 0 && known.length ? ` (known: ${known.join(", ")})` : ""}`)
+        .join("; ");
     }
     return `${[prefix, ...issue.path.map(String)].join(".")}: ${issue.message}`;
   });

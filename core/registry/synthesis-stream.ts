@@ -121,7 +121,9 @@ export class SynthesisStream {
    */
   expire(): boolean {
     if (!this.stalled || this.done || this.failure) return false;
-    this.reject(new EngineError("ENGINE_FAILED", `synthesis timed out: no audio for ${this.options.timeoutSeconds} s (the engine's worker answers, the call does not)`));
+    this.reject(
+      new EngineError("ENGINE_FAILED", `synthesis timed out: no audio for ${this.options.timeoutSeconds} s (the engine's worker answers, the call does not)`),
+    );
     return true;
   }
 

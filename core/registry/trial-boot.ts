@@ -16,7 +16,15 @@ import type { MemoryPolicy } from "./memory-limit.ts";
 
 export type TrialResult = { host: EngineHost; error?: undefined } | { host?: undefined; error: string };
 
-export async function trialBoot(manifest: Manifest, codeDir: string, generation: number, log: Logger, bootTimeoutMs: number, command?: ProcessCommand, memory?: MemoryPolicy): Promise<TrialResult> {
+export async function trialBoot(
+  manifest: Manifest,
+  codeDir: string,
+  generation: number,
+  log: Logger,
+  bootTimeoutMs: number,
+  command?: ProcessCommand,
+  memory?: MemoryPolicy,
+): Promise<TrialResult> {
   const host = new EngineHost({ manifest, pluginDir: codeDir, generation, log, bootTimeoutMs, processCommand: command, memory });
   try {
     await host.start();
@@ -42,7 +50,10 @@ export interface CandidateTrial {
  * Snapshots a changed, valid plugin folder and trial-boots the snapshot. Accepted: the entry
  * running from its snapshot; rejected: the reason (and the snapshot is gone).
  */
-export async function trialCandidate(candidate: EngineEntry & { status: "available" }, trial: CandidateTrial): Promise<{ accepted?: EngineEntry; error?: string }> {
+export async function trialCandidate(
+  candidate: EngineEntry & { status: "available" },
+  trial: CandidateTrial,
+): Promise<{ accepted?: EngineEntry; error?: string }> {
   const codeDir = snapshotDir(trial.snapshotRoot, candidate.id, candidate.generation);
   let error: string | undefined;
   try {

@@ -63,7 +63,10 @@ export interface ProcessCommand {
 }
 
 export function nodeProcessCommand(boot: EngineBootData): ProcessCommand {
-  return { command: process.execPath, args: [...process.execArgv.filter((a) => a.startsWith("--max-old-space-size")), fileURLToPath(BOOT_SCRIPT), JSON.stringify(boot)] };
+  return {
+    command: process.execPath,
+    args: [...process.execArgv.filter((a) => a.startsWith("--max-old-space-size")), fileURLToPath(BOOT_SCRIPT), JSON.stringify(boot)],
+  };
 }
 
 function exitTracker(handlers: LinkHandlers) {
@@ -118,10 +121,13 @@ export function spawnProcessLink(cmd: ProcessCommand, handlers: LinkHandlers, li
     const stream = child[name];
     if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => handlers.output?.(name, line));
   }
-  const stopWatch = limits && child.pid ? watchRss(child.pid, limits.memoryMb, limits.pollMs, (rss) => {
-    handlers.memory?.(`resident memory ${Math.round(rss)} MB passed the limit of ${limits.memoryMb} MB`, rss);
-    child.kill("SIGKILL");
-  }) : () => {};
+  const stopWatch =
+    limits && child.pid
+      ? watchRss(child.pid, limits.memoryMb, limits.pollMs, (rss) => {
+          handlers.memory?.(`resident memory ${Math.round(rss)} MB passed the limit of ${limits.memoryMb} MB`, rss);
+          child.kill("SIGKILL");
+        })
+      : () => {};
   child.on("exit", (code, signal) => {
     stopWatch();
     tracker.onExit(code ?? (signal ? 128 + (osSignals[signal] ?? 0) : null));
@@ -167,11 +173,17 @@ function spawnWorkerLink(boot: EngineBootData, handlers: LinkHandlers, limits?: 
   // Buffers and ArrayBuffers lie outside the V8 heap limit: the runtime reports the isolate's
   // heap + external memory, checked here against the same limit; the server-wide watch covers
   // a thread too busy to report (server-memory.ts).
-  const watch = limits ? serverMemory.register({ label: boot.manifest.id, stop: (detail, mb) => stopForMemory(detail, mb) }, limits.serverCeilingMb, limits.serverPollMs ?? 50) : undefined;
+  const watch = limits
+    ? serverMemory.register({ label: boot.manifest.id, stop: (detail, mb) => stopForMemory(detail, mb) }, limits.serverCeilingMb, limits.serverPollMs ?? 50)
+    : undefined;
   const usage = (heapMb: number, externalMb: number) => {
     const used = heapMb + externalMb;
     watch?.report(used);
-    if (limits && used > limits.memoryMb) void stopForMemory(`JS heap ${Math.round(heapMb)} MB + external memory (Buffers, ArrayBuffers) ${Math.round(externalMb)} MB passed the limit of ${limits.memoryMb} MB`, used);
+    if (limits && used > limits.memoryMb)
+      void stopForMemory(
+        `JS heap ${Math.round(heapMb)} MB + external memory (Buffers, ArrayBuffers) ${Math.round(externalMb)} MB passed the limit of ${limits.memoryMb} MB`,
+        used,
+      );
   };
   worker.on("message", (m: EngineToHost) => {
     if (m.type !== "usage") return handlers.message(m);
@@ -180,7 +192,8 @@ function spawnWorkerLink(boot: EngineBootData, handlers: LinkHandlers, limits?: 
   // Where Node can (22.16+, 24+), the host also reads the thread's heap itself, even mid-loop.
   const stopReading = limits ? readWorkerHeap(worker, Math.min(limits.pollMs, limits.serverPollMs ?? 50), usage) : () => {};
   worker.on("error", (err: Error & { code?: string }) => {
-    if (err.code === "ERR_WORKER_OUT_OF_MEMORY" && !stopped) handlers.memory?.(`JS heap passed the limit of ${resourceLimits?.maxOldGenerationSizeMb} MB`, resourceLimits?.maxOldGenerationSizeMb ?? 0);
+    if (err.code === "ERR_WORKER_OUT_OF_MEMORY" && !stopped)
+      handlers.memory?.(`JS heap passed the limit of ${resourceLimits?.maxOldGenerationSizeMb} MB`, resourceLimits?.maxOldGenerationSizeMb ?? 0);
     handlers.error(err);
   });
   worker.on("exit", (code) => {

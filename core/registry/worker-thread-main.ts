@@ -8,4 +8,8 @@ import { isolateUsage } from "./usage-report.ts";
 lowerEnginePriority();
 const port = parentPort!;
 const boot = workerData as EngineBootData;
-await runEngine(boot, portChannel(port, () => process.exit(0)), boot.usageEveryMs ? isolateUsage(boot.usageEveryMs) : undefined);
+await runEngine(
+  boot,
+  portChannel(port, () => process.exit(0)),
+  boot.usageEveryMs ? isolateUsage(boot.usageEveryMs) : undefined,
+);

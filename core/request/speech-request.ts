@@ -65,7 +65,11 @@ export function checkRawText(text: string, limits: TextLimits, names: FieldNames
   const limit = limits.maxLength * RAW_TEXT_FACTOR;
   if (text.length > limit) {
     const field = clientName(names, "text");
-    throw new ChorusError("CHORUS_ERR_TEXT_TOO_LONG", `${field}: is ${text.length} characters; the limit before filtering is ${limit} (${RAW_TEXT_FACTOR} times text.maxLength)`, { field });
+    throw new ChorusError(
+      "CHORUS_ERR_TEXT_TOO_LONG",
+      `${field}: is ${text.length} characters; the limit before filtering is ${limit} (${RAW_TEXT_FACTOR} times text.maxLength)`,
+      { field },
+    );
   }
 }
 

@@ -59,7 +59,9 @@ export function buildChain(engineId: string, manifestOf: (id: string) => Manifes
     }
     const m = manifestOf(id);
     if (!m) continue;
-    const profiles = profileName ? m.resources.profiles.filter((x) => x.name === profileName && (options.offered?.(id, x) ?? true)) : profilesOf(m, options.lowVram(id), options);
+    const profiles = profileName
+      ? m.resources.profiles.filter((x) => x.name === profileName && (options.offered?.(id, x) ?? true))
+      : profilesOf(m, options.lowVram(id), options);
     for (const p of profiles) add(id, p, false);
   }
   return out;

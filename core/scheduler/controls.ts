@@ -46,7 +46,11 @@ export class EngineControls {
 
   /** How long `inst` stays loaded when idle: its last request's, the engine's, or the global keep-alive. */
   keepAliveSeconds(inst: Instance): number {
-    return resolveKeepAlive({ request: inst.keepAliveOverride, engine: this.keepAlive.get(inst.engineId) ?? this.config.engines[inst.engineId]?.keepAliveSeconds, global: this.config.keepAliveSeconds });
+    return resolveKeepAlive({
+      request: inst.keepAliveOverride,
+      engine: this.keepAlive.get(inst.engineId) ?? this.config.engines[inst.engineId]?.keepAliveSeconds,
+      global: this.config.keepAliveSeconds,
+    });
   }
 
   preferredProfile(engineId: string): string | undefined {
@@ -60,6 +64,11 @@ export class EngineControls {
 
   /** The parts of GET /api/scheduler these settings make. */
   snapshot() {
-    return { pinned: [...this.pins], lowVram: [...this.lowVram], keepAlive: Object.fromEntries(this.keepAlive), preferredProfiles: Object.fromEntries(this.preferred) };
+    return {
+      pinned: [...this.pins],
+      lowVram: [...this.lowVram],
+      keepAlive: Object.fromEntries(this.keepAlive),
+      preferredProfiles: Object.fromEntries(this.preferred),
+    };
   }
 }

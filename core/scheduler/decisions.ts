@@ -98,6 +98,9 @@ export type RecordDecision = (action: Action, reason: Reason, d: DecisionDetail,
 export function decisionRecorder(log: Logger, decisions: DecisionLog, now: () => number): RecordDecision {
   return (action, reason, d, level = "info") => {
     decisions.add({ at: new Date(now()).toISOString(), action, reason, ...d });
-    log[level]({ action, reason, engine: d.engine, profile: d.profile, device: d.device, requested: d.requested, detail: d.detail }, `${action} ${d.engine}${d.profile ? `:${d.profile}` : ""}: ${REASONS[reason]}`);
+    log[level](
+      { action, reason, engine: d.engine, profile: d.profile, device: d.device, requested: d.requested, detail: d.detail },
+      `${action} ${d.engine}${d.profile ? `:${d.profile}` : ""}: ${REASONS[reason]}`,
+    );
   };
 }

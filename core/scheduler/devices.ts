@@ -27,7 +27,10 @@ export interface GpuProbe {
 
 /** Parses `nvidia-smi --query-gpu=... --format=csv,noheader,nounits` output. */
 export function parseNvidiaSmi(stdout: string): ProbeResult {
-  const lines = stdout.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = stdout
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (!lines.length) return { ok: false, reason: "nvidia-smi listed no GPUs" };
   const gpus: GpuReading[] = [];
   for (const line of lines) {
@@ -116,5 +119,16 @@ export function simulatedGpus(config: SchedulerConfig): Device[] {
 }
 
 export function gpuFromReading(r: GpuReading, config: SchedulerConfig): Device {
-  return { id: `cuda:${r.index}`, kind: "cuda", index: r.index, name: r.name, totalMb: r.totalMb, othersMb: r.usedMb, reserveMb: gpuReserve(r.totalMb, config), simulated: false, lastFreeMb: r.freeMb, readAt: 0 };
+  return {
+    id: `cuda:${r.index}`,
+    kind: "cuda",
+    index: r.index,
+    name: r.name,
+    totalMb: r.totalMb,
+    othersMb: r.usedMb,
+    reserveMb: gpuReserve(r.totalMb, config),
+    simulated: false,
+    lastFreeMb: r.freeMb,
+    readAt: 0,
+  };
 }

@@ -81,7 +81,17 @@ export class Footprints {
     const mb = this.ramNeeds.record(inst.key, inst.generation, inst.spec, neededMb);
     inst.retiring = "memory_limit";
     this.deps.metrics.ooms.inc({ engine: inst.engineId, profile: inst.profile, phase: "synthesis" });
-    this.deps.record("oom", "memory_limit", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", detail: `held ${Math.round(neededMb ?? mb)} MB of RAM (declared ${inst.spec.ramMb} MB); its next placement books ${mb} MB of RAM; re-placing down the chain` }, "warn");
+    this.deps.record(
+      "oom",
+      "memory_limit",
+      {
+        engine: inst.engineId,
+        profile: inst.profile,
+        device: inst.gpu ?? "cpu",
+        detail: `held ${Math.round(neededMb ?? mb)} MB of RAM (declared ${inst.spec.ramMb} MB); its next placement books ${mb} MB of RAM; re-placing down the chain`,
+      },
+      "warn",
+    );
     return inst.key;
   }
 
@@ -114,7 +124,12 @@ export class Footprints {
   }
 
   private adopt(inst: Instance, gpu: Device, bounded: number, seen: string): void {
-    this.deps.record("learn", "learned_footprint", { engine: inst.engineId, profile: inst.profile, device: gpu.id, detail: `declared ${inst.spec.vramMb} MB, ${seen}, using ${bounded} MB` });
+    this.deps.record("learn", "learned_footprint", {
+      engine: inst.engineId,
+      profile: inst.profile,
+      device: gpu.id,
+      detail: `declared ${inst.spec.vramMb} MB, ${seen}, using ${bounded} MB`,
+    });
     inst.vramMb = bounded;
     this.learned.set(inst.key, bounded);
   }

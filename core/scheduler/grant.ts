@@ -81,7 +81,8 @@ export class LeaseGrants {
         holding = false;
         holding = await this.turns.wait(inst.id, signal);
       },
-      reportOutOfMemory: (neededMb?: number, kind?: "vram" | "ram") => (kind === "ram" ? this.deps.footprints.afterRamLimit(inst, neededMb) : this.deps.footprints.afterSynthesisOom(inst, neededMb)),
+      reportOutOfMemory: (neededMb?: number, kind?: "vram" | "ram") =>
+        kind === "ram" ? this.deps.footprints.afterRamLimit(inst, neededMb) : this.deps.footprints.afterSynthesisOom(inst, neededMb),
     };
   }
 
@@ -89,10 +90,19 @@ export class LeaseGrants {
   private fallback(p: LeasePlacement, request: LeaseRequest, chain: Candidate[]): string | undefined {
     if (p.candidate === chain[0] && !request.avoid?.length) return undefined;
     const inst = p.instance;
-    const passed = p.candidate !== chain[0] ? `${chain[0]?.key ?? request.engineId} unavailable (${p.misses[0] ?? inst.note ?? "busy"})` : `${request.avoid!.join(", ")} failed this request`;
+    const passed =
+      p.candidate !== chain[0]
+        ? `${chain[0]?.key ?? request.engineId} unavailable (${p.misses[0] ?? inst.note ?? "busy"})`
+        : `${request.avoid!.join(", ")} failed this request`;
     const reason = `${passed}; served by ${p.candidate.key}`;
     this.deps.metrics.fallbacks.inc({ requested: request.engineId, engine: inst.engineId, profile: inst.profile });
-    this.deps.record("fallback", "fallback", { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", requested: request.engineId, detail: reason });
+    this.deps.record("fallback", "fallback", {
+      engine: inst.engineId,
+      profile: inst.profile,
+      device: inst.gpu ?? "cpu",
+      requested: request.engineId,
+      detail: reason,
+    });
     return reason;
   }
 }

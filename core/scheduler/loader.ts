@@ -132,20 +132,48 @@ export class InstanceLoader {
     const gpuFree = gpu ? table.freeOn(gpu) : Infinity;
     const ramFree = table.freeOn(table.cpu);
     if (need.gpuMb > gpuFree || need.ramMb > ramFree) {
-      record("load", "no_longer_fits", { engine: c.engineId, profile: c.profile.name, device: gpu?.id ?? "cpu", detail: `needs ${need.gpuMb} MB GPU / ${need.ramMb} MB RAM; free ${Math.round(gpuFree)} / ${Math.round(ramFree)}` }, "warn");
+      record(
+        "load",
+        "no_longer_fits",
+        {
+          engine: c.engineId,
+          profile: c.profile.name,
+          device: gpu?.id ?? "cpu",
+          detail: `needs ${need.gpuMb} MB GPU / ${need.ramMb} MB RAM; free ${Math.round(gpuFree)} / ${Math.round(ramFree)}`,
+        },
+        "warn",
+      );
       return;
     }
     const generation = this.deps.catalog.get(c.engineId)?.generation ?? 0;
     const inst: Instance = {
-      id: table.newId(), key: c.key, engineId: c.engineId, profile: c.profile.name, spec: c.profile, generation,
-      gpu: gpu?.id, vramMb: gpu ? vram : 0, tokensMb: 0, ramMb: need.ramMb,
-      state: "loading", inFlight: 0, lastUsed: clock.now(), loadedAt: clock.now(), note: p.misses[0], reservedFor: waiter,
+      id: table.newId(),
+      key: c.key,
+      engineId: c.engineId,
+      profile: c.profile.name,
+      spec: c.profile,
+      generation,
+      gpu: gpu?.id,
+      vramMb: gpu ? vram : 0,
+      tokensMb: 0,
+      ramMb: need.ramMb,
+      state: "loading",
+      inFlight: 0,
+      lastUsed: clock.now(),
+      loadedAt: clock.now(),
+      note: p.misses[0],
+      reservedFor: waiter,
       manifest: this.deps.catalog.manifest(c.engineId),
       device: gpu ? { kind: "cuda", index: gpu.index, simulated: gpu.simulated } : { kind: "cpu", index: 0, simulated: false },
     };
     table.add(inst);
     const freeBefore = gpu?.lastFreeMb ?? 0;
-    record("load", p.reason, { engine: c.engineId, profile: c.profile.name, device: gpu?.id ?? "cpu", detail: `${need.gpuMb} MB GPU + ${need.ramMb} MB RAM; expect ${c.profile.loadSeconds} s` });
+    record("load", p.reason, {
+      engine: c.engineId,
+      profile: c.profile.name,
+      device: gpu?.id ?? "cpu",
+      detail: `${need.gpuMb} MB GPU + ${need.ramMb} MB RAM; expect ${c.profile.loadSeconds} s`,
+    });
     try {
       const host = await this.deps.engines.load(c.engineId, c.profile, { simulated: gpu?.simulated ?? false, gpuIndex: gpu?.index });
       inst.host = host;
@@ -179,7 +207,12 @@ export class InstanceLoader {
     if (oom) this.deps.footprints.afterLoadOom(c, (err as OutOfMemoryError).neededMb, vram);
     metrics.loads.inc({ engine: c.engineId, profile: c.profile.name, result: oom ? "oom" : "failed" });
     if (oom) metrics.ooms.inc({ engine: c.engineId, profile: c.profile.name, phase: "load" });
-    this.deps.record(oom ? "oom" : "cooldown", oom ? "oom_load" : "load_failed", { engine: c.engineId, profile: c.profile.name, detail: `${message}; skipped for ${Math.round(ms / 1000)} s` }, "warn");
+    this.deps.record(
+      oom ? "oom" : "cooldown",
+      oom ? "oom_load" : "load_failed",
+      { engine: c.engineId, profile: c.profile.name, detail: `${message}; skipped for ${Math.round(ms / 1000)} s` },
+      "warn",
+    );
   }
 
   private onExit(inst: Instance, code: number | null): void {
@@ -198,7 +231,17 @@ export class InstanceLoader {
       const free = await this.deps.table.readFree(gpu);
       if (free === undefined || free >= before + fraction * inst.vramMb) return;
       if (this.deps.clock.now() >= deadline) {
-        this.deps.record("unload", "memory_not_returned", { engine: inst.engineId, profile: inst.profile, device: gpu.id, detail: `free ${free} MB, expected >= ${Math.round(before + fraction * inst.vramMb)} MB after ${timeoutMs} ms` }, "warn");
+        this.deps.record(
+          "unload",
+          "memory_not_returned",
+          {
+            engine: inst.engineId,
+            profile: inst.profile,
+            device: gpu.id,
+            detail: `free ${free} MB, expected >= ${Math.round(before + fraction * inst.vramMb)} MB after ${timeoutMs} ms`,
+          },
+          "warn",
+        );
         return;
       }
       await sleep(this.deps.clock, pollMs);

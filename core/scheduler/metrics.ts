@@ -5,11 +5,36 @@ export class SchedulerMetrics {
   readonly registry = new client.Registry();
   readonly queueLength = new client.Gauge({ name: "chorus_scheduler_queue_length", help: "Requests waiting for a placement", registers: [this.registry] });
   readonly loaded = new client.Gauge({ name: "chorus_scheduler_loaded_engines", help: "Engine instances loaded or loading", registers: [this.registry] });
-  readonly loads = new client.Counter({ name: "chorus_scheduler_loads_total", help: "Engine loads by result", labelNames: ["engine", "profile", "result"], registers: [this.registry] });
-  readonly evictions = new client.Counter({ name: "chorus_scheduler_evictions_total", help: "Engines unloaded, by reason", labelNames: ["engine", "reason"], registers: [this.registry] });
-  readonly fallbacks = new client.Counter({ name: "chorus_scheduler_fallbacks_total", help: "Leases served by a fallback", labelNames: ["requested", "engine", "profile"], registers: [this.registry] });
-  readonly ooms = new client.Counter({ name: "chorus_scheduler_ooms_total", help: "Out-of-memory reports", labelNames: ["engine", "profile", "phase"], registers: [this.registry] });
-  readonly refusals = new client.Counter({ name: "chorus_scheduler_refusals_total", help: "Requests refused, by reason", labelNames: ["reason"], registers: [this.registry] });
+  readonly loads = new client.Counter({
+    name: "chorus_scheduler_loads_total",
+    help: "Engine loads by result",
+    labelNames: ["engine", "profile", "result"],
+    registers: [this.registry],
+  });
+  readonly evictions = new client.Counter({
+    name: "chorus_scheduler_evictions_total",
+    help: "Engines unloaded, by reason",
+    labelNames: ["engine", "reason"],
+    registers: [this.registry],
+  });
+  readonly fallbacks = new client.Counter({
+    name: "chorus_scheduler_fallbacks_total",
+    help: "Leases served by a fallback",
+    labelNames: ["requested", "engine", "profile"],
+    registers: [this.registry],
+  });
+  readonly ooms = new client.Counter({
+    name: "chorus_scheduler_ooms_total",
+    help: "Out-of-memory reports",
+    labelNames: ["engine", "profile", "phase"],
+    registers: [this.registry],
+  });
+  readonly refusals = new client.Counter({
+    name: "chorus_scheduler_refusals_total",
+    help: "Requests refused, by reason",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
   readonly leaseWait = new client.Histogram({
     name: "chorus_scheduler_lease_wait_seconds",
     help: "Time from asking for a lease to getting it",

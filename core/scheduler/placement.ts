@@ -60,7 +60,11 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
   const loaded = view.instances.filter((i) => i.state !== "unloading").length;
   const slots = Math.max(0, loaded - view.maxLoaded + 1);
   const ramFree = freeMb(cpu, heldOn(cpu, view.instances));
-  const pinnedHeld = (d: Device) => heldOn(d, view.instances.filter((i) => i.state !== "unloading" && view.pinned(i.engineId) && usable(i, view)));
+  const pinnedHeld = (d: Device) =>
+    heldOn(
+      d,
+      view.instances.filter((i) => i.state !== "unloading" && view.pinned(i.engineId) && usable(i, view)),
+    );
   let fit: Option | undefined;
   let evict: Option | undefined;
   let waitable = false;
@@ -199,8 +203,17 @@ function tokenShortfall(i: Instance, view: PlacementView): number {
 }
 
 function tokenVictims(live: Instance, short: number, view: PlacementView): Instance[] | undefined {
-  const idle = view.instances.filter((i) => i !== live && i.gpu === live.gpu && i.state === "ready" && i.inFlight === 0 && (!view.pinned(i.engineId) || !usable(i, view)));
-  const cands = idle.map((i) => ({ id: i.id, gpuMb: i.vramMb, ramMb: 0, loadSeconds: i.spec.loadSeconds, idleMs: view.now - i.lastUsed, stale: !usable(i, view) }));
+  const idle = view.instances.filter(
+    (i) => i !== live && i.gpu === live.gpu && i.state === "ready" && i.inFlight === 0 && (!view.pinned(i.engineId) || !usable(i, view)),
+  );
+  const cands = idle.map((i) => ({
+    id: i.id,
+    gpuMb: i.vramMb,
+    ramMb: 0,
+    loadSeconds: i.spec.loadSeconds,
+    idleMs: view.now - i.lastUsed,
+    stale: !usable(i, view),
+  }));
   const ids = chooseVictims(cands, { gpuMb: short, ramMb: 0, slots: 0 });
   return ids?.length ? ids.map((id) => idle.find((i) => i.id === id)!) : undefined;
 }

@@ -97,11 +97,22 @@ export class RequestQueue {
         request.signal?.removeEventListener("abort", onAbort);
         metrics.queueLength.set(this.waiters.size);
         metrics.refusals.inc({ reason: "deadline" });
-        record("refuse", "deadline", { engine: request.engineId, detail: `waited ${config.requestDeadlineSeconds} s (${waiter.lastReason ?? "queued"})` }, "warn");
+        record(
+          "refuse",
+          "deadline",
+          { engine: request.engineId, detail: `waited ${config.requestDeadlineSeconds} s (${waiter.lastReason ?? "queued"})` },
+          "warn",
+        );
         reject(deadlineError(request.engineId, config.requestDeadlineSeconds, waiter.lastReason, chain));
       });
       const waiter: Waiter = {
-        id, request, chain, memo, since, resolve, reject,
+        id,
+        request,
+        chain,
+        memo,
+        since,
+        resolve,
+        reject,
         cleanup: () => {
           cancelDeadline();
           request.signal?.removeEventListener("abort", onAbort);
@@ -237,7 +248,8 @@ export class RequestQueue {
   private sweepStale(): void {
     const view = { generation: (id: string) => this.deps.catalog.get(id)?.generation };
     for (const inst of this.deps.table.values()) {
-      if (inst.state === "ready" && inst.inFlight === 0 && !usable(inst, view)) void this.deps.loader.unload(inst, inst.retiring ?? "stale_generation", "unload");
+      if (inst.state === "ready" && inst.inFlight === 0 && !usable(inst, view))
+        void this.deps.loader.unload(inst, inst.retiring ?? "stale_generation", "unload");
     }
   }
 }

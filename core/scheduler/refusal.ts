@@ -14,7 +14,8 @@ export function retryAfterSeconds(chain: Candidate[]): number {
 /** Placement found no way to serve the request (no fit, no GPU, a profile cooling down). */
 export function refusalError(p: Extract<Placement, { kind: "refuse" }>, engineId: string): ChorusError {
   const retryAfter = Math.max(1, Math.ceil((p.retryAfterMs ?? 30_000) / 1000));
-  if (p.reason === "cooldown") return new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `engine '${engineId}' cannot be loaded: ${p.message}`, { field: "engine", retryAfter });
+  if (p.reason === "cooldown")
+    return new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `engine '${engineId}' cannot be loaded: ${p.message}`, { field: "engine", retryAfter });
   return new ChorusError("CHORUS_ERR_SCHEDULER_BUSY", `no placement for '${engineId}': ${p.message}`, { retryAfter, details: { reason: p.reason } });
 }
 
@@ -24,7 +25,9 @@ export function queueFullError(queueSize: number, chain: Candidate[]): ChorusErr
 
 /** A request waited `seconds` in the queue without a placement (`lastReason`: what it waited for). */
 export function deadlineError(engineId: string, seconds: number, lastReason: string | undefined, chain: Candidate[]): ChorusError {
-  return new ChorusError("CHORUS_ERR_SCHEDULER_BUSY", `no placement for '${engineId}' within ${seconds} s (${lastReason ?? "queued"})`, { retryAfter: retryAfterSeconds(chain) });
+  return new ChorusError("CHORUS_ERR_SCHEDULER_BUSY", `no placement for '${engineId}' within ${seconds} s (${lastReason ?? "queued"})`, {
+    retryAfter: retryAfterSeconds(chain),
+  });
 }
 
 export function shuttingDownError(): ChorusError {

@@ -84,9 +84,42 @@ export class Scheduler {
     const table = (this.table = new InstanceTable({ config, probe: deps.probe, clock, log, metrics }));
     const footprints = (this.footprints = new Footprints({ table, metrics, record, generation: (id) => catalog.get(id)?.generation }));
     const changed = () => this.queue.pump();
-    const loader = (this.loader = new InstanceLoader({ config, catalog, engines: deps.loader, clock, log, table, footprints, controls, cooldowns, metrics, record, changed }));
-    const grants = (this.grants = new LeaseGrants({ clock, metrics, record, footprints, manifest: (id) => catalog.manifest(id), armExpiry: (inst) => loader.armExpiry(inst), changed, handOver: (inst, mb) => this.queue.handOver(inst, mb) }));
-    this.queue = new RequestQueue({ config, catalog, clock, table, loader, grants, metrics, record, view: () => this.view(), passed: () => this.training.changed() });
+    const loader = (this.loader = new InstanceLoader({
+      config,
+      catalog,
+      engines: deps.loader,
+      clock,
+      log,
+      table,
+      footprints,
+      controls,
+      cooldowns,
+      metrics,
+      record,
+      changed,
+    }));
+    const grants = (this.grants = new LeaseGrants({
+      clock,
+      metrics,
+      record,
+      footprints,
+      manifest: (id) => catalog.manifest(id),
+      armExpiry: (inst) => loader.armExpiry(inst),
+      changed,
+      handOver: (inst, mb) => this.queue.handOver(inst, mb),
+    }));
+    this.queue = new RequestQueue({
+      config,
+      catalog,
+      clock,
+      table,
+      loader,
+      grants,
+      metrics,
+      record,
+      view: () => this.view(),
+      passed: () => this.training.changed(),
+    });
     this.training = new TrainingLeases({
       devices: () => table.devices,
       instances: () => table.list(),
@@ -107,13 +140,19 @@ export class Scheduler {
     const manifest = this.catalog.manifest(request.engineId);
     if (!manifest) {
       const entry = this.catalog.get(request.engineId);
-      if (entry) throw new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `engine '${request.engineId}' is unavailable: ${entry.error ?? entry.status}`, { field: "engine" });
+      if (entry)
+        throw new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `engine '${request.engineId}' is unavailable: ${entry.error ?? entry.status}`, {
+          field: "engine",
+        });
       throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${request.engineId}'`, { field: "engine" });
     }
     if (request.signal?.aborted) throw new SynthesisAbortedError("request cancelled while waiting for an engine");
     const chain = buildChain(request.engineId, (id) => this.catalog.manifest(id), {
-      fallback: request.fallback !== false, lowVram: (id) => this.controls.isLowVram(id), avoid: new Set(request.avoid ?? []),
-      offered: (id, p) => this.catalog.profileOffered?.(id, p) ?? true, preferred: (id) => this.controls.preferredProfile(id),
+      fallback: request.fallback !== false,
+      lowVram: (id) => this.controls.isLowVram(id),
+      avoid: new Set(request.avoid ?? []),
+      offered: (id, p) => this.catalog.profileOffered?.(id, p) ?? true,
+      preferred: (id) => this.controls.preferredProfile(id),
     });
     const since = this.clock.now();
     const first = decide(chain, this.view());
@@ -130,7 +169,12 @@ export class Scheduler {
   /** The pipeline resumed a request after its engine's worker died or hung (decision `fallback`). */
   noteResume(engineId: string, profile: string, detail: string, requested?: string, cause: "crash" | "hang" = "crash"): void {
     this.metrics.fallbacks.inc({ requested: requested ?? engineId, engine: engineId, profile });
-    this.record("fallback", cause === "hang" ? "resumed_after_hang" : "resumed_after_crash", { engine: engineId, profile, requested: requested !== engineId ? requested : undefined, detail }, "warn");
+    this.record(
+      "fallback",
+      cause === "hang" ? "resumed_after_hang" : "resumed_after_crash",
+      { engine: engineId, profile, requested: requested !== engineId ? requested : undefined, detail },
+      "warn",
+    );
   }
 
   // ---- runtime controls (API / CLI) ----
@@ -204,17 +248,22 @@ export class Scheduler {
   async close(): Promise<void> {
     this.queue.close();
     await this.loader.settled();
-    await Promise.all(this.table.list().map(async (inst) => {
-      inst.cancelExpiry?.();
-      this.table.remove(inst);
-      await inst.host?.terminate().catch(() => {});
-    }));
+    await Promise.all(
+      this.table.list().map(async (inst) => {
+        inst.cancelExpiry?.();
+        this.table.remove(inst);
+        await inst.host?.terminate().catch(() => {});
+      }),
+    );
   }
 
   /** Everything GET /api/scheduler shows. */
   snapshot(decisions = 50): SchedulerSnapshot {
     const { clock, catalog, table, queue, controls, footprints, cooldowns, training } = this;
-    return schedulerSnapshot({ clock, catalog, queueSize: this.config.queueSize, table, queue, controls, footprints, cooldowns, training, decisions: this.decisions }, decisions);
+    return schedulerSnapshot(
+      { clock, catalog, queueSize: this.config.queueSize, table, queue, controls, footprints, cooldowns, training, decisions: this.decisions },
+      decisions,
+    );
   }
 
   residents(): ResidentInfo[] {

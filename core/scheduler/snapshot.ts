@@ -33,21 +33,52 @@ export function schedulerSnapshot(parts: SnapshotParts, decisions: number) {
   return {
     gpu: table.gpuStatus,
     devices: table.devices.map((d) => ({
-      id: d.id, kind: d.kind, name: d.name, simulated: d.simulated, totalMb: d.totalMb, freeMb: Math.round(d.lastFreeMb), readAt: iso(d.readAt),
-      heldByOthersMb: Math.round(d.othersMb), reserveMb: d.reserveMb,
-      holdings: list.filter((i) => (d.kind === "cpu" ? i.ramMb > 0 : i.gpu === d.id)).map((i) => ({
-        engine: i.engineId, profile: i.profile, residentMb: d.kind === "cpu" ? i.ramMb : i.vramMb, transientMb: d.kind === "cpu" ? 0 : i.tokensMb,
-      })).concat(training.filter((t) => t.device === d.id).map((t) => ({ engine: `finetune:${t.job}`, profile: "training", residentMb: t.memoryMb, transientMb: 0, job: t.job, state: t.state }))),
+      id: d.id,
+      kind: d.kind,
+      name: d.name,
+      simulated: d.simulated,
+      totalMb: d.totalMb,
+      freeMb: Math.round(d.lastFreeMb),
+      readAt: iso(d.readAt),
+      heldByOthersMb: Math.round(d.othersMb),
+      reserveMb: d.reserveMb,
+      holdings: list
+        .filter((i) => (d.kind === "cpu" ? i.ramMb > 0 : i.gpu === d.id))
+        .map((i) => ({
+          engine: i.engineId,
+          profile: i.profile,
+          residentMb: d.kind === "cpu" ? i.ramMb : i.vramMb,
+          transientMb: d.kind === "cpu" ? 0 : i.tokensMb,
+        }))
+        .concat(
+          training
+            .filter((t) => t.device === d.id)
+            .map((t) => ({ engine: `finetune:${t.job}`, profile: "training", residentMb: t.memoryMb, transientMb: 0, job: t.job, state: t.state })),
+        ),
     })),
     engines: list.map((i) => ({
-      engine: i.engineId, profile: i.profile, device: i.gpu ?? "cpu", state: i.retiring && i.state === "ready" ? "draining" : i.state,
-      generation: i.generation, stale: i.generation !== parts.catalog.get(i.engineId)?.generation, retiring: i.retiring ?? null,
-      inFlight: i.inFlight, queued: queuedBy.get(i.engineId) ?? 0, pinned: controls.pinned(i.engineId), lowVram: controls.isLowVram(i.engineId),
-      keepAliveSeconds: controls.keepAliveSeconds(i), lastUsed: iso(i.lastUsed), unloadAt: iso(i.expiresAt),
+      engine: i.engineId,
+      profile: i.profile,
+      device: i.gpu ?? "cpu",
+      state: i.retiring && i.state === "ready" ? "draining" : i.state,
+      generation: i.generation,
+      stale: i.generation !== parts.catalog.get(i.engineId)?.generation,
+      retiring: i.retiring ?? null,
+      inFlight: i.inFlight,
+      queued: queuedBy.get(i.engineId) ?? 0,
+      pinned: controls.pinned(i.engineId),
+      lowVram: controls.isLowVram(i.engineId),
+      keepAliveSeconds: controls.keepAliveSeconds(i),
+      lastUsed: iso(i.lastUsed),
+      unloadAt: iso(i.expiresAt),
     })),
     queue: { length: parts.queue.size, max: parts.queueSize, byEngine: Object.fromEntries(queuedBy) },
-    pinned: settings.pinned, lowVram: settings.lowVram, keepAlive: settings.keepAlive,
-    peakNeedsMb: parts.footprints.peaks(), ramNeedsMb: parts.footprints.ramNeedsList(), preferredProfiles: settings.preferredProfiles,
+    pinned: settings.pinned,
+    lowVram: settings.lowVram,
+    keepAlive: settings.keepAlive,
+    peakNeedsMb: parts.footprints.peaks(),
+    ramNeedsMb: parts.footprints.ramNeedsList(),
+    preferredProfiles: settings.preferredProfiles,
     cooldowns: parts.cooldowns.list(now),
     training,
     decisions: parts.decisions.list(decisions),

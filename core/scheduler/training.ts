@@ -96,7 +96,10 @@ export class TrainingLeases {
       return new ChorusError("CHORUS_ERR_TRAINING_LEASE_REFUSED", message, { field: "gpu", details });
     };
     if (!gpu) {
-      const have = this.hooks.devices().filter((d) => d.kind === "cuda").map((d) => `${d.id} ${d.name}`);
+      const have = this.hooks
+        .devices()
+        .filter((d) => d.kind === "cuda")
+        .map((d) => `${d.id} ${d.name}`);
       throw refuse(`no GPU matches '${req.gpu ?? "auto"}' (${have.length ? `have: ${have.join(", ")}` : "the scheduler sees no GPU"})`);
     }
     const other = [...this.holders.values()].find((h) => h.device === gpu.id);
@@ -105,9 +108,18 @@ export class TrainingLeases {
     // The job's memory already carries the planner's margin (predicted peak + 256 MB), so the
     // scheduler's engine reserve is not taken again.
     const capacity = gpu.totalMb - gpu.othersMb - heldOn(gpu, pinned);
-    if (req.memoryMb > capacity) throw refuse(`fine-tune job ${req.jobId} needs ${req.memoryMb} MB on ${gpu.id}; at most ${Math.round(capacity)} MB can be had ${this.holdersText(gpu, pinned)}`);
+    if (req.memoryMb > capacity)
+      throw refuse(
+        `fine-tune job ${req.jobId} needs ${req.memoryMb} MB on ${gpu.id}; at most ${Math.round(capacity)} MB can be had ${this.holdersText(gpu, pinned)}`,
+      );
 
-    const holder: TrainingHolder = { job: req.jobId, device: gpu.id, memoryMb: req.memoryMb, state: "pending", since: new Date(this.hooks.now()).toISOString() };
+    const holder: TrainingHolder = {
+      job: req.jobId,
+      device: gpu.id,
+      memoryMb: req.memoryMb,
+      state: "pending",
+      since: new Date(this.hooks.now()).toISOString(),
+    };
     this.holders.set(req.jobId, holder);
     this.hooks.decision("lease", "training_lease", { engine: `finetune:${req.jobId}`, device: gpu.id, detail: `clearing ${gpu.id} for ${req.memoryMb} MB` });
     try {
@@ -118,10 +130,19 @@ export class TrainingLeases {
       throw err;
     }
     holder.state = "held";
-    this.hooks.decision("lease", "training_lease", { engine: `finetune:${req.jobId}`, device: gpu.id, detail: `held: ${req.memoryMb} MB of ${gpu.totalMb} MB` });
+    this.hooks.decision("lease", "training_lease", {
+      engine: `finetune:${req.jobId}`,
+      device: gpu.id,
+      detail: `held: ${req.memoryMb} MB of ${gpu.totalMb} MB`,
+    });
     let released = false;
     return {
-      jobId: req.jobId, device: gpu.id, deviceName: gpu.name, totalMb: gpu.totalMb, memoryMb: req.memoryMb, simulated: gpu.simulated,
+      jobId: req.jobId,
+      device: gpu.id,
+      deviceName: gpu.name,
+      totalMb: gpu.totalMb,
+      memoryMb: req.memoryMb,
+      simulated: gpu.simulated,
       release: () => {
         if (released) return;
         released = true;
@@ -153,12 +174,20 @@ export class TrainingLeases {
         const pinned = this.hooks.instances().filter((i) => i.gpu === gpu.id);
         const free = Math.min(gpu.totalMb - gpu.othersMb - heldOn(gpu, pinned), gpu.simulated ? Infinity : gpu.lastFreeMb);
         if (free >= req.memoryMb) return;
-        throw new ChorusError("CHORUS_ERR_TRAINING_LEASE_REFUSED", `fine-tune job ${req.jobId} needs ${req.memoryMb} MB on ${gpu.id}; ${Math.round(free)} MB free after clearing Chorus's engines ${this.holdersText(gpu, pinned)}`, { field: "gpu" });
+        throw new ChorusError(
+          "CHORUS_ERR_TRAINING_LEASE_REFUSED",
+          `fine-tune job ${req.jobId} needs ${req.memoryMb} MB on ${gpu.id}; ${Math.round(free)} MB free after clearing Chorus's engines ${this.holdersText(gpu, pinned)}`,
+          { field: "gpu" },
+        );
       }
       const left = deadline - this.hooks.now();
       if (left <= 0) {
         const busy = on.map((i) => `${i.key} (${i.inFlight} request(s) running, ${i.vramMb} MB)`);
-        throw new ChorusError("CHORUS_ERR_TRAINING_LEASE_REFUSED", `fine-tune job ${req.jobId}: ${gpu.id} not clear after ${req.waitSeconds ?? 300} s; still held by ${busy.join(", ")}`, { field: "gpu", retryAfter: 30 });
+        throw new ChorusError(
+          "CHORUS_ERR_TRAINING_LEASE_REFUSED",
+          `fine-tune job ${req.jobId}: ${gpu.id} not clear after ${req.waitSeconds ?? 300} s; still held by ${busy.join(", ")}`,
+          { field: "gpu", retryAfter: 30 },
+        );
       }
       await new Promise<void>((resolve) => {
         const done = () => {

@@ -23,7 +23,15 @@ const EXPOSED_HEADERS = ["X-Sample-Rate", "X-Chorus-Engine", "X-Chorus-Voice", "
 /** Compiles origin patterns (`*` = any characters but `/`; a lone `*` = every origin). */
 export function originMatcher(patterns: string[]): (origin: string) => boolean {
   if (patterns.includes("*")) return () => true;
-  const res = patterns.map((p) => new RegExp(`^${p.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")}$`));
+  const res = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .toLowerCase()
+          .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+          .replace(/\*/g, "[^/]*")}$`,
+      ),
+  );
   return (origin) => res.some((re) => re.test(origin.toLowerCase()));
 }
 
@@ -76,7 +84,8 @@ const plugin: FastifyPluginAsync = async (app) => {
     }
     if (origin) void reply.header("Vary", "Origin");
 
-    const forbidden = () => new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
+    const forbidden = () =>
+      new ChorusError("CHORUS_ERR_ORIGIN_FORBIDDEN", `origin '${origin ?? ""}' is not allowed (compat.cors.origins)`, { field: "Origin" });
     if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
       if (!originOk) throw forbidden();
       const requested = String(request.headers["access-control-request-headers"] ?? "");
@@ -98,7 +107,12 @@ const plugin: FastifyPluginAsync = async (app) => {
     if (keyMatches(request.headers.authorization, apiKey)) return;
     // a generated file's signed link (audio-token.ts): what an <audio> element can play
     const file = /^\/audio\/([^/]+)$/.exec(path ?? "")?.[1];
-    if (file && (request.method === "GET" || request.method === "HEAD") && audioTokenValid(safeDecode(file), (request.query as Record<string, string> | undefined)?.token, apiKey)) return;
+    if (
+      file &&
+      (request.method === "GET" || request.method === "HEAD") &&
+      audioTokenValid(safeDecode(file), (request.query as Record<string, string> | undefined)?.token, apiKey)
+    )
+      return;
     void reply.header("WWW-Authenticate", 'Bearer realm="chorus"');
     throw new ChorusError("CHORUS_ERR_UNAUTHORIZED", "missing or wrong API key (Authorization: Bearer <key>)", { field: "Authorization" });
   });

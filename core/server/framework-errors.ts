@@ -14,7 +14,10 @@ import type { SurfaceTable } from "./surface.ts";
 /** The catalogue error for a parser-level failure (Node's `clientError` codes). */
 export function clientErrorOf(err: NodeJS.ErrnoException): ChorusError {
   if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") return new ChorusError("CHORUS_ERR_REQUEST_TIMEOUT", "the request was not received in time");
-  if (err.code === "HPE_HEADER_OVERFLOW") return new ChorusError("CHORUS_ERR_REQUEST_HEADERS_TOO_LARGE", "the request line and headers are larger than the server accepts (16 KB)", { field: "(headers)" });
+  if (err.code === "HPE_HEADER_OVERFLOW")
+    return new ChorusError("CHORUS_ERR_REQUEST_HEADERS_TOO_LARGE", "the request line and headers are larger than the server accepts (16 KB)", {
+      field: "(headers)",
+    });
   return new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", `the request is not valid HTTP (${err.code ?? "parse error"})`, { field: "(request)" });
 }
 
@@ -29,7 +32,11 @@ export function rememberRequestUrls(server: http.Server): void {
 
 const FRAMEWORK: Record<string, { code: ErrorCode; message: (url: string) => string; field: string }> = {
   FST_ERR_BAD_URL: { code: "CHORUS_ERR_REQUEST_MALFORMED", message: (u) => `the URL is not validly encoded: ${u}`, field: "(url)" },
-  FST_ERR_MAX_PARAM_LENGTH: { code: "CHORUS_ERR_REQUEST_URI_TOO_LONG", message: () => "a path segment of the URL is longer than 256 characters", field: "(url)" },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: "CHORUS_ERR_REQUEST_URI_TOO_LONG",
+    message: () => "a path segment of the URL is longer than 256 characters",
+    field: "(url)",
+  },
 };
 
 /** The request line's URL: remembered (rememberRequestUrls) or read from the raw bytes. */
@@ -56,16 +63,23 @@ export function frameworkHandlers(surfaces: SurfaceTable): FrameworkHandlers {
       const { status, body, contentType } = surfaces.forUrl(url).render(clientErrorOf(err), url);
       const text = JSON.stringify(body);
       if (socket.writable) {
-        socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? "Error"}\r\nContent-Type: ${contentType ?? "application/json; charset=utf-8"}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+        socket.write(
+          `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? "Error"}\r\nContent-Type: ${contentType ?? "application/json; charset=utf-8"}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+        );
       }
       socket.destroy();
     },
     frameworkErrors(error, request, reply) {
       const known = FRAMEWORK[error.code];
       const url = String(request.raw.url ?? "").slice(0, 200);
-      const err = known ? new ChorusError(known.code, known.message(url), { field: known.field }) : new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", error.message, { field: "(request)" });
+      const err = known
+        ? new ChorusError(known.code, known.message(url), { field: known.field })
+        : new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", error.message, { field: "(request)" });
       const { status, body, contentType } = surfaces.forUrl(url).render(err, url);
-      void reply.status(status).type(contentType ?? "application/json; charset=utf-8").send(body);
+      void reply
+        .status(status)
+        .type(contentType ?? "application/json; charset=utf-8")
+        .send(body);
     },
   };
 }

@@ -15,7 +15,10 @@ import { ChorusError } from "../errors.ts";
 /** The host name of a Host header value (no port, no brackets, lower case, no trailing dot). */
 export function hostName(header: string): string | undefined {
   try {
-    return new URL(`http://${header}`).hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "").toLowerCase();
+    return new URL(`http://${header}`).hostname
+      .replace(/^\[|\]$/g, "")
+      .replace(/\.$/, "")
+      .toLowerCase();
   } catch {
     return undefined;
   }
@@ -39,7 +42,9 @@ const plugin: FastifyPluginAsync = async (app) => {
       throw new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", "an HTTP/1.1 request needs a Host header", { field: "Host" });
     }
     if (hostAllowed(host, names)) return;
-    throw new ChorusError("CHORUS_ERR_HOST_FORBIDDEN", `Host '${String(host).slice(0, 100)}' is not this server's (add it to server.allowedHosts)`, { field: "Host" });
+    throw new ChorusError("CHORUS_ERR_HOST_FORBIDDEN", `Host '${String(host).slice(0, 100)}' is not this server's (add it to server.allowedHosts)`, {
+      field: "Host",
+    });
   });
 };
 

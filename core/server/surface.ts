@@ -70,12 +70,18 @@ export function ownErrors(app: FastifyInstance, surface: Surface, options: { own
     if (r.cause) logError(request.log, r.cause, error);
     if (r.retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(r.retryAfter)));
     // A route may have set an audio type before it failed: the error is JSON.
-    return reply.status(r.status).type(r.contentType ?? JSON_TYPE).send(r.body);
+    return reply
+      .status(r.status)
+      .type(r.contentType ?? JSON_TYPE)
+      .send(r.body);
   });
   if (!options.ownPrefix) return;
   app.surfaces?.add(app.prefix, surface);
   app.setNotFoundHandler((request, reply) => {
     const r = surface.notFound?.(request.method, request.url) ?? surface.render(routeNotFound(request.method, request.url), request.url);
-    return reply.status(r.status).type(r.contentType ?? JSON_TYPE).send(r.body);
+    return reply
+      .status(r.status)
+      .type(r.contentType ?? JSON_TYPE)
+      .send(r.body);
   });
 }

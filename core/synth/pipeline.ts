@@ -11,7 +11,15 @@ import { ChorusError } from "../errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Lease, LeasedEngine } from "../scheduler/lease.ts";
 import type { SpeechRequest } from "../request/speech-request.ts";
-import { EngineError, OutOfMemoryError, SynthesisAbortedError, type AudioChunk, type Manifest, type PlacementProfile, type Voice } from "../../packages/sdk/src/index.ts";
+import {
+  EngineError,
+  OutOfMemoryError,
+  SynthesisAbortedError,
+  type AudioChunk,
+  type Manifest,
+  type PlacementProfile,
+  type Voice,
+} from "../../packages/sdk/src/index.ts";
 import { splitSentences } from "../text/sentences.ts";
 import { withShortFirstChunk } from "../text/first-chunk.ts";
 import { carriedOptions, validateOptions } from "./options.ts";
@@ -96,13 +104,23 @@ export class SpeechPipeline {
       const options = lease.engineId === requested ? validateOptions(manifest, job.options) : this.fallbackOptions(manifest, job.options);
       const voice = await this.resolveVoice(lease, job.voice, lease.engineId !== requested);
       // A short first part, so that the first audio comes soon (core/text/first-chunk.ts).
-      const sentences = withShortFirstChunk(manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text), this.config.text.firstChunkWords);
+      const sentences = withShortFirstChunk(
+        manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text),
+        this.config.text.firstChunkWords,
+      );
       const current = { lease, voice, requested: { speed: job.speed, pitch: job.pitch } };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();
       // Speed and pitch as this engine can take them (ignored or clamped: prosody.ts).
       const prosody = prosodyFor(manifest, job);
-      const source = this.run(current, sentences, { voice, speed: prosody.speed, pitch: prosody.pitch, options, ...(job.continues ? { continues: true } : {}) }, AbortSignal.any([signal, stop.signal]), job.fallback, leases);
+      const source = this.run(
+        current,
+        sentences,
+        { voice, speed: prosody.speed, pitch: prosody.pitch, options, ...(job.continues ? { continues: true } : {}) },
+        AbortSignal.any([signal, stop.signal]),
+        job.fallback,
+        leases,
+      );
       const first = await source.next();
       if (first.done) throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' produced no audio`);
       return {
@@ -114,7 +132,14 @@ export class SpeechPipeline {
         fallbackReason: current.lease.fallbackReason,
         ignored: prosody.ignored,
         clamped: prosody.clamped,
-        chunks: withFirst(first.value, readAhead(source, () => stop.abort(), (chunk) => chunk.samples.byteLength)),
+        chunks: withFirst(
+          first.value,
+          readAhead(
+            source,
+            () => stop.abort(),
+            (chunk) => chunk.samples.byteLength,
+          ),
+        ),
       };
     } catch (err) {
       lease.release();
@@ -162,21 +187,32 @@ export class SpeechPipeline {
           } catch (err) {
             if (isWorkerLost(err) && !signal.aborted && resumes < MAX_RESUMES) {
               resumes++;
-              const sameVoice = await this.resume(current, err as Error, { index, total: sentences.length, delivered, attempt: resumes }, signal, fallback, params, leases);
+              const sameVoice = await this.resume(
+                current,
+                err as Error,
+                { index, total: sentences.length, delivered, attempt: resumes },
+                signal,
+                fallback,
+                params,
+                leases,
+              );
               if (!sameVoice) params = { ...params, voice: current.voice, options: this.fallbackOptions(current.lease.manifest, requestedOptions) };
               skip = new Skipper(sameVoice ? delivered : 0);
               continue;
             }
             // A voice removed since it was listed: the next request asks the engine afresh.
             if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceCache.delete(lease.engine);
-            if (!(err instanceof OutOfMemoryError) || ooms.length >= MAX_OOM_RETRIES || !lease.reportOutOfMemory) throw fromEngineError(err, lease.engineId, params.voice);
+            if (!(err instanceof OutOfMemoryError) || ooms.length >= MAX_OOM_RETRIES || !lease.reportOutOfMemory)
+              throw fromEngineError(err, lease.engineId, params.voice);
             ooms.push(lease.reportOutOfMemory(err.neededMb, isMemoryExceeded(err) ? "ram" : "vram"));
             lease.release();
-            const next = await leases.acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [...ooms] }).catch((placement: unknown) => {
-              current.lease = { ...lease, release: () => {} }; // already given back
-              // nothing else can serve: the client hears about the memory limit, not the placement
-              throw isMemoryExceeded(err) && !signal.aborted ? fromEngineError(err, lease.engineId, params.voice) : placement;
-            });
+            const next = await leases
+              .acquire({ engineId: lease.requestedEngineId ?? lease.engineId, signal, fallback, avoid: [...ooms] })
+              .catch((placement: unknown) => {
+                current.lease = { ...lease, release: () => {} }; // already given back
+                // nothing else can serve: the client hears about the memory limit, not the placement
+                throw isMemoryExceeded(err) && !signal.aborted ? fromEngineError(err, lease.engineId, params.voice) : placement;
+              });
             current.lease = next;
             if (next.engineId !== lease.engineId) {
               const options = this.fallbackOptions(next.manifest, requestedOptions);
@@ -196,7 +232,11 @@ export class SpeechPipeline {
   /** Options for a fallback engine: the requested ones it declares and accepts, its defaults for the rest. */
   private fallbackOptions(manifest: Manifest, options: Record<string, unknown> | undefined): Record<string, unknown> {
     const carried = carriedOptions(manifest, options);
-    if (carried.dropped.length) this.log.info({ engine: manifest.id, dropped: carried.dropped, reason: "options_dropped" }, `options not applicable to fallback engine ${manifest.id}: ${carried.dropped.join(", ")}`);
+    if (carried.dropped.length)
+      this.log.info(
+        { engine: manifest.id, dropped: carried.dropped, reason: "options_dropped" },
+        `options not applicable to fallback engine ${manifest.id}: ${carried.dropped.join(", ")}`,
+      );
     return carried.options;
   }
 
@@ -229,12 +269,22 @@ export class SpeechPipeline {
     } catch (placement) {
       if (signal.aborted) throw placement;
       current.lease = { ...lease, release: () => {} }; // already given back
-      throw new ChorusError("CHORUS_ERR_ENGINE_FAILED", `engine '${lease.engineId}' lost its worker at ${where} (${err.message}) and nothing else can serve: ${(placement as Error).message}`, { cause: err });
+      throw new ChorusError(
+        "CHORUS_ERR_ENGINE_FAILED",
+        `engine '${lease.engineId}' lost its worker at ${where} (${err.message}) and nothing else can serve: ${(placement as Error).message}`,
+        { cause: err },
+      );
     }
     current.lease = next;
     const same = next.engineId === lease.engineId;
     if (!same) current.voice = await this.resolveVoice(next, params.voice, true);
-    this.scheduler.noteResume?.(next.engineId, next.profile.name, `${key}: ${err.message}; resuming ${where} on ${next.engineId}:${next.profile.name}${same ? "" : ` (voice ${current.voice})`}`, lease.engineId, cause);
+    this.scheduler.noteResume?.(
+      next.engineId,
+      next.profile.name,
+      `${key}: ${err.message}; resuming ${where} on ${next.engineId}:${next.profile.name}${same ? "" : ` (voice ${current.voice})`}`,
+      lease.engineId,
+      cause,
+    );
     return same && current.voice === params.voice;
   }
 
@@ -262,10 +312,19 @@ export class SpeechPipeline {
     const found = byId(wanted);
     if (found) return found.id;
     if (wanted !== undefined && !isFallback) {
-      throw new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${lease.engineId}' has no voice '${wanted}' (GET /api/voices?engine=${lease.engineId} lists them)`, { field: "voice" });
+      throw new ChorusError(
+        "CHORUS_ERR_VOICE_NOT_FOUND",
+        `engine '${lease.engineId}' has no voice '${wanted}' (GET /api/voices?engine=${lease.engineId} lists them)`,
+        { field: "voice" },
+      );
     }
     const fallback = byId(defaultVoice) ?? voices[0];
-    if (!fallback) throw new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `engine '${lease.engineId}' has no voices installed (GET /api/voices?engine=${lease.engineId}; see the engine's documentation)`, { field: "voice" });
+    if (!fallback)
+      throw new ChorusError(
+        "CHORUS_ERR_VOICE_NOT_FOUND",
+        `engine '${lease.engineId}' has no voices installed (GET /api/voices?engine=${lease.engineId}; see the engine's documentation)`,
+        { field: "voice" },
+      );
     return fallback.id;
   }
 }

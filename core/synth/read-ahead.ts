@@ -43,7 +43,12 @@ function freed(): void {
   for (const wake of waiting) wake();
 }
 
-export function readAhead<T>(source: AsyncGenerator<T>, stop: () => void, sizeOf: (item: T) => number, limits: ReadAheadLimits = DEFAULT_READ_AHEAD): AsyncGenerator<T> {
+export function readAhead<T>(
+  source: AsyncGenerator<T>,
+  stop: () => void,
+  sizeOf: (item: T) => number,
+  limits: ReadAheadLimits = DEFAULT_READ_AHEAD,
+): AsyncGenerator<T> {
   const queue: { item: T; bytes: number }[] = [];
   let head = 0;
   let kept = 0;

@@ -11,8 +11,26 @@ export type TextFiltering = "none" | "standard" | "html";
 export const TEXT_FILTERING_MODES = ["none", "standard", "html"] as const;
 
 const NAMED_ENTITIES: Record<string, string> = {
-  amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", hellip: "…", mdash: "—", ndash: "–",
-  lsquo: "‘", rsquo: "’", ldquo: "“", rdquo: "”", laquo: "«", raquo: "»", copy: "©", reg: "®", euro: "€", pound: "£", deg: "°",
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  nbsp: " ",
+  hellip: "…",
+  mdash: "—",
+  ndash: "–",
+  lsquo: "‘",
+  rsquo: "’",
+  ldquo: "“",
+  rdquo: "”",
+  laquo: "«",
+  raquo: "»",
+  copy: "©",
+  reg: "®",
+  euro: "€",
+  pound: "£",
+  deg: "°",
 };
 
 /** Decodes named (common), decimal and hex HTML entities; unknown ones are left as they are. */
@@ -148,9 +166,7 @@ function replaceLinks(text: string, image: boolean): string {
 }
 
 function removeMarkdown(text: string): string {
-  const noCode = text
-    .replace(/```[\s\S]*?```/g, " ")
-    .replace(/`([^`]*)`/g, "$1");
+  const noCode = text.replace(/```[\s\S]*?```/g, " ").replace(/`([^`]*)`/g, "$1");
   return replaceLinks(replaceLinks(noCode, true), false)
     .replace(/^\s{0,3}(#{1,6}|>+|[-+]\s|\d+\.\s)\s*/gm, "")
     .replace(/(^|\s)[_~]{1,2}(?=\S)|(?<=\S)[_~]{1,2}(?=\s|[.,!?;:]|$)/g, "$1")
@@ -179,7 +195,10 @@ export function filterText(text: string, mode: TextFiltering): string {
     case "none":
       return text;
     case "html":
-      return stripHtml(text).replace(/[ \t]+/g, " ").replace(/ *\n\s*/g, "\n").trim();
+      return stripHtml(text)
+        .replace(/[ \t]+/g, " ")
+        .replace(/ *\n\s*/g, "\n")
+        .trim();
     case "standard":
       return standardFilter(text);
   }

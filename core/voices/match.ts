@@ -37,7 +37,8 @@ export function voiceForLanguage(voices: Voice[], code: string, defaultVoice?: s
   // Most specific first; a script is dropped before the region (voices are tagged `fr-fr`).
   const tags = [...new Set([[language, script, region], [language, region], [language, script], [language]].map((t) => t.filter(Boolean).join("-")))];
   for (const tag of tags) {
-    const speaks = (v: Voice, exact: boolean) => v.languages.some((l) => normalizeLanguage(l) === tag || (!exact && normalizeLanguage(l).startsWith(`${tag}-`)));
+    const speaks = (v: Voice, exact: boolean) =>
+      v.languages.some((l) => normalizeLanguage(l) === tag || (!exact && normalizeLanguage(l).startsWith(`${tag}-`)));
     if (preferred && speaks(preferred, false)) return preferred;
     const found = voices.find((v) => speaks(v, true)) ?? voices.find((v) => speaks(v, false));
     if (found) return found;

@@ -26,7 +26,12 @@ const ENGINE_ID = /^[a-z][a-z0-9-]{0,47}$/;
  * Splits `engine:voice`. `engine` is the request's engine; when `explicit` (the client named an
  * engine itself) a voice naming another engine is a 400, otherwise the voice's engine wins.
  */
-export function resolveVoiceRef(registry: EngineLookup, rawVoice: string | undefined, engine: string | undefined, options: { explicit?: boolean; field?: string } = {}): VoiceTarget {
+export function resolveVoiceRef(
+  registry: EngineLookup,
+  rawVoice: string | undefined,
+  engine: string | undefined,
+  options: { explicit?: boolean; field?: string } = {},
+): VoiceTarget {
   const field = options.field ?? "voice";
   const voice = rawVoice?.trim();
   if (!voice) return { engine, voice: undefined };
@@ -37,10 +42,16 @@ export function resolveVoiceRef(registry: EngineLookup, rawVoice: string | undef
   if (!registry.get(named)) {
     // Not an engine: a voice id with a colon in it (an engine's own prefix, e.g. `voiceset:`), unless it looks like an engine id.
     if (!ENGINE_ID.test(named) || registry.voicePrefix?.(named)) return { engine, voice };
-    throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `voice '${voice}' names engine '${named}', which is not installed (GET /api/engines lists them)`, { field });
+    throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `voice '${voice}' names engine '${named}', which is not installed (GET /api/engines lists them)`, {
+      field,
+    });
   }
   if (options.explicit && engine !== undefined && engine !== named) {
-    throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `voice '${voice}' names engine '${named}' but the request asks for engine '${engine}'; leave one of them out`, { field });
+    throw new ChorusError(
+      "CHORUS_ERR_REQUEST_INVALID",
+      `voice '${voice}' names engine '${named}' but the request asks for engine '${engine}'; leave one of them out`,
+      { field },
+    );
   }
   return { engine: named, voice: id };
 }

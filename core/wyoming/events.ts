@@ -71,7 +71,8 @@ function optionalString(value: unknown, field: string): string | undefined {
 export function readVoice(data: Record<string, unknown>): VoiceRequest {
   const voice = data.voice;
   if (voice === undefined || voice === null) return {};
-  if (typeof voice !== "object" || Array.isArray(voice)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: must be an object {name, speaker} or {language}", { field: "voice" });
+  if (typeof voice !== "object" || Array.isArray(voice))
+    throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: must be an object {name, speaker} or {language}", { field: "voice" });
   const v = voice as Record<string, unknown>;
   const name = optionalString(v.name, "voice.name");
   // As in the library: a name wins over a language.

@@ -99,10 +99,12 @@ export class FrameReader {
       const all = this.joined();
       const newline = all.indexOf(0x0a);
       if (newline < 0) {
-        if (all.length > this.limits.maxHeaderBytes) throw new FrameError("CHORUS_ERR_REQUEST_TOO_LARGE", `header line over ${this.limits.maxHeaderBytes} bytes without a newline`);
+        if (all.length > this.limits.maxHeaderBytes)
+          throw new FrameError("CHORUS_ERR_REQUEST_TOO_LARGE", `header line over ${this.limits.maxHeaderBytes} bytes without a newline`);
         return undefined;
       }
-      if (newline > this.limits.maxHeaderBytes) throw new FrameError("CHORUS_ERR_REQUEST_TOO_LARGE", `header line is ${newline} bytes; the limit is ${this.limits.maxHeaderBytes}`);
+      if (newline > this.limits.maxHeaderBytes)
+        throw new FrameError("CHORUS_ERR_REQUEST_TOO_LARGE", `header line is ${newline} bytes; the limit is ${this.limits.maxHeaderBytes}`);
       const line = all.subarray(0, newline).toString("utf8").trim();
       this.consume(newline + 1);
       if (!line) return null; // a blank line between events: tolerated
@@ -114,7 +116,8 @@ export class FrameReader {
       }
       if (!isObject(header)) throw new FrameError("CHORUS_ERR_REQUEST_MALFORMED", "the header line must be a JSON object");
       if (typeof header.type !== "string" || !header.type) throw new FrameError("CHORUS_ERR_REQUEST_MALFORMED", "the header has no 'type' string");
-      if (header.data !== undefined && header.data !== null && !isObject(header.data)) throw new FrameError("CHORUS_ERR_REQUEST_MALFORMED", "'data' must be a JSON object");
+      if (header.data !== undefined && header.data !== null && !isObject(header.data))
+        throw new FrameError("CHORUS_ERR_REQUEST_MALFORMED", "'data' must be a JSON object");
       const event: WyomingEvent = { type: header.type, data: isObject(header.data) ? { ...header.data } : {} };
       const dataLength = length(header, "data_length", this.limits.maxDataBytes);
       const payloadLength = length(header, "payload_length", this.limits.maxPayloadBytes);

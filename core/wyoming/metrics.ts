@@ -14,12 +14,24 @@ export interface WyomingMetrics {
 export function wyomingMetrics(registry: Registry): WyomingMetrics {
   const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
   return {
-    connections: existing<client.Gauge>("chorus_wyoming_connections") ?? new client.Gauge({ name: "chorus_wyoming_connections", help: "Wyoming connections open", registers: [registry] }),
+    connections:
+      existing<client.Gauge>("chorus_wyoming_connections") ??
+      new client.Gauge({ name: "chorus_wyoming_connections", help: "Wyoming connections open", registers: [registry] }),
     requests:
       existing<client.Counter<"kind" | "result">>("chorus_wyoming_requests_total") ??
-      new client.Counter({ name: "chorus_wyoming_requests_total", help: "Wyoming requests by kind (describe, synthesize, stream) and result (ok, error, cancelled)", labelNames: ["kind", "result"], registers: [registry] }),
+      new client.Counter({
+        name: "chorus_wyoming_requests_total",
+        help: "Wyoming requests by kind (describe, synthesize, stream) and result (ok, error, cancelled)",
+        labelNames: ["kind", "result"],
+        registers: [registry],
+      }),
     protocolErrors:
       existing<client.Counter<"code">>("chorus_wyoming_protocol_errors_total") ??
-      new client.Counter({ name: "chorus_wyoming_protocol_errors_total", help: "Wyoming connections closed for a malformed frame, or refused over maxConnections", labelNames: ["code"], registers: [registry] }),
+      new client.Counter({
+        name: "chorus_wyoming_protocol_errors_total",
+        help: "Wyoming connections closed for a malformed frame, or refused over maxConnections",
+        labelNames: ["code"],
+        registers: [registry],
+      }),
   };
 }

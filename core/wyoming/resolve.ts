@@ -33,8 +33,10 @@ function pick(request: VoiceRequest, registry: Registry, voices: VoiceDirectory)
     if (colon > 0) {
       const engine = name.slice(0, colon).trim();
       const entry = registry.get(engine);
-      if (!entry) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `voice '${name}' names engine '${engine}', which is not installed`, { field: "voice.name" });
-      if (entry.status !== "available") throw new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `voice '${name}': engine '${engine}' failed to load: ${entry.error}`, { field: "voice.name" });
+      if (!entry)
+        throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `voice '${name}' names engine '${engine}', which is not installed`, { field: "voice.name" });
+      if (entry.status !== "available")
+        throw new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `voice '${name}': engine '${engine}' failed to load: ${entry.error}`, { field: "voice.name" });
       return { engine, voice: name.slice(colon + 1).trim() || undefined, options: undefined };
     }
     if (registry.manifest(name)) return { engine: name, voice: undefined, options: undefined };
@@ -45,7 +47,8 @@ function pick(request: VoiceRequest, registry: Registry, voices: VoiceDirectory)
   if (request.language) {
     const wanted = wyomingLanguage(request.language).toLowerCase();
     const all = voices.list();
-    const matches = (v: { languages: string[] }, exact: boolean) => v.languages.some((l) => (exact ? l.toLowerCase() === wanted : l.toLowerCase().split("_")[0] === wanted.split("_")[0]));
+    const matches = (v: { languages: string[] }, exact: boolean) =>
+      v.languages.some((l) => (exact ? l.toLowerCase() === wanted : l.toLowerCase().split("_")[0] === wanted.split("_")[0]));
     const ordered = [...all.filter((v) => v.engine === fallbackEngine), ...all.filter((v) => v.engine !== fallbackEngine)];
     const found = ordered.find((v) => matches(v, true)) ?? ordered.find((v) => matches(v, false));
     if (!found) throw new ChorusError("CHORUS_ERR_VOICE_NOT_FOUND", `no voice for language '${request.language}'`, { field: "voice.language" });

@@ -46,12 +46,23 @@ export async function startWyoming(host: Host, options: { host?: string; port?: 
       log.warn({ maxConnections: config.maxConnections, remote: socket.remoteAddress }, "wyoming connection refused: too many connections");
       metrics.protocolErrors.inc({ code: "CHORUS_ERR_CONNECTION_LIMIT" });
       socket.on("error", () => {});
-      socket.end(encodeEvent("error", { text: `too many connections (wyoming.maxConnections is ${config.maxConnections})`, code: "CHORUS_ERR_CONNECTION_LIMIT" }), () => socket.destroy());
+      socket.end(
+        encodeEvent("error", { text: `too many connections (wyoming.maxConnections is ${config.maxConnections})`, code: "CHORUS_ERR_CONNECTION_LIMIT" }),
+        () => socket.destroy(),
+      );
       return;
     }
     sockets.add(socket);
     metrics.connections.inc();
-    const session = new WyomingSession(socket, { config, maxTextLength: host.config.text.maxLength, pipeline: host.pipeline, registry: host.registry, voices, log, metrics });
+    const session = new WyomingSession(socket, {
+      config,
+      maxTextLength: host.config.text.maxLength,
+      pipeline: host.pipeline,
+      registry: host.registry,
+      voices,
+      log,
+      metrics,
+    });
     const running = session.run();
     sessions.set(running, session);
     void running.finally(() => {

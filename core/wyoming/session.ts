@@ -160,15 +160,22 @@ export class WyomingSession {
     try {
       const text = readText(data);
       const target = resolveVoice(readVoice(data), this.deps.registry, this.deps.voices);
-      if (target.ignoredSpeaker) this.log.info({ engine: target.engine, speaker: target.ignoredSpeaker }, "wyoming: the engine has no speakers; speaker ignored");
+      if (target.ignoredSpeaker)
+        this.log.info({ engine: target.engine, speaker: target.ignoredSpeaker }, "wyoming: the engine has no speakers; speaker ignored");
       // Wyoming's names are the request's (text; voice.name is resolved above); raw PCM, streamed.
-      const request = validateSpeech({ text, engine: target.engine, voice: target.voice, options: target.options, format: "pcm", stream: true }, { maxLength: this.deps.maxTextLength });
+      const request = validateSpeech(
+        { text, engine: target.engine, voice: target.voice, options: target.options, format: "pcm", stream: true },
+        { maxLength: this.deps.maxTextLength },
+      );
       const speech = await this.deps.pipeline.start(request, this.gone.signal);
       const rate = this.deps.config.sampleRate ?? speech.sampleRate;
       await this.send("audio-start", audioStart(rate));
       const sent = await sendChunks(this.send, speech, rate, this.deps.config.samplesPerChunk);
       await this.send("audio-stop", { timestamp: Math.round((sent.samples * 1000) / rate) });
-      this.log.info({ engine: speech.engineId, voice: speech.voice, chars: text.length, seconds: +(sent.samples / rate).toFixed(2), rate }, "wyoming synthesize");
+      this.log.info(
+        { engine: speech.engineId, voice: speech.voice, chars: text.length, seconds: +(sent.samples / rate).toFixed(2), rate },
+        "wyoming synthesize",
+      );
       this.deps.metrics.requests.inc({ kind: "synthesize", result: "ok" });
     } catch (err) {
       this.deps.metrics.requests.inc({ kind: "synthesize", result: this.gone.signal.aborted ? "cancelled" : "error" });
@@ -179,7 +186,10 @@ export class WyomingSession {
   }
 
   private startStream(data: Record<string, unknown>): void {
-    if (this.stream) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "synthesize-start while a streaming synthesis is running (send synthesize-stop first)", { field: "type" });
+    if (this.stream)
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "synthesize-start while a streaming synthesis is running (send synthesize-stop first)", {
+        field: "type",
+      });
     let target;
     try {
       target = resolveVoice(readVoice(data), this.deps.registry, this.deps.voices);
@@ -233,7 +243,8 @@ export class WyomingSession {
     this.log.warn({ code: err.code, message: err.message }, "wyoming protocol error; closing the connection");
     this.gone.abort(new SynthesisAbortedError(`protocol error: ${err.message}`));
     const { socket } = this;
-    if (socket.writable) socket.end(encodeEvent("error", { text: `protocol error: ${err.message}; closing the connection`, code: err.code }), () => socket.destroy());
+    if (socket.writable)
+      socket.end(encodeEvent("error", { text: `protocol error: ${err.message}; closing the connection`, code: err.code }), () => socket.destroy());
     else socket.destroy();
   }
 }

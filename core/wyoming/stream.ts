@@ -121,7 +121,10 @@ export class SynthesisStream {
       let started = false;
       try {
         const { pipeline, send } = this.deps;
-        const request = validateSpeech({ text, engine: this.target.engine, voice: this.target.voice, options: this.target.options, format: "pcm", stream: true }, { maxLength: this.deps.maxTextLength });
+        const request = validateSpeech(
+          { text, engine: this.target.engine, voice: this.target.voice, options: this.target.options, format: "pcm", stream: true },
+          { maxLength: this.deps.maxTextLength },
+        );
         const speech = await pipeline.start(request, this.deps.signal);
         const rate = (this.rate ??= speech.sampleRate);
         await send("audio-start", audioStart(rate));

@@ -70,7 +70,10 @@ export class VoiceDirectory {
     this.registry.on("change", this.onChange);
     if (!warm) return Promise.resolve();
     // manifest() is set only for engines that can run now (not failed, not waiting for `chorus plugin setup`)
-    const engines = this.registry.list().filter((e) => this.registry.manifest(e.id)).map((e) => e.id);
+    const engines = this.registry
+      .list()
+      .filter((e) => this.registry.manifest(e.id))
+      .map((e) => e.id);
     // One engine at a time: warming is background work, never a burst of loads.
     return engines.reduce((chain, id) => chain.then(() => this.refresh(id)), Promise.resolve());
   }
@@ -90,7 +93,16 @@ export class VoiceDirectory {
       if (this.scheduler.isLoaded(entry.id) && (!known || Date.now() - known.at > REFRESH_AFTER_MS)) void this.refresh(entry.id);
       const languagesOf = (tags: string[]) => [...new Set((tags.length ? tags : manifest.languages).map(wyomingLanguage))];
       if (!known?.voices.length) {
-        out.push({ name: entry.id, engine: entry.id, engineName: manifest.name, voice: undefined, description: `${manifest.name} (default voice)`, languages: languagesOf(manifest.languages), speakers: null, version: manifest.version });
+        out.push({
+          name: entry.id,
+          engine: entry.id,
+          engineName: manifest.name,
+          voice: undefined,
+          description: `${manifest.name} (default voice)`,
+          languages: languagesOf(manifest.languages),
+          speakers: null,
+          version: manifest.version,
+        });
         continue;
       }
       for (const v of known.voices) {
@@ -113,7 +125,11 @@ export class VoiceDirectory {
   find(name: string): ListedVoice | undefined {
     const lower = name.toLowerCase();
     const all = this.list();
-    return all.find((v) => v.name === name) ?? all.find((v) => v.name.toLowerCase() === lower) ?? all.find((v) => v.voice !== undefined && v.voice.toLowerCase() === lower);
+    return (
+      all.find((v) => v.name === name) ??
+      all.find((v) => v.name.toLowerCase() === lower) ??
+      all.find((v) => v.voice !== undefined && v.voice.toLowerCase() === lower)
+    );
   }
 
   /** Asks engine `id` for its voices (through the scheduler, so it may load it). Never throws. */
@@ -133,7 +149,8 @@ export class VoiceDirectory {
         this.log.debug({ engine: id, voices: voices.length }, "wyoming voices refreshed");
       })
       .catch((err: unknown) => {
-        if (!this.stop.signal.aborted) this.log.warn({ engine: id, err: (err as Error).message }, "wyoming: could not list the engine's voices; it is listed by its default voice");
+        if (!this.stop.signal.aborted)
+          this.log.warn({ engine: id, err: (err as Error).message }, "wyoming: could not list the engine's voices; it is listed by its default voice");
       })
       .finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, run);

@@ -33,7 +33,10 @@ export function serviceConfig(name: string, port: number) {
 export async function advertise(options: AdvertiseOptions): Promise<Advertisement> {
   const { Bonjour } = await import("bonjour-service");
   if (LOOPBACK.test(options.host)) {
-    options.log.warn({ host: options.host }, "wyoming.zeroconf is on but wyoming.host is a loopback address: Home Assistant will find the server but cannot connect (set wyoming.host to 0.0.0.0)");
+    options.log.warn(
+      { host: options.host },
+      "wyoming.zeroconf is on but wyoming.host is a loopback address: Home Assistant will find the server but cannot connect (set wyoming.host to 0.0.0.0)",
+    );
   }
   const bonjour = new Bonjour(options.mdns ?? {}, (err: Error) => options.log.warn({ err: err.message }, "zeroconf error"));
   // Wyoming's own zeroconf registers no TXT records; bonjour-service sends an empty TXT.

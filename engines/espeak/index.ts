@@ -149,13 +149,20 @@ class EspeakEngine implements Engine {
     const wpm = espeakRate(request.speed);
     const pitch = espeakPitch(request.pitch);
     const args = [
-      "-w", "/tmp/out.wav",
-      "-v", variant ? `${request.voice}+${variant}` : (this.voiceFiles.get(request.voice) ?? request.voice),
-      "-s", String(wpm),
-      "-p", String(pitch),
-      "-g", String(request.options.wordGap ?? 0),
-      "-a", String(request.options.amplitude ?? 100),
-      "-f", "/tmp/in.txt",
+      "-w",
+      "/tmp/out.wav",
+      "-v",
+      variant ? `${request.voice}+${variant}` : (this.voiceFiles.get(request.voice) ?? request.voice),
+      "-s",
+      String(wpm),
+      "-p",
+      String(pitch),
+      "-g",
+      String(request.options.wordGap ?? 0),
+      "-a",
+      String(request.options.amplitude ?? 100),
+      "-f",
+      "/tmp/in.txt",
     ];
     for (const batch of batches(splitSentences(request.text), MAX_BATCH_CHARS)) {
       throwIfAborted(signal);

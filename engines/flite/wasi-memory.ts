@@ -117,7 +117,11 @@ export class MemoryWasi {
       args_sizes_get: (argcPtr: number, bufSizePtr: number) => {
         const view = this.view();
         view.setUint32(argcPtr, this.args.length, true);
-        view.setUint32(bufSizePtr, this.args.reduce((n, a) => n + encoder.encode(a).length + 1, 0), true);
+        view.setUint32(
+          bufSizePtr,
+          this.args.reduce((n, a) => n + encoder.encode(a).length + 1, 0),
+          true,
+        );
         return ERRNO_SUCCESS;
       },
       args_get: (argvPtr: number, bufPtr: number) => {
@@ -202,7 +206,17 @@ export class MemoryWasi {
         this.view().setBigUint64(newOffsetPtr, BigInt(next), true);
         return ERRNO_SUCCESS;
       },
-      path_open: (dirFd: number, _dirFlags: number, pathPtr: number, pathLen: number, oflags: number, _rb: bigint, _ri: bigint, _fdFlags: number, fdPtr: number) => {
+      path_open: (
+        dirFd: number,
+        _dirFlags: number,
+        pathPtr: number,
+        pathLen: number,
+        oflags: number,
+        _rb: bigint,
+        _ri: bigint,
+        _fdFlags: number,
+        fdPtr: number,
+      ) => {
         if (dirFd !== 3) return ERRNO_BADF;
         const name = new TextDecoder().decode(this.bytes(pathPtr, pathLen)).replace(/^\.?\//, "");
         let file = this.files.get(name);

@@ -232,7 +232,9 @@ function toVoice(voice: CatalogVoice): Voice {
   const parts = [`Piper voice, ${config.audio.sample_rate} Hz`];
   if (config.audio.quality) parts.push(`quality ${config.audio.quality}`);
   if (config.num_speakers > 1) {
-    parts.push(`${config.num_speakers} speakers${speakers.length ? ` (options.speaker: ${speakers.slice(0, 10).join(", ")}${speakers.length > 10 ? ", ..." : ""})` : ""}`);
+    parts.push(
+      `${config.num_speakers} speakers${speakers.length ? ` (options.speaker: ${speakers.slice(0, 10).join(", ")}${speakers.length > 10 ? ", ..." : ""})` : ""}`,
+    );
   }
   return { id: voice.id, name: voice.id, languages, description: parts.join(", "), ...(config.num_speakers > 1 && speakers.length ? { speakers } : {}) };
 }

@@ -54,9 +54,9 @@ export function cudaProviderInstalled(): boolean {
       const root = path.dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
       const bin = path.join(root, "bin");
       const found = (dir: string): boolean =>
-        fs.readdirSync(dir, { withFileTypes: true }).some((e) =>
-          e.isDirectory() ? found(path.join(dir, e.name)) : /onnxruntime_providers_cuda\.(so|dll)$/.test(e.name),
-        );
+        fs
+          .readdirSync(dir, { withFileTypes: true })
+          .some((e) => (e.isDirectory() ? found(path.join(dir, e.name)) : /onnxruntime_providers_cuda\.(so|dll)$/.test(e.name)));
       cudaInstalled = found(bin);
     } catch {
       cudaInstalled = false;

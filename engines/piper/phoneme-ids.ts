@@ -11,11 +11,7 @@ export interface MappedSentence {
   phoneme_ids: number[];
 }
 
-export function phonemesToIds(
-  phonemes: readonly string[],
-  idMap: Record<string, number[]>,
-  missing?: Map<string, number>,
-): number[] {
+export function phonemesToIds(phonemes: readonly string[], idMap: Record<string, number[]>, missing?: Map<string, number>): number[] {
   const pad = idMap._ ?? [];
   const ids: number[] = [...(idMap["^"] ?? []), ...pad];
   for (const phoneme of phonemes) {

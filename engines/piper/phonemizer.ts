@@ -130,7 +130,11 @@ export class EspeakPhonemizer {
   }
 
   private stderrTail(): string {
-    const tail = this.stderr.filter((l) => !/missing phoneme|count=/i.test(l)).slice(-3).join(" ").trim();
+    const tail = this.stderr
+      .filter((l) => !/missing phoneme|count=/i.test(l))
+      .slice(-3)
+      .join(" ")
+      .trim();
     return tail ? `: ${tail}` : "";
   }
 }

@@ -17,7 +17,14 @@ const MAGIC: Record<AudioFormat, (b: Buffer) => boolean> = {
   wav: (b) => b.toString("ascii", 0, 4) === "RIFF" && b.toString("ascii", 8, 12) === "WAVE",
   pcm: (b) => b.length === 2 * RATE,
 };
-const CODEC: Record<AudioFormat, RegExp> = { mp3: /Audio: mp3/, opus: /Audio: opus/, aac: /Audio: aac/, flac: /Audio: flac/, wav: /Audio: pcm_s16le/, pcm: /Audio: pcm_s16le/ };
+const CODEC: Record<AudioFormat, RegExp> = {
+  mp3: /Audio: mp3/,
+  opus: /Audio: opus/,
+  aac: /Audio: aac/,
+  flac: /Audio: flac/,
+  wav: /Audio: pcm_s16le/,
+  pcm: /Audio: pcm_s16le/,
+};
 
 describe("encoders", () => {
   it.each(AUDIO_FORMATS)("%s: 1 s of 440 Hz decodes back to ~1 s of 440 Hz", async (format) => {
@@ -36,7 +43,14 @@ describe("encoders", () => {
   });
 
   it("content types match what clients expect", () => {
-    expect(AUDIO_FORMATS.map((f) => contentType(f, 24000))).toEqual(["audio/mpeg", "audio/ogg", "audio/aac", "audio/flac", "audio/wav", "audio/pcm;rate=24000"]);
+    expect(AUDIO_FORMATS.map((f) => contentType(f, 24000))).toEqual([
+      "audio/mpeg",
+      "audio/ogg",
+      "audio/aac",
+      "audio/flac",
+      "audio/wav",
+      "audio/pcm;rate=24000",
+    ]);
   });
 
   it.each(AUDIO_FORMATS)("%s streams: bytes come out before the input has ended", async (format) => {

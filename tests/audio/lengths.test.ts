@@ -29,8 +29,13 @@ afterAll(async () => {
 });
 
 const TEXT = "Streaming, sentence by sentence. Here is the second one.";
-const speech = (payload: Record<string, unknown>) => app.inject({ method: "POST", url: "/api/speech", payload: { text: TEXT, engine: "flite", voice: "slt", ...payload } });
-const streamInfo = (flac: Buffer) => ({ totalSamples: (flac[8 + 13]! & 0x0f) * 2 ** 32 + flac.readUInt32BE(8 + 14), md5: flac.subarray(8 + 18, 8 + 34).toString("hex"), rate: flac.readUIntBE(8 + 10, 3) >> 4 });
+const speech = (payload: Record<string, unknown>) =>
+  app.inject({ method: "POST", url: "/api/speech", payload: { text: TEXT, engine: "flite", voice: "slt", ...payload } });
+const streamInfo = (flac: Buffer) => ({
+  totalSamples: (flac[8 + 13]! & 0x0f) * 2 ** 32 + flac.readUInt32BE(8 + 14),
+  md5: flac.subarray(8 + 18, 8 + 34).toString("hex"),
+  rate: flac.readUIntBE(8 + 10, 3) >> 4,
+});
 
 describe("lengths in headers", () => {
   it("a streamed WAV says unknown sizes; chorus wav-fix writes the real ones", async () => {

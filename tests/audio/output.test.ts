@@ -12,7 +12,10 @@ type Chunk = { samples: Int16Array; sampleRate: number };
 
 /** 0.5 s at 22050 Hz, then 0.5 s at 16000 Hz (as when an OOM re-placement lands on another engine). */
 function mixed(): Chunk[] {
-  return [...tone(0.5, 22050, 440, 0.25).map((samples) => ({ samples, sampleRate: 22050 })), ...tone(0.5, 16000, 440, 0.25).map((samples) => ({ samples, sampleRate: 16000 }))];
+  return [
+    ...tone(0.5, 22050, 440, 0.25).map((samples) => ({ samples, sampleRate: 22050 })),
+    ...tone(0.5, 16000, 440, 0.25).map((samples) => ({ samples, sampleRate: 16000 })),
+  ];
 }
 
 /** A speech over `chunks` that records whether it was closed. */

@@ -32,7 +32,15 @@ export async function loadEngine(): Promise<Engine> {
   const manifest = espeakManifest;
   const engine = await espeakPlugin.create({ manifest });
   const noop = () => {};
-  await engine.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: "", settings: {}, dataDir: os.tmpdir(), log: { debug: noop, info: noop, warn: noop, error: noop }, reportMemory: noop });
+  await engine.load({
+    profile: manifest.resources.profiles[0]!,
+    device: { kind: "cpu", index: 0, simulated: false },
+    pluginDir: "",
+    settings: {},
+    dataDir: os.tmpdir(),
+    log: { debug: noop, info: noop, warn: noop, error: noop },
+    reportMemory: noop,
+  });
   return engine;
 }
 

@@ -47,7 +47,10 @@ function stream(url: string, input: string, onData?: (elapsedMs: number) => void
 }
 
 async function measure(rounds: number, sentenceTurns: boolean) {
-  const config = loadConfig({ env: {}, overrides: { dataDir: path.join(os.tmpdir(), "chorus-bench-fairness"), log: { level: "silent" }, text: { maxLength: 20000 }, scheduler: { sentenceTurns } } });
+  const config = loadConfig({
+    env: {},
+    overrides: { dataDir: path.join(os.tmpdir(), "chorus-bench-fairness"), log: { level: "silent" }, text: { maxLength: 20000 }, scheduler: { sentenceTurns } },
+  });
   const host = createHost(config, { log: pino({ level: "silent" }) });
   const app = await buildApp(host);
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
@@ -84,7 +87,9 @@ export async function benchFairness(rounds = 3): Promise<{ shortWaitMs: number; 
   const off = await measure(1, false);
   const { shortWaitMs, sentenceMs } = on;
   const ratio = shortWaitMs / sentenceMs;
-  console.log(`\nFairness: a 1-sentence request during a 100-sentence one, same engine (Flite, maxParallel 1); method: ${rounds} rounds, in-process server, medians`);
+  console.log(
+    `\nFairness: a 1-sentence request during a 100-sentence one, same engine (Flite, maxParallel 1); method: ${rounds} rounds, in-process server, medians`,
+  );
   console.log(
     table([
       ["figure", "value", "target"],
@@ -93,7 +98,11 @@ export async function benchFairness(rounds = 3): Promise<{ shortWaitMs: number; 
       ["long request ms per sentence", fmt(sentenceMs, 1), ""],
       ["short request wait during the long one ms", fmt(shortWaitMs, 1), "about one sentence of the long one"],
       ["short wait / long sentence time", fmt(ratio, 2), `<= 3 ${ratio <= 3 ? "OK" : "MISSED"}`],
-      ["for comparison, scheduler.sentenceTurns=false (1 round): short wait ms", fmt(off.shortWaitMs, 0), `(${fmt(off.shortWaitMs / off.sentenceMs, 0)} sentence-times)`],
+      [
+        "for comparison, scheduler.sentenceTurns=false (1 round): short wait ms",
+        fmt(off.shortWaitMs, 0),
+        `(${fmt(off.shortWaitMs / off.sentenceMs, 0)} sentence-times)`,
+      ],
     ]),
   );
   return { shortWaitMs, sentenceMs, ratio };

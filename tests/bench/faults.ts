@@ -26,7 +26,14 @@ const CEILING_MB = Number(process.env.FAULTS_CEILING_MB ?? 1024);
 const SENTENCES = ["One two three.", "Four five six.", "Now Crash here.", "Seven eight nine.", "Ten and done."];
 const FULL_SECONDS = SENTENCES.length * 0.3;
 
-interface Row { phase: string; requests: number; statuses: Map<string, number>; fivexx: number; lost: number; note: string }
+interface Row {
+  phase: string;
+  requests: number;
+  statuses: Map<string, number>;
+  fivexx: number;
+  lost: number;
+  note: string;
+}
 const row = (phase: string): Row => ({ phase, requests: 0, statuses: new Map(), fivexx: 0, lost: 0, note: "" });
 const count = (r: Row, status: number | string) => {
   r.requests++;
@@ -43,7 +50,8 @@ function procStat(pid: number): { ppid: number; state: string } | undefined {
     return undefined;
   }
 }
-const zombiesOf = (pid: number) => fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n) && procStat(Number(n))?.ppid === pid && procStat(Number(n))?.state === "Z").length;
+const zombiesOf = (pid: number) =>
+  fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n) && procStat(Number(n))?.ppid === pid && procStat(Number(n))?.state === "Z").length;
 const rssMb = (pid: number, field = "VmRSS") => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 async function until(what: string, probe: () => boolean, ms = 20_000): Promise<void> {
@@ -93,7 +101,11 @@ export async function benchFaults(): Promise<void> {
     for (const { route, body, query, param, headers } of fc.sample(fuzzRequest, { seed: 11, numRuns: FUZZ })) {
       const url = `${server.url}${route.path.replace(":id", param).replace(":file", param)}${query}`;
       try {
-        const res = await fetch(url, { method: route.method, body: route.method === "GET" ? undefined : (body.payload as BodyInit | undefined), headers: { ...headers, ...(body.contentType ? { "content-type": body.contentType } : {}) } });
+        const res = await fetch(url, {
+          method: route.method,
+          body: route.method === "GET" ? undefined : (body.payload as BodyInit | undefined),
+          headers: { ...headers, ...(body.contentType ? { "content-type": body.contentType } : {}) },
+        });
         count(fuzz, res.status);
         await res.arrayBuffer().catch(() => undefined);
       } catch {
@@ -111,7 +123,11 @@ export async function benchFaults(): Promise<void> {
       fs.rmSync(path.join(faultDir, "pid"), { force: true });
       fs.writeFileSync(path.join(faultDir, "arm"), "");
       if (engine === "fault-thread") fs.writeFileSync(path.join(faultDir, "self-exit"), "");
-      const sent = fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: SENTENCES.join(" "), engine, format: "pcm", stream: true, fallback: false }) });
+      const sent = fetch(`${server.url}/api/speech`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: SENTENCES.join(" "), engine, format: "pcm", stream: true, fallback: false }),
+      });
       if (engine === "fault-child") {
         await until("the child's pid", () => fs.existsSync(path.join(faultDir, "pid")) && fs.readFileSync(path.join(faultDir, "pid"), "utf8") !== "");
         process.kill(Number(fs.readFileSync(path.join(faultDir, "pid"), "utf8")), "SIGKILL");
@@ -130,7 +146,13 @@ export async function benchFaults(): Promise<void> {
     // 3. hot swap under streaming
     const swap = row("hot swap x10 under 10 streams");
     rows.push(swap);
-    const streams = Array.from({ length: 10 }, (_, i) => fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "one two three four five six seven eight", engine: "tone", format: "pcm", stream: true, options: { delayMs: 40 + i } }) }).then(async (res) => ({ status: res.status, got: await readAll(res) })));
+    const streams = Array.from({ length: 10 }, (_, i) =>
+      fetch(`${server.url}/api/speech`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: "one two three four five six seven eight", engine: "tone", format: "pcm", stream: true, options: { delayMs: 40 + i } }),
+      }).then(async (res) => ({ status: res.status, got: await readAll(res) })),
+    );
     const manifestFile = path.join(plugins, "tone", "plugin.json");
     for (let v = 1; v <= 10; v++) {
       fs.writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifestFile, "utf8")), version: `1.${v}.0` }, null, 2));
@@ -152,13 +174,25 @@ export async function benchFaults(): Promise<void> {
       ["thread Buffers sync loop", "fault-thread", "Flood fast now."],
     ];
     for (const [what, engine, text] of cases) {
-      const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text, engine, format: "pcm", fallback: false }) });
+      const res = await fetch(`${server.url}/api/speech`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text, engine, format: "pcm", fallback: false }),
+      });
       const error = res.status === 200 ? undefined : ((await res.json()) as { error?: { code?: string; message?: string } }).error;
       count(memory, res.status);
-      const by = /ceiling/.test(error?.message ?? "") ? " (RSS ceiling)" : / limit of (\d+) MB/.exec(error?.message ?? "")?.[1] ? ` (at ${/ limit of (\d+) MB/.exec(error!.message!)![1]} MB)` : "";
+      const by = /ceiling/.test(error?.message ?? "")
+        ? " (RSS ceiling)"
+        : / limit of (\d+) MB/.exec(error?.message ?? "")?.[1]
+          ? ` (at ${/ limit of (\d+) MB/.exec(error!.message!)![1]} MB)`
+          : "";
       memory.note += `${what}: ${res.status} ${(error?.code ?? "").replace("CHORUS_ERR_", "")}${by}; `;
     }
-    const espeak = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "Still here.", engine: "espeak", format: "pcm" }) });
+    const espeak = await fetch(`${server.url}/api/speech`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "Still here.", engine: "espeak", format: "pcm" }),
+    });
     count(memory, espeak.status);
     await espeak.arrayBuffer();
     const health = await fetch(`${server.url}/health`);
@@ -176,13 +210,24 @@ export async function benchFaults(): Promise<void> {
       total.lost += r.lost;
     }
     total.note = `server crashes ${alive ? 0 : 1}, zombies ${zombies}, RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MB, ${((Date.now() - started) / 1000).toFixed(0)} s`;
-    const hist = (m: Map<string, number>) => [...m].sort().map(([k, v]) => `${k}:${v}`).join(" ");
+    const hist = (m: Map<string, number>) =>
+      [...m]
+        .sort()
+        .map(([k, v]) => `${k}:${v}`)
+        .join(" ");
     console.log("\nFaults benchmark (loopback, `chorus serve`)");
-    console.log(table([
-      ["phase", "requests", "statuses", "5xx", "lost sentences", "notes"],
-      ...[...rows, total].map((r) => [r.phase, r.requests, hist(r.statuses), r.fivexx, r.lost, r.note]),
-    ]));
-    console.log(table([["server crashes", "zombies", "RSS before (MB)", "RSS after (MB)"], [alive ? 0 : 1, zombies, rssBefore.toFixed(0), rssAfter.toFixed(0)]]));
+    console.log(
+      table([
+        ["phase", "requests", "statuses", "5xx", "lost sentences", "notes"],
+        ...[...rows, total].map((r) => [r.phase, r.requests, hist(r.statuses), r.fivexx, r.lost, r.note]),
+      ]),
+    );
+    console.log(
+      table([
+        ["server crashes", "zombies", "RSS before (MB)", "RSS after (MB)"],
+        [alive ? 0 : 1, zombies, rssBefore.toFixed(0), rssAfter.toFixed(0)],
+      ]),
+    );
     await server.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }

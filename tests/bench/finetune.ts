@@ -46,7 +46,8 @@ async function python(): Promise<{ ok: true; python: string } | { ok: false; rea
   const venv = await run(base, ["-m", "venv", VENV], log);
   if (venv.code !== 0) return { ok: false, reason: `${base} -m venv failed: ${venv.stderr.trim().split("\n").pop()}` };
   const pip = await run(bin("python"), ["-m", "pip", "install", "--disable-pip-version-check", "--retries", "1", "torch", "transformers"], log);
-  if (pip.code !== 0) return { ok: false, reason: `pip install torch transformers failed (no torch on this machine's package index?): ${pip.stderr.trim().split("\n").pop()}` };
+  if (pip.code !== 0)
+    return { ok: false, reason: `pip install torch transformers failed (no torch on this machine's package index?): ${pip.stderr.trim().split("\n").pop()}` };
   return { ok: true, python: bin("python") };
 }
 
@@ -77,12 +78,25 @@ export async function benchFinetune(): Promise<void> {
     const ratio = c.saved_bytes_per_sample / planned;
     const ok = Math.abs(ratio - 1) <= 0.05;
     miss ||= !ok;
-    console.log(`${String(c.clip_seconds).padEnd(6)} | ${String(c.text_tokens).padEnd(8)} | ${String(seg.all).padEnd(3)} | ${(c.saved_bytes_per_sample / MB).toFixed(1).padStart(11)} | ${(planned / MB).toFixed(1).padStart(10)} | ${ratio.toFixed(4)} | ${ok ? "yes" : "NO"}`);
+    console.log(
+      `${String(c.clip_seconds).padEnd(6)} | ${String(c.text_tokens).padEnd(8)} | ${String(seg.all).padEnd(3)} | ${(c.saved_bytes_per_sample / MB).toFixed(1).padStart(11)} | ${(planned / MB).toFixed(1).padStart(10)} | ${ratio.toFixed(4)} | ${ok ? "yes" : "NO"}`,
+    );
   }
   for (const c of out.cuda_results ?? []) {
-    const p = estimate(xttsV2, { batchSize: c.batch, gradAccumSteps: 1, maxClipSeconds: c.clip_seconds, maxTextTokens: c.text_tokens, precision: "fp32", attention: c.attention, optimizer: "adamw", fused: false });
+    const p = estimate(xttsV2, {
+      batchSize: c.batch,
+      gradAccumSteps: 1,
+      maxClipSeconds: c.clip_seconds,
+      maxTextTokens: c.text_tokens,
+      precision: "fp32",
+      attention: c.attention,
+      optimizer: "adamw",
+      fused: false,
+    });
     const planned = p.allocatedMb - p.terms.frozenModules!;
-    console.log(`CUDA, 2 AdamW steps, batch ${c.batch}, ${c.clip_seconds} s: max_memory_allocated ${(c.max_memory_allocated / MB).toFixed(0)} MB, planner ${planned.toFixed(0)} MB (allocated less frozen modules), ratio ${(c.max_memory_allocated / MB / planned).toFixed(3)}`);
+    console.log(
+      `CUDA, 2 AdamW steps, batch ${c.batch}, ${c.clip_seconds} s: max_memory_allocated ${(c.max_memory_allocated / MB).toFixed(0)} MB, planner ${planned.toFixed(0)} MB (allocated less frozen modules), ratio ${(c.max_memory_allocated / MB / planned).toFixed(3)}`,
+    );
   }
   if (!out.cuda_results) console.log("no CUDA device: the max_memory_allocated check was not run");
   if (miss) process.exitCode = 1;

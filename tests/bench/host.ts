@@ -38,7 +38,12 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
   const server = await startServer({ CHORUS_DATA_DIR: path.join(os.tmpdir(), "chorus-bench"), CHORUS_LOG__LEVEL: "warn" });
   const url = server.url;
   const speech = async (text: string) => {
-    const res = await httpRequest(`${url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text }), countOnly: true });
+    const res = await httpRequest(`${url}/api/speech`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text }),
+      countOnly: true,
+    });
     if (res.status !== 200) throw new Error(`speech failed: ${res.status} ${res.body.toString()}`);
     return res.bytes;
   };
@@ -61,7 +66,11 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
     await run();
     into.push(performance.now() - t);
   };
-  const paths: [() => Promise<number>, number[]][] = [[() => speech(PARAGRAPH), viaHttp], [() => inThread.speak(PARAGRAPH), direct], [() => onMain.speak(PARAGRAPH), main]];
+  const paths: [() => Promise<number>, number[]][] = [
+    [() => speech(PARAGRAPH), viaHttp],
+    [() => inThread.speak(PARAGRAPH), direct],
+    [() => onMain.speak(PARAGRAPH), main],
+  ];
   for (let i = 0; i < rounds; i++) {
     for (let k = 0; k < paths.length; k++) {
       const [run, into] = paths[(i + k) % paths.length]!;
@@ -79,7 +88,9 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
   let running = true;
   const curl = () =>
     new Promise<void>((resolve, reject) =>
-      execFile("curl", ["-sf", "-o", "/dev/null", "-H", "content-type: application/json", "-d", JSON.stringify({ text: long }), `${url}/api/speech`], (err) => (err ? reject(err) : resolve())),
+      execFile("curl", ["-sf", "-o", "/dev/null", "-H", "content-type: application/json", "-d", JSON.stringify({ text: long }), `${url}/api/speech`], (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
   const syntheses = Promise.all([curl(), curl()]).finally(() => (running = false));
   while (running) {
@@ -118,19 +129,30 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
   await onMain.close();
   await server.stop();
 
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
-  console.log(`\n== Host (issues 2, 15): eSpeak NG, 10-sentence paragraph as a WAV file; method: same text, same engine, same file: POST /api/speech to a \`chorus serve\` process vs the engine called in this process (on a thread at the host's engine priority; and on the main thread), interleaved in rotating order, ${rounds} rounds, median of the rounds' ratios; load average ${load} on ${os.availableParallelism()} CPUs ==`);
-  console.log(table([
-    ["figure", "value", "target"],
-    ["POST /api/speech median ms", fmt(median(viaHttp), 1), ""],
-    ["in-process engine (engine thread, engine priority) median ms", fmt(median(direct), 1), ""],
-    ["in-process engine (main thread, normal priority) median ms", fmt(median(main), 1), ""],
-    ["host overhead ratio (HTTP / in-process, median of rounds)", fmt(overhead, 3), `<= 1.02 ${overhead <= 1.02 ? "OK" : "MISSED"}`],
-    ["  same, ratio of the medians", fmt(median(viaHttp) / median(direct), 3), ""],
-    ["  same, vs the main thread (median of rounds)", fmt(median(mainRatios), 3), ""],
-    ["/health p99 ms during 2 long syntheses", fmt(percentile(healthMs, 99), 2), "<= 20"],
-    [`/health samples`, String(healthMs.length), ""],
-    [native ? `warm engine / native (${native.split(" ").slice(0, 3).join(" ")}), native median ${fmt(nativeMs, 1)} ms` : "warm engine / native espeak-ng", native ? fmt(nativeRatio, 3) : "not installed (npm run bench:setup)", native ? `<= 1.10 ${nativeRatio <= 1.1 ? "OK" : "MISSED"}` : "<= 1.10"],
-  ]));
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+  console.log(
+    `\n== Host (issues 2, 15): eSpeak NG, 10-sentence paragraph as a WAV file; method: same text, same engine, same file: POST /api/speech to a \`chorus serve\` process vs the engine called in this process (on a thread at the host's engine priority; and on the main thread), interleaved in rotating order, ${rounds} rounds, median of the rounds' ratios; load average ${load} on ${os.availableParallelism()} CPUs ==`,
+  );
+  console.log(
+    table([
+      ["figure", "value", "target"],
+      ["POST /api/speech median ms", fmt(median(viaHttp), 1), ""],
+      ["in-process engine (engine thread, engine priority) median ms", fmt(median(direct), 1), ""],
+      ["in-process engine (main thread, normal priority) median ms", fmt(median(main), 1), ""],
+      ["host overhead ratio (HTTP / in-process, median of rounds)", fmt(overhead, 3), `<= 1.02 ${overhead <= 1.02 ? "OK" : "MISSED"}`],
+      ["  same, ratio of the medians", fmt(median(viaHttp) / median(direct), 3), ""],
+      ["  same, vs the main thread (median of rounds)", fmt(median(mainRatios), 3), ""],
+      ["/health p99 ms during 2 long syntheses", fmt(percentile(healthMs, 99), 2), "<= 20"],
+      [`/health samples`, String(healthMs.length), ""],
+      [
+        native ? `warm engine / native (${native.split(" ").slice(0, 3).join(" ")}), native median ${fmt(nativeMs, 1)} ms` : "warm engine / native espeak-ng",
+        native ? fmt(nativeRatio, 3) : "not installed (npm run bench:setup)",
+        native ? `<= 1.10 ${nativeRatio <= 1.1 ? "OK" : "MISSED"}` : "<= 1.10",
+      ],
+    ]),
+  );
   return { overhead, overheadMainThread: median(mainRatios), healthP99Ms: percentile(healthMs, 99), nativeRatio };
 }

@@ -48,7 +48,9 @@ function firstByte(url: string, body: string, format: string): Promise<{ firstMs
       res.on("data", (d: Buffer) => {
         if (Number.isNaN(firstMs) && audio.push(d)) firstMs = performance.now() - started;
       });
-      res.on("end", () => (res.statusCode === 200 ? resolve({ firstMs, totalMs: performance.now() - started }) : reject(new Error(`status ${res.statusCode}`))));
+      res.on("end", () =>
+        res.statusCode === 200 ? resolve({ firstMs, totalMs: performance.now() - started }) : reject(new Error(`status ${res.statusCode}`)),
+      );
       res.on("error", reject);
     });
     req.on("error", reject);
@@ -58,7 +60,9 @@ function firstByte(url: string, body: string, format: string): Promise<{ firstMs
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-export async function benchLoad(options: { durationSeconds?: number; connections?: number; formats?: ("wav" | "mp3")[]; rounds?: number } = {}): Promise<LoadResult[]> {
+export async function benchLoad(
+  options: { durationSeconds?: number; connections?: number; formats?: ("wav" | "mp3")[]; rounds?: number } = {},
+): Promise<LoadResult[]> {
   const { durationSeconds = 3, connections = 4, formats = ["wav", "mp3"], rounds = 3 } = options;
   const config = loadConfig({ env: {}, overrides: { dataDir: path.join(os.tmpdir(), "chorus-bench-load"), log: { level: "silent" } } });
   const host = createHost(config, { log: pino({ level: "silent" }) });
@@ -80,7 +84,15 @@ export async function benchLoad(options: { durationSeconds?: number; connections
       for (const format of order) {
         global.gc?.();
         const before = process.memoryUsage();
-        const run = await autocannon({ url: `${url}/v1/audio/speech`, method: "POST", headers: { "content-type": "application/json" }, body: bodyOf(format), connections, duration: durationSeconds, timeout: 30 });
+        const run = await autocannon({
+          url: `${url}/v1/audio/speech`,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: bodyOf(format),
+          connections,
+          duration: durationSeconds,
+          timeout: 30,
+        });
         global.gc?.();
         const after = process.memoryUsage();
         results.push({
@@ -103,11 +115,25 @@ export async function benchLoad(options: { durationSeconds?: number; connections
     agent.destroy(); // its keep-alive sockets would keep `npm run bench` alive
   }
   const byFormat = (format: string) => results.filter((r) => r.format === format);
-  console.log(`\nload: POST /v1/audio/speech, eSpeak NG, ${connections} connections; method: ${rounds} rounds x ${durationSeconds} s per format, formats alternating; ${os.cpus().length} CPUs`);
+  console.log(
+    `\nload: POST /v1/audio/speech, eSpeak NG, ${connections} connections; method: ${rounds} rounds x ${durationSeconds} s per format, formats alternating; ${os.cpus().length} CPUs`,
+  );
   console.log(
     table([
       ["round", "format", "requests", "req/s", "p50 ms", "p99 ms", "errors", "RSS before MB", "RSS after MB", "heap before MB", "heap after MB"],
-      ...results.map((r, i) => [Math.floor(i / formats.length) + 1, r.format, r.requests, fmt(r.rps, 1), fmt(r.p50Ms, 0), fmt(r.p99Ms, 0), r.errors, fmt(r.rssBeforeMb, 0), fmt(r.rssAfterMb, 0), fmt(r.heapBeforeMb, 1), fmt(r.heapAfterMb, 1)]),
+      ...results.map((r, i) => [
+        Math.floor(i / formats.length) + 1,
+        r.format,
+        r.requests,
+        fmt(r.rps, 1),
+        fmt(r.p50Ms, 0),
+        fmt(r.p99Ms, 0),
+        r.errors,
+        fmt(r.rssBeforeMb, 0),
+        fmt(r.rssAfterMb, 0),
+        fmt(r.heapBeforeMb, 1),
+        fmt(r.heapAfterMb, 1),
+      ]),
     ]),
   );
   if (formats.includes("wav") && formats.includes("mp3")) {
@@ -116,8 +142,12 @@ export async function benchLoad(options: { durationSeconds?: number; connections
     const wavFirst = median(first.wav!);
     const mp3First = median(first.mp3!);
     const errors = results.reduce((n, r) => n + r.errors, 0);
-    console.log(`load: mp3/wav throughput per round ${ratios.map((r) => fmt(r, 2)).join(", ")}; median ${fmt(ratio, 2)} (target >= 0.80) ${ratio >= 0.8 ? "OK" : "MISSED"}`);
-    console.log(`load: first audio byte, past the WAV header (idle server, 15 interleaved requests each, median) wav ${fmt(wavFirst, 1)} ms, mp3 ${fmt(mp3First, 1)} ms; mp3 - wav ${fmt(mp3First - wavFirst, 1)} ms (target <= 20) ${mp3First - wavFirst <= 20 ? "OK" : "MISSED"}`);
+    console.log(
+      `load: mp3/wav throughput per round ${ratios.map((r) => fmt(r, 2)).join(", ")}; median ${fmt(ratio, 2)} (target >= 0.80) ${ratio >= 0.8 ? "OK" : "MISSED"}`,
+    );
+    console.log(
+      `load: first audio byte, past the WAV header (idle server, 15 interleaved requests each, median) wav ${fmt(wavFirst, 1)} ms, mp3 ${fmt(mp3First, 1)} ms; mp3 - wav ${fmt(mp3First - wavFirst, 1)} ms (target <= 20) ${mp3First - wavFirst <= 20 ? "OK" : "MISSED"}`,
+    );
     console.log(`load: errors ${errors} (target 0) ${errors === 0 ? "OK" : "MISSED"}`);
   }
   return results;

@@ -13,8 +13,15 @@ import { closeEncoderPool } from "../../core/audio/encoders/index.ts";
 
 const only = process.argv.slice(2);
 const benches: [string, () => Promise<unknown>][] = [
-  ["host", () => benchHost()], ["scheduler", () => benchScheduler()], ["load", () => benchLoad()], ["ttfa", () => benchTtfa()], ["fairness", () => benchFairness()],
-  ["piper", () => printPiperBench()], ["wyoming", () => benchWyoming()], ["finetune", () => benchFinetune()], ["faults", () => benchFaults()],
+  ["host", () => benchHost()],
+  ["scheduler", () => benchScheduler()],
+  ["load", () => benchLoad()],
+  ["ttfa", () => benchTtfa()],
+  ["fairness", () => benchFairness()],
+  ["piper", () => printPiperBench()],
+  ["wyoming", () => benchWyoming()],
+  ["finetune", () => benchFinetune()],
+  ["faults", () => benchFaults()],
 ];
 
 for (const [name, run] of benches) {
@@ -35,8 +42,27 @@ await closeEncoderPool();
 const leftover = setTimeout(() => {
   const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().filter((h) => h !== leftover);
   const described = handles.map((h) => {
-    const o = h as { constructor?: { name?: string }; remoteAddress?: string; remotePort?: number; localPort?: number; threadId?: number; pid?: number; spawnfile?: string; _idleTimeout?: number };
-    const where = o.remotePort ? ` ${o.remoteAddress}:${o.remotePort}` : o.localPort ? ` local ${o.localPort}` : o.threadId !== undefined ? ` thread ${o.threadId}` : o.pid ? ` pid ${o.pid} ${o.spawnfile ?? ""}` : o._idleTimeout ? ` ${o._idleTimeout} ms` : "";
+    const o = h as {
+      constructor?: { name?: string };
+      remoteAddress?: string;
+      remotePort?: number;
+      localPort?: number;
+      threadId?: number;
+      pid?: number;
+      spawnfile?: string;
+      _idleTimeout?: number;
+    };
+    const where = o.remotePort
+      ? ` ${o.remoteAddress}:${o.remotePort}`
+      : o.localPort
+        ? ` local ${o.localPort}`
+        : o.threadId !== undefined
+          ? ` thread ${o.threadId}`
+          : o.pid
+            ? ` pid ${o.pid} ${o.spawnfile ?? ""}`
+            : o._idleTimeout
+              ? ` ${o._idleTimeout} ms`
+              : "";
     return `${o.constructor?.name ?? typeof h}${where}`;
   });
   console.error(`bench: still open after the last bench, ending anyway: ${described.join(", ") || "(nothing listed)"}`);

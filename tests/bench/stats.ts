@@ -32,7 +32,10 @@ export function closeHttpAgent(): void {
  * A lean HTTP client (node:http, keep-alive): measures the server, not a client library.
  * `countOnly`: the body is read and counted (`bytes`), not kept (`body` is then empty unless the status is not 2xx).
  */
-export function httpRequest(url: string, options: { method?: string; body?: string; headers?: Record<string, string>; countOnly?: boolean } = {}): Promise<{ status: number; body: Buffer; bytes: number }> {
+export function httpRequest(
+  url: string,
+  options: { method?: string; body?: string; headers?: Record<string, string>; countOnly?: boolean } = {},
+): Promise<{ status: number; body: Buffer; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? "GET", headers: options.headers, agent }, (res) => {
       const parts: Buffer[] = [];

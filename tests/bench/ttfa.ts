@@ -45,7 +45,9 @@ function timed(url: string, body: string, format: string): Promise<{ firstMs: nu
         if (Number.isNaN(firstMs) && audio.push(d)) firstMs = performance.now() - started;
         if (res.statusCode !== 200) error += d.toString();
       });
-      res.on("end", () => (res.statusCode === 200 ? resolve({ firstMs, totalMs: performance.now() - started }) : reject(new Error(`${res.statusCode} ${error}`))));
+      res.on("end", () =>
+        res.statusCode === 200 ? resolve({ firstMs, totalMs: performance.now() - started }) : reject(new Error(`${res.statusCode} ${error}`)),
+      );
       res.on("error", reject);
     });
     req.on("error", reject);
@@ -66,7 +68,11 @@ export async function benchTtfa(rounds = 3): Promise<TtfaRow[]> {
   const voice = ensureBenchVoice();
   const config = loadConfig({
     env: {},
-    overrides: { dataDir: path.join(os.tmpdir(), "chorus-bench-ttfa"), log: { level: "silent" }, engines: { settings: { piper: { voiceDirs: [path.dirname(voice)], watch: false } } } },
+    overrides: {
+      dataDir: path.join(os.tmpdir(), "chorus-bench-ttfa"),
+      log: { level: "silent" },
+      engines: { settings: { piper: { voiceDirs: [path.dirname(voice)], watch: false } } },
+    },
   });
   const host = createHost(config, { log: pino({ level: "silent" }) });
   const app = await buildApp(host);
@@ -105,11 +111,21 @@ export async function benchTtfa(rounds = 3): Promise<TtfaRow[]> {
     const ratio = firstMs / totalMs;
     return { engine, format, firstMs, totalMs, ratio, ok: totalMs <= 200 || ratio <= 0.1 };
   });
-  console.log(`\nTTFA: 10 sentences streamed over HTTP (POST /v1/audio/speech), first audio byte (past the header) vs last; method: ${rounds} rounds, engines x formats interleaved, medians`);
+  console.log(
+    `\nTTFA: 10 sentences streamed over HTTP (POST /v1/audio/speech), first audio byte (past the header) vs last; method: ${rounds} rounds, engines x formats interleaved, medians`,
+  );
   console.log(
     table([
       ["engine", "format", "first audio ms", "full ms", "first / full", "target", "result"],
-      ...rows.map((r) => [r.engine, r.format, fmt(r.firstMs, 1), fmt(r.totalMs, 1), fmt(r.ratio, 3), r.totalMs > 200 ? "<= 0.10" : "(full <= 200 ms: n/a)", r.ok ? "OK" : "MISSED"]),
+      ...rows.map((r) => [
+        r.engine,
+        r.format,
+        fmt(r.firstMs, 1),
+        fmt(r.totalMs, 1),
+        fmt(r.ratio, 3),
+        r.totalMs > 200 ? "<= 0.10" : "(full <= 200 ms: n/a)",
+        r.ok ? "OK" : "MISSED",
+      ]),
     ]),
   );
   return rows;

@@ -15,7 +15,11 @@ describe("CORS with the default origins (localhost)", () => {
   it("answers a SillyTavern preflight from localhost", async () => {
     const res = await fetch(`${chorus.url}/api/tts-generate`, {
       method: "OPTIONS",
-      headers: { Origin: "http://localhost:8000", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,cache-control,content-type" },
+      headers: {
+        Origin: "http://localhost:8000",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,cache-control,content-type",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:8000");
@@ -29,7 +33,10 @@ describe("CORS with the default origins (localhost)", () => {
     expect(ok.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5000");
     const other = await fetch(`${chorus.url}/api/ready`, { headers: { Origin: "http://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
-    const pre = await fetch(`${chorus.url}/api/ready`, { method: "OPTIONS", headers: { Origin: "http://evil.example", "Access-Control-Request-Method": "GET" } });
+    const pre = await fetch(`${chorus.url}/api/ready`, {
+      method: "OPTIONS",
+      headers: { Origin: "http://evil.example", "Access-Control-Request-Method": "GET" },
+    });
     expect(pre.status).toBe(403);
     expect((await pre.json()).error).toMatchObject({ code: "CHORUS_ERR_ORIGIN_FORBIDDEN", field: "Origin" });
     expect(pre.headers.get("access-control-allow-origin")).toBeNull();
@@ -40,13 +47,25 @@ describe("CORS with the default origins (localhost)", () => {
     const evil = await fetch(`${chorus.url}/api/engines/flite/activate`, { method: "POST", headers: { Origin: "http://evil.example" } });
     expect(evil.status).toBe(403);
     expect((await evil.json()).error.code).toBe("CHORUS_ERR_ORIGIN_FORBIDDEN");
-    const form = await fetch(`${chorus.url}/api/tts-generate`, { method: "POST", headers: { Origin: "null", "content-type": "application/x-www-form-urlencoded" }, body: "text_input=hi" });
+    const form = await fetch(`${chorus.url}/api/tts-generate`, {
+      method: "POST",
+      headers: { Origin: "null", "content-type": "application/x-www-form-urlencoded" },
+      body: "text_input=hi",
+    });
     expect(form.status).toBe(403);
     expect((await (await fetch(`${chorus.url}/health`)).json()).defaultEngine).toBe(before);
     // The server's own origin (e.g. reached by a LAN address) and clients without Origin are fine.
-    const own = await fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { Origin: chorus.url, "content-type": "application/json" }, body: JSON.stringify({ text: "Hi." }) });
+    const own = await fetch(`${chorus.url}/api/speech`, {
+      method: "POST",
+      headers: { Origin: chorus.url, "content-type": "application/json" },
+      body: JSON.stringify({ text: "Hi." }),
+    });
     expect(own.status).toBe(200);
-    const allowed = await fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { Origin: "http://localhost:8000", "content-type": "application/json" }, body: JSON.stringify({ text: "Hi." }) });
+    const allowed = await fetch(`${chorus.url}/api/speech`, {
+      method: "POST",
+      headers: { Origin: "http://localhost:8000", "content-type": "application/json" },
+      body: JSON.stringify({ text: "Hi." }),
+    });
     expect(allowed.status).toBe(200);
     // Same origin is judged on addresses (default ports normalised), never on a name that
     // an attacker's page could have rebound to this machine (DNS rebinding).
@@ -70,7 +89,12 @@ describe("CORS with the default origins (localhost)", () => {
 
   it("origin patterns", () => {
     const m = originMatcher(["http://localhost:*", "https://app.example.com"]);
-    expect([m("http://localhost:8000"), m("http://localhost:1/x"), m("https://app.example.com"), m("https://app.example.com.evil.io")]).toEqual([true, false, true, false]);
+    expect([m("http://localhost:8000"), m("http://localhost:1/x"), m("https://app.example.com"), m("https://app.example.com.evil.io")]).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
     expect(originMatcher(["*"])("http://anything")).toBe(true);
   });
 });
@@ -82,7 +106,11 @@ describe("API key", () => {
 
   it("/health stays open; every other route needs the key", async () => {
     expect((await fetch(`${chorus.url}/health`)).status).toBe(200);
-    const openai = await fetch(`${chorus.url}/v1/audio/speech`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer " }, body: "{}" });
+    const openai = await fetch(`${chorus.url}/v1/audio/speech`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer " },
+      body: "{}",
+    });
     expect(openai.status).toBe(401);
     expect((await openai.json()).error).toMatchObject({ type: "authentication_error", code: "invalid_api_key" });
     const native = await fetch(`${chorus.url}/api/engines`, { headers: { authorization: "Bearer wrong" } });
@@ -90,7 +118,10 @@ describe("API key", () => {
     expect((await native.json()).error).toMatchObject({ code: "CHORUS_ERR_UNAUTHORIZED", field: "Authorization" });
     expect((await fetch(`${chorus.url}/api/ready`)).status).toBe(401);
     expect((await fetch(`${chorus.url}/api/ready`, { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
-    const preflight = await fetch(`${chorus.url}/v1/audio/speech`, { method: "OPTIONS", headers: { Origin: "http://localhost:3000", "Access-Control-Request-Method": "POST" } });
+    const preflight = await fetch(`${chorus.url}/v1/audio/speech`, {
+      method: "OPTIONS",
+      headers: { Origin: "http://localhost:3000", "Access-Control-Request-Method": "POST" },
+    });
     expect(preflight.status).toBe(204);
   });
 });
@@ -98,7 +129,13 @@ describe("API key", () => {
 describe("output files", () => {
   it("sanitises names", () => {
     expect(["../../etc/passwd", "/abs/path", "C:\\win\\evil.wav", "ok name!.wav", "", "..", "st_output"].map(sanitizeOutputName)).toEqual([
-      "passwd", "path", "evil", "ok_name", "chorus_output", "chorus_output", "st_output",
+      "passwd",
+      "path",
+      "evil",
+      "ok_name",
+      "chorus_output",
+      "chorus_output",
+      "st_output",
     ]);
     expect(outputFileName("x", true, new Date(2024, 0, 2, 3, 4, 5))).toMatch(/^x_20240102-030405_[0-9a-f]{6}\.wav$/);
   });

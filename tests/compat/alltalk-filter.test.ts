@@ -42,9 +42,12 @@ describe("filtering pathological input", () => {
     // geometric mean, so neither a loaded machine (shared caches, a sibling hyperthread) nor a
     // timer's granularity decides it.
     const piece = filterBoth(text(SIZE / 32));
-    const [pieces, whole] = bestTimes(() => {
-      for (let i = 0; i < 32; i++) piece();
-    }, filterBoth(text(SIZE)));
+    const [pieces, whole] = bestTimes(
+      () => {
+        for (let i = 0; i < 32; i++) piece();
+      },
+      filterBoth(text(SIZE)),
+    );
     expect(whole / Math.max(pieces, 0.05)).toBeLessThan(Math.sqrt(32));
   });
 

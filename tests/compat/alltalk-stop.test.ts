@@ -36,7 +36,10 @@ describe("AllTalk stop-generation", () => {
     fs.rmSync(hold);
 
     // The next generation is unaffected.
-    const next = await fetch(`${chorus.url}/api/tts-generate`, { method: "POST", body: new URLSearchParams({ text_input: "One. Two.", output_file_name: "after", output_file_timestamp: "false" }) });
+    const next = await fetch(`${chorus.url}/api/tts-generate`, {
+      method: "POST",
+      body: new URLSearchParams({ text_input: "One. Two.", output_file_name: "after", output_file_timestamp: "false" }),
+    });
     expect(next.status).toBe(200);
     expect((await next.json()).status).toBe("generate-success");
   });

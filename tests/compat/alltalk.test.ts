@@ -14,7 +14,8 @@ beforeAll(async () => {
 afterAll(async () => chorus?.close());
 
 const ST_HEADERS = { "Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-cache" };
-const form = (url: string, fields: Record<string, string>) => fetch(`${chorus.url}${url}`, { method: "POST", headers: ST_HEADERS, body: new URLSearchParams(fields) });
+const form = (url: string, fields: Record<string, string>) =>
+  fetch(`${chorus.url}${url}`, { method: "POST", headers: ST_HEADERS, body: new URLSearchParams(fields) });
 const stForm = (text: string, extra: Record<string, string> = {}) => ({
   text_input: text,
   text_filtering: "standard",
@@ -38,10 +39,32 @@ describe("SillyTavern's AllTalk provider", () => {
     expect((await (await fetch(`${chorus.url}/api/voices`)).json()).voices).toEqual(expect.arrayContaining(["en-us", "en-gb"]));
     expect(await (await fetch(`${chorus.url}/api/rvcvoices`)).json()).toMatchObject({ rvcvoices: ["Disabled"] });
     const settings = await (await fetch(`${chorus.url}/api/currentsettings`)).json();
-    expect(settings).toMatchObject({ current_engine_loaded: "espeak", current_model_loaded: "espeak", deepspeed_capable: false, deepspeed_available: false, deepspeed_enabled: false, lowvram_capable: false, lowvram_enabled: false, streaming_capable: true });
+    expect(settings).toMatchObject({
+      current_engine_loaded: "espeak",
+      current_model_loaded: "espeak",
+      deepspeed_capable: false,
+      deepspeed_available: false,
+      deepspeed_enabled: false,
+      lowvram_capable: false,
+      lowvram_enabled: false,
+      streaming_capable: true,
+    });
     expect(settings.models_available).toEqual(expect.arrayContaining([{ name: "espeak" }, { name: "flite" }]));
     expect(settings.engines_available).toEqual(expect.arrayContaining(["espeak", "flite"]));
-    for (const key of ["manufacturer_name", "generationspeed_capable", "generationspeed_set", "pitch_capable", "temperature_capable", "temperature_set", "repetitionpenalty_capable", "repetitionpenalty_set", "languages_capable", "multivoice_capable", "multimodel_capable", "ttsengines_installed"]) {
+    for (const key of [
+      "manufacturer_name",
+      "generationspeed_capable",
+      "generationspeed_set",
+      "pitch_capable",
+      "temperature_capable",
+      "temperature_set",
+      "repetitionpenalty_capable",
+      "repetitionpenalty_set",
+      "languages_capable",
+      "multivoice_capable",
+      "multimodel_capable",
+      "ttsengines_installed",
+    ]) {
       expect(settings).toHaveProperty(key);
     }
   });
@@ -121,7 +144,9 @@ describe("narrator mode", () => {
 
 describe("file names and bad input", () => {
   it("output_file_name=../../etc/passwd stays inside the outputs folder", async () => {
-    const body = await (await form("/api/tts-generate", stForm("Safe file names.", { output_file_name: "../../etc/passwd", output_file_timestamp: "false" }))).json();
+    const body = await (
+      await form("/api/tts-generate", stForm("Safe file names.", { output_file_name: "../../etc/passwd", output_file_timestamp: "false" }))
+    ).json();
     expect(body.output_file_url).toBe("/audio/passwd.wav");
     const outputs = path.join(testDataDir(), "outputs-alltalk-test");
     expect(path.dirname(body.output_file_path)).toBe(outputs);
@@ -158,7 +183,9 @@ describe("field names and units in errors", () => {
     try {
       const pitch = await form("/api/tts-generate", stForm("Hello.", { pitch: "30" }));
       expect(pitch.status).toBe(400);
-      expect(await pitch.json()).toMatchObject({ error: { code: "CHORUS_ERR_REQUEST_INVALID", field: "pitch", message: "pitch: must be between -24 and 24 semitones, got 30" } });
+      expect(await pitch.json()).toMatchObject({
+        error: { code: "CHORUS_ERR_REQUEST_INVALID", field: "pitch", message: "pitch: must be between -24 and 24 semitones, got 30" },
+      });
       const speed = await form("/api/tts-generate", stForm("Hello.", { speed: "9" }));
       expect(await speed.json()).toMatchObject({ error: { field: "speed", message: "speed: must be between 0.25 and 4, got 9" } });
       const empty = await form("/api/tts-generate", stForm("** ..."));
@@ -224,7 +251,8 @@ describe("repeated and structured fields", () => {
     expect((await fetch(`${chorus.url}/api/deepspeed?new_deepspeed_value=True&new_deepspeed_value=False`, { method: "POST" })).status).toBe(200);
   });
 
-  const json = (url: string, body: unknown) => fetch(`${chorus.url}${url}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const json = (url: string, body: unknown) =>
+    fetch(`${chorus.url}${url}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 
   it.each([
     ["/api/tts-generate", { text_input: { a: 1 } }, "text_input"],
@@ -240,7 +268,12 @@ describe("repeated and structured fields", () => {
   it("a JSON array field keeps its last value", async () => {
     const spy = vi.spyOn(chorus.host.pipeline, "start");
     try {
-      const res = await json("/api/tts-generate", { text_input: ["first", "Second."], character_voice_gen: "en-us", text_filtering: "none", output_file_timestamp: "false" });
+      const res = await json("/api/tts-generate", {
+        text_input: ["first", "Second."],
+        character_voice_gen: "en-us",
+        text_filtering: "none",
+        output_file_timestamp: "false",
+      });
       expect(res.status).toBe(200);
       expect(spy.mock.calls.map(([job]) => job.text)).toEqual(["Second."]);
     } finally {

@@ -63,7 +63,7 @@ export async function* fromArray<T>(items: T[]): AsyncGenerator<T> {
 /** Dominant frequency estimate by zero crossings (good enough for a clean tone). */
 export function zeroCrossingHz(samples: Int16Array, rate: number): number {
   let crossings = 0;
-  for (let i = 1; i < samples.length; i++) if ((samples[i - 1]! < 0) !== (samples[i]! < 0)) crossings++;
+  for (let i = 1; i < samples.length; i++) if (samples[i - 1]! < 0 !== samples[i]! < 0) crossings++;
   return crossings / 2 / (samples.length / rate);
 }
 
@@ -74,7 +74,10 @@ export function rmsOf(samples: Int16Array): number {
 }
 
 /** PCM at one rate as the output stage takes it (a pipeline's chunks): closing it closes `pcm`. */
-export function asSpeech(pcm: AsyncIterable<Int16Array>, sampleRate: number): { sampleRate: number; chunks: AsyncGenerator<{ samples: Int16Array; sampleRate: number }> } {
+export function asSpeech(
+  pcm: AsyncIterable<Int16Array>,
+  sampleRate: number,
+): { sampleRate: number; chunks: AsyncGenerator<{ samples: Int16Array; sampleRate: number }> } {
   return {
     sampleRate,
     chunks: (async function* () {

@@ -18,7 +18,11 @@ beforeAll(async () => {
 afterAll(async () => chorus?.close());
 
 const post = (body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${chorus.url}/v1/audio/speech`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  fetch(`${chorus.url}/v1/audio/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 
 async function expectSpeechAudio(bytes: Buffer, format: keyof typeof CODEC, rate = 24000) {
   const decoded = await decodeAudio(bytes, 22050, format === "pcm" ? ["-f", "s16le", "-ar", String(rate), "-ac", "1"] : undefined);
@@ -45,7 +49,10 @@ describe("POST /v1/audio/speech via the openai SDK", () => {
   it("sse: speech.audio.delta events with base64 audio, then speech.audio.done", async () => {
     const res = await post({ model: "tts-1", voice: "nova", input: TEXT, response_format: "mp3", stream_format: "sse" });
     expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
-    const events = (await res.text()).split("\n\n").filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, "")) as { type: string; audio?: string; usage?: unknown });
+    const events = (await res.text())
+      .split("\n\n")
+      .filter(Boolean)
+      .map((e) => JSON.parse(e.replace(/^data: /, "")) as { type: string; audio?: string; usage?: unknown });
     expect(events.length).toBeGreaterThan(2);
     expect(events.slice(0, -1).every((e) => e.type === "speech.audio.delta" && typeof e.audio === "string")).toBe(true);
     expect(events.at(-1)).toMatchObject({ type: "speech.audio.done", usage: { input_tokens: expect.any(Number) } });
@@ -68,7 +75,12 @@ describe("requests shaped as real clients send them", () => {
     expect(res.headers.get("content-type")).toBe("audio/mpeg");
     await expectSpeechAudio(Buffer.from(await res.arrayBuffer()), "mp3");
     const voices = await (await fetch(`${chorus.url}/v1/audio/voices`)).json();
-    expect(voices.voices).toEqual(expect.arrayContaining([{ id: "alloy", name: "alloy" }, { id: "espeak:en-us", name: expect.stringContaining("English") }]));
+    expect(voices.voices).toEqual(
+      expect.arrayContaining([
+        { id: "alloy", name: "alloy" },
+        { id: "espeak:en-us", name: expect.stringContaining("English") },
+      ]),
+    );
     const models = await (await fetch(`${chorus.url}/v1/audio/models`)).json();
     expect(models.models.map((m: { id: string }) => m.id)).toEqual(expect.arrayContaining(["tts-1", "tts-1-hd", "espeak", "flite"]));
     expect(models.models[0]).toEqual({ id: "tts-1", name: expect.any(String) });
@@ -81,8 +93,12 @@ describe("requests shaped as real clients send them", () => {
     expect(flite.headers.get("x-chorus-voice")).toBe("rms");
     const picked = await post({ model: "tts-1", voice: "flite:awb", input: TEXT, response_format: "wav" });
     expect([picked.headers.get("x-chorus-engine"), picked.headers.get("x-chorus-voice")]).toEqual(["flite", "awb"]);
-    const slow = await decodeAudio(Buffer.from(await (await post({ model: "espeak", voice: "en-us", input: TEXT, response_format: "wav", speed: 0.5 })).arrayBuffer()));
-    const fast = await decodeAudio(Buffer.from(await (await post({ model: "espeak", voice: "en-us", input: TEXT, response_format: "wav", speed: 2 })).arrayBuffer()));
+    const slow = await decodeAudio(
+      Buffer.from(await (await post({ model: "espeak", voice: "en-us", input: TEXT, response_format: "wav", speed: 0.5 })).arrayBuffer()),
+    );
+    const fast = await decodeAudio(
+      Buffer.from(await (await post({ model: "espeak", voice: "en-us", input: TEXT, response_format: "wav", speed: 2 })).arrayBuffer()),
+    );
     expect(slow.durationSeconds).toBeGreaterThan(fast.durationSeconds * 2);
   });
 

@@ -26,7 +26,11 @@ afterAll(async () => {
 
 /** A finished request: status, type and the whole body (read, so the response has ended). */
 async function speech(body: Record<string, unknown>) {
-  const res = await fetch(`${chorus.url}/v1/audio/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "tts-1", voice: "alloy", input: "Hello there.", ...body }) });
+  const res = await fetch(`${chorus.url}/v1/audio/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "tts-1", voice: "alloy", input: "Hello there.", ...body }),
+  });
   return { status: res.status, type: res.headers.get("content-type"), body: Buffer.from(await res.arrayBuffer()) };
 }
 
@@ -42,7 +46,11 @@ describe("encoder failure before the first byte", () => {
     const res = await speech({ response_format: format });
     expect(res.status).toBe(500);
     expect(res.type).toMatch(/^application\/json/);
-    expect(JSON.parse(res.body.toString()).error).toMatchObject({ code: "encoder_failed", param: "response_format", message: expect.stringMatching(/cannot run ffmpeg/) });
+    expect(JSON.parse(res.body.toString()).error).toMatchObject({
+      code: "encoder_failed",
+      param: "response_format",
+      message: expect.stringMatching(/cannot run ffmpeg/),
+    });
     expectAllGivenBack();
   });
 

@@ -18,8 +18,17 @@ let chorus: RunningChorus;
 beforeAll(async () => {
   // One voice per format, each with its own gate (the engine counts sentences per gate).
   const slow = Object.fromEntries(AUDIO_FORMATS.map((f) => [`slow-${f}`, { voice: "tone", options: { delayMs: 0, gate: gate(f), gateAfter: 4 } }]));
-  chorus = await startChorus({ openai: { voices: { slow: { slowtone: { voice: "tone" } }, ...Object.fromEntries(Object.entries(slow).map(([k, v]) => [k, { slowtone: v }])) } } }, { engines: { dirs: ["engines", FIXTURES] } });
-  await (await fetch(`${chorus.url}/v1/audio/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "slowtone", voice: "slow", input: "warm" }) })).arrayBuffer();
+  chorus = await startChorus(
+    { openai: { voices: { slow: { slowtone: { voice: "tone" } }, ...Object.fromEntries(Object.entries(slow).map(([k, v]) => [k, { slowtone: v }])) } } },
+    { engines: { dirs: ["engines", FIXTURES] } },
+  );
+  await (
+    await fetch(`${chorus.url}/v1/audio/speech`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "slowtone", voice: "slow", input: "warm" }),
+    })
+  ).arrayBuffer();
 });
 afterAll(async () => chorus?.close());
 
@@ -27,7 +36,12 @@ it.each(AUDIO_FORMATS)("%s: first bytes arrive before synthesis ends", async (fo
   const res = await fetch(`${chorus.url}/v1/audio/speech`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: "slowtone", voice: `slow-${format}`, input: "One two. Three four. Five six. Seven eight. Nine ten.", response_format: format }),
+    body: JSON.stringify({
+      model: "slowtone",
+      voice: `slow-${format}`,
+      input: "One two. Three four. Five six. Seven eight. Nine ten.",
+      response_format: format,
+    }),
   });
   expect(res.status).toBe(200);
   expect(res.headers.get("transfer-encoding")).toBe("chunked");
@@ -44,6 +58,10 @@ it.each(AUDIO_FORMATS)("%s: first bytes arrive before synthesis ends", async (fo
     if (done) break;
     parts.push(value);
   }
-  const decoded = await decodeAudio(Buffer.concat(parts), 16000, format === "pcm" ? ["-f", "s16le", "-ar", res.headers.get("x-sample-rate")!, "-ac", "1"] : undefined);
+  const decoded = await decodeAudio(
+    Buffer.concat(parts),
+    16000,
+    format === "pcm" ? ["-f", "s16le", "-ar", res.headers.get("x-sample-rate")!, "-ac", "1"] : undefined,
+  );
   expect(decoded.durationSeconds).toBeGreaterThan(2.4); // 5 x 0.5 s of tone
 });

@@ -12,7 +12,10 @@ afterAll(async () => chorus?.close());
 it("the extension's unittest passes (none skipped)", async () => {
   // Asynchronously: a blocking spawn would stall the event loop the server runs on.
   const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn("python3", ["-m", "unittest", "-v", "test_chorus_tts"], { cwd: DIR, env: { ...process.env, CHORUS_URL: chorus.url, PYTHONDONTWRITEBYTECODE: "1" } });
+    const child = spawn("python3", ["-m", "unittest", "-v", "test_chorus_tts"], {
+      cwd: DIR,
+      env: { ...process.env, CHORUS_URL: chorus.url, PYTHONDONTWRITEBYTECODE: "1" },
+    });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -23,4 +26,3 @@ it("the extension's unittest passes (none skipped)", async () => {
   expect(result.output, result.output).toMatch(/\nOK\s*$/);
   expect(result.code).toBe(0);
 });
-

@@ -14,7 +14,8 @@ beforeAll(async () => {
 });
 afterAll(async () => chorus?.close());
 
-const json = (url: string, body: unknown) => fetch(`${chorus.url}${url}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const json = (url: string, body: unknown) =>
+  fetch(`${chorus.url}${url}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 const form = (url: string, fields: Record<string, string>) => fetch(`${chorus.url}${url}`, { method: "POST", body: new URLSearchParams(fields) });
 
 describe("language codes", () => {
@@ -68,7 +69,14 @@ describe("engine:voice", () => {
   });
 
   it("AllTalk tts-generate: character and narrator voices on other engines", async () => {
-    const res = await form("/api/tts-generate", { text_input: '*She smiled.* "Hello there."', character_voice_gen: "flite:slt", narrator_enabled: "true", narrator_voice_gen: "espeak:en-gb", text_filtering: "standard", output_file_name: "mixed" });
+    const res = await form("/api/tts-generate", {
+      text_input: '*She smiled.* "Hello there."',
+      character_voice_gen: "flite:slt",
+      narrator_enabled: "true",
+      narrator_voice_gen: "espeak:en-gb",
+      text_filtering: "standard",
+      output_file_name: "mixed",
+    });
     const body = (await res.json()) as { status: string; output_file_url: string };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.status).toBe("generate-success");
@@ -140,7 +148,9 @@ describe("AllTalk forms", () => {
     expect((await fetch(`${chorus.url}/api/reload?tts_method=flite`, { method: "POST" })).status).toBe(200);
     try {
       expect((await json("/api/speech", { text: "Hello." })).headers.get("x-chorus-engine")).toBe("flite");
-      expect((await json("/v1/audio/speech", { model: "tts-1", input: "Hello.", voice: "alloy", response_format: "wav" })).headers.get("x-chorus-engine")).toBe("espeak");
+      expect((await json("/v1/audio/speech", { model: "tts-1", input: "Hello.", voice: "alloy", response_format: "wav" })).headers.get("x-chorus-engine")).toBe(
+        "espeak",
+      );
     } finally {
       await fetch(`${chorus.url}/api/reload?tts_method=espeak`, { method: "POST" });
     }

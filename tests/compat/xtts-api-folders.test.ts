@@ -32,7 +32,10 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(speakers, "calm_female", "a.wav"), wavBytes(44100, 200));
   fs.writeFileSync(path.join(outside, "secret.wav"), wavBytes(8000, 8));
   fs.symlinkSync(outside, path.join(speakers, "escape"));
-  chorus = await startChorus({ xttsApi: { speakerFolder: speakers, modelFolder: models } }, { dataDir, engines: { dirs: ["engines", FIXTURES, path.resolve(import.meta.dirname, "fixtures/plugins")] } });
+  chorus = await startChorus(
+    { xttsApi: { speakerFolder: speakers, modelFolder: models } },
+    { dataDir, engines: { dirs: ["engines", FIXTURES, path.resolve(import.meta.dirname, "fixtures/plugins")] } },
+  );
   fs.symlinkSync(outside, path.join(outputRoot, "escape"));
 });
 afterAll(async () => chorus?.close());
@@ -54,9 +57,14 @@ function wavBytes(rate: number, n: number): Buffer {
   return Buffer.concat([header, Buffer.alloc(n * 2, 1)]);
 }
 
-const post = (p: string, body: unknown) => fetch(`${chorus.url}${p}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const post = (p: string, body: unknown) =>
+  fetch(`${chorus.url}${p}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 const requests = () =>
-  fs.readFileSync(path.join(dataDir, "engines", "clonefake", "requests.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { text: string; voice: string; options: Record<string, unknown> });
+  fs
+    .readFileSync(path.join(dataDir, "engines", "clonefake", "requests.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { text: string; voice: string; options: Record<string, unknown> });
 
 /** A GET with the path sent exactly as written (fetch would normalise `..`). */
 function rawGet(p: string): Promise<{ status: number; body: string }> {
@@ -87,7 +95,16 @@ describe("served by the voice-cloning engine", () => {
   });
 
   it("settings, language and model reach the engine as the options it declares", async () => {
-    await post("/set_tts_settings", { temperature: "0.65", speed: "1.5", length_penalty: "1", repetition_penalty: "7", top_p: "0.8", top_k: "30", enable_text_splitting: false, stream_chunk_size: "150" });
+    await post("/set_tts_settings", {
+      temperature: "0.65",
+      speed: "1.5",
+      length_penalty: "1",
+      repetition_penalty: "7",
+      top_p: "0.8",
+      top_k: "30",
+      enable_text_splitting: false,
+      stream_chunk_size: "150",
+    });
     const switched = await post("/switch_model", { model_name: "my-finetune" });
     expect(await switched.json()).toEqual({ message: "Model switched to my-finetune" });
     const res = await post("/tts_to_audio/", { text: 'She said "hello" *waves*', speaker_wav: "calm_female", language: "DE" });
@@ -99,7 +116,17 @@ describe("served by the voice-cloning engine", () => {
     const last = requests().at(-1)!;
     expect(last.voice).toBe("calm_female");
     expect(last.text).toBe("She said 'hello' waves");
-    expect(last.options).toEqual({ temperature: 0.65, speed: 1.5, length_penalty: 1, repetitionPenalty: 7, topP: 0.8, top_k: 30, enable_text_splitting: false, language: "de", model: "my-finetune" });
+    expect(last.options).toEqual({
+      temperature: 0.65,
+      speed: 1.5,
+      length_penalty: 1,
+      repetitionPenalty: 7,
+      topP: 0.8,
+      top_k: 30,
+      enable_text_splitting: false,
+      language: "de",
+      model: "my-finetune",
+    });
     const stream = await fetch(`${chorus.url}/tts_stream?${new URLSearchParams({ text: "Streamed.", speaker_wav: "female.wav", language: "en" })}`);
     await stream.arrayBuffer();
     expect(requests().at(-1)!.options).toMatchObject({ stream_chunk_size: 150, language: "en" });
@@ -121,7 +148,15 @@ describe("served by the voice-cloning engine", () => {
 });
 
 describe("/sample confined to the speaker folder", () => {
-  it.each(["/sample/../secret.wav", "/sample/%2e%2e/secret.wav", "/sample/..%2fsecret.wav", "/sample/escape/secret.wav", `/sample/${encodeURIComponent(path.join(outside, "secret.wav"))}`, "/sample/nobody.wav", "/sample/female"])("%s is a 404", async (p) => {
+  it.each([
+    "/sample/../secret.wav",
+    "/sample/%2e%2e/secret.wav",
+    "/sample/..%2fsecret.wav",
+    "/sample/escape/secret.wav",
+    `/sample/${encodeURIComponent(path.join(outside, "secret.wav"))}`,
+    "/sample/nobody.wav",
+    "/sample/female",
+  ])("%s is a 404", async (p) => {
     const res = await rawGet(p);
     expect(res.status).toBe(404);
     expect(JSON.parse(res.body)).toHaveProperty("detail");
@@ -131,7 +166,9 @@ describe("/sample confined to the speaker folder", () => {
 describe("management routes confined to the configured folders", () => {
   it("get_folders, then set_speaker_folder inside (relative or absolute) and refused outside", async () => {
     expect(await (await fetch(`${chorus.url}/get_folders`)).json()).toEqual({ speaker_folder: speakers, output_folder: outputRoot, model_folder: models });
-    expect(await (await post("/set_speaker_folder", { speaker_folder: "other" })).json()).toEqual({ message: `Speaker folder set to ${path.join(speakers, "other")}` });
+    expect(await (await post("/set_speaker_folder", { speaker_folder: "other" })).json()).toEqual({
+      message: `Speaker folder set to ${path.join(speakers, "other")}`,
+    });
     expect((await post("/set_speaker_folder", { speaker_folder: speakers })).status).toBe(200);
     for (const bad of [outside, "..", "../..", "escape", "/etc"]) {
       const res = await post("/set_speaker_folder", { speaker_folder: bad });
@@ -176,7 +213,9 @@ describe("streaming", () => {
     // slowtone (a test engine) makes each sentence after 50 ms: 40 sentences take 2 s.
     const text = Array.from({ length: 40 }, (_, i) => `Sentence ${i + 1}.`).join(" ");
     const controller = new AbortController();
-    const res = await fetch(`${chorus.url}/tts_stream?${new URLSearchParams({ text, speaker_wav: "slowtone:tone", language: "en" })}`, { signal: controller.signal });
+    const res = await fetch(`${chorus.url}/tts_stream?${new URLSearchParams({ text, speaker_wav: "slowtone:tone", language: "en" })}`, {
+      signal: controller.signal,
+    });
     expect(res.headers.get("x-chorus-engine")).toBe("slowtone");
     const reader = res.body!.getReader();
     let bytes = 0;

@@ -18,11 +18,26 @@ const ST = { "Content-Type": "application/json", "Cache-Control": "no-cache", Or
 /** The provider's four calls, in its order, against `ep` (the endpoint the user typed). */
 async function sillyTavernSequence(ep: string): Promise<void> {
   // Provider load: speakers and settings in parallel (the settings POST is preflighted).
-  const preflight = await fetch(`${ep}/set_tts_settings`, { method: "OPTIONS", headers: { Origin: ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "cache-control,content-type" } });
+  const preflight = await fetch(`${ep}/set_tts_settings`, {
+    method: "OPTIONS",
+    headers: { Origin: ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "cache-control,content-type" },
+  });
   expect(preflight.status).toBeLessThan(300);
   expect(preflight.headers.get("access-control-allow-origin")).toBe(ORIGIN);
-  const settings = { temperature: "0.75", speed: "1.2", length_penalty: "1", repetition_penalty: "5", top_p: "0.85", top_k: "50", enable_text_splitting: true, stream_chunk_size: "100" };
-  const [speakersRes, settingsRes] = await Promise.all([fetch(`${ep}/speakers`, { headers: { Origin: ORIGIN } }), fetch(`${ep}/set_tts_settings`, { method: "POST", headers: ST, body: JSON.stringify(settings) })]);
+  const settings = {
+    temperature: "0.75",
+    speed: "1.2",
+    length_penalty: "1",
+    repetition_penalty: "5",
+    top_p: "0.85",
+    top_k: "50",
+    enable_text_splitting: true,
+    stream_chunk_size: "100",
+  };
+  const [speakersRes, settingsRes] = await Promise.all([
+    fetch(`${ep}/speakers`, { headers: { Origin: ORIGIN } }),
+    fetch(`${ep}/set_tts_settings`, { method: "POST", headers: ST, body: JSON.stringify(settings) }),
+  ]);
   expect(settingsRes.status).toBe(200);
   expect(speakersRes.headers.get("access-control-allow-origin")).toBe(ORIGIN);
   const speakers = (await speakersRes.json()) as { name: string; voice_id: string; preview_url: string }[];
@@ -35,7 +50,11 @@ async function sillyTavernSequence(ep: string): Promise<void> {
 
   // Narration without streaming: POST tts_to_audio/ and play the blob (type must start audio/).
   const text = "Welcome back, traveller. The fire is warm and the stew is ready.";
-  const audio = await fetch(`${ep}/tts_to_audio/`, { method: "POST", headers: ST, body: JSON.stringify({ text, speaker_wav: voice.voice_id, language: "en" }) });
+  const audio = await fetch(`${ep}/tts_to_audio/`, {
+    method: "POST",
+    headers: ST,
+    body: JSON.stringify({ text, speaker_wav: voice.voice_id, language: "en" }),
+  });
   expect(audio.status).toBe(200);
   expect(audio.headers.get("access-control-allow-origin")).toBe(ORIGIN);
   expect(audio.headers.get("content-type")).toMatch(/^audio\//);

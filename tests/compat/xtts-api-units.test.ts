@@ -11,7 +11,8 @@ import { createState, engineOptions, resolveSpeaker, servingEngine } from "../..
 import { testConfig } from "../helpers/host.ts";
 import { tempDir } from "../helpers/temp.ts";
 
-const manifest = (id: string, extra: Record<string, unknown> = {}): Manifest => ManifestSchema.parse({ id, name: id, version: "1.0.0", entry: "index.ts", ...extra });
+const manifest = (id: string, extra: Record<string, unknown> = {}): Manifest =>
+  ManifestSchema.parse({ id, name: id, version: "1.0.0", entry: "index.ts", ...extra });
 
 /** A registry with these engines (a manifest, or undefined for one that cannot run now). */
 function registryOf(engines: Record<string, Manifest | undefined>, current = "espeak"): Registry {
@@ -63,9 +64,15 @@ describe("resolveSpeaker", () => {
 
 describe("fields", () => {
   it("coerces as pydantic's lax mode", () => {
-    expect(parseModel({ a: "0.5", b: "7", c: "yes", d: "x", extra: 1 }, { a: "float", b: "int", c: "bool", d: "str" } as const, "body")).toEqual({ a: 0.5, b: 7, c: true, d: "x" });
+    expect(parseModel({ a: "0.5", b: "7", c: "yes", d: "x", extra: 1 }, { a: "float", b: "int", c: "bool", d: "str" } as const, "body")).toEqual({
+      a: 0.5,
+      b: 7,
+      c: true,
+      d: "x",
+    });
     expect(parseModel({ a: 2, b: 3.0, c: 0 }, { a: "float", b: "int", c: "bool" } as const, "body")).toEqual({ a: 2, b: 3, c: false });
-    for (const bad of [{ b: "7.5" }, { b: 7.5 }, { b: true }, { b: "" }]) expect(() => parseModel(bad, { b: "int" } as const, "body")).toThrow(ValidationFailed);
+    for (const bad of [{ b: "7.5" }, { b: 7.5 }, { b: true }, { b: "" }])
+      expect(() => parseModel(bad, { b: "int" } as const, "body")).toThrow(ValidationFailed);
     expect(() => parseModel({ a: true }, { a: "float" } as const, "body")).toThrow(ValidationFailed);
     expect(() => parseModel({ c: "maybe" }, { c: "bool" } as const, "body")).toThrow(ValidationFailed);
     expect(() => parseModel({ s: 5 }, { s: "str" } as const, "body")).toThrow(ValidationFailed);
@@ -74,7 +81,16 @@ describe("fields", () => {
   });
 
   it("settings: boundaries are inside the ranges", () => {
-    const edge = { temperature: 0.01, speed: 2, length_penalty: -3, repetition_penalty: 10, top_p: 1, top_k: 100, enable_text_splitting: "false", stream_chunk_size: 20 };
+    const edge = {
+      temperature: 0.01,
+      speed: 2,
+      length_penalty: -3,
+      repetition_penalty: 10,
+      top_p: 1,
+      top_k: 100,
+      enable_text_splitting: "false",
+      stream_chunk_size: 20,
+    };
     expect(parseSettings(edge)).toMatchObject({ temperature: 0.01, top_k: 100, enable_text_splitting: false, length_penalty: -3 });
   });
 
@@ -85,7 +101,10 @@ describe("fields", () => {
 
 describe("engineOptions", () => {
   it("sends only declared options, matching snake_case, camelCase and kebab names", () => {
-    const m = manifest("e", { capabilities: { speed: true }, options: { topK: { type: "number" }, "repetition_penalty": { type: "number" }, language: { type: "string" } } });
+    const m = manifest("e", {
+      capabilities: { speed: true },
+      options: { topK: { type: "number" }, repetition_penalty: { type: "number" }, language: { type: "string" } },
+    });
     expect(engineOptions(m, defaultSettings(), { language: "de", streaming: false })).toEqual({ topK: 50, repetition_penalty: 5, language: "de" });
     expect(engineOptions(manifest("espeak"), defaultSettings(), { language: "en", model: "x", streaming: true })).toEqual({});
   });

@@ -18,10 +18,21 @@ afterAll(async () => chorus?.close());
 
 const ORIGIN = "http://localhost:8000"; // SillyTavern's page
 const ST = { "Content-Type": "application/json", "Cache-Control": "no-cache" };
-const post = (path: string, body: unknown, headers: Record<string, string> = ST) => fetch(`${chorus.url}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+const post = (path: string, body: unknown, headers: Record<string, string> = ST) =>
+  fetch(`${chorus.url}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
 const wavOf = async (res: Response) => decodeWav(Buffer.from(await res.arrayBuffer()));
 /** SillyTavern's settings after any slider change: numbers as strings (jQuery .val()). */
-const stSettings = (over: Record<string, unknown> = {}) => ({ temperature: "0.75", speed: "1", length_penalty: "1", repetition_penalty: "5", top_p: "0.85", top_k: "50", enable_text_splitting: true, stream_chunk_size: "100", ...over });
+const stSettings = (over: Record<string, unknown> = {}) => ({
+  temperature: "0.75",
+  speed: "1",
+  length_penalty: "1",
+  repetition_penalty: "5",
+  top_p: "0.85",
+  top_k: "50",
+  enable_text_splitting: true,
+  stream_chunk_size: "100",
+  ...over,
+});
 
 describe("SillyTavern's XTTSv2 provider", () => {
   it("GET /speakers: [{name, voice_id, preview_url}] with fetchable previews", async () => {
@@ -57,9 +68,27 @@ describe("SillyTavern's XTTSv2 provider", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
     expect(await res.json()).toEqual({ message: "Settings successfully applied" });
-    expect(await (await fetch(`${chorus.url}/get_tts_settings`)).json()).toEqual({ temperature: 0.6, speed: 1, length_penalty: 1, repetition_penalty: 5, top_p: 0.85, top_k: 40, enable_text_splitting: true, stream_chunk_size: 100 });
+    expect(await (await fetch(`${chorus.url}/get_tts_settings`)).json()).toEqual({
+      temperature: 0.6,
+      speed: 1,
+      length_penalty: 1,
+      repetition_penalty: 5,
+      top_p: 0.85,
+      top_k: 40,
+      enable_text_splitting: true,
+      stream_chunk_size: 100,
+    });
     // The defaults as SillyTavern sends them before any change: JSON numbers.
-    const numeric = await post("/set_tts_settings", { temperature: 0.75, speed: 1, length_penalty: 1, repetition_penalty: 5, top_p: 0.85, top_k: 50, enable_text_splitting: true, stream_chunk_size: 100 });
+    const numeric = await post("/set_tts_settings", {
+      temperature: 0.75,
+      speed: 1,
+      length_penalty: 1,
+      repetition_penalty: 5,
+      top_p: 0.85,
+      top_k: 50,
+      enable_text_splitting: true,
+      stream_chunk_size: 100,
+    });
     expect(numeric.status).toBe(200);
     expect((await (await fetch(`${chorus.url}/get_tts_settings`)).json()).top_k).toBe(50);
   });
@@ -113,11 +142,14 @@ describe("set_tts_settings validation", () => {
     const res = await post("/set_tts_settings", partial);
     expect(res.status).toBe(422);
     const body = await res.json();
-    expect(body.detail.map((d: { loc: string[] }) => d.loc)).toEqual([["body", "stream_chunk_size"], ["body", "top_k"]]);
+    expect(body.detail.map((d: { loc: string[] }) => d.loc)).toEqual([
+      ["body", "stream_chunk_size"],
+      ["body", "top_k"],
+    ]);
     expect(body.detail[0]).toMatchObject({ type: "missing", msg: "Field required" });
   });
 
-  it("unparsable values are 422 (\"50.5\" for an integer, \"fast\" for a number)", async () => {
+  it('unparsable values are 422 ("50.5" for an integer, "fast" for a number)', async () => {
     const res = await post("/set_tts_settings", stSettings({ top_k: "50.5", speed: "fast" }));
     expect(res.status).toBe(422);
     const types = (await res.json()).detail.map((d: { type: string; loc: string[] }) => `${d.loc[1]}:${d.type}`);
@@ -145,7 +177,11 @@ describe("other clients", () => {
     const list = await (await fetch(`${chorus.url}/speakers_list`, { headers: { Origin: ORIGIN } })).json();
     expect(list).toEqual(expect.arrayContaining(["en-us", "en-gb"]));
     expect(list.every((s: unknown) => typeof s === "string")).toBe(true);
-    const res = await post("/tts_to_audio/", { text: "Kobold speaks tonight.", speaker_wav: "en-us", language: "EN" }, { "Content-Type": "application/json", Origin: ORIGIN });
+    const res = await post(
+      "/tts_to_audio/",
+      { text: "Kobold speaks tonight.", speaker_wav: "en-us", language: "EN" },
+      { "Content-Type": "application/json", Origin: ORIGIN },
+    );
     expect(res.status).toBe(200);
     expectSpeech(await wavOf(res), 3);
   });
@@ -217,7 +253,11 @@ describe("errors in FastAPI's {detail} shape", () => {
   });
 
   it("a JSON body without a JSON content type is read (FastAPI does)", async () => {
-    const res = await fetch(`${chorus.url}/set_tts_settings`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify(stSettings()) });
+    const res = await fetch(`${chorus.url}/set_tts_settings`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify(stSettings()),
+    });
     expect(res.status).toBe(200);
   });
 

@@ -43,13 +43,22 @@ function mainHash(voice: string, text: string): string {
 
 async function speak(text: string, voice: string, options: Record<string, unknown> = {}): Promise<string> {
   const hash = createHash("sha1");
-  for await (const chunk of engine.synthesize({ text, voice, speed: 1, pitch: 1, options }, new AbortController().signal)) hash.update(new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength));
+  for await (const chunk of engine.synthesize({ text, voice, speed: 1, pitch: 1, options }, new AbortController().signal))
+    hash.update(new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength));
   return hash.digest("hex");
 }
 
 beforeAll(async () => {
   engine = await espeakPlugin.create({ manifest });
-  await engine.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: "", settings: {}, dataDir: os.tmpdir(), log: { debug: noop, info: noop, warn: noop, error: noop }, reportMemory: noop });
+  await engine.load({
+    profile: manifest.resources.profiles[0]!,
+    device: { kind: "cpu", index: 0, simulated: false },
+    pluginDir: "",
+    settings: {},
+    dataDir: os.tmpdir(),
+    log: { debug: noop, info: noop, warn: noop, error: noop },
+    reportMemory: noop,
+  });
 });
 afterAll(async () => {
   await engine.unload();
@@ -95,7 +104,11 @@ describe("eSpeak memory restore", () => {
     const view = new DataView(memory.buffer);
     // table at 200: {name 180, 10 bytes at 20}, {name 190, 30 bytes at 100}, end
     [180, 10, 20, 190, 30, 100, 0].forEach((v, i) => view.setUint32(200 + 4 * i, v, true));
-    expect(mutableRanges(memory, 200, 240)).toEqual([[0, 20], [30, 100], [130, 240]]);
+    expect(mutableRanges(memory, 200, 240)).toEqual([
+      [0, 20],
+      [30, 100],
+      [130, 240],
+    ]);
     expect(mutableRanges(memory, undefined, 240)).toEqual([[0, 240]]);
     view.setUint32(208, 250, true); // data past the snapshot: not the layout expected
     expect(mutableRanges(memory, 200, 240)).toEqual([[0, 240]]);

@@ -18,14 +18,22 @@ afterAll(async () => {
 });
 
 const post = (url: string, body?: unknown, signal?: AbortSignal) =>
-  fetch(`${chorus.url}${url}`, { method: "POST", signal, ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }) });
+  fetch(`${chorus.url}${url}`, {
+    method: "POST",
+    signal,
+    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+  });
 
 const ROUTES: [string, (signal: AbortSignal) => Promise<Response>][] = [
   ["GET /api/voices", (signal) => fetch(`${chorus.url}/api/voices?engine=fault-thread`, { signal })],
   ["GET /v1/audio/voices", (signal) => fetch(`${chorus.url}/v1/audio/voices?model=fault-thread`, { signal })],
   ["POST /api/reload", (signal) => post("/api/reload?tts_method=fault-thread", undefined, signal)],
   ["POST /api/engines/:id/activate?load=true", (signal) => post("/api/engines/fault-thread/activate?load=true", undefined, signal)],
-  ["POST /api/previewvoice", (signal) => fetch(`${chorus.url}/api/previewvoice`, { method: "POST", signal, headers: { "content-type": "application/x-www-form-urlencoded" }, body: "voice=a" })],
+  [
+    "POST /api/previewvoice",
+    (signal) =>
+      fetch(`${chorus.url}/api/previewvoice`, { method: "POST", signal, headers: { "content-type": "application/x-www-form-urlencoded" }, body: "voice=a" }),
+  ],
 ];
 
 describe("a client that goes away leaves no waiter behind", () => {

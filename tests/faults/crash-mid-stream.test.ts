@@ -22,7 +22,11 @@ const text = SENTENCES.join(" ");
 const full = SENTENCES.length * SECONDS_PER_SENTENCE;
 
 function speech(engine: string, extra: Record<string, unknown> = {}) {
-  return fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text, engine, format: "pcm", stream: true, fallback: false, ...extra }) });
+  return fetch(`${chorus.url}/api/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text, engine, format: "pcm", stream: true, fallback: false, ...extra }),
+  });
 }
 
 /** Arms a crash, starts a stream, and kills the worker when the fixture asks (child) or lets it exit itself (thread). */
@@ -32,7 +36,12 @@ async function crashOnce(engine: "fault-thread" | "fault-child", send: () => Pro
   const sent = send(); // a non-streamed answer comes only after the whole synthesis: do not wait for it yet
   if (engine === "fault-child") {
     // (the file may be seen between its creation and its write: empty is not a pid yet)
-    const pid = Number(await until("the fixture's pid", () => (fs.existsSync(path.join(chorus.faultDir, "pid")) && fs.readFileSync(path.join(chorus.faultDir, "pid"), "utf8")) || undefined));
+    const pid = Number(
+      await until(
+        "the fixture's pid",
+        () => (fs.existsSync(path.join(chorus.faultDir, "pid")) && fs.readFileSync(path.join(chorus.faultDir, "pid"), "utf8")) || undefined,
+      ),
+    );
     expect(childProcesses().map((p) => p.pid)).toContain(pid);
     process.kill(pid, "SIGKILL");
   }
@@ -55,7 +64,9 @@ describe.each(["fault-thread", "fault-child"] as const)("%s: worker lost mid-str
     expect(body.ok, body.error).toBe(true);
     const seconds = body.bytes.length / 2 / 16000;
     expect(Math.abs(seconds - full) / full).toBeLessThan(0.1);
-    const snap = (await (await fetch(`${chorus.url}/api/scheduler?decisions=200`)).json()) as { decisions: { action: string; reason: string; engine: string; detail?: string }[] };
+    const snap = (await (await fetch(`${chorus.url}/api/scheduler?decisions=200`)).json()) as {
+      decisions: { action: string; reason: string; engine: string; detail?: string }[];
+    };
     expect(snap.decisions).toContainEqual(expect.objectContaining({ action: "fallback", reason: "resumed_after_crash", engine }));
   });
 
@@ -66,12 +77,19 @@ describe.each(["fault-thread", "fault-child"] as const)("%s: worker lost mid-str
   });
 
   it("SSE: every sentence arrives and the stream ends with speech.audio.done", async () => {
-    const { res, body } = await crashOnce(engine, () => fetch(`${chorus.url}/v1/audio/speech`, {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: engine, voice: "a", input: text, response_format: "pcm", stream_format: "sse" }),
-    }));
+    const { res, body } = await crashOnce(engine, () =>
+      fetch(`${chorus.url}/v1/audio/speech`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: engine, voice: "a", input: text, response_format: "pcm", stream_format: "sse" }),
+      }),
+    );
     expect(res.status).toBe(200);
-    const events = body.bytes.toString().split("\n\n").filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, "")) as { type: string; audio?: string });
+    const events = body.bytes
+      .toString()
+      .split("\n\n")
+      .filter(Boolean)
+      .map((e) => JSON.parse(e.replace(/^data: /, "")) as { type: string; audio?: string });
     expect(events.at(-1)?.type).toBe("speech.audio.done");
     const bytes = events.reduce((n, e) => n + (e.audio ? Buffer.from(e.audio, "base64").length : 0), 0);
     expect(Math.abs(bytes / 2 / 24000 - full) / full).toBeLessThan(0.1); // OpenAI pcm is 24 kHz
@@ -96,11 +114,16 @@ describe("nothing can serve: the failure is visible", () => {
     chorus.arm("always", "self-exit");
     try {
       const res = await fetch(`${chorus.url}/v1/audio/speech`, {
-        method: "POST", headers: { "content-type": "application/json" },
+        method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "fault-thread", voice: "a", input: text, response_format: "pcm", stream_format: "sse" }),
       });
       const body = await readBody(res);
-      const events = body.bytes.toString().split("\n\n").filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, "")) as { type: string; error?: { message: string } });
+      const events = body.bytes
+        .toString()
+        .split("\n\n")
+        .filter(Boolean)
+        .map((e) => JSON.parse(e.replace(/^data: /, "")) as { type: string; error?: { message: string } });
       expect(events.at(-1)).toMatchObject({ type: "error", error: { message: expect.stringMatching(/stream ended early/) } });
       expect(events.some((e) => e.type === "speech.audio.done")).toBe(false);
     } finally {

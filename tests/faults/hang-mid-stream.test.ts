@@ -29,15 +29,24 @@ afterAll(async () => {
 });
 
 const text = SENTENCES.join(" ");
-const loads = () => (fs.existsSync(path.join(chorus.faultDir, "loads")) ? fs.readFileSync(path.join(chorus.faultDir, "loads"), "utf8").trim().split("\n").length : 0);
+const loads = () =>
+  fs.existsSync(path.join(chorus.faultDir, "loads")) ? fs.readFileSync(path.join(chorus.faultDir, "loads"), "utf8").trim().split("\n").length : 0;
 const disarm = () => ["arm", "always", "spin"].forEach((f) => fs.rmSync(path.join(chorus.faultDir, f), { force: true }));
 
 function speech(engine: string, extra: Record<string, unknown> = {}) {
-  return fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text, engine, format: "pcm", stream: true, fallback: false, ...extra }) });
+  return fetch(`${chorus.url}/api/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text, engine, format: "pcm", stream: true, fallback: false, ...extra }),
+  });
 }
 
 async function decisions(): Promise<{ action: string; reason: string; engine: string; detail?: string }[]> {
-  return ((await (await fetch(`${chorus.url}/api/scheduler?decisions=200`)).json()) as { decisions: { action: string; reason: string; engine: string; detail?: string }[] }).decisions;
+  return (
+    (await (await fetch(`${chorus.url}/api/scheduler?decisions=200`)).json()) as {
+      decisions: { action: string; reason: string; engine: string; detail?: string }[];
+    }
+  ).decisions;
 }
 
 describe.each(["fault-thread", "fault-child"] as const)("%s: worker hangs mid-stream", (engine) => {
@@ -65,7 +74,9 @@ describe.each(["fault-thread", "fault-child"] as const)("%s: worker hangs mid-st
     }
     const resumed = (await decisions()).filter((d) => d.action === "fallback" && d.reason === "resumed_after_hang" && d.engine === engine);
     expect(resumed.length).toBe(1);
-    expect(resumed[0]!.detail).toMatch(/engine worker hung \(no answer to a ping within 2000 ms after a call timed out\) and was killed; resuming sentence 3 of 5, 0\.15 s of it delivered on the restarted instance/);
+    expect(resumed[0]!.detail).toMatch(
+      /engine worker hung \(no answer to a ping within 2000 ms after a call timed out\) and was killed; resuming sentence 3 of 5, 0\.15 s of it delivered on the restarted instance/,
+    );
     expect((await decisions()).some((d) => d.reason === "resumed_after_crash")).toBe(false);
     // The engine was loaded again in a new worker (for a child process: a new pid, the old one gone).
     expect(loads()).toBe(loadsBefore + 1);

@@ -14,12 +14,15 @@ export interface FaultServer extends RunningChorus {
 export async function startFaultServer(overrides: Record<string, unknown> = {}, engines: Record<string, unknown> = {}): Promise<FaultServer> {
   const faultDir = tempDir("faults");
   const settings = { "fault-thread": { faultDir }, "fault-child": { faultDir } };
-  const chorus = await startChorus({}, {
-    dataDir: tempDir("faults-data"),
-    log: { level: "silent" },
-    engines: { dirs: ["engines", FAULT_PLUGINS], settings, ...engines },
-    ...overrides,
-  });
+  const chorus = await startChorus(
+    {},
+    {
+      dataDir: tempDir("faults-data"),
+      log: { level: "silent" },
+      engines: { dirs: ["engines", FAULT_PLUGINS], settings, ...engines },
+      ...overrides,
+    },
+  );
   const close = async () => {
     // Sockets whose client aborted mid-request linger half-closed until keepAliveTimeout (72 s);
     // no request is running on them by now (the tests wait for every lease to come back).

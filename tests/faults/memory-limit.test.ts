@@ -31,14 +31,19 @@ afterAll(async () => {
 });
 
 const speak = (engine: string, text: string) =>
-  fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text, engine, format: "pcm", fallback: false }) });
+  fetch(`${chorus.url}/api/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text, engine, format: "pcm", fallback: false }),
+  });
 
 interface Snapshot {
   decisions: { action: string; reason: string; engine: string; detail?: string }[];
   ramNeedsMb: Record<string, number>;
 }
 const snapshot = async () => (await (await fetch(`${chorus.url}/api/scheduler?decisions=200`)).json()) as Snapshot;
-const memoryKills = async (engine: string) => (await snapshot()).decisions.filter((d) => d.action === "oom" && d.reason === "memory_limit" && d.engine === engine);
+const memoryKills = async (engine: string) =>
+  (await snapshot()).decisions.filter((d) => d.action === "oom" && d.reason === "memory_limit" && d.engine === engine);
 
 async function expectStopped(engine: string, text: string, message: RegExp): Promise<string> {
   const res = await speak(engine, text);
@@ -46,7 +51,8 @@ async function expectStopped(engine: string, text: string, message: RegExp): Pro
   const body = (await res.json()) as { error: { code: string; message: string } };
   expect(body.error.code).toBe("CHORUS_ERR_ENGINE_MEMORY");
   expect(body.error.message).toMatch(message);
-  if (process.env.MEMCAP_DEBUG) console.log(JSON.stringify({ text, message: body.error.message, peakRssMb: peakRssMb(), ceilingMb, rssMb: process.memoryUsage.rss() / MB }));
+  if (process.env.MEMCAP_DEBUG)
+    console.log(JSON.stringify({ text, message: body.error.message, peakRssMb: peakRssMb(), ceilingMb, rssMb: process.memoryUsage.rss() / MB }));
   return body.error.message;
 }
 
@@ -60,7 +66,11 @@ describe("memory limit per plugin", () => {
   it.each([
     // 16 declared + 32 margin (+ 160 for a child process's own Node runtime)
     // (V8's heap limit, or first the host's own reading of the heap where Node has it, 22.16+/24)
-    ["fault-thread", "Grow without bound.", /JS heap (passed the limit of 48 MB|\d+ MB \+ external memory \(Buffers, ArrayBuffers\) \d+ MB passed the limit of 48 MB)/],
+    [
+      "fault-thread",
+      "Grow without bound.",
+      /JS heap (passed the limit of 48 MB|\d+ MB \+ external memory \(Buffers, ArrayBuffers\) \d+ MB passed the limit of 48 MB)/,
+    ],
     ["fault-child", "Grow without bound.", /resident memory \d+ MB passed the limit of 208 MB \(it declares 16 MB; its limit is 208 MB\)/],
     // Buffers, outside the V8 heap: reported with every chunk (a whole file is asked for, so the status waits for the end)
     ["fault-thread", "Hoard one buffer per chunk.", /external memory \(Buffers, ArrayBuffers\) \d+ MB passed the limit of 48 MB/],
@@ -95,11 +105,25 @@ describe("memory limit per plugin", () => {
     // it was the growing thread that was stopped, and the server never reached its ceiling
     expect(message).toMatch(/engine 'fault-thread' was stopped/);
     expect(peakRssMb()).toBeLessThan(ceilingMb);
-    const held = hostReadsHeap ? Number(/JS heap (\d+) MB \+ external memory \(Buffers, ArrayBuffers\) (\d+) MB/.exec(message)!.slice(1).reduce((a, b) => a + Number(b), 0)) : Number(/an estimated (\d+) MB/.exec(message)![1]);
+    const held = hostReadsHeap
+      ? Number(
+          /JS heap (\d+) MB \+ external memory \(Buffers, ArrayBuffers\) (\d+) MB/
+            .exec(message)!
+            .slice(1)
+            .reduce((a, b) => a + Number(b), 0),
+        )
+      : Number(/an estimated (\d+) MB/.exec(message)![1]);
     expect(held).toBeGreaterThan(48);
     const snap = await snapshot();
     expect(snap.ramNeedsMb["fault-thread:cpu"]).toBeGreaterThanOrEqual(hostReadsHeap ? 48 : held);
-    expect(snap.decisions).toContainEqual(expect.objectContaining({ action: "oom", reason: "memory_limit", engine: "fault-thread", detail: expect.stringContaining(`books ${snap.ramNeedsMb["fault-thread:cpu"]} MB of RAM`) }));
+    expect(snap.decisions).toContainEqual(
+      expect.objectContaining({
+        action: "oom",
+        reason: "memory_limit",
+        engine: "fault-thread",
+        detail: expect.stringContaining(`books ${snap.ramNeedsMb["fault-thread:cpu"]} MB of RAM`),
+      }),
+    );
     expect((await speak("espeak", "Still here.")).status).toBe(200);
     // The next placement books the measured need; a second flood is stopped once more (one
     // kill per request, never a loop), and the engine serves ordinary requests in between.

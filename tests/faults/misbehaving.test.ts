@@ -17,7 +17,11 @@ afterAll(async () => {
 });
 
 const speak = async (engine: string, text: string) => {
-  const res = await fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text, engine, format: "pcm", fallback: false }) });
+  const res = await fetch(`${chorus.url}/api/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text, engine, format: "pcm", fallback: false }),
+  });
   return { status: res.status, body: await res.text() };
 };
 

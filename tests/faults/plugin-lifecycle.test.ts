@@ -24,7 +24,12 @@ afterAll(async () => {
   await chorus?.close();
 });
 
-const speak = (engine: string) => fetch(`${chorus.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "one two", engine, format: "pcm" }) });
+const speak = (engine: string) =>
+  fetch(`${chorus.url}/api/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text: "one two", engine, format: "pcm" }),
+  });
 const engines = async () => ((await (await fetch(`${chorus.url}/api/engines`)).json()) as { engines: { id: string; errors: string[] }[] }).engines;
 
 describe("plugin lifecycle", () => {

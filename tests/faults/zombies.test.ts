@@ -49,7 +49,11 @@ describe("hot swaps leave no zombie processes", () => {
       expect((await speak(server, { engine: "tone", text: "one two" })).status).toBe(200);
     }
     // the last worker has ended (keep-alive 0); what it started must have been reaped
-    await waitFor(async () => (await (await fetch(`${server.url}/api/scheduler`)).json() as { engines: unknown[] }).engines.length === 0, 10_000, "the engine to unload");
+    await waitFor(
+      async () => ((await (await fetch(`${server.url}/api/scheduler`)).json()) as { engines: unknown[] }).engines.length === 0,
+      10_000,
+      "the engine to unload",
+    );
     expect(zombiesOf(server.child.pid!)).toEqual([]);
   });
 });

@@ -89,7 +89,17 @@ describe("finetune check", () => {
     const r = await checkDataset(dir, { model: xttsV2 });
     expect(r.totals.seconds).toBeGreaterThan(180);
     expect(codes(r, "error")).toEqual([]);
-    for (const code of ["clip-too-long", "clip-silent", "text-audio-mismatch", "text-pipe", "missing-file", "total-too-short", "total-short", "eval-split-range"]) expect(codes(r)).not.toContain(code);
+    for (const code of [
+      "clip-too-long",
+      "clip-silent",
+      "text-audio-mismatch",
+      "text-pipe",
+      "missing-file",
+      "total-too-short",
+      "total-short",
+      "eval-split-range",
+    ])
+      expect(codes(r)).not.toContain(code);
     expect(r.totals.keptTrainClips).toBe(rows.length - 4);
 
     // the same clips, fewer of them: between 2 and 3 minutes is a warning, not an error
@@ -105,7 +115,10 @@ describe("finetune check", () => {
     const lj = tempDir("ft-lj");
     writeWav(path.join(lj, "wavs/LJ001-0001.wav"), rate, said[0]!);
     writeWav(path.join(lj, "wavs/LJ001-0002.wav"), rate, said[1]!);
-    fs.writeFileSync(path.join(lj, "metadata.csv"), `LJ001-0001|${sentence(0)}|${sentence(0)}\nLJ001-0002|${sentence(5)}|${sentence(5)}\nLJ001-0003|gone|gone\n`);
+    fs.writeFileSync(
+      path.join(lj, "metadata.csv"),
+      `LJ001-0001|${sentence(0)}|${sentence(0)}\nLJ001-0002|${sentence(5)}|${sentence(5)}\nLJ001-0003|gone|gone\n`,
+    );
     const r1 = await checkDataset(lj, { model: xttsV2 });
     expect(r1.format).toBe("ljspeech");
     expect(r1.clips.map((c) => c.clip)).toEqual(["wavs/LJ001-0001.wav", "wavs/LJ001-0002.wav", "wavs/LJ001-0003.wav"]);
@@ -134,7 +147,10 @@ describe("finetune check", () => {
     writeWav(path.join(folder, "b.wav"), rate, said[3]!);
     const r2 = await checkDataset(folder, { model: xttsV2 });
     expect(r2.format).toBe("folder");
-    expect(r2.clips.map((c) => [c.clip, c.sourceChannels])).toEqual([["a.wav", 2], ["b.wav", 1]]);
+    expect(r2.clips.map((c) => [c.clip, c.sourceChannels])).toEqual([
+      ["a.wav", 2],
+      ["b.wav", 1],
+    ]);
     expect(finding(r2, "text-empty")?.clip).toBe("b.wav");
     expect(finding(r2, "audio-format")?.message).toMatch(/2 channels/);
     expect(r2.clips[0]!.seconds).toBeCloseTo(said[2]!.length / rate, 1);

@@ -8,10 +8,37 @@ import { wavFile } from "../../core/audio/output/wav.ts";
 import type { Host } from "../../core/host.ts";
 import { speechRequest, testHost } from "../helpers/host.ts";
 
-const SUBJECTS = ["The old sailor", "A quiet student", "My neighbour", "The tired baker", "Our new teacher", "A clever fox", "The young doctor", "His little sister"];
+const SUBJECTS = [
+  "The old sailor",
+  "A quiet student",
+  "My neighbour",
+  "The tired baker",
+  "Our new teacher",
+  "A clever fox",
+  "The young doctor",
+  "His little sister",
+];
 const VERBS = ["carried", "painted", "repaired", "described", "noticed", "borrowed", "cleaned", "ordered"];
-const OBJECTS = ["a wooden chair", "the broken clock", "seven green bottles", "a letter from Paris", "the heavy suitcase", "an umbrella", "the garden gate", "a basket of apples"];
-const PLACES = ["before the storm arrived", "on a sunny morning", "near the train station", "after a long dinner", "during the winter holidays", "beside the river", "at the end of the week", "in the crowded market"];
+const OBJECTS = [
+  "a wooden chair",
+  "the broken clock",
+  "seven green bottles",
+  "a letter from Paris",
+  "the heavy suitcase",
+  "an umbrella",
+  "the garden gate",
+  "a basket of apples",
+];
+const PLACES = [
+  "before the storm arrived",
+  "on a sunny morning",
+  "near the train station",
+  "after a long dinner",
+  "during the winter holidays",
+  "beside the river",
+  "at the end of the week",
+  "in the crowded market",
+];
 
 /** The i-th of 512 distinct, plain English sentences. */
 export function sentence(i: number): string {

@@ -36,7 +36,13 @@ beforeAll(async () => {
       scheduler: { devices: { simulated: [{ name: "RTX 4090", totalMb: 24564, heldByOthersMb: 500 }], cpuRamMb: 8192 }, reserveMb: 256, reservePercent: 0 },
       finetune: {
         datasetDirs: [path.join(root, "datasets")],
-        runner: { modelDirs: [path.join(root, "models")], python: "python3", worker: STANDIN, env: standinEnv({ totalMb: 24564, fixedMb: 9000, perSampleSecond: 100, holdAfterStep: 2 }), saveEverySteps: 2 },
+        runner: {
+          modelDirs: [path.join(root, "models")],
+          python: "python3",
+          worker: STANDIN,
+          env: standinEnv({ totalMb: 24564, fixedMb: 9000, perSampleSecond: 100, holdAfterStep: 2 }),
+          saveEverySteps: 2,
+        },
       },
     },
   });
@@ -57,7 +63,10 @@ async function collect(id: string): Promise<{ event: string; data: Record<string
   const res = await fetch(`${base}/api/finetune/jobs/${id}/events`);
   expect(res.headers.get("content-type")).toBe("text/event-stream");
   const text = await res.text();
-  return text.split("\n\n").filter(Boolean).map((f) => ({ event: /^event: (.*)$/m.exec(f)![1]!, data: JSON.parse(/^data: (.*)$/m.exec(f)![1]!) }));
+  return text
+    .split("\n\n")
+    .filter(Boolean)
+    .map((f) => ({ event: /^event: (.*)$/m.exec(f)![1]!, data: JSON.parse(/^data: (.*)$/m.exec(f)![1]!) }));
 }
 
 describe("fine-tune jobs API and the training lease", () => {
@@ -83,7 +92,10 @@ describe("fine-tune jobs API and the training lease", () => {
     expect(during.statusCode).toBe(200);
     expect(during.headers["x-chorus-profile"]).toBe("cpu");
     expect(String(during.headers["x-chorus-fallback"])).toContain(`cuda:0 is held for fine-tune job ${id}`);
-    const fallback = (await app.inject("/api/scheduler?decisions=200")).json().decisions.filter((d: { action: string }) => d.action === "fallback").at(-1);
+    const fallback = (await app.inject("/api/scheduler?decisions=200"))
+      .json()
+      .decisions.filter((d: { action: string }) => d.action === "fallback")
+      .at(-1);
     expect(fallback).toMatchObject({ engine: "sched-train", profile: "cpu", detail: expect.stringContaining(`held for fine-tune job ${id}`) });
 
     // A second job cannot have the same card: refused, naming the holder.
@@ -110,11 +122,31 @@ describe("fine-tune jobs API and the training lease", () => {
     const list = (await app.inject("/api/finetune/jobs")).json().jobs.map((j: { id: string }) => j.id);
     expect(list).toEqual(expect.arrayContaining([id, secondId]));
     const withLog = (await app.inject(`/api/finetune/jobs/${id}?log=500`)).json();
-    expect(withLog.log.map((e: { event: string }) => e.event)).toEqual(expect.arrayContaining(["lease", "start", "progress", "checkpoint", "paused", "resumed", "finished", "result", "lease-released"]));
+    expect(withLog.log.map((e: { event: string }) => e.event)).toEqual(
+      expect.arrayContaining(["lease", "start", "progress", "checkpoint", "paused", "resumed", "finished", "result", "lease-released"]),
+    );
   });
 
   it("chorus finetune run --server URL creates the job in the server and follows its stream", async () => {
-    const cli = spawn(process.execPath, [path.join(ROOT, "core", "cli", "chorus.mjs"), "finetune", "run", "--server", base, "--dataset", path.join(root, "datasets", "ds"), "--base-model", path.join(root, "models", "base"), "--out", path.join(root, "models", "voice-remote"), "--epochs", "1"], { cwd: ROOT, env: { ...process.env, CHORUS_LOG__LEVEL: "warn" } });
+    const cli = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, "core", "cli", "chorus.mjs"),
+        "finetune",
+        "run",
+        "--server",
+        base,
+        "--dataset",
+        path.join(root, "datasets", "ds"),
+        "--base-model",
+        path.join(root, "models", "base"),
+        "--out",
+        path.join(root, "models", "voice-remote"),
+        "--epochs",
+        "1",
+      ],
+      { cwd: ROOT, env: { ...process.env, CHORUS_LOG__LEVEL: "warn" } },
+    );
     let out = "";
     let err = "";
     cli.stdout.on("data", (d) => (out += d));

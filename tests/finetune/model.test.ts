@@ -43,7 +43,16 @@ describe("XTTS tokenizer", () => {
 });
 
 describe("VRAM model", () => {
-  const base = { batchSize: 1, gradAccumSteps: 1, maxClipSeconds: 11, maxTextTokens: 100, precision: "fp32", attention: "eager", optimizer: "adamw", fused: false } as const;
+  const base = {
+    batchSize: 1,
+    gradAccumSteps: 1,
+    maxClipSeconds: 11,
+    maxTextTokens: 100,
+    precision: "fp32",
+    attention: "eager",
+    optimizer: "adamw",
+    fused: false,
+  } as const;
   it("derives the per-position term from the architecture: 114 bytes x width + 16 per layer", () => {
     const seg = (all: number) => ({ cond: 32, text: 0, audio: 0, outputs: 0, all });
     const perPos = (activationBytes(xttsV2, seg(101), "fp32", "sdpa").total - activationBytes(xttsV2, seg(100), "fp32", "sdpa").total) / XTTS_V2_ARCH.layers;

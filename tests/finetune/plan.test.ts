@@ -47,9 +47,30 @@ async function planJson(args: string[]) {
 describe("chorus finetune plan --json", () => {
   it("answers for 8, 12, 16 and 24 GB cards with 0.5-1 GB held by others", async () => {
     const results: Record<number, Awaited<ReturnType<typeof planJson>>["plan"]> = {};
-    for (const [gb, used] of [[8, 512], [12, 1024], [16, 768], [24, 1024]] as const) {
+    for (const [gb, used] of [
+      [8, 512],
+      [12, 1024],
+      [16, 768],
+      [24, 1024],
+    ] as const) {
       const { status, plan: p } = await planJson(["--gpu-total-mb", String(gb * 1024), "--gpu-used-mb", String(used), "--os", "linux"]);
-      for (const key of ["fits", "batchSize", "gradAccumSteps", "effectiveBatch", "precision", "maxClipSeconds", "maxTextTokens", "learningRate", "optimizer", "budgetMb", "clipsDropped", "minutesTrained", "warnings", "trainerConfig"]) expect(p, key).toHaveProperty(key);
+      for (const key of [
+        "fits",
+        "batchSize",
+        "gradAccumSteps",
+        "effectiveBatch",
+        "precision",
+        "maxClipSeconds",
+        "maxTextTokens",
+        "learningRate",
+        "optimizer",
+        "budgetMb",
+        "clipsDropped",
+        "minutesTrained",
+        "warnings",
+        "trainerConfig",
+      ])
+        expect(p, key).toHaveProperty(key);
       for (const key of ["allocatedMb", "deviceMb", "terms"]) expect(p.predicted).toHaveProperty(key);
       expect(Object.values(p.predicted.terms).reduce((a: number, b) => a + (b as number), 0)).toBeCloseTo(p.predicted.deviceMb, 0);
       expect(status).toBe(p.fits ? 0 : 1);
@@ -106,7 +127,11 @@ describe("chorus finetune check", () => {
 });
 
 describe("planner search", () => {
-  const clips = Array.from({ length: 40 }, (_, i) => ({ seconds: 3 + (i % 8), tokens: 30 + (i % 8) * 9, split: (i % 8 === 0 ? "eval" : "train") as "train" | "eval" }));
+  const clips = Array.from({ length: 40 }, (_, i) => ({
+    seconds: 3 + (i % 8),
+    tokens: 30 + (i % 8) * 9,
+    split: (i % 8 === 0 ? "eval" : "train") as "train" | "eval",
+  }));
   const card = (totalMb: number, othersMb = 0) => ({ name: "test", totalMb, othersMb, chorusMb: 0, source: "flags" as const });
 
   it("departs from AllTalk only when it must, and flags each departure", () => {
@@ -147,7 +172,9 @@ describe("planner search", () => {
     // nvidia-smi through the scheduler's device layer (a recorded answer of the real query)
     const smi = await resolveGpu({ gpu: "1" }, loadConfig({ env: {} }), {
       snapshot: async () => undefined,
-      probe: { read: async () => parseNvidiaSmi("0, GPU-aaa, NVIDIA GeForce GTX 1650, 4096, 300, 3796\n1, GPU-bbb, NVIDIA GeForce RTX 3060, 12288, 900, 11388\n") },
+      probe: {
+        read: async () => parseNvidiaSmi("0, GPU-aaa, NVIDIA GeForce GTX 1650, 4096, 300, 3796\n1, GPU-bbb, NVIDIA GeForce RTX 3060, 12288, 900, 11388\n"),
+      },
     });
     expect(smi).toMatchObject({ name: "NVIDIA GeForce RTX 3060", totalMb: 12288, othersMb: 900, source: "nvidia-smi" });
     const off = loadConfig({ env: {}, overrides: { scheduler: { devices: { gpus: "off" } } } });
@@ -161,7 +188,11 @@ describe("POST /api/finetune/check and /plan", () => {
   beforeAll(async () => {
     const config = loadConfig({
       env: {},
-      overrides: { log: { level: "silent" }, finetune: { datasetDirs: [root] }, scheduler: { devices: { simulated: [{ name: "Sim card", totalMb: 16384, heldByOthersMb: 800 }] } } },
+      overrides: {
+        log: { level: "silent" },
+        finetune: { datasetDirs: [root] },
+        scheduler: { devices: { simulated: [{ name: "Sim card", totalMb: 16384, heldByOthersMb: 800 }] } },
+      },
     });
     host = createHost(config, { log: pino({ level: "silent" }) });
     app = await buildApp(host);

@@ -24,13 +24,24 @@ const jobs = path.join(dir, "jobs");
 const overrides = {
   dataDir: path.join(dir, "var"),
   scheduler: { devices: { simulated: [{ name: "RTX 4090", totalMb: 24564, heldByOthersMb: 0 }] }, reserveMb: 256, reservePercent: 0 },
-  finetune: { runner: { python: "python3", worker: STANDIN, env: standinEnv({ totalMb: 24564, fixedMb: 9000, perSampleSecond: 100, holdAfterStep: 3, stepSeconds: 0.01 }), saveEverySteps: 2, jobsDir: jobs } },
+  finetune: {
+    runner: {
+      python: "python3",
+      worker: STANDIN,
+      env: standinEnv({ totalMb: 24564, fixedMb: 9000, perSampleSecond: 100, holdAfterStep: 3, stepSeconds: 0.01 }),
+      saveEverySteps: 2,
+      jobsDir: jobs,
+    },
+  },
 };
 const configFile = path.join(dir, "chorus.json");
 fs.writeFileSync(configFile, JSON.stringify({ ...overrides, log: { level: "silent" } }));
 
 function chorus(args: string[]) {
-  const child = spawn(process.execPath, [path.join(ROOT, "core", "cli", "chorus.mjs"), "--config", configFile, "finetune", ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(process.execPath, [path.join(ROOT, "core", "cli", "chorus.mjs"), "--config", configFile, "finetune", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
@@ -39,7 +50,12 @@ function chorus(args: string[]) {
   return { child, done, out: () => stdout, err: () => stderr };
 }
 
-const logOf = (id: string) => fs.readFileSync(path.join(jobs, id, "log.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const logOf = (id: string) =>
+  fs
+    .readFileSync(path.join(jobs, id, "log.jsonl"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe("chorus finetune run", () => {
   it("shows progress, stops on Ctrl-C at a checkpoint, --resume continues from it, and the API shows the same state", async () => {
@@ -48,7 +64,9 @@ describe("chorus finetune run", () => {
     await until(() => fs.existsSync(path.join(jobs, id, "log.jsonl")) && logOf(id).some((e) => e.event === "paused"), "the stand-in to hold after step 3");
     first.child.kill("SIGINT");
     expect(await first.done).toBe(130);
-    expect(first.err()).toMatch(/epoch 1\/2 step \d+\/5 \[#*-*\] \d+% loss [\d.]+ lr 5\.0e-6 mem [\d.]+\/24\.0 GB \(peak [\d.]+\) [\d.]+ samples\/s left \S+ batch 4x1/);
+    expect(first.err()).toMatch(
+      /epoch 1\/2 step \d+\/5 \[#*-*\] \d+% loss [\d.]+ lr 5\.0e-6 mem [\d.]+\/24\.0 GB \(peak [\d.]+\) [\d.]+ samples\/s left \S+ batch 4x1/,
+    );
     expect(first.err()).toContain("checkpoint at step 2 (steps)");
     expect(first.out()).toContain(`job ${id}: stopped`);
     expect(first.out()).toContain(`resume with: chorus finetune run --resume ${id}`);
@@ -59,7 +77,9 @@ describe("chorus finetune run", () => {
     expect(await second.done, second.err()).toBe(0);
     const starts = logOf(id).filter((e) => e.event === "start");
     expect(starts.at(-1)).toMatchObject({ resumedFrom: { globalStep: 3, checkpoint: expect.stringContaining("checkpoint_3") } });
-    const progress = logOf(id).filter((e) => e.event === "progress").map((e) => e.globalStep);
+    const progress = logOf(id)
+      .filter((e) => e.event === "progress")
+      .map((e) => e.globalStep);
     expect(progress.slice(progress.indexOf(3) + 1)[0]).toBe(4); // step 4 follows the checkpoint, nothing redone or skipped
     expect(second.out()).toContain(`job ${id}: finished`);
     const lastLine = second.err().trim().split("\n").at(-1)!;

@@ -15,7 +15,8 @@ export const EVAL_SECONDS = [4, 5, 6, 7];
 
 function tone(seconds: number, rate = 22050): Int16Array {
   const out = new Int16Array(Math.round(seconds * rate));
-  for (let i = 0; i < out.length; i++) out[i] = Math.round(8000 * Math.sin((2 * Math.PI * 180 * i) / rate) * (0.6 + 0.4 * Math.sin((2 * Math.PI * 3 * i) / rate)));
+  for (let i = 0; i < out.length; i++)
+    out[i] = Math.round(8000 * Math.sin((2 * Math.PI * 180 * i) / rate) * (0.6 + 0.4 * Math.sin((2 * Math.PI * 3 * i) / rate)));
   return out;
 }
 
@@ -53,7 +54,9 @@ export function makeBaseModel(dir: string): string {
 }
 
 /** The stand-in's memory model: fixed + perSampleSecond x batch x longest clip, on a card of totalMb. */
-export function standinEnv(o: { totalMb?: number; fixedMb?: number; perSampleSecond?: number; longestAtStep?: number; holdAfterStep?: number; stepSeconds?: number } = {}): Record<string, string> {
+export function standinEnv(
+  o: { totalMb?: number; fixedMb?: number; perSampleSecond?: number; longestAtStep?: number; holdAfterStep?: number; stepSeconds?: number } = {},
+): Record<string, string> {
   return {
     STANDIN_TOTAL_MB: String(o.totalMb ?? 12288),
     STANDIN_FIXED_MB: String(o.fixedMb ?? 8000),

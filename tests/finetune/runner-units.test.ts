@@ -8,16 +8,63 @@ import type { JobSpec } from "../../core/finetune/runner/store.ts";
 
 const settings = { batchSize: 4, gradAccumSteps: 1, maxClipSeconds: 11, learningRate: 5e-6 };
 const spec = { id: "ft-x", mode: "train", epochs: 1, planned: settings, predictedMb: 9000 } as unknown as JobSpec;
-const oom = (o: Partial<MessageOf<"oom">> = {}): MessageOf<"oom"> => ({ type: "oom", message: "CUDA out of memory", failedAllocationMb: 500, peakAllocatedMb: 11500, peakReservedMb: 11800, totalMb: 12288, batchSize: 4, longestClipSeconds: 11, globalStep: 3, phase: "forward", ...o });
+const oom = (o: Partial<MessageOf<"oom">> = {}): MessageOf<"oom"> => ({
+  type: "oom",
+  message: "CUDA out of memory",
+  failedAllocationMb: 500,
+  peakAllocatedMb: 11500,
+  peakReservedMb: 11800,
+  totalMb: 12288,
+  batchSize: 4,
+  longestClipSeconds: 11,
+  globalStep: 3,
+  phase: "forward",
+  ...o,
+});
 const progress = (globalStep: number, stepSeconds: number, reservedMb: number) =>
-  ({ type: "progress", epoch: 0, step: globalStep, globalStep, stepsPerEpoch: 100, loss: 1, learningRate: 5e-6, samplesPerSecond: 4 / stepSeconds, stepSeconds, maxAllocatedMb: reservedMb - 200, maxReservedMb: reservedMb, reservedMb, totalMb: 12288, longestClipSeconds: 9 }) as const;
+  ({
+    type: "progress",
+    epoch: 0,
+    step: globalStep,
+    globalStep,
+    stepsPerEpoch: 100,
+    loss: 1,
+    learningRate: 5e-6,
+    samplesPerSecond: 4 / stepSeconds,
+    stepSeconds,
+    maxAllocatedMb: reservedMb - 200,
+    maxReservedMb: reservedMb,
+    reservedMb,
+    totalMb: 12288,
+    longestClipSeconds: 9,
+  }) as const;
 
 describe("slow steps near full memory", () => {
   it("warns once, with the cause and the fix, when steps slow sharply while reserved memory sits near the total", () => {
     const state = initialState(spec);
     const clock = new StepClock();
     const warnings: string[] = [];
-    apply(state, { type: "start", protocol: 1, mode: "train", device: "cuda:0", totalMb: 12288, stack: {}, trainSamples: 400, evalSamples: 40, stepsPerEpoch: 100, epochs: 1, batchSize: 4, gradAccumSteps: 1, maxClipSeconds: 11, resumedFrom: null, env: {} }, clock);
+    apply(
+      state,
+      {
+        type: "start",
+        protocol: 1,
+        mode: "train",
+        device: "cuda:0",
+        totalMb: 12288,
+        stack: {},
+        trainSamples: 400,
+        evalSamples: 40,
+        stepsPerEpoch: 100,
+        epochs: 1,
+        batchSize: 4,
+        gradAccumSteps: 1,
+        maxClipSeconds: 11,
+        resumedFrom: null,
+        env: {},
+      },
+      clock,
+    );
     for (let g = 1; g <= 10; g++) warnings.push(apply(state, progress(g, 1, 9000), clock) ?? "");
     for (let g = 11; g <= 16; g++) warnings.push(apply(state, progress(g, 6, 12100), clock) ?? "");
     const said = warnings.filter(Boolean);
@@ -62,6 +109,9 @@ describe("protocol parser", () => {
   it("reports bad lines instead of throwing", () => {
     expect(parseLine("garbage")).toMatchObject({ ok: false, error: expect.stringContaining("not JSON") });
     expect(parseLine('{"type":"progress","epoch":"x"}')).toMatchObject({ ok: false, error: expect.stringContaining("bad progress") });
-    expect(parseLine('{"type":"checkpoint","path":"/c","epoch":1,"globalStep":4,"reason":"epoch"}')).toMatchObject({ ok: true, message: { type: "checkpoint", globalStep: 4 } });
+    expect(parseLine('{"type":"checkpoint","path":"/c","epoch":1,"globalStep":4,"reason":"epoch"}')).toMatchObject({
+      ok: true,
+      message: { type: "checkpoint", globalStep: 4 },
+    });
   });
 });

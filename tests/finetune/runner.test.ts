@@ -33,7 +33,14 @@ function setup(env: Record<string, string>, runner: Record<string, unknown> = {}
     scheduler: { devices: { simulated: [{ name: "RTX 4090", totalMb: 24564, heldByOthersMb: 0 }] }, reserveMb: 256, reservePercent: 0 },
     finetune: { runner: { python: "python3", worker: STANDIN, env, saveEverySteps: 2, jobsDir: path.join(root, "jobs"), ...runner } },
   });
-  const scheduler = new Scheduler({ config: config.scheduler, catalog: { manifest: () => undefined, get: () => undefined }, loader: { load: () => Promise.reject(new Error("no engines")) }, probe: noGpuProbe, clock: systemClock, log: pino({ level: "silent" }) });
+  const scheduler = new Scheduler({
+    config: config.scheduler,
+    catalog: { manifest: () => undefined, get: () => undefined },
+    loader: { load: () => Promise.reject(new Error("no engines")) },
+    probe: noGpuProbe,
+    clock: systemClock,
+    log: pino({ level: "silent" }),
+  });
   const manager = new JobManager(path.join(root, "jobs"), { leases: scheduler.training, launch: configLauncher(config), platform: "linux" });
   return { config, scheduler, manager };
 }
@@ -85,10 +92,20 @@ describe("fine-tune runner with the stand-in trainer", () => {
     expect(JSON.parse(during[0]!)).toEqual([expect.objectContaining({ job: spec.id, device: "cuda:0", state: "held", memoryMb: spec.leaseMb })]);
     expect(scheduler.snapshot(0).training).toEqual([]);
 
-    for (const f of ["config.json", "model.pth", "vocab.json", "speakers_xtts.pth", "dvae.pth", "mel_stats.pth", "chorus-finetune.json"]) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+    for (const f of ["config.json", "model.pth", "vocab.json", "speakers_xtts.pth", "dvae.pth", "mel_stats.pth", "chorus-finetune.json"])
+      expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     expect(fs.readFileSync(path.join(out, "model.pth"), "utf8")).toContain("batch 2, accumulation 2");
     // The XTTS engine's own model discovery (engines/xtts/xtts_models.py, read at every load) lists it, fine-tunable again.
-    const scan = spawnSync("python3", ["-c", "import json, sys; sys.path.insert(0, sys.argv[1]); from xtts_models import scan_models; print(json.dumps([[m.name, m.finetunable] for m in scan_models(sys.argv[2])]))", path.join(ROOT, "engines", "xtts"), path.dirname(out)], { encoding: "utf8" });
+    const scan = spawnSync(
+      "python3",
+      [
+        "-c",
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from xtts_models import scan_models; print(json.dumps([[m.name, m.finetunable] for m in scan_models(sys.argv[2])]))",
+        path.join(ROOT, "engines", "xtts"),
+        path.dirname(out),
+      ],
+      { encoding: "utf8" },
+    );
     expect(JSON.parse(scan.stdout), scan.stderr).toContainEqual(["voice-a", true]);
     expect(state.result!.referenceSeconds).toBeGreaterThanOrEqual(6);
     expect(state.result!.referenceSeconds).toBeLessThanOrEqual(30);
@@ -105,7 +122,11 @@ describe("fine-tune runner with the stand-in trainer", () => {
     // 4 x 10 s, 2 x 10 s and 1 x 10 s all exceed the card; 1 x 8 s fits. The longest batch comes at step 1, before any checkpoint.
     const { config, scheduler, manager } = setup(standinEnv({ totalMb: 24564, fixedMb: 21000, perSampleSecond: 400, longestAtStep: 1 }));
     schedulers.push(scheduler);
-    const spec = await buildSpec({ mode: "train", datasetDir: dataset, baseModelDir: base, outDir: path.join(root, "models", "voice-b"), epochs: 1 }, config, () => resolveGpu({}, config));
+    const spec = await buildSpec(
+      { mode: "train", datasetDir: dataset, baseModelDir: base, outDir: path.join(root, "models", "voice-b"), epochs: 1 },
+      config,
+      () => resolveGpu({}, config),
+    );
     const state = await manager.start(spec).run();
     expect(state.status, state.error ?? "").toBe("finished");
     expect(state.replans.map((r) => r.kind)).toEqual(["batch", "batch", "clip-cap"]);
@@ -120,7 +141,11 @@ describe("fine-tune runner with the stand-in trainer", () => {
   it("gives up at batch 1 and the minimum clip cap, saying what would fit", async () => {
     const { config, scheduler, manager } = setup(standinEnv({ totalMb: 12288, fixedMb: 12000, perSampleSecond: 400, longestAtStep: 1 }));
     schedulers.push(scheduler);
-    const spec = await buildSpec({ mode: "train", datasetDir: dataset, baseModelDir: base, outDir: path.join(root, "models", "voice-c"), epochs: 1 }, config, () => resolveGpu({}, config));
+    const spec = await buildSpec(
+      { mode: "train", datasetDir: dataset, baseModelDir: base, outDir: path.join(root, "models", "voice-c"), epochs: 1 },
+      config,
+      () => resolveGpu({}, config),
+    );
     const state = await manager.start(spec).run();
     expect(state.status).toBe("failed");
     expect(state.error).toMatch(/out of memory at batch 1 with clips up to 6 s \(the minimum cap is 6 s\).*What would fit: a card/);
@@ -130,14 +155,20 @@ describe("fine-tune runner with the stand-in trainer", () => {
   it("stops at the retry limit (finetune.runner.maxOomRetries)", async () => {
     const { config, scheduler, manager } = setup(standinEnv({ totalMb: 12288, fixedMb: 12000, perSampleSecond: 400, longestAtStep: 1 }), { maxOomRetries: 1 });
     schedulers.push(scheduler);
-    const spec = await buildSpec({ mode: "train", datasetDir: dataset, baseModelDir: base, outDir: path.join(root, "models", "voice-d"), epochs: 1 }, config, () => resolveGpu({}, config));
+    const spec = await buildSpec(
+      { mode: "train", datasetDir: dataset, baseModelDir: base, outDir: path.join(root, "models", "voice-d"), epochs: 1 },
+      config,
+      () => resolveGpu({}, config),
+    );
     const state = await manager.start(spec).run();
     expect(state.error).toMatch(/gave up after 2 out-of-memory errors \(finetune.runner.maxOomRetries = 1\)/);
   });
 
   it("without an environment the job says how to set it up", () => {
     const config = testConfig({ dataDir: path.join(root, "var-empty") });
-    expect(() => trainerPython(config, xttsV2Runtime)).toThrow(/fine-tune environment finetune-xtts is missing \(no environment yet\); set it up with: chorus finetune setup/);
+    expect(() => trainerPython(config, xttsV2Runtime)).toThrow(
+      /fine-tune environment finetune-xtts is missing \(no environment yet\); set it up with: chorus finetune setup/,
+    );
   });
 
   it("probe: two steps on the longest clips, measured next to the prediction, filed for the planner", async () => {
@@ -155,7 +186,9 @@ describe("fine-tune runner with the stand-in trainer", () => {
     const filed = JSON.parse(fs.readFileSync(path.join(probes, fs.readdirSync(probes)[0]!), "utf8"));
     expect(filed).toMatchObject({ card: "RTX 4090 (simulated)", model: "xtts-v2", ratio: state.probe!.ratio });
     // The planner now uses it for this card and model: predictions scaled by the measured ratio, and says so.
-    const again = await buildSpec({ mode: "train", datasetDir: dataset, baseModelDir: base, outDir: path.join(root, "models", "voice-p") }, config, () => resolveGpu({}, config));
+    const again = await buildSpec({ mode: "train", datasetDir: dataset, baseModelDir: base, outDir: path.join(root, "models", "voice-p") }, config, () =>
+      resolveGpu({}, config),
+    );
     expect(again.planned).toEqual(spec.planned);
     expect(Math.abs(again.predictedMb - spec.predictedMb * state.probe!.ratio)).toBeLessThanOrEqual(1);
   });

@@ -27,7 +27,20 @@ describe("trainer worker (Python)", () => {
   it("imports of torch and coqui-tts are guarded: a Python without them gets a `failed` message on fd 3, nothing on stdout", async () => {
     const dir = tempDir("ft-worker");
     const job = path.join(dir, "job.json");
-    fs.writeFileSync(job, JSON.stringify({ protocol: 1, mode: "train", jobId: "t", baseModelDir: dir, dataset: { dir, trainCsv: "a", evalCsv: "b", language: "en" }, outDir: dir, checkpointDir: dir, trainerConfig: {}, epochs: 1 }));
+    fs.writeFileSync(
+      job,
+      JSON.stringify({
+        protocol: 1,
+        mode: "train",
+        jobId: "t",
+        baseModelDir: dir,
+        dataset: { dir, trainCsv: "a", evalCsv: "b", language: "en" },
+        outDir: dir,
+        checkpointDir: dir,
+        trainerConfig: {},
+        epochs: 1,
+      }),
+    );
     const child = spawn("python3", ["-S", xttsV2Runtime.workerScript, "--job", job], { stdio: ["pipe", "pipe", "pipe", "pipe"] });
     let fd3 = "";
     let stdout = "";
@@ -37,7 +50,10 @@ describe("trainer worker (Python)", () => {
     expect(code).toBe(3);
     expect(stdout).toBe("");
     const parsed = parseLine(fd3.trim());
-    expect(parsed.ok && parsed.message).toMatchObject({ type: "failed", reason: expect.stringMatching(/lacks a package \(No module named '(torch|trainer|TTS)'.*chorus finetune setup/) });
+    expect(parsed.ok && parsed.message).toMatchObject({
+      type: "failed",
+      reason: expect.stringMatching(/lacks a package \(No module named '(torch|trainer|TTS)'.*chorus finetune setup/),
+    });
   });
 
   it("ruff and mypy pass over the worker, its protocol layer and the stand-in", { timeout: 300_000 }, async () => {
@@ -52,7 +68,11 @@ describe("trainer worker (Python)", () => {
     const targets = ["core/finetune/trainer", "tests/finetune/standin", "tests/finetune/test_trainer_protocol.py"];
     const ruff = spawnSync(path.join(bin, "ruff"), ["check", "--config", "packages/sdk-python/pyproject.toml", ...targets], { cwd: ROOT, encoding: "utf8" });
     expect(ruff.status, ruff.stdout + ruff.stderr + lines.join("\n")).toBe(0);
-    const mypy = spawnSync(path.join(bin, "mypy"), ["--ignore-missing-imports", "--check-untyped-defs", "--disallow-untyped-defs", "protocol.py", "worker.py"], { cwd: path.join(ROOT, "core/finetune/trainer"), encoding: "utf8" });
+    const mypy = spawnSync(
+      path.join(bin, "mypy"),
+      ["--ignore-missing-imports", "--check-untyped-defs", "--disallow-untyped-defs", "protocol.py", "worker.py"],
+      { cwd: path.join(ROOT, "core/finetune/trainer"), encoding: "utf8" },
+    );
     expect(mypy.stdout, mypy.stdout + mypy.stderr).toContain("Success: no issues found");
   });
 });

@@ -49,33 +49,42 @@ describe("faster-whisper transcriber", () => {
     await expect(missing.pythonFor({ ...WHISPER_ENV, imports: ["chorus_no_such_module"] })).rejects.toThrow(/-m pip install 'faster-whisper>=1\.0\.1'/);
   });
 
-  it.skipIf(process.platform === "win32")("chorus finetune prepare runs end to end through it, with progress", async () => {
-    const speaker = new Speaker();
-    const parts: Int16Array[] = [];
-    const words: { word: string; start: number; end: number }[] = [];
-    let at = 0;
-    for (let i = 0; i < 5; i++) {
-      const audio = await speaker.say(sentence(i * 9));
-      const rate = speaker.sampleRate;
-      const ws = sentence(i * 9).split(" ");
-      ws.forEach((w, k) => words.push({ word: w, start: (at + (k / ws.length) * audio.length) / rate, end: (at + ((k + 0.9) / ws.length) * audio.length) / rate }));
-      parts.push(audio, silence(0.4, rate));
-      at += audio.length + Math.round(0.4 * rate);
-    }
-    await speaker.close();
-    const dir = tempDir("ft-prep-cli");
-    const long = path.join(dir, "long.wav");
-    writeWav(long, speaker.sampleRate, concat(parts));
-    fs.writeFileSync(`${long}.words.json`, JSON.stringify({ duration: at / speaker.sampleRate, words }));
-    const out = path.join(dir, "out");
-    const r = await runChorusAsync(["finetune", "prepare", long, "--out", out, "--python", pythonWithStandIn(), "--whisper-model", "tiny", "--language", "en", "--speaker", "me"], { env: { CHORUS_LOG__LEVEL: "silent" } });
-    expect(r.stderr).toMatch(/transcribing .* with faster-whisper tiny/);
-    expect(r.stderr).toMatch(/transcribed 100 %/);
-    expect(r.stdout).toMatch(/^wrote 5 clips to .* \(1 eval\)/);
-    expect(r.status).toBe(1); // 20 s of audio: the check's "under 2 minutes" error
-    expect(r.stdout).toMatch(/ERROR +total-too-short/);
-    const rows = fs.readFileSync(path.join(out, "metadata_train.csv"), "utf8").trim().split("\n");
-    expect(rows[0]).toBe("audio_file|text|speaker_name");
-    expect(rows.slice(1).every((row) => row.endsWith("|me"))).toBe(true);
-  }, 60_000);
+  it.skipIf(process.platform === "win32")(
+    "chorus finetune prepare runs end to end through it, with progress",
+    async () => {
+      const speaker = new Speaker();
+      const parts: Int16Array[] = [];
+      const words: { word: string; start: number; end: number }[] = [];
+      let at = 0;
+      for (let i = 0; i < 5; i++) {
+        const audio = await speaker.say(sentence(i * 9));
+        const rate = speaker.sampleRate;
+        const ws = sentence(i * 9).split(" ");
+        ws.forEach((w, k) =>
+          words.push({ word: w, start: (at + (k / ws.length) * audio.length) / rate, end: (at + ((k + 0.9) / ws.length) * audio.length) / rate }),
+        );
+        parts.push(audio, silence(0.4, rate));
+        at += audio.length + Math.round(0.4 * rate);
+      }
+      await speaker.close();
+      const dir = tempDir("ft-prep-cli");
+      const long = path.join(dir, "long.wav");
+      writeWav(long, speaker.sampleRate, concat(parts));
+      fs.writeFileSync(`${long}.words.json`, JSON.stringify({ duration: at / speaker.sampleRate, words }));
+      const out = path.join(dir, "out");
+      const r = await runChorusAsync(
+        ["finetune", "prepare", long, "--out", out, "--python", pythonWithStandIn(), "--whisper-model", "tiny", "--language", "en", "--speaker", "me"],
+        { env: { CHORUS_LOG__LEVEL: "silent" } },
+      );
+      expect(r.stderr).toMatch(/transcribing .* with faster-whisper tiny/);
+      expect(r.stderr).toMatch(/transcribed 100 %/);
+      expect(r.stdout).toMatch(/^wrote 5 clips to .* \(1 eval\)/);
+      expect(r.status).toBe(1); // 20 s of audio: the check's "under 2 minutes" error
+      expect(r.stdout).toMatch(/ERROR +total-too-short/);
+      const rows = fs.readFileSync(path.join(out, "metadata_train.csv"), "utf8").trim().split("\n");
+      expect(rows[0]).toBe("audio_file|text|speaker_name");
+      expect(rows.slice(1).every((row) => row.endsWith("|me"))).toBe(true);
+    },
+    60_000,
+  );
 });

@@ -24,13 +24,42 @@ afterAll(async () => {
 });
 
 const token = fc.constantFrom("GET", "POST", "PUT", "BREW", "G ET", "", "get");
-const target = fc.constantFrom("/health", "/api/speech", "/v1/audio/speech", "/audio/%E0%A4%A", "*", "http://x/", "/%", `/${"a".repeat(300)}`, "/api/engines?x=%ZZ");
+const target = fc.constantFrom(
+  "/health",
+  "/api/speech",
+  "/v1/audio/speech",
+  "/audio/%E0%A4%A",
+  "*",
+  "http://x/",
+  "/%",
+  `/${"a".repeat(300)}`,
+  "/api/engines?x=%ZZ",
+);
 const version = fc.constantFrom("HTTP/1.1", "HTTP/1.0", "HTTP/9.9", "HTTP/1.1 extra", "");
 const headerLine = fc.oneof(
-  fc.constantFrom("Host: 127.0.0.1", "Content-Length: 5", "Content-Length: -1", "Content-Length: 1, 2", "Transfer-Encoding: chunked", "Transfer-Encoding: gzip, chunked", "Bad Header", ": empty", "X: \u0000", `X-Big: ${"b".repeat(17_000)}`, "Content-Type: application/json"),
+  fc.constantFrom(
+    "Host: 127.0.0.1",
+    "Content-Length: 5",
+    "Content-Length: -1",
+    "Content-Length: 1, 2",
+    "Transfer-Encoding: chunked",
+    "Transfer-Encoding: gzip, chunked",
+    "Bad Header",
+    ": empty",
+    "X: \u0000",
+    `X-Big: ${"b".repeat(17_000)}`,
+    "Content-Type: application/json",
+  ),
   fc.string({ unit: "binary-ascii", maxLength: 40 }),
 );
-const rawRequestBytes = fc.tuple(token, target, version, fc.array(headerLine, { maxLength: 5 }), fc.oneof(fc.constant(""), fc.string({ maxLength: 30 }), fc.constantFrom("5\r\nhello\r\n0\r\n\r\n", "zz\r\n", "{\"text\":\"hi\"}")))
+const rawRequestBytes = fc
+  .tuple(
+    token,
+    target,
+    version,
+    fc.array(headerLine, { maxLength: 5 }),
+    fc.oneof(fc.constant(""), fc.string({ maxLength: 30 }), fc.constantFrom("5\r\nhello\r\n0\r\n\r\n", "zz\r\n", '{"text":"hi"}')),
+  )
   .map(([m, t, v, h, b]) => `${m} ${t} ${v}\r\n${["Connection: close", ...h].join("\r\n")}\r\n\r\n${b}`);
 
 describe("fuzz: the HTTP parser and router", () => {
@@ -41,7 +70,11 @@ describe("fuzz: the HTTP parser and router", () => {
         const res = await rawRequest(port, bytes);
         if (Number.isNaN(res.status)) return; // the server closed without answering (e.g. the client sent nothing parseable in time)
         expect(res.status, `${JSON.stringify(bytes.slice(0, 120))} -> ${res.head}`).toBeLessThan(500);
-        if (res.status >= 400) expect(catalogueShaped(/^[A-Z]+ \/v1\//.test(bytes) /* as the server tells */ ? "/v1/" : "/", res.body), `${JSON.stringify(bytes.slice(0, 120))} -> ${JSON.stringify(res.body).slice(0, 200)}`).toBe(true);
+        if (res.status >= 400)
+          expect(
+            catalogueShaped(/^[A-Z]+ \/v1\//.test(bytes) /* as the server tells */ ? "/v1/" : "/", res.body),
+            `${JSON.stringify(bytes.slice(0, 120))} -> ${JSON.stringify(res.body).slice(0, 200)}`,
+          ).toBe(true);
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );

@@ -36,10 +36,20 @@ describe("fuzz: every route", () => {
         const url = route.path.replace(":id", param).replace(":file", param) + query;
         let res;
         try {
-          res = await app.inject({ method: route.method as "GET", url, payload: body.payload, headers: { ...headers, ...(body.contentType ? { "content-type": body.contentType } : {}) } });
+          res = await app.inject({
+            method: route.method as "GET",
+            url,
+            payload: body.payload,
+            headers: { ...headers, ...(body.contentType ? { "content-type": body.contentType } : {}) },
+          });
         } catch (err) {
           // light-my-request refuses some header values before they reach the server
-          if (/Invalid character in header|ERR_INVALID_CHAR|ERR_HTTP_INVALID_HEADER_VALUE/.test(String((err as Error).message) + String((err as { code?: string }).code))) return;
+          if (
+            /Invalid character in header|ERR_INVALID_CHAR|ERR_HTTP_INVALID_HEADER_VALUE/.test(
+              String((err as Error).message) + String((err as { code?: string }).code),
+            )
+          )
+            return;
           throw err;
         }
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);

@@ -72,9 +72,16 @@ export function runChorus(args: string[], env: Record<string, string> = {}, inpu
  * Runs `chorus ARGS` to completion without blocking this thread (for tests whose own servers
  * must keep answering while the command runs).
  */
-export function runChorusAsync(args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runChorusAsync(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string; cwd?: string } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHORUS_BIN, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CHORUS_BIN, ...args], {
+      env: { ...process.env, ...options.env },
+      cwd: options.cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));

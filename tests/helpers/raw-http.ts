@@ -26,4 +26,3 @@ export function rawRequest(port: number, bytes: string | Buffer): Promise<{ stat
     });
   });
 }
-

@@ -27,7 +27,16 @@ beforeAll(async () => {
       res.statusCode = 401;
       return res.end(JSON.stringify({ error: { code: "CHORUS_ERR_UNAUTHORIZED", message: "wrong key" } }));
     }
-    if (req.url === "/api/engines") return res.end(JSON.stringify({ default: "flite", engines: [{ id: "espeak", state: "loaded" }, { id: "flite", state: "available" }] }));
+    if (req.url === "/api/engines")
+      return res.end(
+        JSON.stringify({
+          default: "flite",
+          engines: [
+            { id: "espeak", state: "loaded" },
+            { id: "flite", state: "available" },
+          ],
+        }),
+      );
     res.statusCode = 404;
     res.end(JSON.stringify({ error: { code: "CHORUS_ERR_ENGINE_NOT_FOUND", message: "no engine 'nosuch'", field: "engine" } }));
   });
@@ -59,7 +68,9 @@ describe("chorus CLI for a new user", () => {
     try {
       const res = await runChorusAsync(["serve", "--port", String(busyPort)], { env: { CHORUS_DATA_DIR: tempDir("busy"), CHORUS_LOG__LEVEL: "silent" } });
       expect(res.status).toBe(1);
-      expect(res.stderr).toBe(`chorus: port ${busyPort} on 127.0.0.1 is already in use (another Chorus or AllTalk?); stop that program or choose another with --port N (npm start -- --port N) or CHORUS_SERVER__PORT=N\n`);
+      expect(res.stderr).toBe(
+        `chorus: port ${busyPort} on 127.0.0.1 is already in use (another Chorus or AllTalk?); stop that program or choose another with --port N (npm start -- --port N) or CHORUS_SERVER__PORT=N\n`,
+      );
     } finally {
       busy.close();
     }

@@ -20,9 +20,10 @@ async function listening(preClose?: () => void): Promise<{ app: FastifyInstance;
   host = testHost();
   const app = await buildApp(host);
   // Hooks added here run after the server's own.
-  if (preClose) app.addHook("preClose", async () => {
-    preClose();
-  });
+  if (preClose)
+    app.addHook("preClose", async () => {
+      preClose();
+    });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   return { app, port: typeof address === "object" && address ? address.port : 0 };

@@ -19,7 +19,13 @@ describe("CHORUS_* environment variables", () => {
   });
 
   it("read record keys as ids and engine settings as camelCase", () => {
-    expect(envToConfig({ CHORUS_SCHEDULER__ENGINES__MY_ENGINE__PINNED: "true", CHORUS_ENGINES__SETTINGS__PIPER__VOICES_DIR: "/v", CHORUS_COMPAT__OPENAI__PCM_SAMPLE_RATE: "null" })).toEqual({
+    expect(
+      envToConfig({
+        CHORUS_SCHEDULER__ENGINES__MY_ENGINE__PINNED: "true",
+        CHORUS_ENGINES__SETTINGS__PIPER__VOICES_DIR: "/v",
+        CHORUS_COMPAT__OPENAI__PCM_SAMPLE_RATE: "null",
+      }),
+    ).toEqual({
       scheduler: { engines: { "my-engine": { pinned: true } } },
       engines: { settings: { piper: { voicesDir: "/v" } } },
       compat: { openai: { pcmSampleRate: null } },

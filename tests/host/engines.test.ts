@@ -15,12 +15,17 @@ registry.scan();
 async function collect(engine: EngineHost, request: Partial<SynthesisRequest> & { text: string; voice: string }, signal = new AbortController().signal) {
   const chunks: AudioChunk[] = [];
   for await (const c of engine.synthesize({ speed: 1, pitch: 1, options: {}, ...request }, signal)) chunks.push(c);
-  return decodeWav(wavFile(chunks[0]!.sampleRate, chunks.map((c) => c.samples)));
+  return decodeWav(
+    wavFile(
+      chunks[0]!.sampleRate,
+      chunks.map((c) => c.samples),
+    ),
+  );
 }
 
 function zeroCrossingRate(samples: Int16Array): number {
   let n = 0;
-  for (let i = 1; i < samples.length; i++) if ((samples[i - 1]! < 0) !== (samples[i]! < 0)) n++;
+  for (let i = 1; i < samples.length; i++) if (samples[i - 1]! < 0 !== samples[i]! < 0) n++;
   return n / samples.length;
 }
 

@@ -23,7 +23,11 @@ const plugin = path.join(plugins, "ext-tone");
 const env = { CHORUS_ENGINES__DIRS: JSON.stringify([plugins]), CHORUS_DATA_DIR: path.join(work, "data"), CHORUS_LOG__LEVEL: "warn" };
 
 function run(command: string, args: string[], cwd: string) {
-  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, npm_config_offline: "true", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" } });
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, npm_config_offline: "true", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" },
+  });
   return { status: result.status, stdout: result.stdout, out: `${result.stdout}\n${result.stderr}` };
 }
 
@@ -34,7 +38,8 @@ beforeAll(() => {
   const packed = run(NPM, ["pack", "--pack-destination", work, "--json"], path.join(ROOT, "packages/sdk"));
   expect(packed.status, packed.out).toBe(0);
   const tarball = path.join(work, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename);
-  const manifest = fs.readFileSync(path.join(plugin, "package.json"), "utf8")
+  const manifest = fs
+    .readFileSync(path.join(plugin, "package.json"), "utf8")
     .replace("SDK_DEPENDENCY", `file:${tarball}`)
     .replace("TYPES_NODE_DEPENDENCY", `file:${path.join(ROOT, "node_modules/@types/node")}`)
     .replace("TYPESCRIPT_DEPENDENCY", `file:${path.join(ROOT, "node_modules/typescript")}`);
@@ -52,7 +57,8 @@ describe("a plugin outside the repository", () => {
   it("has the SDK package with its types and schema, not this checkout's sources", () => {
     const sdk = path.join(plugin, "node_modules/@chorus-tts/sdk");
     expect(fs.lstatSync(sdk).isSymbolicLink()).toBe(false); // unpacked from the tarball
-    for (const file of ["dist/index.js", "dist/index.d.ts", "dist/harness.d.ts", "plugin.schema.json"]) expect(fs.existsSync(path.join(sdk, file)), file).toBe(true);
+    for (const file of ["dist/index.js", "dist/index.d.ts", "dist/harness.d.ts", "plugin.schema.json"])
+      expect(fs.existsSync(path.join(sdk, file)), file).toBe(true);
   });
 
   it("type-checks with its own tsc and passes its own tests with the SDK's harness", () => {
@@ -69,7 +75,11 @@ describe("a plugin outside the repository", () => {
     server = await startServer(env);
     const engines = (await (await fetch(`${server.url}/api/engines`)).json()) as { engines: { id: string; state: string }[] };
     expect(engines.engines.find((e) => e.id === "ext-tone")).toMatchObject({ state: "available" });
-    const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "one two three", engine: "ext-tone" }) });
+    const res = await fetch(`${server.url}/api/speech`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "one two three", engine: "ext-tone" }),
+    });
     expect(res.status, await res.clone().text()).toBe(200);
     expect(res.headers.get("x-chorus-engine")).toBe("ext-tone");
     const wav = Buffer.from(await res.arrayBuffer());

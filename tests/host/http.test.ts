@@ -128,7 +128,7 @@ describe("POST /api/speech", () => {
   });
 
   it.each([
-    ["malformed JSON", "{\"text\": ", 400, "CHORUS_ERR_REQUEST_MALFORMED", "(body)"],
+    ["malformed JSON", '{"text": ', 400, "CHORUS_ERR_REQUEST_MALFORMED", "(body)"],
     ["a JSON array", [], 400, "CHORUS_ERR_REQUEST_INVALID", "(body)"],
     ["text of the wrong type", { text: 5 }, 400, "CHORUS_ERR_REQUEST_INVALID", "text"],
     ["missing text", { voice: "en-us" }, 400, "CHORUS_ERR_REQUEST_INVALID", "text"],
@@ -148,9 +148,7 @@ describe("POST /api/speech", () => {
     ["an engine:voice disagreeing with engine", { text: "Hi", engine: "espeak", voice: "flite:slt" }, 400, "CHORUS_ERR_REQUEST_INVALID", "voice"],
     ["text over the limit", { text: "word ".repeat(100) }, 413, "CHORUS_ERR_TEXT_TOO_LONG", "text"],
   ])("rejects %s", async (_name, payload, status, code, field) => {
-    const res = typeof payload === "string"
-      ? await speech(payload, { "content-type": "application/json" })
-      : await speech(payload);
+    const res = typeof payload === "string" ? await speech(payload, { "content-type": "application/json" }) : await speech(payload);
     expect(res.statusCode).toBe(status);
     expect(res.headers["content-type"]).toMatch(/^application\/json/);
     expect(res.json().error).toMatchObject({ code, field });

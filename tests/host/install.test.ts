@@ -12,7 +12,11 @@ import { ensureExecutable, ffmpegPath } from "../../core/audio/encoders/ffmpeg.t
 import { tempDir } from "../helpers/temp.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { engines: { node: string }; allowScripts: Record<string, boolean>; overrides?: Record<string, unknown> };
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+  engines: { node: string };
+  allowScripts: Record<string, boolean>;
+  overrides?: Record<string, unknown>;
+};
 type Locked = { version?: string; dev?: boolean; optional?: boolean; hasInstallScript?: boolean; engines?: Record<string, string> | string[] };
 const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, Locked> };
 const name = (key: string) => key.slice(key.lastIndexOf("node_modules/") + "node_modules/".length);
@@ -37,7 +41,9 @@ describe("installation", () => {
   });
 
   it("has an allowScripts decision for every dependency with an install script, and needs none of them", () => {
-    const withScripts = Object.entries(lock.packages).filter(([key, e]) => key && e.hasInstallScript).map(([key]) => name(key));
+    const withScripts = Object.entries(lock.packages)
+      .filter(([key, e]) => key && e.hasInstallScript)
+      .map(([key]) => name(key));
     expect(withScripts.length).toBeGreaterThan(0);
     for (const n of withScripts) expect(pkg.allowScripts[n], `${n} has no allowScripts entry`).toBe(false);
   });

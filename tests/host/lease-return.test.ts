@@ -53,5 +53,7 @@ it("an engine chunk with an impossible sample rate is an engine failure, not a b
 });
 
 it("text with a lone surrogate is a 400 naming the field, before any engine runs", () => {
-  expect(() => speechRequest({ text: "abc \ud800 def." })).toThrow(expect.objectContaining({ code: "CHORUS_ERR_REQUEST_INVALID", field: "text", message: expect.stringMatching(/lone surrogate, U\+D800, at position 4/) }));
+  expect(() => speechRequest({ text: "abc \ud800 def." })).toThrow(
+    expect.objectContaining({ code: "CHORUS_ERR_REQUEST_INVALID", field: "text", message: expect.stringMatching(/lone surrogate, U\+D800, at position 4/) }),
+  );
 });

@@ -70,9 +70,16 @@ describe("plugin folders", () => {
   it("names the reason for each broken folder", () => {
     expect(readPluginFolder(folder("none", undefined))).toMatchObject({ id: "none", status: "failed", error: "no plugin.json" });
     expect(readPluginFolder(folder("badjson", "{nope"))).toMatchObject({ status: "failed", error: expect.stringMatching(/^plugin.json: /) });
-    expect(readPluginFolder(folder("badfield", { ...minimal, version: "x" }, { "index.ts": "" }))).toMatchObject({ id: "demo", status: "failed", error: expect.stringContaining("version") });
+    expect(readPluginFolder(folder("badfield", { ...minimal, version: "x" }, { "index.ts": "" }))).toMatchObject({
+      id: "demo",
+      status: "failed",
+      error: expect.stringContaining("version"),
+    });
     expect(readPluginFolder(folder("noentry", minimal))).toMatchObject({ status: "failed", error: expect.stringContaining("entry 'index.ts' not found") });
     expect(readPluginFolder(folder("escape", { ...minimal, entry: "../ok/index.ts" }))).toMatchObject({ status: "failed" });
-    expect(readPluginFolder(folder("futuresdk", { ...minimal, sdk: "9" }, { "index.ts": "" }))).toMatchObject({ status: "failed", error: "needs SDK 9; this host's SDK is 1.0.0" });
+    expect(readPluginFolder(folder("futuresdk", { ...minimal, sdk: "9" }, { "index.ts": "" }))).toMatchObject({
+      status: "failed",
+      error: "needs SDK 9; this host's SDK is 1.0.0",
+    });
   });
 });

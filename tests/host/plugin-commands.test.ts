@@ -37,7 +37,12 @@ describe("plugin commands", () => {
   it("run with their arguments (global --config removed) and their plugin's settings", async () => {
     const result = await runChorusAsync(["--config", CONFIG, "greet", "Ada", "Lovelace", "--shout"]);
     expect(result.status, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ greeting: "HELLO, ADA LOVELACE", argv: ["Ada", "Lovelace", "--shout"], settings: { politeness: 3 }, plugin: "greeter" });
+    expect(JSON.parse(result.stdout)).toEqual({
+      greeting: "HELLO, ADA LOVELACE",
+      argv: ["Ada", "Lovelace", "--shout"],
+      settings: { politeness: 3 },
+      plugin: "greeter",
+    });
     const sub = await runChorusAsync(["voices", "sync", "everyone", `--config=${CONFIG}`]);
     expect(sub.status, sub.stderr).toBe(0);
     expect(JSON.parse(sub.stdout)).toMatchObject({ greeting: "Hello, everyone", argv: ["everyone"] });

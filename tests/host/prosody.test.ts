@@ -91,10 +91,20 @@ describe("pitch on real engines", () => {
   });
 
   it("AllTalk semitones are the same factor (12 = 2) and report ignoring too", async () => {
-    const espeak = await app.inject({ method: "POST", url: "/api/tts-generate", payload: `text_input=${encodeURIComponent(TEXT)}&pitch=24`, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const espeak = await app.inject({
+      method: "POST",
+      url: "/api/tts-generate",
+      payload: `text_input=${encodeURIComponent(TEXT)}&pitch=24`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(espeak.statusCode).toBe(200);
     expect(espeak.headers["x-chorus-clamped"]).toBe("pitch=2");
-    const flite = await app.inject({ method: "POST", url: "/api/tts-generate", payload: `text_input=Hello.&pitch=12&character_voice_gen=flite:slt`, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const flite = await app.inject({
+      method: "POST",
+      url: "/api/tts-generate",
+      payload: `text_input=Hello.&pitch=12&character_voice_gen=flite:slt`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(flite.statusCode).toBe(200);
     expect(flite.headers["x-chorus-ignored"]).toBe("pitch");
   });

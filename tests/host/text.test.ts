@@ -31,8 +31,7 @@ describe("text pipeline", () => {
 
 describe("sentence splitting of long texts", () => {
   /** Intl.Segmenter over the whole text at once: what the windowed splitter must equal. */
-  const whole = (text: string) =>
-    [...new Intl.Segmenter("en", { granularity: "sentence" }).segment(text)].map((s) => s.segment.trim()).filter(Boolean);
+  const whole = (text: string) => [...new Intl.Segmenter("en", { granularity: "sentence" }).segment(text)].map((s) => s.segment.trim()).filter(Boolean);
   const pieces = [
     "The meeting is at 3:45 p.m. on Jan. 5th, 2024; bring $12.50 and 3 copies.",
     "Dr. Smith lives at 221B Baker St. in London.",
@@ -58,7 +57,10 @@ describe("sentence splitting of long texts", () => {
   it("keeps a break undecided at a window's end for the next window ('Jan. 5' vs 'Jan. 5th')", () => {
     // Put "Jan. 5th" across the 2000-character window boundary at every offset near it.
     for (let pad = 1940; pad < 2010; pad++) {
-      const filler = "Short one. ".repeat(200).slice(0, pad).replace(/\s*\S*$/, "");
+      const filler = "Short one. "
+        .repeat(200)
+        .slice(0, pad)
+        .replace(/\s*\S*$/, "");
       const text = `${filler} The meeting is on Jan. 5th, at noon. Bring copies.`;
       expect(splitSentences(text)).toEqual(whole(text));
     }

@@ -58,7 +58,10 @@ describe("failure containment", () => {
     expect(error(res).code).toBe("CHORUS_ERR_ENGINE_UNAVAILABLE");
     expect((await engine(server, "throws-on-load"))!.errors.join(" ")).toContain("weights.bin is corrupt");
     // The log line reaches the test over the server's stdout, possibly after the response.
-    const logged = await waitFor(() => server.logs.find((l) => JSON.stringify(l).includes("weights.bin is corrupt") && JSON.stringify(l).includes("throws-on-load")), "the load failure in the log");
+    const logged = await waitFor(
+      () => server.logs.find((l) => JSON.stringify(l).includes("weights.bin is corrupt") && JSON.stringify(l).includes("throws-on-load")),
+      "the load failure in the log",
+    );
     expect(JSON.stringify(logged)).toContain("throws-on-load");
   });
 

@@ -22,7 +22,11 @@ it("copying examples/plugins/sam into the plugins folder installs it, and it spe
   fs.cpSync(path.join(ROOT, "examples/plugins/sam"), path.join(pluginsDir, "sam"), { recursive: true });
   await waitFor(async () => (await engine(server, "sam"))?.version === "1.0.0", "SAM to be registered");
   const text = "Hello there. I am the software automatic mouth, speaking through Chorus.";
-  const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ engine: "sam", text, voice: "little-robot" }) });
+  const res = await fetch(`${server.url}/api/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ engine: "sam", text, voice: "little-robot" }),
+  });
   expect(res.status).toBe(200);
   expect(res.headers.get("x-chorus-voice")).toBe("little-robot");
   const wav = decodeWav(Buffer.from(await res.arrayBuffer()));

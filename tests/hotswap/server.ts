@@ -42,7 +42,11 @@ export async function startServer(options: { pluginDirs: string[]; dataDir?: str
     CHORUS_SCHEDULER__DEVICES__GPUS: "off",
     ...options.env,
   };
-  const child = spawn(process.execPath, [path.join(ROOT, "core/cli/chorus.mjs"), "serve", "--port", "0"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [path.join(ROOT, "core/cli/chorus.mjs"), "serve", "--port", "0"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const logs: Record<string, unknown>[] = [];
   let buffered = "";
   const url = await new Promise<string>((resolve, reject) => {
@@ -84,7 +88,9 @@ export async function startServer(options: { pluginDirs: string[]; dataDir?: str
   };
 }
 
-export async function engines(server: TestServer): Promise<{ default: string; engines: { id: string; version: string | null; state: string; errors: string[]; generation: number }[] }> {
+export async function engines(
+  server: TestServer,
+): Promise<{ default: string; engines: { id: string; version: string | null; state: string; errors: string[]; generation: number }[] }> {
   const res = await fetch(`${server.url}/api/engines`);
   return (await res.json()) as never;
 }
@@ -94,7 +100,11 @@ export async function engine(server: TestServer, id: string) {
 }
 
 export async function speak(server: TestServer, body: Record<string, unknown>): Promise<{ status: number; rate: number; bytes: number; body: Buffer }> {
-  const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ format: "pcm", ...body }) });
+  const res = await fetch(`${server.url}/api/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ format: "pcm", ...body }),
+  });
   const buf = Buffer.from(await res.arrayBuffer());
   return { status: res.status, rate: Number(res.headers.get("x-sample-rate")), bytes: buf.length, body: buf };
 }

@@ -20,7 +20,11 @@ const post = (url: string) => fetch(`${server.url}${url}`, { method: "POST" });
 const defaultEngine = async () => (await engines(server)).default;
 
 async function speakDefault(engine?: string): Promise<string | null> {
-  const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "Switch.", engine }) });
+  const res = await fetch(`${server.url}/api/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text: "Switch.", engine }),
+  });
   await res.arrayBuffer();
   expect(res.status).toBe(200);
   return res.headers.get("x-chorus-engine");

@@ -88,10 +88,20 @@ describe("inference", () => {
   });
 
   it("rejects speakers out of range or unknown with ENGINE_BAD_OPTION naming the option", async () => {
-    const attempt = (options: Record<string, unknown>, voice = "test-multi") => collect(engine.synthesize(request("Hi.", voice, { options }), new AbortController().signal));
-    await expect(attempt({ speakerId: 4 })).rejects.toMatchObject({ code: "ENGINE_BAD_OPTION", message: expect.stringMatching(/^options\.speakerId: speaker 4 is out of range.*0-3/) });
-    await expect(attempt({ speaker: "zed" })).rejects.toMatchObject({ code: "ENGINE_BAD_OPTION", message: expect.stringMatching(/^options\.speaker: unknown speaker 'zed'.*alice/) });
-    await expect(attempt({ speaker: "1" }, "test-single")).rejects.toMatchObject({ code: "ENGINE_BAD_OPTION", message: expect.stringMatching(/single speaker/) });
+    const attempt = (options: Record<string, unknown>, voice = "test-multi") =>
+      collect(engine.synthesize(request("Hi.", voice, { options }), new AbortController().signal));
+    await expect(attempt({ speakerId: 4 })).rejects.toMatchObject({
+      code: "ENGINE_BAD_OPTION",
+      message: expect.stringMatching(/^options\.speakerId: speaker 4 is out of range.*0-3/),
+    });
+    await expect(attempt({ speaker: "zed" })).rejects.toMatchObject({
+      code: "ENGINE_BAD_OPTION",
+      message: expect.stringMatching(/^options\.speaker: unknown speaker 'zed'.*alice/),
+    });
+    await expect(attempt({ speaker: "1" }, "test-single")).rejects.toMatchObject({
+      code: "ENGINE_BAD_OPTION",
+      message: expect.stringMatching(/single speaker/),
+    });
   });
 
   it("maps speed to length_scale (base / speed) and honours lengthScale", async () => {
@@ -282,7 +292,8 @@ describe("errors", () => {
       const chunks = await collect(gpu.synthesize(request("On the GPU profile.", "test-single", { options: quiet }), new AbortController().signal));
       expect(chunks).toHaveLength(1);
       const opened = log.find((l) => l.msg.includes("opened voice"))!;
-      if (opened.extra?.provider === "cpu") expect(log.some((l) => l.level === "warn" && /CUDA (execution provider unavailable|provider library installed)/.test(l.msg))).toBe(true);
+      if (opened.extra?.provider === "cpu")
+        expect(log.some((l) => l.level === "warn" && /CUDA (execution provider unavailable|provider library installed)/.test(l.msg))).toBe(true);
       else expect(opened.extra?.provider).toBe("cuda");
     } finally {
       await gpu.unload();

@@ -137,7 +137,10 @@ describe("phoneme ids equal piper-phonemize's", () => {
       runChorusAsync(["phonemize", "--voice-config", EN_CONFIG], { input: english }),
       runChorusAsync(["phonemize", "--voice-config", DE_CONFIG, german]),
     ]);
-    for (const [result, text, voice] of [[en, english, "en-us"], [de, german, "de"]] as const) {
+    for (const [result, text, voice] of [
+      [en, english, "en-us"],
+      [de, german, "de"],
+    ] as const) {
       expect(result.status, result.stderr).toBe(0);
       const printed = JSON.parse(result.stdout) as Printed;
       const reference = await referencePhonemize(text, voice);

@@ -100,7 +100,10 @@ describe("ids", () => {
     const map = { "^": [5], _: [7], $: [6], a: [10], b: [11, 12] };
     const missing = new Map<string, number>();
     expect(phonemesToIds(["a", "x", "b", "x", "y"], map, missing)).toEqual([5, 7, 10, 7, 11, 12, 7, 6]);
-    expect([...missing]).toEqual([["x", 2], ["y", 1]]);
+    expect([...missing]).toEqual([
+      ["x", 2],
+      ["y", 1],
+    ]);
   });
 
   it("the text phoneme type case-folds (full folding, as uni-algo's to_casefold_utf8), not just lower-cases", () => {
@@ -119,7 +122,7 @@ describe("ids", () => {
       num_symbols: 256,
       num_speakers: 1,
       phoneme_type: "text",
-      phoneme_map: { "ɹ": ["r"] },
+      phoneme_map: { ɹ: ["r"] },
       phoneme_id_map: defaultMap,
     });
     expect(textPhonemes("Écho")).toEqual([["e", "\u0301", "c", "h", "o"]]);

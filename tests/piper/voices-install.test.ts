@@ -137,7 +137,10 @@ describe("voices install", () => {
       ranges.push(range);
       if (range) {
         const start = Number(/^bytes=(\d+)-$/.exec(range)![1]);
-        return new Response(Uint8Array.from(model.subarray(start)), { status: 206, headers: { "content-range": `bytes ${start}-${model.length - 1}/${model.length}` } });
+        return new Response(Uint8Array.from(model.subarray(start)), {
+          status: 206,
+          headers: { "content-range": `bytes ${start}-${model.length - 1}/${model.length}` },
+        });
       }
       let sent = false;
       const body = new ReadableStream<Uint8Array>({
@@ -166,7 +169,9 @@ describe("voices install", () => {
 
   it("rejects a SHA-256 mismatch and leaves nothing behind (no voice, no staged files)", async () => {
     const dir = tempDir();
-    await expect(installVoice({ source: `${base}${MODEL_PATH}`, dir, sha256: "0".repeat(64) })).rejects.toThrow(/SHA-256 mismatch.*expected 0{64}, got [0-9a-f]{64}/);
+    await expect(installVoice({ source: `${base}${MODEL_PATH}`, dir, sha256: "0".repeat(64) })).rejects.toThrow(
+      /SHA-256 mismatch.*expected 0{64}, got [0-9a-f]{64}/,
+    );
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
@@ -219,7 +224,9 @@ describe("voices install", () => {
   });
 
   it("turns voice names and /blob/ URLs into the collection's download URLs", async () => {
-    expect(voiceNameToUrl("en_US-lessac-medium")).toBe("https://huggingface.co/rhasspy/piper-voices/resolve/main/en/en_US/lessac/medium/en_US-lessac-medium.onnx");
+    expect(voiceNameToUrl("en_US-lessac-medium")).toBe(
+      "https://huggingface.co/rhasspy/piper-voices/resolve/main/en/en_US/lessac/medium/en_US-lessac-medium.onnx",
+    );
     expect(resolveSource("https://huggingface.co/rhasspy/piper-voices/blob/main/de/de_DE/thorsten/high/de_DE-thorsten-high.onnx.json")).toMatchObject({
       model: "https://huggingface.co/rhasspy/piper-voices/resolve/main/de/de_DE/thorsten/high/de_DE-thorsten-high.onnx",
       config: "https://huggingface.co/rhasspy/piper-voices/resolve/main/de/de_DE/thorsten/high/de_DE-thorsten-high.onnx.json",

@@ -76,7 +76,11 @@ describe("Python engine containment", () => {
     expect(Math.abs(res.bytes - reference.bytes) / reference.bytes).toBeLessThan(0.1);
     expect(res.bytes).toBe(reference.bytes);
     // The log lines come over the server's stdout, which may be read after the response.
-    const resumed = await waitFor(() => server.logs.slice(mark).find((l) => l.reason === "resumed_after_hang" && l.engine === "misbehaving-py"), 5000, "the resumed_after_hang decision").catch((err: Error) => {
+    const resumed = await waitFor(
+      () => server.logs.slice(mark).find((l) => l.reason === "resumed_after_hang" && l.engine === "misbehaving-py"),
+      5000,
+      "the resumed_after_hang decision",
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; logs since the request: ${JSON.stringify(server.logs.slice(mark).map((l) => [l.reason, l.msg, l.detail]))}`);
     });
     const logs = server.logs.slice(mark);
@@ -113,7 +117,11 @@ describe("Python engine containment", () => {
   });
 
   it("re-places a request down the chain when Python raises OutOfMemoryError on the GPU, learning the size", async () => {
-    const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ engine: "misbehaving-py", text: words(3), format: "pcm", options: { mode: "oom" } }) });
+    const res = await fetch(`${server.url}/api/speech`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ engine: "misbehaving-py", text: words(3), format: "pcm", options: { mode: "oom" } }),
+    });
     expect(res.status).toBe(200);
     // The engine's own CPU profile spoke after its GPU profile ran out of memory.
     expect([res.headers.get("x-chorus-engine"), res.headers.get("x-chorus-profile")]).toEqual(["misbehaving-py", "cpu"]);
@@ -135,11 +143,18 @@ describe("Python engine containment", () => {
     expect(first).toMatchObject({ status: 200, rate: 16000 });
     const before = (await engine(server, "swap-py"))!.generation;
     fs.writeFileSync(path.join(dir, "engine.py"), fs.readFileSync(path.join(dir, "engine.py"), "utf8").replace("RATE = 16000", "RATE = 22050"));
-    fs.writeFileSync(manifestFile, JSON.stringify({ ...manifest, id: "swap-py", version: "2.0.0", capabilities: { streaming: true, sampleRates: [22050], sentenceSplitting: "engine" } }));
-    const swapped = await waitFor(async () => {
-      const e = await engine(server, "swap-py");
-      return e?.version === "2.0.0" && e.state !== "needs setup" ? e : undefined;
-    }, 10_000, "version 2.0.0");
+    fs.writeFileSync(
+      manifestFile,
+      JSON.stringify({ ...manifest, id: "swap-py", version: "2.0.0", capabilities: { streaming: true, sampleRates: [22050], sentenceSplitting: "engine" } }),
+    );
+    const swapped = await waitFor(
+      async () => {
+        const e = await engine(server, "swap-py");
+        return e?.version === "2.0.0" && e.state !== "needs setup" ? e : undefined;
+      },
+      10_000,
+      "version 2.0.0",
+    );
     expect(swapped.generation).toBeGreaterThan(before);
     const second = await speak(server, { engine: "swap-py", text: words(2) });
     expect(second).toMatchObject({ status: 200, rate: 22050, bytes: 2 * Math.floor(22050 / 20) * 2 });
@@ -153,7 +168,10 @@ describe("Python engine containment", () => {
     expect(res.stdout).toContain("misbehaving-py: all checks passed");
     const fresh = path.join(pluginsDir, "fresh-py");
     fs.cpSync(FIXTURE, fresh, { recursive: true });
-    fs.writeFileSync(path.join(fresh, "plugin.json"), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(fresh, "plugin.json"), "utf8")), id: "fresh-py" }));
+    fs.writeFileSync(
+      path.join(fresh, "plugin.json"),
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(fresh, "plugin.json"), "utf8")), id: "fresh-py" }),
+    );
     const unset = await runChorusAsync(["plugin", "check", fresh], { env });
     expect(unset.status).toBe(1);
     expect(unset.stdout).toContain("FAIL python environment: engine 'fresh-py' needs setup (no environment yet); run: chorus plugin setup fresh-py");

@@ -33,7 +33,17 @@ describe("environment status and plan", () => {
     fs.writeFileSync(path.join(dir, "bin", "python"), "");
     expect(envStatus(spec(["numpy"]), root)).toMatchObject({ state: "missing", reason: "environment setup did not finish" });
     const now = new Date().toISOString();
-    writeRecord(dir, { id: "demo-py", requirementsHash: requirementsHash(spec(["numpy"])), python: { version: "3.11.7", executable: "python3" }, torch: null, requirements: ["numpy"], installer: "pip", installed: [], createdAt: now, updatedAt: now });
+    writeRecord(dir, {
+      id: "demo-py",
+      requirementsHash: requirementsHash(spec(["numpy"])),
+      python: { version: "3.11.7", executable: "python3" },
+      torch: null,
+      requirements: ["numpy"],
+      installer: "pip",
+      installed: [],
+      createdAt: now,
+      updatedAt: now,
+    });
     expect(envStatus(spec(["numpy"]), root).state).toBe("ready");
     expect(pythonFor(spec(["numpy"]), root)).toBe(path.join(dir, "bin", "python"));
     expect(envStatus(spec(["numpy", "scipy"]), root)).toMatchObject({ state: "stale", reason: "the plugin's requirements changed since setup" });
@@ -64,9 +74,15 @@ describe("environment status and plan", () => {
       ["uv", "venv", "--python", plan.interpreter.executable, dir],
       ["uv", "pip", "install", "--python", path.join(dir, "bin", "python"), "numpy>=1.24"],
     ]);
-    expect(() => makePlan(spec([]), { root, installer: "pip", torchIndexUrl: "", python: "/nonexistent/python3" })).toThrow("Python '/nonexistent/python3' does not run");
-    expect(() => makePlan({ ...spec([]), python: { version: ">=9.0", requirements: [] } }, { root, installer: "pip", torchIndexUrl: "", python: "python3" })).toThrow(/does not satisfy the plugin's '>=9.0'/);
-    expect(() => makePlan({ ...spec([]), python: { version: ">=9.0", requirements: [] } }, { root, installer: "pip", torchIndexUrl: "" })).toThrow(/no Python satisfying '>=9.0': found 3\./);
+    expect(() => makePlan(spec([]), { root, installer: "pip", torchIndexUrl: "", python: "/nonexistent/python3" })).toThrow(
+      "Python '/nonexistent/python3' does not run",
+    );
+    expect(() =>
+      makePlan({ ...spec([]), python: { version: ">=9.0", requirements: [] } }, { root, installer: "pip", torchIndexUrl: "", python: "python3" }),
+    ).toThrow(/does not satisfy the plugin's '>=9.0'/);
+    expect(() => makePlan({ ...spec([]), python: { version: ">=9.0", requirements: [] } }, { root, installer: "pip", torchIndexUrl: "" })).toThrow(
+      /no Python satisfying '>=9.0': found 3\./,
+    );
   });
 
   it("ManagedPython gives a tool the Python of its own environment, built on first use", async () => {

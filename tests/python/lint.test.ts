@@ -21,7 +21,14 @@ describe("Python lint", () => {
       (line) => lines.push(line),
     );
     const bin = path.dirname(python);
-    const targets = ["packages/sdk-python", "engines/xtts", "examples/plugins/formant-py", "examples/plugin-template-python", "tests/python/fixtures", "tests/xtts/standin"];
+    const targets = [
+      "packages/sdk-python",
+      "engines/xtts",
+      "examples/plugins/formant-py",
+      "examples/plugin-template-python",
+      "tests/python/fixtures",
+      "tests/xtts/standin",
+    ];
     const ruff = spawnSync(path.join(bin, "ruff"), ["check", "--config", CONFIG, ...targets], { cwd: ROOT, encoding: "utf8" });
     expect(ruff.status, ruff.stdout + ruff.stderr + lines.join("\n")).toBe(0);
     const mypy = spawnSync(path.join(bin, "mypy"), ["--config-file", CONFIG, "chorus_sdk"], { cwd: path.join(ROOT, "packages/sdk-python"), encoding: "utf8" });

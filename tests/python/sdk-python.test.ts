@@ -13,7 +13,12 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const SDK = path.join(ROOT, "packages/sdk-python");
 
 function unittest(dir: string) {
-  return spawnSync("python3", ["-m", "unittest", "discover", "-s", dir, "-t", dir], { cwd: dir, encoding: "utf8", env: { ...process.env, PYTHONPATH: `${SDK}${path.delimiter}${dir}`, PYTHONDONTWRITEBYTECODE: "1" }, timeout: 120_000 });
+  return spawnSync("python3", ["-m", "unittest", "discover", "-s", dir, "-t", dir], {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, PYTHONPATH: `${SDK}${path.delimiter}${dir}`, PYTHONDONTWRITEBYTECODE: "1" },
+    timeout: 120_000,
+  });
 }
 
 describe("Python SDK", () => {

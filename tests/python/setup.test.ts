@@ -28,13 +28,21 @@ beforeAll(async () => {
   const bad = path.join(pluginsDir, "badreq-py");
   fs.cpSync(path.join(ROOT, "examples/plugins/formant-py"), bad, { recursive: true });
   const manifest = JSON.parse(fs.readFileSync(path.join(bad, "plugin.json"), "utf8")) as Record<string, unknown>;
-  fs.writeFileSync(path.join(bad, "plugin.json"), JSON.stringify({ ...manifest, id: "badreq-py", python: { requirements: ["chorus-no-such-package-xyz==9.9.9"] } }));
+  fs.writeFileSync(
+    path.join(bad, "plugin.json"),
+    JSON.stringify({ ...manifest, id: "badreq-py", python: { requirements: ["chorus-no-such-package-xyz==9.9.9"] } }),
+  );
   // A machine without an NVIDIA GPU, wherever the tests run: nvidia-smi fails.
   const bin = tempDir("py-bin");
   fs.writeFileSync(path.join(bin, "nvidia-smi"), "#!/bin/sh\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n", { mode: 0o755 });
   // PIP_RETRIES=0: where the public index is unreachable (this machine), pip does not back off 5 times per package.
   env = {
-    PATH: `${bin}${path.delimiter}${process.env.PATH}`, CHORUS_ENGINES__DIRS: JSON.stringify(["engines", pluginsDir]), CHORUS_PYTHON__ENVS_DIR: envsDir, CHORUS_DATA_DIR: tempDir("py-data"), PIP_RETRIES: "0" };
+    PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+    CHORUS_ENGINES__DIRS: JSON.stringify(["engines", pluginsDir]),
+    CHORUS_PYTHON__ENVS_DIR: envsDir,
+    CHORUS_DATA_DIR: tempDir("py-data"),
+    PIP_RETRIES: "0",
+  };
   server = await startServer({ pluginDirs: [pluginsDir], env: { CHORUS_PYTHON__ENVS_DIR: envsDir } });
 });
 afterAll(async () => {
@@ -45,9 +53,15 @@ const errorOf = (res: { body: Buffer }) => (JSON.parse(res.body.toString()) as {
 
 describe("Python plugin setup", () => {
   it("lists the example as 'needs setup' with the command, and refuses speech with it, before setup", async () => {
-    const listed = (await (await fetch(`${server.url}/api/engines`)).json()) as { engines: { id: string; state: string; runtime: string; setup?: { command: string; reason: string } }[] };
+    const listed = (await (await fetch(`${server.url}/api/engines`)).json()) as {
+      engines: { id: string; state: string; runtime: string; setup?: { command: string; reason: string } }[];
+    };
     const formant = listed.engines.find((e) => e.id === "formant-py")!;
-    expect(formant).toMatchObject({ state: "needs setup", runtime: "python", setup: { command: "chorus plugin setup formant-py", reason: "no environment yet" } });
+    expect(formant).toMatchObject({
+      state: "needs setup",
+      runtime: "python",
+      setup: { command: "chorus plugin setup formant-py", reason: "no environment yet" },
+    });
     const res = await speak(server, { engine: "formant-py", text: "hello there" });
     expect(res.status).toBe(503);
     expect(errorOf(res)).toMatchObject({ code: "CHORUS_ERR_ENGINE_UNAVAILABLE" });
@@ -63,7 +77,9 @@ describe("Python plugin setup", () => {
     expect(res.stdout).toContain("requirements: numpy>=1.24");
     expect(res.stdout).toContain("torch:        not needed");
     expect(res.stdout).toContain(`-m venv ${path.join(envsDir, "formant-py")}`);
-    expect(res.stdout).toContain(`${path.join(envsDir, "formant-py", "bin", "python")} -m pip install --progress-bar off -r ${path.join(pluginsDir, "formant-py", "requirements.txt")}`);
+    expect(res.stdout).toContain(
+      `${path.join(envsDir, "formant-py", "bin", "python")} -m pip install --progress-bar off -r ${path.join(pluginsDir, "formant-py", "requirements.txt")}`,
+    );
     expect(res.stdout).toContain("dry run: nothing was changed");
     expect(fs.existsSync(path.join(envsDir, "formant-py"))).toBe(false);
   });
@@ -74,14 +90,23 @@ describe("Python plugin setup", () => {
     expect(res.stdout).toContain("[1/2] create a virtual environment with Python");
     expect(res.stdout).toContain("[2/2] install the requirements of requirements.txt");
     expect(res.stdout).toMatch(/Successfully installed .*numpy/);
-    const record = JSON.parse(fs.readFileSync(path.join(envsDir, "formant-py", "chorus-env.json"), "utf8")) as { requirementsHash: string; python: { version: string }; installed: string[]; torch: unknown };
+    const record = JSON.parse(fs.readFileSync(path.join(envsDir, "formant-py", "chorus-env.json"), "utf8")) as {
+      requirementsHash: string;
+      python: { version: string };
+      installed: string[];
+      torch: unknown;
+    };
     expect(record.requirementsHash).toMatch(/^[0-9a-f]{16}$/);
     expect(record.installed.some((l) => /^numpy==/.test(l))).toBe(true);
     expect(record.torch).toBeNull();
     expect((await engine(server, "formant-py"))!.state).toBe("available");
 
     const text = "Hello from a Python engine, running in its own environment.";
-    const wav = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ engine: "formant-py", text, format: "wav" }) });
+    const wav = await fetch(`${server.url}/api/speech`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ engine: "formant-py", text, format: "wav" }),
+    });
     expect(wav.status).toBe(200);
     const decoded = decodeWav(Buffer.from(await wav.arrayBuffer()));
     expect(decoded.sampleRate).toBe(16000);
@@ -125,7 +150,9 @@ describe("setup plans for torch engines", () => {
     expect(res.stdout).toMatch(/^ {2}python: +3\.1[0-3]\.\d+ /m); // the manifest asks for >=3.10,<3.14
     expect(res.stdout).toContain("torch:        torch>=2.1,<2.9 torchaudio>=2.1,<2.9, cpu build (auto: no NVIDIA GPU found (nvidia-smi))");
     expect(res.stdout).toContain("requirements: coqui-tts[languages]>=0.27,<0.28");
-    expect(res.stdout).toContain("optional:     deepspeed (not installed by setup; profile gpu-deepspeed is offered only where it imports, checked after setup)");
+    expect(res.stdout).toContain(
+      "optional:     deepspeed (not installed by setup; profile gpu-deepspeed is offered only where it imports, checked after setup)",
+    );
     expect(res.stdout).toContain("dry run: nothing was changed");
   });
 
@@ -135,7 +162,18 @@ describe("setup plans for torch engines", () => {
     fs.writeFileSync(path.join(dir, "engine.py"), "def create(context):\n    raise RuntimeError('never booted here')\n");
     fs.writeFileSync(
       path.join(dir, "plugin.json"),
-      JSON.stringify({ id: "torchy-py", name: "Torchy", version: "0.1.0", runtime: "python", entry: "engine.py", python: { version: ">=3.10,<3.14", requirements: ["coqui-tts[languages]>=0.27,<0.28"], torch: { build: "auto", cuda: "cu128", version: ">=2.1,<2.9", packages: ["torch", "torchaudio"] } } }),
+      JSON.stringify({
+        id: "torchy-py",
+        name: "Torchy",
+        version: "0.1.0",
+        runtime: "python",
+        entry: "engine.py",
+        python: {
+          version: ">=3.10,<3.14",
+          requirements: ["coqui-tts[languages]>=0.27,<0.28"],
+          torch: { build: "auto", cuda: "cu128", version: ">=2.1,<2.9", packages: ["torch", "torchaudio"] },
+        },
+      }),
     );
     const cuda = await chorus("plugin", "setup", "torchy-py", "--dry-run", "--torch", "cuda");
     expect(cuda.status, cuda.stderr).toBe(0);

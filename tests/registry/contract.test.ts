@@ -38,7 +38,10 @@ function hostOver(root: string, overrides: Record<string, unknown> = {}): Host {
 describe("the load context", () => {
   it("carries the device the scheduler chose: cuda:1 on a simulated two-GPU machine", async () => {
     // cuda:0 is too small for the 4000 MB profile, so the scheduler must book cuda:1.
-    const simulated = [{ name: "small", totalMb: 2048 }, { name: "big", totalMb: 16384 }];
+    const simulated = [
+      { name: "small", totalMb: 2048 },
+      { name: "big", totalMb: 16384 },
+    ];
     const root = rootWith();
     const host = hostOver(root, { engines: { dirs: [root], default: "where", settings: { where: { repeat: 2 } } }, scheduler: { devices: { simulated } } });
     const [voice] = await host.pipeline.voices("where");
@@ -98,7 +101,16 @@ describe("sdk range", () => {
 
 describe("manifest defaults", () => {
   it("the SDK's manifestWithDefaults (for the harness) agrees with the host's schema on every shipped manifest", () => {
-    const dirs = ["engines/espeak", "engines/flite", "engines/piper", "examples/plugin-template", "examples/plugins/sam", "examples/plugins/espeak-cli", "tests/registry/fixtures/where", "tests/registry/fixtures/flood"];
+    const dirs = [
+      "engines/espeak",
+      "engines/flite",
+      "engines/piper",
+      "examples/plugin-template",
+      "examples/plugins/sam",
+      "examples/plugins/espeak-cli",
+      "tests/registry/fixtures/where",
+      "tests/registry/fixtures/flood",
+    ];
     for (const dir of dirs) {
       const raw = JSON.parse(fs.readFileSync(path.join(ROOT, dir, "plugin.json"), "utf8"));
       expect(manifestWithDefaults(raw), dir).toEqual(ManifestSchema.parse(raw));

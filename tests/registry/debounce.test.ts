@@ -17,7 +17,14 @@ const touch = (rel: string) => watcher["touched"](path.join(root, rel));
 beforeEach(() => {
   vi.useFakeTimers();
   reports = [];
-  watcher = new PluginWatcher({ roots: [root], debounceMs: 100, onFolder: (dir) => reports.push(dir), onError: (err) => { throw err; } });
+  watcher = new PluginWatcher({
+    roots: [root],
+    debounceMs: 100,
+    onFolder: (dir) => reports.push(dir),
+    onError: (err) => {
+      throw err;
+    },
+  });
 });
 afterEach(async () => {
   await watcher.close();

@@ -26,7 +26,13 @@ async function started(patch: Partial<Manifest> = {}, restart: Partial<RestartPo
   const host = new EngineHost({ manifest, pluginDir: path.join(FIXTURES, "misbehaves"), log, restart: { initialDelayMs: 40, ...restart }, pingTimeoutMs });
   hosts.push(host);
   await host.start();
-  await host.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: path.join(FIXTURES, "misbehaves"), settings, dataDir: tempDir("eh") });
+  await host.load({
+    profile: manifest.resources.profiles[0]!,
+    device: { kind: "cpu", index: 0, simulated: false },
+    pluginDir: path.join(FIXTURES, "misbehaves"),
+    settings,
+    dataDir: tempDir("eh"),
+  });
   return { host, lines };
 }
 

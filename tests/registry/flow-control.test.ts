@@ -39,13 +39,21 @@ describe.each(["worker", "process"] as const)("flow control (%s isolation)", (is
     const host = new EngineHost({ manifest, pluginDir: FLOOD, log });
     cleanups.push(() => host.terminate());
     await host.start();
-    await host.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: FLOOD, settings: {}, dataDir: tempDir("flood") });
+    await host.load({
+      profile: manifest.resources.profiles[0]!,
+      device: { kind: "cpu", index: 0, simulated: false },
+      pluginDir: FLOOD,
+      settings: {},
+      dataDir: tempDir("flood"),
+    });
     const controller = new AbortController();
     const chunks = host.synthesize(request, controller.signal);
     const first = await chunks.next(); // then the reader stops
     expect(first.value!.samples.byteLength).toBe(MAX_CHUNK_BYTES); // the runtime split the 1 MiB chunk
     const window = INITIAL_CREDITS * MAX_CHUNK_BYTES;
-    await until(() => synthesisQueuedBytes() === window, 20_000, "the credit window to fill").catch((e) => { throw new Error(`${e.message}: queued ${synthesisQueuedBytes()}`); });
+    await until(() => synthesisQueuedBytes() === window, 20_000, "the credit window to fill").catch((e) => {
+      throw new Error(`${e.message}: queued ${synthesisQueuedBytes()}`);
+    });
     const yielded = yieldedBy(await host.listVoices());
     expect(synthesisQueuedBytes()).toBe(window); // nothing beyond the window arrived meanwhile
     // INITIAL_CREDITS + 1 pieces of 256 KiB sent (the first one was read): the generator was
@@ -55,10 +63,12 @@ describe.each(["worker", "process"] as const)("flow control (%s isolation)", (is
     await expect(chunks.next()).rejects.toMatchObject({ name: "AbortError" });
     expect(synthesisQueuedBytes()).toBe(0);
     if (isolation === "process") {
-      expect(lines).toEqual(expect.arrayContaining([
-        expect.objectContaining({ stream: "stdout", level: 30, msg: "flood: printed on stdout" }),
-        expect.objectContaining({ stream: "stderr", level: 40, msg: "flood: printed on stderr" }),
-      ]));
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ stream: "stdout", level: 30, msg: "flood: printed on stdout" }),
+          expect.objectContaining({ stream: "stderr", level: 40, msg: "flood: printed on stderr" }),
+        ]),
+      );
     }
   });
 
@@ -73,7 +83,9 @@ describe.each(["worker", "process"] as const)("flow control (%s isolation)", (is
     cleanups.unshift(() => stream.chunks.return(undefined));
     const held = () => readAheadBytes() + synthesisQueuedBytes();
     const expected = DEFAULT_READ_AHEAD.streamBytes + INITIAL_CREDITS * MAX_CHUNK_BYTES;
-    await until(() => held() === expected, 30_000, "the read-ahead and the credit window to fill").catch((e) => { throw new Error(`${e.message}: ${readAheadBytes()} + ${synthesisQueuedBytes()}`); });
+    await until(() => held() === expected, 30_000, "the read-ahead and the credit window to fill").catch((e) => {
+      throw new Error(`${e.message}: ${readAheadBytes()} + ${synthesisQueuedBytes()}`);
+    });
     const lease = await chorus.scheduler.acquire({ engineId: "flood", fallback: false });
     const yielded = yieldedBy(await lease.engine.listVoices());
     lease.release();

@@ -4,7 +4,15 @@
  * accept, byte for byte.
  */
 import { describe, expect, it } from "vitest";
-import { FrameDecoder, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES, ProtocolError, encodeFrame, payloadToSamples, samplesToPayload } from "../../core/registry/framing.ts";
+import {
+  FrameDecoder,
+  MAX_HEADER_BYTES,
+  MAX_PAYLOAD_BYTES,
+  ProtocolError,
+  encodeFrame,
+  payloadToSamples,
+  samplesToPayload,
+} from "../../core/registry/framing.ts";
 
 const bytes = (parts: Buffer[]) => Buffer.concat(parts);
 
@@ -12,7 +20,9 @@ describe("framing", () => {
   it("encodes a header line and a payload exactly as documented", () => {
     const samples = Int16Array.from([1000, -1000, 0, 10000]);
     const frame = bytes(encodeFrame({ type: "chunk", id: 7, sampleRate: 22050 }, samplesToPayload(samples)));
-    expect(frame.toString("latin1")).toBe(`{"type":"chunk","id":7,"sampleRate":22050,"payloadLength":8}\n${Buffer.from([0xe8, 0x03, 0x18, 0xfc, 0, 0, 0x10, 0x27]).toString("latin1")}`);
+    expect(frame.toString("latin1")).toBe(
+      `{"type":"chunk","id":7,"sampleRate":22050,"payloadLength":8}\n${Buffer.from([0xe8, 0x03, 0x18, 0xfc, 0, 0, 0x10, 0x27]).toString("latin1")}`,
+    );
     expect(bytes(encodeFrame({ type: "ping", id: 1 })).toString()).toBe('{"type":"ping","id":1}\n');
   });
 

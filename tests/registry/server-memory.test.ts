@@ -12,7 +12,11 @@ function setup(ceilingMb = 1000) {
   const stopped: { label: string; detail: string; estimateMb: number }[] = [];
   let finish: () => void = () => {};
   const worker = (label: string) =>
-    watch.register({ label, stop: (detail, estimateMb) => (stopped.push({ label, detail, estimateMb }), new Promise<void>((r) => (finish = r))) }, ceilingMb, 3_600_000);
+    watch.register(
+      { label, stop: (detail, estimateMb) => (stopped.push({ label, detail, estimateMb }), new Promise<void>((r) => (finish = r))) },
+      ceilingMb,
+      3_600_000,
+    );
   return { watch, stopped, worker, setRss: (mb: number) => (rss = mb), finish: () => finish() };
 }
 
@@ -31,7 +35,9 @@ describe("server memory ceiling", () => {
     watch.check();
     expect(stopped.map((s) => s.label)).toEqual(["flood"]);
     expect(stopped[0]!.estimateMb).toBe(10 + 750);
-    expect(stopped[0]!.detail).toMatch(/resident memory \(950 MB\) passed 90 % of its ceiling of 1000 MB .*an estimated 760 MB \(it reported 10 MB \d+ ms ago; the server grew by 750 MB since\)/);
+    expect(stopped[0]!.detail).toMatch(
+      /resident memory \(950 MB\) passed 90 % of its ceiling of 1000 MB .*an estimated 760 MB \(it reported 10 MB \d+ ms ago; the server grew by 750 MB since\)/,
+    );
     // while the stopped worker is on its way out, nobody else is judged
     watch.check();
     expect(stopped).toHaveLength(1);

@@ -50,7 +50,10 @@ describe("PCM across the worker boundary", () => {
       });
     });
     const ready = new Promise<void>((resolve) => hostSide.once("message", (m: EngineToHost) => m.type === "ready" && resolve()));
-    void runEngine({ manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href }, portChannel(watched, () => {}));
+    void runEngine(
+      { manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href },
+      portChannel(watched, () => {}),
+    );
     await ready;
     const synthesize: HostToEngine = { type: "synthesize", id: 1, request: { text: "one two", voice: "a", speed: 1, pitch: 1, options: {} }, credits: 64 };
     hostSide.postMessage(synthesize);

@@ -124,7 +124,9 @@ describe("registry hot swap", () => {
     fs.rmSync(dir, { recursive: true });
     await until(() => changes.find((c) => c.kind === "removed"), 5000, "the removal");
     expect(registry.get("tone")).toBeUndefined();
-    await expect(registry.startEngine("tone", { name: "cpu", device: "cpu", precision: "fp32", vramMb: 0, transientVramMb: 0, ramMb: 0, loadSeconds: 1, maxParallel: 1 })).rejects.toThrow("not available");
+    await expect(
+      registry.startEngine("tone", { name: "cpu", device: "cpu", precision: "fp32", vramMb: 0, transientVramMb: 0, ramMb: 0, loadSeconds: 1, maxParallel: 1 }),
+    ).rejects.toThrow("not available");
   });
 
   it("records an invalid new plugin as failed, and a duplicate id until its owner goes", async () => {
@@ -137,7 +139,10 @@ describe("registry hot swap", () => {
     install("tone", root, "b-tone");
     await until(() => registry.get("bad") && registry.list().length === 3, 5000, "both folders");
     expect(registry.get("bad")).toMatchObject({ status: "failed", error: expect.stringContaining("invalid plugin.json") });
-    expect(registry.list().find((e) => e.dir.endsWith("b-tone"))).toMatchObject({ status: "failed", error: expect.stringContaining("duplicate engine id 'tone'") });
+    expect(registry.list().find((e) => e.dir.endsWith("b-tone"))).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("duplicate engine id 'tone'"),
+    });
     fs.rmSync(owner, { recursive: true });
     await until(() => registry.get("tone")?.dir.endsWith("b-tone"), 5000, "b-tone to take the id over");
     expect(registry.get("tone")!.status).toBe("available");

@@ -22,10 +22,25 @@ afterAll(async () => {
 });
 
 describe("AllTalk file URLs are always fetchable", () => {
-  it.each([[1, "true"], [74, "true"], [80, "true"], [300, "true"], [300, "false"]])("a %i-character name (timestamp %s)", async (n, timestamp) => {
+  it.each([
+    [1, "true"],
+    [74, "true"],
+    [80, "true"],
+    [300, "true"],
+    [300, "false"],
+  ])("a %i-character name (timestamp %s)", async (n, timestamp) => {
     const res = await app.inject({
-      method: "POST", url: "/api/tts-generate",
-      payload: new URLSearchParams({ text_input: "Hi.", character_voice_gen: "en-us", language: "en", output_file_name: "n".repeat(n), output_file_timestamp: timestamp, text_filtering: "none", narrator_enabled: "false" }).toString(),
+      method: "POST",
+      url: "/api/tts-generate",
+      payload: new URLSearchParams({
+        text_input: "Hi.",
+        character_voice_gen: "en-us",
+        language: "en",
+        output_file_name: "n".repeat(n),
+        output_file_timestamp: timestamp,
+        text_filtering: "none",
+        narrator_enabled: "false",
+      }).toString(),
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     expect(res.statusCode, res.body).toBe(200);

@@ -23,10 +23,21 @@ afterAll(async () => {
   await host.close();
 });
 
-const generate = (name: string) => app.inject({
-  method: "POST", url: "/api/tts-generate", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/x-www-form-urlencoded" },
-  payload: new URLSearchParams({ text_input: "Hi.", character_voice_gen: "en-us", language: "en", output_file_name: name, output_file_timestamp: "false", text_filtering: "none", narrator_enabled: "false" }).toString(),
-});
+const generate = (name: string) =>
+  app.inject({
+    method: "POST",
+    url: "/api/tts-generate",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/x-www-form-urlencoded" },
+    payload: new URLSearchParams({
+      text_input: "Hi.",
+      character_voice_gen: "en-us",
+      language: "en",
+      output_file_name: name,
+      output_file_timestamp: "false",
+      text_filtering: "none",
+      narrator_enabled: "false",
+    }).toString(),
+  });
 
 describe("signed audio links", () => {
   it("the URL handed out plays without the key; the bare path and other files still need it", async () => {

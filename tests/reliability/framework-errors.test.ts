@@ -25,7 +25,12 @@ describe("rejections below the routes are in the catalogue", () => {
     ["a header line without a colon", "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n", 400, "CHORUS_ERR_REQUEST_MALFORMED"],
     ["headers over 16 KB", `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, 431, "CHORUS_ERR_REQUEST_HEADERS_TOO_LARGE"],
     ["a badly encoded URL parameter", "GET /audio/%E0%A4%A HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400, "CHORUS_ERR_REQUEST_MALFORMED"],
-    ["a path parameter over maxParamLength", `GET /audio/${"a".repeat(300)}.wav HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, 414, "CHORUS_ERR_REQUEST_URI_TOO_LONG"],
+    [
+      "a path parameter over maxParamLength",
+      `GET /audio/${"a".repeat(300)}.wav HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      414,
+      "CHORUS_ERR_REQUEST_URI_TOO_LONG",
+    ],
   ])("%s: %i %s", async (_name, bytes, status, code) => {
     const res = await rawRequest(port(), bytes);
     expect(res.status, res.head).toBe(status);

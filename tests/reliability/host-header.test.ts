@@ -21,7 +21,12 @@ beforeAll(async () => {
   // a plugin folder outside the Chorus folder, as users keep them
   outside = tempDir("host-plugins");
   fs.cpSync(path.join(import.meta.dirname, "..", "hotswap", "fixtures", "tone"), path.join(outside, "tone"), { recursive: true });
-  host = testHost({ log: { level: "silent" }, dataDir: tempDir("host-data"), engines: { dirs: ["engines", outside] }, server: { allowedHosts: ["chorus.lan"] } });
+  host = testHost({
+    log: { level: "silent" },
+    dataDir: tempDir("host-data"),
+    engines: { dirs: ["engines", outside] },
+    server: { allowedHosts: ["chorus.lan"] },
+  });
   app = await buildApp(host);
 });
 afterAll(async () => {
@@ -29,7 +34,17 @@ afterAll(async () => {
   await host.close();
 });
 
-const ROUTES = ["/api/engines", "/api/scheduler", "/metrics", "/health", "/api/voices", "/api/tts-generate-streaming?text=hi&voice=a&language=en&output_file=x", "/api/ready", "/", "/no/such/route"];
+const ROUTES = [
+  "/api/engines",
+  "/api/scheduler",
+  "/metrics",
+  "/health",
+  "/api/voices",
+  "/api/tts-generate-streaming?text=hi&voice=a&language=en&output_file=x",
+  "/api/ready",
+  "/",
+  "/no/such/route",
+];
 
 describe("Host header check", () => {
   it.each(ROUTES)("GET %s with Host evil.example:7851: 403 CHORUS_ERR_HOST_FORBIDDEN", async (url) => {
@@ -46,10 +61,13 @@ describe("Host header check", () => {
     expect(v1.json().error).toMatchObject({ code: "host_forbidden", type: "invalid_request_error" });
   });
 
-  it.each(["127.0.0.1:7851", "localhost:7851", "LOCALHOST", "[::1]:7851", "app.localhost", "192.168.1.20:7851", "chorus.lan:7851", "chorus.lan."])("Host %s is served", async (h) => {
-    const res = await app.inject({ method: "GET", url: "/health", headers: { host: h } });
-    expect(res.statusCode).toBe(200);
-  });
+  it.each(["127.0.0.1:7851", "localhost:7851", "LOCALHOST", "[::1]:7851", "app.localhost", "192.168.1.20:7851", "chorus.lan:7851", "chorus.lan."])(
+    "Host %s is served",
+    async (h) => {
+      const res = await app.inject({ method: "GET", url: "/health", headers: { host: h } });
+      expect(res.statusCode).toBe(200);
+    },
+  );
 
   it("the pure check: names, ports, case, the wildcard", () => {
     expect(hostAllowed("evil.example", [])).toBe(false);

@@ -22,9 +22,20 @@ function setup(config: Record<string, unknown>) {
   const get = async (extra: Record<string, unknown> = {}, n = 1): Promise<Lease[]> => {
     const ps = Array.from({ length: n }, () => s.acquire({ engineId: "espeak", ...extra }));
     const done: (Lease | undefined)[] = ps.map(() => undefined);
-    ps.forEach((p, i) => p.then((l) => (done[i] = l), () => {}));
+    ps.forEach((p, i) =>
+      p.then(
+        (l) => (done[i] = l),
+        () => {},
+      ),
+    );
     for (let i = 0; i < 40 && done.some((d) => !d); i++) await clock.advance(100);
-    expect(done.every(Boolean), `${done.filter(Boolean).length}/${n} leases granted; decisions: ${s.snapshot(8).decisions.map((d) => d.reason).join(",")}`).toBe(true);
+    expect(
+      done.every(Boolean),
+      `${done.filter(Boolean).length}/${n} leases granted; decisions: ${s
+        .snapshot(8)
+        .decisions.map((d) => d.reason)
+        .join(",")}`,
+    ).toBe(true);
     return done as Lease[];
   };
   return { s, loader, clock, get };
@@ -52,10 +63,12 @@ describe("keep-alive 0", () => {
   it("5 concurrent requests are all served by one load; it unloads after the last lease ends", async () => {
     const { s, loader, clock } = setup({ keepAliveSeconds: 0 });
     let served = 0;
-    const all = Array.from({ length: 5 }, () => s.acquire({ engineId: "espeak" }).then((l) => {
-      served++;
-      l.release();
-    }));
+    const all = Array.from({ length: 5 }, () =>
+      s.acquire({ engineId: "espeak" }).then((l) => {
+        served++;
+        l.release();
+      }),
+    );
     for (let i = 0; i < 40 && served < 5; i++) await clock.advance(100);
     await Promise.all(all);
     expect(served).toBe(5);

@@ -21,7 +21,11 @@ it("a request's synthesis reads the manifest from its lease, not from the regist
   // Registry calls whose caller is the pipeline's code (the scheduler reads the catalogue: its job).
   const fromPipeline: string[] = [];
   // The first frame past this file and the spy: who called the registry.
-  const caller = () => (new Error().stack ?? "").split("\n").slice(1).find((frame) => !frame.includes("@vitest/spy") && !frame.includes("path.test.ts")) ?? "";
+  const caller = () =>
+    (new Error().stack ?? "")
+      .split("\n")
+      .slice(1)
+      .find((frame) => !frame.includes("@vitest/spy") && !frame.includes("path.test.ts")) ?? "";
   const manifest = host.registry.manifest.bind(host.registry);
   const get = host.registry.get.bind(host.registry);
   const seen: string[] = [];

@@ -25,14 +25,23 @@ describe("text limits", () => {
   it("normalises whitespace, then holds the text to text.maxLength (413)", () => {
     expect(validateSpeech({ text: "  Hello \n\n  world.  " }, LIMITS).text).toBe("Hello world.");
     expect(validateSpeech({ text: "a".repeat(100) }, LIMITS).text).toHaveLength(100);
-    expect(refusal({ text: "a".repeat(101) })).toMatchObject({ code: "CHORUS_ERR_TEXT_TOO_LONG", statusCode: 413, field: "text", message: "text: is 101 characters; the limit is 100" });
+    expect(refusal({ text: "a".repeat(101) })).toMatchObject({
+      code: "CHORUS_ERR_TEXT_TOO_LONG",
+      statusCode: 413,
+      field: "text",
+      message: "text: is 101 characters; the limit is 100",
+    });
     // Whitespace that normalising removes does not count against the limit...
     expect(validateSpeech({ text: `${"a ".repeat(50)}${" ".repeat(200)}` }, LIMITS).text.length).toBeLessThanOrEqual(100);
   });
 
   it("refuses raw text over RAW_TEXT_FACTOR times the limit before any work on it", () => {
     const raw = `Hi.${" ".repeat(LIMITS.maxLength * RAW_TEXT_FACTOR)}`;
-    expect(refusal({ text: raw })).toMatchObject({ code: "CHORUS_ERR_TEXT_TOO_LONG", field: "text", message: expect.stringContaining(`the limit before filtering is ${LIMITS.maxLength * RAW_TEXT_FACTOR}`) });
+    expect(refusal({ text: raw })).toMatchObject({
+      code: "CHORUS_ERR_TEXT_TOO_LONG",
+      field: "text",
+      message: expect.stringContaining(`the limit before filtering is ${LIMITS.maxLength * RAW_TEXT_FACTOR}`),
+    });
     expect(() => checkRawText("x".repeat(400), LIMITS)).not.toThrow();
     expect(() => checkRawText("x".repeat(401), LIMITS, { text: "text_input" })).toThrow(expect.objectContaining({ field: "text_input" }));
   });
@@ -42,7 +51,11 @@ describe("text limits", () => {
   });
 
   it("a lone surrogate is a 400 saying where it is", () => {
-    expect(refusal({ text: "abc \ud800 def." })).toMatchObject({ code: "CHORUS_ERR_REQUEST_INVALID", field: "text", message: expect.stringMatching(/lone surrogate, U\+D800, at position 4/) });
+    expect(refusal({ text: "abc \ud800 def." })).toMatchObject({
+      code: "CHORUS_ERR_REQUEST_INVALID",
+      field: "text",
+      message: expect.stringMatching(/lone surrogate, U\+D800, at position 4/),
+    });
     expect(validateSpeech({ text: "emoji \ud83d\ude00 fine." }, LIMITS).text).toContain("\ud83d\ude00");
   });
 });
@@ -57,7 +70,12 @@ describe("speed and pitch", () => {
     ["pitch", 9, false],
   ] as const)("%s %d -> accepted: %s", (field, value, ok) => {
     if (ok) expect(validateSpeech({ text: "Hi.", [field]: value }, LIMITS)[field]).toBe(value);
-    else expect(refusal({ text: "Hi.", [field]: value })).toMatchObject({ code: "CHORUS_ERR_REQUEST_INVALID", field, message: expect.stringContaining("must be between 0.25 and 4") });
+    else
+      expect(refusal({ text: "Hi.", [field]: value })).toMatchObject({
+        code: "CHORUS_ERR_REQUEST_INVALID",
+        field,
+        message: expect.stringContaining("must be between 0.25 and 4"),
+      });
   });
 
   it("a value of the wrong type, or not finite, names the field", () => {
@@ -70,7 +88,16 @@ describe("speed and pitch", () => {
 describe("the other fields", () => {
   it("applies the defaults and keeps what was given", () => {
     const r = validateSpeech({ text: "Hi.", engine: "espeak", voice: "en-us", options: { wordGap: 2 }, fallback: false, keepAliveSeconds: -1 }, LIMITS);
-    expect(r).toMatchObject({ text: "Hi.", engine: "espeak", voice: "en-us", options: { wordGap: 2 }, fallback: false, keepAliveSeconds: -1, format: "wav", stream: false });
+    expect(r).toMatchObject({
+      text: "Hi.",
+      engine: "espeak",
+      voice: "en-us",
+      options: { wordGap: 2 },
+      fallback: false,
+      keepAliveSeconds: -1,
+      format: "wav",
+      stream: false,
+    });
     expect(Object.isFrozen(r)).toBe(true);
   });
 

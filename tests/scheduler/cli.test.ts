@@ -29,7 +29,17 @@ describe("chorus engine", () => {
 
   it("status prints a summary of devices, engines and decisions", async () => {
     const server = fakeServer(200, {
-      devices: [{ id: "cuda:0", name: "Sim", totalMb: 4096, freeMb: 3072, heldByOthersMb: 1024, reserveMb: 256, holdings: [{ engine: "mid", profile: "gpu", residentMb: 1500, transientMb: 0 }] }],
+      devices: [
+        {
+          id: "cuda:0",
+          name: "Sim",
+          totalMb: 4096,
+          freeMb: 3072,
+          heldByOthersMb: 1024,
+          reserveMb: 256,
+          holdings: [{ engine: "mid", profile: "gpu", residentMb: 1500, transientMb: 0 }],
+        },
+      ],
       engines: [{ engine: "mid", profile: "gpu", device: "cuda:0", state: "ready", inFlight: 0, queued: 0, pinned: true, unloadAt: null }],
       decisions: [{ at: "2026-01-01T00:00:00.000Z", action: "load", reason: "fits", engine: "mid", profile: "gpu" }],
     });
@@ -44,7 +54,11 @@ describe("chorus engine", () => {
   it("reports server errors and bad usage", async () => {
     const server = fakeServer(404, { error: { code: "CHORUS_ERR_ENGINE_NOT_FOUND", message: "no engine 'x'" } });
     // One code, the server's (main.ts prints it once: "no engine 'x' (HTTP 404) [CHORUS_ERR_ENGINE_NOT_FOUND]").
-    await expect(engineCommand(["pin", "x"], { fetch: server.fetch })).rejects.toMatchObject({ message: "no engine 'x' (HTTP 404)", code: "CHORUS_ERR_ENGINE_NOT_FOUND", status: 404 });
+    await expect(engineCommand(["pin", "x"], { fetch: server.fetch })).rejects.toMatchObject({
+      message: "no engine 'x' (HTTP 404)",
+      code: "CHORUS_ERR_ENGINE_NOT_FOUND",
+      status: 404,
+    });
     await expect(engineCommand(["lowvram", "x", "maybe"], { fetch: server.fetch })).rejects.toBeInstanceOf(EngineUsageError);
     await expect(engineCommand(["pin"], { fetch: server.fetch })).rejects.toThrow(/missing engine id/);
     await expect(engineCommand(["fly"], { fetch: server.fetch })).rejects.toThrow(/unknown engine command/);

@@ -86,12 +86,17 @@ describe("scheduler over HTTP with a simulated 4 GB card", () => {
   it("keeps going down the chain when the fallback runs out of memory too (bounded re-placements)", async () => {
     // eSpeak not loaded, so the request waits for the first fallback's load rather than being served by a loaded eSpeak.
     await app.inject({ method: "POST", url: "/api/scheduler/engines/espeak/unload" });
-    await waitFor(async () => !(await app.inject("/api/scheduler")).json().engines.some((e: { engine: string }) => e.engine === "espeak"), 5000, "eSpeak unloaded");
+    await waitFor(
+      async () => !(await app.inject("/api/scheduler")).json().engines.some((e: { engine: string }) => e.engine === "espeak"),
+      5000,
+      "eSpeak unloaded",
+    );
     const res = await app.inject({ method: "POST", url: "/api/speech", payload: { text: "Two words.", engine: "sched-oom-chain" } });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers["x-chorus-engine"]).toBe("espeak");
     const snap = (await app.inject("/api/scheduler?decisions=200")).json();
-    for (const engine of ["sched-oom-chain", "sched-oom-chain2"]) expect(snap.decisions).toContainEqual(expect.objectContaining({ action: "oom", reason: "oom_synthesis", engine, profile: "gpu" }));
+    for (const engine of ["sched-oom-chain", "sched-oom-chain2"])
+      expect(snap.decisions).toContainEqual(expect.objectContaining({ action: "oom", reason: "oom_synthesis", engine, profile: "gpu" }));
     expect(snap.decisions).toContainEqual(expect.objectContaining({ action: "fallback", reason: "fallback", engine: "espeak", requested: "sched-oom-chain" }));
   });
 

@@ -76,7 +76,12 @@ export class FakeProbe implements GpuProbe {
 export const silent = pino({ level: "silent" });
 
 export function makeScheduler(options: { config?: Record<string, unknown>; catalog: EngineCatalog; clock: Clock; loader?: EngineLoader; probe?: GpuProbe }) {
-  const config = SchedulerSchema.parse({ reserveMb: 0, reservePercent: 0, ...options.config, devices: { cpuRamMb: 16000, gpus: "off", ...(options.config?.devices as object) } });
+  const config = SchedulerSchema.parse({
+    reserveMb: 0,
+    reservePercent: 0,
+    ...options.config,
+    devices: { cpuRamMb: 16000, gpus: "off", ...(options.config?.devices as object) },
+  });
   const loader = options.loader ?? new FakeLoader(options.clock);
   const probe = options.probe ?? { read: async () => ({ ok: false as const, reason: "no GPU in tests" }) };
   return new Scheduler({ config, catalog: options.catalog, loader, probe, clock: options.clock, log: silent });

@@ -6,10 +6,14 @@ import { ChorusError } from "../../core/errors.ts";
 import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { FakeCatalog, FakeLoader, FakeProbe, gpu, makeScheduler, manifest } from "./helpers.ts";
 
-const xtts = manifest("xtts", [
-  { name: "gpu", device: "cuda", vramMb: 3000, ramMb: 500, loadSeconds: 4 },
-  { name: "cpu", device: "cpu", ramMb: 2500, loadSeconds: 3 },
-], ["piper"]);
+const xtts = manifest(
+  "xtts",
+  [
+    { name: "gpu", device: "cuda", vramMb: 3000, ramMb: 500, loadSeconds: 4 },
+    { name: "cpu", device: "cpu", ramMb: 2500, loadSeconds: 3 },
+  ],
+  ["piper"],
+);
 const piper = manifest("piper", [{ name: "cpu", device: "cpu", ramMb: 200, loadSeconds: 0.5 }]);
 const mid = manifest("mid", [{ name: "gpu", device: "cuda", vramMb: 1500, loadSeconds: 2 }]);
 
@@ -21,7 +25,10 @@ function setup(config: Record<string, unknown> = {}, probe?: FakeProbe) {
   const get = async (engineId: string, extra: Record<string, unknown> = {}) => {
     const p = s.acquire({ engineId, ...extra });
     let settled = false;
-    p.then(() => (settled = true), () => (settled = true));
+    p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     for (let i = 0; i < 100 && !settled; i++) await clock.advance(500);
     return p;
   };
@@ -30,7 +37,10 @@ function setup(config: Record<string, unknown> = {}, probe?: FakeProbe) {
 
 const settled = <T>(p: Promise<T>) => {
   const state = { done: false, value: undefined as T | undefined, error: undefined as unknown };
-  p.then((v) => ((state.done = true), (state.value = v)), (e: unknown) => ((state.done = true), (state.error = e)));
+  p.then(
+    (v) => ((state.done = true), (state.value = v)),
+    (e: unknown) => ((state.done = true), (state.error = e)),
+  );
   return state;
 };
 
@@ -129,11 +139,15 @@ describe("out-of-memory recovery", () => {
   it("OOM during synthesis: the retry must fit the recorded peak, so the same card's low-VRAM profile is passed over", async () => {
     const clock = new ManualClock();
     // XTTS-like: resident GPU, per-request GPU (low-VRAM), CPU, then a fallback engine.
-    const big = manifest("big", [
-      { name: "gpu", device: "cuda", vramMb: 3000, loadSeconds: 1 },
-      { name: "lowvram", device: "cuda", vramMb: 0, transientVramMb: 3000, ramMb: 3000, loadSeconds: 1 },
-      { name: "cpu", device: "cpu", ramMb: 3000, loadSeconds: 1 },
-    ], ["piper"]);
+    const big = manifest(
+      "big",
+      [
+        { name: "gpu", device: "cuda", vramMb: 3000, loadSeconds: 1 },
+        { name: "lowvram", device: "cuda", vramMb: 0, transientVramMb: 3000, ramMb: 3000, loadSeconds: 1 },
+        { name: "cpu", device: "cpu", ramMb: 3000, loadSeconds: 1 },
+      ],
+      ["piper"],
+    );
     const s = makeScheduler({ config: gpu(8192, 4000), catalog: new FakeCatalog([big, piper]), clock });
     const get = async (extra: Record<string, unknown> = {}) => {
       const p = s.acquire({ engineId: "big", ...extra });
@@ -147,7 +161,9 @@ describe("out-of-memory recovery", () => {
     lease.release();
     const retry = await get({ avoid: [avoid] });
     expect(`${retry.engineId}:${retry.profile.name}`).toBe("big:cpu");
-    expect(retry.fallbackReason).toMatch(/big:lowvram unavailable \(big:lowvram needs 4193 MB on cuda:0 \(its peak, recorded at an out-of-memory while synthesising\)/);
+    expect(retry.fallbackReason).toMatch(
+      /big:lowvram unavailable \(big:lowvram needs 4193 MB on cuda:0 \(its peak, recorded at an out-of-memory while synthesising\)/,
+    );
     expect(s.snapshot().decisions).toContainEqual(expect.objectContaining({ action: "fallback", reason: "fallback", engine: "big", profile: "cpu" }));
     expect(s.snapshot().peakNeedsMb).toEqual({ big: 4193 });
     retry.release();
@@ -234,7 +250,19 @@ describe("real GPUs (fake nvidia-smi readings)", () => {
     const probe = new FakeProbe(reading(1000));
     const clock = new ManualClock();
     const loader = new FakeLoader(clock);
-    const s = makeScheduler({ config: { devices: { gpus: "auto" } }, catalog: new FakeCatalog([mid]), clock, loader: { load: async (...a) => { const e = await loader.load(...a); probe.result = reading(1000 + 2100); return e; } }, probe });
+    const s = makeScheduler({
+      config: { devices: { gpus: "auto" } },
+      catalog: new FakeCatalog([mid]),
+      clock,
+      loader: {
+        load: async (...a) => {
+          const e = await loader.load(...a);
+          probe.result = reading(1000 + 2100);
+          return e;
+        },
+      },
+      probe,
+    });
     const p = s.acquire({ engineId: "mid" });
     await clock.advance(2000);
     await p;
@@ -249,7 +277,25 @@ describe("real GPUs (fake nvidia-smi readings)", () => {
     const clock = new ManualClock();
     const loader = new FakeLoader(clock);
     const big = manifest("big", [{ name: "gpu", device: "cuda", vramMb: 11000, loadSeconds: 1 }]);
-    const s = makeScheduler({ config: { devices: { gpus: "auto" }, release: { pollMs: 250, timeoutMs: 5000, fraction: 0.75 } }, catalog: new FakeCatalog([mid, big]), clock, loader: { load: async (id, prof, o) => { const e = await loader.load(id, prof, o); probe.result = reading(500 + prof.vramMb); return { ...e, unload: async () => { await e.unload(); clock.timer(1000, () => (probe.result = reading(500))); } }; } }, probe });
+    const s = makeScheduler({
+      config: { devices: { gpus: "auto" }, release: { pollMs: 250, timeoutMs: 5000, fraction: 0.75 } },
+      catalog: new FakeCatalog([mid, big]),
+      clock,
+      loader: {
+        load: async (id, prof, o) => {
+          const e = await loader.load(id, prof, o);
+          probe.result = reading(500 + prof.vramMb);
+          return {
+            ...e,
+            unload: async () => {
+              await e.unload();
+              clock.timer(1000, () => (probe.result = reading(500)));
+            },
+          };
+        },
+      },
+      probe,
+    });
     const m = s.acquire({ engineId: "mid" });
     await clock.advance(2000);
     (await m).release();

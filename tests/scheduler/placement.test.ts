@@ -4,11 +4,15 @@ import { ManualClock } from "../helpers/clock.ts";
 import { ChorusError } from "../../core/errors.ts";
 import { FakeCatalog, FakeLoader, gpu, makeScheduler, manifest } from "./helpers.ts";
 
-const xtts = manifest("xtts", [
-  { name: "gpu", device: "cuda", vramMb: 3000, ramMb: 500, loadSeconds: 4 },
-  { name: "lowvram", device: "cuda", vramMb: 0, transientVramMb: 1500, ramMb: 2500, loadSeconds: 5 },
-  { name: "cpu", device: "cpu", ramMb: 2500, loadSeconds: 3 },
-], ["piper"]);
+const xtts = manifest(
+  "xtts",
+  [
+    { name: "gpu", device: "cuda", vramMb: 3000, ramMb: 500, loadSeconds: 4 },
+    { name: "lowvram", device: "cuda", vramMb: 0, transientVramMb: 1500, ramMb: 2500, loadSeconds: 5 },
+    { name: "cpu", device: "cpu", ramMb: 2500, loadSeconds: 3 },
+  ],
+  ["piper"],
+);
 const piper = manifest("piper", [{ name: "cpu", device: "cpu", ramMb: 200, loadSeconds: 0.5 }]);
 const mid = manifest("mid", [{ name: "gpu", device: "cuda", vramMb: 1500, loadSeconds: 2 }]);
 const big = manifest("big", [{ name: "gpu", device: "cuda", vramMb: 3500, transientVramMb: 300, loadSeconds: 4 }], ["piper"]);
@@ -24,7 +28,10 @@ function setup(config: Record<string, unknown>) {
   const get = async (engineId: string, extra: Record<string, unknown> = {}) => {
     const p = s.acquire({ engineId, ...extra });
     let settled = false;
-    p.then(() => (settled = true), () => (settled = true));
+    p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     for (let i = 0; i < 100 && !settled; i++) await clock.advance(500);
     return p;
   };
@@ -81,7 +88,9 @@ describe("fallbacks", () => {
     const err = await get("big", { fallback: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChorusError);
     expect(err).toMatchObject({ code: "CHORUS_ERR_SCHEDULER_BUSY", statusCode: 503 });
-    expect((err as ChorusError).message).toMatch(/big:gpu needs 3800 MB on cuda:0; 2072 MB free \(total 4096, others 1024, reserve 0, chorus: small:gpu 1000 MB\)/);
+    expect((err as ChorusError).message).toMatch(
+      /big:gpu needs 3800 MB on cuda:0; 2072 MB free \(total 4096, others 1024, reserve 0, chorus: small:gpu 1000 MB\)/,
+    );
     expect((err as ChorusError).retryAfter).toBeGreaterThan(0);
   });
 });
@@ -100,7 +109,13 @@ describe("eviction", () => {
     const x = await get("xtts");
     expect(x.profile.name).toBe("gpu");
     expect(loader.unloads.sort()).toEqual(["mid:gpu", "small:gpu"]);
-    expect(s.snapshot().decisions.filter((d) => d.action === "evict").map((d) => d.engine).sort()).toEqual(["mid", "small"]);
+    expect(
+      s
+        .snapshot()
+        .decisions.filter((d) => d.action === "evict")
+        .map((d) => d.engine)
+        .sort(),
+    ).toEqual(["mid", "small"]);
     expect(s.snapshot().decisions.find((d) => d.action === "load" && d.engine === "xtts")).toMatchObject({ reason: "evicted_idle" });
   });
 

@@ -21,7 +21,10 @@ describe("nvidia-smi", () => {
 
   it("parses several GPUs", () => {
     const r = parseNvidiaSmi(recorded("nvidia-smi-two.txt"));
-    expect(r.ok && r.gpus.map((g) => [g.index, g.name, g.totalMb, g.freeMb])).toEqual([[0, "NVIDIA GeForce RTX 4090", 24564, 22008], [1, "Tesla T4", 15360, 14913]]);
+    expect(r.ok && r.gpus.map((g) => [g.index, g.name, g.totalMb, g.freeMb])).toEqual([
+      [0, "NVIDIA GeForce RTX 4090", 24564, 22008],
+      [1, "Tesla T4", 15360, 14913],
+    ]);
   });
 
   it("MIG [N/A] fields mean no usable GPU data", () => {
@@ -53,7 +56,14 @@ describe("nvidia-smi", () => {
 });
 
 describe("eviction choice", () => {
-  const c = (id: number, gpuMb: number, loadSeconds: number, idleMin: number, stale = false): EvictionCandidate => ({ id, gpuMb, ramMb: 0, loadSeconds, idleMs: idleMin * 60_000, stale });
+  const c = (id: number, gpuMb: number, loadSeconds: number, idleMin: number, stale = false): EvictionCandidate => ({
+    id,
+    gpuMb,
+    ramMb: 0,
+    loadSeconds,
+    idleMs: idleMin * 60_000,
+    stale,
+  });
   it.each([
     ["nothing needed", [c(1, 1000, 1, 10)], { gpuMb: 0, ramMb: 0, slots: 0 }, []],
     ["one cheap engine covers it", [c(1, 3000, 10, 10), c(2, 1000, 1, 10)], { gpuMb: 800, ramMb: 0, slots: 0 }, [2]],
@@ -68,11 +78,26 @@ describe("eviction choice", () => {
 });
 
 describe("fallback chain", () => {
-  const x = manifest("xtts", [{ name: "gpu", device: "cuda", vramMb: 3000 }, { name: "lowvram", device: "cuda", transientVramMb: 1500 }, { name: "cpu", device: "cpu" }], ["piper", "espeak:cpu"]);
-  const p = manifest("piper", [{ name: "gpu", device: "cuda", vramMb: 200 }, { name: "cpu", device: "cpu" }]);
-  const e = manifest("espeak", [{ name: "cpu", device: "cpu" }, { name: "other", device: "cpu" }]);
+  const x = manifest(
+    "xtts",
+    [
+      { name: "gpu", device: "cuda", vramMb: 3000 },
+      { name: "lowvram", device: "cuda", transientVramMb: 1500 },
+      { name: "cpu", device: "cpu" },
+    ],
+    ["piper", "espeak:cpu"],
+  );
+  const p = manifest("piper", [
+    { name: "gpu", device: "cuda", vramMb: 200 },
+    { name: "cpu", device: "cpu" },
+  ]);
+  const e = manifest("espeak", [
+    { name: "cpu", device: "cpu" },
+    { name: "other", device: "cpu" },
+  ]);
   const of = (id: string) => ({ xtts: x, piper: p, espeak: e })[id];
-  const keys = (opts: Partial<Parameters<typeof buildChain>[2]>) => buildChain("xtts", of, { fallback: true, lowVram: () => false, ...opts }).map((c) => `${c.key}${c.own ? "" : "*"}`);
+  const keys = (opts: Partial<Parameters<typeof buildChain>[2]>) =>
+    buildChain("xtts", of, { fallback: true, lowVram: () => false, ...opts }).map((c) => `${c.key}${c.own ? "" : "*"}`);
   it("own profiles, then fallbacks (engine = its profiles; engine:profile = that one)", () => {
     expect(keys({})).toEqual(["xtts:gpu", "xtts:lowvram", "xtts:cpu", "piper:gpu*", "piper:cpu*", "espeak:cpu*"]);
   });
@@ -92,7 +117,12 @@ describe("cooldown and learned bounds", () => {
     cd.clear("a:gpu");
     expect(cd.fail("a:gpu", 0, "x")).toBe(10_000);
   });
-  it.each([[1000, 1200, 1200], [1000, 100, 500], [1000, 9000, 4000], [0, 300, 300]])("declared %i, measured %i -> %i", (d, m, out) => {
+  it.each([
+    [1000, 1200, 1200],
+    [1000, 100, 500],
+    [1000, 9000, 4000],
+    [0, 300, 300],
+  ])("declared %i, measured %i -> %i", (d, m, out) => {
     expect(boundLearned(d, m)).toBe(out);
   });
 });

@@ -17,11 +17,19 @@ function setup() {
   const clock = new ManualClock();
   const catalog = new FakeCatalog([leaky, big, piper, xtts]);
   const loader = new FakeLoader(clock);
-  const s = makeScheduler({ config: { ...gpu(8192), devices: { cpuRamMb: 1000, simulated: [{ name: "Sim", totalMb: 8192 }] }, keepAliveSeconds: 300 }, catalog, clock, loader });
+  const s = makeScheduler({
+    config: { ...gpu(8192), devices: { cpuRamMb: 1000, simulated: [{ name: "Sim", totalMb: 8192 }] }, keepAliveSeconds: 300 },
+    catalog,
+    clock,
+    loader,
+  });
   const start = (engineId: string, extra: Record<string, unknown> = {}) => {
     const p = s.acquire({ engineId, ...extra });
     const state = { done: false, error: undefined as unknown };
-    p.then(() => (state.done = true), (e: unknown) => ((state.done = true), (state.error = e)));
+    p.then(
+      () => (state.done = true),
+      (e: unknown) => ((state.done = true), (state.error = e)),
+    );
     return { p, state };
   };
   const run = async (state: { done: boolean }) => {
@@ -40,7 +48,11 @@ function setup() {
     await clock.advance(0);
     return avoid;
   };
-  const cpuHoldings = () => s.snapshot().devices.find((d) => d.id === "cpu")!.holdings.map((h) => `${h.engine}:${h.residentMb}`);
+  const cpuHoldings = () =>
+    s
+      .snapshot()
+      .devices.find((d) => d.id === "cpu")!
+      .holdings.map((h) => `${h.engine}:${h.residentMb}`);
   return { clock, catalog, loader, s, get, start, run, kill, cpuHoldings };
 }
 
@@ -51,7 +63,14 @@ describe("RAM need measured at a memory kill", () => {
     expect(loader.unloads).toEqual(["leaky:cpu"]); // the stopped instance retires
     const snap = s.snapshot();
     expect(snap.ramNeedsMb).toEqual({ "leaky:cpu": 641 });
-    expect(snap.decisions).toContainEqual(expect.objectContaining({ action: "oom", reason: "memory_limit", engine: "leaky", detail: expect.stringMatching(/held 640 MB of RAM \(declared 100 MB\); its next placement books 641 MB/) }));
+    expect(snap.decisions).toContainEqual(
+      expect.objectContaining({
+        action: "oom",
+        reason: "memory_limit",
+        engine: "leaky",
+        detail: expect.stringMatching(/held 640 MB of RAM \(declared 100 MB\); its next placement books 641 MB/),
+      }),
+    );
     const lease = await get("leaky", { fallback: false });
     expect(lease.engineId).toBe("leaky");
     expect(cpuHoldings()).toEqual(["leaky:641"]);

@@ -17,7 +17,8 @@ describe("trace-driven simulation", () => {
   it("Chorus: 0 OOMs and 0 failed requests everywhere", () => {
     const chorus = rows.filter((r) => r.policy === "chorus");
     expect(chorus.length).toBe(12);
-    for (const r of chorus) expect({ card: r.card, workload: r.workload, ooms: r.ooms, failed: r.failed }).toEqual({ card: r.card, workload: r.workload, ooms: 0, failed: 0 });
+    for (const r of chorus)
+      expect({ card: r.card, workload: r.workload, ooms: r.ooms, failed: r.failed }).toEqual({ card: r.card, workload: r.workload, ooms: 0, failed: 0 });
   });
 
   it("Chorus p95 on switching <= half the one-engine baseline on every card", () => {

@@ -40,7 +40,9 @@ describe("training leases", () => {
     const l = await settle(clock, lease);
     expect(loader.unloads).toContain("big:gpu");
     expect(s.snapshot(0).training).toEqual([expect.objectContaining({ job: "ft-1", state: "held", memoryMb: 8000 })]);
-    expect(s.snapshot(0).devices.find((d) => d.id === "cuda:0")!.holdings).toEqual([expect.objectContaining({ engine: "finetune:ft-1", profile: "training", residentMb: 8000 })]);
+    expect(s.snapshot(0).devices.find((d) => d.id === "cuda:0")!.holdings).toEqual([
+      expect.objectContaining({ engine: "finetune:ft-1", profile: "training", residentMb: 8000 }),
+    ]);
 
     l.release();
     l.release(); // idempotent
@@ -54,11 +56,17 @@ describe("training leases", () => {
 
   it("is refused with who holds what: a pinned engine, other processes", async () => {
     const clock = new ManualClock();
-    const s = makeScheduler({ catalog: new FakeCatalog([pinned]), clock, config: { ...gpu(12000, 1500), reserveMb: 300, engines: { keep: { pinned: true } } } });
+    const s = makeScheduler({
+      catalog: new FakeCatalog([pinned]),
+      clock,
+      config: { ...gpu(12000, 1500), reserveMb: 300, engines: { keep: { pinned: true } } },
+    });
     (await settle(clock, s.acquire({ engineId: "keep" }))).release();
     const err = await s.training.acquire({ jobId: "ft-2", memoryMb: 8000 }).catch((e: Error & { code?: string }) => e);
     expect(err).toMatchObject({ code: "CHORUS_ERR_TRAINING_LEASE_REFUSED" });
-    expect((err as Error).message).toBe("fine-tune job ft-2 needs 8000 MB on cuda:0; at most 5500 MB can be had (total 12000, held by other processes 1500, pinned engines: keep:gpu 5000 MB)");
+    expect((err as Error).message).toBe(
+      "fine-tune job ft-2 needs 8000 MB on cuda:0; at most 5500 MB can be had (total 12000, held by other processes 1500, pinned engines: keep:gpu 5000 MB)",
+    );
     expect(s.snapshot(50).decisions).toContainEqual(expect.objectContaining({ action: "refuse", reason: "training_refused", engine: "finetune:ft-2" }));
     const none = await s.training.acquire({ jobId: "ft-3", memoryMb: 100, gpu: "7" }).catch((e: Error) => e);
     expect((none as Error).message).toContain("no GPU matches '7' (have: cuda:0 Sim (simulated))");

@@ -10,7 +10,10 @@ import { FakeCatalog, makeScheduler, manifest } from "./helpers.ts";
 /** Advances the manual clock until `p` settles (loads take clock time). */
 async function drive<T>(clock: ManualClock, p: Promise<T>): Promise<T> {
   let done = false;
-  void p.then(() => (done = true), () => (done = true));
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
   for (let i = 0; i < 100 && !done; i++) await clock.advance(100);
   return p;
 }

@@ -13,7 +13,11 @@ import { Feed } from "../../core/server/routes/events.ts";
 function fakeHost() {
   const decisions = new DecisionLog(100);
   const registry = Object.assign(new EventEmitter(), { selection: { current: () => "a" }, list: () => [], problems: () => [] });
-  const scheduler = { decisions, isLoaded: () => false, snapshot: (n: number) => ({ devices: [], engines: [], queue: { length: 0, max: 1, byEngine: {} }, decisions: decisions.list(n) }) };
+  const scheduler = {
+    decisions,
+    isLoaded: () => false,
+    snapshot: (n: number) => ({ devices: [], engines: [], queue: { length: 0, max: 1, byEngine: {} }, decisions: decisions.list(n) }),
+  };
   return { host: { registry, scheduler } as unknown as Host, decisions, registry };
 }
 
@@ -69,7 +73,8 @@ describe("scheduler event feed", () => {
     feed.add(slow as unknown as ServerResponse);
     feed.add(fast as unknown as ServerResponse);
     slow.stalled = true;
-    for (let i = 0; i < 5000 && !slow.destroyed; i++) decisions.add({ at: "t", action: "queue", reason: "wait_capacity", engine: "e", detail: "x".repeat(200) });
+    for (let i = 0; i < 5000 && !slow.destroyed; i++)
+      decisions.add({ at: "t", action: "queue", reason: "wait_capacity", engine: "e", detail: "x".repeat(200) });
     expect(slow.destroyed).toBe(true);
     expect(slow.writableLength).toBeLessThan(600 * 1024);
     expect(fast.destroyed).toBe(false);

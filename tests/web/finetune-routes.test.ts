@@ -30,7 +30,14 @@ beforeAll(async () => {
   // coqui: clip 0 with a wrong transcript in train, clip 2 in eval
   const coqui = path.join(root, "coqui");
   audio.forEach((a, i) => writeWav(path.join(coqui, "wavs", `c${i}.wav`), rate, a));
-  writeCoqui(coqui, [{ file: "wavs/c0.wav", text: WRONG }, { file: "wavs/c1.wav", text: sentence(1) }], [{ file: "wavs/c2.wav", text: sentence(2) }]);
+  writeCoqui(
+    coqui,
+    [
+      { file: "wavs/c0.wav", text: WRONG },
+      { file: "wavs/c1.wav", text: sentence(1) },
+    ],
+    [{ file: "wavs/c2.wav", text: sentence(2) }],
+  );
   // LJSpeech: id|text|normalized
   const lj = path.join(root, "lj");
   audio.forEach((a, i) => writeWav(path.join(lj, "wavs", `LJ${i}.wav`), rate, a));
@@ -61,7 +68,8 @@ afterAll(async () => {
   await speaker.close();
 });
 
-const clip = (dataset: string, name: string, extra = "") => app.inject({ url: `/api/finetune/clip?dataset=${encodeURIComponent(dataset)}&clip=${encodeURIComponent(name)}${extra}` });
+const clip = (dataset: string, name: string, extra = "") =>
+  app.inject({ url: `/api/finetune/clip?dataset=${encodeURIComponent(dataset)}&clip=${encodeURIComponent(name)}${extra}` });
 const correct = (payload: Record<string, unknown>) => app.inject({ method: "POST", url: "/api/finetune/transcript", payload });
 const codes = (report: { findings: { code: string; clip?: string }[] }, name: string) => report.findings.filter((f) => f.clip === name).map((f) => f.code);
 const backups = (dir: string, file: string) => fs.readdirSync(dir).filter((f) => f.startsWith(`${file}.bak-`));
@@ -118,7 +126,9 @@ describe("POST /api/finetune/transcript", () => {
     expect(change).toMatchObject({ file: "metadata_train.csv", line: 2, before: WRONG, after: sentence(0) });
     expect(change.backup).toMatch(/^metadata_train\.csv\.bak-\d{8}T\d{6}Z$/);
     expect(fs.readFileSync(path.join(dir, change.backup), "utf8")).toBe(before);
-    expect(fs.readFileSync(path.join(dir, "metadata_train.csv"), "utf8")).toBe(before.replace(`wavs/c0.wav|${WRONG}|tester`, `wavs/c0.wav|${sentence(0)}|tester`));
+    expect(fs.readFileSync(path.join(dir, "metadata_train.csv"), "utf8")).toBe(
+      before.replace(`wavs/c0.wav|${WRONG}|tester`, `wavs/c0.wav|${sentence(0)}|tester`),
+    );
     expect(codes(report, "wavs/c0.wav")).not.toContain("text-audio-mismatch");
     expect(report.clips.find((c: { clip: string }) => c.clip === "wavs/c0.wav").text).toBe(sentence(0));
     // the eval CSV's row, named by its split
@@ -146,7 +156,9 @@ describe("POST /api/finetune/transcript", () => {
     const res = await correct({ dataset: "lj", clip: "wavs/LJ0.wav", text: sentence(0) });
     expect(res.statusCode).toBe(200);
     expect(res.json().change).toMatchObject({ file: "metadata.csv", line: 1 });
-    expect(fs.readFileSync(path.join(dir, "metadata.csv"), "utf8")).toBe(`${[`LJ0|${sentence(0)}|${sentence(0)}`, `LJ1|${sentence(1)}|${sentence(1)}`, `LJ2|${sentence(2)}`].join("\r\n")}\r\n`);
+    expect(fs.readFileSync(path.join(dir, "metadata.csv"), "utf8")).toBe(
+      `${[`LJ0|${sentence(0)}|${sentence(0)}`, `LJ1|${sentence(1)}|${sentence(1)}`, `LJ2|${sentence(2)}`].join("\r\n")}\r\n`,
+    );
     expect(backups(dir, "metadata.csv")).toHaveLength(1);
     const two = await correct({ dataset: "lj", clip: "wavs/LJ2.wav", text: "A quiet student." });
     expect(two.json().change.line).toBe(3);

@@ -57,7 +57,10 @@ describe("fine-tune run panel", () => {
     await page.fill("#ft-out", "voice");
     await page.fill("#ft-epochs", "1");
     await page.click("#ft-start");
-    await page.locator("#ft-job-status").filter({ hasText: /: paused · epoch \d+\/1, step 2\// }).waitFor({ timeout: 60_000 });
+    await page
+      .locator("#ft-job-status")
+      .filter({ hasText: /: paused · epoch \d+\/1, step 2\// })
+      .waitFor({ timeout: 60_000 });
     expect(await page.locator("#ft-run-error").textContent()).toBe("");
     expect(await page.locator("#ft-loss polyline[data-series='training loss']").count()).toBe(1);
     const points = await page.locator("#ft-loss polyline[data-series='training loss']").getAttribute("points");
@@ -90,19 +93,30 @@ describe("fine-tune run panel", () => {
   it("continues a held run from the keyboard, and the job list offers both jobs", async () => {
     await page.fill("#ft-out", "voice2");
     await page.click("#ft-start");
-    await page.locator("#ft-job-status").filter({ hasText: /: paused · .*step 2\// }).waitFor({ timeout: 60_000 });
+    await page
+      .locator("#ft-job-status")
+      .filter({ hasText: /: paused · .*step 2\// })
+      .waitFor({ timeout: 60_000 });
     const id = /^Job (\S+):/.exec((await status())!)![1]!;
     await page.locator("#ft-pause").focus();
     await page.keyboard.press("Enter");
-    await page.locator("#ft-job-status").filter({ hasText: `Job ${id}: finished ·` }).waitFor({ timeout: 60_000 });
+    await page
+      .locator("#ft-job-status")
+      .filter({ hasText: `Job ${id}: finished ·` })
+      .waitFor({ timeout: 60_000 });
     expect(fs.existsSync(path.join(root, "models", "voice2"))).toBe(true);
     await page.locator(`#ft-jobs option[value="${id}"]`).filter({ hasText: "finished" }).waitFor({ state: "attached" });
     expect(await page.locator("#ft-jobs option").count()).toBe(2);
     // follow the first job again: its whole curve comes from the job's log
-    const first = await page.locator("#ft-jobs option").evaluateAll((els, current) => (els as HTMLOptionElement[]).map((o) => o.value).find((v) => v !== current), id);
+    const first = await page
+      .locator("#ft-jobs option")
+      .evaluateAll((els, current) => (els as HTMLOptionElement[]).map((o) => o.value).find((v) => v !== current), id);
     await page.selectOption("#ft-jobs", first!);
     await page.click("#ft-follow");
-    await page.locator("#ft-job-status").filter({ hasText: `Job ${first}: finished ·` }).waitFor({ timeout: 60_000 });
+    await page
+      .locator("#ft-job-status")
+      .filter({ hasText: `Job ${first}: finished ·` })
+      .waitFor({ timeout: 60_000 });
     const points = (await page.locator("#ft-loss polyline[data-series='training loss']").getAttribute("points"))!.trim().split(" ");
     expect(points.length).toBeGreaterThanOrEqual(5);
     expect(await page.locator("#ft-run-error").textContent()).toBe("");

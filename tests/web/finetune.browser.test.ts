@@ -27,7 +27,9 @@ const voice = path.join(root, "voice");
 
 function tone(seconds: number): Buffer {
   const rate = 22050;
-  const samples = Int16Array.from({ length: Math.round(seconds * rate) }, (_, i) => Math.round(5000 * Math.sin((2 * Math.PI * (180 + (i % 5000) / 50) * i) / rate)));
+  const samples = Int16Array.from({ length: Math.round(seconds * rate) }, (_, i) =>
+    Math.round(5000 * Math.sin((2 * Math.PI * (180 + (i % 5000) / 50) * i) / rate)),
+  );
   return wavFile(rate, [samples]);
 }
 
@@ -43,7 +45,11 @@ beforeAll(async () => {
   for (const i of [0, 1, 2, 3]) clips.push(await speaker.say(sentence(i)));
   await speaker.close();
   clips.forEach((a, i) => writeWav(path.join(voice, "wavs", `v${i}.wav`), speaker.sampleRate, a));
-  writeCoqui(voice, [{ file: "wavs/v0.wav", text: "Hi." }, ...[1, 2].map((i) => ({ file: `wavs/v${i}.wav`, text: sentence(i) }))], [{ file: "wavs/v3.wav", text: sentence(3) }]);
+  writeCoqui(
+    voice,
+    [{ file: "wavs/v0.wav", text: "Hi." }, ...[1, 2].map((i) => ({ file: `wavs/v${i}.wav`, text: sentence(i) }))],
+    [{ file: "wavs/v3.wav", text: sentence(3) }],
+  );
   [server, context] = await Promise.all([startWebServer({ CHORUS_FINETUNE__DATASET_DIRS: JSON.stringify([root]) }), launchBrowser()]);
   page = await context.newPage();
   watchConsole(page, problems);
@@ -57,7 +63,9 @@ describe("fine-tune page", () => {
   it("offers the configured dataset folders", async () => {
     await page.goto(`${server.url}/#finetune`);
     await page.locator(`#ft-dataset option[value="${dataset}"]`).waitFor({ state: "attached" });
-    expect((await page.locator("#ft-dataset option").evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value))).sort()).toEqual([root, dataset, voice].sort());
+    expect((await page.locator("#ft-dataset option").evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value))).sort()).toEqual(
+      [root, dataset, voice].sort(),
+    );
   });
 
   it("checks a dataset: histogram of clip lengths and each finding", async () => {

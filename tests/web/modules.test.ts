@@ -59,7 +59,7 @@ describe("narrator mode", () => {
     '*She looks up.* "Hello there!" she said. *Silence.* "Bye."',
     "No markers at all.",
     '"Unclosed quote runs to the end',
-    "*narration with \"quotes\" inside* and after",
+    '*narration with "quotes" inside* and after',
     "“Curly quotes” *and* ‘single’ ones",
     '* * "" *!!* "ok"',
   ];
@@ -67,7 +67,9 @@ describe("narrator mode", () => {
     for (const text of texts) {
       for (const textNotInside of ["character", "narrator", "silent"] as NotInside[]) {
         for (const narrator of [true, false, "silent"] as const) {
-          expect(segmentNarration(text, { narrator, textNotInside }), `${text} ${narrator} ${textNotInside}`).toEqual(serverSegments(text, { narrator, textNotInside }));
+          expect(segmentNarration(text, { narrator, textNotInside }), `${text} ${narrator} ${textNotInside}`).toEqual(
+            serverSegments(text, { narrator, textNotInside }),
+          );
         }
       }
     }
@@ -86,7 +88,13 @@ describe("PCM and WAV", () => {
     const bytes = new Uint8Array(samples.buffer);
     const decoder = new PcmDecoder();
     const out: number[] = [];
-    for (const cut of [[0, 3], [3, 4], [4, 9], [9, 12]]) out.push(...decoder.push(bytes.subarray(cut[0], cut[1])));
+    for (const cut of [
+      [0, 3],
+      [3, 4],
+      [4, 9],
+      [9, 12],
+    ])
+      out.push(...decoder.push(bytes.subarray(cut[0], cut[1])));
     expect(out).toEqual([...samples]);
   });
 
@@ -108,15 +116,33 @@ describe("PCM and WAV", () => {
 describe("memory bar", () => {
   it("splits a card into others, reserve, resident and per-request holdings, and free", () => {
     const segs = memorySegments({
-      id: "cuda:0", kind: "cuda", totalMb: 4096, freeMb: 1216, heldByOthersMb: 1024, reserveMb: 256,
+      id: "cuda:0",
+      kind: "cuda",
+      totalMb: 4096,
+      freeMb: 1216,
+      heldByOthersMb: 1024,
+      reserveMb: 256,
       holdings: [{ engine: "a", profile: "gpu", residentMb: 1600, transientMb: 200 }],
     });
-    expect(segs.map((s: { kind: string; mb: number }) => [s.kind, s.mb])).toEqual([["others", 1024], ["reserve", 256], ["resident", 1600], ["transient", 200], ["free", 1016]]);
+    expect(segs.map((s: { kind: string; mb: number }) => [s.kind, s.mb])).toEqual([
+      ["others", 1024],
+      ["reserve", 256],
+      ["resident", 1600],
+      ["transient", 200],
+      ["free", 1016],
+    ]);
     expect(segs.reduce((n: number, s: { percent: number }) => n + s.percent, 0)).toBeLessThanOrEqual(100.0001);
   });
 
   it("never draws more than the card on an over-committed device", () => {
-    const segs = memorySegments({ kind: "cuda", totalMb: 1000, freeMb: 0, heldByOthersMb: 800, reserveMb: 100, holdings: [{ engine: "a", profile: "g", residentMb: 500, transientMb: 0 }] });
+    const segs = memorySegments({
+      kind: "cuda",
+      totalMb: 1000,
+      freeMb: 0,
+      heldByOthersMb: 800,
+      reserveMb: 100,
+      holdings: [{ engine: "a", profile: "g", residentMb: 500, transientMb: 0 }],
+    });
     expect(segs.reduce((n: number, s: { percent: number }) => n + s.percent, 0)).toBeCloseTo(100);
     expect(segs.find((s: { kind: string }) => s.kind === "free")).toBeUndefined();
   });

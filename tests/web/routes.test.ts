@@ -127,10 +127,19 @@ describe("GET /api/scheduler/events", () => {
     const events = await readEvents(res, (got) => {
       if (!spoke && got.some((e) => e.event === "snapshot")) {
         spoke = true;
-        void fetch(`${base}/api/speech`, { method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body: JSON.stringify({ text: "Hi.", engine: "flite" }) }).then((r) => r.arrayBuffer());
+        void fetch(`${base}/api/speech`, {
+          method: "POST",
+          headers: { ...AUTH, "content-type": "application/json" },
+          body: JSON.stringify({ text: "Hi.", engine: "flite" }),
+        }).then((r) => r.arrayBuffer());
       }
       const loaded = got.some((e) => e.event === "decision" && JSON.parse(e.data).reason === "loaded");
-      return loaded && got.filter((e) => e.event === "snapshot").some((e) => JSON.parse(e.data).plugins.some((p: { id: string; state: string }) => p.id === "flite" && p.state === "loaded"));
+      return (
+        loaded &&
+        got
+          .filter((e) => e.event === "snapshot")
+          .some((e) => JSON.parse(e.data).plugins.some((p: { id: string; state: string }) => p.id === "flite" && p.state === "loaded"))
+      );
     });
     const first = JSON.parse(events[0]!.data);
     expect(events[0]!.event).toBe("snapshot");
@@ -148,6 +157,9 @@ describe("GET /api/scheduler/events", () => {
     const res = await app.inject({ method: "POST", url: "/api/engines/espeak/reload", headers: AUTH });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ engine: "espeak", unloading: 1, plugin: { id: "espeak", errors: [] } });
-    expect((await app.inject({ method: "POST", url: "/api/engines/nope/reload", headers: AUTH })).json().error).toMatchObject({ code: "CHORUS_ERR_ENGINE_NOT_FOUND", field: "engine" });
+    expect((await app.inject({ method: "POST", url: "/api/engines/nope/reload", headers: AUTH })).json().error).toMatchObject({
+      code: "CHORUS_ERR_ENGINE_NOT_FOUND",
+      field: "engine",
+    });
   });
 });

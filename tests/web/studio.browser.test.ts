@@ -87,7 +87,9 @@ describe("studio", () => {
 
   it("has pitch, language, format, streaming, narrator, download and history controls", async () => {
     for (const id of ["#pitch", "#speed", "#voice-language", "#format", "#stream", "#narrator"]) expect(await studio.locator(id).isEnabled(), id).toBe(true);
-    expect(await studio.locator("#format option").evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value))).toEqual(expect.arrayContaining(["wav", "mp3", "opus", "flac"]));
+    expect(await studio.locator("#format option").evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value))).toEqual(
+      expect.arrayContaining(["wav", "mp3", "opus", "flac"]),
+    );
     expect(await studio.locator("#text-count").textContent()).toMatch(/^\d+ \/ 5000 characters$/);
     await studio.selectOption("#format", "mp3"); // made by the OpenAI route: its own limit
     expect(await studio.locator("#text-count").textContent()).toMatch(/^\d+ \/ 4096 characters$/);
@@ -100,8 +102,9 @@ describe("studio", () => {
     await studio.fill("#text", "Short again.");
     expect(await studio.locator("#speak-button").isEnabled()).toBe(true);
     // every control has a label a screen reader reads
-    const unlabelled = await studio.locator("#studio input, #studio select, #studio textarea").evaluateAll((els) =>
-      els.filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute("aria-label")).map((el) => el.id));
+    const unlabelled = await studio
+      .locator("#studio input, #studio select, #studio textarea")
+      .evaluateAll((els) => els.filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute("aria-label")).map((el) => el.id));
     expect(unlabelled).toEqual([]);
   });
 
@@ -129,7 +132,9 @@ describe("studio", () => {
     await studio.check("#stream");
     await studio.fill("#text", "One sentence. Two sentences. Three sentences. Four sentences. Five.");
     await speak(studio);
-    const timing = await studio.locator("#speak-info").evaluate((el) => ({ first: Number((el as HTMLElement).dataset.firstAudioMs), done: Number((el as HTMLElement).dataset.doneMs) }));
+    const timing = await studio
+      .locator("#speak-info")
+      .evaluate((el) => ({ first: Number((el as HTMLElement).dataset.firstAudioMs), done: Number((el as HTMLElement).dataset.doneMs) }));
     // five sentences at 250 ms each: the first is playing well before the last is made
     expect(timing.first).toBeGreaterThan(0);
     expect(timing.done - timing.first).toBeGreaterThan(600);
@@ -157,7 +162,10 @@ describe("studio", () => {
     await selectEngine("web-tone-b");
     // while the voices waited for the engine, the studio said why (the load decision, from the server's stream)
     const infos = await studio.evaluate(() => (window as unknown as { infos: string[] }).infos);
-    expect(infos.some((t) => t.startsWith("loading web-tone-b:gpu-fp16 on cuda:0…")), infos.join(" | ")).toBe(true);
+    expect(
+      infos.some((t) => t.startsWith("loading web-tone-b:gpu-fp16 on cuda:0…")),
+      infos.join(" | "),
+    ).toBe(true);
     expect(await voiceValue()).toBe("low");
     await studio.fill("#text", "The other engine.");
     const before = await clipCount();
@@ -175,7 +183,9 @@ describe("studio", () => {
     await card.locator('.seg.resident[data-engine="web-tone-b"]').waitFor();
     expect(await card.locator("h3").textContent()).toContain("Test card");
     // (per-request memory shows while a request runs; the bar settles once it is released)
-    await expect.poll(() => card.locator(".seg").evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.kind)), { timeout: 10_000 }).toEqual(["others", "reserve", "resident", "free"]);
+    await expect
+      .poll(() => card.locator(".seg").evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.kind)), { timeout: 10_000 })
+      .toEqual(["others", "reserve", "resident", "free"]);
     expect(await card.locator(".legend").textContent()).toContain("web-tone-b:gpu-fp16 1.6 GB");
     await dashboard.locator('#loaded tr[data-engine="web-tone-b"]').waitFor();
     expect(await dashboard.locator("#queue").textContent()).toBe("empty (at most 512 may wait)");
@@ -258,29 +268,41 @@ describe("studio", () => {
   it("switches between light and dark themes, both with readable contrast (WCAG AA, 4.5:1)", async () => {
     const background = () => studio.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     // the lowest contrast of text against its background, over the studio's kinds of text
-    const lowestContrast = () => studio.evaluate(() => {
-      const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
-      const lum = ([r, g, b]: number[]) => {
-        const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
-        return 0.2126 * f(r!) + 0.7152 * f(g!) + 0.0722 * f(b!);
-      };
-      const backdrop = (el: Element | null): string => {
-        for (; el; el = el.parentElement) {
-          const bg = getComputedStyle(el).backgroundColor;
-          if (bg && !/rgba\(.*, 0\)$/.test(bg) && bg !== "transparent") return bg;
+    const lowestContrast = () =>
+      studio.evaluate(() => {
+        const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+        const lum = ([r, g, b]: number[]) => {
+          const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+          return 0.2126 * f(r!) + 0.7152 * f(g!) + 0.0722 * f(b!);
+        };
+        const backdrop = (el: Element | null): string => {
+          for (; el; el = el.parentElement) {
+            const bg = getComputedStyle(el).backgroundColor;
+            if (bg && !/rgba\(.*, 0\)$/.test(bg) && bg !== "transparent") return bg;
+          }
+          return "rgb(255, 255, 255)";
+        };
+        let lowest = { ratio: 99, what: "" };
+        for (const sel of [
+          "h1",
+          "label",
+          ".hint",
+          "#text",
+          "button.primary",
+          ".tab[aria-current]",
+          ".tab:not([aria-current])",
+          "#history .hint",
+          ".badge",
+          "#download",
+        ]) {
+          for (const el of Array.from(document.querySelectorAll(sel))) {
+            const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(backdrop(el)))];
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            if (ratio < lowest.ratio) lowest = { ratio, what: sel };
+          }
         }
-        return "rgb(255, 255, 255)";
-      };
-      let lowest = { ratio: 99, what: "" };
-      for (const sel of ["h1", "label", ".hint", "#text", "button.primary", ".tab[aria-current]", ".tab:not([aria-current])", "#history .hint", ".badge", "#download"]) {
-        for (const el of Array.from(document.querySelectorAll(sel))) {
-          const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(backdrop(el)))];
-          const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-          if (ratio < lowest.ratio) lowest = { ratio, what: sel };
-        }
-      }
-      return lowest;
-    });
+        return lowest;
+      });
     await studio.click("#theme");
     expect(await studio.evaluate(() => document.documentElement.dataset.theme)).toBe("light");
     const light = await background();

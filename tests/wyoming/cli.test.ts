@@ -16,7 +16,7 @@ async function voiceNames(port: number): Promise<string[]> {
   client.send("describe");
   const [info] = await client.until("info");
   client.close();
-  return ((info!.data.tts as { voices: { name: string }[] }[])[0]!.voices).map((v) => v.name);
+  return (info!.data.tts as { voices: { name: string }[] }[])[0]!.voices.map((v) => v.name);
 }
 
 describe("chorus serve with wyoming.enabled", () => {
@@ -33,10 +33,14 @@ describe("chorus serve with wyoming.enabled", () => {
 
   it("listens on loopback beside HTTP and lists the engines' voices", async () => {
     expect(String(server.logs.find((l) => l.msg === "wyoming listening")?.uri)).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
-    const names = await waitFor(async () => {
-      const all = await voiceNames(port);
-      return all.includes("espeak:en-us") && all.includes("flite:slt") ? all : undefined;
-    }, 30_000, "the eSpeak and Flite voices");
+    const names = await waitFor(
+      async () => {
+        const all = await voiceNames(port);
+        return all.includes("espeak:en-us") && all.includes("flite:slt") ? all : undefined;
+      },
+      30_000,
+      "the eSpeak and Flite voices",
+    );
     expect(names.some((n) => n.startsWith("piper"))).toBe(true);
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
   });
@@ -66,7 +70,11 @@ describe("chorus wyoming", () => {
     child.stderr!.on("data", (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.once("exit", r));
     try {
-      const port = await waitFor(() => Number(/Wyoming server on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]) || undefined, 60_000, "the Wyoming server line");
+      const port = await waitFor(
+        () => Number(/Wyoming server on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]) || undefined,
+        60_000,
+        "the Wyoming server line",
+      );
       const client = await WyomingClient.connect(port);
       client.send("synthesize", { text: "Hello from the command line." }, "inline");
       const events = await client.until("audio-stop");

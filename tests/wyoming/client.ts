@@ -126,6 +126,6 @@ export function audioGroups(events: Event[]): { start: Event; chunks: Event[]; s
 /** Dominant frequency of a tone, from its zero crossings. */
 export function toneHz(pcm: Int16Array, rate: number): number {
   let crossings = 0;
-  for (let i = 1; i < pcm.length; i++) if ((pcm[i - 1]! < 0) !== (pcm[i]! < 0)) crossings++;
+  for (let i = 1; i < pcm.length; i++) if (pcm[i - 1]! < 0 !== pcm[i]! < 0) crossings++;
   return crossings / 2 / (pcm.length / rate);
 }

@@ -39,7 +39,13 @@ describe("Wyoming frame reader", () => {
 
   it("merges the data block over inline data and ignores unknown header keys", () => {
     const block = Buffer.from(JSON.stringify({ text: "from the block" }));
-    const header = JSON.stringify({ type: "synthesize", version: "9.9", extra: [1], data: { text: "inline", voice: { name: "x" } }, data_length: block.length });
+    const header = JSON.stringify({
+      type: "synthesize",
+      version: "9.9",
+      extra: [1],
+      data: { text: "inline", voice: { name: "x" } },
+      data_length: block.length,
+    });
     const [event] = readAll(Buffer.concat([Buffer.from(`${header}\n`), block]));
     expect(event!.data).toEqual({ text: "from the block", voice: { name: "x" } });
   });
@@ -61,11 +67,26 @@ describe("Wyoming frame reader", () => {
     ["inline data that is not an object", Buffer.from('{"type": "x", "data": "text"}\n'), "CHORUS_ERR_REQUEST_MALFORMED", /'data'/],
     ["a negative data_length", Buffer.from('{"type": "x", "data_length": -1}\n'), "CHORUS_ERR_REQUEST_MALFORMED", /non-negative integer/],
     ["a fractional payload_length", Buffer.from('{"type": "x", "payload_length": 1.5}\n'), "CHORUS_ERR_REQUEST_MALFORMED", /non-negative integer/],
-    ["a data_length over the limit", Buffer.from('{"type": "x", "data_length": 999999}\n'), "CHORUS_ERR_REQUEST_TOO_LARGE", /data_length is 999999 bytes; the limit is 2048/],
+    [
+      "a data_length over the limit",
+      Buffer.from('{"type": "x", "data_length": 999999}\n'),
+      "CHORUS_ERR_REQUEST_TOO_LARGE",
+      /data_length is 999999 bytes; the limit is 2048/,
+    ],
     ["a payload_length over the limit", Buffer.from('{"type": "x", "payload_length": 5000}\n'), "CHORUS_ERR_REQUEST_TOO_LARGE", /payload_length/],
     ["a header line over the limit", Buffer.from(`{"type": "x", "data": {"text": "${"a".repeat(2000)}`), "CHORUS_ERR_REQUEST_TOO_LARGE", /header line/],
-    ["a data block shorter than its length (the next header read as data)", Buffer.concat([Buffer.from('{"type": "synthesize", "data_length": 30}\n{"text": "hi"}\n'), frame("describe", undefined)]), "CHORUS_ERR_REQUEST_MALFORMED", /data block is not valid JSON/],
-    ["a data block that is not an object", Buffer.concat([Buffer.from('{"type": "x", "data_length": 2}\n'), Buffer.from("[]")]), "CHORUS_ERR_REQUEST_MALFORMED", /must be a JSON object/],
+    [
+      "a data block shorter than its length (the next header read as data)",
+      Buffer.concat([Buffer.from('{"type": "synthesize", "data_length": 30}\n{"text": "hi"}\n'), frame("describe", undefined)]),
+      "CHORUS_ERR_REQUEST_MALFORMED",
+      /data block is not valid JSON/,
+    ],
+    [
+      "a data block that is not an object",
+      Buffer.concat([Buffer.from('{"type": "x", "data_length": 2}\n'), Buffer.from("[]")]),
+      "CHORUS_ERR_REQUEST_MALFORMED",
+      /must be a JSON object/,
+    ],
   ];
   for (const [what, bytes, code, message] of bad) {
     it(`rejects ${what}`, () => {
@@ -101,6 +122,14 @@ describe("Wyoming frame writer", () => {
 describe("Wyoming language tags", () => {
   it("writes Chorus tags in the form Home Assistant groups by", async () => {
     const { wyomingLanguage } = await import("../../core/wyoming/voices.ts");
-    expect(["en-us", "de", "pt-br", "cmn-latn-pinyin", "en-gb-x-rp", "es-419", "EN_us"].map(wyomingLanguage)).toEqual(["en_US", "de", "pt_BR", "cmn_Latn_pinyin", "en_GB_x_rp", "es_419", "en_US"]);
+    expect(["en-us", "de", "pt-br", "cmn-latn-pinyin", "en-gb-x-rp", "es-419", "EN_us"].map(wyomingLanguage)).toEqual([
+      "en_US",
+      "de",
+      "pt_BR",
+      "cmn_Latn_pinyin",
+      "en_GB_x_rp",
+      "es_419",
+      "en_US",
+    ]);
   });
 });

@@ -41,11 +41,17 @@ describe("errors and robustness", () => {
     client.send("synthesize-chunk", { text: "no start" });
     await expectError("CHORUS_ERR_REQUEST_INVALID", false);
     client.send("synthesize-stop");
-    expect((await client.until("synthesize-stopped")).map((e) => [e.type, e.data.code])).toEqual([["error", "CHORUS_ERR_REQUEST_INVALID"], ["synthesize-stopped", undefined]]);
+    expect((await client.until("synthesize-stopped")).map((e) => [e.type, e.data.code])).toEqual([
+      ["error", "CHORUS_ERR_REQUEST_INVALID"],
+      ["synthesize-stopped", undefined],
+    ]);
     client.send("synthesize-start", { voice: "not an object" });
     client.send("synthesize-chunk", { text: "Dropped." });
     client.send("synthesize-stop");
-    expect((await client.until("synthesize-stopped")).map((e) => [e.type, e.data.code])).toEqual([["error", "CHORUS_ERR_REQUEST_INVALID"], ["synthesize-stopped", undefined]]);
+    expect((await client.until("synthesize-stopped")).map((e) => [e.type, e.data.code])).toEqual([
+      ["error", "CHORUS_ERR_REQUEST_INVALID"],
+      ["synthesize-stopped", undefined],
+    ]);
     client.send("ping", { text: "still there?" });
     expect((await client.until("pong")).at(-1)!.data).toEqual({ text: "still there?" });
     client.send("synthesize", { text: "Still working.", voice: { name: "flite:slt" } });
@@ -78,11 +84,18 @@ describe("errors and robustness", () => {
     half.raw('{"type": "synthesize", "data_length": 200}\n{"text": ');
     half.close();
     const engineData = path.join(dataDir, "engines", "tonal");
-    const slowCalls = () => fs.readFileSync(path.join(engineData, "calls.log"), "utf8").split("\n").filter((l) => l.startsWith("slow: ")).length;
+    const slowCalls = () =>
+      fs
+        .readFileSync(path.join(engineData, "calls.log"), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("slow: ")).length;
     const inFlight = () => wy.host.scheduler.residents().find((r) => r.engineId === "tonal")?.inFlight ?? 0;
     // 150 ms per sentence: the client is gone long before the last one.
     const sentences = (n: number) => Array.from({ length: n }, (_, i) => `Sentence ${i + 1} is here.`).join(" ");
-    for (const [streamed, n] of [[true, 40], [false, 15]] as const) {
+    for (const [streamed, n] of [
+      [true, 40],
+      [false, 15],
+    ] as const) {
       await waitFor(() => inFlight() === 0, 60_000, "the engine to be free");
       const before = fs.existsSync(path.join(engineData, "calls.log")) ? slowCalls() : 0;
       const client = await connect();
@@ -102,7 +115,11 @@ describe("errors and robustness", () => {
   });
 
   it("on shutdown lets the request in hand finish, closes idle connections and accepts no new ones", async () => {
-    const own = testHost({ dataDir: path.join(dataDir, "shutdown"), engines: { dirs: ["tests/wyoming/fixtures/plugins"], default: "tonal" }, wyoming: { port: 0, warmVoices: false } });
+    const own = testHost({
+      dataDir: path.join(dataDir, "shutdown"),
+      engines: { dirs: ["tests/wyoming/fixtures/plugins"], default: "tonal" },
+      wyoming: { port: 0, warmVoices: false },
+    });
     const ownServer = await startWyoming(own);
     try {
       const idle = await WyomingClient.connect(ownServer.port);

@@ -30,7 +30,8 @@ describe("describe -> info", () => {
     expect(program).toMatchObject({ name: "chorus", installed: true, supports_synthesize_streaming: true, attribution: { name: "Chorus" } });
     expect(typeof program.version).toBe("string");
     const names = program.voices.map((v: { name: string }) => v.name);
-    for (const name of ["espeak:en-us", "espeak:de", "flite:slt", "flite:kal16", "piper:test-single", "piper:test-multi", "piper:test-de", "tonal:steady"]) expect(names).toContain(name);
+    for (const name of ["espeak:en-us", "espeak:de", "flite:slt", "flite:kal16", "piper:test-single", "piper:test-multi", "piper:test-de", "tonal:steady"])
+      expect(names).toContain(name);
     for (const v of program.voices) {
       expect(v).toMatchObject({ installed: true, attribution: { name: expect.any(String) } });
       expect(v.description).toEqual(expect.any(String));
@@ -57,7 +58,9 @@ describe("describe -> info", () => {
       const [info] = await client.until("info");
       client.close();
       expect(warm).toBe(false);
-      expect((info!.data.tts as any[])[0].voices).toEqual([expect.objectContaining({ name: "gated", description: "Gated (default voice)", languages: ["fr"] })]);
+      expect((info!.data.tts as any[])[0].voices).toEqual([
+        expect.objectContaining({ name: "gated", description: "Gated (default voice)", languages: ["fr"] }),
+      ]);
       fs.mkdirSync(path.join(gatedData, "engines", "gated"), { recursive: true });
       fs.writeFileSync(path.join(gatedData, "engines", "gated", "open"), "");
       await gatedServer.warmed;
@@ -77,7 +80,11 @@ describe("describe -> info", () => {
   });
 
   it("answers from what it knows without loading an engine, listing an engine not yet asked by its default voice", async () => {
-    const cold = testHost({ dataDir: path.join(dataDir, "cold"), engines: { dirs: ["engines", "tests/wyoming/fixtures/plugins"] }, wyoming: { port: 0, warmVoices: false } });
+    const cold = testHost({
+      dataDir: path.join(dataDir, "cold"),
+      engines: { dirs: ["engines", "tests/wyoming/fixtures/plugins"] },
+      wyoming: { port: 0, warmVoices: false },
+    });
     const coldServer = await startWyoming(cold);
     try {
       const client = await WyomingClient.connect(coldServer.port);

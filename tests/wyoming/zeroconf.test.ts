@@ -13,7 +13,11 @@ import { advertise, serviceConfig } from "../../core/wyoming/zeroconf.ts";
 
 describe("Wyoming zeroconf", () => {
   it("publishes <name>._wyoming._tcp.local with an SRV on the Wyoming port", () => {
-    const service = new Service(serviceConfig("chorus", 10200), () => {}, () => {});
+    const service = new Service(
+      serviceConfig("chorus", 10200),
+      () => {},
+      () => {},
+    );
     const records = service.records();
     const ptr = records.find((r) => r.type === "PTR" && r.name === "_wyoming._tcp.local");
     expect(ptr?.data).toBe("chorus._wyoming._tcp.local");
@@ -23,7 +27,13 @@ describe("Wyoming zeroconf", () => {
   });
 
   it("announces and unpublishes (private port, loopback interface)", async () => {
-    const ad = await advertise({ name: "chorus-test", port: 10299, host: "0.0.0.0", log: pino({ level: "silent" }), mdns: { port: 53535, interface: "127.0.0.1", multicast: true, loopback: true } });
+    const ad = await advertise({
+      name: "chorus-test",
+      port: 10299,
+      host: "0.0.0.0",
+      log: pino({ level: "silent" }),
+      mdns: { port: 53535, interface: "127.0.0.1", multicast: true, loopback: true },
+    });
     expect(ad.name).toBe("chorus-test");
     expect(await ad.announced).toBe(true);
     await ad.stop();

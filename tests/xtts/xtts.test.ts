@@ -29,7 +29,15 @@ let gate: string;
 const modelsDirOf = () => modelsDir;
 
 type Event = { call: string; [k: string]: unknown };
-const recorded = (): Event[] => (fs.existsSync(events) ? fs.readFileSync(events, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Event) : []);
+const recorded = (): Event[] =>
+  fs.existsSync(events)
+    ? fs
+        .readFileSync(events, "utf8")
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Event)
+    : [];
 const calls = (name: string) => recorded().filter((e) => e.call === name);
 
 function clip(seconds: number, freq: number): Buffer {
@@ -41,15 +49,25 @@ function clip(seconds: number, freq: number): Buffer {
 
 function model(dir: string, standin: Record<string, unknown> = {}): void {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ temperature: 0.75, repetition_penalty: 5.0, gpt_cond_len: 30, gpt_cond_chunk_len: 4, max_ref_len: 30, standin }));
+  fs.writeFileSync(
+    path.join(dir, "config.json"),
+    JSON.stringify({ temperature: 0.75, repetition_penalty: 5.0, gpt_cond_len: 30, gpt_cond_chunk_len: 4, max_ref_len: 30, standin }),
+  );
   fs.writeFileSync(path.join(dir, "model.pth"), "stand-in checkpoint");
   fs.writeFileSync(path.join(dir, "vocab.json"), "{}");
   // The stand-in torch.save format (JSON): name -> latents.
-  fs.writeFileSync(path.join(dir, "speakers_xtts.pth"), JSON.stringify({ "Ana Florence": { gpt_cond_latent: { __tensor__: [0.3] }, speaker_embedding: { __tensor__: [0.3] } } }));
+  fs.writeFileSync(
+    path.join(dir, "speakers_xtts.pth"),
+    JSON.stringify({ "Ana Florence": { gpt_cond_latent: { __tensor__: [0.3] }, speaker_embedding: { __tensor__: [0.3] } } }),
+  );
 }
 
 async function xtts(body: Record<string, unknown>) {
-  const res = await fetch(`${server.url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ engine: "xtts", format: "pcm", ...body }) });
+  const res = await fetch(`${server.url}/api/speech`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ engine: "xtts", format: "pcm", ...body }),
+  });
   const buf = Buffer.from(await res.arrayBuffer());
   return { status: res.status, headers: res.headers, body: buf, samples: new Int16Array(buf.buffer, buf.byteOffset, buf.length >> 1) };
 }
@@ -57,7 +75,8 @@ async function xtts(body: Record<string, unknown>) {
 /** The stand-in's chunks are 480 samples: [index/1000, level, level, ...]. */
 function chunksOf(samples: Int16Array): { index: number; level: number }[] {
   const out = [];
-  for (let i = 0; i + 480 <= samples.length; i += 480) out.push({ index: Math.round((samples[i]! / 32767) * 1000), level: Math.round((samples[i + 1]! / 32767) * 1000) });
+  for (let i = 0; i + 480 <= samples.length; i += 480)
+    out.push({ index: Math.round((samples[i]! / 32767) * 1000), level: Math.round((samples[i + 1]! / 32767) * 1000) });
   return out;
 }
 
@@ -65,10 +84,19 @@ beforeAll(async () => {
   const engines = tempDir("xtts-engines");
   const dir = path.join(engines, "xtts");
   fs.mkdirSync(dir);
-  for (const f of fs.readdirSync(path.join(ROOT, "engines/xtts")).filter((n) => n.endsWith(".py"))) fs.symlinkSync(path.join(ROOT, "engines/xtts", f), path.join(dir, f));
+  for (const f of fs.readdirSync(path.join(ROOT, "engines/xtts")).filter((n) => n.endsWith(".py")))
+    fs.symlinkSync(path.join(ROOT, "engines/xtts", f), path.join(dir, f));
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "engines/xtts/plugin.json"), "utf8")) as Record<string, unknown>;
   // Only the environment differs from the shipped manifest: the stand-ins replace coqui-tts and torch.
-  fs.writeFileSync(path.join(dir, "plugin.json"), JSON.stringify({ ...manifest, $schema: undefined, python: { version: ">=3.10", requirements: [] }, resources: { ...(manifest.resources as object), fallbacks: ["espeak"] } }));
+  fs.writeFileSync(
+    path.join(dir, "plugin.json"),
+    JSON.stringify({
+      ...manifest,
+      $schema: undefined,
+      python: { version: ">=3.10", requirements: [] },
+      resources: { ...(manifest.resources as object), fallbacks: ["espeak"] },
+    }),
+  );
   fs.cpSync(path.join(ROOT, "engines/espeak"), path.join(engines, "espeak"), { recursive: true });
   const oom = path.join(engines, "xtts-oom");
   fs.mkdirSync(oom);
@@ -93,7 +121,9 @@ beforeAll(async () => {
 
   const smi = path.join(tempDir("xtts-smi"), "nvidia-smi");
   // Two cards; the first is nearly full (another program), so the scheduler books the second.
-  fs.writeFileSync(smi, "#!/bin/sh\necho '0, GPU-busy-0, Busy GPU, 8192, 7900, 292'\necho '1, GPU-standin-1, Stand-in GPU, 8192, 300, 7892'\n", { mode: 0o755 });
+  fs.writeFileSync(smi, "#!/bin/sh\necho '0, GPU-busy-0, Busy GPU, 8192, 7900, 292'\necho '1, GPU-standin-1, Stand-in GPU, 8192, 300, 7892'\n", {
+    mode: 0o755,
+  });
   events = path.join(tempDir("xtts-events"), "events.jsonl");
   gate = path.join(tempDir("xtts-gate"), "gate");
   const envsDir = tempDir("xtts-envs");
@@ -101,7 +131,10 @@ beforeAll(async () => {
     CHORUS_ENGINES__DIRS: JSON.stringify([engines]),
     CHORUS_PYTHON__ENVS_DIR: envsDir,
     CHORUS_ENGINES__DEFAULT: "espeak",
-    CHORUS_ENGINES__SETTINGS: JSON.stringify({ xtts: { modelsDir: models, voicesDir, model: "base" }, "xtts-oom": { modelsDir: models, voicesDir, model: "oomload" } }),
+    CHORUS_ENGINES__SETTINGS: JSON.stringify({
+      xtts: { modelsDir: models, voicesDir, model: "base" },
+      "xtts-oom": { modelsDir: models, voicesDir, model: "oomload" },
+    }),
     CHORUS_SCHEDULER__DEVICES__GPUS: "auto",
     CHORUS_SCHEDULER__DEVICES__NVIDIA_SMI: smi,
     // The fake nvidia-smi's readings never change: an unload need not wait for memory to come back.
@@ -136,7 +169,11 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     // The GPU profile, on the device index the scheduler chose (the card with room).
     expect(calls("to").map((e) => e.device)).toEqual(["cuda:1"]);
     // Its own measurement after load (torch.cuda.memory_reserved: the stand-in model's 2300 MB) is what the scheduler books.
-    await waitFor(() => server.logs.some((l) => l.reason === "learned_footprint" && l.engine === "xtts" && String(l.detail).includes("the engine reports 2300 MB")), 5000, "the learned footprint");
+    await waitFor(
+      () => server.logs.some((l) => l.reason === "learned_footprint" && l.engine === "xtts" && String(l.detail).includes("the engine reports 2300 MB")),
+      5000,
+      "the learned footprint",
+    );
   });
 
   it("streams inference_stream's chunks in order, sentence by sentence, with AllTalk's defaults", async () => {
@@ -150,7 +187,18 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(new Set(chunks.map((c) => c.level)).size).toBe(1);
     const streams = calls("inference_stream");
     expect(streams.map((e) => e.text)).toEqual(["Hello there.", "How are you today?"]);
-    expect(streams[0]).toMatchObject({ language: "en", device: "cuda:1", stream_chunk_size: 5, temperature: 0.75, repetition_penalty: 10, length_penalty: 1, top_k: 50, top_p: 0.85, speed: 1, enable_text_splitting: false });
+    expect(streams[0]).toMatchObject({
+      language: "en",
+      device: "cuda:1",
+      stream_chunk_size: 5,
+      temperature: 0.75,
+      repetition_penalty: 10,
+      length_penalty: 1,
+      top_k: 50,
+      top_p: 0.85,
+      speed: 1,
+      enable_text_splitting: false,
+    });
   });
 
   it("computes a voice's latents once, reuses them, and recomputes them when the clip changes", async () => {
@@ -173,13 +221,19 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     const before = calls("inference_stream").length;
     const res = await xtts({ voice: "bob", text });
     expect(res.status).toBe(200);
-    const pieces = calls("inference_stream").slice(before).map((e) => String(e.text));
+    const pieces = calls("inference_stream")
+      .slice(before)
+      .map((e) => String(e.text));
     expect(pieces.length).toBeGreaterThan(5);
     for (const p of pieces) expect(p.length).toBeLessThanOrEqual(250);
     expect(pieces.join(" ").replace(/\s+/g, " ")).toBe(text);
     const ja = await xtts({ voice: "bob", text: "あ".repeat(500), options: { language: "ja" } });
     expect(ja.status).toBe(200);
-    expect(calls("inference_stream").slice(-8).every((e) => String(e.text).length <= 71 && e.language === "ja")).toBe(true);
+    expect(
+      calls("inference_stream")
+        .slice(-8)
+        .every((e) => String(e.text).length <= 71 && e.language === "ja"),
+    ).toBe(true);
   });
 
   it("speaks built-in speakers without cloning, and never mixes the chunks of concurrent requests", async () => {
@@ -236,7 +290,9 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     // AllTalk's "xtts - MODEL" form picks the model for its requests.
     const model = await fetch(`${server.url}/api/reload?tts_method=${encodeURIComponent("xtts - finetuned")}`, { method: "POST" });
     expect(model.status).toBe(200);
-    expect(((await (await fetch(`${server.url}/api/currentsettings`)).json()) as { current_model_loaded: string }).current_model_loaded).toBe("xtts - finetuned");
+    expect(((await (await fetch(`${server.url}/api/currentsettings`)).json()) as { current_model_loaded: string }).current_model_loaded).toBe(
+      "xtts - finetuned",
+    );
     const again = await fetch(`${server.url}/api/tts-generate-streaming?text=Hello&voice=bob.wav&language=en`);
     expect(again.status).toBe(200);
     await again.arrayBuffer();
@@ -249,11 +305,17 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     const settings = async () => (await (await fetch(`${server.url}/api/currentsettings`)).json()) as Record<string, unknown>;
     // Setup ran before the stand-ins (deepspeed among them) were on the environment's path: not importable then.
     expect(await settings()).toMatchObject({ deepspeed_capable: true, deepspeed_available: false, deepspeed_enabled: false });
-    const listed = async () => ((await (await fetch(`${server.url}/api/engines`)).json()) as { engines: { id: string; profilesNotOffered: unknown[] }[] }).engines.find((e) => e.id === "xtts")!;
+    const listed = async () =>
+      ((await (await fetch(`${server.url}/api/engines`)).json()) as { engines: { id: string; profilesNotOffered: unknown[] }[] }).engines.find(
+        (e) => e.id === "xtts",
+      )!;
     expect((await listed()).profilesNotOffered).toEqual([{ name: "gpu-deepspeed", requires: ["deepspeed"] }]);
     const refused = await fetch(`${server.url}/api/deepspeed?new_deepspeed_value=True`, { method: "POST" });
     expect(refused.status).toBe(400);
-    expect(((await refused.json()) as { error: { field: string; message: string } }).error).toMatchObject({ field: "new_deepspeed_value", message: expect.stringContaining("run chorus plugin setup xtts") });
+    expect(((await refused.json()) as { error: { field: string; message: string } }).error).toMatchObject({
+      field: "new_deepspeed_value",
+      message: expect.stringContaining("run chorus plugin setup xtts"),
+    });
     // It imports now; a second setup (nothing to install) records that.
     const setup = await runChorusAsync(["plugin", "setup", "xtts"], { env: serverEnv });
     expect(setup.stdout).toContain("optional module deepspeed: importable (profile gpu-deepspeed offered)");
@@ -280,19 +342,34 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(`${res.headers.get("x-chorus-engine")}:${res.headers.get("x-chorus-profile")}`).not.toBe("xtts-oom:gpu");
     expect(calls("oom").map((e) => e.phase)).toContain("load");
     expect(calls("empty_cache").length).toBeGreaterThanOrEqual(1);
-    await waitFor(() => server.logs.some((l) => l.reason === "oom_load" && l.engine === "xtts-oom" && String(l.detail).includes("Tried to allocate 2.00 GiB")), 5000, "the oom_load decision");
+    await waitFor(
+      () => server.logs.some((l) => l.reason === "oom_load" && l.engine === "xtts-oom" && String(l.detail).includes("Tried to allocate 2.00 GiB")),
+      5000,
+      "the oom_load decision",
+    );
   });
 
   it("in low-VRAM mode parks the model in RAM and moves it to the GPU for each request, in order", async () => {
-    const on = await fetch(`${server.url}/api/scheduler/engines/xtts/lowvram`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ enabled: true }) });
+    const on = await fetch(`${server.url}/api/scheduler/engines/xtts/lowvram`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ enabled: true }),
+    });
     expect(on.status).toBe(200);
     const mark = recorded().length;
-    const res = await waitFor(async () => {
-      const r = await xtts({ voice: "bob", text: "Low memory mode." });
-      return r.headers.get("x-chorus-profile") === "lowvram" ? r : undefined;
-    }, 20_000, "a lowvram placement");
+    const res = await waitFor(
+      async () => {
+        const r = await xtts({ voice: "bob", text: "Low memory mode." });
+        return r.headers.get("x-chorus-profile") === "lowvram" ? r : undefined;
+      },
+      20_000,
+      "a lowvram placement",
+    );
     expect(res.status).toBe(200);
-    const moves = recorded().slice(mark).filter((e) => ["to", "inference_stream", "empty_cache", "load_checkpoint"].includes(e.call)).map((e) => (e.call === "to" ? `to ${String(e.device)}` : e.call));
+    const moves = recorded()
+      .slice(mark)
+      .filter((e) => ["to", "inference_stream", "empty_cache", "load_checkpoint"].includes(e.call))
+      .map((e) => (e.call === "to" ? `to ${String(e.device)}` : e.call));
     const from = moves.lastIndexOf("load_checkpoint");
     expect(moves.slice(from)).toEqual(["load_checkpoint", "to cpu", "to cuda:1", "inference_stream", "to cpu", "empty_cache"]);
   });
@@ -303,8 +380,15 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(String(calls("load_checkpoint").at(-1)!.checkpoint_dir)).toMatch(/base$/); // the low-VRAM instance's default
     const mark = recorded().length;
     const form = new URLSearchParams({
-      text_input: '*The narrator sets the scene.* "Hello there, traveller."', text_filtering: "standard", character_voice_gen: "bob.wav",
-      narrator_enabled: "true", narrator_voice_gen: "alice.wav", text_not_inside: "character", language: "fr", output_file_name: "narrated", output_file_timestamp: "false",
+      text_input: '*The narrator sets the scene.* "Hello there, traveller."',
+      text_filtering: "standard",
+      character_voice_gen: "bob.wav",
+      narrator_enabled: "true",
+      narrator_voice_gen: "alice.wav",
+      text_not_inside: "character",
+      language: "fr",
+      output_file_name: "narrated",
+      output_file_timestamp: "false",
     });
     const res = await fetch(`${server.url}/api/tts-generate`, { method: "POST", body: form });
     expect(res.status).toBe(200);
@@ -312,7 +396,10 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
     const since = recorded().slice(mark);
     const streams = since.filter((e) => e.call === "inference_stream");
-    expect(streams.map((e) => [e.text, e.language])).toEqual([["The narrator sets the scene.", "fr"], ["Hello there, traveller.", "fr"]]);
+    expect(streams.map((e) => [e.text, e.language])).toEqual([
+      ["The narrator sets the scene.", "fr"],
+      ["Hello there, traveller.", "fr"],
+    ]);
     expect(String(since.filter((e) => e.call === "load_checkpoint").at(-1)?.checkpoint_dir)).toMatch(/finetuned$/);
     const moves = since.filter((e) => e.call === "to" || e.call === "inference_stream").map((e) => (e.call === "to" ? `to ${String(e.device)}` : e.call));
     // One move to the GPU for both parts, one back after the last.
@@ -325,18 +412,35 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     const mark = recorded().length;
     fs.writeFileSync(gate, ""); // the first part waits in the engine until the second request is queued
     const form = new URLSearchParams({
-      text_input: '*The narrator waits.* "Then the character speaks."', text_filtering: "standard", character_voice_gen: "bob.wav",
-      narrator_enabled: "true", narrator_voice_gen: "alice.wav", text_not_inside: "character", output_file_name: "held", output_file_timestamp: "false",
+      text_input: '*The narrator waits.* "Then the character speaks."',
+      text_filtering: "standard",
+      character_voice_gen: "bob.wav",
+      narrator_enabled: "true",
+      narrator_voice_gen: "alice.wav",
+      text_not_inside: "character",
+      output_file_name: "held",
+      output_file_timestamp: "false",
     });
     const narrated = fetch(`${server.url}/api/tts-generate`, { method: "POST", body: form });
     let queued: ReturnType<typeof xtts> | undefined;
     try {
-      await waitFor(() => recorded().slice(mark).some((e) => e.call === "gated" && e.text === "The narrator waits."), 20_000, "the first part in the engine");
+      await waitFor(
+        () =>
+          recorded()
+            .slice(mark)
+            .some((e) => e.call === "gated" && e.text === "The narrator waits."),
+        20_000,
+        "the first part in the engine",
+      );
       queued = xtts({ voice: "bob", text: "Queued behind the narrator.", options: { model: "finetuned" } });
-      await waitFor(async () => {
-        const snap = (await (await fetch(`${server.url}/api/scheduler`)).json()) as { queue: { byEngine: Record<string, number> } };
-        return snap.queue.byEngine.xtts === 1;
-      }, 20_000, "the second request queued for xtts");
+      await waitFor(
+        async () => {
+          const snap = (await (await fetch(`${server.url}/api/scheduler`)).json()) as { queue: { byEngine: Record<string, number> } };
+          return snap.queue.byEngine.xtts === 1;
+        },
+        20_000,
+        "the second request queued for xtts",
+      );
     } finally {
       fs.rmSync(gate, { force: true });
     }
@@ -348,14 +452,30 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     await fetch(`${server.url}/api/reload?tts_method=espeak`, { method: "POST" });
     const since = recorded().slice(mark);
     // Both parts, then the queued request: it did not slip in between the parts.
-    expect(since.filter((e) => e.call === "inference_stream").map((e) => e.text)).toEqual(["The narrator waits.", "Then the character speaks.", "Queued behind the narrator."]);
+    expect(since.filter((e) => e.call === "inference_stream").map((e) => e.text)).toEqual([
+      "The narrator waits.",
+      "Then the character speaks.",
+      "Queued behind the narrator.",
+    ]);
     const moves = since.filter((e) => e.call === "to" || e.call === "inference_stream").map((e) => (e.call === "to" ? `to ${String(e.device)}` : e.call));
     // One move to the GPU for both parts of the narrated request, then one for the queued request.
-    expect(moves.slice(moves.indexOf("to cuda:1"))).toEqual(["to cuda:1", "inference_stream", "inference_stream", "to cpu", "to cuda:1", "inference_stream", "to cpu"]);
+    expect(moves.slice(moves.indexOf("to cuda:1"))).toEqual([
+      "to cuda:1",
+      "inference_stream",
+      "inference_stream",
+      "to cpu",
+      "to cuda:1",
+      "inference_stream",
+      "to cpu",
+    ]);
   });
 
   it("serves an OOM while synthesising on the GPU from the CPU profile, never from low-VRAM on the same card", async () => {
-    const off = await fetch(`${server.url}/api/scheduler/engines/xtts/lowvram`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ enabled: false }) });
+    const off = await fetch(`${server.url}/api/scheduler/engines/xtts/lowvram`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ enabled: false }),
+    });
     expect(off.status).toBe(200);
     const mark = server.logs.length;
     // The resident GPU profile comes back (the idle low-VRAM instance moves up), then its synthesis runs out of memory.
@@ -370,7 +490,17 @@ describe("XTTS engine against the coqui-tts stand-in", () => {
     expect(at).toBeGreaterThanOrEqual(0);
     expect(String(logs[at]!.detail)).toMatch(/\d+ MB of VRAM at its peak/);
     // The chain went on past the same card's low-VRAM profile (it cannot fit what the GPU profile lacked).
-    expect(logs.slice(at).some((l) => l.action === "fallback" && l.reason === "fallback" && l.profile === "cpu" && /xtts:lowvram needs \d+ MB on cuda:\d \(its peak/.test(String(l.detail)))).toBe(true);
+    expect(
+      logs
+        .slice(at)
+        .some(
+          (l) =>
+            l.action === "fallback" &&
+            l.reason === "fallback" &&
+            l.profile === "cpu" &&
+            /xtts:lowvram needs \d+ MB on cuda:\d \(its peak/.test(String(l.detail)),
+        ),
+    ).toBe(true);
     expect(logs.slice(at).some((l) => l.action === "load" && l.engine === "xtts" && l.profile === "lowvram")).toBe(false);
   });
 });

@@ -134,7 +134,26 @@ export class EncoderError extends Error {
  * fails, the process is killed and the input iterator is closed.
  */
 export async function* ffmpegEncode(sampleRate: number, outputArgs: string[], pcm: AsyncIterable<Int16Array>): AsyncGenerator<Buffer> {
-  const args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-probesize", "32", "-analyzeduration", "0", "-f", "s16le", "-ar", String(sampleRate), "-ac", "1", "-i", "pipe:0", ...outputArgs, "pipe:1"];
+  const args = [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-nostdin",
+    "-probesize",
+    "32",
+    "-analyzeduration",
+    "0",
+    "-f",
+    "s16le",
+    "-ar",
+    String(sampleRate),
+    "-ac",
+    "1",
+    "-i",
+    "pipe:0",
+    ...outputArgs,
+    "pipe:1",
+  ];
   const child = takeProcess(args);
   let stderr = "";
   child.stderr.setEncoding("utf8");

@@ -42,7 +42,12 @@ export function ffmpegArgs(format: CompressedFormat, sampleRate: number, options
 }
 
 /** Encodes a PCM stream (mono s16 at `sampleRate`) into `format`, yielding bytes as they come. */
-export function encodeCompressed(format: CompressedFormat, sampleRate: number, pcm: AsyncIterable<Int16Array>, options: EncodeOptions = {}): AsyncGenerator<Buffer> {
+export function encodeCompressed(
+  format: CompressedFormat,
+  sampleRate: number,
+  pcm: AsyncIterable<Int16Array>,
+  options: EncodeOptions = {},
+): AsyncGenerator<Buffer> {
   if ((format === "mp3" || format === "opus") && process.env.CHORUS_ENCODER !== "ffmpeg") return pooledEncode(format, sampleRate, pcm, options.bitrateKbps);
   return ffmpegEncode(sampleRate, ffmpegArgs(format, sampleRate, options), pcm);
 }

@@ -53,7 +53,10 @@ export function pcmAt(speech: SpeechAudio, rate = speech.sampleRate, resample?: 
 export function streamAudio(speech: SpeechAudio, spec: OutputSpec): AudioOut<AsyncIterableIterator<Buffer>> {
   const rate = spec.sampleRate ?? speech.sampleRate;
   const pcm = pcmAt(speech, rate, spec.resample);
-  const body = spec.format === "wav" || spec.format === "pcm" ? rawBytes(pcm, spec.format === "wav" ? wavHeader(rate) : undefined) : closing(encodeCompressed(spec.format, rate, pcm, spec), pcm);
+  const body =
+    spec.format === "wav" || spec.format === "pcm"
+      ? rawBytes(pcm, spec.format === "wav" ? wavHeader(rate) : undefined)
+      : closing(encodeCompressed(spec.format, rate, pcm, spec), pcm);
   return { sampleRate: rate, contentType: contentType(spec.format, rate), body };
 }
 
@@ -78,7 +81,14 @@ export async function wholeAudio(speech: SpeechAudio, spec: OutputSpec): Promise
     const out: Buffer[] = [];
     for await (const bytes of encodeCompressed(spec.format, rate, tap, spec)) out.push(bytes);
     // Encoded through a pipe, so STREAMINFO left the total length and MD5 out: written here.
-    body = spec.format === "flac" ? fixFlacStreamInfo(Buffer.concat(out), samples, chunks.map((c) => Buffer.from(pcmBytes(c)))) : Buffer.concat(out);
+    body =
+      spec.format === "flac"
+        ? fixFlacStreamInfo(
+            Buffer.concat(out),
+            samples,
+            chunks.map((c) => Buffer.from(pcmBytes(c))),
+          )
+        : Buffer.concat(out);
   }
   return { sampleRate: rate, contentType: contentType(spec.format, rate), body, samples };
 }

@@ -28,7 +28,11 @@ export type Resampler = (samples: Int16Array, from: number, to: number) => Int16
  * Not an async generator: one closed before its first read would never close `chunks`
  * (the pipeline's stream, which holds the scheduler's lease).
  */
-export function atRate(chunks: AsyncIterator<AudioChunk> | Iterator<AudioChunk>, rate: number, resample: Resampler = resampleLinear): AsyncIterableIterator<Int16Array> {
+export function atRate(
+  chunks: AsyncIterator<AudioChunk> | Iterator<AudioChunk>,
+  rate: number,
+  resample: Resampler = resampleLinear,
+): AsyncIterableIterator<Int16Array> {
   const iterator: AsyncIterableIterator<Int16Array> = {
     next: async () => {
       const item = await chunks.next();

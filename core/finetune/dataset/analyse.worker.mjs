@@ -27,7 +27,7 @@ function analyse(samples, sampleRate) {
     frames.push(Math.sqrt(e / frame) / 32768);
   }
   // A frame is speech when louder than -50 dBFS and within 40 dB of the loudest frame.
-  const loudest = frames.reduce((m, v) => (Math.max(v , m)), 0);
+  const loudest = frames.reduce((m, v) => Math.max(v, m), 0);
   const threshold = Math.max(10 ** (-50 / 20), loudest * 10 ** (-40 / 20));
   const active = frames.map((v) => v >= threshold);
   const first = active.indexOf(true);
@@ -55,7 +55,9 @@ function analyse(samples, sampleRate) {
     trailingSilence: last < 0 ? n / sampleRate : (frames.length - 1 - last) * FRAME_SECONDS + (n - frames.length * frame) / sampleRate,
     longestPause: longestPause * FRAME_SECONDS,
     pauses,
-    hash: createHash("sha1").update(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength)).digest("hex"),
+    hash: createHash("sha1")
+      .update(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength))
+      .digest("hex"),
   };
 }
 

@@ -66,14 +66,24 @@ export function decodeAudio(file: string, rate = 22050, maxSeconds = 600, signal
     child.on("close", (code) => {
       if (tooLong) return reject(new DecodeError(`longer than ${maxSeconds} s`));
       if (code !== 0) {
-        const line = stderr.trim().split("\n").filter((l) => !/^\s*(built with|configuration:|lib\w+ )/.test(l)).pop() ?? "no message";
+        const line =
+          stderr
+            .trim()
+            .split("\n")
+            .filter((l) => !/^\s*(built with|configuration:|lib\w+ )/.test(l))
+            .pop() ?? "no message";
         return reject(new DecodeError(`ffmpeg cannot decode it: ${line.trim()}`));
       }
       const input = stderr.slice(0, stderr.indexOf("Output #0") >= 0 ? stderr.indexOf("Output #0") : undefined);
       const stream = /Stream #\d+:\d+.*?Audio: [^,]+, (\d+) Hz, ([^,]+)/.exec(input);
       const buf = Buffer.concat(parts);
       const samples = new Int16Array(buf.buffer, buf.byteOffset, Math.floor(buf.length / 2));
-      resolve({ samples: new Int16Array(samples), sampleRate: rate, sourceRate: stream ? Number(stream[1]) : undefined, sourceChannels: stream ? channelsOf(stream[2]!) : undefined });
+      resolve({
+        samples: new Int16Array(samples),
+        sampleRate: rate,
+        sourceRate: stream ? Number(stream[1]) : undefined,
+        sourceChannels: stream ? channelsOf(stream[2]!) : undefined,
+      });
     });
   });
 }

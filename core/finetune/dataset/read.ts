@@ -41,7 +41,8 @@ function reader(roots: string[] | undefined) {
   return (file: string): string => {
     if (roots) {
       const real = fs.realpathSync(file);
-      if (!roots.some((r) => real === r || real.startsWith(r + path.sep))) throw new DatasetPathError(`${path.basename(file)} points outside the dataset folders`);
+      if (!roots.some((r) => real === r || real.startsWith(r + path.sep)))
+        throw new DatasetPathError(`${path.basename(file)} points outside the dataset folders`);
     }
     return fs.readFileSync(file, "utf8");
   };
@@ -50,11 +51,19 @@ type Read = ReturnType<typeof reader>;
 
 function readCoquiCsv(dir: string, name: string, split: "train" | "eval", findings: Finding[], read: Read): DatasetEntry[] {
   const file = path.join(dir, name);
-  const lines = read(file).replace(/^\uFEFF/, "").split(/\r?\n/);
+  const lines = read(file)
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/);
   const header = (lines[0] ?? "").split("|").map((h) => h.trim());
   const col = (n: string) => header.indexOf(n);
   if (col("audio_file") < 0 || col("text") < 0) {
-    findings.push({ severity: "error", code: "csv-header", clip: name, message: `${name} has no header 'audio_file|text|speaker_name' (first line: '${(lines[0] ?? "").slice(0, 80)}')`, fix: "add the header line audio_file|text|speaker_name; the coqui formatter reads the first line as the header" });
+    findings.push({
+      severity: "error",
+      code: "csv-header",
+      clip: name,
+      message: `${name} has no header 'audio_file|text|speaker_name' (first line: '${(lines[0] ?? "").slice(0, 80)}')`,
+      fix: "add the header line audio_file|text|speaker_name; the coqui formatter reads the first line as the header",
+    });
     return [];
   }
   const entries: DatasetEntry[] = [];
@@ -75,7 +84,9 @@ function readCoquiCsv(dir: string, name: string, split: "train" | "eval", findin
 }
 
 function readLjSpeech(dir: string, read: Read): DatasetEntry[] {
-  const lines = read(path.join(dir, "metadata.csv")).replace(/^\uFEFF/, "").split(/\r?\n/);
+  const lines = read(path.join(dir, "metadata.csv"))
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/);
   const entries: DatasetEntry[] = [];
   lines.forEach((line, i) => {
     if (!line.trim()) return;
@@ -83,7 +94,14 @@ function readLjSpeech(dir: string, read: Read): DatasetEntry[] {
     const id = fields[0]!.trim();
     // id|text|normalized: with exactly 3 fields use the normalized text; more fields mean `|` inside the text
     const text = fields.length === 3 ? fields[2]! || fields[1]! : fields.length === 2 ? fields[1]! : fields.slice(1).join("|");
-    entries.push({ clip: `wavs/${id}.wav`, audioPath: path.join(dir, "wavs", `${id}.wav`), text, speaker: undefined, split: "train", source: `metadata.csv:${i + 1}` });
+    entries.push({
+      clip: `wavs/${id}.wav`,
+      audioPath: path.join(dir, "wavs", `${id}.wav`),
+      text,
+      speaker: undefined,
+      split: "train",
+      source: `metadata.csv:${i + 1}`,
+    });
   });
   return entries;
 }
@@ -97,7 +115,14 @@ function readFolder(dir: string, read: Read): DatasetEntry[] {
       else if (AUDIO_EXTENSIONS.includes(path.extname(d.name).toLowerCase())) {
         const txt = path.join(dir, sub, `${path.parse(d.name).name}.txt`);
         const text = fs.existsSync(txt) ? read(txt).trim() : "";
-        entries.push({ clip: rel, audioPath: path.join(dir, rel), text, speaker: undefined, split: "train", source: fs.existsSync(txt) ? path.relative(dir, txt) : `${rel} (no .txt beside it)` });
+        entries.push({
+          clip: rel,
+          audioPath: path.join(dir, rel),
+          text,
+          speaker: undefined,
+          split: "train",
+          source: fs.existsSync(txt) ? path.relative(dir, txt) : `${rel} (no .txt beside it)`,
+        });
       }
     }
   };
@@ -122,6 +147,7 @@ export function readDataset(dir: string, confineTo?: string[]): DatasetListing {
     if (hasEval) entries.push(...readCoquiCsv(abs, "metadata_eval.csv", "eval", findings, read));
     return { dir: abs, format: "coqui", language, entries, findings, hasEvalSplit: hasEval };
   }
-  if (fs.existsSync(path.join(abs, "metadata.csv"))) return { dir: abs, format: "ljspeech", language, entries: readLjSpeech(abs, read), findings, hasEvalSplit: false };
+  if (fs.existsSync(path.join(abs, "metadata.csv")))
+    return { dir: abs, format: "ljspeech", language, entries: readLjSpeech(abs, read), findings, hasEvalSplit: false };
   return { dir: abs, format: "folder", language, entries: readFolder(abs, read), findings, hasEvalSplit: false };
 }

@@ -47,7 +47,10 @@ export function findEntry(listing: DatasetListing, clip: string, split?: "train"
 }
 
 function stamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 function backupAndWrite(file: string, content: string, now: Date): string | undefined {
@@ -78,7 +81,12 @@ function rewriteLine(file: string, lineNo: number, edit: (fields: string[]) => s
  * Sets the transcript of `clip` in the dataset at `dir` to `text`. `confineTo` (real paths)
  * refuses a metadata or transcript file outside those folders, as the check does.
  */
-export function correctTranscript(dir: string, clip: string, text: string, options: { split?: "train" | "eval"; confineTo?: string[]; now?: Date } = {}): TranscriptChange {
+export function correctTranscript(
+  dir: string,
+  clip: string,
+  text: string,
+  options: { split?: "train" | "eval"; confineTo?: string[]; now?: Date } = {},
+): TranscriptChange {
   const problem = transcriptProblem(text);
   if (problem) throw new TranscriptError(problem, "text");
   const after = text.trim();
@@ -99,7 +107,12 @@ export function correctTranscript(dir: string, clip: string, text: string, optio
   const lineNo = Number(lineText);
   let edited: { before: string; content: string };
   if (listing.format === "coqui") {
-    const header = fs.readFileSync(file, "utf8").replace(/^\uFEFF/, "").split(/\r?\n/)[0]!.split("|").map((h) => h.trim());
+    const header = fs
+      .readFileSync(file, "utf8")
+      .replace(/^\uFEFF/, "")
+      .split(/\r?\n/)[0]!
+      .split("|")
+      .map((h) => h.trim());
     const col = header.indexOf("text");
     edited = rewriteLine(file, lineNo, (fields) => {
       // extra `|`s inside the old text: the text spans several fields, as the reader took it

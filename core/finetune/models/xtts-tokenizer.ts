@@ -81,7 +81,8 @@ export class BpeTokenizer implements Tokenizer {
   unknownCharacters(text: string, language: string): string[] {
     const unknown = new Set<string>();
     // The language tag and [SPACE] are special tokens the tokenizer adds itself.
-    for (const t of this.tokens(text, language).slice(1)) if (t !== "[SPACE]" && !this.vocab.has(t)) for (const ch of t) if (!this.vocab.has(ch)) unknown.add(ch);
+    for (const t of this.tokens(text, language).slice(1))
+      if (t !== "[SPACE]" && !this.vocab.has(t)) for (const ch of t) if (!this.vocab.has(ch)) unknown.add(ch);
     return [...unknown];
   }
 }

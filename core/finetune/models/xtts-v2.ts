@@ -48,7 +48,10 @@ export const XTTS_V2_PARAMS = {
   perceiver:
     A.condLatents * h +
     A.perceiverDepth *
-      (h * A.perceiverHeads * A.perceiverDimHead * 2 + h * 2 * A.perceiverHeads * A.perceiverDimHead + (h * 2 * A.perceiverFfInner + 2 * A.perceiverFfInner) + (A.perceiverFfInner * h + h)) +
+      (h * A.perceiverHeads * A.perceiverDimHead * 2 +
+        h * 2 * A.perceiverHeads * A.perceiverDimHead +
+        (h * 2 * A.perceiverFfInner + 2 * A.perceiverFfInner) +
+        (A.perceiverFfInner * h + h)) +
     h,
   heads: h * A.textVocab + A.textVocab + h * A.audioVocab + A.audioVocab + 2 * h,
   embeddings: A.textVocab * h + A.audioVocab * h + A.audioPositions * h + A.textPositions * h,
@@ -155,7 +158,25 @@ export const xttsV2: TrainableModel = {
     maxTextTokens: 200,
     minTotalSeconds: 120,
     languages: ["en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi"],
-    charLimits: { en: 250, de: 253, fr: 273, es: 239, it: 213, pt: 203, pl: 224, "zh-cn": 82, ar: 166, cs: 186, ru: 182, nl: 251, tr: 226, ja: 71, hu: 224, ko: 95, hi: 150 },
+    charLimits: {
+      en: 250,
+      de: 253,
+      fr: 273,
+      es: 239,
+      it: 213,
+      pt: 203,
+      pl: 224,
+      "zh-cn": 82,
+      ar: 166,
+      cs: 186,
+      ru: 182,
+      nl: 251,
+      tr: 226,
+      ja: 71,
+      hu: 224,
+      ko: 95,
+      hi: 150,
+    },
   },
   trainableParams: XTTS_V2_TRAINABLE,
   frozenParams: P.frozen,
@@ -185,7 +206,8 @@ export const xttsV2: TrainableModel = {
         : s.optimizer === "sgd"
           ? { momentum: 0.9, weight_decay: 1e-4 }
           : {};
-    if (s.fused) Object.assign(optimizerParams, s.optimizer === "adamw" || s.optimizer === "adam" || s.optimizer === "sgd" ? { fused: true } : { foreach: false });
+    if (s.fused)
+      Object.assign(optimizerParams, s.optimizer === "adamw" || s.optimizer === "adam" || s.optimizer === "sgd" ? { fused: true } : { foreach: false });
     const amp = s.precision !== "fp32";
     return {
       GPTArgs: {

@@ -35,7 +35,9 @@ export function trainerPython(config: Config, runtime: TrainerRuntime): string {
   if (named) return /[\\/]/.test(named) ? resolvePath(named) : named;
   const status = envStatus(runtime.environment, envsRoot(config, resolvePath));
   if (status.state === "ready") return status.python;
-  throw new TrainerEnvironmentError(`the fine-tune environment ${runtime.environment.id} is ${status.state} (${status.reason}); set it up with: chorus finetune setup (docs/finetune.md), or set finetune.runner.python to an interpreter that has torch and the trainer`);
+  throw new TrainerEnvironmentError(
+    `the fine-tune environment ${runtime.environment.id} is ${status.state} (${status.reason}); set it up with: chorus finetune setup (docs/finetune.md), or set finetune.runner.python to an interpreter that has torch and the trainer`,
+  );
 }
 
 export function configLauncher(config: Config): WorkerLauncher {

@@ -22,7 +22,6 @@ export interface TrainingLeaseSource {
   acquire(request: TrainingLeaseRequest): Promise<TrainingLease>;
 }
 
-
 export interface JobDeps {
   leases: TrainingLeaseSource;
   launch: WorkerLauncher;
@@ -31,11 +30,40 @@ export interface JobDeps {
 
 export function initialState(spec: JobSpec, now = new Date()): JobState {
   return {
-    id: spec.id, mode: spec.mode, status: "waiting-gpu", settings: { ...spec.planned }, planned: { ...spec.planned }, predictedMb: spec.predictedMb,
-    attempt: 0, epoch: 0, epochs: spec.mode === "probe" ? 1 : spec.epochs, step: 0, stepsPerEpoch: 0, globalStep: 0, totalSteps: 0,
-    loss: null, evalLoss: null, learningRate: null, samplesPerSecond: null, memory: { maxAllocatedMb: 0, maxReservedMb: 0, reservedMb: null, totalMb: null },
-    longestClipSeconds: null, etaSeconds: null, lastCheckpoint: null, resumedFrom: null, replans: [], ooms: 0, warnings: [], slowdown: null,
-    lease: null, result: null, probe: null, error: null, hostPid: process.pid, createdAt: now.toISOString(), updatedAt: now.toISOString(), finishedAt: null,
+    id: spec.id,
+    mode: spec.mode,
+    status: "waiting-gpu",
+    settings: { ...spec.planned },
+    planned: { ...spec.planned },
+    predictedMb: spec.predictedMb,
+    attempt: 0,
+    epoch: 0,
+    epochs: spec.mode === "probe" ? 1 : spec.epochs,
+    step: 0,
+    stepsPerEpoch: 0,
+    globalStep: 0,
+    totalSteps: 0,
+    loss: null,
+    evalLoss: null,
+    learningRate: null,
+    samplesPerSecond: null,
+    memory: { maxAllocatedMb: 0, maxReservedMb: 0, reservedMb: null, totalMb: null },
+    longestClipSeconds: null,
+    etaSeconds: null,
+    lastCheckpoint: null,
+    resumedFrom: null,
+    replans: [],
+    ooms: 0,
+    warnings: [],
+    slowdown: null,
+    lease: null,
+    result: null,
+    probe: null,
+    error: null,
+    hostPid: process.pid,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    finishedAt: null,
   };
 }
 
@@ -150,11 +178,29 @@ export class FinetuneJob extends EventEmitter {
       if (this.stopRequested) return this.setStatus("stopped");
       this.state.attempt++;
       const from = this.state.lastCheckpoint;
-      this.event("attempt", { attempt: this.state.attempt, settings: this.state.settings, resumeFrom: from?.path ?? null, ...(this.state.attempt > 1 && !from ? { note: "no checkpoint yet: the epoch restarts" } : {}) });
+      this.event("attempt", {
+        attempt: this.state.attempt,
+        settings: this.state.settings,
+        resumeFrom: from?.path ?? null,
+        ...(this.state.attempt > 1 && !from ? { note: "no checkpoint yet: the epoch restarts" } : {}),
+      });
       const outcome = await this.attempt(lease);
       const m = outcome.message;
       if (outcome.kind === "finished" && m?.type === "finished") {
-        const r = assembleResult({ copiedFiles: runtimeOf(this.spec.model).copiedFiles, baseModelDir: this.spec.baseModelDir, outDir: this.spec.outDir, datasetDir: this.spec.datasetDir, clips: this.spec.clips, metadata: { job: this.id, model: this.spec.model, settings: this.state.settings, planned: this.state.planned, replans: this.state.replans.map((x) => x.message) } });
+        const r = assembleResult({
+          copiedFiles: runtimeOf(this.spec.model).copiedFiles,
+          baseModelDir: this.spec.baseModelDir,
+          outDir: this.spec.outDir,
+          datasetDir: this.spec.datasetDir,
+          clips: this.spec.clips,
+          metadata: {
+            job: this.id,
+            model: this.spec.model,
+            settings: this.state.settings,
+            planned: this.state.planned,
+            replans: this.state.replans.map((x) => x.message),
+          },
+        });
         if (r.note) this.state.warnings.push(r.note);
         this.state.result = { modelDir: this.spec.outDir, referenceClips: r.referenceClips, referenceSeconds: r.referenceSeconds };
         this.event("result", { ...this.state.result });
@@ -162,14 +208,24 @@ export class FinetuneJob extends EventEmitter {
       }
       if (outcome.kind === "probe" && m?.type === "probe") {
         const measured = Math.max(m.peakReservedMb, m.peakAllocatedMb);
-        this.state.probe = { peakAllocatedMb: m.peakAllocatedMb, peakReservedMb: m.peakReservedMb, predictedMb: this.spec.predictedMb, ratio: Math.round((measured / Math.max(1, this.spec.predictedMb)) * 1000) / 1000 };
+        this.state.probe = {
+          peakAllocatedMb: m.peakAllocatedMb,
+          peakReservedMb: m.peakReservedMb,
+          predictedMb: this.spec.predictedMb,
+          ratio: Math.round((measured / Math.max(1, this.spec.predictedMb)) * 1000) / 1000,
+        };
         return this.setStatus("finished");
       }
       if (outcome.kind === "stopped") return this.setStatus("stopped");
       if (outcome.kind === "failed") return this.setStatus("failed", m?.type === "failed" ? m.reason : "the trainer failed");
       if (m?.type !== "oom") return this.setStatus("failed", "the trainer failed");
-      if (this.spec.mode === "probe") return this.setStatus("failed", `the probe ran out of memory at the plan's settings (peak ${Math.round(m.peakAllocatedMb)} MB allocated, ${m.failedAllocationMb ?? "?"} MB more asked for): the plan does not fit this card`);
-      if (this.state.ooms > this.spec.maxOomRetries) return this.setStatus("failed", `gave up after ${this.state.ooms} out-of-memory errors (finetune.runner.maxOomRetries = ${this.spec.maxOomRetries})`);
+      if (this.spec.mode === "probe")
+        return this.setStatus(
+          "failed",
+          `the probe ran out of memory at the plan's settings (peak ${Math.round(m.peakAllocatedMb)} MB allocated, ${m.failedAllocationMb ?? "?"} MB more asked for): the plan does not fit this card`,
+        );
+      if (this.state.ooms > this.spec.maxOomRetries)
+        return this.setStatus("failed", `gave up after ${this.state.ooms} out-of-memory errors (finetune.runner.maxOomRetries = ${this.spec.maxOomRetries})`);
       const next = replanAfterOom(this.state.settings, m, this.spec.clips, { minClipSeconds: this.spec.minClipSeconds });
       if (!next.ok) {
         this.event("give-up", { message: next.message });
@@ -178,18 +234,32 @@ export class FinetuneJob extends EventEmitter {
       this.state.replans.push(next.replan);
       this.state.settings = next.replan.to;
       this.state.warnings.push(next.replan.message);
-      this.event("replan", { ...next.replan, effectiveBatchBefore: next.replan.from.batchSize * next.replan.from.gradAccumSteps, effectiveBatchAfter: next.replan.to.batchSize * next.replan.to.gradAccumSteps, resumeFrom: this.state.lastCheckpoint?.path ?? null });
+      this.event("replan", {
+        ...next.replan,
+        effectiveBatchBefore: next.replan.from.batchSize * next.replan.from.gradAccumSteps,
+        effectiveBatchAfter: next.replan.to.batchSize * next.replan.to.gradAccumSteps,
+        resumeFrom: this.state.lastCheckpoint?.path ?? null,
+      });
     }
   }
 
   private workerJob(lease: TrainingLease): WorkerJob {
     const s = this.spec;
     return {
-      protocol: 1, mode: s.mode, jobId: s.id, baseModelDir: s.baseModelDir,
+      protocol: 1,
+      mode: s.mode,
+      jobId: s.id,
+      baseModelDir: s.baseModelDir,
       dataset: { dir: s.datasetDir, trainCsv: s.trainCsv, evalCsv: s.evalCsv, language: s.language },
-      outDir: s.outDir, checkpointDir: this.folder.checkpoints, trainerConfig: applySettings(s.trainerConfig, this.state.settings),
-      epochs: s.epochs, saveEverySteps: s.saveEverySteps, resumeFrom: s.mode === "probe" ? null : (this.state.lastCheckpoint?.path ?? null),
-      probeSteps: s.probeSteps, memoryFraction: s.memoryFraction, deviceIndex: lease.simulated ? Number(lease.device.split(":")[1] ?? 0) : 0,
+      outDir: s.outDir,
+      checkpointDir: this.folder.checkpoints,
+      trainerConfig: applySettings(s.trainerConfig, this.state.settings),
+      epochs: s.epochs,
+      saveEverySteps: s.saveEverySteps,
+      resumeFrom: s.mode === "probe" ? null : (this.state.lastCheckpoint?.path ?? null),
+      probeSteps: s.probeSteps,
+      memoryFraction: s.memoryFraction,
+      deviceIndex: lease.simulated ? Number(lease.device.split(":")[1] ?? 0) : 0,
     };
   }
 
@@ -210,24 +280,32 @@ export class FinetuneJob extends EventEmitter {
       if (this.stopRequested) this.send({ type: "stop" });
       const keep = (chunk: Buffer) => {
         log.write(chunk);
-        tail.push(...chunk.toString().split("\n").filter((l) => l.trim()));
+        tail.push(
+          ...chunk
+            .toString()
+            .split("\n")
+            .filter((l) => l.trim()),
+        );
         tail.splice(0, Math.max(0, tail.length - 20));
       };
       child.stdout!.on("data", keep);
       child.stderr!.on("data", keep);
       child.stdin!.on("error", () => {});
-      const lines = new LineSplitter((line) => {
-        const parsed = parseLine(line);
-        if (!parsed.ok) return this.event("protocol-error", { error: parsed.error });
-        const m = parsed.message;
-        this.folder.log(m.type, m as unknown as Record<string, unknown>);
-        const warning = apply(this.state, m, this.clock);
-        if (warning) this.event("warning", { message: warning });
-        if (TERMINAL.has(m.type)) outcome = { kind: m.type as Outcome["kind"], message: m };
-        this.persist(m.type !== "progress");
-        this.emit("message", m);
-        this.emit("state", this.state);
-      }, (error) => this.event("protocol-error", { error }));
+      const lines = new LineSplitter(
+        (line) => {
+          const parsed = parseLine(line);
+          if (!parsed.ok) return this.event("protocol-error", { error: parsed.error });
+          const m = parsed.message;
+          this.folder.log(m.type, m as unknown as Record<string, unknown>);
+          const warning = apply(this.state, m, this.clock);
+          if (warning) this.event("warning", { message: warning });
+          if (TERMINAL.has(m.type)) outcome = { kind: m.type as Outcome["kind"], message: m };
+          this.persist(m.type !== "progress");
+          this.emit("message", m);
+          this.emit("state", this.state);
+        },
+        (error) => this.event("protocol-error", { error }),
+      );
       (child.stdio[3] as Readable).on("data", (c: Buffer) => lines.push(c));
       (child.stdio[3] as Readable).on("error", () => {});
       child.on("error", (err) => {

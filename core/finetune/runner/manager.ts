@@ -25,7 +25,15 @@ function alive(pid: number | null | undefined): boolean {
 /** A job whose process ended without a final state (killed, crashed) reads as stopped: resumable. */
 function orphaned(job: StoredJob): StoredJob {
   if (!ACTIVE.has(job.state.status) || (job.state.hostPid !== process.pid && alive(job.state.hostPid))) return job;
-  return { ...job, state: { ...job.state, status: "stopped", lease: null, error: `interrupted: the process that ran it (pid ${job.state.hostPid ?? "?"}) ended; resume it from its last checkpoint` } };
+  return {
+    ...job,
+    state: {
+      ...job.state,
+      status: "stopped",
+      lease: null,
+      error: `interrupted: the process that ran it (pid ${job.state.hostPid ?? "?"}) ended; resume it from its last checkpoint`,
+    },
+  };
 }
 export class JobNotFoundError extends Error {}
 
@@ -52,11 +60,16 @@ export class JobManager {
     if (this.live.has(id)) throw new JobConflictError(`job ${id} is running`);
     const folder = this.folder(id);
     const stored = orphaned(folder.read());
-    if (stored.state.status === "finished") throw new JobConflictError(`job ${id} has finished; its model is in ${stored.state.result?.modelDir ?? stored.spec.outDir}`);
+    if (stored.state.status === "finished")
+      throw new JobConflictError(`job ${id} has finished; its model is in ${stored.state.result?.modelDir ?? stored.spec.outDir}`);
     if (stored.spec.mode === "probe") throw new JobConflictError(`job ${id} is a probe; run a new probe instead`);
     const spec = { ...stored.spec, ...(overrides.epochs ? { epochs: overrides.epochs } : {}) };
     const state: JobState = { ...stored.state, epochs: spec.epochs, totalSteps: stored.state.stepsPerEpoch * spec.epochs, slowdown: null, lease: null };
-    folder.log("resume", { from: state.lastCheckpoint?.path ?? null, settings: state.settings, note: state.lastCheckpoint ? undefined : "no checkpoint: starts from the beginning" });
+    folder.log("resume", {
+      from: state.lastCheckpoint?.path ?? null,
+      settings: state.settings,
+      note: state.lastCheckpoint ? undefined : "no checkpoint: starts from the beginning",
+    });
     return this.track(new FinetuneJob(folder, spec, state, this.deps));
   }
 

@@ -22,14 +22,29 @@ export interface ProbeRecord {
   at: string;
 }
 
-const slug = (s: string) => s.toLowerCase().replace(/\(simulated\)/g, "").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "card";
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/\(simulated\)/g, "")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "") || "card";
 
 export function probeFile(dir: string, card: string, model: string): string {
   return path.join(dir, `${slug(card)}--${slug(model)}.json`);
 }
 
 export function saveProbe(dir: string, spec: JobSpec, probe: NonNullable<JobState["probe"]>): ProbeRecord {
-  const record: ProbeRecord = { card: spec.card, model: spec.model, settings: spec.planned, predictedMb: probe.predictedMb, peakAllocatedMb: probe.peakAllocatedMb, peakReservedMb: probe.peakReservedMb, ratio: probe.ratio, job: spec.id, at: new Date().toISOString() };
+  const record: ProbeRecord = {
+    card: spec.card,
+    model: spec.model,
+    settings: spec.planned,
+    predictedMb: probe.predictedMb,
+    peakAllocatedMb: probe.peakAllocatedMb,
+    peakReservedMb: probe.peakReservedMb,
+    ratio: probe.ratio,
+    job: spec.id,
+    at: new Date().toISOString(),
+  };
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(probeFile(dir, spec.card, spec.model), `${JSON.stringify(record, null, 2)}\n`);
   return record;

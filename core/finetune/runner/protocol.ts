@@ -10,24 +10,67 @@ const mb = z.number().nonnegative();
 
 export const WorkerMessage = z.discriminatedUnion("type", [
   z.object({
-    type: z.literal("start"), protocol: z.literal(1), mode: z.enum(["train", "probe"]), device: z.string(), totalMb: mb.optional(),
-    stack: z.record(z.string(), z.string()).default({}), trainSamples: z.number().int(), evalSamples: z.number().int(),
-    stepsPerEpoch: z.number().int().positive(), epochs: z.number().int().positive(), batchSize: z.number().int().positive(), gradAccumSteps: z.number().int().positive(),
-    maxClipSeconds: num, resumedFrom: z.object({ checkpoint: z.string(), epoch: z.number().int(), globalStep: z.number().int() }).nullable(),
+    type: z.literal("start"),
+    protocol: z.literal(1),
+    mode: z.enum(["train", "probe"]),
+    device: z.string(),
+    totalMb: mb.optional(),
+    stack: z.record(z.string(), z.string()).default({}),
+    trainSamples: z.number().int(),
+    evalSamples: z.number().int(),
+    stepsPerEpoch: z.number().int().positive(),
+    epochs: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+    gradAccumSteps: z.number().int().positive(),
+    maxClipSeconds: num,
+    resumedFrom: z.object({ checkpoint: z.string(), epoch: z.number().int(), globalStep: z.number().int() }).nullable(),
     env: z.record(z.string(), z.string()).default({}),
   }),
   z.object({
-    type: z.literal("progress"), epoch: z.number().int(), step: z.number().int(), globalStep: z.number().int(), stepsPerEpoch: z.number().int(),
-    loss: num, learningRate: num, samplesPerSecond: num, stepSeconds: num, maxAllocatedMb: mb, maxReservedMb: mb, reservedMb: mb.optional(),
-    totalMb: mb.optional(), longestClipSeconds: num,
+    type: z.literal("progress"),
+    epoch: z.number().int(),
+    step: z.number().int(),
+    globalStep: z.number().int(),
+    stepsPerEpoch: z.number().int(),
+    loss: num,
+    learningRate: num,
+    samplesPerSecond: num,
+    stepSeconds: num,
+    maxAllocatedMb: mb,
+    maxReservedMb: mb,
+    reservedMb: mb.optional(),
+    totalMb: mb.optional(),
+    longestClipSeconds: num,
   }),
-  z.object({ type: z.literal("checkpoint"), path: z.string(), epoch: z.number().int(), globalStep: z.number().int(), reason: z.enum(["steps", "epoch", "stop"]) }),
+  z.object({
+    type: z.literal("checkpoint"),
+    path: z.string(),
+    epoch: z.number().int(),
+    globalStep: z.number().int(),
+    reason: z.enum(["steps", "epoch", "stop"]),
+  }),
   z.object({ type: z.literal("eval"), epoch: z.number().int(), globalStep: z.number().int(), loss: num }),
   z.object({
-    type: z.literal("oom"), message: z.string(), failedAllocationMb: mb.nullable(), peakAllocatedMb: mb, peakReservedMb: mb, totalMb: mb.nullable(),
-    batchSize: z.number().int(), longestClipSeconds: num, globalStep: z.number().int(), phase: z.enum(["forward", "backward", "optimizer", "eval", "load"]).default("forward"),
+    type: z.literal("oom"),
+    message: z.string(),
+    failedAllocationMb: mb.nullable(),
+    peakAllocatedMb: mb,
+    peakReservedMb: mb,
+    totalMb: mb.nullable(),
+    batchSize: z.number().int(),
+    longestClipSeconds: num,
+    globalStep: z.number().int(),
+    phase: z.enum(["forward", "backward", "optimizer", "eval", "load"]).default("forward"),
   }),
-  z.object({ type: z.literal("probe"), steps: z.number().int(), peakAllocatedMb: mb, peakReservedMb: mb, batchSize: z.number().int(), longestClipSeconds: num, totalMb: mb.nullable() }),
+  z.object({
+    type: z.literal("probe"),
+    steps: z.number().int(),
+    peakAllocatedMb: mb,
+    peakReservedMb: mb,
+    batchSize: z.number().int(),
+    longestClipSeconds: num,
+    totalMb: mb.nullable(),
+  }),
   z.object({ type: z.literal("paused"), globalStep: z.number().int() }),
   z.object({ type: z.literal("resumed"), globalStep: z.number().int() }),
   z.object({ type: z.literal("stopped"), checkpoint: z.string().nullable(), globalStep: z.number().int() }),
@@ -49,14 +92,21 @@ export function parseLine(line: string): { ok: true; message: WorkerMessage } | 
     return { ok: false, error: `not JSON: ${line.slice(0, 120)}` };
   }
   const r = WorkerMessage.safeParse(raw);
-  if (!r.success) return { ok: false, error: `bad ${String((raw as { type?: unknown })?.type ?? "message")}: ${r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}` };
+  if (!r.success)
+    return {
+      ok: false,
+      error: `bad ${String((raw as { type?: unknown })?.type ?? "message")}: ${r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+    };
   return { ok: true, message: r.data };
 }
 
 /** Splits a byte stream into lines (bounded: a line over 1 MiB is an error). */
 export class LineSplitter {
   private rest = "";
-  constructor(private readonly onLine: (line: string) => void, private readonly onError: (error: string) => void) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly onError: (error: string) => void,
+  ) {}
 
   push(chunk: Buffer | string): void {
     this.rest += chunk.toString();

@@ -74,7 +74,12 @@ export function replanAfterOom(
     return {
       ok: true,
       replan: {
-        ...base, kind: "batch", to, clipsDropped: 0, minutesDropped: 0, clipsLeft: left,
+        ...base,
+        kind: "batch",
+        to,
+        clipsDropped: 0,
+        minutesDropped: 0,
+        clipsLeft: left,
         message: `out of memory at batch ${current.batchSize} x accumulation ${current.gradAccumSteps} (needed about ${Math.round(peak)} MB${card}); re-planned to batch ${b} x accumulation ${to.gradAccumSteps}: effective batch ${eff} and learning rate ${current.learningRate} unchanged`,
       },
     };
@@ -101,7 +106,12 @@ export function replanAfterOom(
   return {
     ok: true,
     replan: {
-      ...base, kind: "clip-cap", to, clipsDropped: dropped, minutesDropped, clipsLeft: kept.length,
+      ...base,
+      kind: "clip-cap",
+      to,
+      clipsDropped: dropped,
+      minutesDropped,
+      clipsLeft: kept.length,
       message: `out of memory at batch 1 with clips up to ${round1(longest)} s (needed about ${Math.round(peak)} MB${card}); clip cap lowered to ${nextCap} s: ${dropped} training clip(s) (${minutesDropped} min) are dropped, ${kept.length} remain (${round1(minutes(kept))} min); accumulation ${current.gradAccumSteps} keeps effective batch ${eff}`,
     },
   };

@@ -36,11 +36,18 @@ export function progressLine(s: JobState, width = 24): string {
 /** The closing summary. */
 export function summaryText(s: JobState, resumeHint: string): string {
   const lines = [`job ${s.id}: ${s.status}${s.error ? `: ${s.error}` : ""}`];
-  lines.push(`  settings: batch ${s.settings.batchSize} x accumulation ${s.settings.gradAccumSteps} (effective ${s.settings.batchSize * s.settings.gradAccumSteps}), clips up to ${s.settings.maxClipSeconds} s, lr ${s.settings.learningRate}`);
+  lines.push(
+    `  settings: batch ${s.settings.batchSize} x accumulation ${s.settings.gradAccumSteps} (effective ${s.settings.batchSize * s.settings.gradAccumSteps}), clips up to ${s.settings.maxClipSeconds} s, lr ${s.settings.learningRate}`,
+  );
   if (s.replans.length) for (const r of s.replans) lines.push(`  re-planned: ${r.message}`);
-  lines.push(`  memory: peak ${Math.round(s.memory.maxAllocatedMb)} MB allocated, ${Math.round(s.memory.maxReservedMb)} MB reserved; predicted ${s.predictedMb} MB`);
+  lines.push(
+    `  memory: peak ${Math.round(s.memory.maxAllocatedMb)} MB allocated, ${Math.round(s.memory.maxReservedMb)} MB reserved; predicted ${s.predictedMb} MB`,
+  );
   if (s.lastCheckpoint) lines.push(`  last checkpoint: step ${s.lastCheckpoint.globalStep} (${s.lastCheckpoint.path})`);
-  if (s.probe) lines.push(`  probe: measured ${Math.round(Math.max(s.probe.peakReservedMb, s.probe.peakAllocatedMb))} MB, predicted ${s.probe.predictedMb} MB (ratio ${s.probe.ratio}); chorus finetune plan now uses it for this card`);
+  if (s.probe)
+    lines.push(
+      `  probe: measured ${Math.round(Math.max(s.probe.peakReservedMb, s.probe.peakAllocatedMb))} MB, predicted ${s.probe.predictedMb} MB (ratio ${s.probe.ratio}); chorus finetune plan now uses it for this card`,
+    );
   if (s.result) lines.push(`  model: ${s.result.modelDir} (reference clips: ${s.result.referenceClips.length}, ${s.result.referenceSeconds} s)`);
   for (const w of s.warnings.filter((w) => !s.replans.some((r) => r.message === w))) lines.push(`  warning: ${w}`);
   if (s.status === "stopped" || (s.status === "failed" && s.lastCheckpoint)) lines.push(`  resume with: ${resumeHint}`);

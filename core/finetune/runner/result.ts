@@ -17,7 +17,10 @@ export const REFERENCE_SECONDS = { min: 6, max: 30 };
 export function checkBaseModel(dir: string, runtime: TrainerRuntime): void {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`base model folder ${dir} does not exist (${runtime.baseModelHint})`);
   const missing = runtime.baseModelFiles.filter((f) => !fs.existsSync(path.join(dir, f)));
-  if (missing.length) throw new Error(`base model folder ${dir} lacks ${missing.join(", ")}; fine-tuning needs all of ${runtime.baseModelFiles.join(", ")} (${runtime.baseModelHint})`);
+  if (missing.length)
+    throw new Error(
+      `base model folder ${dir} lacks ${missing.join(", ")}; fine-tuning needs all of ${runtime.baseModelFiles.join(", ")} (${runtime.baseModelHint})`,
+    );
 }
 
 /** Longest clean clips first, as many as fit in 30 s; at least 6 s when the dataset has it. */
@@ -31,11 +34,21 @@ export function chooseReferences(clips: JobClip[]): { chosen: JobClip[]; seconds
     seconds += c.seconds;
     if (seconds >= REFERENCE_SECONDS.max - 0.5) break;
   }
-  const note = seconds < REFERENCE_SECONDS.min ? `only ${seconds.toFixed(1)} s of clean reference speech (6-30 s recommended); add longer clean clips to the dataset or put a reference clip in voices/xtts/` : undefined;
+  const note =
+    seconds < REFERENCE_SECONDS.min
+      ? `only ${seconds.toFixed(1)} s of clean reference speech (6-30 s recommended); add longer clean clips to the dataset or put a reference clip in voices/xtts/`
+      : undefined;
   return { chosen, seconds: Math.round(seconds * 10) / 10, note };
 }
 
-export function assembleResult(o: { copiedFiles: string[]; baseModelDir: string; outDir: string; datasetDir: string; clips: JobClip[]; metadata: Record<string, unknown> }): { referenceClips: string[]; referenceSeconds: number; note?: string } {
+export function assembleResult(o: {
+  copiedFiles: string[];
+  baseModelDir: string;
+  outDir: string;
+  datasetDir: string;
+  clips: JobClip[];
+  metadata: Record<string, unknown>;
+}): { referenceClips: string[]; referenceSeconds: number; note?: string } {
   if (!fs.existsSync(path.join(o.outDir, "model.pth"))) throw new Error(`the trainer reported success but ${path.join(o.outDir, "model.pth")} is missing`);
   for (const f of o.copiedFiles) fs.copyFileSync(path.join(o.baseModelDir, f), path.join(o.outDir, f));
   const refDir = path.join(o.outDir, "reference");

@@ -31,7 +31,10 @@ export interface JobRequest {
   /** Required for training; a probe writes no model. */
   outDir?: string;
   /** A saved `chorus finetune plan --json` result. */
-  plan?: Pick<Plan, "fits" | "batchSize" | "gradAccumSteps" | "maxClipSeconds" | "learningRate" | "trainerConfig"> & { predicted: { deviceMb: number }; gpu?: { name: string } };
+  plan?: Pick<Plan, "fits" | "batchSize" | "gradAccumSteps" | "maxClipSeconds" | "learningRate" | "trainerConfig"> & {
+    predicted: { deviceMb: number };
+    gpu?: { name: string };
+  };
   planOptions?: PlanOptions;
   gpu?: string;
   epochs?: number;
@@ -40,7 +43,10 @@ export interface JobRequest {
 }
 
 export class JobRequestError extends Error {
-  constructor(message: string, readonly field: string) {
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
     super(message);
   }
 }
@@ -48,7 +54,9 @@ export class JobRequestError extends Error {
 /** Clips with no finding of any severity above info are candidate reference clips. */
 function clipsOf(report: CheckReport) {
   const flagged = new Set(report.findings.filter((f) => f.clip && f.severity !== "info").map((f) => f.clip!));
-  return report.clips.filter((c) => c.seconds !== undefined).map((c) => ({ clip: c.clip, seconds: c.seconds!, split: c.split, clean: c.kept && !flagged.has(c.clip) }));
+  return report.clips
+    .filter((c) => c.seconds !== undefined)
+    .map((c) => ({ clip: c.clip, seconds: c.seconds!, split: c.split, clean: c.kept && !flagged.has(c.clip) }));
 }
 
 export async function buildSpec(req: JobRequest, config: Config, gpu: () => Promise<GpuInfo>): Promise<JobSpec> {
@@ -62,10 +70,17 @@ export async function buildSpec(req: JobRequest, config: Config, gpu: () => Prom
     throw new JobRequestError((err as Error).message, "baseModel");
   }
   for (const csv of ["metadata_train.csv", "metadata_eval.csv"]) {
-    if (!fs.existsSync(path.join(req.datasetDir, csv))) throw new JobRequestError(`${req.datasetDir} has no ${csv}: the trainer reads the coqui/AllTalk format (chorus finetune prepare writes it)`, "dataset");
+    if (!fs.existsSync(path.join(req.datasetDir, csv)))
+      throw new JobRequestError(`${req.datasetDir} has no ${csv}: the trainer reads the coqui/AllTalk format (chorus finetune prepare writes it)`, "dataset");
   }
-  if (req.outDir && fs.existsSync(req.outDir) && fs.readdirSync(req.outDir).length) throw new JobRequestError(`${req.outDir} is not empty; choose a new output folder`, "out");
-  const report = await checkDataset(req.datasetDir, { model, language: req.language, modelDir: req.baseModelDir, maxClipSeconds: req.planOptions?.maxClipSeconds });
+  if (req.outDir && fs.existsSync(req.outDir) && fs.readdirSync(req.outDir).length)
+    throw new JobRequestError(`${req.outDir} is not empty; choose a new output folder`, "out");
+  const report = await checkDataset(req.datasetDir, {
+    model,
+    language: req.language,
+    modelDir: req.baseModelDir,
+    maxClipSeconds: req.planOptions?.maxClipSeconds,
+  });
   if (!report.totals.keptTrainClips) throw new JobRequestError(`no training clip in ${req.datasetDir} is usable: ${report.summary}`, "dataset");
   let plan = req.plan;
   let card = plan?.gpu?.name ?? "unknown card";
@@ -74,8 +89,18 @@ export async function buildSpec(req: JobRequest, config: Config, gpu: () => Prom
     card = info.name;
     const o = req.planOptions ?? {};
     const probe = loadProbe(probesRoot(config), info.name, model.id);
-    plan = planFromReport(report, model, { gpu: info, os: o.os ?? (process.platform === "win32" ? "windows" : "linux"), attention: o.attention ?? "auto", effectiveBatch: o.effectiveBatch ?? 4, probe });
-    if (!plan.fits) throw new JobRequestError(`the plan does not fit ${info.name}: ${[...(plan as Plan).warnings.slice(-1), ...(plan as Plan).alternatives].join("; ")}`, "plan");
+    plan = planFromReport(report, model, {
+      gpu: info,
+      os: o.os ?? (process.platform === "win32" ? "windows" : "linux"),
+      attention: o.attention ?? "auto",
+      effectiveBatch: o.effectiveBatch ?? 4,
+      probe,
+    });
+    if (!plan.fits)
+      throw new JobRequestError(
+        `the plan does not fit ${info.name}: ${[...(plan as Plan).warnings.slice(-1), ...(plan as Plan).alternatives].join("; ")}`,
+        "plan",
+      );
   } else if (!plan.fits) throw new JobRequestError("the plan file says it does not fit (fits: false); make a plan that fits first", "plan");
   const dir = (p: string) => path.resolve(p);
   return {

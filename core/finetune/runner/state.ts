@@ -109,7 +109,16 @@ export function apply(state: JobState, m: WorkerMessage, clock: StepClock, now =
       }
       return undefined;
     case "progress": {
-      Object.assign(state, { epoch: m.epoch, step: m.step, globalStep: m.globalStep, stepsPerEpoch: m.stepsPerEpoch, loss: m.loss, learningRate: m.learningRate, samplesPerSecond: m.samplesPerSecond, longestClipSeconds: m.longestClipSeconds });
+      Object.assign(state, {
+        epoch: m.epoch,
+        step: m.step,
+        globalStep: m.globalStep,
+        stepsPerEpoch: m.stepsPerEpoch,
+        loss: m.loss,
+        learningRate: m.learningRate,
+        samplesPerSecond: m.samplesPerSecond,
+        longestClipSeconds: m.longestClipSeconds,
+      });
       state.memory.maxAllocatedMb = Math.max(state.memory.maxAllocatedMb, m.maxAllocatedMb);
       state.memory.maxReservedMb = Math.max(state.memory.maxReservedMb, m.maxReservedMb);
       state.memory.reservedMb = m.reservedMb ?? null;

@@ -58,7 +58,10 @@ export const JOB_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export class JobFolder {
   readonly dir: string;
 
-  constructor(root: string, readonly id: string) {
+  constructor(
+    root: string,
+    readonly id: string,
+  ) {
     if (!JOB_ID.test(id)) throw new Error(`bad job id '${id}'`);
     this.dir = path.join(root, id);
   }
@@ -95,7 +98,11 @@ export class JobFolder {
 
   readLog(): Record<string, unknown>[] {
     try {
-      return fs.readFileSync(this.file("log.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return fs
+        .readFileSync(this.file("log.jsonl"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     } catch {
       return [];
     }

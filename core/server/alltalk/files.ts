@@ -13,7 +13,10 @@ export const DEFAULT_OUTPUT_NAME = "chorus_output";
 export function sanitizeOutputName(requested: string | undefined): string {
   const last = (requested ?? "").split(/[\\/]/).pop() ?? "";
   const stem = last.replace(/\.(wav|mp3|ogg|opus|flac|aac)$/i, "");
-  const clean = stem.replace(/[^A-Za-z0-9_-]+/g, "_").replace(/^[_-]+|[_]+$/g, "").slice(0, 80);
+  const clean = stem
+    .replace(/[^A-Za-z0-9_-]+/g, "_")
+    .replace(/^[_-]+|[_]+$/g, "")
+    .slice(0, 80);
   return clean || DEFAULT_OUTPUT_NAME;
 }
 

@@ -39,7 +39,13 @@ export function planSegments(req: Pick<GenerateRequest, "text" | "filtering" | "
   return segmentNarration(text, { narrator: req.narrator, textNotInside: req.textNotInside });
 }
 
-type Generated = { sampleRate: number; chunks: AudioChunk[]; engine: string; ignored: Set<"speed" | "pitch">; clamped: Partial<Record<"speed" | "pitch", number>> };
+type Generated = {
+  sampleRate: number;
+  chunks: AudioChunk[];
+  engine: string;
+  ignored: Set<"speed" | "pitch">;
+  clamped: Partial<Record<"speed" | "pitch", number>>;
+};
 
 /** A part to speak: a request of its own, validated with AllTalk's field names before any part is spoken. */
 interface Part {
@@ -74,7 +80,16 @@ function validatedParts(req: GenerateRequest, segments: Segment[]): Part[] {
     // `continues`: the next part goes to the same engine (a low-VRAM engine keeps its model on the GPU).
     const continues = index < segments.length - 1 && engineOf(segments[index + 1]!) === engine;
     const names = { text: "text_input", voice: narrating ? "narrator_voice_gen" : "character_voice_gen", pitch: { name: "pitch", ...SEMITONES } };
-    const fields = { text: segment.text, engine, voice: narrating ? req.narratorVoice : req.characterVoice, speed: req.speed, pitch: req.pitch, options: req.optionsFor?.(engine), continues, format: "wav" };
+    const fields = {
+      text: segment.text,
+      engine,
+      voice: narrating ? req.narratorVoice : req.characterVoice,
+      speed: req.speed,
+      pitch: req.pitch,
+      options: req.optionsFor?.(engine),
+      continues,
+      format: "wav",
+    };
     return { request: validateSpeech(fields, req.limits, names), narrating };
   });
 }

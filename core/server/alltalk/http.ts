@@ -84,7 +84,10 @@ export async function sendRanged(request: FastifyRequest, reply: FastifyReply, f
     start = Math.max(0, start);
     end = Math.min(end, size - 1);
     if (start > end) return reply.status(416).header("Content-Range", `bytes */${size}`).send();
-    void reply.status(206).header("Content-Range", `bytes ${start}-${end}/${size}`).header("Content-Length", String(end - start + 1));
+    void reply
+      .status(206)
+      .header("Content-Range", `bytes ${start}-${end}/${size}`)
+      .header("Content-Length", String(end - start + 1));
     return reply.send(fs.createReadStream(file, { start, end }));
   }
   void reply.header("Content-Length", String(size));

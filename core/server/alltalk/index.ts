@@ -38,7 +38,13 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   await fs.mkdir(outputsDir, { recursive: true });
   // AllTalk's current engine is the host's runtime default (registry selection, persisted in
   // state.json): /api/reload changes it for every API, as `chorus use` does.
-  const state = { get engine() { return registry.selection.current(); }, lowVram: false, models: new Map<string, string>() };
+  const state = {
+    get engine() {
+      return registry.selection.current();
+    },
+    lowVram: false,
+    models: new Map<string, string>(),
+  };
   const running = new Set<AbortController>();
 
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
@@ -78,7 +84,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   /** The engine's DeepSpeed placement (a profile named *deepspeed*), whether it can run here, whether it is chosen. */
   const deepspeedOf = (id: string) => {
     const profile = registry.manifest(id)?.resources.profiles.find((p) => p.name.includes("deepspeed"));
-    return { profile, available: profile ? registry.profileOffered(id, profile) : false, enabled: profile !== undefined && app.host.scheduler.preferredProfile(id) === profile.name };
+    return {
+      profile,
+      available: profile ? registry.profileOffered(id, profile) : false,
+      enabled: profile !== undefined && app.host.scheduler.preferredProfile(id) === profile.name,
+    };
   };
 
   app.get("/api/ready", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Ready"));
@@ -125,8 +135,10 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const [engineName, model] = (queryParams(request).tts_method ?? "").split(" - ").map((part) => part.trim());
     const id = engineName ?? "";
     if (model && registry.manifest(id)?.options.model) state.models.set(id, model);
-    else if (model) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `tts_method: engine '${id}' has no models to choose ('${model}')`, { field: "tts_method" });
-    if (!id) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
+    else if (model)
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `tts_method: engine '${id}' has no models to choose ('${model}')`, { field: "tts_method" });
+    if (!id)
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "tts_method: give an engine id (GET /api/currentsettings lists them)", { field: "tts_method" });
     if (!registry.get(id)) throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `no engine '${id}'`, { field: "tts_method" });
     await pipeline.voices(id, track(request, reply).signal); // loads it now, through the scheduler; a failure leaves the default as it was
     const { previous } = registry.selection.set(id);
@@ -136,7 +148,8 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
 
   app.post("/api/lowvramsetting", async (request) => {
     const value = (queryParams(request).new_low_vram_value ?? "").toLowerCase();
-    if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_low_vram_value: must be True or False", { field: "new_low_vram_value" });
+    if (value !== "true" && value !== "false")
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_low_vram_value: must be True or False", { field: "new_low_vram_value" });
     state.lowVram = value === "true";
     // The current engine's placement follows: GPU profiles that keep the whole model resident are skipped.
     app.host.scheduler.setLowVram(state.engine, state.lowVram);
@@ -145,7 +158,8 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
 
   app.post("/api/deepspeed", async (request) => {
     const value = (queryParams(request).new_deepspeed_value ?? "").toLowerCase();
-    if (value !== "true" && value !== "false") throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_deepspeed_value: must be True or False", { field: "new_deepspeed_value" });
+    if (value !== "true" && value !== "false")
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "new_deepspeed_value: must be True or False", { field: "new_deepspeed_value" });
     const deepspeed = deepspeedOf(state.engine);
     if (value === "false") {
       if (deepspeed.enabled) await app.host.scheduler.setPreferredProfile(state.engine, undefined);
@@ -153,7 +167,11 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     }
     if (!deepspeed.profile) return { status: "deepspeed-not-supported", message: `engine '${state.engine}' has no DeepSpeed placement; nothing was changed` };
     if (!deepspeed.available) {
-      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `new_deepspeed_value: DeepSpeed does not import in the ${state.engine} environment, so profile ${deepspeed.profile.name} is not offered; install it there and run chorus plugin setup ${state.engine} (docs/xtts.md#deepspeed)`, { field: "new_deepspeed_value" });
+      throw new ChorusError(
+        "CHORUS_ERR_REQUEST_INVALID",
+        `new_deepspeed_value: DeepSpeed does not import in the ${state.engine} environment, so profile ${deepspeed.profile.name} is not offered; install it there and run chorus plugin setup ${state.engine} (docs/xtts.md#deepspeed)`,
+        { field: "new_deepspeed_value" },
+      );
     }
     // The engine's placement follows: the DeepSpeed profile first, its other instances retire after their requests.
     await app.host.scheduler.setPreferredProfile(state.engine, deepspeed.profile.name);
@@ -183,18 +201,23 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     if (text === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_input: is required", { field: "text_input" });
     checkRawText(text, config.text, { text: "text_input" }); // before filtering, which blocks the event loop while it runs
     const filtering = (form.text_filtering || "standard").toLowerCase() as TextFiltering;
-    if (!TEXT_FILTERING_MODES.includes(filtering)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_filtering: must be none, standard or html", { field: "text_filtering" });
+    if (!TEXT_FILTERING_MODES.includes(filtering))
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_filtering: must be none, standard or html", { field: "text_filtering" });
     const narrator = parseNarratorMode(form.narrator_enabled);
-    if (narrator === undefined) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "narrator_enabled: must be true, false or silent", { field: "narrator_enabled" });
+    if (narrator === undefined)
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "narrator_enabled: must be true, false or silent", { field: "narrator_enabled" });
     const notInside = (form.text_not_inside || "character").toLowerCase() as NotInside;
-    if (!["character", "narrator", "silent"].includes(notInside)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_not_inside: must be character, narrator or silent", { field: "text_not_inside" });
+    if (!["character", "narrator", "silent"].includes(notInside))
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "text_not_inside: must be character, narrator or silent", { field: "text_not_inside" });
     const speed = numberField(form, "speed");
     const pitch = numberField(form, "pitch");
     const timestamp = (form.output_file_timestamp ?? "true").toLowerCase() !== "false";
     const name = outputFileName(form.output_file_name, timestamp);
     // `engine:voice` picks the engine for that voice; plain voices are the current engine's.
     const character = resolveVoiceRef(registry, voiceId(form.character_voice_gen), state.engine, { field: "character_voice_gen" });
-    const narratorRef = form.narrator_voice_gen?.trim() ? resolveVoiceRef(registry, voiceId(form.narrator_voice_gen), state.engine, { field: "narrator_voice_gen" }) : undefined;
+    const narratorRef = form.narrator_voice_gen?.trim()
+      ? resolveVoiceRef(registry, voiceId(form.narrator_voice_gen), state.engine, { field: "narrator_voice_gen" })
+      : undefined;
     const controller = track(request, reply);
     try {
       const audio = await generateSpeech(
@@ -229,7 +252,10 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     checkRawText(params.text, config.text); // before resolving the voice: text far over the limit does no work
     const target = resolveVoiceRef(registry, voiceId(params.voice), state.engine);
     const engine = target.engine ?? state.engine;
-    const speech = validateSpeech({ text: params.text, engine, voice: target.voice, options: engineOptions(engine, params.language), format: "wav", stream: true }, config.text);
+    const speech = validateSpeech(
+      { text: params.text, engine, voice: target.voice, options: engineOptions(engine, params.language), format: "wav", stream: true },
+      config.text,
+    );
     const controller = track(request, reply);
     const stream = await pipeline.start(speech, controller.signal);
     speechHeaders(reply, stream);
@@ -246,7 +272,19 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
     const voice = voiceId(form.voice);
     if (!voice) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "voice: is required", { field: "voice" });
     const target = resolveVoiceRef(registry, voice, state.engine);
-    const audio = await generateSpeech(pipeline, { text: PREVIEW_TEXT, filtering: "none", engine: target.engine ?? state.engine, characterVoice: target.voice, narrator: false, textNotInside: "character", limits: config.text }, track(request, reply).signal).catch((err: unknown) => {
+    const audio = await generateSpeech(
+      pipeline,
+      {
+        text: PREVIEW_TEXT,
+        filtering: "none",
+        engine: target.engine ?? state.engine,
+        characterVoice: target.voice,
+        narrator: false,
+        textNotInside: "character",
+        limits: config.text,
+      },
+      track(request, reply).signal,
+    ).catch((err: unknown) => {
       // generateSpeech names tts-generate's field; this route's is `voice`.
       throw err instanceof ChorusError && err.field === "character_voice_gen" ? new ChorusError(err.code, err.message, { field: "voice", cause: err }) : err;
     });

@@ -59,7 +59,11 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
     if (body.input.length > compat.openai.maxInput) {
       // A translation rule of this surface, not a request limit: OpenAI's contract is a 400
       // (the SDK's BadRequestError) with code string_above_max_length for raw input over 4096.
-      throw new OpenAIRequestError(`input: string should have at most ${compat.openai.maxInput} characters (got ${body.input.length})`, "input", "string_above_max_length");
+      throw new OpenAIRequestError(
+        `input: string should have at most ${compat.openai.maxInput} characters (got ${body.input.length})`,
+        "input",
+        "string_above_max_length",
+      );
     }
     const voiceName = typeof body.voice === "string" ? body.voice : body.voice.id;
     if (!voiceName.trim()) throw badRequest("voice: must not be empty", "voice");
@@ -76,7 +80,15 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
   };
   app.post("/audio/speech", speech);
 
-  const modelIds = () => [...new Set([...Object.keys(tables().models), ...registry.list().filter((e) => e.manifest).map((e) => e.id)])];
+  const modelIds = () => [
+    ...new Set([
+      ...Object.keys(tables().models),
+      ...registry
+        .list()
+        .filter((e) => e.manifest)
+        .map((e) => e.id),
+    ]),
+  ];
 
   app.get("/models", async () => ({
     object: "list",
@@ -87,7 +99,9 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
   app.get("/models/:model", async (request, reply) => {
     const { model } = request.params as { model: string };
     if (!modelIds().includes(model)) {
-      return reply.status(404).send(openAIError(404, `The model '${model}' does not exist (GET /v1/models lists them)`, "model", "model_not_found", "invalid_request_error"));
+      return reply
+        .status(404)
+        .send(openAIError(404, `The model '${model}' does not exist (GET /v1/models lists them)`, "model", "model_not_found", "invalid_request_error"));
     }
     const mapped = tables().models[model];
     return { id: model, object: "model", created: 0, owned_by: mapped ? `chorus:${mapped.engine}` : "chorus" };

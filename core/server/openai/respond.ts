@@ -22,7 +22,13 @@ export async function sendAudio(reply: FastifyReply, speech: SpeechStream, forma
  * `stream_format: "sse"`: `speech.audio.delta` events carrying base64 audio as it is encoded,
  * then `speech.audio.done` with a usage estimate. Each event is one `data:` line of JSON.
  */
-export async function sendSse(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null, inputChars: number): Promise<FastifyReply> {
+export async function sendSse(
+  reply: FastifyReply,
+  speech: SpeechStream,
+  format: AudioFormat,
+  pcmRate: number | null,
+  inputChars: number,
+): Promise<FastifyReply> {
   const out = streamAudio(speech, { format, sampleRate: format === "pcm" && pcmRate ? pcmRate : undefined });
   async function* events() {
     let bytes = 0;

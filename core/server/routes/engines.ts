@@ -38,7 +38,10 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
         capabilities: m?.capabilities ?? null,
         resources: m?.resources ?? null,
         // Profiles whose required Python modules do not import in the environment (e.g. DeepSpeed): never placed.
-        profilesNotOffered: m && entry.status === "available" ? m.resources.profiles.filter((p) => !registry.profileOffered(entry.id, p)).map((p) => ({ name: p.name, requires: p.requires ?? [] })) : [],
+        profilesNotOffered:
+          m && entry.status === "available"
+            ? m.resources.profiles.filter((p) => !registry.profileOffered(entry.id, p)).map((p) => ({ name: p.name, requires: p.requires ?? [] }))
+            : [],
         options: m?.options ?? {},
         errors: registry.problems(entry).map((e) => scrubPaths(e, dirs)),
         health: health.get(entry.id) ?? [],

@@ -44,7 +44,11 @@ export const finetuneJobRoutes: FastifyPluginAsync = async (app) => {
   const { config, scheduler } = app.host;
   const manager = new JobManager(jobsRoot(config), { leases: scheduler.training, launch: configLauncher(config) }, probesRoot(config));
   app.addHook("onClose", async () => manager.close());
-  const realRoots = (dirs: string[]) => dirs.map((d) => path.resolve(CHORUS_ROOT, d)).filter((d) => fs.existsSync(d)).map((d) => fs.realpathSync(d));
+  const realRoots = (dirs: string[]) =>
+    dirs
+      .map((d) => path.resolve(CHORUS_ROOT, d))
+      .filter((d) => fs.existsSync(d))
+      .map((d) => fs.realpathSync(d));
   const datasetRoots = realRoots(config.finetune.datasetDirs);
   const modelRoots = realRoots(config.finetune.runner.modelDirs);
 
@@ -95,15 +99,21 @@ export const finetuneJobRoutes: FastifyPluginAsync = async (app) => {
           throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `gpu: ${(err as Error).message}`, { field: "gpu" });
         }
       };
-      const spec = await buildSpec({
-        mode: b.mode,
-        datasetDir: confined(b.dataset, datasetRoots, "dataset", "finetune.datasetDirs"),
-        baseModelDir: confined(b.baseModel, modelRoots, "baseModel", "finetune.runner.modelDirs"),
-        outDir: b.out ? confined(b.out, modelRoots, "out", "finetune.runner.modelDirs", true) : undefined,
-        plan: b.plan as never,
-        planOptions: { os: b.os, attention: b.attention, effectiveBatch: b.effectiveBatch, maxClipSeconds: b.maxClipSeconds },
-        gpu: b.gpu, epochs: b.epochs, language: b.language,
-      }, config, gpu);
+      const spec = await buildSpec(
+        {
+          mode: b.mode,
+          datasetDir: confined(b.dataset, datasetRoots, "dataset", "finetune.datasetDirs"),
+          baseModelDir: confined(b.baseModel, modelRoots, "baseModel", "finetune.runner.modelDirs"),
+          outDir: b.out ? confined(b.out, modelRoots, "out", "finetune.runner.modelDirs", true) : undefined,
+          plan: b.plan as never,
+          planOptions: { os: b.os, attention: b.attention, effectiveBatch: b.effectiveBatch, maxClipSeconds: b.maxClipSeconds },
+          gpu: b.gpu,
+          epochs: b.epochs,
+          language: b.language,
+        },
+        config,
+        gpu,
+      );
       return reply.code(202).send(watch(manager.start(spec)));
     } catch (err) {
       return mapError(err);

@@ -46,7 +46,10 @@ const PlanBody = z.strictObject({
 
 export const finetuneRoutes: FastifyPluginAsync = async (app) => {
   const { config, scheduler } = app.host;
-  const roots = config.finetune.datasetDirs.map((d) => path.resolve(CHORUS_ROOT, d)).filter((d) => fs.existsSync(d)).map((d) => fs.realpathSync(d));
+  const roots = config.finetune.datasetDirs
+    .map((d) => path.resolve(CHORUS_ROOT, d))
+    .filter((d) => fs.existsSync(d))
+    .map((d) => fs.realpathSync(d));
 
   /** The folder `raw` names (absolute, or relative to the first dataset folder), if it is allowed. */
   const confined = (raw: string, field: string): string => {
@@ -100,9 +103,15 @@ export const finetuneRoutes: FastifyPluginAsync = async (app) => {
     const dataset = confined(b.dataset, "dataset");
     let gpu;
     try {
-      gpu = await resolveGpu({ gpu: b.gpu, totalMb: b.gpuTotalMb, usedMb: b.gpuUsedMb }, config, { snapshot: async () => scheduler.snapshot(0) as unknown as SchedulerSnapshot });
+      gpu = await resolveGpu({ gpu: b.gpu, totalMb: b.gpuTotalMb, usedMb: b.gpuUsedMb }, config, {
+        snapshot: async () => scheduler.snapshot(0) as unknown as SchedulerSnapshot,
+      });
     } catch (err) {
-      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `gpu: ${(err as Error).message.replace(/--gpu-total-mb N \[--gpu-used-mb M\]/, "gpuTotalMb [and gpuUsedMb]").replace(/--gpu/, "gpu")}`, { field: "gpu" });
+      throw new ChorusError(
+        "CHORUS_ERR_REQUEST_INVALID",
+        `gpu: ${(err as Error).message.replace(/--gpu-total-mb N \[--gpu-used-mb M\]/, "gpuTotalMb [and gpuUsedMb]").replace(/--gpu/, "gpu")}`,
+        { field: "gpu" },
+      );
     }
     const model = trainableModel(b.model);
     const report = await runCheck({ ...b, dataset }, abortOnClose(reply.raw));
@@ -121,7 +130,8 @@ export const finetuneRoutes: FastifyPluginAsync = async (app) => {
       throw err;
     }
     if (!fs.existsSync(entry.audioPath)) throw new ChorusError("CHORUS_ERR_DATASET_NOT_FOUND", `${q.clip} (${entry.source}) does not exist`, { field: "clip" });
-    if (!isInside(entry.audioPath, roots)) throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", `${q.clip} lies outside the configured dataset folders`, { field: "clip" });
+    if (!isInside(entry.audioPath, roots))
+      throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", `${q.clip} lies outside the configured dataset folders`, { field: "clip" });
     return fs.realpathSync(entry.audioPath);
   };
 
@@ -155,7 +165,8 @@ export const finetuneRoutes: FastifyPluginAsync = async (app) => {
       change = correctTranscript(dataset, b.clip, b.text, { split: b.split, confineTo: roots });
     } catch (err) {
       if (err instanceof DatasetPathError) throw new ChorusError("CHORUS_ERR_DATASET_FORBIDDEN", err.message, { field: "dataset" });
-      if (err instanceof TranscriptError) throw new ChorusError(err.notFound ? "CHORUS_ERR_DATASET_NOT_FOUND" : "CHORUS_ERR_REQUEST_INVALID", err.message, { field: err.field });
+      if (err instanceof TranscriptError)
+        throw new ChorusError(err.notFound ? "CHORUS_ERR_DATASET_NOT_FOUND" : "CHORUS_ERR_REQUEST_INVALID", err.message, { field: err.field });
       throw err;
     }
     const { text: _text, clip: _clip, split: _split, ...check } = b;

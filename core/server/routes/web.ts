@@ -84,7 +84,8 @@ export const webRoutes: FastifyPluginAsync = async (app) => {
     for (const dir of config.finetune.datasetDirs.map((d) => path.resolve(CHORUS_ROOT, d))) {
       if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) continue;
       folders.push(dir);
-      for (const item of fs.readdirSync(dir, { withFileTypes: true })) if (item.isDirectory() && !item.name.startsWith(".")) folders.push(path.join(dir, item.name));
+      for (const item of fs.readdirSync(dir, { withFileTypes: true }))
+        if (item.isDirectory() && !item.name.startsWith(".")) folders.push(path.join(dir, item.name));
     }
     return { datasetDirs: config.finetune.datasetDirs, folders };
   });

@@ -28,7 +28,8 @@ function coerce(kind: Kind, value: unknown): { ok: true; value: unknown } | { ok
     case "int": {
       const n = typeof value === "number" ? value : typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : NaN;
       if (Number.isSafeInteger(n)) return { ok: true, value: n };
-      if (typeof value === "number" && Number.isFinite(value)) return { ok: false, type: "int_from_float", msg: "Input should be a valid integer, got a number with a fractional part" };
+      if (typeof value === "number" && Number.isFinite(value))
+        return { ok: false, type: "int_from_float", msg: "Input should be a valid integer, got a number with a fractional part" };
       return typeof value === "string"
         ? { ok: false, type: "int_parsing", msg: "Input should be a valid integer, unable to parse string as an integer" }
         : { ok: false, type: "int_type", msg: "Input should be a valid integer" };
@@ -47,7 +48,9 @@ function coerce(kind: Kind, value: unknown): { ok: true; value: unknown } | { ok
 /** Validates `source` against `schema`; throws ValidationFailed (422) listing every issue. */
 export function parseModel<S extends Record<string, Kind>>(source: unknown, schema: S, where: Where): Parsed<S> {
   if (source === null || typeof source !== "object" || Array.isArray(source)) {
-    throw new ValidationFailed([{ type: "model_attributes_type", loc: [where], msg: "Input should be a valid dictionary or object to extract fields from", input: source ?? null }]);
+    throw new ValidationFailed([
+      { type: "model_attributes_type", loc: [where], msg: "Input should be a valid dictionary or object to extract fields from", input: source ?? null },
+    ]);
   }
   const record = source as Record<string, unknown>;
   const issues: Issue[] = [];
@@ -85,7 +88,16 @@ export type TtsSettings = Parsed<typeof SETTINGS_FIELDS>;
 
 /** xtts-api-server's defaults (tts_funcs.py). */
 export function defaultSettings(): TtsSettings {
-  return { temperature: 0.75, length_penalty: 1.0, repetition_penalty: 5.0, top_k: 50, top_p: 0.85, speed: 1, enable_text_splitting: true, stream_chunk_size: 100 };
+  return {
+    temperature: 0.75,
+    length_penalty: 1.0,
+    repetition_penalty: 5.0,
+    top_k: 50,
+    top_p: 0.85,
+    speed: 1,
+    enable_text_splitting: true,
+    stream_chunk_size: 100,
+  };
 }
 
 const RANGES: [keyof TtsSettings, number, number, string][] = [

@@ -77,5 +77,8 @@ export async function confineDirectory(root: string, base: string, requested: st
 /** Names of the sub-folders of `dir` (none when it does not exist), sorted. */
 export async function subfolders(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+    .map((e) => e.name)
+    .sort();
 }

@@ -58,7 +58,11 @@ export function manageRoutes(app: FastifyInstance, ctx: XttsContext): void {
   });
 
   // Engines that can run now (registry.manifest is unset for failed ones and those needing setup).
-  const engineIds = () => registry.list().map((e) => e.id).filter((id) => registry.manifest(id));
+  const engineIds = () =>
+    registry
+      .list()
+      .map((e) => e.id)
+      .filter((id) => registry.manifest(id));
 
   // Model folders (passed to the engine as option `model`) and the installed engines.
   app.get("/get_models_list", async () => [...new Set([...(await subfolders(state.roots.modelRoot)), ...engineIds()])]);
@@ -77,10 +81,15 @@ export function manageRoutes(app: FastifyInstance, ctx: XttsContext): void {
     }
     const models = await subfolders(state.roots.modelRoot);
     const model = models.find(same);
-    if (!model) throw new Detail(400, `A model with \`${wanted}\` name is not in the models folder, the current available models: ${JSON.stringify([...new Set([...models, ...engineIds()])])}`);
+    if (!model)
+      throw new Detail(
+        400,
+        `A model with \`${wanted}\` name is not in the models folder, the current available models: ${JSON.stringify([...new Set([...models, ...engineIds()])])}`,
+      );
     if (model === state.model) throw new Detail(400, "The model with this name is already loaded in memory");
     const current = engine();
-    if (!registry.manifest(current)?.options.model) throw new Detail(400, `engine '${current}' takes no model option; switch to an engine that loads model folders (GET /get_models_list)`);
+    if (!registry.manifest(current)?.options.model)
+      throw new Detail(400, `engine '${current}' takes no model option; switch to an engine that loads model folders (GET /get_models_list)`);
     state.model = model;
     return { message: `Model switched to ${model}` };
   });

@@ -69,7 +69,13 @@ export class Samples {
       pending = (async () => {
         if (await isFile(file)) return file;
         // Neutral settings: a preview made after `speed 2` would otherwise be kept at that speed.
-        const speech = await speak(this.host, { ...this.state, settings: defaultSettings() }, { text: PREVIEW_TEXT, speaker_wav: `${engine}:${voice}`, language: "en" }, new AbortController().signal, false);
+        const speech = await speak(
+          this.host,
+          { ...this.state, settings: defaultSettings() },
+          { text: PREVIEW_TEXT, speaker_wav: `${engine}:${voice}`, language: "en" },
+          new AbortController().signal,
+          false,
+        );
         const wav = await wholeAudio(speech, { format: "wav", sampleRate: XTTS_RATE });
         await fs.mkdir(path.dirname(file), { recursive: true });
         await this.prune(engine, String(generation));

@@ -26,12 +26,26 @@ export async function speak(host: Host, state: XttsState, req: SpeakRequest, sig
   const manifest = host.registry.manifest(target.engine);
   const options = engineOptions(manifest, state.settings, { language, model: state.model, streaming });
   // xtts-api-server's names are the request's (text); its speaker error is worded below.
-  const speech = validateSpeech({ text: cleanText(req.text), engine: target.engine, voice: target.voice, speed: engineSpeed(manifest, state.settings), options, format: "wav", stream: streaming }, host.config.text);
+  const speech = validateSpeech(
+    {
+      text: cleanText(req.text),
+      engine: target.engine,
+      voice: target.voice,
+      speed: engineSpeed(manifest, state.settings),
+      options,
+      format: "wav",
+      stream: streaming,
+    },
+    host.config.text,
+  );
   try {
     return await host.pipeline.start(speech, signal);
   } catch (err) {
     if (err instanceof ChorusError && err.field === "voice") {
-      throw new ChorusError(err.code, `Speaker '${req.speaker_wav}' not found: ${err.message.replace(/\(GET [^)]*\)/, "").trim()} (GET /speakers lists them)`, { field: "speaker_wav", cause: err });
+      throw new ChorusError(err.code, `Speaker '${req.speaker_wav}' not found: ${err.message.replace(/\(GET [^)]*\)/, "").trim()} (GET /speakers lists them)`, {
+        field: "speaker_wav",
+        cause: err,
+      });
     }
     throw err;
   }

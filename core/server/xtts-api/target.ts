@@ -69,7 +69,10 @@ export function resolveSpeaker(speakerWav: string, state: XttsState, registry: R
     const id = value.slice(0, colon);
     if (registry.get(id)) {
       // `engine:` alone is that engine's default voice.
-      const voice = value.slice(colon + 1).trim().replace(/\.wav$/i, "");
+      const voice = value
+        .slice(colon + 1)
+        .trim()
+        .replace(/\.wav$/i, "");
       return { engine: id, voice: voice || undefined };
     }
   }
@@ -78,12 +81,17 @@ export function resolveSpeaker(speakerWav: string, state: XttsState, registry: R
     if (path.isAbsolute(value) || /^[A-Za-z]:[\\/]/.test(value)) {
       const full = path.resolve(value);
       if (!isInside(state.speakerFolder, full)) {
-        throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `speaker_wav: '${value}' is outside the speaker folder (GET /get_folders)`, { field: "speaker_wav" });
+        throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `speaker_wav: '${value}' is outside the speaker folder (GET /get_folders)`, {
+          field: "speaker_wav",
+        });
       }
       value = path.relative(state.speakerFolder, full);
     }
     // `female.wav` -> `female`; `set/a.wav` (a clip of a voice set) -> `set`.
-    const parts = value.replace(/\.wav$/i, "").split(/[\\/]+/).filter(Boolean);
+    const parts = value
+      .replace(/\.wav$/i, "")
+      .split(/[\\/]+/)
+      .filter(Boolean);
     value = parts.length > 1 ? parts[0]! : (parts[0] ?? "");
   }
   return { engine, voice: value };
@@ -92,7 +100,11 @@ export function resolveSpeaker(speakerWav: string, state: XttsState, registry: R
 const norm = (name: string) => name.toLowerCase().replace(/[_-]/g, "");
 
 /** Engine options from the API's settings (and language, model), for the options the engine declares. */
-export function engineOptions(manifest: Manifest | undefined, settings: TtsSettings, extra: { language?: string; model?: string; streaming: boolean }): Record<string, unknown> {
+export function engineOptions(
+  manifest: Manifest | undefined,
+  settings: TtsSettings,
+  extra: { language?: string; model?: string; streaming: boolean },
+): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   if (!manifest) return options;
   const declared = new Map(Object.keys(manifest.options).map((k) => [norm(k), k]));

@@ -28,9 +28,21 @@ export function connect() {
     onMessage,
     onState: (s, detail) => {
       state.onLive(s, detail);
-      $("dash-status").textContent = s === "open" ? "Live from the server (server-sent events)." : s === "unauthorized" ? "The server needs an API key." : `Disconnected (${detail}); reconnecting…`;
+      $("dash-status").textContent =
+        s === "open"
+          ? "Live from the server (server-sent events)."
+          : s === "unauthorized"
+            ? "The server needs an API key."
+            : `Disconnected (${detail}); reconnecting…`;
       if (s === "unauthorized") {
-        $("dash-error").replaceChildren("The dashboard needs the API key. ", h("button", { type: "button", onclick: () => void state.askForKey("the dashboard needs the API key").then((ok) => ok && connect()) }, "Enter the API key"));
+        $("dash-error").replaceChildren(
+          "The dashboard needs the API key. ",
+          h(
+            "button",
+            { type: "button", onclick: () => void state.askForKey("the dashboard needs the API key").then((ok) => ok && connect()) },
+            "Enter the API key",
+          ),
+        );
       } else $("dash-error").replaceChildren();
     },
   });
@@ -52,7 +64,8 @@ function onMessage({ event, data }) {
   } else if (event === "decision") {
     addDecision(body, true);
     state.onDecision(body);
-    if (["load", "evict", "fallback", "oom", "refuse"].includes(body.action)) $("dash-announcer").textContent = `${body.action} ${body.engine}: ${body.summary ?? body.reason}`;
+    if (["load", "evict", "fallback", "oom", "refuse"].includes(body.action))
+      $("dash-announcer").textContent = `${body.action} ${body.engine}: ${body.summary ?? body.reason}`;
   }
 }
 
@@ -62,11 +75,17 @@ function addDecision(d, fresh) {
   state.seen.add(d.seq);
   const list = $("decisions");
   const where = `${d.engine}${d.profile ? `:${d.profile}` : ""}${d.device ? ` on ${d.device}` : ""}`;
-  const li = h("li", { class: fresh ? "fresh" : "", dataset: { action: d.action, reason: d.reason, seq: String(d.seq) } },
+  const li = h(
+    "li",
+    { class: fresh ? "fresh" : "", dataset: { action: d.action, reason: d.reason, seq: String(d.seq) } },
     h("time", { datetime: d.at }, new Date(d.at).toLocaleTimeString()),
-    h("span", { class: `badge ${d.action}` }, d.action), " ",
-    h("strong", {}, where), d.requested ? ` (asked for ${d.requested})` : "", `: ${d.summary ?? d.reason}`,
-    d.detail ? h("span", { class: "detail" }, d.detail) : null);
+    h("span", { class: `badge ${d.action}` }, d.action),
+    " ",
+    h("strong", {}, where),
+    d.requested ? ` (asked for ${d.requested})` : "",
+    `: ${d.summary ?? d.reason}`,
+    d.detail ? h("span", { class: "detail" }, d.detail) : null,
+  );
   const after = [...list.children].find((el) => Number(el.dataset.seq) < d.seq);
   list.insertBefore(li, after ?? null);
   while (list.children.length > MAX_DECISIONS) {
@@ -113,7 +132,8 @@ function renderDevices() {
     ...devices.map((d) => {
       const segs = memorySegments(d);
       const free = segs.find((s) => s.kind === "free")?.mb ?? 0;
-      const title = d.kind === "cpu" ? "CPU memory (RAM engines may hold)" : `${d.id} · ${d.name}${d.simulated && !/simulated/i.test(d.name) ? " (simulated)" : ""}`;
+      const title =
+        d.kind === "cpu" ? "CPU memory (RAM engines may hold)" : `${d.id} · ${d.name}${d.simulated && !/simulated/i.test(d.name) ? " (simulated)" : ""}`;
       const bar = h("div", { class: "bar", role: "img", "aria-label": `${title}: ${segs.map((s) => `${s.label} ${formatMb(s.mb)}`).join(", ")}` });
       for (const s of segs) {
         const seg = h("span", { class: `seg ${s.kind}`, title: `${s.label}: ${formatMb(s.mb)}`, dataset: { kind: s.kind, engine: s.engine ?? "" } });
@@ -121,15 +141,23 @@ function renderDevices() {
         if (colour(s.kind, s.engine)) seg.style.background = colour(s.kind, s.engine);
         bar.append(seg);
       }
-      const legend = h("ul", { class: "legend" }, ...segs.map((s) => {
-        const swatch = h("span", { class: `swatch ${s.kind}`, "aria-hidden": "true" });
-        if (colour(s.kind, s.engine)) swatch.style.background = colour(s.kind, s.engine);
-        return h("li", {}, swatch, `${s.label} ${formatMb(s.mb)}`);
-      }));
-      return h("article", { class: "device", dataset: { device: d.id } },
+      const legend = h(
+        "ul",
+        { class: "legend" },
+        ...segs.map((s) => {
+          const swatch = h("span", { class: `swatch ${s.kind}`, "aria-hidden": "true" });
+          if (colour(s.kind, s.engine)) swatch.style.background = colour(s.kind, s.engine);
+          return h("li", {}, swatch, `${s.label} ${formatMb(s.mb)}`);
+        }),
+      );
+      return h(
+        "article",
+        { class: "device", dataset: { device: d.id } },
         h("h3", {}, title),
         h("div", { class: "hint" }, `total ${formatMb(d.totalMb)} · free ${formatMb(free)}`),
-        bar, legend);
+        bar,
+        legend,
+      );
     }),
   );
 }
@@ -154,9 +182,23 @@ function renderLoaded() {
   $("loaded").tBodies[0].replaceChildren(
     ...engines.map((e) => {
       const id = encodeURIComponent(e.engine);
-      const pin = h("input", { type: "checkbox", checked: e.pinned, dataset: { key: `pin:${e.engine}` }, "aria-label": `Pin ${e.engine} (never unloaded when idle)`, onchange: (ev) => void control(`/api/scheduler/engines/${id}/${ev.target.checked ? "pin" : "unpin"}`) });
-      const low = h("input", { type: "checkbox", checked: e.lowVram, dataset: { key: `lowvram:${e.engine}` }, "aria-label": `Low-VRAM mode for ${e.engine}`, onchange: (ev) => void control(`/api/scheduler/engines/${id}/lowvram`, { enabled: ev.target.checked }) });
-      return h("tr", { dataset: { engine: e.engine } },
+      const pin = h("input", {
+        type: "checkbox",
+        checked: e.pinned,
+        dataset: { key: `pin:${e.engine}` },
+        "aria-label": `Pin ${e.engine} (never unloaded when idle)`,
+        onchange: (ev) => void control(`/api/scheduler/engines/${id}/${ev.target.checked ? "pin" : "unpin"}`),
+      });
+      const low = h("input", {
+        type: "checkbox",
+        checked: e.lowVram,
+        dataset: { key: `lowvram:${e.engine}` },
+        "aria-label": `Low-VRAM mode for ${e.engine}`,
+        onchange: (ev) => void control(`/api/scheduler/engines/${id}/lowvram`, { enabled: ev.target.checked }),
+      });
+      return h(
+        "tr",
+        { dataset: { engine: e.engine } },
         h("td", {}, h("strong", {}, e.engine), h("div", { class: "hint" }, e.profile)),
         h("td", { "data-label": "Device" }, e.device),
         h("td", { "data-label": "State" }, h("span", { class: `badge ${e.state}` }, e.state), e.stale ? h("div", { class: "hint" }, "old generation") : null),
@@ -164,7 +206,20 @@ function renderLoaded() {
         h("td", { "data-label": "Pin" }, pin),
         h("td", { "data-label": "Low VRAM" }, low),
         h("td", { class: "num unload-in", "data-label": "Unloads in", dataset: { unloadAt: e.unloadAt ?? "", pinned: String(e.pinned) } }, countdown(e)),
-        h("td", {}, h("button", { type: "button", dataset: { key: `unload:${e.engine}` }, onclick: () => void control(`/api/scheduler/engines/${id}/unload`), "aria-label": `Unload ${e.engine}` }, "Unload")),
+        h(
+          "td",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              dataset: { key: `unload:${e.engine}` },
+              onclick: () => void control(`/api/scheduler/engines/${id}/unload`),
+              "aria-label": `Unload ${e.engine}`,
+            },
+            "Unload",
+          ),
+        ),
       );
     }),
   );
@@ -186,7 +241,9 @@ function renderCountdowns() {
 
 function renderQueue() {
   const { queue: q, cooldowns = [], gpu } = state.snapshot;
-  const by = Object.entries(q.byEngine).map(([e, n]) => `${e}: ${n}`).join(", ");
+  const by = Object.entries(q.byEngine)
+    .map(([e, n]) => `${e}: ${n}`)
+    .join(", ");
   const parts = [
     q.length ? `${q.length} waiting of at most ${q.max} (${by})` : `empty (at most ${q.max} may wait)`,
     ...cooldowns.map((c) => h("div", { class: "hint" }, `${c.key} is skipped for ${Math.ceil(c.remainingMs / 1000)} s after a failed load: ${c.error}`)),
@@ -197,13 +254,50 @@ function renderQueue() {
 
 function renderPlugins() {
   $("plugins").tBodies[0].replaceChildren(
-    ...state.plugins.map((p) => h("tr", { dataset: { plugin: p.id } },
-      h("td", {}, h("strong", {}, p.name), h("div", { class: "hint" }, `${p.id}${p.default ? " · default" : ""}`), ...p.errors.map((e) => h("div", { class: "error" }, e))),
-      h("td", { "data-label": "State" }, h("span", { class: `badge ${p.state}` }, p.state)),
-      h("td", { "data-label": "Version" }, p.version ?? "–", h("div", { class: "hint" }, `generation ${p.generation}`)),
-      h("td", {}, h("div", { class: "actions" },
-        h("button", { type: "button", dataset: { key: `reload:${p.id}` }, "aria-label": `Reload ${p.name}`, onclick: () => void control(`/api/engines/${encodeURIComponent(p.id)}/reload`) }, "Reload"),
-        p.default || p.state === "failed" ? null : h("button", { type: "button", dataset: { key: `default:${p.id}` }, "aria-label": `Make ${p.name} the default engine`, onclick: () => void control(`/api/engines/${encodeURIComponent(p.id)}/activate?load=true`) }, "Make default"))),
-    )),
+    ...state.plugins.map((p) =>
+      h(
+        "tr",
+        { dataset: { plugin: p.id } },
+        h(
+          "td",
+          {},
+          h("strong", {}, p.name),
+          h("div", { class: "hint" }, `${p.id}${p.default ? " · default" : ""}`),
+          ...p.errors.map((e) => h("div", { class: "error" }, e)),
+        ),
+        h("td", { "data-label": "State" }, h("span", { class: `badge ${p.state}` }, p.state)),
+        h("td", { "data-label": "Version" }, p.version ?? "–", h("div", { class: "hint" }, `generation ${p.generation}`)),
+        h(
+          "td",
+          {},
+          h(
+            "div",
+            { class: "actions" },
+            h(
+              "button",
+              {
+                type: "button",
+                dataset: { key: `reload:${p.id}` },
+                "aria-label": `Reload ${p.name}`,
+                onclick: () => void control(`/api/engines/${encodeURIComponent(p.id)}/reload`),
+              },
+              "Reload",
+            ),
+            p.default || p.state === "failed"
+              ? null
+              : h(
+                  "button",
+                  {
+                    type: "button",
+                    dataset: { key: `default:${p.id}` },
+                    "aria-label": `Make ${p.name} the default engine`,
+                    onclick: () => void control(`/api/engines/${encodeURIComponent(p.id)}/activate?load=true`),
+                  },
+                  "Make default",
+                ),
+          ),
+        ),
+      ),
+    ),
   );
 }

@@ -4,7 +4,7 @@
  * its loss and memory curves drawn as inline SVG, stop it (DELETE) and resume it.
  */
 import { api, json, postJson, ApiError } from "./api.js";
-import { $, } from "./dom.js";
+import { $ } from "./dom.js";
 import { formatMb } from "./memory.js";
 import { SseParser } from "./sse.js";
 
@@ -19,7 +19,15 @@ export function initRun() {
   });
   $("ft-stop").addEventListener("click", () => void act(() => api(`/api/finetune/jobs/${encodeURIComponent(run.id)}`, { method: "DELETE" })));
   $("ft-resume").addEventListener("click", () => void act(async () => follow((await (await postJson("/api/finetune/jobs", { resume: run.id })).json()).id)));
-  $("ft-pause").addEventListener("click", () => void act(async () => showState(await (await postJson(`/api/finetune/jobs/${encodeURIComponent(run.id)}/${run.state?.status === "paused" ? "continue" : "pause"}`, {})).json())));
+  $("ft-pause").addEventListener(
+    "click",
+    () =>
+      void act(async () =>
+        showState(
+          await (await postJson(`/api/finetune/jobs/${encodeURIComponent(run.id)}/${run.state?.status === "paused" ? "continue" : "pause"}`, {})).json(),
+        ),
+      ),
+  );
   $("ft-follow").addEventListener("click", () => $("ft-jobs").value && follow($("ft-jobs").value));
 }
 
@@ -28,11 +36,13 @@ export function setPlan(plan, dataset) {
   run.plan = plan;
   run.dataset = dataset;
   $("ft-start").disabled = false;
-  $("ft-run-plan").textContent = `Plan: batch ${plan.batchSize} × ${plan.gradAccumSteps} steps, ${plan.precision}, clips up to ${plan.maxClipSeconds} s, peak ${formatMb(plan.predicted.deviceMb)} on ${plan.gpu.name}${plan.fits ? "" : " (does not fit: the run will likely fail)"}.`;
+  $("ft-run-plan").textContent =
+    `Plan: batch ${plan.batchSize} × ${plan.gradAccumSteps} steps, ${plan.precision}, clips up to ${plan.maxClipSeconds} s, peak ${formatMb(plan.predicted.deviceMb)} on ${plan.gpu.name}${plan.fits ? "" : " (does not fit: the run will likely fail)"}.`;
 }
 
 function showError(err) {
-  $("ft-run-error").textContent = err instanceof ApiError ? `${err.message}${err.field ? ` (field: ${err.field})` : ""} [${err.code}]` : String(err?.message ?? err);
+  $("ft-run-error").textContent =
+    err instanceof ApiError ? `${err.message}${err.field ? ` (field: ${err.field})` : ""} [${err.code}]` : String(err?.message ?? err);
 }
 
 async function act(fn) {
@@ -134,7 +144,8 @@ function showState(s) {
   if (s.memory?.totalMb) run.totalMb = s.memory.totalMb;
   const eta = s.etaSeconds ? `, about ${Math.ceil(s.etaSeconds / 60)} min left` : "";
   const loss = typeof s.loss === "number" ? `, loss ${s.loss.toFixed(3)}` : "";
-  $("ft-job-status").textContent = `Job ${s.id}: ${s.status} · epoch ${Math.min(s.epoch + 1, s.epochs)}/${s.epochs}, step ${s.globalStep}/${s.totalSteps}${loss}${eta}${s.lastCheckpoint ? ` · checkpoint at step ${s.lastCheckpoint.globalStep}` : ""}${s.resumedFrom ? ` · resumed from step ${s.resumedFrom.globalStep}` : ""}${s.error ? ` · ${s.error}` : ""}${s.slowdown ? ` · ${s.slowdown}` : ""}`;
+  $("ft-job-status").textContent =
+    `Job ${s.id}: ${s.status} · epoch ${Math.min(s.epoch + 1, s.epochs)}/${s.epochs}, step ${s.globalStep}/${s.totalSteps}${loss}${eta}${s.lastCheckpoint ? ` · checkpoint at step ${s.lastCheckpoint.globalStep}` : ""}${s.resumedFrom ? ` · resumed from step ${s.resumedFrom.globalStep}` : ""}${s.error ? ` · ${s.error}` : ""}${s.slowdown ? ` · ${s.slowdown}` : ""}`;
   $("ft-job-progress").max = Math.max(1, s.totalSteps);
   $("ft-job-progress").value = s.globalStep;
   $("ft-stop").disabled = TERMINAL.has(s.status) || s.status === "stopping";
@@ -145,8 +156,19 @@ function showState(s) {
 }
 
 function draw() {
-  $("ft-loss").replaceChildren(chart([{ label: "training loss", points: run.loss, cls: "c1" }, { label: "eval loss", points: run.evalLoss, cls: "c2" }], (v) => v.toFixed(2)));
-  const mem = [{ label: "peak allocated", points: run.allocated, cls: "c1" }, { label: "reserved", points: run.reserved, cls: "c2" }];
+  $("ft-loss").replaceChildren(
+    chart(
+      [
+        { label: "training loss", points: run.loss, cls: "c1" },
+        { label: "eval loss", points: run.evalLoss, cls: "c2" },
+      ],
+      (v) => v.toFixed(2),
+    ),
+  );
+  const mem = [
+    { label: "peak allocated", points: run.allocated, cls: "c1" },
+    { label: "reserved", points: run.reserved, cls: "c2" },
+  ];
   $("ft-memory").replaceChildren(chart(mem, formatMb, run.totalMb));
 }
 
@@ -160,9 +182,15 @@ const svg = (tag, attrs = {}, text) => {
 
 /** A line chart of `series` against the global step (inline SVG); `ceiling` draws a limit line (the card). */
 function chart(series, format, ceiling) {
-  const W = 320, H = 130, L = 44, B = 16;
+  const W = 320,
+    H = 130,
+    L = 44,
+    B = 16;
   const all = series.flatMap((s) => s.points);
-  const describe = series.filter((s) => s.points.length).map((s) => `${s.label}: ${s.points.length} points, last ${format(s.points.at(-1)[1])} at step ${s.points.at(-1)[0]}`).join("; ");
+  const describe = series
+    .filter((s) => s.points.length)
+    .map((s) => `${s.label}: ${s.points.length} points, last ${format(s.points.at(-1)[1])} at step ${s.points.at(-1)[0]}`)
+    .join("; ");
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "curve", role: "img", "aria-label": describe || "no data yet" });
   if (!all.length) {
     root.append(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "axis" }, "no data yet"));
@@ -170,17 +198,31 @@ function chart(series, format, ceiling) {
   }
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]).concat(ceiling ? [ceiling] : []);
-  const x0 = Math.min(...xs), x1 = Math.max(x0 + 1, ...xs);
-  const y0 = Math.min(0, ...ys), y1 = Math.max(y0 + 1e-9, ...ys) * 1.05;
+  const x0 = Math.min(...xs),
+    x1 = Math.max(x0 + 1, ...xs);
+  const y0 = Math.min(0, ...ys),
+    y1 = Math.max(y0 + 1e-9, ...ys) * 1.05;
   const X = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - 4);
   const Y = (y) => H - B - ((y - y0) / (y1 - y0)) * (H - B - 6);
   root.append(svg("line", { x1: L, y1: H - B, x2: W - 4, y2: H - B, class: "axis-line" }), svg("line", { x1: L, y1: 6, x2: L, y2: H - B, class: "axis-line" }));
-  root.append(svg("text", { x: L - 3, y: 12, "text-anchor": "end", class: "axis" }, format(y1)), svg("text", { x: L - 3, y: H - B, "text-anchor": "end", class: "axis" }, format(y0)));
-  root.append(svg("text", { x: L, y: H - 3, class: "axis" }, `step ${x0}`), svg("text", { x: W - 4, y: H - 3, "text-anchor": "end", class: "axis" }, `step ${x1}`));
-  if (ceiling) root.append(svg("line", { x1: L, y1: Y(ceiling), x2: W - 4, y2: Y(ceiling), class: "limit" }), svg("text", { x: W - 6, y: Y(ceiling) - 2, "text-anchor": "end", class: "axis" }, `card ${format(ceiling)}`));
+  root.append(
+    svg("text", { x: L - 3, y: 12, "text-anchor": "end", class: "axis" }, format(y1)),
+    svg("text", { x: L - 3, y: H - B, "text-anchor": "end", class: "axis" }, format(y0)),
+  );
+  root.append(
+    svg("text", { x: L, y: H - 3, class: "axis" }, `step ${x0}`),
+    svg("text", { x: W - 4, y: H - 3, "text-anchor": "end", class: "axis" }, `step ${x1}`),
+  );
+  if (ceiling)
+    root.append(
+      svg("line", { x1: L, y1: Y(ceiling), x2: W - 4, y2: Y(ceiling), class: "limit" }),
+      svg("text", { x: W - 6, y: Y(ceiling) - 2, "text-anchor": "end", class: "axis" }, `card ${format(ceiling)}`),
+    );
   for (const s of series) {
     if (!s.points.length) continue;
-    root.append(svg("polyline", { points: s.points.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(" "), class: `line ${s.cls}`, "data-series": s.label }));
+    root.append(
+      svg("polyline", { points: s.points.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(" "), class: `line ${s.cls}`, "data-series": s.label }),
+    );
   }
   return root;
 }

@@ -25,7 +25,9 @@ export async function initFinetune() {
   try {
     const { folders, datasetDirs } = await json("/api/web/datasets");
     $("ft-dataset").replaceChildren(...folders.map((f) => new Option(f, f)));
-    $("ft-dataset-hint").textContent = folders.length ? `${folders.length} folders in ${datasetDirs.join(", ")}` : "no dataset folders: set finetune.datasetDirs in the configuration";
+    $("ft-dataset-hint").textContent = folders.length
+      ? `${folders.length} folders in ${datasetDirs.join(", ")}`
+      : "no dataset folders: set finetune.datasetDirs in the configuration";
     for (const id of ["ft-check", "ft-plan"]) $(id).disabled = !folders.length;
     void listJobs();
   } catch (err) {
@@ -35,7 +37,8 @@ export async function initFinetune() {
 }
 
 function showError(err) {
-  $("ft-error").textContent = err instanceof ApiError ? `${err.message}${err.field ? ` (field: ${err.field})` : ""} [${err.code}]` : String(err?.message ?? err);
+  $("ft-error").textContent =
+    err instanceof ApiError ? `${err.message}${err.field ? ` (field: ${err.field})` : ""} [${err.code}]` : String(err?.message ?? err);
 }
 
 async function run(kind) {
@@ -48,8 +51,7 @@ async function run(kind) {
     if (kind === "check") {
       $("ft-saved").textContent = "";
       showReport(result);
-    }
-    else {
+    } else {
       showPlan(result);
       setPlan(result, dataset);
     }
@@ -71,20 +73,40 @@ function showReport(report) {
   const bins = Array.from({ length: top }, (_, i) => ({ from: i, to: i + 1, count: 0 }));
   for (const s of lengths) bins[Math.min(top - 1, Math.floor(s))].count++;
   const most = Math.max(1, ...bins.map((b) => b.count));
-  $("ft-histogram").replaceChildren(...bins.map((b) => {
-    const over = b.to > report.maxClipSeconds;
-    const outside = !over && (b.from < 2 || b.to > 11);
-    const bar = h("span", { class: "hbar", "aria-hidden": "true" });
-    bar.style.width = `${(100 * b.count) / most}%`;
-    const note = b.count && over ? " (over the trainer's maximum: dropped)" : b.count && outside ? " (outside 2-11 s)" : "";
-    return h("li", { class: over ? "over" : outside ? "outside" : "", dataset: { from: String(b.from) }, "aria-label": `${b.from} to ${b.to} s: ${b.count} clips${note}` }, h("span", {}, `${b.from}-${b.to} s`), bar, h("span", {}, String(b.count)));
-  }));
+  $("ft-histogram").replaceChildren(
+    ...bins.map((b) => {
+      const over = b.to > report.maxClipSeconds;
+      const outside = !over && (b.from < 2 || b.to > 11);
+      const bar = h("span", { class: "hbar", "aria-hidden": "true" });
+      bar.style.width = `${(100 * b.count) / most}%`;
+      const note = b.count && over ? " (over the trainer's maximum: dropped)" : b.count && outside ? " (outside 2-11 s)" : "";
+      return h(
+        "li",
+        { class: over ? "over" : outside ? "outside" : "", dataset: { from: String(b.from) }, "aria-label": `${b.from} to ${b.to} s: ${b.count} clips${note}` },
+        h("span", {}, `${b.from}-${b.to} s`),
+        bar,
+        h("span", {}, String(b.count)),
+      );
+    }),
+  );
   const clips = new Map(report.clips.map((c) => [c.clip, c]));
   let n = 0;
-  $("ft-findings").replaceChildren(...(report.findings.length ? report.findings.map((f) => h("li", { dataset: { code: f.code, severity: f.severity, clip: f.clip ?? "" } },
-    h("span", { class: `badge ${f.severity === "error" ? "failed" : f.severity === "warning" ? "fallback" : ""}` }, f.severity), " ",
-    f.clip ? h("strong", {}, `${f.clip}: `) : null, f.message, f.fix ? h("div", { class: "hint" }, f.fix) : null,
-    clips.has(f.clip) ? clipTools(report.dir, clips.get(f.clip), `ft-f${n++}`) : null)) : [h("li", {}, "No findings.")]));
+  $("ft-findings").replaceChildren(
+    ...(report.findings.length
+      ? report.findings.map((f) =>
+          h(
+            "li",
+            { dataset: { code: f.code, severity: f.severity, clip: f.clip ?? "" } },
+            h("span", { class: `badge ${f.severity === "error" ? "failed" : f.severity === "warning" ? "fallback" : ""}` }, f.severity),
+            " ",
+            f.clip ? h("strong", {}, `${f.clip}: `) : null,
+            f.message,
+            f.fix ? h("div", { class: "hint" }, f.fix) : null,
+            clips.has(f.clip) ? clipTools(report.dir, clips.get(f.clip), `ft-f${n++}`) : null,
+          ),
+        )
+      : [h("li", {}, "No findings.")]),
+  );
 }
 
 /** Listen to a clip and correct its transcript. */
@@ -127,7 +149,8 @@ function clipTools(dataset, clip, id) {
     try {
       const { change, report } = await (await postJson("/api/finetune/transcript", { dataset, clip: clip.clip, split: clip.split, text })).json();
       showReport(report);
-      $("ft-saved").textContent = `Saved the transcript of ${clip.clip} in ${change.file}${change.line ? ` (line ${change.line})` : ""}${change.backup ? `; the old file is kept as ${change.backup}` : ""}. The check was run again.`;
+      $("ft-saved").textContent =
+        `Saved the transcript of ${clip.clip} in ${change.file}${change.line ? ` (line ${change.line})` : ""}${change.backup ? `; the old file is kept as ${change.backup}` : ""}. The check was run again.`;
       $("ft-saved").focus();
     } catch (err) {
       showError(err);
@@ -142,7 +165,8 @@ function clipTools(dataset, clip, id) {
 function showPlan(plan) {
   $("ft-plan-out").hidden = false;
   const p = plan.predicted;
-  $("ft-plan-summary").textContent = `${plan.fits ? "Fits" : "Does not fit"} on ${plan.gpu.name} (${formatMb(plan.gpu.totalMb)}): peak ${formatMb(p.deviceMb)} (${p.peak}) against ${formatMb(plan.budgetMb)} free to use · batch ${plan.batchSize} × ${plan.gradAccumSteps} steps, ${plan.precision}, clips up to ${plan.maxClipSeconds} s`;
+  $("ft-plan-summary").textContent =
+    `${plan.fits ? "Fits" : "Does not fit"} on ${plan.gpu.name} (${formatMb(plan.gpu.totalMb)}): peak ${formatMb(p.deviceMb)} (${p.peak}) against ${formatMb(plan.budgetMb)} free to use · batch ${plan.batchSize} × ${plan.gradAccumSteps} steps, ${plan.precision}, clips up to ${plan.maxClipSeconds} s`;
   const total = plan.gpu.totalMb;
   const parts = [
     { label: "other processes", mb: plan.gpu.othersMb, kind: "others" },
@@ -153,7 +177,11 @@ function showPlan(plan) {
   if (used < total) parts.push({ label: "free", mb: total - used, kind: "free" });
   parts.splice(0, parts.length, ...parts.filter((x) => x.mb > 0));
   const scale = Math.max(total, used);
-  const bar = h("div", { class: "bar", role: "img", "aria-label": `Predicted memory on ${plan.gpu.name}: ${parts.map((x) => `${x.label} ${formatMb(x.mb)}`).join(", ")}` });
+  const bar = h("div", {
+    class: "bar",
+    role: "img",
+    "aria-label": `Predicted memory on ${plan.gpu.name}: ${parts.map((x) => `${x.label} ${formatMb(x.mb)}`).join(", ")}`,
+  });
   for (const x of parts) {
     const seg = h("span", { class: `seg ${x.kind}`, title: `${x.label}: ${formatMb(x.mb)}`, dataset: { kind: x.kind } });
     seg.style.width = `${(100 * x.mb) / scale}%`;

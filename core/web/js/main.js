@@ -29,7 +29,10 @@ function applyTheme(theme) {
   if (theme === "system") delete document.documentElement.dataset.theme;
   else document.documentElement.dataset.theme = theme;
   const button = $("theme");
-  button.setAttribute("aria-label", theme === "system" ? "Theme: follows the system (switch to light)" : `Theme: ${theme} (switch to ${THEMES[(THEMES.indexOf(theme) + 1) % 3]})`);
+  button.setAttribute(
+    "aria-label",
+    theme === "system" ? "Theme: follows the system (switch to light)" : `Theme: ${theme} (switch to ${THEMES[(THEMES.indexOf(theme) + 1) % 3]})`,
+  );
   button.title = button.getAttribute("aria-label");
   button.textContent = theme === "light" ? "☀" : theme === "dark" ? "☾" : "◐";
 }
@@ -53,19 +56,23 @@ function askForKey(message) {
   input.setAttribute("aria-invalid", message ? "true" : "false");
   $("key-button").classList.toggle("needs-key", Boolean(message));
   pending = new Promise((resolve) => {
-    dialog.addEventListener("close", () => {
-      pending = undefined;
-      const choice = dialog.returnValue;
-      if (choice === "save" && input.value.trim()) {
-        setApiKey(input.value.trim());
-        $("key-button").classList.remove("needs-key");
-        if (dashboardStarted) connect(); // the stream had been refused too
-        resolve(true);
-      } else if (choice === "forget") {
-        setApiKey("");
-        resolve(false);
-      } else resolve(false);
-    }, { once: true });
+    dialog.addEventListener(
+      "close",
+      () => {
+        pending = undefined;
+        const choice = dialog.returnValue;
+        if (choice === "save" && input.value.trim()) {
+          setApiKey(input.value.trim());
+          $("key-button").classList.remove("needs-key");
+          if (dashboardStarted) connect(); // the stream had been refused too
+          resolve(true);
+        } else if (choice === "forget") {
+          setApiKey("");
+          resolve(false);
+        } else resolve(false);
+      },
+      { once: true },
+    );
   });
   dialog.returnValue = "";
   dialog.showModal();

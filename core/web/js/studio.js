@@ -97,7 +97,10 @@ async function loadVoices() {
     state.engineDefault = data.default ?? currentEngine()?.defaultVoice ?? "";
     const language = $("voice-language");
     const before = language.value;
-    language.replaceChildren(new Option("All languages", ""), ...languagesOf(state.voices).map((l) => new Option(`${languageName(l.code)} (${l.count})`, l.code)));
+    language.replaceChildren(
+      new Option("All languages", ""),
+      ...languagesOf(state.voices).map((l) => new Option(`${languageName(l.code)} (${l.count})`, l.code)),
+    );
     language.value = [...language.options].some((o) => o.value === before) ? before : "";
     renderVoices();
     clearError();
@@ -116,7 +119,8 @@ function renderVoices() {
   const shown = filterVoices(state.voices, { query: $("voice-search").value, language: $("voice-language").value });
   const engine = $("engine").value;
   const wanted = pickVoice(shown, { previous: state.chosen.get(engine), engineDefault: state.engineDefault });
-  const option = (v) => h("option", { value: v.id, title: `${v.name} [${v.id}] ${v.languages.join(", ")}` }, `${voiceLabel(v)}${v.id === state.engineDefault ? " · default" : ""}`);
+  const option = (v) =>
+    h("option", { value: v.id, title: `${v.name} [${v.id}] ${v.languages.join(", ")}` }, `${voiceLabel(v)}${v.id === state.engineDefault ? " · default" : ""}`);
   select.replaceChildren(...(shown.length ? shown.map(option) : [new Option("no voice matches", "")]));
   select.value = wanted;
   const narrator = $("narrator-voice");
@@ -143,7 +147,9 @@ function updateCapabilities() {
     $(`${id}-hint`).textContent = supported ? "" : why;
   }
   const engine = currentEngine();
-  $("engine-info").textContent = engine ? `${engine.state}${engine.capabilities?.streaming ? " · streams" : ""}${engine.languages?.length ? ` · ${engine.languages.length} languages` : ""}` : "";
+  $("engine-info").textContent = engine
+    ? `${engine.state}${engine.capabilities?.streaming ? " · streams" : ""}${engine.languages?.length ? ` · ${engine.languages.length} languages` : ""}`
+    : "";
 }
 
 function updateFormat() {
@@ -169,7 +175,8 @@ function clearClip() {
 
 function clearError() {
   $("speak-error").replaceChildren();
-  for (const id of ["text", "voice", "engine", "narrator-voice"]) if (id !== "text" || $("text").value.length <= state.limit) $(id).removeAttribute("aria-invalid");
+  for (const id of ["text", "voice", "engine", "narrator-voice"])
+    if (id !== "text" || $("text").value.length <= state.limit) $(id).removeAttribute("aria-invalid");
   $("key-button").classList.remove("needs-key");
 }
 
@@ -180,7 +187,10 @@ function showError(err) {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof ApiError && err.status === 401) {
     $("key-button").classList.add("needs-key");
-    box.replaceChildren(`The server needs an API key: ${message}. `, h("button", { type: "button", onclick: () => void state.askForKey(message).then((saved) => saved && loadSettings()) }, "Enter the API key"));
+    box.replaceChildren(
+      `The server needs an API key: ${message}. `,
+      h("button", { type: "button", onclick: () => void state.askForKey(message).then((saved) => saved && loadSettings()) }, "Enter the API key"),
+    );
     return;
   }
   const field = err instanceof ApiError ? { text: "text", input: "text", voice: "voice", engine: "engine", model: "engine" }[err.field] : undefined;
@@ -201,14 +211,20 @@ function partsOf(text) {
   const voice = $("voice").value || undefined;
   if (!$("narrator").checked || $("narrator").disabled) return [{ text, voice }];
   const narratorVoice = $("narrator-voice").value || voice;
-  return segmentNarration(text, { narrator: true, textNotInside: $("not-inside").value }).map((p) => ({ text: p.text, voice: p.role === "narrator" ? narratorVoice : voice }));
+  return segmentNarration(text, { narrator: true, textNotInside: $("not-inside").value }).map((p) => ({
+    text: p.text,
+    voice: p.role === "narrator" ? narratorVoice : voice,
+  }));
 }
 
 async function speak() {
   const text = $("text").value;
   if (!text.trim() || text.length > state.limit) return;
   const parts = partsOf(text);
-  if (!parts.length) return showError(new ApiError(400, { code: "CHORUS_ERR_REQUEST_INVALID", message: "nothing to speak: with these narrator settings every part is silent", field: "text" }));
+  if (!parts.length)
+    return showError(
+      new ApiError(400, { code: "CHORUS_ERR_REQUEST_INVALID", message: "nothing to speak: with these narrator settings every part is silent", field: "text" }),
+    );
   const controller = new AbortController();
   state.busy = controller;
   clearError();
@@ -232,7 +248,10 @@ async function speak() {
       }
       player.push(samples, rate);
     };
-    const clip = format === "wav" ? await speakParts(parts, settings, { signal: controller.signal, onSamples }) : await speakFile(text, settings, format, { signal: controller.signal });
+    const clip =
+      format === "wav"
+        ? await speakParts(parts, settings, { signal: controller.signal, onSamples })
+        : await speakFile(text, settings, format, { signal: controller.signal });
     info.dataset.doneMs = String(Math.round(performance.now() - started));
     const who = summarize(clip.served);
     const url = URL.createObjectURL(clip.blob);

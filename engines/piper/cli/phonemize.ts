@@ -68,7 +68,9 @@ export default defineCommand({
       strict: true,
     });
     if (values.help) {
-      stdout.write("Usage: chorus phonemize --voice-config FILE.onnx.json [TEXT]\nPrints the phonemes and ids the Piper engine feeds the model, as JSON; TEXT from stdin when absent.\n");
+      stdout.write(
+        "Usage: chorus phonemize --voice-config FILE.onnx.json [TEXT]\nPrints the phonemes and ids the Piper engine feeds the model, as JSON; TEXT from stdin when absent.\n",
+      );
       return 0;
     }
     if (!values["voice-config"]) throw new CommandUsageError("--voice-config FILE.onnx.json is required");

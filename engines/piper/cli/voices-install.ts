@@ -191,7 +191,9 @@ export async function voicesInstallCommand(args: {
       onProgress: progressBar(stderr),
       signal: args.signal,
     });
-    stdout.write(`installed voice '${result.voice}' (${(result.bytes / 1048576).toFixed(1)} MB, sha256 ${result.sha256})\n  ${result.modelPath}\n  ${result.configPath}\n`);
+    stdout.write(
+      `installed voice '${result.voice}' (${(result.bytes / 1048576).toFixed(1)} MB, sha256 ${result.sha256})\n  ${result.modelPath}\n  ${result.configPath}\n`,
+    );
     return 0;
   } catch (err) {
     stderr.write(`chorus voices install: ${(err as Error).message}\n`);
@@ -227,7 +229,10 @@ export default defineCommand({
       stdout.write(INSTALL_HELP);
       return 0;
     }
-    if (positionals.length !== 1) throw new CommandUsageError(positionals.length ? `one voice at a time (got ${positionals.length}: ${positionals.join(" ")})` : "which voice? give a URL, a path or a name");
+    if (positionals.length !== 1)
+      throw new CommandUsageError(
+        positionals.length ? `one voice at a time (got ${positionals.length}: ${positionals.join(" ")})` : "which voice? give a URL, a path or a name",
+      );
     if (values.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(values.sha256)) throw new CommandUsageError("--sha256 must be 64 hex digits");
     const controller = new AbortController();
     const onInterrupt = () => controller.abort();

@@ -44,10 +44,14 @@ for (const [cp, folded] of rows) {
 const apply = (text: string) => Array.from(text.toLowerCase(), (c) => table.get(c) ?? c).join("");
 const wrong = rows.filter(([cp, folded]) => apply(String.fromCodePoint(cp)) !== folded);
 if (wrong.length) {
-  const show = wrong.slice(0, 10).map(([cp, folded]) => `U+${cp.toString(16).toUpperCase()} -> ${JSON.stringify(folded)} (got ${JSON.stringify(apply(String.fromCodePoint(cp)))})`);
+  const show = wrong
+    .slice(0, 10)
+    .map(([cp, folded]) => `U+${cp.toString(16).toUpperCase()} -> ${JSON.stringify(folded)} (got ${JSON.stringify(apply(String.fromCodePoint(cp)))})`);
   throw new Error(`lower-case + table differs from Python's casefold for ${wrong.length} code point(s): ${show.join("; ")}`);
 }
 
 const entries = [...table].map(([c, folded]) => `  ${JSON.stringify(c)}: ${JSON.stringify(folded)}`);
 fs.writeFileSync(OUT, `{\n${entries.join(",\n")}\n}\n`);
-console.log(`wrote ${path.relative(process.cwd(), OUT)}: ${table.size} code points (Python's Unicode ${unicode}, checked against ${rows.length} cased code points)`);
+console.log(
+  `wrote ${path.relative(process.cwd(), OUT)}: ${table.size} code points (Python's Unicode ${unicode}, checked against ${rows.length} cased code points)`,
+);

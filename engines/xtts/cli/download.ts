@@ -62,7 +62,9 @@ async function fetchFile(url: string, dest: string, out: Out): Promise<void> {
         const pct = total ? Math.floor((received / total) * 100) : -1;
         if (pct !== shown && (pct % 5 === 0 || received === total)) {
           shown = pct;
-          out.write(`  ${path.basename(dest)}: ${(received / 2 ** 20).toFixed(1)} MB${total ? ` of ${(total / 2 ** 20).toFixed(1)} MB (${pct}%)` : ""}${have ? ` (resumed at ${(have / 2 ** 20).toFixed(1)} MB)` : ""}\n`);
+          out.write(
+            `  ${path.basename(dest)}: ${(received / 2 ** 20).toFixed(1)} MB${total ? ` of ${(total / 2 ** 20).toFixed(1)} MB (${pct}%)` : ""}${have ? ` (resumed at ${(have / 2 ** 20).toFixed(1)} MB)` : ""}\n`,
+          );
         }
       }
     } finally {
@@ -114,7 +116,10 @@ export default defineCommand({
     fs.mkdirSync(dir, { recursive: true });
     const record = { license: "CPML", url: CPML_URL, acceptedAt: new Date().toISOString(), user: os.userInfo().username, version: values.version };
     fs.writeFileSync(path.join(dir, "license-accepted.json"), `${JSON.stringify(record, null, 2)}\n`);
-    fs.writeFileSync(path.join(dir, "tos_agreed.txt"), `I have read, understood and agreed to the Terms and Conditions (${CPML_URL}), via chorus xtts download --accept-license.\n`);
+    fs.writeFileSync(
+      path.join(dir, "tos_agreed.txt"),
+      `I have read, understood and agreed to the Terms and Conditions (${CPML_URL}), via chorus xtts download --accept-license.\n`,
+    );
     stdout.write(`downloading XTTS ${values.version} into ${dir} (license accepted and recorded)\n`);
     for (const [i, file] of files.entries()) {
       const dest = path.join(dir, file);

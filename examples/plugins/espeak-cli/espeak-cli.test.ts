@@ -19,19 +19,29 @@ const installed = (() => {
 
 async function engine(settings: Record<string, unknown> = {}): Promise<Engine> {
   const e = await plugin.create({ manifest });
-  await e.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, reportMemory: () => {}, pluginDir: import.meta.dirname, settings, dataDir: "/tmp", log: silent });
+  await e.load({
+    profile: manifest.resources.profiles[0]!,
+    device: { kind: "cpu", index: 0, simulated: false },
+    reportMemory: () => {},
+    pluginDir: import.meta.dirname,
+    settings,
+    dataDir: "/tmp",
+    log: silent,
+  });
   return e;
 }
 
 async function seconds(e: Engine, request: Partial<SynthesisRequest>, signal = new AbortController().signal): Promise<number> {
   const chunks: AudioChunk[] = [];
-  for await (const c of e.synthesize({ text: "Hello from a child process.", voice: "en-us", speed: 1, pitch: 1, options: {}, ...request }, signal)) chunks.push(c);
+  for await (const c of e.synthesize({ text: "Hello from a child process.", voice: "en-us", speed: 1, pitch: 1, options: {}, ...request }, signal))
+    chunks.push(c);
   expect(chunks[0]!.sampleRate).toBe(22050);
   return chunks.reduce((n, c) => n + c.samples.length, 0) / 22050;
 }
 
 it("parses the voice listing", () => {
-  const listing = "Pty Language       Age/Gender VoiceName          File\n 5  en-us           --/M      English_(America)  gmw/en-US\n 5  de              --/F      German             gmw/de\n";
+  const listing =
+    "Pty Language       Age/Gender VoiceName          File\n 5  en-us           --/M      English_(America)  gmw/en-US\n 5  de              --/F      German             gmw/de\n";
   expect(parseVoices(listing)).toEqual([
     { id: "en-us", name: "English (America)", languages: ["en-us"], gender: "male" },
     { id: "de", name: "German", languages: ["de"], gender: "female" },

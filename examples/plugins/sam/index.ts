@@ -80,7 +80,13 @@ class SamEngine implements Engine {
   }
 
   async listVoices(): Promise<Voice[]> {
-    return Object.entries(PRESETS).map(([id, p]) => ({ id, name: p.name, languages: ["en"], gender: p.gender, description: `speed ${p.speed}, pitch ${p.pitch}, mouth ${p.mouth}, throat ${p.throat}` }));
+    return Object.entries(PRESETS).map(([id, p]) => ({
+      id,
+      name: p.name,
+      languages: ["en"],
+      gender: p.gender,
+      description: `speed ${p.speed}, pitch ${p.pitch}, mouth ${p.mouth}, throat ${p.throat}`,
+    }));
   }
 
   async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncIterable<AudioChunk> {
@@ -102,7 +108,10 @@ class SamEngine implements Engine {
       throwIfAborted(signal);
       const audio = sam.buf32(piece, phonetic);
       if (!(audio instanceof Float32Array)) {
-        throw new EngineError(phonetic ? "ENGINE_BAD_OPTION" : "ENGINE_FAILED", `${phonetic ? "options.phonetic: " : ""}SAM could not speak "${piece.slice(0, 40)}"`);
+        throw new EngineError(
+          phonetic ? "ENGINE_BAD_OPTION" : "ENGINE_FAILED",
+          `${phonetic ? "options.phonetic: " : ""}SAM could not speak "${piece.slice(0, 40)}"`,
+        );
       }
       yield { sampleRate: SAMPLE_RATE, samples: floatToInt16(audio) };
       await new Promise((r) => setImmediate(r)); // lets an abort arrive between pieces

@@ -10,7 +10,15 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function engine(): Promise<Engine> {
   const e = await plugin.create({ manifest });
-  await e.load({ profile: manifest.resources.profiles[0]!, device: { kind: "cpu", index: 0, simulated: false }, reportMemory: () => {}, pluginDir: import.meta.dirname, settings: {}, dataDir: "/tmp", log: silent });
+  await e.load({
+    profile: manifest.resources.profiles[0]!,
+    device: { kind: "cpu", index: 0, simulated: false },
+    reportMemory: () => {},
+    pluginDir: import.meta.dirname,
+    settings: {},
+    dataDir: "/tmp",
+    log: silent,
+  });
   return e;
 }
 
@@ -22,7 +30,7 @@ async function speak(e: Engine, request: Partial<SynthesisRequest>, signal = new
   for (const c of chunks) samples.set(c.samples, (at += c.samples.length) - c.samples.length);
   const rms = Math.sqrt(samples.reduce((s, v) => s + v * v, 0) / samples.length) / 32768;
   let crossings = 0;
-  for (let i = 1; i < samples.length; i++) if ((samples[i - 1]! < 0) !== (samples[i]! < 0)) crossings++;
+  for (let i = 1; i < samples.length; i++) if (samples[i - 1]! < 0 !== samples[i]! < 0) crossings++;
   return { chunks, seconds: samples.length / 22050, rms, crossingRate: crossings / samples.length };
 }
 

@@ -83,7 +83,8 @@ export function settingsWithDefaults(manifest: Manifest, settings: Record<string
   const properties = obj(schema.properties);
   if (schema.additionalProperties === false) {
     for (const key of Object.keys(settings)) {
-      if (!Object.hasOwn(properties, key)) throw new TypeError(`engines.settings.${manifest.id}.${key}: unknown setting (known: ${Object.keys(properties).join(", ") || "none"})`);
+      if (!Object.hasOwn(properties, key))
+        throw new TypeError(`engines.settings.${manifest.id}.${key}: unknown setting (known: ${Object.keys(properties).join(", ") || "none"})`);
     }
   }
   const out: Record<string, unknown> = {};

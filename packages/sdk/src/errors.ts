@@ -3,12 +3,7 @@
  * process boundary by `name` (docs/protocol.md), so the host sees the same class on its side.
  */
 
-export type EngineErrorCode =
-  | "ENGINE_OUT_OF_MEMORY"
-  | "ENGINE_VOICE_NOT_FOUND"
-  | "ENGINE_BAD_OPTION"
-  | "ENGINE_ABORTED"
-  | "ENGINE_FAILED";
+export type EngineErrorCode = "ENGINE_OUT_OF_MEMORY" | "ENGINE_VOICE_NOT_FOUND" | "ENGINE_BAD_OPTION" | "ENGINE_ABORTED" | "ENGINE_FAILED";
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

@@ -74,7 +74,8 @@ export function checkChunk(chunk: AudioChunk, manifest: Manifest, previousRate?:
   if (!Number.isInteger(rate) || rate < 1000 || rate > 384_000) throw new EngineError("ENGINE_FAILED", `chunk has an invalid sample rate (${String(rate)})`);
   if (!(chunk.samples instanceof Int16Array)) throw new EngineError("ENGINE_FAILED", "chunk samples are not an Int16Array");
   const declared = manifest.capabilities.sampleRates;
-  if (declared.length && !declared.includes(rate)) throw new EngineError("ENGINE_FAILED", `sample rate ${rate} is not among capabilities.sampleRates (${declared.join(", ")})`);
+  if (declared.length && !declared.includes(rate))
+    throw new EngineError("ENGINE_FAILED", `sample rate ${rate} is not among capabilities.sampleRates (${declared.join(", ")})`);
   if (previousRate !== undefined && previousRate !== rate) throw new EngineError("ENGINE_FAILED", `chunks change sample rate (${previousRate} -> ${rate})`);
 }
 
@@ -114,7 +115,13 @@ export async function testEngine(pluginDir: string, options: TestEngineOptions =
       const list = voiceList ?? (await voices());
       const wanted = input.voice ?? manifest.defaultVoice ?? list[0]?.id;
       if (!wanted || !list.some((v) => v.id === wanted)) throw new VoiceNotFoundError(wanted ?? "(none: listVoices() returned no voices)");
-      const request: SynthesisRequest = { text: input.text, voice: wanted, speed: input.speed ?? 1, pitch: input.pitch ?? 1, options: validateOptions(manifest, input.options) };
+      const request: SynthesisRequest = {
+        text: input.text,
+        voice: wanted,
+        speed: input.speed ?? 1,
+        pitch: input.pitch ?? 1,
+        options: validateOptions(manifest, input.options),
+      };
       const controller = new AbortController();
       const signal = control.signal ? AbortSignal.any([control.signal, controller.signal]) : controller.signal;
       const chunks: AudioChunk[] = [];

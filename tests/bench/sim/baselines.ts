@@ -93,7 +93,10 @@ export class PlainLru implements Policy {
         if (!idle) break;
         this.loaded.delete(idle[0]);
         this.unloads++;
-        void idle[1].engine.then((e) => e.unload(), () => {});
+        void idle[1].engine.then(
+          (e) => e.unload(),
+          () => {},
+        );
       }
       const profile = this.engines.find((e) => e.manifest.id === engineId)!.manifest.resources.profiles[0]!;
       entry = { engine: this.loader.load(engineId, profile), profile, lastUsed: ++this.tick, busy: 0, chain: Promise.resolve() };
@@ -184,7 +187,10 @@ export class OllamaLike implements Policy {
         if (!idle) break;
         this.loaded.delete(idle[0]);
         this.unloads++;
-        await idle[1].engine.then((e) => e.unload(), () => {});
+        await idle[1].engine.then(
+          (e) => e.unload(),
+          () => {},
+        );
       }
       if (needMb <= this.capacity() - this.reserved() && this.loaded.size < this.maxLoaded) {
         const entry: OllamaEntry = { profile, needMb, engine: this.loader.load(engineId, profile), lastUsed: ++this.tick, busy: 0, chain: Promise.resolve() };

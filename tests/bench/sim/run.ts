@@ -52,13 +52,27 @@ const silent = pino({ level: "silent" });
  * Chorus on the simulated card. With `probe` (others' memory changes over time) the card is
  * read like a real one (nvidia-smi readings); without, it is a configured simulated device.
  */
-export function chorusScheduler(clock: ManualClock, loader: SimLoader, card: Card, engines: SimEngine[], extra: Record<string, unknown> = {}, probe?: GpuProbe): Scheduler {
+export function chorusScheduler(
+  clock: ManualClock,
+  loader: SimLoader,
+  card: Card,
+  engines: SimEngine[],
+  extra: Record<string, unknown> = {},
+  probe?: GpuProbe,
+): Scheduler {
   const config = SchedulerSchema.parse({
     devices: { simulated: probe ? [] : [{ name: card.name, totalMb: card.totalMb, heldByOthersMb: card.othersMb }], cpuRamMb: 16384 },
     requestDeadlineSeconds: 3600,
     ...extra,
   });
-  return new Scheduler({ config, catalog: simCatalog(engines), loader, probe: probe ?? { read: async () => ({ ok: false, reason: "simulated" }) }, clock, log: silent });
+  return new Scheduler({
+    config,
+    catalog: simCatalog(engines),
+    loader,
+    probe: probe ?? { read: async () => ({ ok: false, reason: "simulated" }) },
+    clock,
+    log: silent,
+  });
 }
 
 class ChorusPolicy implements Policy {
@@ -70,7 +84,11 @@ class ChorusPolicy implements Policy {
     try {
       for (;;) {
         try {
-          for await (const _ of lease.engine.synthesize({ text: "x".repeat(chars), voice: "default", speed: 1, pitch: 1, options: {} }, new AbortController().signal)) void _;
+          for await (const _ of lease.engine.synthesize(
+            { text: "x".repeat(chars), voice: "default", speed: 1, pitch: 1, options: {} },
+            new AbortController().signal,
+          ))
+            void _;
           return { engine: lease.engineId, profile: lease.profile.name, fallback: lease.fallbackReason !== undefined };
         } catch (err) {
           if (!(err instanceof OutOfMemoryError) || retried) throw err;
@@ -137,8 +155,18 @@ export async function simulate(card: Card, workload: Workload, policyName: Polic
     return Math.min(...fitting.map((p) => synthSeconds(engines, req.engine, p.name, req.chars)));
   });
   return {
-    card: card.name, workload: workload.name, policy: policyName, requests: workload.requests.length,
-    p50: pct(50), p95: pct(95), loads: loader.stats.loads, evictions: await policy.evictions(), fallbacks, ooms: loader.stats.ooms, failed, floorP95: pctOf(floors, 95),
+    card: card.name,
+    workload: workload.name,
+    policy: policyName,
+    requests: workload.requests.length,
+    p50: pct(50),
+    p95: pct(95),
+    loads: loader.stats.loads,
+    evictions: await policy.evictions(),
+    fallbacks,
+    ooms: loader.stats.ooms,
+    failed,
+    floorP95: pctOf(floors, 95),
   };
 }
 

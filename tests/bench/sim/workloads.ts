@@ -47,7 +47,8 @@ export function bursts(seed = 2, count = 4): Workload {
   const r = rng(seed);
   const requests: TraceRequest[] = [];
   for (let b = 0; b < count; b++) {
-    for (let i = 0; i < 16; i++) requests.push({ at: b * 60_000 + Math.floor(r() * 200), engine: pick(r, ["xtts", "xtts", "mid", "piper", "espeak"]), chars: 60 + Math.floor(r() * 140) });
+    for (let i = 0; i < 16; i++)
+      requests.push({ at: b * 60_000 + Math.floor(r() * 200), engine: pick(r, ["xtts", "xtts", "mid", "piper", "espeak"]), chars: 60 + Math.floor(r() * 140) });
   }
   return { name: "bursts", requests };
 }
@@ -58,7 +59,11 @@ export function longTexts(seed = 3, n = 24): Workload {
   const requests: TraceRequest[] = [];
   for (let i = 0; i < n; i++) {
     const long = i % 2 === 0;
-    requests.push({ at: i * 15_000, engine: long ? pick(r, ["xtts", "mid"]) : pick(r, ["piper", "espeak", "mid"]), chars: long ? 2000 + Math.floor(r() * 2000) : 100 + Math.floor(r() * 100) });
+    requests.push({
+      at: i * 15_000,
+      engine: long ? pick(r, ["xtts", "mid"]) : pick(r, ["piper", "espeak", "mid"]),
+      chars: long ? 2000 + Math.floor(r() * 2000) : 100 + Math.floor(r() * 100),
+    });
   }
   return { name: "long texts", requests };
 }

@@ -22,24 +22,47 @@ export interface SimEngine {
   speed: Record<string, Speed>;
 }
 
-type P = { name: string; device: "cpu" | "cuda"; vramMb?: number; transientVramMb?: number; ramMb?: number; loadSeconds: number; cps: number; overhead?: number };
+type P = {
+  name: string;
+  device: "cpu" | "cuda";
+  vramMb?: number;
+  transientVramMb?: number;
+  ramMb?: number;
+  loadSeconds: number;
+  cps: number;
+  overhead?: number;
+};
 
 function engine(id: string, profiles: P[], fallbacks: string[] = []): SimEngine {
-  const manifest = ManifestSchema.parse({ id, name: id, version: "1.0.0", entry: "index.ts", resources: { profiles: profiles.map(({ cps: _c, overhead: _o, ...p }) => p), fallbacks } });
+  const manifest = ManifestSchema.parse({
+    id,
+    name: id,
+    version: "1.0.0",
+    entry: "index.ts",
+    resources: { profiles: profiles.map(({ cps: _c, overhead: _o, ...p }) => p), fallbacks },
+  });
   return { manifest, speed: Object.fromEntries(profiles.map((p) => [p.name, { cps: p.cps, overhead: p.overhead ?? 0.05 }])) };
 }
 
 /** XTTS-like (2-4 GB), a mid engine (~1.5 GB), Piper-like (0.1-0.3 GB), eSpeak-like (CPU). */
 export const SIM_ENGINES: SimEngine[] = [
-  engine("xtts", [
-    { name: "gpu-fp16", device: "cuda", vramMb: 3000, ramMb: 600, loadSeconds: 8, cps: 160 },
-    { name: "lowvram", device: "cuda", vramMb: 0, transientVramMb: 1600, ramMb: 2600, loadSeconds: 9, cps: 110, overhead: 1.5 },
-    { name: "cpu", device: "cpu", ramMb: 2600, loadSeconds: 7, cps: 14 },
-  ], ["piper"]),
-  engine("mid", [
-    { name: "gpu", device: "cuda", vramMb: 1500, ramMb: 300, loadSeconds: 4, cps: 300 },
-    { name: "cpu", device: "cpu", ramMb: 1200, loadSeconds: 3, cps: 45 },
-  ], ["piper"]),
+  engine(
+    "xtts",
+    [
+      { name: "gpu-fp16", device: "cuda", vramMb: 3000, ramMb: 600, loadSeconds: 8, cps: 160 },
+      { name: "lowvram", device: "cuda", vramMb: 0, transientVramMb: 1600, ramMb: 2600, loadSeconds: 9, cps: 110, overhead: 1.5 },
+      { name: "cpu", device: "cpu", ramMb: 2600, loadSeconds: 7, cps: 14 },
+    ],
+    ["piper"],
+  ),
+  engine(
+    "mid",
+    [
+      { name: "gpu", device: "cuda", vramMb: 1500, ramMb: 300, loadSeconds: 4, cps: 300 },
+      { name: "cpu", device: "cpu", ramMb: 1200, loadSeconds: 3, cps: 45 },
+    ],
+    ["piper"],
+  ),
   engine("piper", [
     { name: "gpu", device: "cuda", vramMb: 250, ramMb: 100, loadSeconds: 0.8, cps: 2500 },
     { name: "cpu", device: "cpu", ramMb: 150, loadSeconds: 0.5, cps: 900 },
@@ -77,7 +100,10 @@ export class SimGpu {
 /** nvidia-smi as seen on the simulated card (used where others' memory changes over time). */
 export function simProbe(gpu: SimGpu): GpuProbe {
   return {
-    read: async () => ({ ok: true, gpus: [{ index: 0, uuid: "GPU-sim", name: "simulated", totalMb: gpu.totalMb, usedMb: gpu.othersMb + gpu.usedByEngines, freeMb: gpu.freeMb }] }),
+    read: async () => ({
+      ok: true,
+      gpus: [{ index: 0, uuid: "GPU-sim", name: "simulated", totalMb: gpu.totalMb, usedMb: gpu.othersMb + gpu.usedByEngines, freeMb: gpu.freeMb }],
+    }),
   };
 }
 
