@@ -2,8 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { parseLine, type MessageOf } from "../../core/finetune/runner/protocol.ts";
 import { replanAfterOom } from "../../core/finetune/runner/recovery.ts";
-import { apply, StepClock } from "../../core/finetune/runner/state.ts";
-import { initialState } from "../../core/finetune/runner/job.ts";
+import { apply, initialState, StepClock } from "../../core/finetune/runner/state.ts";
 import type { JobSpec } from "../../core/finetune/runner/store.ts";
 
 const settings = { batchSize: 4, gradAccumSteps: 1, maxClipSeconds: 11, learningRate: 5e-6 };

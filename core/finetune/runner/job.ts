@@ -2,21 +2,22 @@
  * One fine-tune job: takes a training lease from the scheduler, runs the trainer worker (a
  * child process speaking protocol.ts), and on out-of-memory re-plans (recovery.ts) and resumes
  * from the last checkpoint, until it finishes, stops, or gives up with what would fit.
- * Everything it sees and decides goes to the job folder (store.ts) and to listeners.
+ * Everything it sees and decides goes to the job folder (store.ts) and to listeners. The child
+ * process itself (job file, environment, spawn to exit) is worker.ts's.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
-import type { Readable } from "node:stream";
 import type { TrainingLease, TrainingLeaseRequest } from "../../scheduler/training.ts";
-import { LineSplitter, parseLine, type HostCommand, type WorkerJob, type WorkerMessage } from "./protocol.ts";
-import { applySettings, replanAfterOom } from "./recovery.ts";
 import { runtimeOf, type WorkerLauncher } from "./environment.ts";
+import type { HostCommand, WorkerMessage } from "./protocol.ts";
+import { replanAfterOom } from "./recovery.ts";
+import { assembleResult } from "./result.ts";
+import { apply, type JobState, StepClock } from "./state.ts";
+import type { JobFolder, JobSpec } from "./store.ts";
+import { type Outcome, startWorker, workerEnv, workerJob } from "./worker.ts";
 
 export type { WorkerCommand, WorkerLauncher } from "./environment.ts";
-import { assembleResult } from "./result.ts";
-import { apply, StepClock, type JobState } from "./state.ts";
-import type { JobFolder, JobSpec } from "./store.ts";
 
 export interface TrainingLeaseSource {
   acquire(request: TrainingLeaseRequest): Promise<TrainingLease>;
@@ -27,49 +28,6 @@ export interface JobDeps {
   launch: WorkerLauncher;
   platform?: NodeJS.Platform;
 }
-
-export function initialState(spec: JobSpec, now = new Date()): JobState {
-  return {
-    id: spec.id,
-    mode: spec.mode,
-    status: "waiting-gpu",
-    settings: { ...spec.planned },
-    planned: { ...spec.planned },
-    predictedMb: spec.predictedMb,
-    attempt: 0,
-    epoch: 0,
-    epochs: spec.mode === "probe" ? 1 : spec.epochs,
-    step: 0,
-    stepsPerEpoch: 0,
-    globalStep: 0,
-    totalSteps: 0,
-    loss: null,
-    evalLoss: null,
-    learningRate: null,
-    samplesPerSecond: null,
-    memory: { maxAllocatedMb: 0, maxReservedMb: 0, reservedMb: null, totalMb: null },
-    longestClipSeconds: null,
-    etaSeconds: null,
-    lastCheckpoint: null,
-    resumedFrom: null,
-    replans: [],
-    ooms: 0,
-    warnings: [],
-    slowdown: null,
-    lease: null,
-    result: null,
-    probe: null,
-    error: null,
-    hostPid: process.pid,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    finishedAt: null,
-  };
-}
-
-type Outcome = { kind: "finished" | "stopped" | "probe" | "failed" | "oom"; message?: WorkerMessage };
-
-const TERMINAL = new Set(["finished", "stopped", "failed", "oom", "probe"]);
 
 export class FinetuneJob extends EventEmitter {
   private child: ChildProcess | undefined;
@@ -243,85 +201,32 @@ export class FinetuneJob extends EventEmitter {
     }
   }
 
-  private workerJob(lease: TrainingLease): WorkerJob {
-    const s = this.spec;
-    return {
-      protocol: 1,
-      mode: s.mode,
-      jobId: s.id,
-      baseModelDir: s.baseModelDir,
-      dataset: { dir: s.datasetDir, trainCsv: s.trainCsv, evalCsv: s.evalCsv, language: s.language },
-      outDir: s.outDir,
-      checkpointDir: this.folder.checkpoints,
-      trainerConfig: applySettings(s.trainerConfig, this.state.settings),
-      epochs: s.epochs,
-      saveEverySteps: s.saveEverySteps,
-      resumeFrom: s.mode === "probe" ? null : (this.state.lastCheckpoint?.path ?? null),
-      probeSteps: s.probeSteps,
-      memoryFraction: s.memoryFraction,
-      deviceIndex: lease.simulated ? Number(lease.device.split(":")[1] ?? 0) : 0,
-    };
-  }
-
   private async attempt(lease: TrainingLease): Promise<Outcome> {
     const jobFile = this.folder.file("worker-job.json");
-    fs.writeFileSync(jobFile, `${JSON.stringify(this.workerJob(lease), null, 2)}\n`);
+    fs.writeFileSync(jobFile, `${JSON.stringify(workerJob(this.spec, this.state, this.folder.checkpoints, lease), null, 2)}\n`);
     const cmd = await this.deps.launch(jobFile, this.spec.model);
-    const platform = this.deps.platform ?? process.platform;
-    const env: Record<string, string | undefined> = { ...process.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8", ...cmd.env };
-    if (platform === "linux" && !env.PYTORCH_CUDA_ALLOC_CONF) env.PYTORCH_CUDA_ALLOC_CONF = "expandable_segments:True";
-    if (!lease.simulated) env.CUDA_VISIBLE_DEVICES = lease.device.split(":")[1] ?? "0";
-    const log = fs.createWriteStream(this.folder.file("worker.log"), { flags: "a" });
-    const tail: string[] = [];
-    let outcome: Outcome | undefined;
-    return new Promise<Outcome>((resolve) => {
-      const child = spawn(cmd.command, cmd.args, { stdio: ["pipe", "pipe", "pipe", "pipe"], env, windowsHide: true });
-      this.child = child;
-      if (this.stopRequested) this.send({ type: "stop" });
-      const keep = (chunk: Buffer) => {
-        log.write(chunk);
-        tail.push(
-          ...chunk
-            .toString()
-            .split("\n")
-            .filter((l) => l.trim()),
-        );
-        tail.splice(0, Math.max(0, tail.length - 20));
-      };
-      child.stdout!.on("data", keep);
-      child.stderr!.on("data", keep);
-      child.stdin!.on("error", () => {});
-      const lines = new LineSplitter(
-        (line) => {
-          const parsed = parseLine(line);
-          if (!parsed.ok) return this.event("protocol-error", { error: parsed.error });
-          const m = parsed.message;
-          this.folder.log(m.type, m as unknown as Record<string, unknown>);
-          const warning = apply(this.state, m, this.clock);
-          if (warning) this.event("warning", { message: warning });
-          if (TERMINAL.has(m.type)) outcome = { kind: m.type as Outcome["kind"], message: m };
-          this.persist(m.type !== "progress");
-          this.emit("message", m);
-          this.emit("state", this.state);
-        },
-        (error) => this.event("protocol-error", { error }),
-      );
-      (child.stdio[3] as Readable).on("data", (c: Buffer) => lines.push(c));
-      (child.stdio[3] as Readable).on("error", () => {});
-      child.on("error", (err) => {
-        outcome ??= { kind: "failed", message: { type: "failed", reason: `cannot start the trainer (${cmd.command}): ${err.message}` } };
-      });
-      child.on("close", (code, signal) => {
-        lines.end();
-        log.end();
+    const env = workerEnv(cmd, lease, this.deps.platform ?? process.platform);
+    const worker = startWorker(cmd, env, this.folder.file("worker.log"), {
+      message: (m) => this.onMessage(m),
+      protocolError: (error) => this.event("protocol-error", { error }),
+      exit: (code, signal) => {
         this.child = undefined;
         this.event("worker-exit", { code, signal });
-        if (!outcome) {
-          const reason = `the trainer exited (${signal ?? `code ${code}`}) without a result${tail.length ? `: ${tail.slice(-5).join(" | ")}` : ""}`;
-          outcome = { kind: this.stopRequested ? "stopped" : "failed", message: { type: "failed", reason } };
-        }
-        resolve(outcome);
-      });
+      },
+      stopRequested: () => this.stopRequested,
     });
+    this.child = worker.child;
+    if (this.stopRequested) this.send({ type: "stop" });
+    return worker.outcome;
+  }
+
+  /** A protocol message from the worker: logged, applied to the state, persisted (progress at most once a second). */
+  private onMessage(m: WorkerMessage): void {
+    this.folder.log(m.type, m as unknown as Record<string, unknown>);
+    const warning = apply(this.state, m, this.clock);
+    if (warning) this.event("warning", { message: warning });
+    this.persist(m.type !== "progress");
+    this.emit("message", m);
+    this.emit("state", this.state);
   }
 }

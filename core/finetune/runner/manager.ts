@@ -3,9 +3,9 @@
  * stopped ones from their last checkpoint, stops them, and reads finished ones from disk.
  * Probe results are filed per card and model for the planner (probes.ts).
  */
-import { FinetuneJob, initialState, type JobDeps } from "./job.ts";
+import { FinetuneJob, type JobDeps } from "./job.ts";
 import { saveProbe } from "./probes.ts";
-import type { JobState } from "./state.ts";
+import { initialState, type JobState } from "./state.ts";
 import { JobFolder, listJobs, type JobSpec, type StoredJob } from "./store.ts";
 
 export class JobConflictError extends Error {}

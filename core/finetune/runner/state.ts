@@ -55,6 +55,49 @@ export interface JobState {
   finishedAt: string | null;
 }
 
+/** What a new job's state is made from (a JobSpec is one). */
+export type JobStart = Pick<JobState, "id" | "mode" | "planned" | "predictedMb" | "epochs">;
+
+/** The state a job starts in, before its first attempt: waiting for the GPU, nothing run yet. */
+export function initialState(spec: JobStart, now = new Date()): JobState {
+  return {
+    id: spec.id,
+    mode: spec.mode,
+    status: "waiting-gpu",
+    settings: { ...spec.planned },
+    planned: { ...spec.planned },
+    predictedMb: spec.predictedMb,
+    attempt: 0,
+    epoch: 0,
+    epochs: spec.mode === "probe" ? 1 : spec.epochs,
+    step: 0,
+    stepsPerEpoch: 0,
+    globalStep: 0,
+    totalSteps: 0,
+    loss: null,
+    evalLoss: null,
+    learningRate: null,
+    samplesPerSecond: null,
+    memory: { maxAllocatedMb: 0, maxReservedMb: 0, reservedMb: null, totalMb: null },
+    longestClipSeconds: null,
+    etaSeconds: null,
+    lastCheckpoint: null,
+    resumedFrom: null,
+    replans: [],
+    ooms: 0,
+    warnings: [],
+    slowdown: null,
+    lease: null,
+    result: null,
+    probe: null,
+    error: null,
+    hostPid: process.pid,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    finishedAt: null,
+  };
+}
+
 /** Steps this much slower than the run's typical step, with reserved memory this close to the total, are a slowdown. */
 export const SLOW = { factor: 3, nearFull: 0.95, window: 5 };
 

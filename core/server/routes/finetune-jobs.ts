@@ -16,7 +16,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { CHORUS_ROOT } from "../../config/load.ts";
 import { ChorusError } from "../../errors.ts";
-import { isInside } from "../../finetune/check.ts";
+import { isInside } from "../../finetune/confine.ts";
 import { resolveGpu, type SchedulerSnapshot } from "../../finetune/gpu.ts";
 import { configLauncher, jobsRoot, probesRoot, TrainerEnvironmentError } from "../../finetune/runner/environment.ts";
 import type { FinetuneJob } from "../../finetune/runner/job.ts";
