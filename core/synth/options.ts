@@ -3,6 +3,7 @@
  * the SDK's `validateOptions` (the one the plugin harness uses too), defaults applied.
  */
 import { BadOptionError, validateOptions as sdkValidate, type Manifest } from "../../packages/sdk/src/index.ts";
+import type { Logger } from "pino";
 import { ChorusError } from "../errors.ts";
 
 /** Returns the options with defaults applied, or throws a 400 naming `options.<name>`. */
@@ -36,4 +37,15 @@ export function carriedOptions(manifest: Manifest, options: Record<string, unkno
     }
   }
   return { options: sdkValidate(manifest, kept), dropped };
+}
+
+/** `carriedOptions` for a fallback engine, with what was dropped logged (`options_dropped`). */
+export function fallbackOptions(manifest: Manifest, options: Record<string, unknown> | undefined, log: Logger): Record<string, unknown> {
+  const carried = carriedOptions(manifest, options);
+  if (carried.dropped.length)
+    log.info(
+      { engine: manifest.id, dropped: carried.dropped, reason: "options_dropped" },
+      `options not applicable to fallback engine ${manifest.id}: ${carried.dropped.join(", ")}`,
+    );
+  return carried.options;
 }
