@@ -8,7 +8,8 @@
  * then does it replace the entry, as a new, higher `generation`. The scheduler retires instances
  * whose generation is no longer `get(id).generation` once they drain. A version that fails any
  * of this never replaces a good one: the previous generation keeps serving and the entry carries
- * the error. A removed folder's entry disappears.
+ * the error. A removed folder's entry disappears. Which generations are kept (and their snapshots)
+ * is generations.ts; reading one folder is plugin-folder.ts.
  */
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
@@ -19,8 +20,9 @@ import { CHORUS_ROOT, resolvePath } from "../config/load.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
 import type { EngineHost } from "./engine-host.ts";
-import { duplicateChecked, entryErrors, keyFor, pluginFolders, readPluginFolder, type EngineEntry } from "./plugin-folder.ts";
-import { fingerprint, pinnedEntry, pruneSnapshots, resetSnapshotRoot } from "./snapshot.ts";
+import { duplicateChecked, entryErrors, readPluginFolder, scanFolders, type EngineEntry } from "./plugin-folder.ts";
+import { Generations, rejectedEntry } from "./generations.ts";
+import { fingerprint, pinnedEntry, resetSnapshotRoot } from "./snapshot.ts";
 import { Spares, trialCandidate } from "./trial-boot.ts";
 import { PluginWatcher } from "./watcher.ts";
 import { engineCommand, envsRoot, needsSetup, type NeedsSetup } from "../python/index.ts";
@@ -33,13 +35,14 @@ export interface RegistryChange {
   error?: string;
 }
 
-/** Previous good generations kept per engine (to fall back to when a new one fails to load). */
-const HISTORY = 2;
-
 export class PluginCatalogue extends EventEmitter {
   /** Keyed by engine id; a folder repeating a taken id is keyed `id@dir`. */
   private entries = new Map<string, EngineEntry>();
-  private readonly history = new Map<string, EngineEntry[]>();
+  /** Previous good generations, their snapshots and the hosts alive per id (generations.ts). */
+  private readonly generations = new Generations(
+    () => this.snapshotRoot,
+    (id) => this.entries.has(id),
+  );
   private readonly incidents = new Map<string, string>();
   private readonly fingerprints = new Map<string, string>();
   private readonly updates = new Map<string, Promise<void>>();
@@ -67,13 +70,7 @@ export class PluginCatalogue extends EventEmitter {
 
   /** (Re)discovers all engine folders. */
   scan(): EngineEntry[] {
-    const found = new Map<string, EngineEntry>();
-    for (const root of this.roots) {
-      for (const dir of pluginFolders(root)) {
-        const entry = readPluginFolder(dir, this.settingsOf);
-        found.set(keyFor(found, entry), duplicateChecked(found, entry));
-      }
-    }
+    const found = scanFolders(this.roots, this.settingsOf);
     this.entries = found;
     for (const entry of found.values()) {
       if (entry.status === "failed") this.log.warn({ plugin: entry.id, dir: entry.dir, reason: entry.error }, "plugin rejected");
@@ -214,31 +211,14 @@ export class PluginCatalogue extends EventEmitter {
       this.set(`${entry.id}@${entry.dir}`, duplicateChecked(this.entries, entry), "rejected");
       return;
     }
-    const kept = this.history.get(entry.id) ?? [];
-    if (previous?.status === "available") kept.push({ ...previous, error: undefined });
-    this.history.set(entry.id, kept.slice(-HISTORY));
+    this.generations.accepted(entry, previous);
     this.incidents.delete(entry.id);
-    pruneSnapshots(this.snapshotRoot, entry.id, [entry.generation, ...kept.map((e) => e.generation)]);
     this.set(entry.id, entry, previous ? "updated" : "added");
   }
 
   private reject(candidate: EngineEntry, error: string, previous: EngineEntry | undefined): void {
-    const version = candidate.manifest?.version ?? "?";
-    if (previous?.status === "available") {
-      const kept = `version ${version} rejected: ${error}; still serving version ${previous.manifest.version} (generation ${previous.generation})`;
-      this.set(previous.id, { ...previous, error: kept }, "rejected");
-      return;
-    }
-    const failed: EngineEntry = {
-      id: candidate.id,
-      dir: candidate.dir,
-      generation: candidate.generation,
-      status: "failed",
-      error,
-      manifest: candidate.manifest,
-    };
-    const owner = this.entries.get(candidate.id);
-    this.set(owner && owner.dir !== candidate.dir ? `${candidate.id}@${candidate.dir}` : candidate.id, failed, "rejected");
+    const { key, entry } = rejectedEntry(this.entries, candidate, error, previous);
+    this.set(key, entry, "rejected");
   }
 
   /** A generation that fails to load (not for lack of memory) gives way to the previous good one. */
@@ -247,39 +227,24 @@ export class PluginCatalogue extends EventEmitter {
     const message = (err as Error).message;
     this.incidents.set(id, `generation ${generation} failed to load: ${message}`);
     const current = this.entries.get(id);
-    const previous = this.history.get(id)?.pop();
+    const previous = this.generations.fallback(id);
     if (current?.status !== "available" || current.generation !== generation || !previous || previous.status !== "available") return;
     const error = `version ${current.manifest.version} (generation ${generation}) failed to load: ${message}; serving version ${previous.manifest.version} (generation ${previous.generation}) again`;
     this.set(id, { ...previous, error }, "demoted");
   }
 
-  /** Engine hosts alive per plugin id: a removed plugin's snapshots go once the last has exited. */
-  private readonly live = new Map<string, Set<EngineHost>>();
-
-  /** Counts a started host against its plugin id (the launcher calls this for every host). */
+  /** Counts a started host against its plugin id (the launcher calls this for every host): a removed plugin's snapshots go once the last has exited. */
   track(id: string, host: EngineHost): void {
-    const set = this.live.get(id) ?? new Set<EngineHost>();
-    this.live.set(id, set);
-    set.add(host);
-    host.once("exit", () => {
-      set.delete(host);
-      if (!set.size && !this.entries.has(id)) this.dropSnapshots(id);
-    });
-  }
-
-  private dropSnapshots(id: string): void {
-    if (this.live.get(id)?.size) return;
-    this.live.delete(id);
-    fs.rmSync(path.join(this.snapshotRoot, id), { recursive: true, force: true });
+    this.generations.track(id, host);
   }
 
   private remove(key: string): void {
     const entry = this.entries.get(key)!;
     this.entries.delete(key);
-    if (key === entry.id) this.dropSnapshots(entry.id);
+    if (key === entry.id) this.generations.dropSnapshots(entry.id);
     if (key === entry.id) this.spares.drop(entry.id);
     if (key === entry.id) {
-      this.history.delete(entry.id);
+      this.generations.forget(entry.id);
       this.incidents.delete(entry.id);
       // A folder that lost the id to this one may now own it.
       for (const [k, e] of [...this.entries]) {

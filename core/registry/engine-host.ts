@@ -21,16 +21,12 @@ export type { HostLoadContext } from "./protocol.ts";
 import { workerLost } from "./pending-calls.ts";
 import { bootWorker, spawnProcessLink, type Link, type LinkLimits, type ProcessCommand } from "./worker-link.ts";
 import { EngineCalls, type CallMessage } from "./engine-calls.ts";
-import { DEFAULT_MEMORY_POLICY, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
+import { linkLimits, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
 import { memoryExceeded } from "./memory-error.ts";
-import { constants as osConstants } from "node:os";
+import { RestartBackoff, type RestartPolicy } from "./restart-backoff.ts";
+import { ExitNotes } from "./worker-exit.ts";
 
-export interface RestartPolicy {
-  /** Consecutive crashes tolerated before the instance is given up (emits "exit"). */
-  maxRestarts: number;
-  initialDelayMs: number;
-  maxDelayMs: number;
-}
+export type { RestartPolicy } from "./restart-backoff.ts";
 
 export interface EngineHostOptions {
   manifest: Manifest;
@@ -66,7 +62,7 @@ export class EngineHost extends EventEmitter {
   restarts = 0;
   private readonly log: Logger;
   private readonly options: EngineHostOptions;
-  private readonly policy: RestartPolicy;
+  private readonly backoff: RestartBackoff;
   private link?: Link;
   private readonly calls: EngineCalls;
   private state: State = "new";
@@ -75,13 +71,9 @@ export class EngineHost extends EventEmitter {
   runtimeInfo?: { sdk: string; runtime: string };
   /** The engine's last own memory reading (`memory` message). */
   lastMemory?: MemoryReport;
-  private crashes = 0;
   private restartTimer?: NodeJS.Timeout;
-  private revived?: { promise: Promise<void>; resolve(): void; reject(err: Error): void };
-  /** Set when the worker was killed for not answering; its exit then fails calls as a hang. */
-  private hangNote?: string;
-  /** Set when the worker passed its memory limit; its exit then fails calls with a memory error. */
-  private memoryNote?: { detail: string; usedMb: number };
+  /** What the worker's exit is to be blamed on (a hang, its memory limit), worker-exit.ts. */
+  private readonly notes = new ExitNotes();
 
   constructor(options: EngineHostOptions) {
     super();
@@ -89,8 +81,8 @@ export class EngineHost extends EventEmitter {
     this.manifest = options.manifest;
     this.generation = options.generation ?? 0;
     this.log = options.log;
-    this.policy = { maxRestarts: 5, initialDelayMs: 250, maxDelayMs: 30_000, ...options.restart };
-    this.calls = new EngineCalls({ log: this.log, link: () => this.link, pingTimeoutMs: options.pingTimeoutMs, hung: (note) => (this.hangNote = note) });
+    this.backoff = new RestartBackoff(options.restart);
+    this.calls = new EngineCalls({ log: this.log, link: () => this.link, pingTimeoutMs: options.pingTimeoutMs, hung: (note) => (this.notes.hang = note) });
   }
 
   /** Spawns the worker and creates the engine in it. Rejects if the plugin fails to boot. */
@@ -136,7 +128,7 @@ export class EngineHost extends EventEmitter {
     if (signal.aborted) throw new SynthesisAbortedError();
     await this.whenServing();
     yield* this.calls.synthesize(request, signal, this.seconds("chunkSeconds"));
-    this.crashes = 0; // a completed request shows the restarted worker is healthy
+    this.backoff.healthy(); // a completed request shows the restarted worker is healthy
   }
 
   /** Asks the engine to exit (`shutdown`), killing it after a grace period; no restart follows. */
@@ -155,14 +147,7 @@ export class EngineHost extends EventEmitter {
   }
 
   private limits(): LinkLimits {
-    const policy = { ...DEFAULT_MEMORY_POLICY, ...this.options.memory };
-    const runtime = this.manifest.isolation === "process" ? policy.processRuntimeMb : 0;
-    return {
-      memoryMb: memoryLimitMb(this.manifest, policy).limitMb + runtime,
-      pollMs: policy.pollMs,
-      serverCeilingMb: policy.serverCeilingMb,
-      serverPollMs: policy.serverPollMs,
-    };
+    return linkLimits(this.manifest, this.options.memory);
   }
 
   private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
@@ -170,7 +155,7 @@ export class EngineHost extends EventEmitter {
   }
 
   private async boot(): Promise<void> {
-    this.hangNote = undefined; // a note about the worker this boot replaces
+    this.notes.hang = undefined; // a note about the worker this boot replaces
     const { link, ready } = bootWorker(
       { manifest: this.manifest, pluginDir: this.options.pluginDir, entryUrl: pathToFileURL(path.resolve(this.options.pluginDir, this.manifest.entry)).href },
       this.manifest.isolation,
@@ -182,7 +167,7 @@ export class EngineHost extends EventEmitter {
         output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
         memory: (detail, usedMb) => {
           if (this.link !== link) return;
-          this.memoryNote = { detail, usedMb };
+          this.notes.memory = { detail, usedMb };
           this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
         },
       },
@@ -198,25 +183,11 @@ export class EngineHost extends EventEmitter {
   private onWorkerExit(code: number | null): void {
     this.link = undefined;
     if (this.state === "running" && this.loadContext) {
-      const memory = this.memoryNote;
-      const hang = this.hangNote;
-      this.memoryNote = this.hangNote = undefined;
-      const reason = memory
-        ? `engine stopped for memory (${memory.detail})`
-        : hang
-          ? `engine worker hung (${hang}) and was killed`
-          : `engine worker crashed (${describeExit(code)})`;
-      const memoryError = memory
-        ? () =>
-            memoryExceeded(
-              this.manifest.id,
-              memory.detail,
-              { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb },
-              memory.usedMb,
-            )
-        : undefined;
-      this.calls.failAll(reason, memoryError, hang ? "hang" : "crash");
-      this.log.error({ reason: hang ? "worker_hang" : "worker_crash", code }, reason);
+      const { reason, kind, memory } = this.notes.take(code);
+      const limit = memory && { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb };
+      const memoryError = memory && limit ? () => memoryExceeded(this.manifest.id, memory.detail, limit, memory.usedMb) : undefined;
+      this.calls.failAll(reason, memoryError, kind);
+      this.log.error({ reason: kind === "hang" ? "worker_hang" : "worker_crash", code }, reason);
       this.emit("crash", reason);
       this.scheduleRestart(reason, code);
     } else if (this.state === "running" || this.state === "starting") {
@@ -227,22 +198,15 @@ export class EngineHost extends EventEmitter {
   }
 
   private scheduleRestart(reason: string, code: number | null): void {
-    this.crashes++;
-    if (this.crashes > this.policy.maxRestarts) {
-      this.log.error({ reason: "restart_limit", crashes: this.crashes - 1 }, "engine keeps crashing; giving up");
-      void this.stop(code, new EngineError("ENGINE_FAILED", `engine gave up after ${this.crashes - 1} restarts: ${reason}`));
+    const delay = this.backoff.next();
+    if (delay === undefined) {
+      const restarts = this.backoff.crashes - 1;
+      this.log.error({ reason: "restart_limit", crashes: restarts }, "engine keeps crashing; giving up");
+      void this.stop(code, new EngineError("ENGINE_FAILED", `engine gave up after ${restarts} restarts: ${reason}`));
       return;
     }
     this.state = "restarting";
-    if (!this.revived) {
-      let resolve!: () => void;
-      let reject!: (err: Error) => void;
-      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      promise.catch(() => {});
-      this.revived = { promise, resolve, reject };
-    }
-    const delay = Math.min(this.policy.initialDelayMs * 2 ** (this.crashes - 1), this.policy.maxDelayMs);
-    this.log.warn({ reason: "restart_scheduled", delayMs: delay, attempt: this.crashes }, "restarting engine worker");
+    this.log.warn({ reason: "restart_scheduled", delayMs: delay, attempt: this.backoff.crashes }, "restarting engine worker");
     this.restartTimer = setTimeout(() => void this.restart(code), delay);
   }
 
@@ -259,8 +223,7 @@ export class EngineHost extends EventEmitter {
     if (this.state !== "restarting") return;
     this.state = "running";
     this.restarts++;
-    this.revived?.resolve();
-    this.revived = undefined;
+    this.backoff.revive();
     this.log.info({ reason: "restarted", restarts: this.restarts }, "engine worker restarted");
     this.emit("restart");
   }
@@ -269,7 +232,7 @@ export class EngineHost extends EventEmitter {
     if (this.state === "stopped") return;
     this.state = "stopped";
     clearTimeout(this.restartTimer);
-    this.revived?.reject(workerLost(why));
+    this.backoff.giveUp(workerLost(why));
     this.calls.failAll(why.message);
     const link = this.link;
     this.link = undefined;
@@ -281,7 +244,8 @@ export class EngineHost extends EventEmitter {
     // A call sent to a stuck worker would only die with it: wait until it is known to answer
     // (or has been replaced).
     if (this.calls.probing) await this.calls.probing;
-    if (this.state === "restarting" && this.revived) await this.revived.promise;
+    const revival = this.backoff.revival;
+    if (this.state === "restarting" && revival) await revival;
     if (this.state === "stopped") throw workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running"));
   }
 
@@ -300,10 +264,4 @@ export class EngineHost extends EventEmitter {
       this.emit("memory", report);
     }
   }
-}
-
-/** `exit code 3`, or `killed by SIGKILL, exit code 137` for the 128 + signal codes links report. */
-function describeExit(code: number | null): string {
-  const signal = code !== null && code > 128 ? Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
-  return signal ? `killed by ${signal}, exit code ${code}` : `exit code ${code}`;
 }

@@ -40,6 +40,24 @@ export function memoryLimitMb(
   return { declaredMb, limitMb: declaredMb > 0 ? declaredMb + policy.marginMb : policy.defaultCeilingMb };
 }
 
+/**
+ * What an engine's link enforces (worker-link.ts `LinkLimits`): its limit, plus the runtime's own
+ * memory for a child process, and how often memory is read.
+ */
+export function linkLimits(
+  manifest: Manifest,
+  memory?: Partial<MemoryPolicy>,
+): { memoryMb: number; pollMs: number; serverCeilingMb?: number; serverPollMs: number } {
+  const policy = { ...DEFAULT_MEMORY_POLICY, ...memory };
+  const runtime = manifest.isolation === "process" ? policy.processRuntimeMb : 0;
+  return {
+    memoryMb: memoryLimitMb(manifest, policy).limitMb + runtime,
+    pollMs: policy.pollMs,
+    serverCeilingMb: policy.serverCeilingMb,
+    serverPollMs: policy.serverPollMs,
+  };
+}
+
 /** V8 limits for a worker thread whose JS heap may hold `limitMb`. */
 export function workerResourceLimits(limitMb: number): { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } {
   return { maxOldGenerationSizeMb: Math.max(32, Math.round(limitMb)), maxYoungGenerationSizeMb: Math.min(64, Math.max(4, Math.round(limitMb / 8))) };

@@ -110,3 +110,15 @@ export function duplicateChecked(entries: Map<string, EngineEntry>, entry: Engin
     error: `duplicate engine id '${entry.id}', already provided by ${owner.dir}`,
   };
 }
+
+/** Every engine folder under `roots`, read: keyed by engine id, a folder repeating a taken id keyed `id@dir`. */
+export function scanFolders(roots: string[], settingsOf: SettingsLookup): Map<string, EngineEntry> {
+  const found = new Map<string, EngineEntry>();
+  for (const root of roots) {
+    for (const dir of pluginFolders(root)) {
+      const entry = readPluginFolder(dir, settingsOf);
+      found.set(keyFor(found, entry), duplicateChecked(found, entry));
+    }
+  }
+  return found;
+}
