@@ -19,6 +19,7 @@ import { Scheduler } from "../scheduler/scheduler.ts";
 import { systemClock } from "../scheduler/clock.ts";
 import { followRemote, remoteBase } from "./finetune-remote.ts";
 import { terminalView } from "./finetune-view.ts";
+import { setupOptions } from "./setup-options.ts";
 
 export { RUN_USAGE } from "./finetune-usage.ts";
 
@@ -137,14 +138,7 @@ export async function setupCommand(args: string[], config: Config): Promise<numb
   const runtime = runtimeOf(values.model ?? DEFAULT_TRAINABLE_MODEL);
   if (values.torch !== undefined && !["cpu", "cuda", "auto"].includes(values.torch))
     throw new RunUsageError(`--torch must be cpu, cuda or auto (got '${values.torch}')`);
-  const plan = makePlan(runtime.environment, {
-    root: envsRoot(config, resolvePath),
-    python: values.python ?? config.python.executable,
-    torch: values.torch as TorchChoice | undefined,
-    installer: config.python.installer,
-    torchIndexUrl: config.python.torchIndexUrl,
-    force: values.force,
-  });
+  const plan = makePlan(runtime.environment, setupOptions(config, values));
   process.stdout.write(`${formatPlan(plan)}\n`);
   if (values["dry-run"] || plan.action === "none") return 0;
   await runSetup(plan, (line) => process.stderr.write(`${line}\n`));

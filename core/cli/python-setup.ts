@@ -21,6 +21,7 @@ import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
 import { cliConfig, type CliValues } from "./options.ts";
 import { UsageError } from "./usage.ts";
+import { setupOptions } from "./setup-options.ts";
 
 const TORCH = ["cpu", "cuda", "auto"];
 
@@ -49,14 +50,7 @@ export async function pluginSetupCommand(args: string[], values: CliValues): Pro
     process.stdout.write(`${id} is a ${entry.manifest.runtime} plugin: nothing to set up\n`);
     return 0;
   }
-  const plan = makePlan(pluginEnvSpec(entry.manifest, entry.dir), {
-    root: envsRoot(config, resolvePath),
-    python: values.python ?? config.python.executable,
-    torch: values.torch as TorchChoice | undefined,
-    installer: config.python.installer,
-    torchIndexUrl: config.python.torchIndexUrl,
-    force: values.force,
-  });
+  const plan = makePlan(pluginEnvSpec(entry.manifest, entry.dir), setupOptions(config, values));
   process.stdout.write(formatPlan(plan));
   for (const name of requiredModules(entry.manifest)) {
     const profiles = entry.manifest.resources.profiles

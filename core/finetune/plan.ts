@@ -68,6 +68,11 @@ interface Candidate {
   flags: string[];
 }
 
+/** The settings shown when nothing fits: plain fp32 at batch 1, with their prediction as estimated. */
+function unfitted(model: TrainableModel, input: EstimateInput): Candidate {
+  return { input, predicted: estimate(model, input), flags: [] };
+}
+
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** Clips the trainer keeps at a cap (and the tokens limit). */
@@ -157,8 +162,9 @@ export function plan(p: PlanInput): Plan {
 
   const alternatives: string[] = [];
   const fits = found !== undefined;
-  const chosen: Candidate = found ?? {
-    input: {
+  const chosen: Candidate =
+    found ??
+    unfitted(model, {
       batchSize: 1,
       gradAccumSteps: p.effectiveBatch,
       maxClipSeconds: cap0,
@@ -167,19 +173,7 @@ export function plan(p: PlanInput): Plan {
       attention,
       optimizer: "adamw",
       fused: false,
-    },
-    predicted: estimate(model, {
-      batchSize: 1,
-      gradAccumSteps: p.effectiveBatch,
-      maxClipSeconds: cap0,
-      maxTextTokens: tokensAt(cap0),
-      precision: "fp32",
-      attention,
-      optimizer: "adamw",
-      fused: false,
-    }),
-    flags: [],
-  };
+    });
   warnings.push(...chosen.flags);
   if (!fits) {
     const floor = estimate(model, { ...chosen.input, gradAccumSteps: 1, fused: true });

@@ -16,13 +16,9 @@ import { loadConfig } from "../../core/config/load.ts";
 import { createHost } from "../../core/host.ts";
 import { buildApp } from "../../core/server/app.ts";
 import { fmt, median, table } from "./stats.ts";
+import { TEN_SENTENCES } from "../helpers/texts.ts";
 
-const SENTENCES = [
-  "The committee met on Tuesday to review the proposal in detail.",
-  "Several members raised concerns about the budget and the schedule.",
-  "After a long discussion, they agreed to ask for a revised estimate.",
-  "The engineers promised an answer within two weeks.",
-];
+const SENTENCES = TEN_SENTENCES.slice(0, 4);
 const LONG = Array.from({ length: 100 }, (_, i) => SENTENCES[i % SENTENCES.length]).join(" ");
 const SHORT = "Your order has shipped.";
 

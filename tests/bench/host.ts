@@ -14,19 +14,7 @@ import path from "node:path";
 import { startServer } from "../helpers/process.ts";
 import { directInThread, directOnMainThread, loadEngine, speakDirect } from "./direct-engine.ts";
 import { fmt, httpRequest, median, percentile, table } from "./stats.ts";
-
-const PARAGRAPH = [
-  "The committee met on Tuesday to review the proposal in detail.",
-  "Several members raised concerns about the budget and the schedule.",
-  "After a long discussion, they agreed to ask for a revised estimate.",
-  "The engineers promised an answer within two weeks.",
-  "Meanwhile, the pilot project will continue as planned.",
-  "Early results from the field trials look encouraging.",
-  "Battery life improved by almost thirty percent over the previous model.",
-  "Users also reported fewer dropped connections in crowded places.",
-  "A final decision is expected at the next quarterly meeting.",
-  "Until then, the team will keep collecting feedback from customers.",
-].join(" ");
+import { PARAGRAPH } from "../helpers/texts.ts";
 
 function nativeEspeak(): string | undefined {
   const found = spawnSync("espeak-ng", ["--version"], { encoding: "utf8" });

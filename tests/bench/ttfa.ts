@@ -18,19 +18,9 @@ import { buildApp } from "../../core/server/app.ts";
 import { ensureBenchVoice } from "../fixtures/piper/generate-voices.ts";
 import { audioWatcher } from "./first-audio.ts";
 import { fmt, median, table } from "./stats.ts";
+import { PARAGRAPH } from "../helpers/texts.ts";
 
-const TEXT = [
-  "The committee met on Tuesday to review the proposal in detail.",
-  "Several members raised concerns about the budget and the schedule.",
-  "After a long discussion, they agreed to ask for a revised estimate.",
-  "The engineers promised an answer within two weeks.",
-  "Meanwhile, the pilot project will continue as planned.",
-  "Early results from the field trials look encouraging.",
-  "Battery life improved by almost thirty percent over the previous model.",
-  "Users also reported fewer dropped connections in crowded places.",
-  "A final decision is expected at the next quarterly meeting.",
-  "Until then, the team will keep collecting feedback from customers.",
-].join(" ");
+const TEXT = PARAGRAPH;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
 

@@ -2,19 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { firstChunkEnd, withShortFirstChunk } from "../../core/text/first-chunk.ts";
 import { splitSentences } from "../../core/text/sentences.ts";
+import { TEN_SENTENCES } from "../helpers/texts.ts";
 
-const TEN = [
-  "The committee met on Tuesday to review the proposal in detail.",
-  "Several members raised concerns about the budget and the schedule.",
-  "After a long discussion, they agreed to ask for a revised estimate.",
-  "The engineers promised an answer within two weeks.",
-  "Meanwhile, the pilot project will continue as planned.",
-  "Early results from the field trials look encouraging.",
-  "Battery life improved by almost thirty percent over the previous model.",
-  "Users also reported fewer dropped connections in crowded places.",
-  "A final decision is expected at the next quarterly meeting.",
-  "Until then, the team will keep collecting feedback from customers.",
-];
+const TEN = TEN_SENTENCES;
 const PARAGRAPH = TEN.join(" ");
 const words = (s: string) => s.split(" ").filter(Boolean);
 
