@@ -13,7 +13,7 @@ import { DEFAULT_TRAINABLE_MODEL } from "../finetune/models/index.ts";
 import { configLauncher, jobsRoot, probesRoot, runtimeOf } from "../finetune/runner/environment.ts";
 import { JobManager } from "../finetune/runner/manager.ts";
 import { buildSpec, type JobRequest } from "../finetune/runner/spec.ts";
-import { envsRoot, formatPlan, makePlan, runSetup, type TorchChoice } from "../python/index.ts";
+import { formatPlan, makePlan, runSetup } from "../python/index.ts";
 import { noGpuProbe, NvidiaSmiProbe } from "../scheduler/devices.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { systemClock } from "../scheduler/clock.ts";

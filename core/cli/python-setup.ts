@@ -4,19 +4,7 @@
  * a second run with nothing changed does nothing.
  */
 import { resolvePath } from "../config/load.ts";
-import {
-  envsRoot,
-  formatPlan,
-  makePlan,
-  pluginEnvSpec,
-  probeModules,
-  readRecord,
-  requiredModules,
-  runSetup,
-  writeRecord,
-  type EnvRecord,
-  type TorchChoice,
-} from "../python/index.ts";
+import { formatPlan, makePlan, pluginEnvSpec, probeModules, readRecord, requiredModules, runSetup, writeRecord, type EnvRecord } from "../python/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
 import { cliConfig, type CliValues } from "./options.ts";
