@@ -70,7 +70,9 @@ describe("Python engine containment", () => {
     const restartsBefore = logsOf("misbehaving-py").filter((l) => l.reason === "restarted").length;
     const mark = server.logs.length;
     // The process SIGSTOPs itself after 2 chunks: no audio for chunkSeconds (3 s), then no pong (2 s).
+    const started = Date.now();
     const res = await speak(server, { engine: "misbehaving-py", text: words(6), options: { mode: "hang", tag: "h1" } });
+    const tookMs = Date.now() - started;
     expect(res.status, res.body.toString()).toBe(200);
     // All the audio, none of it twice (the delivered part of the re-made sentence is skipped).
     expect(Math.abs(res.bytes - reference.bytes) / reference.bytes).toBeLessThan(0.1);
@@ -80,8 +82,14 @@ describe("Python engine containment", () => {
       () => server.logs.slice(mark).find((l) => l.reason === "resumed_after_hang" && l.engine === "misbehaving-py"),
       5000,
       "the resumed_after_hang decision",
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; logs since the request: ${JSON.stringify(server.logs.slice(mark).map((l) => [l.reason, l.msg, l.detail]))}`);
+    ).catch(async (err: Error) => {
+      // What the server itself recorded (its decision log, not the stdout pipe), and how long the request took (a hang takes >= 5 s).
+      const decisions = ((await (await fetch(`${server.url}/api/scheduler?decisions=30`)).json()) as { decisions: { reason: string }[] }).decisions.map(
+        (d) => d.reason,
+      );
+      throw new Error(
+        `${err.message}; request took ${tookMs} ms; logs since: ${JSON.stringify(server.logs.slice(mark).map((l) => [l.reason, l.msg]))}; of ${server.logs.length}; decisions: ${decisions.join(",")}`,
+      );
     });
     const logs = server.logs.slice(mark);
     const unresponsive = logs.findIndex((l) => l.plugin === "misbehaving-py" && l.reason === "worker_unresponsive");
