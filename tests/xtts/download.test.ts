@@ -68,12 +68,20 @@ describe("chorus xtts download", () => {
     expect(first.status).toBe(1);
     expect(first.stderr).toContain("run the same command again to resume");
     const dir = path.join(models, "xttsv2_2.0.3");
-    expect(fs.statSync(path.join(dir, "model.pth.part")).size).toBe(1024 * 1024);
+    // What was received before the cut is kept: a prefix of the file, up to the 1 MB sent (fetch
+    // drops chunks still queued in the body stream when the connection fails, so on a loaded
+    // machine the part can be a little short of 1 MB).
+    const part = fs.readFileSync(path.join(dir, "model.pth.part"));
+    expect(part.length).toBeGreaterThan(0);
+    expect(part.length).toBeLessThanOrEqual(1024 * 1024);
+    expect(part.equals(files["model.pth"]!.subarray(0, part.length))).toBe(true);
     const second = await run("--accept-license");
     expect(second.status, second.stderr).toBe(0);
-    expect(ranges).toContain(`model.pth:${1024 * 1024}`);
+    expect(ranges).toContain(`model.pth:${part.length}`);
     expect(second.stdout).toContain("model.pth: SHA-256 verified");
-    expect(second.stdout).toMatch(/model\.pth: 3\.0 MB of 3\.0 MB \(100%\) \(resumed at 1\.0 MB\)/);
+    expect(second.stdout).toMatch(
+      new RegExp(`model\\.pth: 3\\.0 MB of 3\\.0 MB \\(100%\\) \\(resumed at ${(part.length / 2 ** 20).toFixed(1).replace(".", "\\.")} MB\\)`),
+    );
     for (const [name, body] of Object.entries(files)) expect(sha(fs.readFileSync(path.join(dir, name)))).toBe(sha(body));
     expect(JSON.parse(fs.readFileSync(path.join(dir, "license-accepted.json"), "utf8"))).toMatchObject({ license: "CPML", version: "v2.0.3" });
     expect(fs.existsSync(path.join(dir, "tos_agreed.txt"))).toBe(true);
