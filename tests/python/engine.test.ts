@@ -2,7 +2,7 @@
  * A Python engine under failure, with real Python processes (tests/python/fixtures/
  * misbehaving-py, standard library only, behaviour chosen per request): library output on
  * stdout/stderr never breaks the protocol; a crash mid-stream restarts the process and the
- * request is resumed there; a hang (SIGSTOP: no audio for chunkSeconds, then no pong) gets the
+ * request is resumed there; a hang (a native call holding the GIL: no audio for chunkSeconds, then no pong) gets the
  * process killed and restarted and the request resumed there too; cancellation reaches the Python
  * generator; an out-of-memory error raised in Python sends the request down the fallback
  * chain; a hot-swapped Python plugin serves its new code.
@@ -69,7 +69,7 @@ describe("Python engine containment", () => {
     expect(reference).toMatchObject({ status: 200, bytes: 6 * CHUNK_BYTES });
     const restartsBefore = logsOf("misbehaving-py").filter((l) => l.reason === "restarted").length;
     const mark = server.logs.length;
-    // The process SIGSTOPs itself after 2 chunks: no audio for chunkSeconds (3 s), then no pong (2 s).
+    // After 2 chunks the process blocks in a native call holding the GIL: no audio for chunkSeconds (3 s), then no pong (2 s).
     const started = Date.now();
     const res = await speak(server, { engine: "misbehaving-py", text: words(6), options: { mode: "hang", tag: "h1" } });
     const tookMs = Date.now() - started;
