@@ -10,7 +10,8 @@ import os from "node:os";
 import fs from "node:fs";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import espeakPlugin, { mutableRanges } from "../../engines/espeak/index.ts";
+import espeakPlugin from "../../engines/espeak/index.ts";
+import { mutableRanges } from "../../engines/espeak/memory-ranges.ts";
 import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 import type { Engine } from "../../packages/sdk/src/index.ts";
 
