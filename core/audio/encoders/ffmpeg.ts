@@ -3,17 +3,20 @@
  * `@ffmpeg-installer/ffmpeg` (its platform package carries the executable; no install script
  * or download needed). One child process per stream: s16le PCM in on stdin, the encoded
  * container out on stdout, flushed packet by packet so bytes leave as soon as they exist.
- * Starting ffmpeg takes tens of milliseconds, which came before a stream's first bytes (TTFA,
- * issue 15): so after each start one more process with the same command line is started and
- * left waiting on its stdin (a spare, `takeProcess`), for the next stream of that format;
- * unused, it is stopped after SPARE_IDLE_MS. `FFMPEG_SPARES=0` turns this off (named like
- * FFMPEG_PATH: a CHORUS_ variable would be read as a configuration key).
+ * Processes are started by a small launcher process (spawner.ts): started from the host, each
+ * start stalled its event loop for 10-50 ms (a fork copies the host's page tables).
+ * Starting ffmpeg also takes tens of milliseconds of its own, which came before a stream's
+ * first bytes (TTFA, issue 15): so once a stream's first bytes are out, one more process with
+ * the same command line is started and left waiting on its stdin (a spare, `takeProcess`),
+ * for the next stream of that format; unused, it is stopped after SPARE_IDLE_MS.
+ * `FFMPEG_SPARES=0` turns this off (named like FFMPEG_PATH: a CHORUS_ variable would be read
+ * as a configuration key).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { accessSync, chmodSync, constants } from "node:fs";
 import type { Writable } from "node:stream";
 import { createRequire } from "node:module";
 import { pcmBytes } from "../output/wav.ts";
+import { launch, type Launched } from "./spawner.ts";
 
 let cachedPath: string | undefined;
 
@@ -53,9 +56,8 @@ export const SPARE_IDLE_MS = 30_000;
 const MAX_SPARES = 8;
 
 interface Spare {
-  child: ChildProcessWithoutNullStreams;
+  child: Promise<Launched | undefined>;
   timer: NodeJS.Timeout;
-  failed: boolean;
 }
 const spares = new Map<string, Spare>();
 let started = 0;
@@ -65,59 +67,73 @@ export function ffmpegStats(): { started: number; spares: number } {
   return { started, spares: spares.size };
 }
 
-function startFfmpeg(args: string[]): ChildProcessWithoutNullStreams {
+/** Through the launcher (spawner.ts): starting it from the host would stall the event loop. */
+function startFfmpeg(args: string[]): Promise<Launched> {
   started++;
-  return spawn(ffmpegPath(), args, { stdio: ["pipe", "pipe", "pipe"] });
+  return launch(ffmpegPath(), args);
 }
 
-const streamsOf = (child: ChildProcessWithoutNullStreams) => [child.stdin, child.stdout, child.stderr] as unknown as { ref(): void; unref(): void }[];
+/** Ends a process no stream reads: killed, its pipes closed here. */
+function drop(child: Launched): void {
+  child.kill();
+  child.stdin.destroy();
+  child.stdout.destroy();
+}
+
+const keyOf = (args: string[]) => `${ffmpegPath()}\0${args.join("\0")}`;
 
 /**
- * An ffmpeg for `args`: the spare started for them if it is alive, else a new one; then a new
- * spare for the next stream. A spare does not keep the process alive (unref'd), and exits by
- * itself when its stdin closes (the host went away).
+ * An ffmpeg for `args`: the spare started for them if it is alive, else a new one. A spare
+ * does not keep the process alive (unref'd), and exits by itself when its stdin closes (the
+ * host went away).
  */
-export function takeProcess(args: string[]): ChildProcessWithoutNullStreams {
-  const key = `${ffmpegPath()}\0${args.join("\0")}`;
+export async function takeProcess(args: string[]): Promise<Launched> {
+  const key = keyOf(args);
   const spare = spares.get(key);
   spares.delete(key);
-  let child: ChildProcessWithoutNullStreams | undefined;
   if (spare) {
     clearTimeout(spare.timer);
-    if (!spare.failed && spare.child.exitCode === null && spare.child.signalCode === null) {
-      child = spare.child;
-      child.removeAllListeners("error");
+    const child = await spare.child;
+    if (child?.alive()) {
       child.ref();
-      for (const s of streamsOf(child)) s.ref();
-    } else spare.child.kill("SIGKILL");
+      return child;
+    }
+    if (child) drop(child);
   }
-  child ??= startFfmpeg(args);
-  if (process.env.FFMPEG_SPARES !== "0") setImmediate(() => startSpare(key, args));
-  return child;
+  return startFfmpeg(args);
 }
 
-function startSpare(key: string, args: string[]): void {
+/**
+ * Starts a spare for the next stream with `args` unless one waits already. Called once a
+ * stream's first bytes are out, so that the spare's start-up (CPU) is not in that window.
+ */
+export function prepareSpare(args: string[]): void {
+  if (process.env.FFMPEG_SPARES === "0") return;
+  const key = keyOf(args);
   if (spares.has(key)) return;
   if (spares.size >= MAX_SPARES) {
     const [oldest, old] = spares.entries().next().value as [string, Spare];
     spares.delete(oldest);
     clearTimeout(old.timer);
-    old.child.kill("SIGKILL");
+    void old.child.then((c) => c && drop(c));
   }
-  const child = startFfmpeg(args);
+  // No ffmpeg there: undefined, and the stream that takes it starts its own and reports why.
+  const child = startFfmpeg(args).then(
+    (c) => {
+      c.unref();
+      c.stdin.on("error", () => {});
+      return c;
+    },
+    () => undefined,
+  );
   const spare: Spare = {
     child,
-    failed: false,
     timer: setTimeout(() => {
       if (spares.get(key) === spare) spares.delete(key);
-      child.kill("SIGKILL");
+      void child.then((c) => c && drop(c));
     }, SPARE_IDLE_MS),
   };
   spare.timer.unref();
-  child.on("error", () => (spare.failed = true)); // no ffmpeg there: the stream that takes it starts its own, and reports it
-  child.stdin.on("error", () => {});
-  child.unref();
-  for (const s of streamsOf(child)) s.unref();
   spares.set(key, spare);
 }
 
@@ -130,7 +146,8 @@ export class EncoderError extends Error {
 
 /**
  * Pipes PCM through `ffmpeg <inputArgs> -i pipe:0 <outputArgs> pipe:1` and yields stdout as
- * it arrives (no input probing, so the first bytes follow the first chunk). Input is written with back-pressure. If the consumer stops early, or the input
+ * it arrives (no input probing, so the first bytes follow the first chunk). Input is written
+ * with back-pressure. If the consumer stops early, or the input
  * fails, the process is killed and the input iterator is closed.
  */
 export async function* ffmpegEncode(sampleRate: number, outputArgs: string[], pcm: AsyncIterable<Int16Array>): AsyncGenerator<Buffer> {
@@ -154,54 +171,58 @@ export async function* ffmpegEncode(sampleRate: number, outputArgs: string[], pc
     ...outputArgs,
     "pipe:1",
   ];
-  const child = takeProcess(args);
-  let stderr = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (d: string) => {
-    stderr = (stderr + d).slice(-2000);
-  });
-  child.stdin.on("error", () => {
-    /* EPIPE when ffmpeg exits early: reported through its exit status */
-  });
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on("close", (code, signal) => resolve({ code, signal }));
-  });
-  let spawnError: Error | undefined;
-  child.on("error", (err) => {
-    spawnError = err;
-  });
-
   const input = pcm[Symbol.asyncIterator]();
   let inputError: unknown;
   let inputDone = false;
-  const feeding = (async () => {
-    try {
-      for (;;) {
-        const next = await input.next();
-        if (next.done) break;
-        if (child.stdin.destroyed) return;
-        if (!child.stdin.write(pcmBytes(next.value))) await drainedOrClosed(child.stdin);
-      }
-      inputDone = true;
-      child.stdin.end();
-    } catch (err) {
-      inputError = err;
-      child.kill("SIGKILL");
-    }
-  })();
-
   let finished = false;
+  let child: Launched | undefined;
   try {
-    for await (const chunk of child.stdout) yield chunk as Buffer;
+    try {
+      child = await takeProcess(args);
+    } catch (err) {
+      if (err instanceof EncoderError) throw err;
+      throw new EncoderError(`cannot run ffmpeg (${ffmpegPath()}): ${(err as Error).message}`, { cause: err });
+    }
+    const proc = child;
+    proc.stdin.on("error", () => {
+      /* EPIPE when ffmpeg exits early: reported through its exit status */
+    });
+    const feeding = (async () => {
+      try {
+        for (;;) {
+          const next = await input.next();
+          if (next.done) break;
+          if (proc.stdin.destroyed) return;
+          if (!proc.stdin.write(pcmBytes(next.value))) await drainedOrClosed(proc.stdin);
+        }
+        inputDone = true;
+        proc.stdin.end();
+      } catch (err) {
+        inputError = err;
+        proc.kill();
+      }
+    })();
+    let first = true;
+    let outputError: unknown;
+    try {
+      for await (const chunk of proc.stdout) {
+        yield chunk as Buffer;
+        if (first) prepareSpare(args);
+        first = false;
+      }
+    } catch (err) {
+      outputError = err;
+      proc.kill();
+    }
     await feeding;
     if (inputError !== undefined) throw inputError;
-    const { code, signal } = await closed;
-    if (spawnError) throw new EncoderError(`cannot run ffmpeg (${ffmpegPath()}): ${spawnError.message}`, { cause: spawnError });
+    const { code, signal, stderr } = await proc.exited;
     if (code !== 0) throw new EncoderError(`ffmpeg failed (${code ?? signal}): ${stderr.trim() || "no message"}`);
+    if (outputError !== undefined) throw new EncoderError(`reading ffmpeg's output failed: ${(outputError as Error).message}`, { cause: outputError });
     finished = true;
   } finally {
     if (!finished) {
-      child.kill("SIGKILL");
+      if (child) drop(child);
       // Awaited: what the input holds (a scheduler lease) is given back before the caller
       // sees the failure or the early end, so an error response means the engine is free.
       if (!inputDone) await Promise.resolve(input.return?.()).catch(() => undefined);
