@@ -2,7 +2,7 @@
 // id: mp3 through LAME compiled to WebAssembly (`wasm-media-encoders`), opus through libopus
 // (`@evan/opus`) in an Ogg container written by ogg.mjs. Plain JavaScript so that it loads
 // without the TypeScript loader. Messages in: {op:"open"|"data"|"end"|"close", id, ...};
-// out: {id, bytes?, done?, error?} — one answer for every open/data/end.
+// out: {id, bytes?, done?, prepared?, error?} — one answer for every open/data/end.
 import { parentPort, threadId } from "node:worker_threads";
 import { createMp3Encoder } from "wasm-media-encoders";
 import { Encoder as OpusEncoder } from "@evan/opus";
@@ -14,6 +14,14 @@ const OPUS_RATES = [8000, 12000, 16000, 24000, 48000];
 
 /** LAME instances are reusable after finalize(): kept here so a new stream costs no compile. */
 const idleMp3 = [];
+/**
+ * Configured LAME instances no stream has used yet, by rate and bit rate: configuring one
+ * (lame_init_params) takes 1.5-6 ms, which came before a stream's first bytes. One is
+ * prepared for each setting after a stream with it ends, so the next stream starts at once.
+ */
+const readyMp3 = new Map();
+/** Settings kept prepared at most (each instance is a WebAssembly memory of its own). */
+const MAX_READY = 4;
 const streams = new Map();
 
 /** Streaming linear interpolation that carries its position across chunks (no seams). */
@@ -43,20 +51,56 @@ class Resampler {
   }
 }
 
-async function openMp3(rate, kbps) {
-  const encoder = idleMp3.pop() ?? (await createMp3Encoder());
-  const sampleRate = MP3_RATES.includes(rate) ? rate : 22050;
+const mp3Settings = (rate, kbps) => {
+  const outputSampleRate = MP3_RATES.includes(rate) ? rate : 22050;
   const bitrate = MP3_BITRATES.reduce((best, b) => (Math.abs(b - kbps) < Math.abs(best - kbps) ? b : best), 64);
-  encoder.configure({ sampleRate: rate, channels: 1, bitrate, outputSampleRate: sampleRate });
+  return { sampleRate: rate, channels: 1, bitrate, outputSampleRate };
+};
+const mp3Key = (rate, kbps) => `${rate}|${kbps}`;
+
+async function configuredMp3(rate, kbps) {
+  const encoder = idleMp3.pop() ?? (await createMp3Encoder());
+  encoder.configure(mp3Settings(rate, kbps));
+  return encoder;
+}
+
+/** Prepares one configured encoder for (rate, kbps) unless one is ready. */
+async function prepareMp3(rate, kbps) {
+  const key = mp3Key(rate, kbps);
+  if (readyMp3.has(key)) return;
+  if (readyMp3.size >= MAX_READY) {
+    const [oldest, encoder] = readyMp3.entries().next().value;
+    readyMp3.delete(oldest);
+    if (encoder) idleMp3.push(encoder);
+  }
+  readyMp3.set(key, undefined); // reserved: no second preparation meanwhile
+  try {
+    readyMp3.set(key, await configuredMp3(rate, kbps));
+  } catch {
+    readyMp3.delete(key);
+  }
+}
+
+async function openMp3(rate, kbps) {
+  const key = mp3Key(rate, kbps);
+  const ready = readyMp3.get(key);
+  if (ready) readyMp3.delete(key);
+  const encoder = ready ?? (await configuredMp3(rate, kbps));
+  const prepared = ready !== undefined;
   const toFloat = (pcm) => {
     const f = new Float32Array(pcm.length);
     for (let i = 0; i < pcm.length; i++) f[i] = pcm[i] / 32768;
     return f;
   };
   return {
+    prepared,
     data: (pcm) => (pcm.length ? encoder.encode([toFloat(pcm)]).slice() : new Uint8Array(0)),
     end: () => encoder.finalize().slice(),
-    release: () => idleMp3.push(encoder),
+    release: () => {
+      idleMp3.push(encoder);
+      // After the answers already posted: the next message waits for it only if it is queued.
+      setImmediate(() => void prepareMp3(rate, kbps));
+    },
   };
 }
 
@@ -111,38 +155,51 @@ function reply(id, bytes, extra = {}) {
   parentPort.postMessage({ id, bytes: out, threadId, ...extra }, out.byteLength ? [out.buffer] : []);
 }
 
-parentPort.on("message", async (m) => {
-  try {
-    if (m.op === "open") {
-      const s = m.format === "mp3" ? await openMp3(m.rate, m.kbps ?? 64) : openOpus(m.rate, m.kbps ?? 32);
-      streams.set(m.id, s);
-      reply(m.id, s.head ? s.head() : undefined);
-    } else if (m.op === "data") {
-      const s = streams.get(m.id);
-      if (!s) return reply(m.id, undefined, { error: "unknown encoder stream" });
-      reply(m.id, s.data(m.pcm));
-    } else if (m.op === "end") {
-      const s = streams.get(m.id);
-      streams.delete(m.id);
-      if (!s) return reply(m.id, undefined, { error: "unknown encoder stream" });
-      const bytes = s.end();
-      s.release();
-      reply(m.id, bytes, { done: true });
-    } else if (m.op === "close") {
-      const s = streams.get(m.id);
-      streams.delete(m.id);
-      // An abandoned LAME instance holds buffered frames: finalize so it can serve again.
-      if (s) {
-        try {
-          s.end();
-          s.release();
-        } catch {
-          /* dropped */
-        }
-      }
-    }
-  } catch (err) {
-    streams.delete(m.id);
-    reply(m.id, undefined, { error: err instanceof Error ? err.message : String(err) });
+const message = (err) => (err instanceof Error ? err.message : String(err));
+
+// A stream is registered at "open" as the promise of its encoder, so messages that follow at
+// once (pool.ts posts the first data without waiting) queue on it in order.
+parentPort.on("message", (m) => {
+  if (m.op === "open") {
+    const opening = (async () => (m.format === "mp3" ? await openMp3(m.rate, m.kbps ?? 64) : openOpus(m.rate, m.kbps ?? 32)))();
+    const entry = opening.then(
+      (s) => {
+        reply(m.id, s.head ? s.head() : undefined, { prepared: s.prepared === true });
+        return s;
+      },
+      (err) => {
+        reply(m.id, undefined, { error: message(err) });
+        return undefined;
+      },
+    );
+    streams.set(m.id, entry);
+    return;
   }
+  const entry = streams.get(m.id);
+  if (m.op === "end" || m.op === "close") streams.delete(m.id);
+  if (!entry) {
+    if (m.op !== "close") reply(m.id, undefined, { error: "unknown encoder stream" });
+    return;
+  }
+  void entry.then((s) => {
+    if (!s || s.failed) {
+      if (m.op !== "close") reply(m.id, undefined, { error: "the encoder stream failed" });
+      return;
+    }
+    try {
+      if (m.op === "data") reply(m.id, s.data(m.pcm));
+      else if (m.op === "end") {
+        const bytes = s.end();
+        s.release();
+        reply(m.id, bytes, { done: true });
+      } else if (m.op === "close") {
+        // An abandoned LAME instance holds buffered frames: finalize so it can serve again.
+        s.end();
+        s.release();
+      }
+    } catch (err) {
+      s.failed = true;
+      if (m.op !== "close") reply(m.id, undefined, { error: message(err) });
+    }
+  });
 });

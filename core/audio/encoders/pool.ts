@@ -17,6 +17,8 @@ interface Answer {
   bytes: Uint8Array;
   threadId: number;
   done?: boolean;
+  /** An open answered by an encoder configured ahead (mp3). */
+  prepared?: boolean;
   error?: string;
 }
 
@@ -27,8 +29,8 @@ interface PoolWorker {
   waiting: Map<number, ((answer: Answer) => void)[]>;
 }
 
-/** Counters for tests and diagnostics: workers started and streams served since start. */
-export const poolStats = { workersStarted: 0, streamsServed: 0, threadIds: new Set<number>() };
+/** Counters for tests and diagnostics: workers started, streams served, opens that found an encoder configured ahead. */
+export const poolStats = { workersStarted: 0, streamsServed: 0, preparedOpens: 0, threadIds: new Set<number>() };
 
 let workers: PoolWorker[] = [];
 /** Samples per message to a worker (0.19 s at 22.05 kHz: several mp3 frames, ten opus frames). */
@@ -50,6 +52,7 @@ function startWorker(): PoolWorker {
   const entry: PoolWorker = { worker, active: 0, waiting: new Map() };
   worker.on("message", (m: Answer) => {
     poolStats.threadIds.add(m.threadId);
+    if (m.prepared) poolStats.preparedOpens++;
     const queue = entry.waiting.get(m.id);
     const resolve = queue?.shift();
     if (queue && !queue.length) entry.waiting.delete(m.id);
@@ -102,8 +105,15 @@ export async function* pooledEncode(format: PooledFormat, sampleRate: number, pc
     return a.bytes;
   };
   try {
-    const head = check(await ask(entry, id, { op: "open", format, rate: sampleRate, kbps }));
-    if (head.byteLength) yield asBuffer(head);
+    // Posted now, answered when the worker gets to it: the first chunk is read meanwhile and
+    // its slices queue right behind (no round trip before the first audio).
+    let opening: Promise<Answer> | undefined = ask(entry, id, { op: "open", format, rate: sampleRate, kbps });
+    const opened = async function* () {
+      if (!opening) return;
+      const head = check(await opening);
+      opening = undefined;
+      if (head.byteLength) yield asBuffer(head);
+    };
     for (;;) {
       const next = await input.next();
       if (next.done) break;
@@ -114,11 +124,13 @@ export async function* pooledEncode(format: PooledFormat, sampleRate: number, pc
         const copy = next.value.slice(at, at + SLICE); // the one copy: ours to transfer
         answers.push(ask(entry, id, { op: "data", pcm: copy }, [copy.buffer]));
       }
+      yield* opened();
       for (const answer of answers) {
         const bytes = check(await answer);
         if (bytes.byteLength) yield asBuffer(bytes);
       }
     }
+    yield* opened();
     inputDone = true;
     const tail = check(await ask(entry, id, { op: "end" }));
     ended = true;

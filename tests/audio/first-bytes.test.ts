@@ -1,0 +1,51 @@
+/**
+ * First bytes early (issue 15, TTFA): an engine's first chunk can be seconds of audio (a
+ * sentence); every encoder must send out what it has encoded of it before it has encoded all
+ * of it, and the mp3 encoder a stream opens must already be configured. Real encoders
+ * (LAME/libopus in the pool's threads, ffmpeg for aac/flac); the output is decoded back.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { closeEncoderPool, poolStats } from "../../core/audio/encoders/index.ts";
+import { streamAudio, wholeAudio, type AudioFormat } from "../../core/audio/output/index.ts";
+import { asSpeech, decodeAudio, fromArray, tone } from "../compat/decode.ts";
+
+const RATE = 22050;
+const SECONDS = 8;
+
+afterAll(() => closeEncoderPool());
+
+describe("first bytes of a long first chunk", () => {
+  it.each(["mp3", "opus", "aac", "flac"] as AudioFormat[])("%s: several outputs come out of one 8 s chunk before the input ends", async (format) => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    let ended = false;
+    async function* oneLongChunk() {
+      yield tone(SECONDS, RATE, 440, SECONDS)[0]!; // one chunk of 8 s
+      await released; // no end of input until the test has seen output
+      ended = true;
+    }
+    const out: Buffer[] = [];
+    let beforeEnd = 0;
+    for await (const bytes of streamAudio(asSpeech(oneLongChunk(), RATE), { format }).body) {
+      out.push(bytes);
+      if (!ended) beforeEnd++;
+      // Released only after a few outputs: an encoder that sends nothing until the chunk is
+      // all encoded (or until its input ends) never gets here, and the test times out.
+      if (beforeEnd === 3) release();
+    }
+    expect(beforeEnd).toBeGreaterThanOrEqual(3);
+    const decoded = await decodeAudio(Buffer.concat(out), RATE);
+    expect(decoded.durationSeconds).toBeGreaterThan(SECONDS - 0.05);
+    expect(decoded.durationSeconds).toBeLessThan(SECONDS + 0.15);
+  });
+
+  it("mp3: a stream opens an encoder configured ahead (after one with the same settings ended)", async () => {
+    const before = poolStats.preparedOpens;
+    for (let i = 0; i < 4; i++) {
+      const bytes = (await wholeAudio(asSpeech(fromArray(tone(0.5, RATE)), RATE), { format: "mp3" })).body;
+      expect((await decodeAudio(bytes, RATE)).durationSeconds).toBeGreaterThan(0.45);
+    }
+    // Prepared after each end, off the answers' path; at least the later opens found one.
+    expect(poolStats.preparedOpens - before).toBeGreaterThanOrEqual(2);
+  });
+});
