@@ -33,8 +33,14 @@ interface PoolWorker {
 export const poolStats = { workersStarted: 0, streamsServed: 0, preparedOpens: 0, threadIds: new Set<number>() };
 
 let workers: PoolWorker[] = [];
-/** Samples per message to a worker (0.19 s at 22.05 kHz: several mp3 frames, ten opus frames). */
-const SLICE = 4096;
+/**
+ * Samples per message to a worker. The stream's first slice is short (0.19 s at 22.05 kHz:
+ * several mp3 frames, ten opus frames), so its first bytes come after that much encoding;
+ * later ones are longer (0.74 s), so a response is a few messages and socket writes, not one
+ * per 0.19 s (each costs the event loop; the load bench's mp3 throughput).
+ */
+export const FIRST_SLICE = 4096;
+export const SLICE = 16384;
 let nextId = 1;
 
 /** Pool size: one worker per spare core, at least 1, at most 4 (`CHORUS_ENCODER_THREADS`). */
@@ -114,14 +120,18 @@ export async function* pooledEncode(format: PooledFormat, sampleRate: number, pc
       opening = undefined;
       if (head.byteLength) yield asBuffer(head);
     };
+    let sliced = false;
     for (;;) {
       const next = await input.next();
       if (next.done) break;
       // A long chunk (a sentence) goes in slices, all posted at once: the first encoded frames
       // come back after one slice's work instead of the whole sentence's.
       const answers: Promise<Answer>[] = [];
-      for (let at = 0; at < next.value.length; at += SLICE) {
-        const copy = next.value.slice(at, at + SLICE); // the one copy: ours to transfer
+      for (let at = 0; at < next.value.length; ) {
+        const size = sliced ? SLICE : FIRST_SLICE;
+        sliced = true;
+        const copy = next.value.slice(at, at + size); // the one copy: ours to transfer
+        at += size;
         answers.push(ask(entry, id, { op: "data", pcm: copy }, [copy.buffer]));
       }
       yield* opened();
