@@ -17,7 +17,7 @@ import { ENGINE_NICENESS } from "../../core/registry/priority.ts";
 import type { AudioChunk, Manifest } from "../../packages/sdk/src/index.ts";
 import { captureLog, tempDir, until } from "./helpers.ts";
 
-export const REPLICA = path.resolve(import.meta.dirname, "fixtures/replica");
+const REPLICA = path.resolve(import.meta.dirname, "fixtures/replica");
 
 const hosts: EngineHost[] = [];
 afterEach(async () => {
@@ -34,9 +34,15 @@ async function started(isolation: "worker" | "process", replicas: number) {
   hosts.push(host);
   await host.start();
   const profile = manifest.resources.profiles[0]!;
-  await host.load({ profile, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: REPLICA, settings: { dir }, dataDir: tempDir("replicas-data") }, replicas);
+  await host.load(
+    { profile, device: { kind: "cpu", index: 0, simulated: false }, pluginDir: REPLICA, settings: { dir }, dataDir: tempDir("replicas-data") },
+    replicas,
+  );
   const events = () => (fs.existsSync(path.join(dir, "events")) ? fs.readFileSync(path.join(dir, "events"), "utf8").trim().split("\n") : []);
-  const arrived = (name: string) => events().find((e) => e.startsWith(`arrive ${name} `))?.split(" ");
+  const arrived = (name: string) =>
+    events()
+      .find((e) => e.startsWith(`arrive ${name} `))
+      ?.split(" ");
   const touch = (file: string) => fs.writeFileSync(path.join(dir, file), "");
   return { host, lines, events, arrived, touch };
 }
@@ -113,5 +119,43 @@ describe.each(["worker", "process"] as const)("replicas (%s isolation)", (isolat
     touch("go-C");
     touch("go-D");
     await Promise.all([c, d]);
+  });
+});
+
+describe("replicas through the server (engines.cpuReplicas 2)", () => {
+  it("two HTTP requests run at once on two workers; GET /api/scheduler shows 2 replicas and 2 x ramMb booked", async () => {
+    const { startChorus } = await import("../compat/server.ts");
+    const root = tempDir("replica-root");
+    fs.cpSync(REPLICA, path.join(root, "replica"), { recursive: true });
+    const dir = tempDir("replica-events");
+    const chorus = await startChorus({}, { log: { level: "silent" }, engines: { dirs: [root], cpuReplicas: 2, settings: { replica: { dir } } } });
+    try {
+      const speak = (text: string) =>
+        fetch(`${chorus.url}/api/speech`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ text, engine: "replica", format: "pcm" }),
+        });
+      const events = () => (fs.existsSync(path.join(dir, "events")) ? fs.readFileSync(path.join(dir, "events"), "utf8") : "");
+      const worker = (name: string) => new RegExp(`arrive ${name} (\\S+)`).exec(events())?.[1];
+      const a = speak("Block A.");
+      const b = speak("Block B.");
+      const workerA = await until(() => worker("A"), 30_000, "request A on a worker");
+      const workerB = await until(() => worker("B"), 30_000, "request B on another worker while A blocks its own");
+      expect(workerA).not.toBe(workerB);
+      const snap = (await (await fetch(`${chorus.url}/api/scheduler`)).json()) as {
+        engines: { engine: string; replicas: number; ramMb: number; inFlight: number }[];
+        devices: { id: string; holdings: { engine: string; residentMb: number }[] }[];
+      };
+      expect(snap.engines).toEqual([expect.objectContaining({ engine: "replica", replicas: 2, ramMb: 64, inFlight: 2 })]);
+      expect(snap.devices.find((d) => d.id === "cpu")!.holdings).toEqual([expect.objectContaining({ engine: "replica", residentMb: 64 })]);
+      for (const name of ["A", "B"]) fs.writeFileSync(path.join(dir, `go-${name}`), "");
+      for (const res of await Promise.all([a, b])) {
+        expect(res.status).toBe(200);
+        expect((await res.arrayBuffer()).byteLength).toBe(3200);
+      }
+    } finally {
+      await chorus.close();
+    }
   });
 });
