@@ -5,8 +5,10 @@
  * EngineReplica (engine-replica.ts: its worker, restarts with backoff, calls that fail as a
  * lost worker when it dies, so the pipeline resumes them). A synthesis goes to the replica
  * with the fewest running now, among those that serve (one restarting or under suspicion of
- * hanging gets new calls only when none serves); a crash of one fails only its own calls and
- * the others go on. A replica that gives up (its restart limit) ends the whole instance: the
+ * hanging gets new calls only when none serves); with replicas each copy takes one synthesis
+ * at a time (the engine need not be reentrant: a call beyond the copies, which the scheduler's
+ * one lease per copy allows only while one restarts, waits here for a free copy). A crash of
+ * one fails only its own calls and the others go on. A replica that gives up (its restart limit) ends the whole instance: the
  * scheduler loads a fresh one for the next request. Engine threads and processes run at a
  * lower CPU priority (priority.ts), each replica's own, so the event loop is served first.
  */
@@ -33,6 +35,10 @@ export class EngineHost extends EventEmitter {
   private readonly options: EngineHostOptions;
   private readonly replicas: EngineReplica[] = [];
   private stopped = false;
+  /** `parallelism: "replicas"`: each copy takes one synthesis at a time (the engine is not reentrant). */
+  private oneEach = false;
+  /** Syntheses waiting for a copy to be free (only while one restarts: the scheduler grants one lease per copy). */
+  private readonly waiting = new Set<() => void>();
 
   constructor(options: EngineHostOptions) {
     super();
@@ -92,6 +98,7 @@ export class EngineHost extends EventEmitter {
   /** Loads the engine with `context` in `replicas` copies (the first is started already; the others start here). */
   async load(context: HostLoadContext, replicas = 1): Promise<void> {
     const wire: WireLoadContext = { ...context, profile: context.profile.name, maxChunkBytes: MAX_CHUNK_BYTES };
+    this.oneEach = context.profile.parallelism === "replicas";
     const added: EngineReplica[] = [];
     while (this.replicas.length < replicas) added.push(this.add());
     await Promise.all(added.map((r) => r.start()));
@@ -117,7 +124,13 @@ export class EngineHost extends EventEmitter {
   /** Streams the engine's chunks from the least busy replica; aborting `signal` cancels the work inside the engine. */
   async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
     if (signal.aborted) throw new SynthesisAbortedError();
-    yield* this.pick().synthesize(request, signal);
+    // chosen and marked busy in one synchronous step (replica.synthesize counts itself at once)
+    let replica = this.oneEach ? this.idle() : this.pick();
+    while (!replica) {
+      await this.freed(signal);
+      replica = this.idle();
+    }
+    yield* replica.synthesize(request, signal);
   }
 
   /** Asks the engine to exit (`shutdown`), killing it after a grace period; no restart follows. */
@@ -140,6 +153,7 @@ export class EngineHost extends EventEmitter {
     replica.on("restart", () => this.emit("restart"));
     replica.on("memory", () => this.emit("memory", this.lastMemory));
     replica.on("exit", (code: number | null) => void this.replicaGone(code));
+    replica.on("idle", () => this.wake());
     this.replicas.push(replica);
     return replica;
   }
@@ -148,8 +162,34 @@ export class EngineHost extends EventEmitter {
   private async replicaGone(code: number | null): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.wake(); // waiters find the instance gone
     await Promise.all(this.replicas.map((r) => r.terminate()));
     this.emit("exit", code);
+  }
+
+  /** A copy with no synthesis running (one that serves first; one restarting takes it after its restart), or none. */
+  private idle(): EngineReplica | undefined {
+    if (this.stopped) return this.pick(); // throws: the instance is gone
+    const idle = this.replicas.filter((r) => r.alive && r.busy === 0);
+    return idle.find((r) => r.serving) ?? idle[0];
+  }
+
+  /** Waits until a synthesis ends somewhere (or the instance goes, or `signal` aborts). */
+  private async freed(signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.waiting.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.waiting.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+    if (signal.aborted) throw new SynthesisAbortedError();
+  }
+
+  private wake(): void {
+    for (const done of [...this.waiting]) done();
   }
 
   /** The replica for a new call: the least busy that serves; else (all restarting) the least busy still alive. */

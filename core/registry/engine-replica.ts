@@ -48,7 +48,8 @@ type State = "new" | "starting" | "running" | "restarting" | "stopped";
 
 /**
  * Events: "crash" (reason) when its worker died and a restart is scheduled; "restart" () when
- * it serves again; "exit" (code) when it is gone for good; "memory" (MemoryReport).
+ * it serves again; "exit" (code) when it is gone for good; "memory" (MemoryReport); "idle" ()
+ * when a synthesis on it ended.
  */
 export class EngineReplica extends EventEmitter {
   /** Times the worker was restarted after a crash. */
@@ -112,6 +113,7 @@ export class EngineReplica extends EventEmitter {
       this.backoff.healthy(); // a completed request shows the restarted worker is healthy
     } finally {
       this.busy--;
+      this.emit("idle");
     }
   }
 

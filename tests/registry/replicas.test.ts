@@ -5,7 +5,8 @@
  * running at once on two workers is seen, not timed: both arrive before either is let go (one
  * worker could not even take the second call while the first blocks it). A replica killed
  * mid-call fails only its own call (as a lost worker, which the pipeline resumes), restarts,
- * and the other replica's call goes on. Both isolations: threads and child processes.
+ * and the other replica's call goes on. Each copy takes one synthesis at a time (the engine
+ * need not be reentrant): a call beyond the copies waits in the host for a free one. Both isolations: threads and child processes.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -73,6 +74,24 @@ describe.each(["worker", "process"] as const)("replicas (%s isolation)", (isolat
     expect(await a).toHaveLength(1);
     expect(await b).toHaveLength(1);
     expect(host.busy).toEqual([0, 0]);
+  });
+
+  it("each copy takes one synthesis at a time: a third call waits for a free copy, then runs on it", async () => {
+    const { host, arrived, touch } = await started(isolation, 2);
+    const a = say(host, "Block A.");
+    const b = say(host, "Block B.");
+    await until(() => arrived("A"), 30_000, "call A");
+    const [, , workerB] = await until(() => arrived("B"), 30_000, "call B");
+    const c = say(host, "Block C.");
+    await new Promise((r) => setImmediate(r));
+    expect(host.busy).toEqual([1, 1]); // C is held by the host, not queued inside a busy worker
+    touch("go-B");
+    await b;
+    const [, , workerC] = await until(() => arrived("C"), 30_000, "call C on the copy B freed");
+    expect(workerC).toBe(workerB);
+    touch("go-A");
+    touch("go-C");
+    await Promise.all([a, c]);
   });
 
   it("one replica: the calls run one after the other on the same worker", async () => {
