@@ -87,7 +87,7 @@ async function measure(rounds: number, sentenceTurns: boolean) {
   return { shortWaitMs: median(waits), sentenceMs: median(perSentence), aloneMs: median(alone), longMs: median(longTotals) };
 }
 
-export async function benchFairness(rounds = 3): Promise<{ shortWaitMs: number; sentenceMs: number; ratio: number }> {
+export async function benchFairness(rounds = 3) {
   const on = await measure(rounds, true);
   const off = await measure(1, false);
   const { shortWaitMs, sentenceMs } = on;
