@@ -6,6 +6,7 @@
  * unchanged: one copy, `maxParallel` leases. Order and accounting, not timing.
  */
 import { describe, expect, it } from "vitest";
+import { ManifestSchema, describeZodIssues } from "../../core/registry/manifest-schema.ts";
 import { cpuReplicaBudget, replicaCount } from "../../core/scheduler/replicas.ts";
 import type { Lease } from "../../core/scheduler/lease.ts";
 import { ManualClock, flush } from "../helpers/clock.ts";
@@ -43,6 +44,19 @@ describe("replicas in the scheduler", () => {
     expect(replicaCount(wasm.resources.profiles[0]!, 7)).toBe(4); // at most maxParallel
     expect(replicaCount(wasm.resources.profiles[0]!, 2)).toBe(2);
     expect(replicaCount(shared.resources.profiles[0]!, 7)).toBe(1);
+  });
+
+  it("the manifest: shared by default; replicas on a GPU profile is an error naming the field", () => {
+    expect(shared.resources.profiles[0]!.parallelism).toBe("shared");
+    const bad = ManifestSchema.safeParse({
+      id: "x",
+      name: "x",
+      version: "1.0.0",
+      entry: "i.ts",
+      resources: { profiles: [{ name: "gpu", device: "cuda", parallelism: "replicas" }] },
+    });
+    expect(bad.success).toBe(false);
+    expect(describeZodIssues(bad.error!)).toEqual(['resources.profiles.0.parallelism: "replicas" is for CPU profiles (this one runs on cuda)']);
   });
 
   it("budget 2: two copies loaded, 2 x ramMb booked, two leases at once, the third waits for a slot", async () => {
