@@ -3,6 +3,7 @@
  * gives running requests `server.shutdownGraceSeconds` to finish, then cuts the remaining
  * connections (a second signal cuts them at once) and stops the engines.
  */
+import { warmEncoders } from "../audio/encoders/index.ts";
 import { createHost } from "../host.ts";
 import { buildApp } from "../server/app.ts";
 import { startWyoming, type WyomingServer } from "../wyoming/index.ts";
@@ -27,6 +28,7 @@ export function listenFailure(err: unknown, host: string, port: number, variable
 
 export async function serveCommand(values: CliValues): Promise<number> {
   const config = cliConfig(values, false);
+  warmEncoders(); // before the engines load: see core/audio/encoders/index.ts
   const host = createHost(config);
   const app = await buildApp(host);
   let address: string;

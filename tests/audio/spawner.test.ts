@@ -3,12 +3,15 @@
  * launcher process, never by the host (a fork from the host stalls its event loop while its
  * page tables are copied). Real ffmpeg, real launcher; /proc gives each process's parent.
  */
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ffmpegEncode, ffmpegStats } from "../../core/audio/encoders/ffmpeg.ts";
 import { closeLauncher, launch, launcherStats } from "../../core/audio/encoders/spawner.ts";
 import { streamAudio, wholeAudio } from "../../core/audio/output/index.ts";
 import { asSpeech, decodeAudio, fromArray, tone } from "../compat/decode.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const RATE = 22050;
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
@@ -75,5 +78,32 @@ describe.runIf(process.platform === "linux")("encoder launcher", () => {
     const bytes = (await wholeAudio(asSpeech(fromArray(tone(0.5, RATE)), RATE), { format: "aac" })).body;
     expect((await decodeAudio(bytes)).durationSeconds).toBeGreaterThan(0.45);
     expect(launcherStats.started).toBe(started + 1);
+  });
+});
+
+describe("warm encoders", () => {
+  it("a starting server's encoders: one pool thread and the launcher, used by the first streams, keeping nothing alive", async () => {
+    // In a fresh process: the launcher and the pool must be started by warmEncoders itself.
+    const root = path.resolve(import.meta.dirname, "../..");
+    const at = (file: string) => JSON.stringify(path.join(root, file));
+    const script = path.join(tempDir("chorus-warm"), "warm.mts");
+    writeFileSync(
+      script,
+      `import { warmEncoders, poolStats } from ${at("core/audio/encoders/index.ts")};
+      import { launcherStats } from ${at("core/audio/encoders/spawner.ts")};
+      import { wholeAudio } from ${at("core/audio/output/index.ts")};
+      import { asSpeech, fromArray, tone } from ${at("tests/compat/decode.ts")};
+      warmEncoders();
+      const warmed = { workers: poolStats.workersStarted, launchers: launcherStats.started };
+      for (const format of ["mp3", "opus", "aac"]) await wholeAudio(asSpeech(fromArray(tone(0.5)), 22050), { format });
+      console.log(JSON.stringify({ warmed, workers: poolStats.workersStarted, launchers: launcherStats.started }));`,
+    );
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["--import", "tsx", script], { cwd: root, timeout: 30_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    // It printed and exited by itself (execFile resolves on exit): neither kept the process alive.
+    expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({ warmed: { workers: 1, launchers: 1 }, workers: 1, launchers: 1 });
   });
 });

@@ -1,7 +1,8 @@
 // One encoder thread of the pool (pool.ts). It encodes many streams at once, each named by an
 // id: mp3 through LAME compiled to WebAssembly (`wasm-media-encoders`), opus through libopus
 // (`@evan/opus`) in an Ogg container written by ogg.mjs. Plain JavaScript so that it loads
-// without the TypeScript loader. Messages in: {op:"open"|"data"|"end"|"close", id, ...};
+// without the TypeScript loader. Messages in: {op:"open"|"data"|"end"|"close", id, ...} or
+// {op:"warm"} (no answer);
 // out: {id, bytes?, done?, prepared?, error?} — one answer for every open/data/end.
 import { parentPort, threadId } from "node:worker_threads";
 import { createMp3Encoder } from "wasm-media-encoders";
@@ -160,6 +161,20 @@ const message = (err) => (err instanceof Error ? err.message : String(err));
 // A stream is registered at "open" as the promise of its encoder, so messages that follow at
 // once (pool.ts posts the first data without waiting) queue on it in order.
 parentPort.on("message", (m) => {
+  if (m.op === "warm") {
+    // At server start: the first stream of each format then finds its code compiled and a
+    // LAME instance waiting (cold, the first mp3 took ~300 ms, the first opus ~180 ms).
+    void createMp3Encoder().then(
+      (encoder) => idleMp3.push(encoder),
+      () => undefined,
+    );
+    try {
+      new OpusEncoder({ channels: 1, sample_rate: 24000, application: "audio" });
+    } catch {
+      /* reported by the first opus stream */
+    }
+    return;
+  }
   if (m.op === "open") {
     const opening = (async () => (m.format === "mp3" ? await openMp3(m.rate, m.kbps ?? 64) : openOpus(m.rate, m.kbps ?? 32)))();
     const entry = opening.then(

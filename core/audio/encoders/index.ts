@@ -7,10 +7,21 @@
  * `CHORUS_ENCODER=ffmpeg` sends mp3 and opus through ffmpeg too.
  */
 import { ffmpegEncode } from "./ffmpeg.ts";
-import { pooledEncode } from "./pool.ts";
+import { pooledEncode, warmPool } from "./pool.ts";
+import { startLauncherEarly } from "./spawner.ts";
 
 export { EncoderError, ffmpegPath } from "./ffmpeg.ts";
 export { closeEncoderPool, poolStats } from "./pool.ts";
+
+/**
+ * For a server that is starting (`chorus serve`): the pool's first thread loads LAME and
+ * libopus, and the ffmpeg launcher starts while the process is still small, so the first
+ * response of each format does not pay for it. Neither keeps the process alive.
+ */
+export function warmEncoders(): void {
+  warmPool();
+  startLauncherEarly();
+}
 
 export type CompressedFormat = "mp3" | "opus" | "aac" | "flac";
 

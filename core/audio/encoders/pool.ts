@@ -3,8 +3,8 @@
  * (encode.worker.mjs) shared by every response. A stream is pinned to the least busy worker;
  * each PCM chunk is copied once into a transferable buffer and the encoded bytes come back
  * transferred, one chunk in flight per stream (bounded memory; the pipeline keeps producing
- * meanwhile). Workers are started on first use, reused for every later stream, and unref'd so
- * they never keep the process alive.
+ * meanwhile). Workers are started on first use, reused for every later stream, and keep the
+ * process alive only while they have streams.
  */
 import os from "node:os";
 import { Worker } from "node:worker_threads";
@@ -54,7 +54,6 @@ export function poolSize(): number {
 function startWorker(): PoolWorker {
   // libopus as WebAssembly: the package's native addon crashes the process when a thread ends.
   const worker = new Worker(new URL("./encode.worker.mjs", import.meta.url), { env: { ...process.env, OPUS_FORCE_WASM: "1" } });
-  worker.unref();
   const entry: PoolWorker = { worker, active: 0, waiting: new Map() };
   worker.on("message", (m: Answer) => {
     poolStats.threadIds.add(m.threadId);
@@ -71,6 +70,10 @@ function startWorker(): PoolWorker {
   };
   worker.on("error", fail);
   worker.on("exit", (code) => fail(new Error(`encoder thread exited (${code})`)));
+  // Held only while it has streams (pooledEncode): after the listeners, since a "message"
+  // listener added later refs the thread's port again (a process that had encoded one mp3
+  // then never exited by itself).
+  worker.unref();
   poolStats.workersStarted++;
   return entry;
 }
@@ -101,7 +104,7 @@ const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffs
 export async function* pooledEncode(format: PooledFormat, sampleRate: number, pcm: AsyncIterable<Int16Array>, kbps?: number): AsyncGenerator<Buffer> {
   const entry = pick();
   const id = nextId++;
-  entry.active++;
+  if (entry.active++ === 0) entry.worker.ref(); // the answers awaited keep the process alive
   poolStats.streamsServed++;
   const input = pcm[Symbol.asyncIterator]();
   let ended = false;
@@ -146,13 +149,21 @@ export async function* pooledEncode(format: PooledFormat, sampleRate: number, pc
     ended = true;
     if (tail.byteLength) yield asBuffer(tail);
   } finally {
-    entry.active--;
+    if (--entry.active === 0) entry.worker.unref();
     if (!ended) {
       entry.worker.postMessage({ id, op: "close" });
       // Awaited, as in ffmpeg.ts: the input's lease is back before the caller sees the end.
       if (!inputDone) await Promise.resolve(input.return?.()).catch(() => undefined);
     }
   }
+}
+
+/** Starts the pool's first thread and has it load its encoders, for a server that is starting. */
+export function warmPool(): void {
+  if (workers.length) return;
+  const entry = startWorker();
+  workers.push(entry);
+  entry.worker.postMessage({ op: "warm", id: 0 });
 }
 
 /** Ends the pool's threads (tests; a server lets them die with the process). */

@@ -155,6 +155,15 @@ function onMessage(
   }
 }
 
+/**
+ * Starts the launcher now, while the host is small (the one fork from the host; its cost
+ * grows with the host's memory), instead of at the first stream that needs ffmpeg.
+ */
+export function startLauncherEarly(): void {
+  launcher ??= startLauncher();
+  holdChannel();
+}
+
 /** Starts `cmd args` through the launcher; resolves once it runs, with its stdin and stdout. */
 export function launch(cmd: string, args: string[]): Promise<Launched> {
   launcher ??= startLauncher();
