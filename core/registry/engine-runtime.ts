@@ -102,8 +102,11 @@ export async function runEngine(boot: EngineBootData, channel: Channel, usage?: 
       for (const piece of pieces(chunk.samples)) {
         await credits.take(signal);
         if (signal.aborted) throw new SynthesisAbortedError();
-        reportUsage();
-        channel.send({ type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples: piece }, [piece.buffer as ArrayBuffer]);
+        // The thread's memory goes with every chunk, in the chunk's own message (one post, not two).
+        const reading = usage?.sample();
+        channel.send({ type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples: piece, ...(reading ? { usage: reading } : {}) }, [
+          piece.buffer as ArrayBuffer,
+        ]);
       }
       // Let the event loop run, so that `abort`, `credit` and `ping` are seen between chunks.
       await new Promise((resolve) => setImmediate(resolve));

@@ -68,6 +68,41 @@ describe("PCM across the worker boundary", () => {
     }
   });
 
+  it("the thread's memory reading rides on each chunk: one message per chunk, not a usage message beside it", async () => {
+    const entry = readPluginFolder(FLOOD);
+    if (entry.status !== "available") throw new Error(entry.error);
+    const channel = new MessageChannel();
+    channels.push(channel);
+    const { port1: engineSide, port2: hostSide } = channel;
+    const messages: EngineToHost[] = [];
+    const done = new Promise<void>((resolve) => {
+      hostSide.on("message", (m: EngineToHost) => {
+        messages.push(m);
+        if (m.type === "result" || m.type === "error") resolve();
+      });
+    });
+    let readings = 0;
+    // A reporter whose timer never fires within the test: only the start-up report and the chunks' readings.
+    const usage = { everyMs: 3_600_000, sample: () => ({ heapMb: ++readings, externalMb: 0.5 }) };
+    void runEngine(
+      { manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href },
+      portChannel(engineSide, () => {}),
+      usage,
+    );
+    await expect.poll(() => messages.some((m) => m.type === "ready")).toBe(true);
+    const before = messages.length; // the start-up report and `ready`
+    hostSide.postMessage({ type: "synthesize", id: 1, request: { text: "one two", voice: "a", speed: 1, pitch: 1, options: {} }, credits: 64 } satisfies HostToEngine);
+    await done;
+    const chunks = messages.filter((m) => m.type === "chunk");
+    expect(chunks).toHaveLength((2 * MIB) / MAX_CHUNK_BYTES);
+    // Each chunk has its own, fresh reading (the counter goes up), and no usage message came with them.
+    const heap = chunks.map((c) => c.usage?.heapMb);
+    expect(heap.every((h) => typeof h === "number")).toBe(true);
+    expect([...heap].sort((a, b) => a! - b!)).toEqual(heap);
+    expect(new Set(heap).size).toBe(chunks.length);
+    expect(messages.slice(before).filter((m) => m.type === "usage")).toHaveLength(0);
+  });
+
   it("the check can fail: a buffer posted without a transfer list is copied and stays attached", async () => {
     const channel = new MessageChannel();
     channels.push(channel);
