@@ -17,8 +17,8 @@ export const PROTOCOL_VERSION = "1.0.0";
  * batch paid a round trip between the threads (measured 1.5 ms on a busy machine).
  */
 export const INITIAL_CREDITS = 8;
-/** Largest PCM chunk an engine may send, bytes (the runtime splits larger ones). */
-export const MAX_CHUNK_BYTES = 256 * 1024;
+/** Largest PCM chunk an engine may send, bytes (the runtime splits larger ones); the SDK's constant. */
+export { MAX_CHUNK_BYTES } from "../../packages/sdk/src/index.ts";
 
 /** What an engine's Node runtime needs to start (worker data, or argv[2] of a child process). */
 export interface EngineBootData {

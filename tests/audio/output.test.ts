@@ -121,7 +121,14 @@ describe("a whole file as parts (written by writev, never joined)", () => {
     });
     const joined = Buffer.concat(out.body);
     expect(out.bytes).toBe(joined.length);
-    expect(joined.equals(wavFile(22050, chunks.map((c) => c.samples)))).toBe(true);
+    expect(
+      joined.equals(
+        wavFile(
+          22050,
+          chunks.map((c) => c.samples),
+        ),
+      ),
+    ).toBe(true);
     expect(joined.equals((await wholeAudio(speech(chunks).audio, { format: "wav" })).body)).toBe(true);
   });
 

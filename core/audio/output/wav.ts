@@ -47,5 +47,8 @@ export function wavParts(sampleRate: number, chunks: Int16Array[]): Buffer[] {
 /** A complete WAV file from a list of chunks at one sample rate. */
 export function wavFile(sampleRate: number, chunks: Int16Array[]): Buffer {
   const parts = wavParts(sampleRate, chunks);
-  return Buffer.concat(parts, parts.reduce((n, b) => n + b.length, 0));
+  return Buffer.concat(
+    parts,
+    parts.reduce((n, b) => n + b.length, 0),
+  );
 }
