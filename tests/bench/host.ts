@@ -34,6 +34,12 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
     if (res.status !== 200) throw new Error(`speech failed: ${res.status} ${res.body.toString()}`);
     return res.bytes;
   };
+  // The same file streamed (stream: true): sent as it is made, chunked, its header's sizes "unknown".
+  const speechStreamed = async (text: string) => {
+    const res = await lean.request("POST", "/api/speech", { headers: { "content-type": "application/json" }, body: JSON.stringify({ text, stream: true }) });
+    if (res.status !== 200 || res.headers["transfer-encoding"] !== "chunked") throw new Error(`streamed speech failed: ${res.status} ${res.body.toString()}`);
+    return res.bytes;
+  };
   const speechNodeHttp = async (text: string) => {
     const res = await httpRequest(`${url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: body(text), countOnly: true });
     if (res.status !== 200) throw new Error(`speech failed: ${res.status} ${res.body.toString()}`);
@@ -43,9 +49,18 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
   const onMain = await directOnMainThread();
 
   // Warm all paths; each must make the same file.
-  const sizes = [await speech(PARAGRAPH), await speechNodeHttp(PARAGRAPH), await inThread.speak(PARAGRAPH), await onMain.speak(PARAGRAPH)];
+  const sizes = [
+    await speech(PARAGRAPH),
+    await speechNodeHttp(PARAGRAPH),
+    await speechStreamed(PARAGRAPH),
+    await inThread.speak(PARAGRAPH),
+    await onMain.speak(PARAGRAPH),
+  ];
   if (new Set(sizes).size !== 1) throw new Error(`the paths made different WAV files: ${sizes.join(" / ")} bytes`);
-  for (let i = 0; i < 2; i++) await Promise.all([speech(PARAGRAPH), inThread.speak(PARAGRAPH), onMain.speak(PARAGRAPH)]).then(() => speechNodeHttp(PARAGRAPH));
+  for (let i = 0; i < 2; i++)
+    await Promise.all([speech(PARAGRAPH), inThread.speak(PARAGRAPH), onMain.speak(PARAGRAPH)])
+      .then(() => speechNodeHttp(PARAGRAPH))
+      .then(() => speechStreamed(PARAGRAPH));
 
   // 1. Host overhead, interleaved so that machine noise hits all alike (the order rotates).
   const viaHttp: number[] = [];
@@ -55,6 +70,8 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
   const ratios: number[] = [];
   const mainRatios: number[] = [];
   const nodeHttpRatios: number[] = [];
+  const viaStream: number[] = [];
+  const streamRatios: number[] = [];
   const timed = async (run: () => Promise<number>, into: number[]) => {
     const t = performance.now();
     await run();
@@ -65,6 +82,7 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
     [() => inThread.speak(PARAGRAPH), direct],
     [() => onMain.speak(PARAGRAPH), main],
     [() => speechNodeHttp(PARAGRAPH), viaNodeHttp],
+    [() => speechStreamed(PARAGRAPH), viaStream],
   ];
   for (let i = 0; i < rounds; i++) {
     for (let k = 0; k < paths.length; k++) {
@@ -74,6 +92,7 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
     ratios.push(viaHttp[i]! / direct[i]!);
     mainRatios.push(viaHttp[i]! / main[i]!);
     nodeHttpRatios.push(viaNodeHttp[i]! / direct[i]!);
+    streamRatios.push(viaStream[i]! / direct[i]!);
   }
   const overhead = median(ratios);
 
@@ -131,7 +150,7 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
     .map((l) => l.toFixed(2))
     .join(" ");
   console.log(
-    `\n== Host (issues 2, 15): eSpeak NG, 10-sentence paragraph as a WAV file; method: same text, same engine, same file: POST /api/speech to a \`chorus serve\` process, read by a lean HTTP/1.1 client (one keep-alive connection, the body read into one preallocated buffer and counted by its Content-Length: raw-http.ts; node:http's client printed beside it), vs the engine called in this process (on a thread at the host's engine priority; and on the main thread), interleaved in rotating order, ${rounds} rounds, median of the rounds' ratios; load average ${load} on ${os.availableParallelism()} CPUs ==`,
+    `\n== Host (issues 2, 15): eSpeak NG, 10-sentence paragraph as a WAV file; method: same text, same engine, same file: POST /api/speech to a \`chorus serve\` process, read by a lean HTTP/1.1 client (one keep-alive connection, the body read into one preallocated buffer and counted by its Content-Length: raw-http.ts; node:http's client printed beside it; and the same file streamed, stream: true, chunked), vs the engine called in this process (on a thread at the host's engine priority; and on the main thread), interleaved in rotating order, ${rounds} rounds, median of the rounds' ratios; load average ${load} on ${os.availableParallelism()} CPUs ==`,
   );
   console.log(
     table([
@@ -144,6 +163,8 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
       ["  same, ratio of the medians", fmt(median(viaHttp) / median(direct), 3), ""],
       ["  same, vs the main thread (median of rounds)", fmt(median(mainRatios), 3), ""],
       ["  same, read by node:http's client (median of rounds)", fmt(median(nodeHttpRatios), 3), ""],
+      ["POST /api/speech stream:true (chunked, same length) median ms", fmt(median(viaStream), 1), ""],
+      ["  streamed / in-process (median of rounds)", fmt(median(streamRatios), 3), ""],
       ["/health p99 ms during 2 long syntheses", fmt(percentile(healthMs, 99), 2), "<= 20"],
       [`/health samples`, String(healthMs.length), ""],
       [
@@ -153,5 +174,12 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
       ],
     ]),
   );
-  return { overhead, overheadMainThread: median(mainRatios), overheadNodeHttp: median(nodeHttpRatios), healthP99Ms: percentile(healthMs, 99), nativeRatio };
+  return {
+    overhead,
+    overheadMainThread: median(mainRatios),
+    overheadNodeHttp: median(nodeHttpRatios),
+    overheadStreamed: median(streamRatios),
+    healthP99Ms: percentile(healthMs, 99),
+    nativeRatio,
+  };
 }

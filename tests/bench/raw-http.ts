@@ -5,9 +5,10 @@
  * written its last byte (curl: about the same as the server's own time). This client reads
  * into one preallocated buffer (net.Socket `onread`), parses the status line and headers,
  * and counts the body by its Content-Length; one keep-alive connection, requests one at a time.
- * It speaks only what the bench needs: responses must carry Content-Length (a chunked or
- * close-delimited body is an error, not a guess), `Connection: close` closes the socket and
- * the next request opens a new one.
+ * It speaks only what the bench needs: a body delimited by Content-Length or by chunked
+ * transfer coding (a streamed response; chunk extensions and trailers are read and dropped);
+ * a close-delimited body is an error, not a guess; `Connection: close` closes the socket and
+ * the next request opens a new one. No HEAD, no 1xx.
  */
 import net from "node:net";
 
@@ -32,6 +33,8 @@ interface Pending {
   remaining: number;
   kept: Buffer[];
   close: boolean;
+  /** The chunked decoder's state, for a chunked body. */
+  chunked?: { state: "size" | "data" | "crlf" | "trailer" | "done"; line: string; left: number };
 }
 
 export class RawHttpClient {
@@ -113,11 +116,13 @@ export class RawHttpClient {
       }
       const te = p.response.headers["transfer-encoding"];
       const length = p.response.headers["content-length"];
-      if (te !== undefined || length === undefined || !/^\d+$/.test(length)) {
-        this.socket?.destroy(new Error(`RawHttpClient needs a Content-Length body (got ${te ? `transfer-encoding ${te}` : "no content-length"})`));
+      if (te !== undefined && te.toLowerCase() === "chunked") {
+        p.chunked = { state: "size", line: "", left: 0 };
+        p.remaining = 1; // until the last chunk and the trailers are read
+      } else if (te !== undefined || length === undefined || !/^\d+$/.test(length)) {
+        this.socket?.destroy(new Error(`RawHttpClient needs a Content-Length or chunked body (got ${te ? `transfer-encoding ${te}` : "no content-length"})`));
         return;
-      }
-      p.remaining = Number(length);
+      } else p.remaining = Number(length);
       p.close = (p.response.headers.connection ?? "").toLowerCase() === "close";
       p.keepBody ||= p.response.status < 200 || p.response.status >= 300;
       // What followed the head in these reads is body.
@@ -138,10 +143,60 @@ export class RawHttpClient {
     p.resolve(r);
   }
 
+  private takeChunked(p: Pending, c: NonNullable<Pending["chunked"]>, bytes: Buffer): void {
+    try {
+      decodeChunked(p, c, bytes, (data) => {
+        p.response!.bytes += data.length;
+        if (p.keepBody) p.kept.push(Buffer.from(data));
+      });
+    } catch (err) {
+      p.remaining = -1;
+      this.socket?.destroy(err as Error);
+    }
+  }
+
   private take(p: Pending, bytes: Buffer): void {
+    if (p.chunked) return this.takeChunked(p, p.chunked, bytes);
     p.remaining -= bytes.length;
     p.response!.bytes += bytes.length;
     if (p.keepBody) p.kept.push(Buffer.from(bytes));
+  }
+}
+
+/** Chunked transfer coding (RFC 9112, 7.1): size line, data, CRLF, ..., a 0 size, trailers, a blank line. */
+function decodeChunked(p: Pending, c: NonNullable<Pending["chunked"]>, bytes: Buffer, body: (data: Buffer) => void): void {
+  let i = 0;
+  while (i < bytes.length && c.state !== "done") {
+    if (c.state === "data") {
+      const n = Math.min(c.left, bytes.length - i);
+      body(bytes.subarray(i, i + n));
+      c.left -= n;
+      i += n;
+      if (!c.left) c.state = "crlf";
+      continue;
+    }
+    const nl = bytes.indexOf(10, i);
+    if (nl < 0) {
+      c.line += bytes.toString("latin1", i);
+      if (c.line.length > 4096) throw new Error("chunk size or trailer line too long");
+      return;
+    }
+    const line = (c.line + bytes.toString("latin1", i, nl)).replace(/\r$/, "");
+    c.line = "";
+    i = nl + 1;
+    if (c.state === "crlf") {
+      if (line !== "") throw new Error("chunk data not followed by CRLF");
+      c.state = "size";
+    } else if (c.state === "size") {
+      const size = /^([0-9a-fA-F]+)[ \t]*(?:;.*)?$/.exec(line);
+      if (!size) throw new Error(`bad chunk size line ${JSON.stringify(line)}`);
+      c.left = Number.parseInt(size[1]!, 16);
+      c.state = c.left === 0 ? "trailer" : "data";
+    } else if (line === "") c.state = "done"; // trailer fields end with a blank line
+  }
+  if (c.state === "done") {
+    if (i < bytes.length) throw new Error("bytes after the last chunk");
+    p.remaining = 0;
   }
 }
 
