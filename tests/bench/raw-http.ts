@@ -156,7 +156,10 @@ export class RawHttpClient {
   }
 
   private take(p: Pending, bytes: Buffer): void {
-    if (p.chunked) return this.takeChunked(p, p.chunked, bytes);
+    if (p.chunked) {
+      this.takeChunked(p, p.chunked, bytes);
+      return;
+    }
     p.remaining -= bytes.length;
     p.response!.bytes += bytes.length;
     if (p.keepBody) p.kept.push(Buffer.from(bytes));
