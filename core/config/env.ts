@@ -120,6 +120,8 @@ function describeType(schema: z.ZodType): string {
   if (d.type === "enum") text = Object.keys(d.entries ?? {}).join(" | ");
   else if (d.type === "array") text = `JSON array of ${describeType(d.element!)}`;
   else if (d.type === "record") text = "JSON object";
+  else if (d.type === "union") text = ((d as unknown as { options: z.ZodType[] }).options ?? []).map(describeType).join(" | ");
+  else if (d.type === "literal") text = ((d as unknown as { values: unknown[] }).values ?? []).map((v) => JSON.stringify(v)).join(" | ");
   else if (d.type === "number") text = (inner as unknown as { isInt?: boolean }).isInt ? "integer" : "number";
   else text = d.type;
   return nullable ? `${text} | null` : text;

@@ -47,6 +47,12 @@ export const EnginesSchema = z.strictObject({
   settings: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   /** Seconds an engine may take to start (import its code). */
   startTimeoutSeconds: z.number().positive().default(30),
+  /**
+   * The most copies of one CPU engine instance run side by side, for profiles that declare
+   * `parallelism: "replicas"` (each copy its own worker thread or process, up to the profile's
+   * `maxParallel`). `auto`: the machine's cores minus one for the event loop, at least 1.
+   */
+  cpuReplicas: z.union([z.literal("auto"), z.number().int().positive().max(64)]).default("auto"),
   /** Memory limit per plugin: declared `ramMb` + margin, or the default ceiling (docs/plugins.md). */
   memory: z
     .strictObject({

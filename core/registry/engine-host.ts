@@ -1,267 +1,202 @@
 /**
- * Host side of one engine instance: owns its worker thread (or child process) and its
- * lifecycle. The calls themselves (time limits, synthesis streams with credits and
- * cancellation, the ping that finds a stuck worker) are engine-calls.ts. Failure containment
- * lives here: a worker that dies after its engine loaded is restarted with backoff and
- * reloaded with the same context. Calls in flight on a dead worker fail with ENGINE_FAILED;
- * marked as a lost worker (a crash, or a hang: a synthesis without audio for `chunkSeconds`
- * whose worker then misses a ping, `pingTimeoutMs`, is killed, engine-calls.ts), so the
- * pipeline can resume them on the restarted worker; the host process is never at risk.
+ * Host side of one engine instance: one copy of the engine in its own worker thread (or child
+ * process), or, for a CPU profile with `parallelism: "replicas"`, several copies side by side
+ * (as many as the scheduler asks for at load, core/scheduler/replicas.ts). Each copy is an
+ * EngineReplica (engine-replica.ts: its worker, restarts with backoff, calls that fail as a
+ * lost worker when it dies, so the pipeline resumes them). A synthesis goes to the replica
+ * with the fewest running now, among those that serve (one restarting or under suspicion of
+ * hanging gets new calls only when none serves); with replicas each copy takes one synthesis
+ * at a time (the engine need not be reentrant: a call beyond the copies, which the scheduler's
+ * one lease per copy allows only while one restarts, waits here for a free copy). A crash of
+ * one fails only its own calls and the others go on. A replica that gives up (its restart limit) ends the whole instance: the
+ * scheduler loads a fresh one for the next request. Engine threads and processes run at a
+ * lower CPU priority (priority.ts), each replica's own, so the event loop is served first.
  */
 import { EventEmitter } from "node:events";
-import { pathToFileURL } from "node:url";
-import path from "node:path";
-import type { Logger } from "pino";
 import type { AudioChunk, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../../packages/sdk/src/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
-import { MAX_CHUNK_BYTES, type EngineToHost, type HostLoadContext, type WireLoadContext } from "./protocol.ts";
+import { MAX_CHUNK_BYTES, type HostLoadContext, type WireLoadContext } from "./protocol.ts";
+import { workerLost } from "./pending-calls.ts";
+import { EngineReplica, type EngineHostOptions } from "./engine-replica.ts";
 
 export type { HostLoadContext } from "./protocol.ts";
-import { workerLost } from "./pending-calls.ts";
-import { bootWorker, spawnProcessLink, type Link, type LinkLimits, type ProcessCommand } from "./worker-link.ts";
-import { EngineCalls, type CallMessage } from "./engine-calls.ts";
-import { linkLimits, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
-import { memoryExceeded } from "./memory-error.ts";
-import { RestartBackoff, type RestartPolicy } from "./restart-backoff.ts";
-import { ExitNotes } from "./worker-exit.ts";
-
 export type { RestartPolicy } from "./restart-backoff.ts";
-
-export interface EngineHostOptions {
-  manifest: Manifest;
-  pluginDir: string;
-  log: Logger;
-  /** How long creating the engine (importing its code) may take. */
-  bootTimeoutMs?: number;
-  /** The registry generation this instance runs (see Registry). */
-  generation?: number;
-  restart?: Partial<RestartPolicy>;
-  /** How long a worker may take to answer a ping before it counts as hung. */
-  pingTimeoutMs?: number;
-  /** Memory limit per plugin (memory-limit.ts); default policy when absent. */
-  memory?: MemoryPolicy;
-  /**
-   * For `isolation: "process"`: the command that starts a runtime of another language (e.g.
-   * the Python runtime) speaking the protocol on fd 3. Default: the Node runtime.
-   */
-  processCommand?: ProcessCommand;
-}
-
-type State = "new" | "starting" | "running" | "restarting" | "stopped";
+export type { EngineHostOptions } from "./engine-replica.ts";
 
 /**
- * Events: "crash" (reason: string) when the worker died and a restart is scheduled;
- * "restart" () when it serves again; "exit" (code) when the instance is gone for good;
- * "memory" (MemoryReport) when the engine reports what it holds.
+ * Events: "crash" (reason: string) when a worker died and a restart is scheduled; "restart"
+ * () when it serves again; "exit" (code) when the instance is gone for good; "memory"
+ * (MemoryReport, summed over the replicas) when the engine reports what it holds.
  */
 export class EngineHost extends EventEmitter {
   readonly manifest: Manifest;
   readonly generation: number;
-  /** Times the worker was restarted after a crash. */
-  restarts = 0;
-  private readonly log: Logger;
   private readonly options: EngineHostOptions;
-  private readonly backoff: RestartBackoff;
-  private link?: Link;
-  private readonly calls: EngineCalls;
-  private state: State = "new";
-  private loadContext?: WireLoadContext;
-  /** What the engine's runtime said at start (`ready`): its SDK version and runtime. */
-  runtimeInfo?: { sdk: string; runtime: string };
-  /** The engine's last own memory reading (`memory` message). */
-  lastMemory?: MemoryReport;
-  private restartTimer?: NodeJS.Timeout;
-  /** What the worker's exit is to be blamed on (a hang, its memory limit), worker-exit.ts. */
-  private readonly notes = new ExitNotes();
+  private readonly replicas: EngineReplica[] = [];
+  private stopped = false;
+  /** `parallelism: "replicas"`: each copy takes one synthesis at a time (the engine is not reentrant). */
+  private oneEach = false;
+  /** Syntheses waiting for a copy to be free (only while one restarts: the scheduler grants one lease per copy). */
+  private readonly waiting = new Set<() => void>();
 
   constructor(options: EngineHostOptions) {
     super();
     this.options = options;
     this.manifest = options.manifest;
     this.generation = options.generation ?? 0;
-    this.log = options.log;
-    this.backoff = new RestartBackoff(options.restart);
-    this.calls = new EngineCalls({ log: this.log, link: () => this.link, pingTimeoutMs: options.pingTimeoutMs, hung: (note) => (this.notes.hang = note) });
+    this.add();
   }
 
-  /** Spawns the worker and creates the engine in it. Rejects if the plugin fails to boot. */
-  async start(): Promise<void> {
-    this.state = "starting";
-    try {
-      await this.boot();
-      this.state = "running";
-    } catch (err) {
-      await this.stop(null);
-      throw err;
+  /** Times a worker was restarted after a crash (all replicas). */
+  get restarts(): number {
+    return this.replicas.reduce((sum, r) => sum + r.restarts, 0);
+  }
+
+  /** What the engine's runtime said at start (`ready`): its SDK version and runtime. */
+  get runtimeInfo(): { sdk: string; runtime: string } | undefined {
+    return this.replicas[0]?.runtimeInfo;
+  }
+
+  /** The engine's last own memory reading (`memory` message), summed over the replicas. */
+  get lastMemory(): MemoryReport | undefined {
+    const reports = this.replicas.map((r) => r.lastMemory).filter((m): m is MemoryReport => m !== undefined);
+    if (!reports.length) return undefined;
+    const sum = (k: "vramMb" | "ramMb") => (reports.some((m) => m[k] !== undefined) ? reports.reduce((s, m) => s + (m[k] ?? 0), 0) : undefined);
+    const out: MemoryReport = { ...reports.at(-1) };
+    for (const k of ["vramMb", "ramMb"] as const) {
+      const v = sum(k);
+      if (v === undefined) delete out[k];
+      else out[k] = v;
     }
+    return out;
+  }
+
+  /** Copies of the engine this instance runs. */
+  get replicaCount(): number {
+    return this.replicas.length;
+  }
+
+  /** Synthesis streams running on each replica now. */
+  get busy(): number[] {
+    return this.replicas.map((r) => r.busy);
+  }
+
+  /** Spawns the (first) worker and creates the engine in it. Rejects if the plugin fails to boot. */
+  async start(): Promise<void> {
+    await this.replicas[0]!.start();
   }
 
   get alive(): boolean {
-    return this.state !== "stopped";
+    return !this.stopped;
   }
 
   onExit(listener: (code: number | null) => void): void {
     this.once("exit", listener);
   }
 
-  async load(context: HostLoadContext): Promise<void> {
+  /** Loads the engine with `context` in `replicas` copies (the first is started already; the others start here). */
+  async load(context: HostLoadContext, replicas = 1): Promise<void> {
     const wire: WireLoadContext = { ...context, profile: context.profile.name, maxChunkBytes: MAX_CHUNK_BYTES };
-    await this.call({ type: "load", context: wire }, this.seconds("loadSeconds"));
-    this.loadContext = wire;
+    this.oneEach = context.profile.parallelism === "replicas";
+    const added: EngineReplica[] = [];
+    while (this.replicas.length < replicas) added.push(this.add());
+    await Promise.all(added.map((r) => r.start()));
+    await Promise.all(this.replicas.map((r) => r.load(wire)));
   }
 
-  unload(): Promise<void> {
-    return this.call({ type: "unload" }, this.seconds("chunkSeconds")) as Promise<void>;
+  async unload(): Promise<void> {
+    await Promise.all(this.replicas.filter((r) => r.alive).map((r) => r.call({ type: "unload" })));
   }
 
-  listVoices(): Promise<Voice[]> {
-    return this.call({ type: "voices" }, this.seconds("chunkSeconds")) as Promise<Voice[]>;
+  async listVoices(): Promise<Voice[]> {
+    return (await this.pick().call({ type: "voices" })) as Voice[];
   }
 
-  health(): Promise<EngineHealth> {
-    return this.call({ type: "health" }, this.seconds("chunkSeconds")) as Promise<EngineHealth>;
+  /** The engine's own health check; with replicas, every one must be healthy. */
+  async health(): Promise<EngineHealth> {
+    if (this.replicas.length === 1) return (await this.pick().call({ type: "health" })) as EngineHealth;
+    const answers = (await Promise.all(this.replicas.map((r) => r.call({ type: "health" })))) as EngineHealth[];
+    const bad = answers.map((a, i) => ({ a, i })).filter(({ a }) => !a.ok);
+    return bad.length ? { ok: false, detail: bad.map(({ a, i }) => `replica ${i + 1}: ${a.detail ?? "not ok"}`).join("; ") } : answers[0]!;
   }
 
-  /** Streams the engine's chunks; aborting `signal` cancels the work inside the engine. */
+  /** Streams the engine's chunks from the least busy replica; aborting `signal` cancels the work inside the engine. */
   async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
     if (signal.aborted) throw new SynthesisAbortedError();
-    await this.whenServing();
-    yield* this.calls.synthesize(request, signal, this.seconds("chunkSeconds"));
-    this.backoff.healthy(); // a completed request shows the restarted worker is healthy
+    // chosen and marked busy in one synchronous step (replica.synthesize counts itself at once)
+    let replica = this.oneEach ? this.idle() : this.pick();
+    while (!replica) {
+      await this.freed(signal);
+      replica = this.idle();
+    }
+    yield* replica.synthesize(request, signal);
   }
 
   /** Asks the engine to exit (`shutdown`), killing it after a grace period; no restart follows. */
   async shutdown(): Promise<void> {
-    if (this.state === "stopped") return;
-    const link = this.link;
-    this.link = undefined;
-    await link?.shutdown();
-    await this.stop(null);
+    if (this.stopped) return;
+    await Promise.all(this.replicas.map((r) => r.shutdown()));
   }
 
-  /** Stops the worker at once; calls in flight fail; no restart follows. */
+  /** Stops the workers at once; calls in flight fail; no restart follows. */
   async terminate(): Promise<void> {
-    if (this.state === "stopped") return;
-    await this.stop(null);
+    if (this.stopped) return;
+    await Promise.all(this.replicas.map((r) => r.terminate()));
   }
 
-  private limits(): LinkLimits {
-    return linkLimits(this.manifest, this.options.memory);
+  private add(): EngineReplica {
+    const index = this.replicas.length;
+    const log = index === 0 ? this.options.log : this.options.log.child({ replica: index + 1 });
+    const replica = new EngineReplica(this.options, log);
+    replica.on("crash", (reason: string) => this.emit("crash", reason));
+    replica.on("restart", () => this.emit("restart"));
+    replica.on("memory", () => this.emit("memory", this.lastMemory));
+    replica.on("exit", (code: number | null) => void this.replicaGone(code));
+    replica.on("idle", () => this.wake());
+    this.replicas.push(replica);
+    return replica;
   }
 
-  private seconds(kind: "loadSeconds" | "chunkSeconds"): number {
-    return this.manifest.timeouts?.[kind] ?? 120;
-  }
-
-  private async boot(): Promise<void> {
-    this.notes.hang = undefined; // a note about the worker this boot replaces
-    const { link, ready } = bootWorker(
-      { manifest: this.manifest, pluginDir: this.options.pluginDir, entryUrl: pathToFileURL(path.resolve(this.options.pluginDir, this.manifest.entry)).href },
-      this.manifest.isolation,
-      this.options.bootTimeoutMs ?? 30_000,
-      {
-        message: (m) => this.link === link && this.handle(m),
-        exit: (code) => this.link === link && this.onWorkerExit(code),
-        error: (err) => this.log.error({ err }, "engine worker error"),
-        output: (stream, line) => this.link === link && this.log[stream === "stderr" ? "warn" : "info"]({ stream }, line),
-        memory: (detail, usedMb) => {
-          if (this.link !== link) return;
-          this.notes.memory = { detail, usedMb };
-          this.log.error({ reason: "memory_limit", detail }, `engine exceeded its memory limit: ${detail}`);
-        },
-      },
-      this.options.processCommand && this.manifest.isolation === "process"
-        ? (h) => spawnProcessLink(this.options.processCommand!, h, this.limits())
-        : undefined,
-      this.limits(),
-    );
-    this.link = link;
-    this.runtimeInfo = await ready;
-  }
-
-  private onWorkerExit(code: number | null): void {
-    this.link = undefined;
-    if (this.state === "running" && this.loadContext) {
-      const { reason, kind, memory } = this.notes.take(code);
-      const limit = memory && { ...memoryLimitMb(this.manifest, this.options.memory), limitMb: this.limits().memoryMb };
-      const memoryError = memory && limit ? () => memoryExceeded(this.manifest.id, memory.detail, limit, memory.usedMb) : undefined;
-      this.calls.failAll(reason, memoryError, kind);
-      this.log.error({ reason: kind === "hang" ? "worker_hang" : "worker_crash", code }, reason);
-      this.emit("crash", reason);
-      this.scheduleRestart(reason, code);
-    } else if (this.state === "running" || this.state === "starting") {
-      void this.stop(code);
-    } else if (this.state === "restarting") {
-      this.calls.failAll(`engine worker exited (code ${code}) while restarting`); // the reload in flight fails now
-    }
-  }
-
-  private scheduleRestart(reason: string, code: number | null): void {
-    const delay = this.backoff.next();
-    if (delay === undefined) {
-      const restarts = this.backoff.crashes - 1;
-      this.log.error({ reason: "restart_limit", crashes: restarts }, "engine keeps crashing; giving up");
-      void this.stop(code, new EngineError("ENGINE_FAILED", `engine gave up after ${restarts} restarts: ${reason}`));
-      return;
-    }
-    this.state = "restarting";
-    this.log.warn({ reason: "restart_scheduled", delayMs: delay, attempt: this.backoff.crashes }, "restarting engine worker");
-    this.restartTimer = setTimeout(() => void this.restart(code), delay);
-  }
-
-  private async restart(code: number | null): Promise<void> {
-    try {
-      await this.boot();
-      await this.calls.send({ type: "load", context: this.loadContext! }, this.seconds("loadSeconds"));
-    } catch (err) {
-      if (this.state !== "restarting") return;
-      await this.link?.kill();
-      this.scheduleRestart(`restart failed: ${(err as Error).message}`, code);
-      return;
-    }
-    if (this.state !== "restarting") return;
-    this.state = "running";
-    this.restarts++;
-    this.backoff.revive();
-    this.log.info({ reason: "restarted", restarts: this.restarts }, "engine worker restarted");
-    this.emit("restart");
-  }
-
-  private async stop(code: number | null, why = new EngineError("ENGINE_FAILED", "engine stopped")): Promise<void> {
-    if (this.state === "stopped") return;
-    this.state = "stopped";
-    clearTimeout(this.restartTimer);
-    this.backoff.giveUp(workerLost(why));
-    this.calls.failAll(why.message);
-    const link = this.link;
-    this.link = undefined;
-    await link?.kill();
+  /** A replica is gone for good (stopped, or it gave up restarting): the instance ends with it. */
+  private async replicaGone(code: number | null): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.wake(); // waiters find the instance gone
+    await Promise.all(this.replicas.map((r) => r.terminate()));
     this.emit("exit", code);
   }
 
-  private async whenServing(): Promise<void> {
-    // A call sent to a stuck worker would only die with it: wait until it is known to answer
-    // (or has been replaced).
-    if (this.calls.probing) await this.calls.probing;
-    const revival = this.backoff.revival;
-    if (this.state === "restarting" && revival) await revival;
-    if (this.state === "stopped") throw workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running"));
+  /** A copy with no synthesis running (one that serves first; one restarting takes it after its restart), or none. */
+  private idle(): EngineReplica | undefined {
+    if (this.stopped) return this.pick(); // throws: the instance is gone
+    const idle = this.replicas.filter((r) => r.alive && r.busy === 0);
+    return idle.find((r) => r.serving) ?? idle[0];
   }
 
-  private async call(message: CallMessage, timeoutSeconds: number): Promise<unknown> {
-    await this.whenServing();
-    return this.calls.send(message, timeoutSeconds);
+  /** Waits until a synthesis ends somewhere (or the instance goes, or `signal` aborts). */
+  private async freed(signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.waiting.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.waiting.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+    if (signal.aborted) throw new SynthesisAbortedError();
   }
 
-  private handle(message: EngineToHost): void {
-    if (this.calls.route(message)) return;
-    if (message.type === "log") this.log[message.level](message.extra ?? {}, message.msg);
-    else if (message.type === "memory") {
-      const { type: _, ...report } = message;
-      this.lastMemory = report;
-      this.log.debug({ reason: "memory_report", ...report }, "engine memory report");
-      this.emit("memory", report);
-    }
+  private wake(): void {
+    for (const done of [...this.waiting]) done();
+  }
+
+  /** The replica for a new call: the least busy that serves; else (all restarting) the least busy still alive. */
+  private pick(): EngineReplica {
+    const alive = this.replicas.filter((r) => r.alive);
+    if (this.stopped || !alive.length) throw workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running"));
+    const serving = alive.filter((r) => r.serving);
+    return (serving.length ? serving : alive).reduce((best, r) => (r.busy < best.busy ? r : best));
   }
 }

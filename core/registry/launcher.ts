@@ -38,8 +38,11 @@ export class EngineLauncher {
     return profileOffered(profile, readRecord(envDir(this.catalogue.envsRoot, id))?.modules);
   }
 
-  /** Starts a fresh instance of engine `id` in its own worker and loads it with `profile`. */
-  async startEngine(id: string, profile: PlacementProfile, device: DeviceInfo = CPU): Promise<EngineHost> {
+  /**
+   * Starts a fresh instance of engine `id` in its own worker and loads it with `profile`;
+   * `replicas` > 1: that many copies of the engine, each in its own worker (engine-host.ts).
+   */
+  async startEngine(id: string, profile: PlacementProfile, device: DeviceInfo = CPU, replicas = 1): Promise<EngineHost> {
     const entry = this.catalogue.entry(id);
     if (entry?.status !== "available") throw new Error(`engine '${id}' is not available`);
     const { generation } = entry;
@@ -68,7 +71,7 @@ export class EngineLauncher {
       if (!spare) await host.start();
       const dataDir = path.join(resolvePath(this.config.dataDir), "engines", id);
       fs.mkdirSync(dataDir, { recursive: true });
-      await host.load({ profile, device, pluginDir: codeDir, settings: entry.settings, dataDir });
+      await host.load({ profile, device, pluginDir: codeDir, settings: entry.settings, dataDir }, replicas);
     } catch (err) {
       await host.terminate();
       this.catalogue.loadFailed(id, generation, err);

@@ -25,6 +25,12 @@ export const PlacementProfileSchema = z.strictObject({
   ramMb: z.number().nonnegative().default(0),
   loadSeconds: z.number().nonnegative().default(1),
   maxParallel: z.number().int().positive().default(1),
+  parallelism: z
+    .enum(["shared", "replicas"])
+    .default("shared")
+    .describe(
+      "shared: one worker serves maxParallel requests at once (the engine overlaps them itself); replicas (CPU profiles only): synthesize blocks its thread, so the host runs up to maxParallel copies of the engine, one request each, as many as engines.cpuReplicas allows, each holding ramMb",
+    ),
   requires: z
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a Python module name"))
     .optional()
@@ -41,7 +47,15 @@ export type PlacementProfile = z.infer<typeof PlacementProfileSchema>;
 export const FallbackSchema = z.string().regex(/^[a-z][a-z0-9-]{0,47}(:[a-z][a-z0-9-]{0,47})?$/, "engine or engine:profile");
 
 export const ResourcesSchema = z.strictObject({
-  profiles: z.array(PlacementProfileSchema).min(1),
+  profiles: z
+    .array(PlacementProfileSchema)
+    .min(1)
+    .superRefine((profiles, ctx) => {
+      profiles.forEach((p, i) => {
+        if (p.parallelism === "replicas" && p.device !== "cpu")
+          ctx.addIssue({ code: "custom", path: [i, "parallelism"], message: `"replicas" is for CPU profiles (this one runs on ${p.device})` });
+      });
+    }),
   fallbacks: z.array(FallbackSchema).default([]),
 });
 export type Resources = z.infer<typeof ResourcesSchema>;

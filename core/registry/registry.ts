@@ -88,7 +88,7 @@ export class Registry {
   profileOffered(id: string, profile: PlacementProfile): boolean {
     return this.launcher.profileOffered(id, profile);
   }
-  startEngine(id: string, profile: PlacementProfile, device?: DeviceInfo): Promise<EngineHost> {
-    return this.launcher.startEngine(id, profile, device);
+  startEngine(id: string, profile: PlacementProfile, device?: DeviceInfo, replicas?: number): Promise<EngineHost> {
+    return this.launcher.startEngine(id, profile, device, replicas);
   }
 }

@@ -30,12 +30,24 @@ export class Footprints {
   private readonly ramNeeds = new RamNeeds();
 
   constructor(
-    private readonly deps: { table: InstanceTable; metrics: SchedulerMetrics; record: RecordDecision; generation(engineId: string): number | undefined },
+    private readonly deps: {
+      table: InstanceTable;
+      metrics: SchedulerMetrics;
+      record: RecordDecision;
+      generation(engineId: string): number | undefined;
+      /** Copies of the engine an instance of `profile` runs (replicas.ts; 1 without). */
+      replicas?(profile: Candidate["profile"]): number;
+    },
   ) {}
 
-  /** RAM to book for a candidate: declared, or what it held when stopped past its RAM limit. */
+  /** Copies of the engine an instance of `c` runs (each holds the RAM below). */
+  replicas(c: Pick<Candidate, "profile">): number {
+    return this.deps.replicas?.(c.profile) ?? 1;
+  }
+
+  /** RAM to book for a candidate: declared (or what one copy held when stopped past its RAM limit), times its copies. */
   ramNeedMb(c: Pick<Candidate, "key" | "engineId" | "profile">): number {
-    return this.ramNeeds.need(c.key, this.deps.generation(c.engineId), c.profile);
+    return this.ramNeeds.need(c.key, this.deps.generation(c.engineId), c.profile) * this.replicas(c);
   }
 
   /** Resident VRAM to account for a candidate: learned, else declared. */
@@ -88,7 +100,7 @@ export class Footprints {
         engine: inst.engineId,
         profile: inst.profile,
         device: inst.gpu ?? "cpu",
-        detail: `held ${Math.round(neededMb ?? mb)} MB of RAM (declared ${inst.spec.ramMb} MB); its next placement books ${mb} MB of RAM; re-placing down the chain`,
+        detail: `held ${Math.round(neededMb ?? mb)} MB of RAM (declared ${inst.spec.ramMb} MB); its next placement books ${mb} MB of RAM${(inst.replicas ?? 1) > 1 ? " per replica" : ""}; re-placing down the chain`,
       },
       "warn",
     );

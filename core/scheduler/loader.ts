@@ -146,6 +146,7 @@ export class InstanceLoader {
       return;
     }
     const generation = this.deps.catalog.get(c.engineId)?.generation ?? 0;
+    const replicas = footprints.replicas(c);
     const inst: Instance = {
       id: table.newId(),
       key: c.key,
@@ -157,6 +158,7 @@ export class InstanceLoader {
       vramMb: gpu ? vram : 0,
       tokensMb: 0,
       ramMb: need.ramMb,
+      replicas,
       state: "loading",
       inFlight: 0,
       lastUsed: clock.now(),
@@ -172,10 +174,10 @@ export class InstanceLoader {
       engine: c.engineId,
       profile: c.profile.name,
       device: gpu?.id ?? "cpu",
-      detail: `${need.gpuMb} MB GPU + ${need.ramMb} MB RAM; expect ${c.profile.loadSeconds} s`,
+      detail: `${need.gpuMb} MB GPU + ${need.ramMb} MB RAM${replicas > 1 ? ` (${replicas} replicas x ${Math.round(need.ramMb / replicas)} MB)` : ""}; expect ${c.profile.loadSeconds} s`,
     });
     try {
-      const host = await this.deps.engines.load(c.engineId, c.profile, { simulated: gpu?.simulated ?? false, gpuIndex: gpu?.index });
+      const host = await this.deps.engines.load(c.engineId, c.profile, { simulated: gpu?.simulated ?? false, gpuIndex: gpu?.index, replicas });
       inst.host = host;
       inst.state = "ready";
       inst.loadedAt = inst.lastUsed = clock.now();

@@ -9,6 +9,7 @@ import type { Reason } from "./decisions.ts";
 import type { Device } from "./devices.ts";
 import { chooseVictims, evictionCost, type EvictionCandidate } from "./eviction.ts";
 import { capacityMb, freeMb, heldOn, loadNeed } from "./fit.ts";
+import { capacity } from "./replicas.ts";
 import type { Instance } from "./types.ts";
 
 export interface PlacementView {
@@ -29,8 +30,10 @@ export interface PlacementView {
   blocked?(deviceId: string): string | undefined;
   /** VRAM an engine was shown to need at its peak (recorded after an OOM while synthesising). */
   peakNeedMb?(engineId: string): number | undefined;
-  /** RAM to book for a candidate: its declared `ramMb`, or what it held when stopped past its limit (ram-needs.ts). */
+  /** RAM to book for a candidate: its declared `ramMb`, or what it held when stopped past its limit (ram-needs.ts), times its replicas. */
   ramNeedMb?(candidate: Candidate): number;
+  /** Copies of the engine an instance of the candidate runs (replicas.ts); 1 when absent. */
+  replicas?(candidate: Candidate): number;
 }
 
 export type Placement =
@@ -56,7 +59,11 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
   const peak = c.profile.device === "cuda" ? view.peakNeedMb?.(c.engineId) : undefined;
   if (peak !== undefined && peak > need.gpuMb) need.gpuMb = peak;
   need.ramMb = view.ramNeedMb?.(c) ?? need.ramMb;
-  const measuredRam = need.ramMb > c.profile.ramMb ? " (measured when it was stopped past its RAM limit)" : "";
+  const copies = view.replicas?.(c) ?? 1;
+  const perCopy = need.ramMb / copies;
+  const measuredRam =
+    (copies > 1 ? ` (${copies} replicas x ${Math.round(perCopy)} MB)` : "") +
+    (perCopy > c.profile.ramMb ? " (measured when it was stopped past its RAM limit)" : "");
   const loaded = view.instances.filter((i) => i.state !== "unloading").length;
   const slots = Math.max(0, loaded - view.maxLoaded + 1);
   const ramFree = freeMb(cpu, heldOn(cpu, view.instances));
@@ -145,7 +152,7 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
           continue;
         }
         if (live.state === "loading") wait ??= { kind: "wait", reason: "wait_load", candidate: c };
-        else if (live.inFlight >= live.spec.maxParallel) wait ??= { kind: "wait", reason: "wait_capacity", candidate: c };
+        else if (live.inFlight >= capacity(live)) wait ??= { kind: "wait", reason: "wait_capacity", candidate: c };
         else {
           const short = tokenShortfall(live, view);
           if (short <= 0) return { kind: "lease", instance: live, candidate: c, reason: "resident", misses };

@@ -8,15 +8,16 @@ import type { Registry } from "../registry/registry.ts";
 import type { DeviceInfo } from "../../packages/sdk/src/index.ts";
 import { systemClock } from "./clock.ts";
 import { NvidiaSmiProbe, noGpuProbe } from "./devices.ts";
+import { cpuReplicaBudget } from "./replicas.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { EngineLoader } from "./types.ts";
 
 /** Starts engines through the registry; GPU profiles on a simulated GPU run their CPU path. */
 export function registryLoader(registry: Registry): EngineLoader {
   return {
-    async load(engineId, profile, { simulated, gpuIndex }) {
+    async load(engineId, profile, { simulated, gpuIndex, replicas }) {
       const device: DeviceInfo = profile.device === "cuda" ? { kind: "cuda", index: gpuIndex ?? 0, simulated } : { kind: "cpu", index: 0, simulated: false };
-      const host = await registry.startEngine(engineId, profile, device);
+      const host = await registry.startEngine(engineId, profile, device, replicas);
       return {
         listVoices: () => host.listVoices(),
         synthesize: (request, signal) => host.synthesize(request, signal),
@@ -42,6 +43,7 @@ export function registryScheduler(config: Config, registry: Registry, log: Logge
     probe: s.devices.gpus === "off" ? noGpuProbe : new NvidiaSmiProbe(s.devices.nvidiaSmi),
     clock: systemClock,
     log,
+    cpuReplicas: cpuReplicaBudget(config.engines.cpuReplicas),
   });
   // A plugin removed or replaced: its idle instances unload now, not at some later event.
   registry.on("change", () => scheduler.changed());

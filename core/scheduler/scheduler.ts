@@ -16,7 +16,7 @@ import type { Logger } from "pino";
 import type { SchedulerConfig } from "../config/schema.ts";
 import { ChorusError } from "../errors.ts";
 import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
-import { buildChain } from "./chain.ts";
+import { buildChain, type Candidate } from "./chain.ts";
 import type { Clock } from "./clock.ts";
 import { EngineControls } from "./controls.ts";
 import { Cooldowns } from "./cooldown.ts";
@@ -31,6 +31,7 @@ import { InstanceLoader } from "./loader.ts";
 import { SchedulerMetrics } from "./metrics.ts";
 import { decide, type PlacementView } from "./placement.ts";
 import { RequestQueue } from "./queue.ts";
+import { replicaCount } from "./replicas.ts";
 import { shuttingDownError } from "./refusal.ts";
 import { schedulerSnapshot, type SchedulerSnapshot } from "./snapshot.ts";
 import { TrainingLeases } from "./training.ts";
@@ -43,6 +44,8 @@ export interface SchedulerDeps {
   probe: GpuProbe;
   clock: Clock;
   log: Logger;
+  /** Copies of one CPU instance at most, for `parallelism: "replicas"` (replicas.ts); default 1. */
+  cpuReplicas?: number;
 }
 
 export interface ResidentInfo {
@@ -82,7 +85,8 @@ export class Scheduler {
     const cooldowns = (this.cooldowns = new Cooldowns(config.cooldown.initialSeconds * 1000, config.cooldown.maxSeconds * 1000));
     const controls = (this.controls = new EngineControls(config));
     const table = (this.table = new InstanceTable({ config, probe: deps.probe, clock, log, metrics }));
-    const footprints = (this.footprints = new Footprints({ table, metrics, record, generation: (id) => catalog.get(id)?.generation }));
+    const replicas = (profile: Candidate["profile"]) => replicaCount(profile, deps.cpuReplicas ?? 1);
+    const footprints = (this.footprints = new Footprints({ table, metrics, record, generation: (id) => catalog.get(id)?.generation, replicas }));
     const changed = () => this.queue.pump();
     const loader = (this.loader = new InstanceLoader({
       config,
@@ -287,6 +291,7 @@ export class Scheduler {
       blocked: (id) => this.training.blocked(id),
       peakNeedMb: (id) => footprints.peakNeedMb(id),
       ramNeedMb: (c) => footprints.ramNeedMb(c),
+      replicas: (c) => footprints.replicas(c),
     };
   }
 }

@@ -65,6 +65,9 @@ export function schedulerSnapshot(parts: SnapshotParts, decisions: number) {
       stale: i.generation !== parts.catalog.get(i.engineId)?.generation,
       retiring: i.retiring ?? null,
       inFlight: i.inFlight,
+      /** Copies of the engine it runs, each in its own worker (`parallelism: "replicas"`), and the RAM booked for all of them. */
+      replicas: i.replicas ?? 1,
+      ramMb: i.ramMb,
       queued: queuedBy.get(i.engineId) ?? 0,
       pinned: controls.pinned(i.engineId),
       lowVram: controls.isLowVram(i.engineId),

@@ -26,7 +26,7 @@ export interface LoadedEngine extends LeasedEngine {
 
 export interface EngineLoader {
   /** Starts and loads an engine; throws OutOfMemoryError when the device lacks memory. */
-  load(engineId: string, profile: PlacementProfile, options: { simulated: boolean; gpuIndex?: number }): Promise<LoadedEngine>;
+  load(engineId: string, profile: PlacementProfile, options: { simulated: boolean; gpuIndex?: number; replicas?: number }): Promise<LoadedEngine>;
 }
 
 export type InstanceState = "loading" | "ready" | "unloading";
@@ -40,6 +40,8 @@ export interface Instance extends Holding {
   inFlight: number;
   lastUsed: number;
   loadedAt: number;
+  /** Copies of the engine it runs (`parallelism: "replicas"`, replicas.ts); `ramMb` counts them all. */
+  replicas?: number;
   /** Set when the instance takes no new leases and unloads once drained. */
   retiring?: Reason;
   host?: LoadedEngine;

@@ -1,12 +1,14 @@
 /**
  * Fairness (issue 15), `npm run bench -- fairness`: a 1-sentence request arrives while a
- * 100-sentence request streams from the same engine (Flite, one instance, maxParallel 1).
+ * 100-sentence request streams from the same engine (Flite, one instance of one copy:
+ * `engines.cpuReplicas` 1, so that the turns are what is measured, on any machine).
  * Streamed over POST /api/speech (pcm). Measured: the short request's wait (arrival to its last byte), against the long request's
  * median time per sentence and its total. Target: the short one waits about one sentence of
  * the long one (<= 3 sentence-times: the one running, its own, margin), not the long one's
  * remaining time. Method: in-process server, several rounds, the short one sent after the
  * long one's first audio at a different point of the long text each round; medians; then one
- * round with `scheduler.sentenceTurns: false` for comparison.
+ * round with `scheduler.sentenceTurns: false` for comparison. Then the replicas' bench
+ * (replicas.ts): the same engine's throughput with 1 vs 2 copies, and /health during it.
  */
 import http from "node:http";
 import os from "node:os";
@@ -17,6 +19,7 @@ import { createHost } from "../../core/host.ts";
 import { buildApp } from "../../core/server/app.ts";
 import { fmt, median, table } from "./stats.ts";
 import { TEN_SENTENCES } from "../helpers/texts.ts";
+import { benchReplicas } from "./replicas.ts";
 
 const SENTENCES = TEN_SENTENCES.slice(0, 4);
 const LONG = Array.from({ length: 100 }, (_, i) => SENTENCES[i % SENTENCES.length]).join(" ");
@@ -45,7 +48,13 @@ function stream(url: string, input: string, onData?: (elapsedMs: number) => void
 async function measure(rounds: number, sentenceTurns: boolean) {
   const config = loadConfig({
     env: {},
-    overrides: { dataDir: path.join(os.tmpdir(), "chorus-bench-fairness"), log: { level: "silent" }, text: { maxLength: 20000 }, scheduler: { sentenceTurns } },
+    overrides: {
+      dataDir: path.join(os.tmpdir(), "chorus-bench-fairness"),
+      log: { level: "silent" },
+      text: { maxLength: 20000 },
+      scheduler: { sentenceTurns },
+      engines: { cpuReplicas: 1 },
+    },
   });
   const host = createHost(config, { log: pino({ level: "silent" }) });
   const app = await buildApp(host);
@@ -78,13 +87,13 @@ async function measure(rounds: number, sentenceTurns: boolean) {
   return { shortWaitMs: median(waits), sentenceMs: median(perSentence), aloneMs: median(alone), longMs: median(longTotals) };
 }
 
-export async function benchFairness(rounds = 3): Promise<{ shortWaitMs: number; sentenceMs: number; ratio: number }> {
+export async function benchFairness(rounds = 3) {
   const on = await measure(rounds, true);
   const off = await measure(1, false);
   const { shortWaitMs, sentenceMs } = on;
   const ratio = shortWaitMs / sentenceMs;
   console.log(
-    `\nFairness: a 1-sentence request during a 100-sentence one, same engine (Flite, maxParallel 1); method: ${rounds} rounds, in-process server, medians`,
+    `\nFairness: a 1-sentence request during a 100-sentence one, same engine (Flite, one copy); method: ${rounds} rounds, in-process server, medians`,
   );
   console.log(
     table([
@@ -101,7 +110,8 @@ export async function benchFairness(rounds = 3): Promise<{ shortWaitMs: number; 
       ],
     ]),
   );
-  return { shortWaitMs, sentenceMs, ratio };
+  const replicas = await benchReplicas();
+  return { shortWaitMs, sentenceMs, ratio, replicas };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchFairness();

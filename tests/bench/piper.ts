@@ -63,7 +63,7 @@ export async function benchPiper(options: PiperBenchOptions = {}): Promise<Piper
 
   const engine = new PiperEngine();
   await engine.load({
-    profile: { name: "cpu", device: "cpu", precision: "fp32", vramMb: 0, transientVramMb: 0, ramMb: 0, loadSeconds: 1, maxParallel: 1 },
+    profile: { name: "cpu", device: "cpu", precision: "fp32", vramMb: 0, transientVramMb: 0, ramMb: 0, loadSeconds: 1, maxParallel: 1, parallelism: "shared" },
     device: { kind: "cpu", index: 0, simulated: false },
     reportMemory: () => {},
     pluginDir: path.resolve(import.meta.dirname, "../../engines/piper"),

@@ -22,7 +22,7 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const lines = (file: string) => (fs.readFileSync(file, "utf8").match(/\n/g) ?? []).length;
+const lines = (file: string) => (fs.readFileSync(path.resolve(ROOT, file), "utf8").match(/\n/g) ?? []).length;
 
 describe("file size in core/", () => {
   const files = sourceFiles(path.join(ROOT, "core")).map((f) => ({ file: path.relative(ROOT, f).split(path.sep).join("/"), lines: lines(f) }));
@@ -36,5 +36,35 @@ describe("file size in core/", () => {
   it("lists only exceptions that still exist and are still too long", () => {
     const stale = Object.keys(TOO_LONG).filter((name) => (files.find((f) => f.file === name)?.lines ?? 0) <= LIMIT);
     expect(stale).toEqual([]);
+  });
+});
+
+/**
+ * Docs stay readable too: an edit once pasted a section before every character of
+ * docs/wyoming.md (126,429 lines) and nothing noticed. No document over 1,000 lines, and no
+ * paragraph of over 80 characters that stands twice in one document.
+ */
+describe("docs/", () => {
+  const docs = fs
+    .readdirSync(path.join(ROOT, "docs"))
+    .filter((n) => n.endsWith(".md"))
+    .map((n) => ({ name: `docs/${n}`, text: fs.readFileSync(path.join(ROOT, "docs", n), "utf8") }));
+
+  it("has no document over 1,000 lines", () => {
+    expect(docs.length).toBeGreaterThan(5);
+    expect(docs.filter((d) => lines(d.name) > 1000).map((d) => `${d.name}: ${lines(d.name)}`)).toEqual([]);
+  });
+
+  it("repeats no paragraph within a document", () => {
+    const repeated = docs.flatMap((d) => {
+      const seen = new Set<string>();
+      return d.text
+        .split(/\n\s*\n/)
+        .map((p) => p.trim())
+        .filter((p) => p.length > 80 && !p.startsWith("|") && !p.startsWith("```"))
+        .filter((p) => (seen.has(p) ? true : (seen.add(p), false)))
+        .map((p) => `${d.name}: ${p.slice(0, 60)}...`);
+    });
+    expect(repeated).toEqual([]);
   });
 });

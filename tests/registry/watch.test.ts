@@ -125,7 +125,17 @@ describe("registry hot swap", () => {
     await until(() => changes.find((c) => c.kind === "removed"), 5000, "the removal");
     expect(registry.get("tone")).toBeUndefined();
     await expect(
-      registry.startEngine("tone", { name: "cpu", device: "cpu", precision: "fp32", vramMb: 0, transientVramMb: 0, ramMb: 0, loadSeconds: 1, maxParallel: 1 }),
+      registry.startEngine("tone", {
+        name: "cpu",
+        device: "cpu",
+        precision: "fp32",
+        vramMb: 0,
+        transientVramMb: 0,
+        ramMb: 0,
+        loadSeconds: 1,
+        maxParallel: 1,
+        parallelism: "shared",
+      }),
     ).rejects.toThrow("not available");
   });
 

@@ -36,16 +36,16 @@ export class FakeCatalog implements EngineCatalog {
 export type Misbehaviour = "oom" | "fail";
 
 export class FakeLoader implements EngineLoader {
-  readonly loads: { key: string; simulated: boolean; at: number }[] = [];
+  readonly loads: { key: string; simulated: boolean; at: number; replicas?: number }[] = [];
   readonly unloads: string[] = [];
   /** `engine:profile` -> what its load does. */
   readonly misbehave = new Map<string, Misbehaviour>();
   readonly exits = new Map<string, (code: number | null) => void>();
   constructor(private readonly clock: Clock) {}
 
-  async load(engineId: string, profile: PlacementProfile, options: { simulated: boolean }): Promise<LoadedEngine> {
+  async load(engineId: string, profile: PlacementProfile, options: { simulated: boolean; replicas?: number }): Promise<LoadedEngine> {
     const key = `${engineId}:${profile.name}`;
-    this.loads.push({ key, simulated: options.simulated, at: this.clock.now() });
+    this.loads.push({ key, simulated: options.simulated, at: this.clock.now(), replicas: options.replicas });
     await sleep(this.clock, profile.loadSeconds * 1000);
     const bad = this.misbehave.get(key);
     if (bad === "oom") throw new OutOfMemoryError("CUDA out of memory", { neededMb: profile.vramMb * 2 });
@@ -75,7 +75,15 @@ export class FakeProbe implements GpuProbe {
 
 export const silent = pino({ level: "silent" });
 
-export function makeScheduler(options: { config?: Record<string, unknown>; catalog: EngineCatalog; clock: Clock; loader?: EngineLoader; probe?: GpuProbe }) {
+export function makeScheduler(options: {
+  config?: Record<string, unknown>;
+  catalog: EngineCatalog;
+  clock: Clock;
+  loader?: EngineLoader;
+  probe?: GpuProbe;
+  /** The replicas' core budget (`engines.cpuReplicas` resolved); the scheduler's default 1 without. */
+  cpuReplicas?: number;
+}) {
   const config = SchedulerSchema.parse({
     reserveMb: 0,
     reservePercent: 0,
@@ -84,7 +92,7 @@ export function makeScheduler(options: { config?: Record<string, unknown>; catal
   });
   const loader = options.loader ?? new FakeLoader(options.clock);
   const probe = options.probe ?? { read: async () => ({ ok: false as const, reason: "no GPU in tests" }) };
-  return new Scheduler({ config, catalog: options.catalog, loader, probe, clock: options.clock, log: silent });
+  return new Scheduler({ config, catalog: options.catalog, loader, probe, clock: options.clock, log: silent, cpuReplicas: options.cpuReplicas });
 }
 
 /** One simulated GPU of `totalMb` with `othersMb` held by other processes. */

@@ -3,7 +3,8 @@
 A plugin's entry module defines `create(context) -> Engine`; the runner calls it once per
 engine process, then drives the engine: load(ctx), list_voices(), synthesize(request,
 cancelled) (a generator of chunks), unload(). Calls come from worker threads: synthesize may
-run several times at once up to the profile's maxParallel.
+run several times at once up to the profile's maxParallel (with parallelism "replicas" the
+host runs several engine processes instead, each getting one synthesize at a time).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ function profile(raw: unknown): PlacementProfile {
     ramMb: (p.ramMb as number) ?? 0,
     loadSeconds: (p.loadSeconds as number) ?? 1,
     maxParallel: (p.maxParallel as number) ?? 1,
+    parallelism: p.parallelism === "replicas" ? "replicas" : "shared",
     ...(Array.isArray(p.requires) ? { requires: p.requires.map(String) } : {}),
   };
 }

@@ -3,7 +3,8 @@
  * the host calls `create` once per engine instance, inside the engine's own worker thread or
  * child process, then drives the returned `Engine` through the calls below. All calls for one
  * instance are made from one thread; `synthesize` may be called again before an earlier
- * stream has finished only up to the profile's `maxParallel`.
+ * stream has finished only up to the profile's `maxParallel` (with `parallelism: "replicas"`
+ * each copy of the engine, in its own worker, gets one request at a time).
  */
 import type { Manifest, PlacementProfile } from "./manifest.ts";
 

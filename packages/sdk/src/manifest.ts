@@ -23,7 +23,17 @@ export interface PlacementProfile {
   transientVramMb: number;
   ramMb: number;
   loadSeconds: number;
+  /** Requests one instance of this profile serves at once (see `parallelism`). */
   maxParallel: number;
+  /**
+   * How an instance runs `maxParallel` requests at once. `shared` (default): one worker takes
+   * them all (the engine overlaps them itself: async I/O, native thread pools, child processes,
+   * a GPU). `replicas` (CPU profiles only): `synthesize` blocks its thread (synchronous WASM,
+   * pure JS DSP), so the host runs up to `maxParallel` copies of the engine, each in its own
+   * worker (or process, per `isolation`) serving one request at a time, as many as the host's
+   * `engines.cpuReplicas` allows; each copy holds `ramMb`.
+   */
+  parallelism: "shared" | "replicas";
   /** Python modules the profile needs in the plugin's environment (e.g. `deepspeed`): offered only where they import. */
   requires?: string[];
 }
