@@ -3,7 +3,11 @@
  * - host overhead: a 10-sentence paragraph as a WAV file through POST /api/speech vs the same
  *   engine called directly in this process, making the same WAV (direct-engine.ts), on a thread
  *   at the host's engine priority; interleaved, the median of the rounds' ratios (target <= 1.02).
- *   The same engine on this process's main thread (normal priority) is printed beside it;
+ *   The response is read by a lean HTTP/1.1 client (raw-http.ts: one keep-alive connection, the
+ *   body read into one preallocated buffer), so that the figure is the server's, not a client
+ *   library's: node:http's client spends 2-4 ms more on a 1.5 MB body (its row is printed too).
+ *   Also printed: the same engine on this process's main thread (normal priority), and the same
+ *   file streamed (stream: true: chunked, the WAV header's sizes "unknown", the same length);
  * - event loop: GET /health latency p99 while two long syntheses run (target <= 20 ms);
  * - the eSpeak NG engine (warm) vs the native `espeak-ng` program on the same paragraph.
  */
