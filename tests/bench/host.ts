@@ -165,6 +165,7 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
       ["in-process engine (main thread, normal priority) median ms", fmt(median(main), 1), ""],
       ["host overhead ratio (HTTP / in-process, median of rounds)", fmt(overhead, 3), `<= 1.02 ${overhead <= 1.02 ? "OK" : "MISSED"}`],
       ["  same, ratio of the medians", fmt(median(viaHttp) / median(direct), 3), ""],
+      ["  same, the rounds' ratios p25 / p75 (the machine's noise)", `${fmt(percentile(ratios, 25), 3)} / ${fmt(percentile(ratios, 75), 3)}`, ""],
       ["  same, vs the main thread (median of rounds)", fmt(median(mainRatios), 3), ""],
       ["  same, read by node:http's client (median of rounds)", fmt(median(nodeHttpRatios), 3), ""],
       ["POST /api/speech stream:true (chunked, same length) median ms", fmt(median(viaStream), 1), ""],
