@@ -18,6 +18,7 @@ import type { InstanceTable } from "./instances.ts";
 import { expiryDelayMs } from "./keep-alive.ts";
 import type { SchedulerMetrics } from "./metrics.ts";
 import { usable, type Placement } from "./placement.ts";
+import { copiesThatFit } from "./replicas.ts";
 import type { EngineCatalog, EngineLoader, Instance } from "./types.ts";
 
 export interface InstanceLoaderDeps {
@@ -127,10 +128,12 @@ export class InstanceLoader {
     for (const v of p.victims) await this.unload(v, "evicted", "evict", `for ${c.key}`);
     await table.refresh();
     const vram = footprints.of(c);
-    const need = footprints.loadNeed(c);
+    const ramFree = table.freeOn(table.cpu);
+    // the copies placement planned (fitted to the free RAM), fewer if less is free after the fresh reading
+    const replicas = copiesThatFit(p.replicas ?? 1, footprints.ramNeedMb(c, 1), ramFree);
+    const need = footprints.loadNeed(c, replicas);
     const gpu = p.gpu ? table.device(p.gpu.id) : undefined;
     const gpuFree = gpu ? table.freeOn(gpu) : Infinity;
-    const ramFree = table.freeOn(table.cpu);
     if (need.gpuMb > gpuFree || need.ramMb > ramFree) {
       record(
         "load",
@@ -146,7 +149,6 @@ export class InstanceLoader {
       return;
     }
     const generation = this.deps.catalog.get(c.engineId)?.generation ?? 0;
-    const replicas = footprints.replicas(c);
     const inst: Instance = {
       id: table.newId(),
       key: c.key,

@@ -109,12 +109,50 @@ describe("replicas in the scheduler", () => {
     await s.close();
   });
 
-  it("RAM for every copy: too little for two is refused, saying so", async () => {
-    const { s, ask, settle } = setup(2, 150);
+  it("RAM for one copy but not two: one copy loads (as without replicas), booked once", async () => {
+    const { s, loader, ask, settle } = setup(2, 150);
+    const a = ask("wasm");
+    const b = ask("wasm");
+    await settle();
+    expect(a.error).toBeUndefined();
+    expect(a.lease?.engineId).toBe("wasm");
+    expect(b.lease).toBeUndefined(); // one copy: one lease
+    expect(loader.loads).toEqual([expect.objectContaining({ key: "wasm:cpu", replicas: 1 })]);
+    expect(s.snapshot().engines).toEqual([expect.objectContaining({ engine: "wasm", replicas: 1, ramMb: 100 })]);
+    a.lease!.release();
+    await settle();
+    expect(b.lease).toBeTruthy();
+    b.lease!.release();
+    await s.close();
+  });
+
+  it("extra copies never evict another engine: with an idle engine holding the rest, as many copies load as fit beside it", async () => {
+    const { s, loader, ask, settle } = setup(3, 350);
+    const other = ask("shared");
+    await settle();
+    other.lease!.release();
+    await settle();
+    const a = ask("wasm");
+    await settle();
+    expect(a.lease?.engineId).toBe("wasm");
+    expect(loader.unloads).toEqual([]); // "shared" (100 MB) stays resident
+    expect(loader.loads.at(-1)).toEqual(expect.objectContaining({ key: "wasm:cpu", replicas: 2 }));
+    expect(s.snapshot().engines.map((e) => [e.engine, e.replicas, e.ramMb])).toEqual(
+      expect.arrayContaining([
+        ["shared", 1, 100],
+        ["wasm", 2, 200],
+      ]),
+    );
+    a.lease!.release();
+    await s.close();
+  });
+
+  it("RAM for not even one copy is refused, naming one copy's need", async () => {
+    const { s, ask, settle } = setup(2, 80);
     const a = ask("wasm");
     await settle();
     expect(a.lease).toBeUndefined();
-    expect(a.error?.message).toMatch(/wasm:cpu needs 200 MB on cpu \(2 replicas x 100 MB\); 150 MB free/);
+    expect(a.error?.message).toMatch(/wasm:cpu needs 100 MB on cpu; 80 MB free/);
     await s.close();
   });
 
