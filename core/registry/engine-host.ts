@@ -8,9 +8,12 @@
  * hanging gets new calls only when none serves); with replicas each copy takes one synthesis
  * at a time (the engine need not be reentrant: a call beyond the copies, which the scheduler's
  * one lease per copy allows only while one restarts, waits here for a free copy). A crash of
- * one fails only its own calls and the others go on. A replica that gives up (its restart limit) ends the whole instance: the
- * scheduler loads a fresh one for the next request. Engine threads and processes run at a
- * lower CPU priority (priority.ts), each replica's own, so the event loop is served first.
+ * one fails only its own calls and the others go on. A replica that gives up (its restart
+ * limit) leaves the pool without touching the others' calls; the instance says it is
+ * "degraded" (the scheduler retires it: its running requests finish on the copies left, the
+ * next request loads a fresh instance) and ends with its last copy. Engine threads and
+ * processes run at a lower CPU priority (priority.ts), each replica's own, so the event loop
+ * is served first.
  */
 import { EventEmitter } from "node:events";
 import type { AudioChunk, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../../packages/sdk/src/index.ts";
@@ -26,8 +29,10 @@ export type { EngineHostOptions } from "./engine-replica.ts";
 
 /**
  * Events: "crash" (reason: string) when a worker died and a restart is scheduled; "restart"
- * () when it serves again; "exit" (code) when the instance is gone for good; "memory"
- * (MemoryReport, summed over the replicas) when the engine reports what it holds.
+ * () when it serves again; "degraded" (reason: string) when one of several copies gave up
+ * and the others serve on; "exit" (code) when the instance is gone for good (stopped, or its
+ * last copy gave up); "memory" (MemoryReport, summed over the live replicas) when the engine
+ * reports what it holds.
  */
 export class EngineHost extends EventEmitter {
   readonly manifest: Manifest;
@@ -35,6 +40,8 @@ export class EngineHost extends EventEmitter {
   private readonly options: EngineHostOptions;
   private readonly replicas: EngineReplica[] = [];
   private stopped = false;
+  /** shutdown() or terminate() was called: the first copy to go ends the instance. */
+  private closing = false;
   /** `parallelism: "replicas"`: each copy takes one synthesis at a time (the engine is not reentrant). */
   private oneEach = false;
   /** Syntheses waiting for a copy to be free (only while one restarts: the scheduler grants one lease per copy). */
@@ -60,7 +67,7 @@ export class EngineHost extends EventEmitter {
 
   /** The engine's last own memory reading (`memory` message), summed over the replicas. */
   get lastMemory(): MemoryReport | undefined {
-    const reports = this.replicas.map((r) => r.lastMemory).filter((m): m is MemoryReport => m !== undefined);
+    const reports = this.replicas.filter((r) => r.alive).map((r) => r.lastMemory).filter((m): m is MemoryReport => m !== undefined);
     if (!reports.length) return undefined;
     const sum = (k: "vramMb" | "ramMb") => (reports.some((m) => m[k] !== undefined) ? reports.reduce((s, m) => s + (m[k] ?? 0), 0) : undefined);
     const out: MemoryReport = { ...reports.at(-1) };
@@ -113,10 +120,20 @@ export class EngineHost extends EventEmitter {
     return (await this.pick().call({ type: "voices" })) as Voice[];
   }
 
-  /** The engine's own health check; with replicas, every one must be healthy. */
+  /**
+   * The engine's own health check; with replicas, every copy must be healthy. One restarting
+   * or gone is said at once, not waited for; one busy synthesising is not asked (its thread is
+   * blocked until the sentence ends; a stuck one is the hang probe's, engine-calls.ts).
+   */
   async health(): Promise<EngineHealth> {
     if (this.replicas.length === 1) return (await this.pick().call({ type: "health" })) as EngineHealth;
-    const answers = (await Promise.all(this.replicas.map((r) => r.call({ type: "health" })))) as EngineHealth[];
+    const ask = async (r: EngineReplica): Promise<EngineHealth> => {
+      if (!r.alive) return { ok: false, detail: "gave up restarting" };
+      if (r.restarting) return { ok: false, detail: "restarting after a crash" };
+      if (this.oneEach && r.busy > 0) return { ok: true };
+      return (await r.call({ type: "health" })) as EngineHealth;
+    };
+    const answers = await Promise.all(this.replicas.map(ask));
     const bad = answers.map((a, i) => ({ a, i })).filter(({ a }) => !a.ok);
     return bad.length ? { ok: false, detail: bad.map(({ a, i }) => `replica ${i + 1}: ${a.detail ?? "not ok"}`).join("; ") } : answers[0]!;
   }
@@ -136,12 +153,14 @@ export class EngineHost extends EventEmitter {
   /** Asks the engine to exit (`shutdown`), killing it after a grace period; no restart follows. */
   async shutdown(): Promise<void> {
     if (this.stopped) return;
+    this.closing = true;
     await Promise.all(this.replicas.map((r) => r.shutdown()));
   }
 
   /** Stops the workers at once; calls in flight fail; no restart follows. */
   async terminate(): Promise<void> {
     if (this.stopped) return;
+    this.closing = true;
     await Promise.all(this.replicas.map((r) => r.terminate()));
   }
 
@@ -152,15 +171,25 @@ export class EngineHost extends EventEmitter {
     replica.on("crash", (reason: string) => this.emit("crash", reason));
     replica.on("restart", () => this.emit("restart"));
     replica.on("memory", () => this.emit("memory", this.lastMemory));
-    replica.on("exit", (code: number | null) => void this.replicaGone(code));
+    replica.on("exit", (code: number | null) => void this.replicaGone(index, code));
     replica.on("idle", () => this.wake());
     this.replicas.push(replica);
     return replica;
   }
 
-  /** A replica is gone for good (stopped, or it gave up restarting): the instance ends with it. */
-  private async replicaGone(code: number | null): Promise<void> {
+  /**
+   * A replica is gone for good (stopped, or it gave up restarting). While others serve, only
+   * it leaves (its own calls have failed as a lost worker; the others' go on) and the instance
+   * is "degraded"; the instance ends when it is closing or this was its last copy.
+   */
+  private async replicaGone(index: number, code: number | null): Promise<void> {
     if (this.stopped) return;
+    if (!this.closing && this.replicas.some((r) => r.alive)) {
+      this.options.log.error({ reason: "replica_gave_up", replica: index + 1, code }, "an engine copy gave up restarting; the others serve on");
+      this.wake(); // waiters choose among the copies left
+      this.emit("degraded", `replica ${index + 1} of ${this.replicas.length} gave up restarting (exit code ${code})`);
+      return;
+    }
     this.stopped = true;
     this.wake(); // waiters find the instance gone
     await Promise.all(this.replicas.map((r) => r.terminate()));

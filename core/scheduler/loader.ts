@@ -184,6 +184,7 @@ export class InstanceLoader {
       inst.state = "ready";
       inst.loadedAt = inst.lastUsed = clock.now();
       host.onExit((code) => this.onExit(inst, code));
+      host.onDegraded?.((why) => this.degraded(inst, why));
       host.onMemory?.((report) => footprints.reported(inst, report.vramMb));
       this.deps.cooldowns.clear(c.key);
       this.deps.metrics.loads.inc({ engine: c.engineId, profile: c.profile.name, result: "ok" });
@@ -224,6 +225,14 @@ export class InstanceLoader {
     inst.cancelExpiry?.();
     this.deps.table.remove(inst);
     this.deps.record("unload", "worker_exit", { engine: inst.engineId, profile: inst.profile, detail: `code ${code}` }, "warn");
+    this.deps.changed();
+  }
+
+  /** A copy gave up while others serve: no new leases; the running ones finish; the next request loads a fresh instance. */
+  private degraded(inst: Instance, why: string): void {
+    if (!this.deps.table.holds(inst) || inst.state !== "ready") return;
+    this.deps.record("unload", "replica_gave_up", { engine: inst.engineId, profile: inst.profile, detail: why }, "warn");
+    this.retire(inst, "replica_gave_up");
     this.deps.changed();
   }
 

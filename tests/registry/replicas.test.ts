@@ -25,13 +25,13 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.terminate()));
 });
 
-async function started(isolation: "worker" | "process", replicas: number) {
+async function started(isolation: "worker" | "process", replicas: number, restart: { initialDelayMs?: number; maxRestarts?: number } = {}) {
   const entry = readPluginFolder(REPLICA);
   if (entry.status !== "available") throw new Error(entry.error);
   const manifest: Manifest = { ...entry.manifest, isolation };
   const dir = tempDir("replicas");
   const { log, lines } = captureLog();
-  const host = new EngineHost({ manifest, pluginDir: REPLICA, log, restart: { initialDelayMs: 20 } });
+  const host = new EngineHost({ manifest, pluginDir: REPLICA, log, restart: { initialDelayMs: 20, ...restart } });
   hosts.push(host);
   await host.start();
   const profile = manifest.resources.profiles[0]!;
@@ -138,6 +138,45 @@ describe.each(["worker", "process"] as const)("replicas (%s isolation)", (isolat
     touch("go-C");
     touch("go-D");
     await Promise.all([c, d]);
+  });
+});
+
+describe("a copy that gives up restarting (worker isolation)", () => {
+  it("does not take the other copy's call with it: that call finishes; the host says it is degraded; it ends with its last copy", async () => {
+    const { host, arrived, touch } = await started("worker", 2, { maxRestarts: 0 });
+    const degraded: string[] = [];
+    host.on("degraded", (why: string) => degraded.push(why));
+    let exited = false;
+    host.onExit(() => (exited = true));
+    const a = say(host, "Block A.");
+    const b = say(host, "Block B.");
+    await until(() => arrived("A"), 30_000, "call A");
+    await until(() => arrived("B"), 30_000, "call B");
+    touch("die-A"); // no restarts allowed: A's copy gives up
+    const lost = await a.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isWorkerLost(lost), String(lost)).toBe(true);
+    await until(() => degraded.length > 0 || undefined, 30_000, "the host to say a copy is gone");
+    expect(degraded[0]).toMatch(/replica 1 of 2 gave up/);
+    expect(host.alive).toBe(true);
+    expect(host.busy[1]).toBe(1);
+    const health = await host.health();
+    expect(health).toEqual({ ok: false, detail: expect.stringMatching(/replica 1: gave up restarting/) });
+    touch("go-B");
+    expect(await b).toHaveLength(1); // the healthy copy's call is whole
+    // the copy left serves on (a request already granted is not failed), then the instance ends with it
+    const c = say(host, "Block C.");
+    const [, , workerC] = await until(() => arrived("C"), 30_000, "call C on the copy left");
+    expect(workerC).toBe(arrived("B")![2]);
+    touch("go-C");
+    expect(await c).toHaveLength(1);
+    expect(exited).toBe(false);
+    touch("die-D");
+    await say(host, "Block D.").catch(() => {});
+    await until(() => exited || undefined, 30_000, "the instance to end with its last copy");
+    expect(host.alive).toBe(false);
   });
 });
 

@@ -156,6 +156,29 @@ describe("replicas in the scheduler", () => {
     await s.close();
   });
 
+  it("a copy that gave up retires the instance: its running leases finish, no new one is granted, the next request loads a fresh instance", async () => {
+    const { s, loader, ask, settle } = setup(2);
+    const a = ask("wasm");
+    const b = ask("wasm");
+    await settle();
+    loader.degrades.get("wasm:cpu")!("replica 1 of 2 gave up restarting (exit code 137)");
+    await settle();
+    expect(s.snapshot().engines).toEqual([expect.objectContaining({ engine: "wasm", retiring: "replica_gave_up", inFlight: 2 })]);
+    expect(s.snapshot().decisions).toContainEqual(expect.objectContaining({ reason: "replica_gave_up", detail: expect.stringContaining("replica 1 of 2") }));
+    a.lease!.release(); // a slot is free, but not on the retiring instance
+    const c = ask("wasm");
+    await settle();
+    expect(loader.unloads).toEqual([]); // b still runs on it
+    b.lease!.release();
+    await settle();
+    expect(loader.unloads).toEqual(["wasm:cpu"]);
+    expect(c.lease?.engineId).toBe("wasm");
+    expect(loader.loads).toHaveLength(2); // a fresh instance with all its copies
+    expect(s.snapshot().engines).toEqual([expect.objectContaining({ engine: "wasm", replicas: 2, retiring: null })]);
+    c.lease!.release();
+    await s.close();
+  });
+
   it("sentence turns still hold with two copies: a queued request takes a holder's slot between its sentences", async () => {
     const { s, ask, settle } = setup(2);
     const long1 = ask("wasm");
