@@ -67,7 +67,10 @@ export class EngineHost extends EventEmitter {
 
   /** The engine's last own memory reading (`memory` message), summed over the replicas. */
   get lastMemory(): MemoryReport | undefined {
-    const reports = this.replicas.filter((r) => r.alive).map((r) => r.lastMemory).filter((m): m is MemoryReport => m !== undefined);
+    const reports = this.replicas
+      .filter((r) => r.alive)
+      .map((r) => r.lastMemory)
+      .filter((m): m is MemoryReport => m !== undefined);
     if (!reports.length) return undefined;
     const sum = (k: "vramMb" | "ramMb") => (reports.some((m) => m[k] !== undefined) ? reports.reduce((s, m) => s + (m[k] ?? 0), 0) : undefined);
     const out: MemoryReport = { ...reports.at(-1) };
