@@ -115,8 +115,9 @@ export class EngineHost extends EventEmitter {
     await Promise.all(this.replicas.map((r) => r.load(wire)));
   }
 
+  /** Unloads the engine in every copy that serves; one being restarted is skipped (it has not reloaded, and it is stopped with the rest: an eviction never waits for its backoff). */
   async unload(): Promise<void> {
-    await Promise.all(this.replicas.filter((r) => r.alive).map((r) => r.call({ type: "unload" })));
+    await Promise.all(this.replicas.filter((r) => r.alive && !r.restarting).map((r) => r.call({ type: "unload" })));
   }
 
   async listVoices(): Promise<Voice[]> {

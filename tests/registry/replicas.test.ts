@@ -180,6 +180,21 @@ describe("a copy that gives up restarting (worker isolation)", () => {
   });
 });
 
+describe("unloading copies", () => {
+  it("does not wait for a copy that is restarting (it never reloaded; it is stopped with the rest)", async () => {
+    // a restart that would come only after the test's time limit: unload must not wait for it
+    const { host, arrived, touch } = await started("worker", 2, { initialDelayMs: 600_000 });
+    const a = say(host, "Block A.");
+    await until(() => arrived("A"), 30_000, "call A");
+    touch("die-A");
+    await a.catch(() => {});
+    await until(() => (host.restarts === 0 && host.busy[0] === 0) || undefined, 30_000, "the crash to be seen");
+    await host.unload(); // the copy that serves unloads; the restarting one is skipped
+    await host.shutdown();
+    expect(host.alive).toBe(false);
+  }, 20_000);
+});
+
 describe("replicas through the server (engines.cpuReplicas 2)", () => {
   it("two HTTP requests run at once on two workers; GET /api/scheduler shows 2 replicas and 2 x ramMb booked", async () => {
     const { startChorus } = await import("../compat/server.ts");
