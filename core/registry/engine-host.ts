@@ -44,7 +44,7 @@ export class EngineHost extends EventEmitter {
   private closing = false;
   /** `parallelism: "replicas"`: each copy takes one synthesis at a time (the engine is not reentrant). */
   private oneEach = false;
-  /** Syntheses waiting for a copy to be free (only while one restarts: the scheduler grants one lease per copy). */
+  /** Syntheses waiting for a copy that serves to be free (only while one restarts or is gone: the scheduler grants one lease per copy). */
   private readonly waiting = new Set<() => void>();
 
   constructor(options: EngineHostOptions) {
@@ -173,7 +173,10 @@ export class EngineHost extends EventEmitter {
     const log = index === 0 ? this.options.log : this.options.log.child({ replica: index + 1 });
     const replica = new EngineReplica(this.options, log);
     replica.on("crash", (reason: string) => this.emit("crash", reason));
-    replica.on("restart", () => this.emit("restart"));
+    replica.on("restart", () => {
+      this.emit("restart");
+      this.wake(); // a waiting call may take the revived copy
+    });
     replica.on("memory", () => this.emit("memory", this.lastMemory));
     replica.on("exit", (code: number | null) => void this.replicaGone(index, code));
     replica.on("idle", () => this.wake());
@@ -200,11 +203,16 @@ export class EngineHost extends EventEmitter {
     this.emit("exit", code);
   }
 
-  /** A copy with no synthesis running (one that serves first; one restarting takes it after its restart), or none. */
+  /**
+   * A copy with no synthesis running that serves now; or none, to wait until one is free or
+   * revives (a restart may be a long backoff away, while a busy copy frees at its sentence's
+   * end). Only when no copy serves at all does a free one that is restarting take the call.
+   */
   private idle(): EngineReplica | undefined {
     if (this.stopped) return this.pick(); // throws: the instance is gone
-    const idle = this.replicas.filter((r) => r.alive && r.busy === 0);
-    return idle.find((r) => r.serving) ?? idle[0];
+    const alive = this.replicas.filter((r) => r.alive);
+    const free = alive.filter((r) => r.busy === 0);
+    return free.find((r) => r.serving) ?? (alive.some((r) => r.serving) ? undefined : free[0]);
   }
 
   /** Waits until a synthesis ends somewhere (or the instance goes, or `signal` aborts). */

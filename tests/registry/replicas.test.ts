@@ -180,6 +180,25 @@ describe("a copy that gives up restarting (worker isolation)", () => {
   });
 });
 
+describe("a copy restarting", () => {
+  it("a new call waits for a copy that serves to be free, not for the restart (which may be a long backoff away)", async () => {
+    const { host, arrived, touch } = await started("worker", 2, { initialDelayMs: 600_000 });
+    const a = say(host, "Block A.");
+    const b = say(host, "Block B.");
+    await until(() => arrived("A"), 30_000, "call A");
+    const [, , workerB] = await until(() => arrived("B"), 30_000, "call B");
+    touch("die-A");
+    await a.catch(() => {});
+    const c = say(host, "Block C."); // B's copy is busy; A's restarts in 10 minutes
+    touch("go-B");
+    await b;
+    const [, , workerC] = await until(() => arrived("C"), 30_000, "call C on B's copy once it is free");
+    expect(workerC).toBe(workerB);
+    touch("go-C");
+    expect(await c).toHaveLength(1);
+  }, 40_000);
+});
+
 describe("unloading copies", () => {
   it("does not wait for a copy that is restarting (it never reloaded; it is stopped with the rest)", async () => {
     // a restart that would come only after the test's time limit: unload must not wait for it
