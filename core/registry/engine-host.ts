@@ -28,8 +28,8 @@ export type { RestartPolicy } from "./restart-backoff.ts";
 export type { EngineHostOptions } from "./engine-replica.ts";
 
 /**
- * Events: "crash" (reason: string) when a worker died and a restart is scheduled; "restart"
- * () when it serves again; "degraded" (reason: string) when one of several copies gave up
+ * Events: "crash" (reason: string, replica: number) when a worker died and a restart is
+ * scheduled; "restart" (replica: number) when it serves again; "degraded" (reason: string) when one of several copies gave up
  * and the others serve on; "exit" (code) when the instance is gone for good (stopped, or its
  * last copy gave up); "memory" (MemoryReport, summed over the live replicas) when the engine
  * reports what it holds.
@@ -172,9 +172,9 @@ export class EngineHost extends EventEmitter {
     const index = this.replicas.length;
     const log = index === 0 ? this.options.log : this.options.log.child({ replica: index + 1 });
     const replica = new EngineReplica(this.options, log);
-    replica.on("crash", (reason: string) => this.emit("crash", reason));
+    replica.on("crash", (reason: string) => this.emit("crash", reason, index));
     replica.on("restart", () => {
-      this.emit("restart");
+      this.emit("restart", index);
       this.wake(); // a waiting call may take the revived copy
     });
     replica.on("memory", () => this.emit("memory", this.lastMemory));
