@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EngineHost } from "../../core/registry/engine-host.ts";
-import { isWorkerLost } from "../../core/registry/pending-calls.ts";
+import { isWorkerLost, lossCause } from "../../core/registry/pending-calls.ts";
 import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
 import { ENGINE_NICENESS } from "../../core/registry/priority.ts";
 import type { AudioChunk, Manifest } from "../../packages/sdk/src/index.ts";
@@ -25,13 +25,18 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.terminate()));
 });
 
-async function started(isolation: "worker" | "process", replicas: number, restart: { initialDelayMs?: number; maxRestarts?: number } = {}) {
+async function started(
+  isolation: "worker" | "process",
+  replicas: number,
+  restart: { initialDelayMs?: number; maxRestarts?: number } = {},
+  hang?: { chunkSeconds: number; pingTimeoutMs: number },
+) {
   const entry = readPluginFolder(REPLICA);
   if (entry.status !== "available") throw new Error(entry.error);
-  const manifest: Manifest = { ...entry.manifest, isolation };
+  const manifest: Manifest = { ...entry.manifest, isolation, ...(hang ? { timeouts: { ...entry.manifest.timeouts, chunkSeconds: hang.chunkSeconds } } : {}) };
   const dir = tempDir("replicas");
   const { log, lines } = captureLog();
-  const host = new EngineHost({ manifest, pluginDir: REPLICA, log, restart: { initialDelayMs: 20, ...restart } });
+  const host = new EngineHost({ manifest, pluginDir: REPLICA, log, restart: { initialDelayMs: 20, ...restart }, pingTimeoutMs: hang?.pingTimeoutMs });
   hosts.push(host);
   await host.start();
   const profile = manifest.resources.profiles[0]!;
@@ -178,6 +183,37 @@ describe("a copy that gives up restarting (worker isolation)", () => {
     await until(() => exited || undefined, 30_000, "the instance to end with its last copy");
     expect(host.alive).toBe(false);
   });
+});
+
+describe("a copy that hangs (worker isolation)", () => {
+  it("is probed and killed on its own: its call fails as a hang (resumable), the other copy and its worker are untouched", async () => {
+    // no audio for 1 s, then no answer to a ping within 300 ms: hung (the fixture blocks its thread)
+    const { host, arrived, touch } = await started("worker", 2, {}, { chunkSeconds: 1, pingTimeoutMs: 300 });
+    const crashes: string[] = [];
+    host.on("crash", (reason: string) => crashes.push(reason));
+    const a = say(host, "Block A.");
+    await until(() => arrived("A"), 30_000, "call A (it will hang)");
+    const b = say(host, "Block B.");
+    const [, , workerB] = await until(() => arrived("B"), 30_000, "call B on the other copy");
+    touch("go-B"); // B answers in time
+    expect(await b).toHaveLength(1);
+    const lost = await a.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(lossCause(lost), String(lost)).toBe("hang");
+    expect(crashes).toHaveLength(1);
+    await until(() => host.restarts === 1 || undefined, 30_000, "the hung copy to restart");
+    // B's worker still serves (it was never killed): a call beside a new one on the restarted copy
+    touch("go-C");
+    touch("go-D");
+    const c = say(host, "Block C.");
+    const d = say(host, "Block D.");
+    await Promise.all([c, d]);
+    const workers = [arrived("C")![2], arrived("D")![2]];
+    expect(workers).toContain(workerB);
+    expect(workers).not.toContain(arrived("A")![2]);
+  }, 40_000);
 });
 
 describe("a copy restarting", () => {
