@@ -15,10 +15,10 @@ import { FakeCatalog, FakeLoader, makeScheduler, manifest } from "./helpers.ts";
 const wasm = manifest("wasm", [{ name: "cpu", device: "cpu", ramMb: 100, loadSeconds: 0, maxParallel: 4, parallelism: "replicas" }]);
 const shared = manifest("shared", [{ name: "cpu", device: "cpu", ramMb: 100, loadSeconds: 0, maxParallel: 3 }]);
 
-function setup(cpuReplicas: number | undefined, cpuRamMb = 16000) {
+function setup(cpuReplicas: number | undefined, cpuRamMb = 16000, extra: Record<string, unknown> = {}) {
   const clock = new ManualClock();
   const loader = new FakeLoader(clock);
-  const s = makeScheduler({ catalog: new FakeCatalog([wasm, shared]), clock, loader, cpuReplicas, config: { devices: { cpuRamMb } } });
+  const s = makeScheduler({ catalog: new FakeCatalog([wasm, shared]), clock, loader, cpuReplicas, config: { devices: { cpuRamMb }, ...extra } });
   /** Starts a request; `lease` is set once granted. */
   const ask = (engineId: string) => {
     const r: { lease?: Lease; error?: Error } = {};
@@ -176,6 +176,22 @@ describe("replicas in the scheduler", () => {
     expect(loader.loads).toHaveLength(2); // a fresh instance with all its copies
     expect(s.snapshot().engines).toEqual([expect.objectContaining({ engine: "wasm", replicas: 2, retiring: null })]);
     c.lease!.release();
+    await s.close();
+  });
+
+  it("keepAlive 0: the instance unloads once its last copy's lease ends, and its RAM for every copy leaves the books", async () => {
+    const { s, loader, ask, settle } = setup(2, 16000, { keepAliveSeconds: 0 });
+    const a = ask("wasm");
+    const b = ask("wasm");
+    await settle();
+    a.lease!.release();
+    await settle();
+    expect(loader.unloads).toEqual([]); // b still holds a copy
+    b.lease!.release();
+    await settle();
+    expect(loader.unloads).toEqual(["wasm:cpu"]);
+    expect(s.snapshot().engines).toEqual([]);
+    expect(s.snapshot().devices.find((d) => d.id === "cpu")!.holdings).toEqual([]);
     await s.close();
   });
 
