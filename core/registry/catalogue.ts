@@ -171,9 +171,11 @@ export class PluginCatalogue extends EventEmitter {
     this.incidents.set(id, incident);
   }
 
-  /** Clears the incident if it is still this one (a later one stays). */
-  clearIncident(id: string, incident: string): void {
-    if (this.incidents.get(id) === incident) this.incidents.delete(id);
+  /** Clears the incident if it is still this one (a later one stays); true when it was. */
+  clearIncident(id: string, incident: string): boolean {
+    if (this.incidents.get(id) !== incident) return false;
+    this.incidents.delete(id);
+    return true;
   }
 
   private async update(dir: string): Promise<void> {

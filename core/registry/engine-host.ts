@@ -8,9 +8,12 @@
  * hanging gets new calls only when none serves); with replicas each copy takes one synthesis
  * at a time (the engine need not be reentrant: a call beyond the copies, which the scheduler's
  * one lease per copy allows only while one restarts, waits here for a free copy). A crash of
- * one fails only its own calls and the others go on. A replica that gives up (its restart limit) ends the whole instance: the
- * scheduler loads a fresh one for the next request. Engine threads and processes run at a
- * lower CPU priority (priority.ts), each replica's own, so the event loop is served first.
+ * one fails only its own calls and the others go on. A replica that gives up (its restart
+ * limit) leaves the pool without touching the others' calls; the instance says it is
+ * "degraded" (the scheduler retires it: its running requests finish on the copies left, the
+ * next request loads a fresh instance) and ends with its last copy. Engine threads and
+ * processes run at a lower CPU priority (priority.ts), each replica's own, so the event loop
+ * is served first.
  */
 import { EventEmitter } from "node:events";
 import type { AudioChunk, EngineHealth, MemoryReport, SynthesisRequest, Voice } from "../../packages/sdk/src/index.ts";
@@ -25,9 +28,11 @@ export type { RestartPolicy } from "./restart-backoff.ts";
 export type { EngineHostOptions } from "./engine-replica.ts";
 
 /**
- * Events: "crash" (reason: string) when a worker died and a restart is scheduled; "restart"
- * () when it serves again; "exit" (code) when the instance is gone for good; "memory"
- * (MemoryReport, summed over the replicas) when the engine reports what it holds.
+ * Events: "crash" (reason: string, replica: number) when a worker died and a restart is
+ * scheduled; "restart" (replica: number) when it serves again; "degraded" (reason: string) when one of several copies gave up
+ * and the others serve on; "exit" (code) when the instance is gone for good (stopped, or its
+ * last copy gave up); "memory" (MemoryReport, summed over the live replicas) when the engine
+ * reports what it holds.
  */
 export class EngineHost extends EventEmitter {
   readonly manifest: Manifest;
@@ -35,9 +40,11 @@ export class EngineHost extends EventEmitter {
   private readonly options: EngineHostOptions;
   private readonly replicas: EngineReplica[] = [];
   private stopped = false;
+  /** shutdown() or terminate() was called: the first copy to go ends the instance. */
+  private closing = false;
   /** `parallelism: "replicas"`: each copy takes one synthesis at a time (the engine is not reentrant). */
   private oneEach = false;
-  /** Syntheses waiting for a copy to be free (only while one restarts: the scheduler grants one lease per copy). */
+  /** Syntheses waiting for a copy that serves to be free (only while one restarts or is gone: the scheduler grants one lease per copy). */
   private readonly waiting = new Set<() => void>();
 
   constructor(options: EngineHostOptions) {
@@ -60,7 +67,10 @@ export class EngineHost extends EventEmitter {
 
   /** The engine's last own memory reading (`memory` message), summed over the replicas. */
   get lastMemory(): MemoryReport | undefined {
-    const reports = this.replicas.map((r) => r.lastMemory).filter((m): m is MemoryReport => m !== undefined);
+    const reports = this.replicas
+      .filter((r) => r.alive)
+      .map((r) => r.lastMemory)
+      .filter((m): m is MemoryReport => m !== undefined);
     if (!reports.length) return undefined;
     const sum = (k: "vramMb" | "ramMb") => (reports.some((m) => m[k] !== undefined) ? reports.reduce((s, m) => s + (m[k] ?? 0), 0) : undefined);
     const out: MemoryReport = { ...reports.at(-1) };
@@ -105,18 +115,29 @@ export class EngineHost extends EventEmitter {
     await Promise.all(this.replicas.map((r) => r.load(wire)));
   }
 
+  /** Unloads the engine in every copy that serves; one being restarted is skipped (it has not reloaded, and it is stopped with the rest: an eviction never waits for its backoff). */
   async unload(): Promise<void> {
-    await Promise.all(this.replicas.filter((r) => r.alive).map((r) => r.call({ type: "unload" })));
+    await Promise.all(this.replicas.filter((r) => r.alive && !r.restarting).map((r) => r.call({ type: "unload" })));
   }
 
   async listVoices(): Promise<Voice[]> {
     return (await this.pick().call({ type: "voices" })) as Voice[];
   }
 
-  /** The engine's own health check; with replicas, every one must be healthy. */
+  /**
+   * The engine's own health check; with replicas, every copy must be healthy. One restarting
+   * or gone is said at once, not waited for; one busy synthesising is not asked (its thread is
+   * blocked until the sentence ends; a stuck one is the hang probe's, engine-calls.ts).
+   */
   async health(): Promise<EngineHealth> {
     if (this.replicas.length === 1) return (await this.pick().call({ type: "health" })) as EngineHealth;
-    const answers = (await Promise.all(this.replicas.map((r) => r.call({ type: "health" })))) as EngineHealth[];
+    const ask = async (r: EngineReplica): Promise<EngineHealth> => {
+      if (!r.alive) return { ok: false, detail: "gave up restarting" };
+      if (r.restarting) return { ok: false, detail: "restarting after a crash" };
+      if (this.oneEach && r.busy > 0) return { ok: true };
+      return (await r.call({ type: "health" })) as EngineHealth;
+    };
+    const answers = await Promise.all(this.replicas.map(ask));
     const bad = answers.map((a, i) => ({ a, i })).filter(({ a }) => !a.ok);
     return bad.length ? { ok: false, detail: bad.map(({ a, i }) => `replica ${i + 1}: ${a.detail ?? "not ok"}`).join("; ") } : answers[0]!;
   }
@@ -136,12 +157,14 @@ export class EngineHost extends EventEmitter {
   /** Asks the engine to exit (`shutdown`), killing it after a grace period; no restart follows. */
   async shutdown(): Promise<void> {
     if (this.stopped) return;
+    this.closing = true;
     await Promise.all(this.replicas.map((r) => r.shutdown()));
   }
 
   /** Stops the workers at once; calls in flight fail; no restart follows. */
   async terminate(): Promise<void> {
     if (this.stopped) return;
+    this.closing = true;
     await Promise.all(this.replicas.map((r) => r.terminate()));
   }
 
@@ -149,29 +172,47 @@ export class EngineHost extends EventEmitter {
     const index = this.replicas.length;
     const log = index === 0 ? this.options.log : this.options.log.child({ replica: index + 1 });
     const replica = new EngineReplica(this.options, log);
-    replica.on("crash", (reason: string) => this.emit("crash", reason));
-    replica.on("restart", () => this.emit("restart"));
+    replica.on("crash", (reason: string) => this.emit("crash", reason, index));
+    replica.on("restart", () => {
+      this.emit("restart", index);
+      this.wake(); // a waiting call may take the revived copy
+    });
     replica.on("memory", () => this.emit("memory", this.lastMemory));
-    replica.on("exit", (code: number | null) => void this.replicaGone(code));
+    replica.on("exit", (code: number | null) => void this.replicaGone(index, code));
     replica.on("idle", () => this.wake());
     this.replicas.push(replica);
     return replica;
   }
 
-  /** A replica is gone for good (stopped, or it gave up restarting): the instance ends with it. */
-  private async replicaGone(code: number | null): Promise<void> {
+  /**
+   * A replica is gone for good (stopped, or it gave up restarting). While others serve, only
+   * it leaves (its own calls have failed as a lost worker; the others' go on) and the instance
+   * is "degraded"; the instance ends when it is closing or this was its last copy.
+   */
+  private async replicaGone(index: number, code: number | null): Promise<void> {
     if (this.stopped) return;
+    if (!this.closing && this.replicas.some((r) => r.alive)) {
+      this.options.log.error({ reason: "replica_gave_up", replica: index + 1, code }, "an engine copy gave up restarting; the others serve on");
+      this.wake(); // waiters choose among the copies left
+      this.emit("degraded", `replica ${index + 1} of ${this.replicas.length} gave up restarting (exit code ${code})`);
+      return;
+    }
     this.stopped = true;
     this.wake(); // waiters find the instance gone
     await Promise.all(this.replicas.map((r) => r.terminate()));
     this.emit("exit", code);
   }
 
-  /** A copy with no synthesis running (one that serves first; one restarting takes it after its restart), or none. */
+  /**
+   * A copy with no synthesis running that serves now; or none, to wait until one is free or
+   * revives (a restart may be a long backoff away, while a busy copy frees at its sentence's
+   * end). Only when no copy serves at all does a free one that is restarting take the call.
+   */
   private idle(): EngineReplica | undefined {
     if (this.stopped) return this.pick(); // throws: the instance is gone
-    const idle = this.replicas.filter((r) => r.alive && r.busy === 0);
-    return idle.find((r) => r.serving) ?? idle[0];
+    const alive = this.replicas.filter((r) => r.alive);
+    const free = alive.filter((r) => r.busy === 0);
+    return free.find((r) => r.serving) ?? (alive.some((r) => r.serving) ? undefined : free[0]);
   }
 
   /** Waits until a synthesis ends somewhere (or the instance goes, or `signal` aborts). */

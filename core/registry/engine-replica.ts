@@ -95,6 +95,11 @@ export class EngineReplica extends EventEmitter {
     return this.state !== "stopped";
   }
 
+  /** Its worker died and is being restarted (calls wait for it). */
+  get restarting(): boolean {
+    return this.state === "restarting";
+  }
+
   /** Running and not under suspicion of hanging: a new call goes here without waiting. */
   get serving(): boolean {
     return this.state === "running" && !this.calls.probing;

@@ -5,7 +5,7 @@
  * audio while the host has granted none, so a host whose reader stalls holds at most
  * `credits x MAX_CHUNK_BYTES` for the request, whatever the engine does.
  */
-import type { Engine, EngineLogger, LoadContext } from "../../packages/sdk/src/index.ts";
+import type { AudioChunk, Engine, EngineLogger, LoadContext } from "../../packages/sdk/src/index.ts";
 import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { SDK_VERSION } from "../../packages/sdk/src/index.ts";
 import { MAX_CHUNK_BYTES, PROTOCOL_VERSION, type EngineBootData, type EngineToHost, type HostToEngine, type WireLoadContext } from "./protocol.ts";
@@ -99,11 +99,14 @@ export async function runEngine(boot: EngineBootData, channel: Channel, usage?: 
   const synthesize = async (message: Extract<HostToEngine, { type: "synthesize" }>, signal: AbortSignal, credits: Credits) => {
     for await (const chunk of engine.synthesize(message.request, signal)) {
       if (signal.aborted) throw new SynthesisAbortedError();
-      for (const piece of pieces(chunk.samples)) {
+      for (const piece of pieces(chunk)) {
         await credits.take(signal);
         if (signal.aborted) throw new SynthesisAbortedError();
-        reportUsage();
-        channel.send({ type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples: piece }, [piece.buffer as ArrayBuffer]);
+        // The thread's memory goes with every chunk, in the chunk's own message (one post, not two).
+        const reading = usage?.sample();
+        channel.send({ type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples: piece, ...(reading ? { usage: reading } : {}) }, [
+          piece.buffer as ArrayBuffer,
+        ]);
       }
       // Let the event loop run, so that `abort`, `credit` and `ping` are seen between chunks.
       await new Promise((resolve) => setImmediate(resolve));
@@ -154,11 +157,24 @@ export async function runEngine(boot: EngineBootData, channel: Channel, usage?: 
 
 /**
  * The chunk as pieces of at most MAX_CHUNK_BYTES, each in a buffer of its own that can be
- * transferred (the engine may reuse its buffer, or hand out a view of a larger one).
+ * transferred (the engine may reuse its buffer, or hand out a view of a larger one). A chunk
+ * the engine hands over (`transfer`, e.g. the SDK's wavChunks) that is its whole buffer and
+ * small enough is sent as it is: moved to the host, not copied.
  */
-function* pieces(samples: Int16Array): Generator<Int16Array> {
+function* pieces(chunk: AudioChunk): Generator<Int16Array> {
+  const samples = chunk.samples;
   if (!(samples instanceof Int16Array)) throw new TypeError("synthesize() yielded a chunk whose samples are not an Int16Array");
   const step = MAX_CHUNK_BYTES / 2;
   if (samples.length === 0) return;
+  if (chunk.transfer === true && handedOver(samples)) {
+    yield samples;
+    return;
+  }
   for (let at = 0; at < samples.length; at += step) yield samples.slice(at, Math.min(samples.length, at + step));
+}
+
+/** An array that can be moved as it is: all of a plain (not shared) ArrayBuffer, within the chunk limit. */
+function handedOver(samples: Int16Array): boolean {
+  const buffer = samples.buffer;
+  return buffer instanceof ArrayBuffer && samples.byteOffset === 0 && samples.byteLength === buffer.byteLength && samples.byteLength <= MAX_CHUNK_BYTES;
 }

@@ -12,6 +12,7 @@ import { resolvePath } from "../config/load.ts";
 import type { DeviceInfo, PlacementProfile } from "../../packages/sdk/src/index.ts";
 import type { PluginCatalogue } from "./catalogue.ts";
 import { EngineHost } from "./engine-host.ts";
+import { trackCrashes } from "./crash-incidents.ts";
 import { engineCommand, envDir, profileOffered, readRecord } from "../python/index.ts";
 
 const CPU: DeviceInfo = { kind: "cpu", index: 0, simulated: false };
@@ -59,13 +60,7 @@ export class EngineLauncher {
         memory: this.config.engines.memory,
         processCommand: engineCommand(entry.manifest, codeDir, this.catalogue.envsRoot),
       });
-    let crashed: string | undefined;
-    host.on("crash", (reason: string) => {
-      crashed = `generation ${generation} (${new Date().toISOString()}): ${reason}`;
-      this.catalogue.recordIncident(id, crashed);
-    });
-    // recovered: the crash is history (the log keeps it), not a current error of the engine
-    host.on("restart", () => crashed !== undefined && this.catalogue.clearIncident(id, crashed));
+    trackCrashes(host, id, generation, this.catalogue); // each copy's crash, until it serves again
     this.catalogue.track(id, host);
     try {
       if (!spare) await host.start();

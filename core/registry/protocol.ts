@@ -17,8 +17,8 @@ export const PROTOCOL_VERSION = "1.0.0";
  * batch paid a round trip between the threads (measured 1.5 ms on a busy machine).
  */
 export const INITIAL_CREDITS = 8;
-/** Largest PCM chunk an engine may send, bytes (the runtime splits larger ones). */
-export const MAX_CHUNK_BYTES = 256 * 1024;
+/** Largest PCM chunk an engine may send, bytes (the runtime splits larger ones); the SDK's constant. */
+export { MAX_CHUNK_BYTES } from "../../packages/sdk/src/index.ts";
 
 /** What an engine's Node runtime needs to start (worker data, or argv[2] of a child process). */
 export interface EngineBootData {
@@ -88,13 +88,16 @@ export type EngineToHost =
   | { type: "pong"; id: number }
   | { type: "result"; id: number; value?: unknown }
   | { type: "error"; id: number; error: WireError }
-  /** On a byte stream the samples travel as the frame's payload (s16le). */
-  | { type: "chunk"; id: number; sampleRate: number; samples: Int16Array }
+  /**
+   * On a byte stream the samples travel as the frame's payload (s16le). In a worker thread the
+   * host's runtime adds the thread's `usage` (as the `usage` message) instead of a message of its own.
+   */
+  | { type: "chunk"; id: number; sampleRate: number; samples: Int16Array; usage?: { heapMb: number; externalMb: number } }
   | { type: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; extra?: Record<string, unknown> }
   | ({ type: "memory" } & MemoryReport)
   /**
    * Sent by the host's own runtime in a worker thread (never the engine): what the thread's
    * isolate holds, MB (V8 heap in use; external memory: Buffers, ArrayBuffers). On a timer
-   * and before every chunk; the host stops the worker past its memory limit.
+   * (with every chunk, it rides on the chunk); the host stops the worker past its memory limit.
    */
   | { type: "usage"; heapMb: number; externalMb: number };

@@ -27,6 +27,8 @@ import os from "node:os";
 
 /** Share of the ceiling at which the watch acts, so that what is allocated between two readings still fits under it. */
 export const ACT_AT = 0.9;
+/** How old an RSS reading a worker's report may reuse (recentRss). */
+export const REPORT_RSS_MAX_AGE_MS = 5;
 /** RSS growth since a worker's last report, MB, below which it is not blamed. */
 export const BLAME_MIN_MB = 16;
 
@@ -63,7 +65,23 @@ export class ServerMemoryWatch {
   /** Highest RSS seen while any worker was watched, MB (for tests and the bench). */
   peakRssMb = 0;
 
+  /** The last RSS reading and when it was taken (reports reuse it for REPORT_RSS_MAX_AGE_MS). */
+  private lastRss = { mb: 0, at: -Infinity };
+
   constructor(private readonly rss: () => number = () => process.memoryUsage.rss() / MB) {}
+
+  /**
+   * The RSS for a report: a reading at most REPORT_RSS_MAX_AGE_MS old. Reports come with every
+   * chunk (every fraction of a millisecond while an engine streams), and each reading is a
+   * /proc read on the event loop; a worker is charged growth since its report, so a reading a
+   * few ms old charges a reporting worker at most a few ms of growth, far below BLAME_MIN_MB
+   * for all but a runaway allocation, and a stuck worker, not reporting, is charged more still.
+   */
+  private recentRss(): number {
+    const now = performance.now();
+    if (now - this.lastRss.at > REPORT_RSS_MAX_AGE_MS) this.lastRss = { mb: this.rss(), at: now };
+    return this.lastRss.mb;
+  }
 
   /** Watches a worker; `ceilingMb` undefined: 80 % of the system's memory. */
   register(worker: WatchedWorker, ceilingMb: number | undefined, pollMs: number): WatchHandle {
@@ -80,7 +98,7 @@ export class ServerMemoryWatch {
       report: (usedMb) => {
         entry.usedMb = usedMb;
         entry.reportedAt = Date.now();
-        entry.rssAtReport = this.rss();
+        entry.rssAtReport = this.recentRss();
       },
       unregister: () => {
         this.entries.delete(entry);
@@ -97,6 +115,7 @@ export class ServerMemoryWatch {
   check(): void {
     if (!this.entries.size) return;
     const rss = this.rss();
+    this.lastRss = { mb: rss, at: performance.now() };
     this.peakRssMb = Math.max(this.peakRssMb, rss);
     if (this.stopping) return;
     const ceiling = Math.min(...[...this.entries].map((e) => e.ceilingMb));

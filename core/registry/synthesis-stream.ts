@@ -1,8 +1,9 @@
 /**
  * One synthesis call as the host sees it: chunks arriving from the engine are queued and
  * handed out as an async iterable. Flow control (docs/protocol.md, "Credits"): the request
- * grants `INITIAL_CREDITS` chunks, and each chunk the consumer takes grants one more, so the
- * queue never holds more than the window, however fast the engine is. An engine that sends
+ * grants `INITIAL_CREDITS` chunks, and each chunk the consumer takes grants one more (sent
+ * back in batches of half the window, or at once when the queue runs dry), so the queue never
+ * holds more than the window, however fast the engine is. An engine that sends
  * beyond its credit breaks the protocol and the stream fails. The stream also fails when
  * the engine fails, or when the caller's signal aborts. When no chunk (nor the end) arrives
  * for `timeoutSeconds` while the consumer waits, the stream stalls: `onTimeout` lets the
@@ -36,6 +37,8 @@ export class SynthesisStream {
   private queued = 0;
   /** Chunks the engine may still send. */
   private outstanding: number;
+  /** Chunks taken by the consumer whose credit has not been sent back yet (sent in batches). */
+  private ungranted = 0;
   private done = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
@@ -94,9 +97,12 @@ export class SynthesisStream {
           const chunk = this.queue.shift()!;
           this.release(chunk.samples.byteLength);
           if (!this.done && !this.failure) {
-            this.outstanding++;
-            this.options.grant(1);
-            this.ensureArmed();
+            // Credit goes back in batches (half the window), and at once when the queue runs
+            // dry: the engine is never left without credit while the consumer waits, and a
+            // burst of chunks costs one `credit` message (and one wake-up of the engine's
+            // thread) instead of one per chunk.
+            this.ungranted++;
+            if (this.ungranted >= Math.max(1, Math.floor(this.credits / 2)) || !this.queue.length) this.flushCredit();
           }
           yield chunk;
           continue;
@@ -125,6 +131,14 @@ export class SynthesisStream {
       new EngineError("ENGINE_FAILED", `synthesis timed out: no audio for ${this.options.timeoutSeconds} s (the engine's worker answers, the call does not)`),
     );
     return true;
+  }
+
+  private flushCredit(): void {
+    if (!this.ungranted) return;
+    this.outstanding += this.ungranted;
+    this.options.grant(this.ungranted);
+    this.ungranted = 0;
+    this.ensureArmed();
   }
 
   private discard(): void {

@@ -186,8 +186,9 @@ function spawnWorkerLink(boot: EngineBootData, handlers: LinkHandlers, limits?: 
       );
   };
   worker.on("message", (m: EngineToHost) => {
-    if (m.type !== "usage") return handlers.message(m);
-    usage(m.heapMb, m.externalMb);
+    if (m.type === "usage") return usage(m.heapMb, m.externalMb);
+    if (m.type === "chunk" && m.usage) usage(m.usage.heapMb, m.usage.externalMb);
+    handlers.message(m);
   });
   // Where Node can (22.16+, 24+), the host also reads the thread's heap itself, even mid-loop.
   const stopReading = limits ? readWorkerHeap(worker, Math.min(limits.pollMs, limits.serverPollMs ?? 50), usage) : () => {};

@@ -30,6 +30,7 @@ export const REASONS = {
   profile_switch: "the preferred profile changed (e.g. DeepSpeed toggled)",
   unload_requested: "unloaded on request",
   worker_exit: "engine worker exited unexpectedly",
+  replica_gave_up: "a copy of the engine gave up restarting: the instance retires (its running requests finish on the copies left)",
   resumed_after_crash: "the engine's worker died mid-request; the undelivered audio is made again",
   resumed_after_hang: "the engine's worker hung mid-request (no audio, no answer to a ping) and was killed; the undelivered audio is made again",
   memory_not_returned: "memory did not come back within the timeout after unload",

@@ -40,14 +40,14 @@ export class Footprints {
     },
   ) {}
 
-  /** Copies of the engine an instance of `c` runs (each holds the RAM below). */
+  /** Copies of the engine an instance of `c` runs at most (the core budget; placement fits them to the free RAM). */
   replicas(c: Pick<Candidate, "profile">): number {
     return this.deps.replicas?.(c.profile) ?? 1;
   }
 
-  /** RAM to book for a candidate: declared (or what one copy held when stopped past its RAM limit), times its copies. */
-  ramNeedMb(c: Pick<Candidate, "key" | "engineId" | "profile">): number {
-    return this.ramNeeds.need(c.key, this.deps.generation(c.engineId), c.profile) * this.replicas(c);
+  /** RAM to book for a candidate: declared (or what one copy held when stopped past its RAM limit), times `copies`. */
+  ramNeedMb(c: Pick<Candidate, "key" | "engineId" | "profile">, copies = 1): number {
+    return this.ramNeeds.need(c.key, this.deps.generation(c.engineId), c.profile) * copies;
   }
 
   /** Resident VRAM to account for a candidate: learned, else declared. */
@@ -59,9 +59,9 @@ export class Footprints {
     return this.peakNeeds.get(engineId);
   }
 
-  /** What loading `c` needs now (a GPU profile at least the engine's recorded peak). */
-  loadNeed(c: Candidate): { gpuMb: number; ramMb: number } {
-    const need = { ...loadNeed(c.profile, this.of(c)), ramMb: this.ramNeedMb(c) };
+  /** What loading `c` in `copies` needs now (a GPU profile at least the engine's recorded peak). */
+  loadNeed(c: Candidate, copies = 1): { gpuMb: number; ramMb: number } {
+    const need = { ...loadNeed(c.profile, this.of(c)), ramMb: this.ramNeedMb(c, copies) };
     if (c.profile.device === "cuda") need.gpuMb = Math.max(need.gpuMb, this.peakNeeds.get(c.engineId) ?? 0);
     return need;
   }

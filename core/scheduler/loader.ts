@@ -18,6 +18,7 @@ import type { InstanceTable } from "./instances.ts";
 import { expiryDelayMs } from "./keep-alive.ts";
 import type { SchedulerMetrics } from "./metrics.ts";
 import { usable, type Placement } from "./placement.ts";
+import { copiesThatFit } from "./replicas.ts";
 import type { EngineCatalog, EngineLoader, Instance } from "./types.ts";
 
 export interface InstanceLoaderDeps {
@@ -127,10 +128,12 @@ export class InstanceLoader {
     for (const v of p.victims) await this.unload(v, "evicted", "evict", `for ${c.key}`);
     await table.refresh();
     const vram = footprints.of(c);
-    const need = footprints.loadNeed(c);
+    const ramFree = table.freeOn(table.cpu);
+    // the copies placement planned (fitted to the free RAM), fewer if less is free after the fresh reading
+    const replicas = copiesThatFit(p.replicas ?? 1, footprints.ramNeedMb(c, 1), ramFree);
+    const need = footprints.loadNeed(c, replicas);
     const gpu = p.gpu ? table.device(p.gpu.id) : undefined;
     const gpuFree = gpu ? table.freeOn(gpu) : Infinity;
-    const ramFree = table.freeOn(table.cpu);
     if (need.gpuMb > gpuFree || need.ramMb > ramFree) {
       record(
         "load",
@@ -146,7 +149,6 @@ export class InstanceLoader {
       return;
     }
     const generation = this.deps.catalog.get(c.engineId)?.generation ?? 0;
-    const replicas = footprints.replicas(c);
     const inst: Instance = {
       id: table.newId(),
       key: c.key,
@@ -182,6 +184,7 @@ export class InstanceLoader {
       inst.state = "ready";
       inst.loadedAt = inst.lastUsed = clock.now();
       host.onExit((code) => this.onExit(inst, code));
+      host.onDegraded?.((why) => this.degraded(inst, why));
       host.onMemory?.((report) => footprints.reported(inst, report.vramMb));
       this.deps.cooldowns.clear(c.key);
       this.deps.metrics.loads.inc({ engine: c.engineId, profile: c.profile.name, result: "ok" });
@@ -222,6 +225,14 @@ export class InstanceLoader {
     inst.cancelExpiry?.();
     this.deps.table.remove(inst);
     this.deps.record("unload", "worker_exit", { engine: inst.engineId, profile: inst.profile, detail: `code ${code}` }, "warn");
+    this.deps.changed();
+  }
+
+  /** A copy gave up while others serve: no new leases; the running ones finish; the next request loads a fresh instance. */
+  private degraded(inst: Instance, why: string): void {
+    if (!this.deps.table.holds(inst) || inst.state !== "ready") return;
+    this.deps.record("unload", "replica_gave_up", { engine: inst.engineId, profile: inst.profile, detail: why }, "warn");
+    this.retire(inst, "replica_gave_up");
     this.deps.changed();
   }
 

@@ -9,7 +9,7 @@ import type { Reason } from "./decisions.ts";
 import type { Device } from "./devices.ts";
 import { chooseVictims, evictionCost, type EvictionCandidate } from "./eviction.ts";
 import { capacityMb, freeMb, heldOn, loadNeed } from "./fit.ts";
-import { capacity } from "./replicas.ts";
+import { capacity, copiesThatFit } from "./replicas.ts";
 import type { Instance } from "./types.ts";
 
 export interface PlacementView {
@@ -30,15 +30,15 @@ export interface PlacementView {
   blocked?(deviceId: string): string | undefined;
   /** VRAM an engine was shown to need at its peak (recorded after an OOM while synthesising). */
   peakNeedMb?(engineId: string): number | undefined;
-  /** RAM to book for a candidate: its declared `ramMb`, or what it held when stopped past its limit (ram-needs.ts), times its replicas. */
-  ramNeedMb?(candidate: Candidate): number;
-  /** Copies of the engine an instance of the candidate runs (replicas.ts); 1 when absent. */
+  /** RAM to book for a candidate's `copies`: its declared `ramMb`, or what one held when stopped past its limit (ram-needs.ts), times the copies. */
+  ramNeedMb?(candidate: Candidate, copies?: number): number;
+  /** Copies of the engine an instance of the candidate runs at most (replicas.ts, the core budget); 1 when absent. */
   replicas?(candidate: Candidate): number;
 }
 
 export type Placement =
   | { kind: "lease"; instance: Instance; candidate: Candidate; reason: "resident"; misses: string[] }
-  | { kind: "load"; candidate: Candidate; gpu?: Device; victims: Instance[]; reason: "fits" | "evicted_idle"; misses: string[] }
+  | { kind: "load"; candidate: Candidate; gpu?: Device; victims: Instance[]; reason: "fits" | "evicted_idle"; misses: string[]; replicas?: number }
   | { kind: "evict"; candidate: Candidate; victims: Instance[] }
   | { kind: "wait"; reason: Reason; candidate: Candidate }
   | { kind: "refuse"; reason: Reason; message: string; retryAfterMs?: number };
@@ -50,7 +50,7 @@ export function usable(i: Instance, view: Pick<PlacementView, "generation">): bo
 
 type Option = { gpu?: Device; victims: Instance[]; cost: number; free: number };
 
-function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: Option; evict?: Option; waitable: boolean } {
+function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: Option; evict?: Option; waitable: boolean; replicas: number } {
   const cpu = view.devices[0]!;
   const gpus = c.profile.device === "cuda" ? view.devices.filter((d) => d.kind === "cuda") : [undefined];
   const vram = view.footprint(c);
@@ -58,15 +58,16 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
   // After an OOM while synthesising: no GPU profile of that engine fits short of what it needed then.
   const peak = c.profile.device === "cuda" ? view.peakNeedMb?.(c.engineId) : undefined;
   if (peak !== undefined && peak > need.gpuMb) need.gpuMb = peak;
-  need.ramMb = view.ramNeedMb?.(c) ?? need.ramMb;
-  const copies = view.replicas?.(c) ?? 1;
-  const perCopy = need.ramMb / copies;
+  const perCopy = view.ramNeedMb?.(c, 1) ?? need.ramMb;
+  const ramFree = freeMb(cpu, heldOn(cpu, view.instances));
+  // replicas: as many copies as fit in the free RAM; when not even one does, one copy's need decides
+  const copies = copiesThatFit(view.replicas?.(c) ?? 1, perCopy, ramFree);
+  need.ramMb = perCopy * copies;
   const measuredRam =
     (copies > 1 ? ` (${copies} replicas x ${Math.round(perCopy)} MB)` : "") +
     (perCopy > c.profile.ramMb ? " (measured when it was stopped past its RAM limit)" : "");
   const loaded = view.instances.filter((i) => i.state !== "unloading").length;
   const slots = Math.max(0, loaded - view.maxLoaded + 1);
-  const ramFree = freeMb(cpu, heldOn(cpu, view.instances));
   const pinnedHeld = (d: Device) =>
     heldOn(
       d,
@@ -117,7 +118,7 @@ function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: 
     );
   }
   if (c.profile.device === "cuda" && !gpus.length) misses.push(`${c.key} needs a GPU; none usable`);
-  return { fit, evict, waitable };
+  return { fit, evict, waitable, replicas: copies };
 }
 
 export function decide(chain: Candidate[], view: PlacementView): Placement {
@@ -140,13 +141,13 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
             // an idle engine on a lower profile moves up when a preferred one now fits outright
             if (live.state === "ready" && live.inFlight === 0) {
               const others = { ...view, instances: view.instances.filter((i) => i !== live) };
-              const up = evaluate(c, others, []).fit;
-              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [live], reason: "fits", misses };
+              const { fit: up, replicas } = evaluate(c, others, []);
+              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [live], reason: "fits", misses, replicas };
             } else if (live.state === "ready" && c.profile.device === "cuda" && live.spec.device === "cpu") {
               // a busy CPU instance of a GPU engine does not keep the engine on the CPU: once the
               // GPU profile fits beside it, load it; it takes the queue and the CPU one idles out
-              const up = evaluate(c, view, []).fit;
-              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [], reason: "fits", misses };
+              const { fit: up, replicas } = evaluate(c, view, []);
+              if (up) return { kind: "load", candidate: c, gpu: up.gpu, victims: [], reason: "fits", misses, replicas };
             }
           }
           continue;
@@ -171,11 +172,11 @@ export function decide(chain: Candidate[], view: PlacementView): Placement {
         continue;
       }
       if (gpuSoon && c.profile.device === "cpu") continue;
-      const { fit, evict, waitable } = evaluate(c, view, misses);
+      const { fit, evict, waitable, replicas } = evaluate(c, view, misses);
       if (fit || evict) {
         if (view.loadBusy) wait ??= { kind: "wait", reason: "wait_loader", candidate: c };
-        else if (fit) return { kind: "load", candidate: c, gpu: fit.gpu, victims: [], reason: "fits", misses };
-        else return { kind: "load", candidate: c, gpu: evict!.gpu, victims: evict!.victims, reason: "evicted_idle", misses };
+        else if (fit) return { kind: "load", candidate: c, gpu: fit.gpu, victims: [], reason: "fits", misses, replicas };
+        else return { kind: "load", candidate: c, gpu: evict!.gpu, victims: evict!.victims, reason: "evicted_idle", misses, replicas };
       } else if (waitable) {
         wait ??= { kind: "wait", reason: "wait_memory", candidate: c };
         if (c.profile.device === "cuda") gpuSoon = true;

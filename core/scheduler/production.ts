@@ -25,6 +25,7 @@ export function registryLoader(registry: Registry): EngineLoader {
         health: () => host.health(),
         terminate: () => host.shutdown(),
         onExit: (listener) => void host.once("exit", listener),
+        onDegraded: (listener) => void host.on("degraded", listener),
         onMemory: (listener) => {
           host.on("memory", listener);
           if (host.lastMemory) listener(host.lastMemory); // reported during load, before this listener

@@ -290,7 +290,7 @@ export class Scheduler {
       footprint: (c) => footprints.of(c),
       blocked: (id) => this.training.blocked(id),
       peakNeedMb: (id) => footprints.peakNeedMb(id),
-      ramNeedMb: (c) => footprints.ramNeedMb(c),
+      ramNeedMb: (c, copies) => footprints.ramNeedMb(c, copies),
       replicas: (c) => footprints.replicas(c),
     };
   }

@@ -20,6 +20,8 @@ export interface LoadedEngine extends LeasedEngine {
   terminate(): Promise<void>;
   /** Called if the instance dies on its own (worker crash). */
   onExit(listener: (code: number | null) => void): void;
+  /** Called when one of its copies (`parallelism: "replicas"`) is gone for good while the others serve on. */
+  onDegraded?(listener: (reason: string) => void): void;
   /** Called when the engine reports the memory it holds (protocol `memory`). */
   onMemory?(listener: (report: { vramMb?: number; ramMb?: number }) => void): void;
 }

@@ -19,9 +19,9 @@ import {
   EngineError,
   VoiceNotFoundError,
   definePlugin,
-  parseWav,
   splitSentences,
   throwIfAborted,
+  wavChunks,
   type AudioChunk,
   type Engine,
   type SynthesisRequest,
@@ -178,7 +178,8 @@ class EspeakEngine implements Engine {
       if (code !== 0) {
         throw new EngineError("ENGINE_FAILED", `espeak-ng exited with ${code}: ${this.stderr.join(" ").trim()}`);
       }
-      yield parseWav(module.FS.readFile("/tmp/out.wav"));
+      // Chunks the host can move rather than copy (each its own buffer, within the chunk limit).
+      yield* wavChunks(module.FS.readFile("/tmp/out.wav"));
     }
   }
 

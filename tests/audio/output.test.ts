@@ -4,7 +4,7 @@
  * speech (its lease) even before the first read.
  */
 import { describe, expect, it } from "vitest";
-import { AUDIO_FORMATS, pcmAt, streamAudio, wholeAudio, WAV_UNKNOWN_SIZE } from "../../core/audio/output/index.ts";
+import { AUDIO_FORMATS, pcmAt, streamAudio, wavFile, wholeAudio, wholeAudioParts, WAV_UNKNOWN_SIZE } from "../../core/audio/output/index.ts";
 import { resampleLinear } from "../../core/audio/output/resample.ts";
 import { decodeAudio, tone } from "../compat/decode.ts";
 
@@ -106,6 +106,37 @@ describe("formats", () => {
     const first = await streamAudio(speech(mixed()).audio, { format: "wav" }).body.next();
     expect((first.value as Buffer).readUInt32LE(40)).toBe(WAV_UNKNOWN_SIZE);
     expect((first.value as Buffer).readUInt32LE(24)).toBe(22050);
+  });
+});
+
+describe("a whole file as parts (written by writev, never joined)", () => {
+  it("wav: the header and views of the chunks themselves, byte-identical to wavFile()", async () => {
+    const chunks = tone(1, 22050, 440, 0.25).map((samples) => ({ samples, sampleRate: 22050 }));
+    const out = await wholeAudioParts(speech(chunks).audio, { format: "wav" });
+    expect(out.body).toHaveLength(chunks.length + 1);
+    // No copy: each part after the header is the engine chunk's own memory.
+    out.body.slice(1).forEach((part, i) => {
+      expect(part.buffer).toBe(chunks[i]!.samples.buffer);
+      expect(part.byteOffset).toBe(chunks[i]!.samples.byteOffset);
+    });
+    const joined = Buffer.concat(out.body);
+    expect(out.bytes).toBe(joined.length);
+    expect(
+      joined.equals(
+        wavFile(
+          22050,
+          chunks.map((c) => c.samples),
+        ),
+      ),
+    ).toBe(true);
+    expect(joined.equals((await wholeAudio(speech(chunks).audio, { format: "wav" })).body)).toBe(true);
+  });
+
+  it("chunks at another rate are resampled into new memory; the file still matches wholeAudio", async () => {
+    const out = await wholeAudioParts(speech(mixed()).audio, { format: "wav", sampleRate: 24000 });
+    const joined = Buffer.concat(out.body);
+    expect(joined.readUInt32LE(40)).toBe(joined.length - 44);
+    expect(joined.equals((await wholeAudio(speech(mixed()).audio, { format: "wav", sampleRate: 24000 })).body)).toBe(true);
   });
 });
 

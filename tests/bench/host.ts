@@ -3,7 +3,11 @@
  * - host overhead: a 10-sentence paragraph as a WAV file through POST /api/speech vs the same
  *   engine called directly in this process, making the same WAV (direct-engine.ts), on a thread
  *   at the host's engine priority; interleaved, the median of the rounds' ratios (target <= 1.02).
- *   The same engine on this process's main thread (normal priority) is printed beside it;
+ *   The response is read by a lean HTTP/1.1 client (raw-http.ts: one keep-alive connection, the
+ *   body read into one preallocated buffer), so that the figure is the server's, not a client
+ *   library's: node:http's client spends 2-4 ms more on a 1.5 MB body (its row is printed too).
+ *   Also printed: the same engine on this process's main thread (normal priority), and the same
+ *   file streamed (stream: true: chunked, the WAV header's sizes "unknown", the same length);
  * - event loop: GET /health latency p99 while two long syntheses run (target <= 20 ms);
  * - the eSpeak NG engine (warm) vs the native `espeak-ng` program on the same paragraph.
  */
@@ -14,6 +18,7 @@ import path from "node:path";
 import { startServer } from "../helpers/process.ts";
 import { directInThread, directOnMainThread, loadEngine, speakDirect } from "./direct-engine.ts";
 import { fmt, httpRequest, median, percentile, table } from "./stats.ts";
+import { RawHttpClient } from "./raw-http.ts";
 import { PARAGRAPH } from "../helpers/texts.ts";
 
 function nativeEspeak(): string | undefined {
@@ -21,17 +26,26 @@ function nativeEspeak(): string | undefined {
   return found.status === 0 ? found.stdout.trim() : undefined;
 }
 
-export async function benchHost(rounds = 15): Promise<Record<string, number>> {
+export async function benchHost(rounds = 41, nativeRounds = 15): Promise<Record<string, number>> {
   // The server runs as users run it: its own `chorus serve` process.
   const server = await startServer({ CHORUS_DATA_DIR: path.join(os.tmpdir(), "chorus-bench"), CHORUS_LOG__LEVEL: "warn" });
   const url = server.url;
+  const body = (text: string) => JSON.stringify({ text });
+  // The measured client reads into one preallocated buffer (raw-http.ts); node:http's client beside it.
+  const lean = RawHttpClient.forUrl(url);
   const speech = async (text: string) => {
-    const res = await httpRequest(`${url}/api/speech`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ text }),
-      countOnly: true,
-    });
+    const res = await lean.request("POST", "/api/speech", { headers: { "content-type": "application/json" }, body: body(text) });
+    if (res.status !== 200) throw new Error(`speech failed: ${res.status} ${res.body.toString()}`);
+    return res.bytes;
+  };
+  // The same file streamed (stream: true): sent as it is made, chunked, its header's sizes "unknown".
+  const speechStreamed = async (text: string) => {
+    const res = await lean.request("POST", "/api/speech", { headers: { "content-type": "application/json" }, body: JSON.stringify({ text, stream: true }) });
+    if (res.status !== 200 || res.headers["transfer-encoding"] !== "chunked") throw new Error(`streamed speech failed: ${res.status} ${res.body.toString()}`);
+    return res.bytes;
+  };
+  const speechNodeHttp = async (text: string) => {
+    const res = await httpRequest(`${url}/api/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: body(text), countOnly: true });
     if (res.status !== 200) throw new Error(`speech failed: ${res.status} ${res.body.toString()}`);
     return res.bytes;
   };
@@ -39,16 +53,29 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
   const onMain = await directOnMainThread();
 
   // Warm all paths; each must make the same file.
-  const sizes = [await speech(PARAGRAPH), await inThread.speak(PARAGRAPH), await onMain.speak(PARAGRAPH)];
+  const sizes = [
+    await speech(PARAGRAPH),
+    await speechNodeHttp(PARAGRAPH),
+    await speechStreamed(PARAGRAPH),
+    await inThread.speak(PARAGRAPH),
+    await onMain.speak(PARAGRAPH),
+  ];
   if (new Set(sizes).size !== 1) throw new Error(`the paths made different WAV files: ${sizes.join(" / ")} bytes`);
-  for (let i = 0; i < 2; i++) await Promise.all([speech(PARAGRAPH), inThread.speak(PARAGRAPH), onMain.speak(PARAGRAPH)]);
+  for (let i = 0; i < 2; i++)
+    await Promise.all([speech(PARAGRAPH), inThread.speak(PARAGRAPH), onMain.speak(PARAGRAPH)])
+      .then(() => speechNodeHttp(PARAGRAPH))
+      .then(() => speechStreamed(PARAGRAPH));
 
   // 1. Host overhead, interleaved so that machine noise hits all alike (the order rotates).
   const viaHttp: number[] = [];
   const direct: number[] = [];
   const main: number[] = [];
+  const viaNodeHttp: number[] = [];
   const ratios: number[] = [];
   const mainRatios: number[] = [];
+  const nodeHttpRatios: number[] = [];
+  const viaStream: number[] = [];
+  const streamRatios: number[] = [];
   const timed = async (run: () => Promise<number>, into: number[]) => {
     const t = performance.now();
     await run();
@@ -58,6 +85,8 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
     [() => speech(PARAGRAPH), viaHttp],
     [() => inThread.speak(PARAGRAPH), direct],
     [() => onMain.speak(PARAGRAPH), main],
+    [() => speechNodeHttp(PARAGRAPH), viaNodeHttp],
+    [() => speechStreamed(PARAGRAPH), viaStream],
   ];
   for (let i = 0; i < rounds; i++) {
     for (let k = 0; k < paths.length; k++) {
@@ -66,6 +95,8 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
     }
     ratios.push(viaHttp[i]! / direct[i]!);
     mainRatios.push(viaHttp[i]! / main[i]!);
+    nodeHttpRatios.push(viaNodeHttp[i]! / direct[i]!);
+    streamRatios.push(viaStream[i]! / direct[i]!);
   }
   const overhead = median(ratios);
 
@@ -100,7 +131,7 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
     fs.writeFileSync(textFile, PARAGRAPH);
     const nativeRuns: number[] = [];
     const engineRuns: number[] = [];
-    for (let i = 0; i < rounds; i++) {
+    for (let i = 0; i < nativeRounds; i++) {
       let t = performance.now();
       execFileSync("espeak-ng", ["-v", "en-us", "-w", path.join(dir, "o.wav"), "-f", textFile]);
       nativeRuns.push(performance.now() - t);
@@ -115,6 +146,7 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
   await engine.unload();
   await inThread.close();
   await onMain.close();
+  lean.close();
   await server.stop();
 
   const load = os
@@ -122,17 +154,22 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
     .map((l) => l.toFixed(2))
     .join(" ");
   console.log(
-    `\n== Host (issues 2, 15): eSpeak NG, 10-sentence paragraph as a WAV file; method: same text, same engine, same file: POST /api/speech to a \`chorus serve\` process vs the engine called in this process (on a thread at the host's engine priority; and on the main thread), interleaved in rotating order, ${rounds} rounds, median of the rounds' ratios; load average ${load} on ${os.availableParallelism()} CPUs ==`,
+    `\n== Host (issues 2, 15): eSpeak NG, 10-sentence paragraph as a WAV file; method: same text, same engine, same file: POST /api/speech to a \`chorus serve\` process, read by a lean HTTP/1.1 client (one keep-alive connection, the body read into one preallocated buffer and counted by its Content-Length: raw-http.ts; node:http's client printed beside it; and the same file streamed, stream: true, chunked), vs the engine called in this process (on a thread at the host's engine priority; and on the main thread), interleaved in rotating order, ${rounds} rounds, median of the rounds' ratios; load average ${load} on ${os.availableParallelism()} CPUs ==`,
   );
   console.log(
     table([
       ["figure", "value", "target"],
-      ["POST /api/speech median ms", fmt(median(viaHttp), 1), ""],
+      ["POST /api/speech median ms (lean client)", fmt(median(viaHttp), 1), ""],
+      ["POST /api/speech median ms (node:http client)", fmt(median(viaNodeHttp), 1), ""],
       ["in-process engine (engine thread, engine priority) median ms", fmt(median(direct), 1), ""],
       ["in-process engine (main thread, normal priority) median ms", fmt(median(main), 1), ""],
       ["host overhead ratio (HTTP / in-process, median of rounds)", fmt(overhead, 3), `<= 1.02 ${overhead <= 1.02 ? "OK" : "MISSED"}`],
       ["  same, ratio of the medians", fmt(median(viaHttp) / median(direct), 3), ""],
+      ["  same, the rounds' ratios p25 / p75 (the machine's noise)", `${fmt(percentile(ratios, 25), 3)} / ${fmt(percentile(ratios, 75), 3)}`, ""],
       ["  same, vs the main thread (median of rounds)", fmt(median(mainRatios), 3), ""],
+      ["  same, read by node:http's client (median of rounds)", fmt(median(nodeHttpRatios), 3), ""],
+      ["POST /api/speech stream:true (chunked, same length) median ms", fmt(median(viaStream), 1), ""],
+      ["  streamed / in-process (median of rounds)", fmt(median(streamRatios), 3), ""],
       ["/health p99 ms during 2 long syntheses", fmt(percentile(healthMs, 99), 2), "<= 20"],
       [`/health samples`, String(healthMs.length), ""],
       [
@@ -142,5 +179,12 @@ export async function benchHost(rounds = 15): Promise<Record<string, number>> {
       ],
     ]),
   );
-  return { overhead, overheadMainThread: median(mainRatios), healthP99Ms: percentile(healthMs, 99), nativeRatio };
+  return {
+    overhead,
+    overheadMainThread: median(mainRatios),
+    overheadNodeHttp: median(nodeHttpRatios),
+    overheadStreamed: median(streamRatios),
+    healthP99Ms: percentile(healthMs, 99),
+    nativeRatio,
+  };
 }

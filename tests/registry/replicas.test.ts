@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EngineHost } from "../../core/registry/engine-host.ts";
-import { isWorkerLost } from "../../core/registry/pending-calls.ts";
+import { isWorkerLost, lossCause } from "../../core/registry/pending-calls.ts";
 import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
 import { ENGINE_NICENESS } from "../../core/registry/priority.ts";
 import type { AudioChunk, Manifest } from "../../packages/sdk/src/index.ts";
@@ -25,13 +25,18 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.terminate()));
 });
 
-async function started(isolation: "worker" | "process", replicas: number) {
+async function started(
+  isolation: "worker" | "process",
+  replicas: number,
+  restart: { initialDelayMs?: number; maxRestarts?: number } = {},
+  hang?: { chunkSeconds: number; pingTimeoutMs: number },
+) {
   const entry = readPluginFolder(REPLICA);
   if (entry.status !== "available") throw new Error(entry.error);
-  const manifest: Manifest = { ...entry.manifest, isolation };
+  const manifest: Manifest = { ...entry.manifest, isolation, ...(hang ? { timeouts: { ...entry.manifest.timeouts, chunkSeconds: hang.chunkSeconds } } : {}) };
   const dir = tempDir("replicas");
   const { log, lines } = captureLog();
-  const host = new EngineHost({ manifest, pluginDir: REPLICA, log, restart: { initialDelayMs: 20 } });
+  const host = new EngineHost({ manifest, pluginDir: REPLICA, log, restart: { initialDelayMs: 20, ...restart }, pingTimeoutMs: hang?.pingTimeoutMs });
   hosts.push(host);
   await host.start();
   const profile = manifest.resources.profiles[0]!;
@@ -139,6 +144,110 @@ describe.each(["worker", "process"] as const)("replicas (%s isolation)", (isolat
     touch("go-D");
     await Promise.all([c, d]);
   });
+});
+
+describe("a copy that gives up restarting (worker isolation)", () => {
+  it("does not take the other copy's call with it: that call finishes; the host says it is degraded; it ends with its last copy", async () => {
+    const { host, arrived, touch } = await started("worker", 2, { maxRestarts: 0 });
+    const degraded: string[] = [];
+    host.on("degraded", (why: string) => degraded.push(why));
+    let exited = false;
+    host.onExit(() => (exited = true));
+    const a = say(host, "Block A.");
+    const b = say(host, "Block B.");
+    await until(() => arrived("A"), 30_000, "call A");
+    await until(() => arrived("B"), 30_000, "call B");
+    touch("die-A"); // no restarts allowed: A's copy gives up
+    const lost = await a.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isWorkerLost(lost), String(lost)).toBe(true);
+    await until(() => degraded.length > 0 || undefined, 30_000, "the host to say a copy is gone");
+    expect(degraded[0]).toMatch(/replica 1 of 2 gave up/);
+    expect(host.alive).toBe(true);
+    expect(host.busy[1]).toBe(1);
+    const health = await host.health();
+    expect(health).toEqual({ ok: false, detail: expect.stringMatching(/replica 1: gave up restarting/) });
+    touch("go-B");
+    expect(await b).toHaveLength(1); // the healthy copy's call is whole
+    // the copy left serves on (a request already granted is not failed), then the instance ends with it
+    const c = say(host, "Block C.");
+    const [, , workerC] = await until(() => arrived("C"), 30_000, "call C on the copy left");
+    expect(workerC).toBe(arrived("B")![2]);
+    touch("go-C");
+    expect(await c).toHaveLength(1);
+    expect(exited).toBe(false);
+    touch("die-D");
+    await say(host, "Block D.").catch(() => {});
+    await until(() => exited || undefined, 30_000, "the instance to end with its last copy");
+    expect(host.alive).toBe(false);
+  });
+});
+
+describe("a copy that hangs (worker isolation)", () => {
+  it("is probed and killed on its own: its call fails as a hang (resumable), the other copy and its worker are untouched", async () => {
+    // no audio for 1 s, then no answer to a ping within 300 ms: hung (the fixture blocks its thread)
+    const { host, arrived, touch } = await started("worker", 2, {}, { chunkSeconds: 1, pingTimeoutMs: 300 });
+    const crashes: string[] = [];
+    host.on("crash", (reason: string) => crashes.push(reason));
+    const a = say(host, "Block A.");
+    await until(() => arrived("A"), 30_000, "call A (it will hang)");
+    const b = say(host, "Block B.");
+    const [, , workerB] = await until(() => arrived("B"), 30_000, "call B on the other copy");
+    touch("go-B"); // B answers in time
+    expect(await b).toHaveLength(1);
+    const lost = await a.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(lossCause(lost), String(lost)).toBe("hang");
+    expect(crashes).toHaveLength(1);
+    await until(() => host.restarts === 1 || undefined, 30_000, "the hung copy to restart");
+    // B's worker still serves (it was never killed): a call beside a new one on the restarted copy
+    touch("go-C");
+    touch("go-D");
+    const c = say(host, "Block C.");
+    const d = say(host, "Block D.");
+    await Promise.all([c, d]);
+    const workers = [arrived("C")![2], arrived("D")![2]];
+    expect(workers).toContain(workerB);
+    expect(workers).not.toContain(arrived("A")![2]);
+  }, 40_000);
+});
+
+describe("a copy restarting", () => {
+  it("a new call waits for a copy that serves to be free, not for the restart (which may be a long backoff away)", async () => {
+    const { host, arrived, touch } = await started("worker", 2, { initialDelayMs: 600_000 });
+    const a = say(host, "Block A.");
+    const b = say(host, "Block B.");
+    await until(() => arrived("A"), 30_000, "call A");
+    const [, , workerB] = await until(() => arrived("B"), 30_000, "call B");
+    touch("die-A");
+    await a.catch(() => {});
+    const c = say(host, "Block C."); // B's copy is busy; A's restarts in 10 minutes
+    touch("go-B");
+    await b;
+    const [, , workerC] = await until(() => arrived("C"), 30_000, "call C on B's copy once it is free");
+    expect(workerC).toBe(workerB);
+    touch("go-C");
+    expect(await c).toHaveLength(1);
+  }, 40_000);
+});
+
+describe("unloading copies", () => {
+  it("does not wait for a copy that is restarting (it never reloaded; it is stopped with the rest)", async () => {
+    // a restart that would come only after the test's time limit: unload must not wait for it
+    const { host, arrived, touch } = await started("worker", 2, { initialDelayMs: 600_000 });
+    const a = say(host, "Block A.");
+    await until(() => arrived("A"), 30_000, "call A");
+    touch("die-A");
+    await a.catch(() => {});
+    await until(() => (host.restarts === 0 && host.busy[0] === 0) || undefined, 30_000, "the crash to be seen");
+    await host.unload(); // the copy that serves unloads; the restarting one is skipped
+    await host.shutdown();
+    expect(host.alive).toBe(false);
+  }, 20_000);
 });
 
 describe("replicas through the server (engines.cpuReplicas 2)", () => {

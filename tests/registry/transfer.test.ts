@@ -68,6 +68,90 @@ describe("PCM across the worker boundary", () => {
     }
   });
 
+  it("a chunk the engine hands over (transfer, its whole buffer, within the limit) is moved as it is; other chunks are copied", async () => {
+    const entry = readPluginFolder(FLOOD);
+    if (entry.status !== "available") throw new Error(entry.error);
+    const channel = new MessageChannel();
+    channels.push(channel);
+    const { port1: engineSide, port2: hostSide } = channel;
+    const received: Int16Array[] = [];
+    let finished: () => void = () => {};
+    hostSide.on("message", (m: EngineToHost) => {
+      if (m.type === "chunk") received.push(m.samples);
+      if (m.type === "result" || m.type === "error") finished();
+    });
+    await new Promise<void>((resolve) => {
+      hostSide.once("message", () => resolve());
+      void runEngine(
+        { manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href },
+        portChannel(engineSide, () => {}),
+      );
+    });
+    const yielded = (globalThis as { floodYielded?: Int16Array[] }).floodYielded!;
+    const run = async (id: number, options: Record<string, unknown>) => {
+      yielded.length = 0;
+      received.length = 0;
+      const done = new Promise<void>((resolve) => (finished = resolve));
+      hostSide.postMessage({
+        type: "synthesize",
+        id,
+        request: { text: "one two three", voice: "a", speed: 1, pitch: 1, options },
+        credits: 64,
+      } satisfies HostToEngine);
+      await done;
+    };
+    await run(1, { handOver: true });
+    expect(yielded).toHaveLength(3);
+    // Moved: the engine's own arrays are empty now, and the host got their 256 KiB each.
+    expect(yielded.map((s) => s.byteLength)).toEqual([0, 0, 0]);
+    expect(received.map((s) => s.byteLength)).toEqual([MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, MAX_CHUNK_BYTES]);
+    expect(received.every((s) => s.every((v) => v === 1000))).toBe(true);
+    await run(2, {});
+    // Copied into pieces: the engine keeps its arrays (it may reuse them).
+    expect(yielded.map((s) => s.byteLength)).toEqual([MIB, MIB, MIB]);
+    expect(received).toHaveLength((3 * MIB) / MAX_CHUNK_BYTES);
+  });
+
+  it("the thread's memory reading rides on each chunk: one message per chunk, not a usage message beside it", async () => {
+    const entry = readPluginFolder(FLOOD);
+    if (entry.status !== "available") throw new Error(entry.error);
+    const channel = new MessageChannel();
+    channels.push(channel);
+    const { port1: engineSide, port2: hostSide } = channel;
+    const messages: EngineToHost[] = [];
+    const done = new Promise<void>((resolve) => {
+      hostSide.on("message", (m: EngineToHost) => {
+        messages.push(m);
+        if (m.type === "result" || m.type === "error") resolve();
+      });
+    });
+    let readings = 0;
+    // A reporter whose timer never fires within the test: only the start-up report and the chunks' readings.
+    const usage = { everyMs: 3_600_000, sample: () => ({ heapMb: ++readings, externalMb: 0.5 }) };
+    void runEngine(
+      { manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href },
+      portChannel(engineSide, () => {}),
+      usage,
+    );
+    await expect.poll(() => messages.some((m) => m.type === "ready")).toBe(true);
+    const before = messages.length; // the start-up report and `ready`
+    hostSide.postMessage({
+      type: "synthesize",
+      id: 1,
+      request: { text: "one two", voice: "a", speed: 1, pitch: 1, options: {} },
+      credits: 64,
+    } satisfies HostToEngine);
+    await done;
+    const chunks = messages.filter((m) => m.type === "chunk");
+    expect(chunks).toHaveLength((2 * MIB) / MAX_CHUNK_BYTES);
+    // Each chunk has its own, fresh reading (the counter goes up), and no usage message came with them.
+    const heap = chunks.map((c) => c.usage?.heapMb);
+    expect(heap.every((h) => typeof h === "number")).toBe(true);
+    expect([...heap].sort((a, b) => a! - b!)).toEqual(heap);
+    expect(new Set(heap).size).toBe(chunks.length);
+    expect(messages.slice(before).filter((m) => m.type === "usage")).toHaveLength(0);
+  });
+
   it("the check can fail: a buffer posted without a transfer list is copied and stays attached", async () => {
     const channel = new MessageChannel();
     channels.push(channel);

@@ -41,6 +41,8 @@ export class FakeLoader implements EngineLoader {
   /** `engine:profile` -> what its load does. */
   readonly misbehave = new Map<string, Misbehaviour>();
   readonly exits = new Map<string, (code: number | null) => void>();
+  /** `engine:profile` -> the instance's "a copy gave up" listener (replicas). */
+  readonly degrades = new Map<string, (reason: string) => void>();
   constructor(private readonly clock: Clock) {}
 
   async load(engineId: string, profile: PlacementProfile, options: { simulated: boolean; replicas?: number }): Promise<LoadedEngine> {
@@ -59,6 +61,7 @@ export class FakeLoader implements EngineLoader {
       unload: async () => void this.unloads.push(key),
       terminate: async () => {},
       onExit: (listener) => void this.exits.set(key, listener),
+      onDegraded: (listener) => void this.degrades.set(key, listener),
     };
   }
 }

@@ -15,10 +15,10 @@ import { FakeCatalog, FakeLoader, makeScheduler, manifest } from "./helpers.ts";
 const wasm = manifest("wasm", [{ name: "cpu", device: "cpu", ramMb: 100, loadSeconds: 0, maxParallel: 4, parallelism: "replicas" }]);
 const shared = manifest("shared", [{ name: "cpu", device: "cpu", ramMb: 100, loadSeconds: 0, maxParallel: 3 }]);
 
-function setup(cpuReplicas: number | undefined, cpuRamMb = 16000) {
+function setup(cpuReplicas: number | undefined, cpuRamMb = 16000, extra: Record<string, unknown> = {}) {
   const clock = new ManualClock();
   const loader = new FakeLoader(clock);
-  const s = makeScheduler({ catalog: new FakeCatalog([wasm, shared]), clock, loader, cpuReplicas, config: { devices: { cpuRamMb } } });
+  const s = makeScheduler({ catalog: new FakeCatalog([wasm, shared]), clock, loader, cpuReplicas, config: { devices: { cpuRamMb }, ...extra } });
   /** Starts a request; `lease` is set once granted. */
   const ask = (engineId: string) => {
     const r: { lease?: Lease; error?: Error } = {};
@@ -109,12 +109,89 @@ describe("replicas in the scheduler", () => {
     await s.close();
   });
 
-  it("RAM for every copy: too little for two is refused, saying so", async () => {
-    const { s, ask, settle } = setup(2, 150);
+  it("RAM for one copy but not two: one copy loads (as without replicas), booked once", async () => {
+    const { s, loader, ask, settle } = setup(2, 150);
+    const a = ask("wasm");
+    const b = ask("wasm");
+    await settle();
+    expect(a.error).toBeUndefined();
+    expect(a.lease?.engineId).toBe("wasm");
+    expect(b.lease).toBeUndefined(); // one copy: one lease
+    expect(loader.loads).toEqual([expect.objectContaining({ key: "wasm:cpu", replicas: 1 })]);
+    expect(s.snapshot().engines).toEqual([expect.objectContaining({ engine: "wasm", replicas: 1, ramMb: 100 })]);
+    a.lease!.release();
+    await settle();
+    expect(b.lease).toBeTruthy();
+    b.lease!.release();
+    await s.close();
+  });
+
+  it("extra copies never evict another engine: with an idle engine holding the rest, as many copies load as fit beside it", async () => {
+    const { s, loader, ask, settle } = setup(3, 350);
+    const other = ask("shared");
+    await settle();
+    other.lease!.release();
+    await settle();
+    const a = ask("wasm");
+    await settle();
+    expect(a.lease?.engineId).toBe("wasm");
+    expect(loader.unloads).toEqual([]); // "shared" (100 MB) stays resident
+    expect(loader.loads.at(-1)).toEqual(expect.objectContaining({ key: "wasm:cpu", replicas: 2 }));
+    expect(s.snapshot().engines.map((e) => [e.engine, e.replicas, e.ramMb])).toEqual(
+      expect.arrayContaining([
+        ["shared", 1, 100],
+        ["wasm", 2, 200],
+      ]),
+    );
+    a.lease!.release();
+    await s.close();
+  });
+
+  it("RAM for not even one copy is refused, naming one copy's need", async () => {
+    const { s, ask, settle } = setup(2, 80);
     const a = ask("wasm");
     await settle();
     expect(a.lease).toBeUndefined();
-    expect(a.error?.message).toMatch(/wasm:cpu needs 200 MB on cpu \(2 replicas x 100 MB\); 150 MB free/);
+    expect(a.error?.message).toMatch(/wasm:cpu needs 100 MB on cpu; 80 MB free/);
+    await s.close();
+  });
+
+  it("a copy that gave up retires the instance: its running leases finish, no new one is granted, the next request loads a fresh instance", async () => {
+    const { s, loader, ask, settle } = setup(2);
+    const a = ask("wasm");
+    const b = ask("wasm");
+    await settle();
+    loader.degrades.get("wasm:cpu")!("replica 1 of 2 gave up restarting (exit code 137)");
+    await settle();
+    expect(s.snapshot().engines).toEqual([expect.objectContaining({ engine: "wasm", retiring: "replica_gave_up", inFlight: 2 })]);
+    expect(s.snapshot().decisions).toContainEqual(expect.objectContaining({ reason: "replica_gave_up", detail: expect.stringContaining("replica 1 of 2") }));
+    a.lease!.release(); // a slot is free, but not on the retiring instance
+    const c = ask("wasm");
+    await settle();
+    expect(loader.unloads).toEqual([]); // b still runs on it
+    b.lease!.release();
+    await settle();
+    expect(loader.unloads).toEqual(["wasm:cpu"]);
+    expect(c.lease?.engineId).toBe("wasm");
+    expect(loader.loads).toHaveLength(2); // a fresh instance with all its copies
+    expect(s.snapshot().engines).toEqual([expect.objectContaining({ engine: "wasm", replicas: 2, retiring: null })]);
+    c.lease!.release();
+    await s.close();
+  });
+
+  it("keepAlive 0: the instance unloads once its last copy's lease ends, and its RAM for every copy leaves the books", async () => {
+    const { s, loader, ask, settle } = setup(2, 16000, { keepAliveSeconds: 0 });
+    const a = ask("wasm");
+    const b = ask("wasm");
+    await settle();
+    a.lease!.release();
+    await settle();
+    expect(loader.unloads).toEqual([]); // b still holds a copy
+    b.lease!.release();
+    await settle();
+    expect(loader.unloads).toEqual(["wasm:cpu"]);
+    expect(s.snapshot().engines).toEqual([]);
+    expect(s.snapshot().devices.find((d) => d.id === "cpu")!.holdings).toEqual([]);
     await s.close();
   });
 

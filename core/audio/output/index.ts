@@ -13,10 +13,10 @@ import { encodeCompressed, type EncodeOptions } from "../encoders/index.ts";
 import { fixFlacStreamInfo } from "../lengths.ts";
 import { contentType, type AudioFormat } from "./formats.ts";
 import { atRate, type Resampler } from "./resample.ts";
-import { pcmBytes, wavFile, wavHeader } from "./wav.ts";
+import { pcmBytes, wavHeader, wavParts } from "./wav.ts";
 
 export { AUDIO_FORMATS, contentType, type AudioFormat } from "./formats.ts";
-export { pcmBytes, wavFile, WAV_UNKNOWN_SIZE } from "./wav.ts";
+export { pcmBytes, wavFile, wavParts, WAV_UNKNOWN_SIZE } from "./wav.ts";
 
 /** What the output stage takes: a pipeline's SpeechStream fits. */
 export interface SpeechAudio {
@@ -62,6 +62,16 @@ export function streamAudio(speech: SpeechAudio, spec: OutputSpec): AudioOut<Asy
 
 /** The complete file at once, its header carrying the total length (wav, flac). */
 export async function wholeAudio(speech: SpeechAudio, spec: OutputSpec): Promise<AudioOut<Buffer> & { samples: number }> {
+  const out = await wholeAudioParts(speech, spec);
+  return { ...out, body: Buffer.concat(out.body, out.bytes) };
+}
+
+/**
+ * The complete file as its parts in order, not joined (wav and pcm: the header and views of
+ * the engine's chunks, no copy), for a writer that sends them one after the other (a socket's
+ * writev: core/server/whole-body.ts); `bytes` is their total length.
+ */
+export async function wholeAudioParts(speech: SpeechAudio, spec: OutputSpec): Promise<AudioOut<Buffer[]> & { samples: number; bytes: number }> {
   const rate = spec.sampleRate ?? speech.sampleRate;
   const pcm = pcmAt(speech, rate, spec.resample);
   const chunks: Int16Array[] = [];
@@ -73,24 +83,26 @@ export async function wholeAudio(speech: SpeechAudio, spec: OutputSpec): Promise
       yield c;
     }
   })();
-  let body: Buffer;
+  let body: Buffer[];
   if (spec.format === "wav" || spec.format === "pcm") {
     for await (const _ of tap) void _;
-    body = spec.format === "wav" ? wavFile(rate, chunks) : Buffer.concat(chunks.map((c) => Buffer.from(pcmBytes(c))));
+    body = spec.format === "wav" ? wavParts(rate, chunks) : chunks.map(pcmBytes);
   } else {
     const out: Buffer[] = [];
     for await (const bytes of encodeCompressed(spec.format, rate, tap, spec)) out.push(bytes);
     // Encoded through a pipe, so STREAMINFO left the total length and MD5 out: written here.
     body =
       spec.format === "flac"
-        ? fixFlacStreamInfo(
-            Buffer.concat(out),
-            samples,
-            chunks.map((c) => Buffer.from(pcmBytes(c))),
-          )
-        : Buffer.concat(out);
+        ? [
+            fixFlacStreamInfo(
+              Buffer.concat(out),
+              samples,
+              chunks.map((c) => Buffer.from(pcmBytes(c))),
+            ),
+          ]
+        : out;
   }
-  return { sampleRate: rate, contentType: contentType(spec.format, rate), body, samples };
+  return { sampleRate: rate, contentType: contentType(spec.format, rate), body, samples, bytes: body.reduce((n, b) => n + b.length, 0) };
 }
 
 /** Header (if any), then each chunk's bytes; closing it closes `pcm`. */

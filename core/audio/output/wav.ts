@@ -33,9 +33,22 @@ export function pcmBytes(samples: Int16Array): Buffer {
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** A complete WAV file from a list of chunks at one sample rate. */
-export function wavFile(sampleRate: number, chunks: Int16Array[]): Buffer {
+/**
+ * A complete WAV file as its parts, not joined: the header (with the total sizes), then each
+ * chunk's bytes as a view of the chunk (no copy on little-endian machines). Written one after
+ * the other (a socket's writev) they are exactly `wavFile`'s bytes.
+ */
+export function wavParts(sampleRate: number, chunks: Int16Array[]): Buffer[] {
   const bodies = chunks.map(pcmBytes);
   const size = bodies.reduce((n, b) => n + b.length, 0);
-  return Buffer.concat([wavHeader(sampleRate, size), ...bodies], 44 + size);
+  return [wavHeader(sampleRate, size), ...bodies];
+}
+
+/** A complete WAV file from a list of chunks at one sample rate. */
+export function wavFile(sampleRate: number, chunks: Int16Array[]): Buffer {
+  const parts = wavParts(sampleRate, chunks);
+  return Buffer.concat(
+    parts,
+    parts.reduce((n, b) => n + b.length, 0),
+  );
 }

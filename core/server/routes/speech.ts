@@ -7,12 +7,13 @@
  */
 import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { streamAudio, wholeAudio } from "../../audio/output/index.ts";
+import { streamAudio, wholeAudioParts } from "../../audio/output/index.ts";
 import { ChorusError } from "../../errors.ts";
 import { validateSpeech } from "../../request/speech-request.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
+import { sendParts } from "../whole-body.ts";
 
 /** The native body's names for request fields where they differ (the rest are the request's own). */
 const NATIVE_NAMES = { keepAliveSeconds: "keepAlive" } as const;
@@ -62,7 +63,8 @@ export const speechRoutes: FastifyPluginAsync = async (app) => {
       const out = streamAudio(stream, { format: speech.format });
       return reply.type(out.contentType).send(Readable.from(out.body, { objectMode: false }));
     }
-    const out = await wholeAudio(stream, { format: speech.format });
-    return reply.type(out.contentType).send(out.body);
+    // Header and chunks written as they are, in one writev (whole-body.ts).
+    const out = await wholeAudioParts(stream, { format: speech.format });
+    sendParts(reply, out.contentType, out.body);
   });
 };

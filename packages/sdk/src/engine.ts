@@ -12,6 +12,14 @@ import type { Manifest, PlacementProfile } from "./manifest.ts";
 export interface AudioChunk {
   sampleRate: number;
   samples: Int16Array;
+  /**
+   * The engine hands the samples' memory over: the host may move the array's buffer to itself
+   * (a transfer between threads) instead of copying it, which leaves the engine's array empty.
+   * Set it only for an array that is its whole ArrayBuffer, at most MAX_CHUNK_BYTES, and never
+   * touched again by the engine (`wavChunks` makes such chunks). Without it the host copies,
+   * so an engine may reuse its buffers.
+   */
+  transfer?: boolean;
 }
 
 export interface Voice {
