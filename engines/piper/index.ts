@@ -58,6 +58,7 @@ export class PiperEngine implements Engine {
       threads: this.settings.threads,
       interOpThreads: this.settings.interOpThreads,
       graphOptimization: this.settings.graphOptimization,
+      spinWait: this.settings.spinWait,
       cuda: ctx.device.kind === "cuda" && !ctx.device.simulated,
       cudaDeviceId: ctx.device.index, // the GPU the scheduler placed (and booked memory on)
     };

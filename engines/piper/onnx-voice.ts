@@ -18,6 +18,8 @@ export interface SessionSettings {
   /** Inter-op threads; 0 lets onnxruntime choose. */
   interOpThreads: number;
   graphOptimization: GraphOptimization;
+  /** onnxruntime's threads spin-wait between runs (session.intra_op/inter_op.allow_spinning). */
+  spinWait: boolean;
   /** Try the CUDA execution provider first (falls back to CPU when it is not available). */
   cuda: boolean;
   cudaDeviceId: number;
@@ -39,6 +41,8 @@ export function sessionOptions(settings: SessionSettings, provider: "cpu" | "cud
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: settings.graphOptimization,
     executionProviders: provider === "cuda" ? [{ name: "cuda", deviceId: settings.cudaDeviceId }, "cpu"] : ["cpu"],
+    // onnxruntime-node passes `extra` on as session config entries ("session.intra_op.allow_spinning").
+    extra: { session: { intra_op: { allow_spinning: settings.spinWait ? "1" : "0" }, inter_op: { allow_spinning: settings.spinWait ? "1" : "0" } } },
   };
   if (settings.threads > 0) options.intraOpNumThreads = settings.threads;
   if (settings.interOpThreads > 0) options.interOpNumThreads = settings.interOpThreads;

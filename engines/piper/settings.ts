@@ -15,6 +15,13 @@ export const PiperSettingsSchema = z.strictObject({
   threads: z.number().int().min(0).max(256).default(0),
   interOpThreads: z.number().int().min(0).max(256).default(0),
   graphOptimization: z.enum(["disabled", "basic", "extended", "all"]).default("all"),
+  /**
+   * Let onnxruntime's threads spin-wait for the next piece of work instead of sleeping. Off by
+   * default: in a host running several engines, spinning threads burn the cores other engines
+   * and the event loop need (measured: ~36 ms of CPU per 100 ms idle after each sentence on the
+   * generated bench voice, with no faster runs). Turn on for a machine that runs only Piper.
+   */
+  spinWait: z.boolean().default(false),
   /** Voice models kept open at once (least recently used closed first). */
   maxLoadedVoices: z.number().int().positive().default(4),
   /** Watch the voice directories for added or removed voices. */

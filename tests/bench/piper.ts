@@ -75,7 +75,7 @@ export async function benchPiper(options: PiperBenchOptions = {}): Promise<Piper
   const request = { text, voice, speed: 1, pitch: 1, options: {} };
   const session = await ort.InferenceSession.create(
     modelPath,
-    sessionOptions({ threads, interOpThreads: 0, graphOptimization: "all", cuda: false, cudaDeviceId: 0 }, "cpu"),
+    sessionOptions({ threads, interOpThreads: 0, graphOptimization: "all", spinWait: false, cuda: false, cudaDeviceId: 0 }, "cpu"),
   );
   const phonemizer = new EspeakPhonemizer();
   await phonemizer.init();

@@ -300,6 +300,27 @@ describe("errors", () => {
     }
   });
 
+  it("onnxruntime's threads sleep between runs unless spinWait is set (spinning burns the cores other engines need)", async () => {
+    const create = vi.spyOn(ort.InferenceSession, "create");
+    try {
+      for (const spinWait of [undefined, true]) {
+        create.mockClear();
+        const e = await loadEngine({ voiceDirs: [dir], threads: 1, ...(spinWait === undefined ? {} : { spinWait }) });
+        try {
+          await collect(e.synthesize(request("Threads and waiting.", "test-single", { options: quiet }), new AbortController().signal));
+          const options = create.mock.calls.at(-1)![1] as { extra?: { session?: Record<string, { allow_spinning?: string }> } };
+          const want = spinWait ? "1" : "0";
+          expect(options.extra?.session?.intra_op?.allow_spinning).toBe(want);
+          expect(options.extra?.session?.inter_op?.allow_spinning).toBe(want);
+        } finally {
+          await e.unload();
+        }
+      }
+    } finally {
+      create.mockRestore();
+    }
+  });
+
   it("invalid settings fail the load with the field named", async () => {
     await expect(loadEngine({ voiceDirs: "voices", threads: -1 })).rejects.toThrow(/engines\.settings\.piper.*voiceDirs/);
   });
