@@ -54,7 +54,7 @@ export interface TtfaRow {
   ok: boolean;
 }
 
-export async function benchTtfa(rounds = 3): Promise<TtfaRow[]> {
+export async function benchTtfa(rounds = 5): Promise<TtfaRow[]> {
   const voice = ensureBenchVoice();
   const config = loadConfig({
     env: {},
