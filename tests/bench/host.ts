@@ -111,14 +111,18 @@ export async function benchHost(rounds = 41, nativeRounds = 15): Promise<Record<
         err ? reject(err) : resolve(),
       ),
     );
-  const syntheses = Promise.all([curl(), curl()]).finally(() => (running = false));
-  while (running) {
-    const t = performance.now();
-    await httpRequest(`${url}/health`);
-    healthMs.push(performance.now() - t);
-    await new Promise((r) => setTimeout(r, 5));
+  // Three pairs one after the other: ~150 samples, so that the p99 is not simply the slowest of ~50.
+  for (let pair = 0; pair < 3; pair++) {
+    running = true;
+    const syntheses = Promise.all([curl(), curl()]).finally(() => (running = false));
+    while (running) {
+      const t = performance.now();
+      await httpRequest(`${url}/health`);
+      healthMs.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await syntheses;
   }
-  await syntheses;
 
   // 3. Warm engine vs the native program on the same paragraph.
   const native = nativeEspeak();
@@ -170,7 +174,7 @@ export async function benchHost(rounds = 41, nativeRounds = 15): Promise<Record<
       ["  same, read by node:http's client (median of rounds)", fmt(median(nodeHttpRatios), 3), ""],
       ["POST /api/speech stream:true (chunked, same length) median ms", fmt(median(viaStream), 1), ""],
       ["  streamed / in-process (median of rounds)", fmt(median(streamRatios), 3), ""],
-      ["/health p99 ms during 2 long syntheses", fmt(percentile(healthMs, 99), 2), "<= 20"],
+      ["/health p99 ms during 2 long syntheses (3 pairs)", fmt(percentile(healthMs, 99), 2), `<= 20 ${percentile(healthMs, 99) <= 20 ? "OK" : "MISSED"}`],
       [`/health samples`, String(healthMs.length), ""],
       [
         native ? `warm engine / native (${native.split(" ").slice(0, 3).join(" ")}), native median ${fmt(nativeMs, 1)} ms` : "warm engine / native espeak-ng",
