@@ -21,8 +21,6 @@ import { followRemote, remoteBase } from "./finetune-remote.ts";
 import { terminalView } from "./finetune-view.ts";
 import { setupOptions } from "./setup-options.ts";
 
-export { RUN_USAGE } from "./finetune-usage.ts";
-
 export class RunUsageError extends Error {}
 
 const OPTIONS = {

@@ -23,8 +23,6 @@ import { loadProbe } from "../finetune/runner/probes.ts";
 import { RunUsageError, runCommand, setupCommand } from "./finetune-run.ts";
 import { FINETUNE_USAGE } from "./finetune-usage.ts";
 
-export { FINETUNE_USAGE } from "./finetune-usage.ts";
-
 class FinetuneUsageError extends Error {}
 
 /** Tokens per second of speech when no text length is given: ~15 characters/s x ~0.6 tokens/character. */

@@ -18,11 +18,6 @@ interface HeapStatistics {
 
 type Readable = Worker & { getHeapStatistics?: () => Promise<HeapStatistics> };
 
-/** Whether this Node reads a worker's heap from outside it. */
-export function canReadWorkerHeap(worker: Worker): boolean {
-  return typeof (worker as Readable).getHeapStatistics === "function";
-}
-
 /**
  * Calls `reading(heapMb, externalMb)` every `everyMs` until the returned stop function is called;
  * does nothing on a Node without the call. One reading at a time: a slow answer is not stacked.

@@ -7,8 +7,7 @@ import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
 import type { Lease } from "../scheduler/lease.ts";
 import { isMemoryExceeded } from "../registry/memory-error.ts";
 import { fromEngineError } from "./chunks.ts";
-import { prosodyFor } from "./prosody.ts";
-import type { Replacing, Serving, SynthParams } from "./serving.ts";
+import { fittedToNewEngine, type Replacing, type Serving, type SynthParams } from "./serving.ts";
 
 /** Re-placements after out-of-memory errors in one request (each avoids the profiles that failed). */
 export const MAX_OOM_RETRIES = 3;
@@ -37,9 +36,6 @@ export async function replaceAfterOom(serving: Serving, err: OutOfMemoryError, o
     });
   serving.lease = next;
   if (next.engineId === lease.engineId) return params;
-  const options = ctx.carriedOptions(next.manifest);
-  const prosody = prosodyFor(next.manifest, serving.requested ?? {});
-  const voice = await ctx.voices.resolve(next, undefined, true);
-  serving.voice = voice;
-  return { ...params, voice, options, speed: prosody.speed, pitch: prosody.pitch };
+  serving.voice = await ctx.voices.resolve(next, undefined, true);
+  return fittedToNewEngine(serving, params, ctx);
 }

@@ -22,10 +22,7 @@ import { checkedChunk, fromEngineError, withFirst } from "./chunks.ts";
 import { isWorkerLost } from "../registry/pending-calls.ts";
 import { LeaseHold, type LeaseSource } from "./lease-hold.ts";
 import { EngineVoices } from "./voices.ts";
-import type { Replacing, Serving, SynthParams } from "./serving.ts";
-
-export { checkedChunk } from "./chunks.ts";
-export { MAX_OOM_RETRIES } from "./oom.ts";
+import { fittedToNewEngine, type Replacing, type Serving, type SynthParams } from "./serving.ts";
 
 /** The host's default engine, for a request that names none (registry/selection.ts). */
 export interface DefaultEngine {
@@ -98,7 +95,7 @@ export class SpeechPipeline {
         manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text),
         this.config.text.firstChunkWords,
       );
-      const current = { lease, voice, requested: { speed: job.speed, pitch: job.pitch } };
+      const current: Serving = { lease, voice, requested: { speed: job.speed, pitch: job.pitch, options: job.options ?? {} } };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();
       // Speed and pitch as this engine can take them (ignored or clamped: prosody.ts).
@@ -153,14 +150,14 @@ export class SpeechPipeline {
   ): AsyncGenerator<AudioChunk> {
     const ooms: string[] = [];
     let resumes = 0;
-    const requestedOptions = params.options;
     const replacing: Replacing = {
       signal,
       fallback,
       leases,
       voices: this.voiceLookup,
       scheduler: this.scheduler,
-      carriedOptions: (manifest) => fallbackOptions(manifest, requestedOptions, this.log),
+      // the client's own options (not the first engine's defaults) are what move with the request
+      carriedOptions: (manifest) => fallbackOptions(manifest, current.requested.options, this.log),
     };
     try {
       for (const [index, text] of sentences.entries()) {
@@ -186,7 +183,7 @@ export class SpeechPipeline {
               resumes++;
               const at = { index, total: sentences.length, delivered, attempt: resumes };
               const sameVoice = await resumeAfterLoss(current, err as Error, at, params, replacing);
-              if (!sameVoice) params = { ...params, voice: current.voice, options: replacing.carriedOptions(current.lease.manifest) };
+              if (!sameVoice) params = fittedToNewEngine(current, params, replacing);
               skip = new Skipper(sameVoice ? delivered : 0);
               continue;
             }

@@ -8,13 +8,14 @@ import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import type { LeaseSource } from "./lease-hold.ts";
 import type { EngineVoices } from "./voices.ts";
+import { prosodyFor } from "./prosody.ts";
 
 /** The lease and voice serving a request now (both change when it is re-placed). */
 export interface Serving {
   lease: Lease;
   voice: string;
-  /** The request's speed and pitch, for fitting them to a new engine (prosody.ts). */
-  requested?: { speed?: number; pitch?: number };
+  /** What the client asked for (before any engine's defaults or ranges), for fitting it to a new engine. */
+  requested: { speed?: number; pitch?: number; options: Record<string, unknown> };
 }
 
 /** What the engine is given for each sentence, besides its text. */
@@ -35,4 +36,15 @@ export interface Replacing {
   scheduler: Pick<Scheduler, "noteResume">;
   /** The request's options as another engine can take them (options.ts `carriedOptions`, logged). */
   carriedOptions(manifest: Manifest): Record<string, unknown>;
+}
+
+/**
+ * The parameters for the engine that serves `serving` after a move to another engine (an
+ * out-of-memory or a worker loss): the voice already resolved for it, the client's options as
+ * it can take them, speed and pitch as it declares them (never a value it did not declare).
+ */
+export function fittedToNewEngine(serving: Serving, params: SynthParams, ctx: Replacing): SynthParams {
+  const manifest = serving.lease.manifest;
+  const prosody = prosodyFor(manifest, serving.requested);
+  return { ...params, voice: serving.voice, options: ctx.carriedOptions(manifest), speed: prosody.speed, pitch: prosody.pitch };
 }

@@ -1,6 +1,6 @@
-/** Which parts of the eSpeak module's memory a run can change, so only those are restored before each run. */
 /**
- * The ranges of [0, length) outside the data files embedded in the module's memory (its table at
+ * Which parts of the eSpeak module's memory a run can change, so only those are restored before
+ * each run: the ranges of [0, length) outside the data files embedded in the module's memory (its table at
  * `table`, read as emscripten's `_emscripten_fs_load_embedded_files` reads it). The file system
  * serves those files from that memory and nothing writes them ("a slice of wasm memory that will
  * never change"), so restoring them (17 of espeak's 18 MB) before each run is wasted work.

@@ -214,7 +214,6 @@ export function splitSentences(output: PiperPhonemizeOutput): Sentence[] {
   return sentences;
 }
 
-// Where espeak-ng (in piper-phonemize) ends a sentence, each rule checked against piper-phonemize.
 /** Code points whose full case folding differs from `toLowerCase` (tools/generate-casefold.ts). */
 const FOLD = new Map<string, string>(Object.entries(casefoldTable as Record<string, string>));
 

@@ -45,7 +45,7 @@ it("a reader that does not keep up does not hold the engine: the lease ends when
 });
 
 it("an engine chunk with an impossible sample rate is an engine failure, not a broken WAV", async () => {
-  const { checkedChunk } = await import("../../core/synth/pipeline.ts");
+  const { checkedChunk } = await import("../../core/synth/chunks.ts");
   expect(() => checkedChunk({ sampleRate: 0, samples: new Int16Array(4) }, "x")).toThrow(/invalid sample rate \(0\)/);
   expect(() => checkedChunk({ sampleRate: Number.NaN, samples: new Int16Array(4) }, "x")).toThrow(/invalid sample rate/);
   expect(() => checkedChunk({ sampleRate: 16000, samples: [1, 2] as unknown as Int16Array }, "x")).toThrow(/not Int16 PCM/);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../core/server/app.ts";
 import type { Host } from "../../core/host.ts";
 import { prosodyFor, prosodyHeaders } from "../../core/synth/prosody.ts";
+import { fittedToNewEngine, type Replacing, type Serving } from "../../core/synth/serving.ts";
 import { espeakPitch, espeakRate } from "../../engines/espeak/index.ts";
 import { decodeWav } from "../helpers/audio.ts";
 import { testHost } from "../helpers/host.ts";
@@ -55,6 +56,18 @@ describe("prosody rules", () => {
     expect(prosodyFor(ranged, { pitch: 3 })).toEqual({ speed: 1, pitch: 2, ignored: [], clamped: { pitch: 2 } });
     expect(prosodyFor(ranged, { pitch: 1 })).toEqual({ speed: 1, pitch: 1, ignored: [], clamped: {} });
     expect(prosodyHeaders({ ignored: ["pitch"], clamped: { speed: 2.571428 } })).toEqual({ "X-Chorus-Ignored": "pitch", "X-Chorus-Clamped": "speed=2.571" });
+  });
+
+  it("a request moved to another engine (out-of-memory or worker loss) gets what that engine declares, from what the client asked", () => {
+    // Both re-placement paths (oom.ts, resume.ts via the pipeline) build the new engine's parameters here.
+    const next = { capabilities: { speed: true, pitch: false, speedRange: [0.5, 2] } } as never;
+    const serving = { lease: { manifest: next }, voice: "b-voice", requested: { speed: 3, pitch: 1.5, options: { temperature: 0.7 } } } as unknown as Serving;
+    const seen: unknown[] = [];
+    const ctx = { carriedOptions: (m: unknown) => (seen.push(m), { carried: true }) } as unknown as Replacing;
+    // the first engine's values (its clamp of speed, its options with defaults) must not carry over
+    const params = { voice: "a-voice", speed: 2.5, pitch: 1.5, options: { temperature: 0.7, engineADefault: 1 } };
+    expect(fittedToNewEngine(serving, params, ctx)).toEqual({ voice: "b-voice", speed: 2, pitch: 1, options: { carried: true } });
+    expect(seen).toEqual([next]);
   });
 
   it("map eSpeak's pitch on its octave-per-50 scale and its rate in words per minute", () => {

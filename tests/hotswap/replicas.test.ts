@@ -11,7 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startServer, tempDir, type TestServer } from "./server.ts";
+import { startServer, tempDir, waitFor, type TestServer } from "./server.ts";
 
 const REPLICA = path.resolve(import.meta.dirname, "../registry/fixtures/replica");
 
@@ -21,15 +21,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The folder's waitFor (its ceiling against a loaded machine), with the description first. */
+const until = <T>(what: string, probe: () => T | Promise<T>) => waitFor(probe, what);
 
 const alive = (pid: number) => {
   try {

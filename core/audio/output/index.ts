@@ -63,7 +63,7 @@ export function streamAudio(speech: SpeechAudio, spec: OutputSpec): AudioOut<Asy
 /** The complete file at once, its header carrying the total length (wav, flac). */
 export async function wholeAudio(speech: SpeechAudio, spec: OutputSpec): Promise<AudioOut<Buffer> & { samples: number }> {
   const out = await wholeAudioParts(speech, spec);
-  return { ...out, body: Buffer.concat(out.body, out.bytes) };
+  return { ...out, body: out.body.length === 1 ? out.body[0]! : Buffer.concat(out.body, out.bytes) };
 }
 
 /**
@@ -74,11 +74,13 @@ export async function wholeAudio(speech: SpeechAudio, spec: OutputSpec): Promise
 export async function wholeAudioParts(speech: SpeechAudio, spec: OutputSpec): Promise<AudioOut<Buffer[]> & { samples: number; bytes: number }> {
   const rate = spec.sampleRate ?? speech.sampleRate;
   const pcm = pcmAt(speech, rate, spec.resample);
+  // Kept only where the file is made of them (wav, pcm) or its header sums them (flac's MD5).
+  const keep = spec.format === "wav" || spec.format === "pcm" || spec.format === "flac";
   const chunks: Int16Array[] = [];
   let samples = 0;
   const tap = (async function* () {
     for await (const c of pcm) {
-      chunks.push(c);
+      if (keep) chunks.push(c);
       samples += c.length;
       yield c;
     }
@@ -91,16 +93,7 @@ export async function wholeAudioParts(speech: SpeechAudio, spec: OutputSpec): Pr
     const out: Buffer[] = [];
     for await (const bytes of encodeCompressed(spec.format, rate, tap, spec)) out.push(bytes);
     // Encoded through a pipe, so STREAMINFO left the total length and MD5 out: written here.
-    body =
-      spec.format === "flac"
-        ? [
-            fixFlacStreamInfo(
-              Buffer.concat(out),
-              samples,
-              chunks.map((c) => Buffer.from(pcmBytes(c))),
-            ),
-          ]
-        : out;
+    body = spec.format === "flac" ? [fixFlacStreamInfo(Buffer.concat(out), samples, chunks.map(pcmBytes))] : out;
   }
   return { sampleRate: rate, contentType: contentType(spec.format, rate), body, samples, bytes: body.reduce((n, b) => n + b.length, 0) };
 }
