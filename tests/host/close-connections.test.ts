@@ -60,5 +60,6 @@ it("close still answers a request whose headers were arriving", async () => {
   while (ends.server.bytesRead === 0) await new Promise((resolve) => setImmediate(resolve)); // the server has the first part
   await app.close();
   await ended;
-  expect(response).toMatch(/^HTTP\/1\.1 \d{3} /);
+  // answered, not dropped or mangled: /health itself, or fastify's 503 while it closes (never a 400 from a cut request)
+  expect(response).toMatch(/^HTTP\/1\.1 (200|503) /);
 });
