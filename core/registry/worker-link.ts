@@ -225,6 +225,13 @@ export function spawnLink(boot: EngineBootData, isolation: "worker" | "process",
  * an early exit, or after `timeoutMs` (the worker is killed then). Other messages, and the
  * exit, go to `handlers`.
  */
+/** What a runtime said in its `ready`: its SDK, its language runtime, its protocol version. */
+export interface RuntimeInfo {
+  sdk: string;
+  runtime: string;
+  protocol: string;
+}
+
 export function bootWorker(
   boot: EngineBootData,
   isolation: "worker" | "process",
@@ -232,9 +239,9 @@ export function bootWorker(
   handlers: LinkHandlers,
   spawnIt?: (h: LinkHandlers) => Link,
   limits?: LinkLimits,
-): { link: Link; ready: Promise<{ sdk: string; runtime: string }> } {
-  let settle!: (err?: Error, info?: { sdk: string; runtime: string }) => void;
-  const ready = new Promise<{ sdk: string; runtime: string }>((resolve, reject) => {
+): { link: Link; ready: Promise<RuntimeInfo> } {
+  let settle!: (err?: Error, info?: RuntimeInfo) => void;
+  const ready = new Promise<RuntimeInfo>((resolve, reject) => {
     let settled = false;
     settle = (err, info) => {
       if (settled) return;
@@ -253,7 +260,7 @@ export function bootWorker(
         if (major(m.protocol) !== major(PROTOCOL_VERSION)) {
           settle(new EngineError("ENGINE_FAILED", `engine runtime speaks protocol ${m.protocol}; this host speaks ${PROTOCOL_VERSION}`));
           void link.kill();
-        } else settle(undefined, { sdk: m.sdk, runtime: m.runtime });
+        } else settle(undefined, { sdk: m.sdk, runtime: m.runtime, protocol: m.protocol ?? "1.0.0" });
       } else if (m.type === "boot-failed") {
         settle(fromWireError(m.error));
         void link.kill();

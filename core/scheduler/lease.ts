@@ -6,6 +6,12 @@ import type { DeviceInfo, Manifest, PlacementProfile } from "../../packages/sdk/
 export interface LeasedEngine {
   listVoices(): Promise<Voice[]>;
   synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncIterable<AudioChunk>;
+  /**
+   * `request.text`, then each of `more` with the same parameters, as one call to the engine
+   * (no round trip between the texts: protocol 1.1). Where it is missing the pipeline makes
+   * one `synthesize` call per text.
+   */
+  synthesizeMore?(request: SynthesisRequest, more: readonly string[], signal: AbortSignal): AsyncIterable<AudioChunk>;
 }
 
 export interface LeaseRequest {
