@@ -151,7 +151,7 @@ export class InstanceLoader {
       return;
     }
     const generation = this.deps.catalog.get(c.engineId)?.generation ?? 0;
-    // Where it runs: the engine's LoadContext.device and its leases' `device` (lease.ts) are this one object.
+    // Where it runs, built once: the engine's LoadContext.device (through the registry) and its leases' `device` (lease.ts).
     const device: DeviceInfo = gpu ? { kind: "cuda", index: gpu.index, simulated: gpu.simulated } : { kind: "cpu", index: 0, simulated: false };
     const inst: Instance = {
       id: table.newId(),
