@@ -33,7 +33,7 @@ export interface Lease {
   readonly engine: LeasedEngine;
   /** The manifest of the engine that serves (the generation that was loaded), so a holder never asks the catalogue. */
   readonly manifest: Manifest;
-  /** Where the instance runs (as its LoadContext said). */
+  /** Where the instance runs: the DeviceInfo its engine's LoadContext got (built once, at load, loader.ts). */
   readonly device: DeviceInfo;
   /** Set when the scheduler served the request from a fallback, with the reason. */
   readonly fallbackReason?: string;
