@@ -130,7 +130,7 @@ class Runtime:
             state = _Synthesis(int(message.get("credits", 0)))
             with self._lock:
                 self._running[rid] = state  # type: ignore[index]
-            more = [str(t) for t in message.get("more") or []]  # type: ignore[union-attr]
+            more = [str(t) for t in message.get("more") or []]
             self._spawn(lambda: self._synthesize(rid, message.get("request") or {}, state, more))  # type: ignore[arg-type]
         elif kind in ("load", "unload", "voices", "health"):
             self._spawn(lambda: self._call(kind, rid, message))  # type: ignore[arg-type]
