@@ -6,11 +6,10 @@
  * docs/finetune.md ("Dataset check").
  */
 import fs from "node:fs";
-import path from "node:path";
 import { clipFindings } from "./check/clip.ts";
 import { datasetFindings } from "./check/dataset.ts";
 import type { CheckReport, ClipReport } from "./check/report.ts";
-import { isInside } from "./confine.ts";
+import { isInside, isUnder } from "./confine.ts";
 import { AudioAnalyser, type AudioStats, DecodeError, decodeAudio, mapLimit } from "./dataset/audio.ts";
 import type { Finding } from "./dataset/findings.ts";
 import { readDataset } from "./dataset/read.ts";
@@ -74,7 +73,7 @@ export async function checkDataset(dir: string, options: CheckOptions): Promise<
       let channels: number | undefined;
       // Confined (the API): decide "outside" before looking, so nothing is learnt about other paths.
       const roots = options.confineTo;
-      const lexicallyInside = !roots || roots.some((r) => e.audioPath === r || e.audioPath.startsWith(r + path.sep));
+      const lexicallyInside = !roots || isUnder(e.audioPath, roots);
       if (roots && (!lexicallyInside || (fs.existsSync(e.audioPath) && !isInside(e.audioPath, roots)))) {
         findings.push({
           severity: "error",
