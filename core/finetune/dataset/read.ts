@@ -42,8 +42,7 @@ function reader(roots: string[] | undefined) {
   return (file: string): string => {
     if (roots) {
       // realpathSync throws for a missing file, as reading it would (isInside would call it outside)
-      if (!isUnder(fs.realpathSync(file), roots))
-        throw new DatasetPathError(`${path.basename(file)} points outside the dataset folders`);
+      if (!isUnder(fs.realpathSync(file), roots)) throw new DatasetPathError(`${path.basename(file)} points outside the dataset folders`);
     }
     return fs.readFileSync(file, "utf8");
   };
