@@ -1,0 +1,97 @@
+/**
+ * The short first chunk and the rest of its sentence are one turn (text/first-chunk.ts,
+ * speechTurns): the pipeline hands them to the engine as one call (LeasedEngine.synthesizeMore,
+ * protocol 1.1 `synthesize.more`), so the engine never waits for a round trip between them,
+ * and a turn is offered to other requests only between turns. Through the real SpeechPipeline
+ * on a stand-in scheduler whose lease records what the engine was asked (the engine call and
+ * the protocol below it are tested in tests/registry/more.test.ts).
+ */
+import fs from "node:fs";
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
+import type { Lease, LeasedEngine } from "../../core/scheduler/lease.ts";
+import type { Scheduler } from "../../core/scheduler/scheduler.ts";
+import { SpeechPipeline } from "../../core/synth/pipeline.ts";
+import type { SynthesisRequest } from "../../packages/sdk/src/index.ts";
+import { speechRequest, testConfig } from "../helpers/host.ts";
+import { PARAGRAPH, TEN_SENTENCES } from "../helpers/texts.ts";
+
+const espeak = ManifestSchema.parse(JSON.parse(fs.readFileSync(new URL("../../engines/espeak/plugin.json", import.meta.url), "utf8")));
+const hostSplit = { ...espeak, capabilities: { ...espeak.capabilities, sentenceSplitting: "host" as const } };
+
+type Asked = { call: "synthesize" | "synthesizeMore" | "turn"; texts: string[] };
+
+/** A stand-in scheduler: one lease on an engine that yields one chunk per text and records each call and each turn offered. */
+function pipelineOn(manifest: typeof espeak, withThen: boolean): { pipeline: SpeechPipeline; asked: Asked[] } {
+  const asked: Asked[] = [];
+  const chunk = (text: string) => ({ sampleRate: 22050, samples: new Int16Array(text.length) });
+  const engine: LeasedEngine = {
+    listVoices: async () => [{ id: "en-us", name: "English", languages: ["en"] }],
+    async *synthesize(request: SynthesisRequest) {
+      asked.push({ call: "synthesize", texts: [request.text] });
+      yield chunk(request.text);
+    },
+    ...(withThen
+      ? {
+          async *synthesizeMore(request: SynthesisRequest, more: readonly string[]) {
+            asked.push({ call: "synthesizeMore", texts: [request.text, ...more] });
+            for (const text of [request.text, ...more]) yield chunk(text);
+          },
+        }
+      : {}),
+  };
+  const lease: Lease = {
+    engineId: manifest.id,
+    profile: manifest.resources.profiles[0]!,
+    engine,
+    manifest,
+    device: { kind: "cpu", index: 0, simulated: false },
+    release: () => {},
+    yieldTurn: async () => {
+      asked.push({ call: "turn", texts: [] });
+    },
+  };
+  const scheduler = { acquire: async () => lease } as unknown as Scheduler;
+  const config = testConfig();
+  return { pipeline: new SpeechPipeline(config, { current: () => manifest.id }, scheduler, pino({ level: "silent" })), asked };
+}
+
+async function speak(pipeline: SpeechPipeline, text: string): Promise<number> {
+  const stream = await pipeline.start(speechRequest({ text }), new AbortController().signal);
+  let samples = 0;
+  for await (const c of stream.chunks) samples += c.samples.length;
+  return samples;
+}
+
+describe("the first turn", () => {
+  it("an engine that splits its own text gets the short first chunk and the rest in one call", async () => {
+    const { pipeline, asked } = pipelineOn(espeak, true);
+    await speak(pipeline, PARAGRAPH);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]!.call).toBe("synthesizeMore");
+    expect(asked[0]!.texts[0]).toBe("The committee met on Tuesday to");
+    expect(asked[0]!.texts.join(" ")).toBe(PARAGRAPH);
+  });
+
+  it("host-split sentences: the first sentence's two parts are one call, then a turn before each further sentence", async () => {
+    const { pipeline, asked } = pipelineOn(hostSplit, true);
+    await speak(pipeline, PARAGRAPH);
+    expect(asked[0]).toEqual({ call: "synthesizeMore", texts: ["The committee met on Tuesday to", "review the proposal in detail."] });
+    const rest = asked.slice(1);
+    expect(rest).toEqual(
+      TEN_SENTENCES.slice(1).flatMap((s) => [
+        { call: "turn", texts: [] },
+        { call: "synthesize", texts: [s] },
+      ]),
+    );
+  });
+
+  it("an engine without synthesizeMore gets the two parts as two calls, with no turn between them", async () => {
+    const { pipeline, asked } = pipelineOn(espeak, false);
+    const samples = await speak(pipeline, PARAGRAPH);
+    expect(asked.map((a) => a.call)).toEqual(["synthesize", "synthesize"]);
+    expect(asked.map((a) => a.texts[0]).join(" ")).toBe(PARAGRAPH);
+    expect(samples).toBe(PARAGRAPH.length - 1); // one sample per character of each part (the cut's space is gone)
+  });
+});
