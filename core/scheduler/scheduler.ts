@@ -277,22 +277,20 @@ export class Scheduler {
   }
 
   /** The state placement decides on, as of now. */
+  /** The view's lookups: made once (a view is made for every decision; new closures each time cost ~0.15 ms a request). */
+  private readonly lookups: Omit<PlacementView, "now" | "devices" | "instances" | "loadBusy" | "maxLoaded"> = {
+    pinned: (id) => this.controls.pinned(id),
+    cooldownMs: (key) => this.cooldowns.remaining(key, this.clock.now()),
+    cooldownError: (key) => this.cooldowns.lastError(key),
+    generation: (id) => this.catalog.get(id)?.generation,
+    loadNeed: (c, copies) => this.footprints.loadNeed(c, copies),
+    blocked: (id) => this.training.blocked(id),
+    peakNeedMb: (id) => this.footprints.peakNeedMb(id),
+    replicas: (c) => replicaCount(c.profile, this.cpuReplicas),
+  };
+
   private view(): PlacementView {
-    const { clock, table, controls, cooldowns, footprints } = this;
-    return {
-      now: clock.now(),
-      devices: table.devices,
-      instances: table.list(),
-      loadBusy: this.loader.busy,
-      maxLoaded: this.config.maxLoaded,
-      pinned: (id) => controls.pinned(id),
-      cooldownMs: (key) => cooldowns.remaining(key, clock.now()),
-      cooldownError: (key) => cooldowns.lastError(key),
-      generation: (id) => this.catalog.get(id)?.generation,
-      loadNeed: (c, copies) => footprints.loadNeed(c, copies),
-      blocked: (id) => this.training.blocked(id),
-      peakNeedMb: (id) => footprints.peakNeedMb(id),
-      replicas: (c) => replicaCount(c.profile, this.cpuReplicas),
-    };
+    const { clock, table } = this;
+    return { ...this.lookups, now: clock.now(), devices: table.devices, instances: table.list(), loadBusy: this.loader.busy, maxLoaded: this.config.maxLoaded };
   }
 }
