@@ -190,6 +190,8 @@ export class SpeechPipeline {
             if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceLookup.forget(lease.engine);
             if (!canReplace(err, lease, ooms)) throw fromEngineError(err, lease.engineId, params.voice);
             params = await replaceAfterOom(current, err, ooms, params, replacing);
+            // The same engine (another profile) makes the same audio: what was heard is not said twice.
+            skip = new Skipper(current.lease.engineId === lease.engineId ? delivered : 0);
           }
         }
       }

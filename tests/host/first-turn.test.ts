@@ -13,7 +13,7 @@ import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 import type { Lease, LeasedEngine } from "../../core/scheduler/lease.ts";
 import type { Scheduler } from "../../core/scheduler/scheduler.ts";
 import { SpeechPipeline } from "../../core/synth/pipeline.ts";
-import type { SynthesisRequest } from "../../packages/sdk/src/index.ts";
+import { OutOfMemoryError, type SynthesisRequest } from "../../packages/sdk/src/index.ts";
 import { speechRequest, testConfig } from "../helpers/host.ts";
 import { PARAGRAPH, TEN_SENTENCES } from "../helpers/texts.ts";
 
@@ -93,5 +93,43 @@ describe("the first turn", () => {
     expect(asked.map((a) => a.call)).toEqual(["synthesize", "synthesize"]);
     expect(asked.map((a) => a.texts[0]).join(" ")).toBe(PARAGRAPH);
     expect(samples).toBe(PARAGRAPH.length - 1); // one sample per character of each part (the cut's space is gone)
+  });
+
+  it("an out-of-memory after the short first chunk was heard: the same engine's retry does not say it twice", async () => {
+    const asked: string[][] = [];
+    const chunk = (text: string) => ({ sampleRate: 1000, samples: new Int16Array(text.length * 10) });
+    let failing = true;
+    const engine: LeasedEngine = {
+      listVoices: async () => [{ id: "en-us", name: "English", languages: ["en"] }],
+      async *synthesize() {
+        throw new Error("not used");
+      },
+      async *synthesizeMore(request: SynthesisRequest, more: readonly string[]) {
+        asked.push([request.text, ...more]);
+        yield chunk(request.text);
+        if (failing) {
+          failing = false;
+          throw new OutOfMemoryError("CUDA out of memory", 4096);
+        }
+        for (const text of more) yield chunk(text);
+      },
+    };
+    const lease = (profile: number): Lease => ({
+      engineId: espeak.id,
+      profile: { ...espeak.resources.profiles[0]!, name: `p${profile}` },
+      engine,
+      manifest: espeak,
+      device: { kind: "cpu", index: 0, simulated: false },
+      release: () => {},
+      reportOutOfMemory: () => `${espeak.id}:p${profile}`,
+    });
+    let leases = 0;
+    const scheduler = { acquire: async () => lease(leases++) } as unknown as Scheduler;
+    const pipeline = new SpeechPipeline(testConfig(), { current: () => espeak.id }, scheduler, pino({ level: "silent" }));
+    const samples = await speak(pipeline, PARAGRAPH);
+    expect(leases).toBe(2); // placed again after the out-of-memory
+    expect(asked).toHaveLength(2); // the whole turn asked again...
+    const [head, rest] = asked[1]! as [string, string];
+    expect(samples).toBe((head.length + rest.length) * 10); // ...but the head, already delivered, is skipped
   });
 });
