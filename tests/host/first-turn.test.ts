@@ -109,7 +109,7 @@ describe("the first turn", () => {
         yield chunk(request.text);
         if (failing) {
           failing = false;
-          throw new OutOfMemoryError("CUDA out of memory", 4096);
+          throw new OutOfMemoryError("CUDA out of memory", { neededMb: 4096 });
         }
         for (const text of more) yield chunk(text);
       },
