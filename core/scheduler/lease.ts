@@ -8,10 +8,10 @@ export interface LeasedEngine {
   synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncIterable<AudioChunk>;
   /**
    * `request.text`, then each of `more` with the same parameters, as one call to the engine
-   * (no round trip between the texts: protocol 1.1). Where it is missing the pipeline makes
-   * one `synthesize` call per text.
+   * (no round trip between the texts: protocol 1.1; an engine host whose runtime speaks 1.0
+   * makes one request per text itself).
    */
-  synthesizeMore?(request: SynthesisRequest, more: readonly string[], signal: AbortSignal): AsyncIterable<AudioChunk>;
+  synthesizeMore(request: SynthesisRequest, more: readonly string[], signal: AbortSignal): AsyncIterable<AudioChunk>;
 }
 
 export interface LeaseRequest {

@@ -19,6 +19,7 @@ export function registryLoader(registry: Registry): EngineLoader {
       return {
         listVoices: () => host.listVoices(),
         synthesize: (request, signal) => host.synthesize(request, signal),
+        synthesizeMore: (request, more, signal) => host.synthesizeMore(request, more, signal),
         unload: () => host.unload(),
         health: () => host.health(),
         terminate: () => host.shutdown(),

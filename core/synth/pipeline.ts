@@ -201,12 +201,8 @@ export class SpeechPipeline {
   }
 }
 
-/** A turn's texts, one after the other: in one engine call where the engine takes several (LeasedEngine.synthesizeMore). */
+/** A turn's texts, one after the other, in one engine call (LeasedEngine.synthesizeMore). */
 function speak(engine: LeasedEngine, texts: string[], params: SynthParams, signal: AbortSignal): AsyncIterable<AudioChunk> {
   const [text, ...more] = texts as [string, ...string[]];
-  if (!more.length) return engine.synthesize({ text, ...params }, signal);
-  if (engine.synthesizeMore) return engine.synthesizeMore({ text, ...params }, more, signal);
-  return (async function* () {
-    for (const t of texts) yield* engine.synthesize({ text: t, ...params }, signal);
-  })();
+  return more.length ? engine.synthesizeMore({ text, ...params }, more, signal) : engine.synthesize({ text, ...params }, signal);
 }

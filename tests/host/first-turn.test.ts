@@ -13,6 +13,8 @@ import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
 import type { Lease, LeasedEngine } from "../../core/scheduler/lease.ts";
 import type { Scheduler } from "../../core/scheduler/scheduler.ts";
 import { SpeechPipeline } from "../../core/synth/pipeline.ts";
+import { registryLoader } from "../../core/scheduler/production.ts";
+import type { Registry } from "../../core/registry/registry.ts";
 import { OutOfMemoryError, type SynthesisRequest } from "../../packages/sdk/src/index.ts";
 import { speechRequest, testConfig } from "../helpers/host.ts";
 import { PARAGRAPH, TEN_SENTENCES } from "../helpers/texts.ts";
@@ -23,7 +25,7 @@ const hostSplit = { ...espeak, capabilities: { ...espeak.capabilities, sentenceS
 type Asked = { call: "synthesize" | "synthesizeMore" | "turn"; texts: string[] };
 
 /** A stand-in scheduler: one lease on an engine that yields one chunk per text and records each call and each turn offered. */
-function pipelineOn(manifest: typeof espeak, withThen: boolean): { pipeline: SpeechPipeline; asked: Asked[] } {
+function pipelineOn(manifest: typeof espeak): { pipeline: SpeechPipeline; asked: Asked[] } {
   const asked: Asked[] = [];
   const chunk = (text: string) => ({ sampleRate: 22050, samples: new Int16Array(text.length) });
   const engine: LeasedEngine = {
@@ -32,14 +34,10 @@ function pipelineOn(manifest: typeof espeak, withThen: boolean): { pipeline: Spe
       asked.push({ call: "synthesize", texts: [request.text] });
       yield chunk(request.text);
     },
-    ...(withThen
-      ? {
-          async *synthesizeMore(request: SynthesisRequest, more: readonly string[]) {
-            asked.push({ call: "synthesizeMore", texts: [request.text, ...more] });
-            for (const text of [request.text, ...more]) yield chunk(text);
-          },
-        }
-      : {}),
+    async *synthesizeMore(request: SynthesisRequest, more: readonly string[]) {
+      asked.push({ call: "synthesizeMore", texts: [request.text, ...more] });
+      for (const text of [request.text, ...more]) yield chunk(text);
+    },
   };
   const lease: Lease = {
     engineId: manifest.id,
@@ -66,7 +64,7 @@ async function speak(pipeline: SpeechPipeline, text: string): Promise<number> {
 
 describe("the first turn", () => {
   it("an engine that splits its own text gets the short first chunk and the rest in one call", async () => {
-    const { pipeline, asked } = pipelineOn(espeak, true);
+    const { pipeline, asked } = pipelineOn(espeak);
     await speak(pipeline, PARAGRAPH);
     expect(asked).toHaveLength(1);
     expect(asked[0]!.call).toBe("synthesizeMore");
@@ -75,7 +73,7 @@ describe("the first turn", () => {
   });
 
   it("host-split sentences: the first sentence's two parts are one call, then a turn before each further sentence", async () => {
-    const { pipeline, asked } = pipelineOn(hostSplit, true);
+    const { pipeline, asked } = pipelineOn(hostSplit);
     await speak(pipeline, PARAGRAPH);
     expect(asked[0]).toEqual({ call: "synthesizeMore", texts: ["The committee met on Tuesday to", "review the proposal in detail."] });
     const rest = asked.slice(1);
@@ -87,12 +85,22 @@ describe("the first turn", () => {
     );
   });
 
-  it("an engine without synthesizeMore gets the two parts as two calls, with no turn between them", async () => {
-    const { pipeline, asked } = pipelineOn(espeak, false);
-    const samples = await speak(pipeline, PARAGRAPH);
-    expect(asked.map((a) => a.call)).toEqual(["synthesize", "synthesize"]);
-    expect(asked.map((a) => a.texts[0]).join(" ")).toBe(PARAGRAPH);
-    expect(samples).toBe(PARAGRAPH.length - 1); // one sample per character of each part (the cut's space is gone)
+  it("the production lease passes a turn's texts to the engine host in one call", async () => {
+    const calls: string[] = [];
+    const host = {
+      synthesize: async function* () {
+        calls.push("synthesize");
+      },
+      synthesizeMore: async function* (request: SynthesisRequest, more: readonly string[]) {
+        calls.push(`synthesizeMore ${[request.text, ...more].join(" | ")}`);
+      },
+      once: () => {},
+      on: () => {},
+    };
+    const loader = registryLoader({ startEngine: async () => host } as unknown as Registry);
+    const loaded = await loader.load(espeak.id, espeak.resources.profiles[0]!, { device: { kind: "cpu", index: 0, simulated: false }, replicas: 1 });
+    for await (const _ of loaded.synthesizeMore({ text: "a", voice: "v", speed: 1, pitch: 1, options: {} }, ["b"], new AbortController().signal)) void _;
+    expect(calls).toEqual(["synthesizeMore a | b"]);
   });
 
   it("an out-of-memory after the short first chunk was heard: the same engine's retry does not say it twice", async () => {

@@ -58,6 +58,9 @@ export class FakeLoader implements EngineLoader {
       async *synthesize() {
         yield { sampleRate: 16000, samples: new Int16Array(10) };
       },
+      async *synthesizeMore() {
+        yield { sampleRate: 16000, samples: new Int16Array(10) };
+      },
       unload: async () => void this.unloads.push(key),
       terminate: async () => {},
       onExit: (listener) => void this.exits.set(key, listener),
