@@ -90,9 +90,11 @@ describe("the first turn", () => {
     const host = {
       synthesize: async function* () {
         calls.push("synthesize");
+        yield { sampleRate: 16000, samples: new Int16Array(1) };
       },
       synthesizeMore: async function* (request: SynthesisRequest, more: readonly string[]) {
         calls.push(`synthesizeMore ${[request.text, ...more].join(" | ")}`);
+        yield { sampleRate: 16000, samples: new Int16Array(1) };
       },
       once: () => {},
       on: () => {},
@@ -109,8 +111,9 @@ describe("the first turn", () => {
     let failing = true;
     const engine: LeasedEngine = {
       listVoices: async () => [{ id: "en-us", name: "English", languages: ["en"] }],
-      async *synthesize() {
-        throw new Error("not used");
+      async *synthesize(request: SynthesisRequest) {
+        asked.push([request.text]); // not used: the turn is one call
+        yield chunk(request.text);
       },
       async *synthesizeMore(request: SynthesisRequest, more: readonly string[]) {
         asked.push([request.text, ...more]);
