@@ -65,7 +65,8 @@ describe("first bytes of a long first chunk", () => {
       }
     }
     expect(postedAtFirstAudio).toBe(1);
-    if (format === "mp3") expect([firstAudio![0], firstAudio![1]! & 0xe0]).toEqual([0xff, 0xe0]); // a frame's sync word
+    // An mp3 frame's sync word; an Ogg page.
+    if (format === "mp3") expect([firstAudio![0], firstAudio![1]! & 0xe0]).toEqual([0xff, 0xe0]);
     else expect(firstAudio!.subarray(0, 4).toString()).toBe("OggS");
     // Then the rest of the chunk in long slices, all of it encoded.
     expect(poolStats.slicesPosted - before).toBe(1 + Math.ceil((seconds * rate - FIRST_SLICE) / 16384));
