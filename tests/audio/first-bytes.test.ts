@@ -75,6 +75,39 @@ describe("first bytes of a long first chunk", () => {
     expect(decoded.durationSeconds).toBeLessThan(seconds + 0.2); // LAME's delay and padding: 0.17 s at 8 kHz
   });
 
+  it("the first slice goes alone only for a streamed response on a thread with no other stream", async () => {
+    const threads = process.env.CHORUS_ENCODER_THREADS;
+    process.env.CHORUS_ENCODER_THREADS = "1"; // both streams below on one thread
+    await closeEncoderPool();
+    try {
+      const alone = poolStats.firstSlicesAlone;
+      // A whole file: nothing reads its bytes before the end, the round trip would be lost.
+      const whole = (await wholeAudio(asSpeech(fromArray(tone(1, RATE, 440, 1)), RATE), { format: "mp3" })).body;
+      expect((await decodeAudio(whole, RATE)).durationSeconds).toBeGreaterThan(0.95);
+      expect(poolStats.firstSlicesAlone).toBe(alone);
+      // A stream held open (its input waits) keeps the thread busy for a second stream.
+      let release: () => void = () => undefined;
+      const released = new Promise<void>((r) => (release = r));
+      async function* held() {
+        yield tone(1, RATE, 440, 1)[0]!;
+        await released;
+      }
+      const first = streamAudio(asSpeech(held(), RATE), { format: "mp3" }).body;
+      const firstOut = [(await first.next()).value as Buffer];
+      expect(poolStats.firstSlicesAlone).toBe(alone + 1); // alone on its thread
+      const second: Buffer[] = [];
+      for await (const bytes of streamAudio(asSpeech(fromArray(tone(1, RATE, 440, 1)), RATE), { format: "mp3" }).body) second.push(bytes);
+      expect(poolStats.firstSlicesAlone).toBe(alone + 1); // the thread had the first stream
+      release();
+      for await (const bytes of first) firstOut.push(bytes);
+      for (const out of [firstOut, second]) expect((await decodeAudio(Buffer.concat(out), RATE)).durationSeconds).toBeGreaterThan(0.95);
+    } finally {
+      if (threads === undefined) delete process.env.CHORUS_ENCODER_THREADS;
+      else process.env.CHORUS_ENCODER_THREADS = threads;
+      await closeEncoderPool();
+    }
+  });
+
   it("mp3: a stream opens an encoder configured ahead (after one with the same settings ended)", async () => {
     const before = poolStats.preparedOpens;
     for (let i = 0; i < 4; i++) {

@@ -32,9 +32,9 @@ interface PoolWorker {
 
 /**
  * Counters for tests and diagnostics: workers started, streams served, opens that found an
- * encoder configured ahead, PCM slices posted to a worker.
+ * encoder configured ahead, PCM slices posted to a worker, first slices sent alone.
  */
-export const poolStats = { workersStarted: 0, streamsServed: 0, preparedOpens: 0, slicesPosted: 0, threadIds: new Set<number>() };
+export const poolStats = { workersStarted: 0, streamsServed: 0, preparedOpens: 0, slicesPosted: 0, firstSlicesAlone: 0, threadIds: new Set<number>() };
 
 let workers: PoolWorker[] = [];
 /**
@@ -105,8 +105,17 @@ function ask(entry: PoolWorker, id: number, message: Record<string, unknown>, tr
 
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/** Encodes mono s16 PCM at `sampleRate` into mp3 or Ogg Opus on a pool thread, yielding bytes as they come. */
-export async function* pooledEncode(format: PooledFormat, sampleRate: number, pcm: AsyncIterable<Int16Array>, kbps?: number): AsyncGenerator<Buffer> {
+/**
+ * Encodes mono s16 PCM at `sampleRate` into mp3 or Ogg Opus on a pool thread, yielding bytes
+ * as they come; `streamed`: a client waits for the first of them (see the first slice below).
+ */
+export async function* pooledEncode(
+  format: PooledFormat,
+  sampleRate: number,
+  pcm: AsyncIterable<Int16Array>,
+  kbps?: number,
+  streamed = false,
+): AsyncGenerator<Buffer> {
   const entry = pick();
   const id = nextId++;
   if (entry.active++ === 0) entry.worker.ref(); // the answers awaited keep the process alive
@@ -139,23 +148,28 @@ export async function* pooledEncode(format: PooledFormat, sampleRate: number, pc
       if (next.done) break;
       const chunk = next.value;
       let at = 0;
+      const answers: Promise<Answer>[] = [];
       if (first && chunk.length) {
-        // The stream's first slice goes alone, and its bytes are handed on (to the socket)
-        // before the rest of the chunk is posted: the thread is idle when it answers, so the
-        // event loop's thread wakes on the core it leaves. With the rest queued behind, the
-        // thread went on encoding, and on 2 cores the event loop's thread then waited for a
-        // core behind it and the engine: the first answer was read 1.0-1.2 ms (median; p90
-        // 3-6 ms) after it was sent, against 0.1 ms now.
         first = false;
         at = Math.min(chunk.length, FIRST_SLICE);
         const answer = post(chunk.subarray(0, at));
-        yield* opened();
-        const bytes = check(await answer);
-        if (bytes.byteLength) yield asBuffer(bytes);
+        // A streamed response's first slice goes alone when the thread has no other stream,
+        // and its bytes are handed on (to the socket) before the rest of the chunk is posted:
+        // the thread is then idle when it answers, so the event loop's thread wakes on the
+        // core it leaves. With the rest queued behind, the thread went on encoding, and on 2
+        // cores the event loop's thread waited for a core behind it and the engine: the first
+        // answer was read 1.0-2.0 ms (median; p90 3-15 ms) after it was sent, against 0.1 ms
+        // now. A whole file, or a thread busy with other streams anyway, would only lose the
+        // round trip (closed-loop throughput): there the rest follows at once.
+        if (streamed && entry.active === 1) {
+          poolStats.firstSlicesAlone++;
+          yield* opened();
+          const bytes = check(await answer);
+          if (bytes.byteLength) yield asBuffer(bytes);
+        } else answers.push(answer);
       }
       // The rest of a long chunk (a sentence) goes in slices, all posted at once: encoded
       // frames come back after one slice's work instead of the whole sentence's.
-      const answers: Promise<Answer>[] = [];
       for (; at < chunk.length; at += SLICE) answers.push(post(chunk.subarray(at, at + SLICE)));
       yield* opened();
       for (const answer of answers) {
