@@ -64,6 +64,7 @@ export function encodeCompressed(
   options: EncodeOptions = {},
   streamed = false,
 ): AsyncGenerator<Buffer> {
-  if ((format === "mp3" || format === "opus") && process.env.CHORUS_ENCODER !== "ffmpeg") return pooledEncode(format, sampleRate, pcm, options.bitrateKbps, streamed);
+  if ((format === "mp3" || format === "opus") && process.env.CHORUS_ENCODER !== "ffmpeg")
+    return pooledEncode(format, sampleRate, pcm, options.bitrateKbps, streamed);
   return ffmpegEncode(sampleRate, ffmpegArgs(format, sampleRate, options), pcm);
 }
