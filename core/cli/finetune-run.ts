@@ -19,7 +19,7 @@ import { Scheduler } from "../scheduler/scheduler.ts";
 import { systemClock } from "../scheduler/clock.ts";
 import { followRemote, remoteBase } from "./finetune-remote.ts";
 import { terminalView } from "./finetune-view.ts";
-import { setupOptions } from "./setup-options.ts";
+import { setupOptions, torchFlag } from "./setup-options.ts";
 
 export class RunUsageError extends Error {}
 
@@ -134,9 +134,8 @@ export async function setupCommand(args: string[], config: Config): Promise<numb
     options: { torch: { type: "string" }, python: { type: "string" }, model: { type: "string" }, "dry-run": { type: "boolean" }, force: { type: "boolean" } },
   });
   const runtime = runtimeOf(values.model ?? DEFAULT_TRAINABLE_MODEL);
-  if (values.torch !== undefined && !["cpu", "cuda", "auto"].includes(values.torch))
-    throw new RunUsageError(`--torch must be cpu, cuda or auto (got '${values.torch}')`);
-  const plan = makePlan(runtime.environment, setupOptions(config, values));
+  const torch = torchFlag(values.torch, (message) => new RunUsageError(message));
+  const plan = makePlan(runtime.environment, setupOptions(config, { ...values, torch }));
   process.stdout.write(`${formatPlan(plan)}\n`);
   if (values["dry-run"] || plan.action === "none") return 0;
   await runSetup(plan, (line) => process.stderr.write(`${line}\n`));

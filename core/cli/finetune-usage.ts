@@ -1,8 +1,10 @@
 /** The `chorus finetune` usage text, apart from the commands so that `chorus help` loads none of them. */
+import { TORCH_FLAG } from "../python/torch-choice.ts";
+
 export const RUN_USAGE = `  finetune run                train --dataset DIR --base-model DIR --out DIR [--plan FILE | --os/--attention/--effective-batch/--max-clip-seconds]
         [--epochs N] [--gpu auto|INDEX|NAME] [--server auto|URL|off] [--json]    or: finetune run --resume JOB [--epochs N]
   finetune probe              two real steps at the plan's settings on the longest clips: --dataset DIR --base-model DIR [--plan FILE] [--json]
-  finetune setup              the trainer's Python environment (torch with CUDA, coqui-tts) [--torch cuda|cpu|auto] [--python PATH] [--dry-run]`;
+  finetune setup              the trainer's Python environment (torch with CUDA, coqui-tts) [${TORCH_FLAG}] [--python PATH] [--dry-run]`;
 
 export const FINETUNE_USAGE = `  finetune check DIR          check a fine-tuning dataset [--language L] [--model-dir DIR] [--json] [--plot FILE.svg|.png]
   finetune prepare INPUT...   cut long recordings into a dataset --out DIR [--language L] [--speaker NAME] [--eval-percent 15]

@@ -4,22 +4,31 @@
  * a second run with nothing changed does nothing.
  */
 import { resolvePath } from "../config/load.ts";
-import { formatPlan, makePlan, pluginEnvSpec, probeModules, readRecord, requiredModules, runSetup, writeRecord, type EnvRecord } from "../python/index.ts";
+import {
+  formatPlan,
+  makePlan,
+  pluginEnvSpec,
+  probeModules,
+  readRecord,
+  requiredModules,
+  runSetup,
+  TORCH_FLAG,
+  writeRecord,
+  type EnvRecord,
+} from "../python/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
 import { cliConfig, type CliValues } from "./options.ts";
 import { UsageError } from "./usage.ts";
-import { setupOptions } from "./setup-options.ts";
-
-const TORCH = ["cpu", "cuda", "auto"];
+import { setupOptions, torchFlag } from "./setup-options.ts";
 
 export async function pluginSetupCommand(args: string[], values: CliValues): Promise<number> {
   const [id, extra] = args;
   if (!id || extra)
     throw new UsageError(
-      `plugin setup needs one plugin id: chorus plugin setup ID [--python PATH] [--torch cpu|cuda|auto] [--dry-run]${extra ? ` (got '${args.join(" ")}')` : ""}`,
+      `plugin setup needs one plugin id: chorus plugin setup ID [--python PATH] [${TORCH_FLAG}] [--dry-run]${extra ? ` (got '${args.join(" ")}')` : ""}`,
     );
-  if (values.torch !== undefined && !TORCH.includes(values.torch)) throw new UsageError(`--torch must be cpu, cuda or auto (got '${values.torch}')`);
+  const torch = torchFlag(values.torch, (message) => new UsageError(message));
   const config = cliConfig(values);
   const entry = config.engines.dirs
     .map(resolvePath)
@@ -38,7 +47,7 @@ export async function pluginSetupCommand(args: string[], values: CliValues): Pro
     process.stdout.write(`${id} is a ${entry.manifest.runtime} plugin: nothing to set up\n`);
     return 0;
   }
-  const plan = makePlan(pluginEnvSpec(entry.manifest, entry.dir), setupOptions(config, values));
+  const plan = makePlan(pluginEnvSpec(entry.manifest, entry.dir), setupOptions(config, { ...values, torch }));
   process.stdout.write(formatPlan(plan));
   for (const name of requiredModules(entry.manifest)) {
     const profiles = entry.manifest.resources.profiles

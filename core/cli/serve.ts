@@ -69,16 +69,12 @@ export async function serveCommand(values: CliValues): Promise<number> {
     void wyoming?.close();
   };
   const timer = setTimeout(cutOff, config.server.shutdownGraceSeconds * 1000);
-  // A keep-alive connection whose request was running at the signal turns idle only when that
-  // request ends; closing idle ones once (as close does) would leave it open until the cut-off.
-  const idle = setInterval(() => app.server.closeIdleConnections(), 100);
-  idle.unref();
+  // Keep-alive connections close as their requests end (server/unused-connections.ts).
   process.once("SIGINT", cutOff);
   process.once("SIGTERM", cutOff);
   await host.registry.close();
   await Promise.all([wyoming?.shutdown(), app.close()]);
   clearTimeout(timer);
-  clearInterval(idle);
   await host.close();
   return 0;
 }

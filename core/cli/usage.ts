@@ -3,6 +3,7 @@
  * one relevant usage line and points at `chorus help CMD`; `chorus help` prints everything.
  * No command module imports main.ts for these (that import circle is gone).
  */
+import { TORCH_FLAG } from "../python/torch-choice.ts";
 
 /** Bad arguments: exit code 2, the command's usage line, and `chorus help CMD`. */
 export class UsageError extends Error {
@@ -44,7 +45,7 @@ export const COMMANDS: CommandHelp[] = [
       `        [--python]            ...a Python plugin (examples/plugin-template-python)`,
       line("plugin check DIR", "validate a plugin: manifest, import, load, voices, a test synthesis"),
       line("plugin setup ID", "build a Python plugin's environment (in the data folder)"),
-      `        [--python PATH] [--torch cpu|cuda|auto] [--dry-run] [--force]`,
+      `        [--python PATH] [${TORCH_FLAG}] [--dry-run] [--force]`,
     ],
   },
   { name: "doctor", lines: [line("doctor", "check Python, plugin environments, torch/CUDA, GPUs, model files")] },

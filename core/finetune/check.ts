@@ -6,11 +6,10 @@
  * docs/finetune.md ("Dataset check").
  */
 import fs from "node:fs";
-import path from "node:path";
 import { clipFindings } from "./check/clip.ts";
 import { datasetFindings } from "./check/dataset.ts";
-import type { CheckReport, ClipReport } from "./check/report.ts";
-import { isInside } from "./confine.ts";
+import { clipTotals, type CheckReport, type ClipReport } from "./check/report.ts";
+import { isInside, isUnder } from "./confine.ts";
 import { AudioAnalyser, type AudioStats, DecodeError, decodeAudio, mapLimit } from "./dataset/audio.ts";
 import type { Finding } from "./dataset/findings.ts";
 import { readDataset } from "./dataset/read.ts";
@@ -74,7 +73,7 @@ export async function checkDataset(dir: string, options: CheckOptions): Promise<
       let channels: number | undefined;
       // Confined (the API): decide "outside" before looking, so nothing is learnt about other paths.
       const roots = options.confineTo;
-      const lexicallyInside = !roots || roots.some((r) => e.audioPath === r || e.audioPath.startsWith(r + path.sep));
+      const lexicallyInside = !roots || isUnder(e.audioPath, roots);
       if (roots && (!lexicallyInside || (fs.existsSync(e.audioPath) && !isInside(e.audioPath, roots)))) {
         findings.push({
           severity: "error",
@@ -129,33 +128,21 @@ export async function checkDataset(dir: string, options: CheckOptions): Promise<
     await analyser.close();
   }
 
+  const { trainMinutes, ...sums } = clipTotals(clips);
   findings.push(
     ...datasetFindings(
       listing,
       clips,
       stats.map((s) => s?.hash),
+      sums,
       limits,
     ),
   );
 
-  const train = clips.filter((c) => c.split === "train");
-  const evals = clips.filter((c) => c.split === "eval");
-  const seconds = clips.reduce((a, c) => a + (c.seconds ?? 0), 0);
-  const keptTrain = train.filter((c) => c.kept);
-  const minutesTrained = keptTrain.reduce((a, c) => a + (c.seconds ?? 0), 0) / 60;
-  const count = (s: Finding["severity"]) => findings.filter((f) => f.severity === s).length;
-  const totals = {
-    clips: clips.length,
-    seconds,
-    trainClips: train.length,
-    evalClips: evals.length,
-    keptTrainClips: keptTrain.length,
-    minutesTrained,
-    errors: count("error"),
-    warnings: count("warning"),
-    infos: count("info"),
-  };
-  const summary = `${minutesTrained.toFixed(1)} of ${(train.reduce((a, c) => a + (c.seconds ?? 0), 0) / 60).toFixed(1)} minutes will be trained on (${keptTrain.length} of ${train.length} training clips kept; ${evals.length} eval clips); ${totals.errors} error(s), ${totals.warnings} warning(s)`;
+  const severities = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) severities[f.severity]++;
+  const totals = { ...sums, errors: severities.error, warnings: severities.warning, infos: severities.info };
+  const summary = `${sums.minutesTrained.toFixed(1)} of ${trainMinutes.toFixed(1)} minutes will be trained on (${sums.keptTrainClips} of ${sums.trainClips} training clips kept; ${sums.evalClips} eval clips); ${totals.errors} error(s), ${totals.warnings} warning(s)`;
   return {
     dir: listing.dir,
     format: listing.format,

@@ -2,7 +2,12 @@
 import fs from "node:fs";
 import path from "node:path";
 
-/** Whether `file`'s real path (symlinks resolved) lies under one of `roots`. */
+/** Whether the path `p`, as written (no symlinks resolved), is one of `roots` or below one. */
+export function isUnder(p: string, roots: string[]): boolean {
+  return roots.some((r) => p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
+}
+
+/** Whether `file`'s real path (symlinks resolved) lies under one of `roots`; false when it does not exist. */
 export function isInside(file: string, roots: string[]): boolean {
   let real: string;
   try {
@@ -10,5 +15,5 @@ export function isInside(file: string, roots: string[]): boolean {
   } catch {
     return false;
   }
-  return roots.some((r) => real === r || real.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
+  return isUnder(real, roots);
 }

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { envDir, envStatus, readRecord, requirementLines, requirementsFile, requirementsHash, venvPython, type EnvSpec } from "./environment.ts";
 import { chooseInterpreter, which, type Interpreter } from "./interpreters.ts";
 
-export type TorchChoice = "cpu" | "cuda" | "auto";
+import type { TorchChoice } from "./torch-choice.ts";
 
 export interface SetupOptions {
   /** The environments folder (envsRoot). */

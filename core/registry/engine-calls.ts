@@ -20,6 +20,8 @@ export interface EngineCallsOptions {
   log: Logger;
   /** The worker that serves now (none while it is down). */
   link(): Link | undefined;
+  /** Whether that worker's runtime takes `synthesize.more` (protocol 1.1+). */
+  speaksMore?(): boolean;
   /** How long a worker may take to answer a ping before it counts as hung. */
   pingTimeoutMs?: number;
   /** The worker missed a ping and is being killed (`note`: why); its exit fails calls as a hang. */
@@ -61,8 +63,18 @@ export class EngineCalls {
     });
   }
 
-  /** Streams one synthesis' chunks by credit; aborting `signal` cancels it inside the engine. */
-  async *synthesize(request: SynthesisRequest, signal: AbortSignal, chunkSeconds: number): AsyncGenerator<AudioChunk> {
+  /**
+   * Streams one synthesis' chunks by credit; aborting `signal` cancels it inside the engine.
+   * `more`: texts to speak after `request.text` with the same parameters: in the same request
+   * (protocol 1.1, `synthesize.more`: no round trip between the texts), or, for a runtime that
+   * speaks 1.0, as one request after the other.
+   */
+  async *synthesize(request: SynthesisRequest, signal: AbortSignal, chunkSeconds: number, more: readonly string[] = []): AsyncGenerator<AudioChunk> {
+    if (more.length && !this.options.speaksMore?.()) {
+      yield* this.synthesize(request, signal, chunkSeconds);
+      for (const text of more) yield* this.synthesize({ ...request, text }, signal, chunkSeconds);
+      return;
+    }
     const id = this.nextId++;
     const stream = new SynthesisStream({
       timeoutSeconds: chunkSeconds,
@@ -85,7 +97,7 @@ export class EngineCalls {
     });
     this.pending.set(id, stream);
     try {
-      this.post({ type: "synthesize", id, request, credits: stream.credits });
+      this.post({ type: "synthesize", id, request, credits: stream.credits, ...(more.length ? { more: [...more] } : {}) });
       yield* stream.iterate(signal, () => this.post({ type: "abort", id }));
     } finally {
       this.pending.delete(id);

@@ -22,6 +22,7 @@ import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index
 import { MAX_CHUNK_BYTES, type HostLoadContext, type WireLoadContext } from "./protocol.ts";
 import { workerLost } from "./pending-calls.ts";
 import { EngineReplica, type EngineHostOptions } from "./engine-replica.ts";
+import type { RuntimeInfo } from "./worker-link.ts";
 
 export type { HostLoadContext } from "./protocol.ts";
 export type { RestartPolicy } from "./restart-backoff.ts";
@@ -61,7 +62,7 @@ export class EngineHost extends EventEmitter {
   }
 
   /** What the engine's runtime said at start (`ready`): its SDK version and runtime. */
-  get runtimeInfo(): { sdk: string; runtime: string } | undefined {
+  get runtimeInfo(): RuntimeInfo | undefined {
     return this.replicas[0]?.runtimeInfo;
   }
 
@@ -143,7 +144,12 @@ export class EngineHost extends EventEmitter {
   }
 
   /** Streams the engine's chunks from the least busy replica; aborting `signal` cancels the work inside the engine. */
-  async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
+  synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
+    return this.synthesizeMore(request, [], signal);
+  }
+
+  /** `request.text`, then each of `more` with the same parameters, in one call to the engine (LeasedEngine). */
+  async *synthesizeMore(request: SynthesisRequest, more: readonly string[], signal: AbortSignal): AsyncGenerator<AudioChunk> {
     if (signal.aborted) throw new SynthesisAbortedError();
     // chosen and marked busy in one synchronous step (replica.synthesize counts itself at once)
     let replica = this.oneEach ? this.idle() : this.pick();
@@ -151,7 +157,7 @@ export class EngineHost extends EventEmitter {
       await this.freed(signal);
       replica = this.idle();
     }
-    yield* replica.synthesize(request, signal);
+    yield* replica.synthesize(request, signal, more);
   }
 
   /** Asks the engine to exit (`shutdown`), killing it after a grace period; no restart follows. */

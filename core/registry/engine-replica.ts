@@ -15,9 +15,9 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { AudioChunk, Manifest, MemoryReport, SynthesisRequest } from "../../packages/sdk/src/index.ts";
 import { EngineError } from "../../packages/sdk/src/index.ts";
-import type { EngineToHost, WireLoadContext } from "./protocol.ts";
+import { speaksMore, type EngineToHost, type WireLoadContext } from "./protocol.ts";
 import { workerLost } from "./pending-calls.ts";
-import { bootWorker, spawnProcessLink, type Link, type LinkLimits, type ProcessCommand } from "./worker-link.ts";
+import { bootWorker, spawnProcessLink, type Link, type LinkLimits, type ProcessCommand, type RuntimeInfo } from "./worker-link.ts";
 import { EngineCalls, type CallMessage } from "./engine-calls.ts";
 import { linkLimits, memoryLimitMb, type MemoryPolicy } from "./memory-limit.ts";
 import { memoryExceeded } from "./memory-error.ts";
@@ -57,7 +57,7 @@ export class EngineReplica extends EventEmitter {
   /** Synthesis streams running on it now (the host gives new ones to the least busy replica). */
   busy = 0;
   /** What the engine's runtime said at start (`ready`). */
-  runtimeInfo?: { sdk: string; runtime: string };
+  runtimeInfo?: RuntimeInfo;
   lastMemory?: MemoryReport;
   private readonly manifest: Manifest;
   private readonly backoff: RestartBackoff;
@@ -76,7 +76,13 @@ export class EngineReplica extends EventEmitter {
     super();
     this.manifest = options.manifest;
     this.backoff = new RestartBackoff(options.restart);
-    this.calls = new EngineCalls({ log, link: () => this.link, pingTimeoutMs: options.pingTimeoutMs, hung: (note) => (this.notes.hang = note) });
+    this.calls = new EngineCalls({
+      log,
+      link: () => this.link,
+      speaksMore: () => speaksMore(this.runtimeInfo?.protocol),
+      pingTimeoutMs: options.pingTimeoutMs,
+      hung: (note) => (this.notes.hang = note),
+    });
   }
 
   /** Spawns the worker and creates the engine in it. Rejects if the plugin fails to boot. */
@@ -110,11 +116,12 @@ export class EngineReplica extends EventEmitter {
     this.loadContext = wire;
   }
 
-  async *synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncGenerator<AudioChunk> {
+  /** `request`, then each text of `more` with the same parameters (engine-calls.ts). */
+  async *synthesize(request: SynthesisRequest, signal: AbortSignal, more: readonly string[] = []): AsyncGenerator<AudioChunk> {
     this.busy++;
     try {
       await this.whenServing();
-      yield* this.calls.synthesize(request, signal, this.seconds("chunkSeconds"));
+      yield* this.calls.synthesize(request, signal, this.seconds("chunkSeconds"), more);
       this.backoff.healthy(); // a completed request shows the restarted worker is healthy
     } finally {
       this.busy--;

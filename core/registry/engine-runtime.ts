@@ -97,19 +97,24 @@ export async function runEngine(boot: EngineBootData, channel: Channel, usage?: 
   };
 
   const synthesize = async (message: Extract<HostToEngine, { type: "synthesize" }>, signal: AbortSignal, credits: Credits) => {
-    for await (const chunk of engine.synthesize(message.request, signal)) {
-      if (signal.aborted) throw new SynthesisAbortedError();
-      for (const piece of pieces(chunk)) {
-        await credits.take(signal);
+    // The request's text, then each of `more` (protocol 1.1) with the same parameters.
+    const texts = [message.request.text, ...(message.more ?? [])];
+    for (const [index, text] of texts.entries()) {
+      for await (const chunk of engine.synthesize(index === 0 ? message.request : { ...message.request, text }, signal)) {
         if (signal.aborted) throw new SynthesisAbortedError();
-        // The thread's memory goes with every chunk, in the chunk's own message (one post, not two).
-        const reading = usage?.sample();
-        channel.send({ type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples: piece, ...(reading ? { usage: reading } : {}) }, [
-          piece.buffer as ArrayBuffer,
-        ]);
+        for (const piece of pieces(chunk)) {
+          await credits.take(signal);
+          if (signal.aborted) throw new SynthesisAbortedError();
+          // The thread's memory goes with every chunk, in the chunk's own message (one post, not two).
+          const reading = usage?.sample();
+          channel.send({ type: "chunk", id: message.id, sampleRate: chunk.sampleRate, samples: piece, ...(reading ? { usage: reading } : {}) }, [
+            piece.buffer as ArrayBuffer,
+          ]);
+        }
+        // Let the event loop run, so that `abort`, `credit` and `ping` are seen between chunks.
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      // Let the event loop run, so that `abort`, `credit` and `ping` are seen between chunks.
-      await new Promise((resolve) => setImmediate(resolve));
+      if (signal.aborted) throw new SynthesisAbortedError();
     }
     if (signal.aborted) throw new SynthesisAbortedError();
   };

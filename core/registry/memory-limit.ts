@@ -4,8 +4,8 @@
  * where the engine runs:
  * - worker threads: V8 `resourceLimits` (the JS heap; past it the thread dies with
  *   ERR_WORKER_OUT_OF_MEMORY), and the runtime's reports of heap + external memory (Buffers,
- *   ArrayBuffers) checked by the link (worker-link.ts); a thread too busy to report is caught by
- *   the server-wide RSS ceiling (server-memory.ts);
+ *   ArrayBuffers) checked by the link (worker-link.ts); a thread too busy to report is read by
+ *   the host (Node 22.16+/24) and caught by the server-wide RSS ceiling (server-memory.ts);
  * - child processes: an RSS watchdog reading /proc/<pid>/status, which kills the child
  *   (SIGKILL) when it passes the limit.
  * Either way the engine's calls fail with a memory OutOfMemoryError (CHORUS_ERR_ENGINE_MEMORY

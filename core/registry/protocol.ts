@@ -8,8 +8,19 @@
  */
 import type { DeviceInfo, Manifest, PlacementProfile, SynthesisRequest } from "../../packages/sdk/src/index.ts";
 
-/** Protocol version, as `ready.protocol`; a runtime speaking another major is refused. */
-export const PROTOCOL_VERSION = "1.0.0";
+/**
+ * Protocol version, as `ready.protocol`; a runtime speaking another major is refused. 1.1 added
+ * `synthesize.more`: the host sends it only to runtimes that say 1.1 or later (speaksMore).
+ */
+export const PROTOCOL_VERSION = "1.1.0";
+
+/** Whether a runtime that said `protocol` in its `ready` takes `synthesize.more` (1.1+). */
+export function speaksMore(protocol: string | undefined): boolean {
+  const [major, minor] = String(protocol ?? "1.0.0")
+    .split(".")
+    .map(Number);
+  return major === 1 && (minor ?? 0) >= 1;
+}
 /**
  * Chunks the host grants with each `synthesize` (its window per request: 2 MiB). Sized so that
  * an engine that makes a batch of sentences at once (eSpeak: up to 1200 characters, about
@@ -69,7 +80,13 @@ export type HostToEngine =
   | { type: "unload"; id: number }
   | { type: "voices"; id: number }
   | { type: "health"; id: number }
-  | { type: "synthesize"; id: number; request: SynthesisRequest; credits: number }
+  /**
+   * `more` (1.1): texts to speak after `request.text`, one after the other with the same voice
+   * and parameters, each as its own engine call, their chunks under this id, one `result` at
+   * the end. What the host would otherwise send as several requests, each waiting for the
+   * last one's `result` (the short first chunk and the rest of its sentence: text/first-chunk.ts).
+   */
+  | { type: "synthesize"; id: number; request: SynthesisRequest; credits: number; more?: string[] }
   | { type: "credit"; id: number; n: number }
   | { type: "abort"; id: number }
   /** Answered by the runtime loop itself (never the engine): is it alive? */

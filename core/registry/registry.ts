@@ -70,6 +70,7 @@ export class Registry {
     return this.catalogue.refresh(dir);
   }
   close(): Promise<void> {
+    this.selection.close();
     return this.catalogue.close();
   }
   on(event: "change", listener: (change: RegistryChange) => void): this {

@@ -1,26 +1,38 @@
 /**
  * The server-wide backstop for worker-thread engines' memory. Worker threads share the server
  * process, and their Buffers, ArrayBuffers and native allocations lie outside V8's heap limit.
- * Each worker's runtime reports what its isolate holds (heap + external memory, see
- * usage-report.ts) on a timer and with every chunk, and its link stops it past its own limit;
- * but a plugin that allocates in a synchronous loop starves that timer and cannot report.
- * This watch reads the process's resident memory on the main thread every `pollMs` and, once
- * it passes `ACT_AT` of the ceiling (`engines.memory.serverCeilingMb`, default 80 % of the
- * system's memory or of the container's limit), stops ONE worker-thread engine, then waits for it to be gone before it
- * judges again (freed memory takes a moment to leave the RSS).
+ *
+ * How a worker thread's memory is read, one mechanism per purpose:
+ * - Its own limit while its event loop runs: the runtime in the thread (usage-report.ts) reads
+ *   the isolate's heap + external memory with every chunk (a stream that hoards is stopped
+ *   within a chunk; the reading rides on the chunk's message) and on a timer every
+ *   `engines.memory.pollMs` (an engine that allocates without yielding audio: while loading,
+ *   idle, between sentences). Its link (worker-link.ts) checks each report against the limit
+ *   and hands it here: a report is also the proof that the thread is not stuck.
+ * - Its own limit while it is stuck in a synchronous loop (no report can come): this watch asks
+ *   the host to read the thread's heap from the main thread (heap-reading.ts, Node 22.16+/24),
+ *   only for a worker silent for longer than its report interval plus one tick of this watch;
+ *   a worker that reports on time is never interrupted. Such readings go to the link's limit
+ *   check only, not to `report`: they do not show the thread is alive.
+ * - The server as a whole (native memory, and a silent thread on Node 20, which has no such
+ *   reading): this watch (one timer for all workers) reads the process's resident memory on
+ *   the main thread every `engines.memory.serverPollMs` and, once it passes `ACT_AT` of the
+ *   ceiling (`engines.memory.serverCeilingMb`, default 80 % of the system's memory or of the
+ *   container's limit), stops ONE worker-thread engine, then waits for it to be gone before it
+ *   judges again (freed memory takes a moment to leave the RSS).
  *
  * Attribution (which worker is stopped): only for memory that no report explains. Each worker
  * is charged the growth of the process's RSS since its own last report. A worker that reports
- * on time (every `pollMs`) has seen almost no growth since, and what it holds is within its
- * limit (the link checks every report); a worker stuck in synchronous work (the allocating
- * loop) has not reported since before the growth, so the growth is charged to it. The worker
- * with the largest charge is stopped, if that charge is at least BLAME_MIN_MB; otherwise no
- * worker is to blame (the RSS is high but nobody is growing unseen: the allocator keeping freed
- * memory, the host's own share) and none is stopped, so that innocent engines are not killed
- * in a loop. Its estimated holding (what it reported plus the charge) is what the scheduler
- * books for it afterwards. Not caught: native memory (addons) of a worker that keeps
- * reporting on time; engines with large native allocations belong in `isolation: "process"`,
- * whose RSS is watched per process.
+ * on time has seen almost no growth since, and what it holds is within its limit (the link
+ * checks every report); a worker stuck in synchronous work (the allocating loop) has not
+ * reported since before the growth, so the growth is charged to it. The worker with the
+ * largest charge is stopped, if that charge is at least BLAME_MIN_MB; otherwise no worker is to
+ * blame (the RSS is high but nobody is growing unseen: the allocator keeping freed memory, the
+ * host's own share) and none is stopped, so that innocent engines are not killed in a loop. Its
+ * estimated holding (what it reported plus the charge) is what the scheduler books for it
+ * afterwards. Not caught: native memory (addons) of a worker that keeps reporting on time;
+ * engines with large native allocations belong in `isolation: "process"`, whose RSS is watched
+ * per process.
  * One watch per process: the RSS is the process's, whatever number of hosts it runs.
  */
 import os from "node:os";
@@ -37,6 +49,11 @@ export interface WatchedWorker {
   readonly label: string;
   /** Stops the worker (the link's memory kill); resolves when it is gone. */
   stop(detail: string, estimateMb: number): Promise<void>;
+  /**
+   * Reads the thread's heap from the main thread and checks it against the engine's limit
+   * (heap-reading.ts); absent where Node cannot. Called only while the worker is silent.
+   */
+  readHeap?(): void;
 }
 
 interface Entry {
@@ -46,10 +63,12 @@ interface Entry {
   usedMb: number;
   reportedAt: number;
   rssAtReport: number;
+  /** How long without a report makes the worker silent (its heap is then read by the host), ms. */
+  silentAfterMs: number;
 }
 
 export interface WatchHandle {
-  /** A usage report from the worker's runtime, MB. */
+  /** A usage report from the worker's runtime (in the thread: with a chunk or on its timer), MB. */
   report(usedMb: number): void;
   unregister(): void;
 }
@@ -83,10 +102,21 @@ export class ServerMemoryWatch {
     return this.lastRss.mb;
   }
 
-  /** Watches a worker; `ceilingMb` undefined: 80 % of the system's memory. */
-  register(worker: WatchedWorker, ceilingMb: number | undefined, pollMs: number): WatchHandle {
+  /**
+   * Watches a worker; `ceilingMb` undefined: 80 % of the system's memory. `reportEveryMs`: the
+   * interval of its runtime's timer; a worker that has not reported for that plus `pollMs` is
+   * silent, and its heap is read by the host (`readHeap`) at each tick until it reports again.
+   */
+  register(worker: WatchedWorker, ceilingMb: number | undefined, pollMs: number, reportEveryMs = Infinity): WatchHandle {
     const now = this.rss();
-    const entry: Entry = { worker, ceilingMb: ceilingMb ?? defaultCeilingMb(), usedMb: 0, reportedAt: Date.now(), rssAtReport: now };
+    const entry: Entry = {
+      worker,
+      ceilingMb: ceilingMb ?? defaultCeilingMb(),
+      usedMb: 0,
+      reportedAt: Date.now(),
+      rssAtReport: now,
+      silentAfterMs: reportEveryMs + pollMs,
+    };
     this.entries.add(entry);
     if (!this.timer || pollMs < this.pollMs) {
       clearInterval(this.timer);
@@ -111,9 +141,15 @@ export class ServerMemoryWatch {
     };
   }
 
-  /** One reading: stops the worker with the largest estimate when the RSS is past `ACT_AT` of the ceiling. */
+  /**
+   * One tick: has the heap of each silent worker read (its link stops it past its own limit),
+   * then reads the RSS and stops the worker with the largest estimate when it is past `ACT_AT`
+   * of the ceiling.
+   */
   check(): void {
     if (!this.entries.size) return;
+    const now = Date.now();
+    for (const e of this.entries) if (e.worker.readHeap && now - e.reportedAt > e.silentAfterMs) e.worker.readHeap();
     const rss = this.rss();
     this.lastRss = { mb: rss, at: performance.now() };
     this.peakRssMb = Math.max(this.peakRssMb, rss);

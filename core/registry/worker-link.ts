@@ -16,7 +16,7 @@ import { PROTOCOL_VERSION } from "./protocol.ts";
 import { fromWireError } from "./wire-errors.ts";
 import { transpilerPort } from "./transpiler.ts";
 import { watchRss, workerResourceLimits } from "./memory-limit.ts";
-import { readWorkerHeap } from "./heap-reading.ts";
+import { workerHeapReader } from "./heap-reading.ts";
 import { serverMemory } from "./server-memory.ts";
 import { constants as osConstants } from "node:os";
 
@@ -171,34 +171,40 @@ function spawnWorkerLink(boot: EngineBootData, handlers: LinkHandlers, limits?: 
     return worker.terminate().then(() => tracker.exited);
   };
   // Buffers and ArrayBuffers lie outside the V8 heap limit: the runtime reports the isolate's
-  // heap + external memory, checked here against the same limit; the server-wide watch covers
-  // a thread too busy to report (server-memory.ts).
-  const watch = limits
-    ? serverMemory.register({ label: boot.manifest.id, stop: (detail, mb) => stopForMemory(detail, mb) }, limits.serverCeilingMb, limits.serverPollMs ?? 50)
-    : undefined;
-  const usage = (heapMb: number, externalMb: number) => {
+  // heap + external memory (with every chunk and on its timer), checked here against the same
+  // limit; the server-wide watch covers a thread too busy to report, reading its heap from here
+  // where Node can and the server's RSS everywhere (server-memory.ts has the whole picture).
+  const checkLimit = (heapMb: number, externalMb: number) => {
     const used = heapMb + externalMb;
-    watch?.report(used);
     if (limits && used > limits.memoryMb)
       void stopForMemory(
         `JS heap ${Math.round(heapMb)} MB + external memory (Buffers, ArrayBuffers) ${Math.round(externalMb)} MB passed the limit of ${limits.memoryMb} MB`,
         used,
       );
   };
+  const watch = limits
+    ? serverMemory.register(
+        { label: boot.manifest.id, stop: (detail, mb) => stopForMemory(detail, mb), readHeap: workerHeapReader(worker, checkLimit) },
+        limits.serverCeilingMb,
+        limits.serverPollMs ?? 50,
+        limits.pollMs,
+      )
+    : undefined;
+  const report = (heapMb: number, externalMb: number) => {
+    watch?.report(heapMb + externalMb);
+    checkLimit(heapMb, externalMb);
+  };
   worker.on("message", (m: EngineToHost) => {
-    if (m.type === "usage") return usage(m.heapMb, m.externalMb);
-    if (m.type === "chunk" && m.usage) usage(m.usage.heapMb, m.usage.externalMb);
+    if (m.type === "usage") return report(m.heapMb, m.externalMb);
+    if (m.type === "chunk" && m.usage) report(m.usage.heapMb, m.usage.externalMb);
     handlers.message(m);
   });
-  // Where Node can (22.16+, 24+), the host also reads the thread's heap itself, even mid-loop.
-  const stopReading = limits ? readWorkerHeap(worker, Math.min(limits.pollMs, limits.serverPollMs ?? 50), usage) : () => {};
   worker.on("error", (err: Error & { code?: string }) => {
     if (err.code === "ERR_WORKER_OUT_OF_MEMORY" && !stopped)
       handlers.memory?.(`JS heap passed the limit of ${resourceLimits?.maxOldGenerationSizeMb} MB`, resourceLimits?.maxOldGenerationSizeMb ?? 0);
     handlers.error(err);
   });
   worker.on("exit", (code) => {
-    stopReading();
     watch?.unregister();
     tracker.onExit(code);
   });
@@ -225,6 +231,13 @@ export function spawnLink(boot: EngineBootData, isolation: "worker" | "process",
  * an early exit, or after `timeoutMs` (the worker is killed then). Other messages, and the
  * exit, go to `handlers`.
  */
+/** What a runtime said in its `ready`: its SDK, its language runtime, its protocol version. */
+export interface RuntimeInfo {
+  sdk: string;
+  runtime: string;
+  protocol: string;
+}
+
 export function bootWorker(
   boot: EngineBootData,
   isolation: "worker" | "process",
@@ -232,9 +245,9 @@ export function bootWorker(
   handlers: LinkHandlers,
   spawnIt?: (h: LinkHandlers) => Link,
   limits?: LinkLimits,
-): { link: Link; ready: Promise<{ sdk: string; runtime: string }> } {
-  let settle!: (err?: Error, info?: { sdk: string; runtime: string }) => void;
-  const ready = new Promise<{ sdk: string; runtime: string }>((resolve, reject) => {
+): { link: Link; ready: Promise<RuntimeInfo> } {
+  let settle!: (err?: Error, info?: RuntimeInfo) => void;
+  const ready = new Promise<RuntimeInfo>((resolve, reject) => {
     let settled = false;
     settle = (err, info) => {
       if (settled) return;
@@ -253,7 +266,7 @@ export function bootWorker(
         if (major(m.protocol) !== major(PROTOCOL_VERSION)) {
           settle(new EngineError("ENGINE_FAILED", `engine runtime speaks protocol ${m.protocol}; this host speaks ${PROTOCOL_VERSION}`));
           void link.kill();
-        } else settle(undefined, { sdk: m.sdk, runtime: m.runtime });
+        } else settle(undefined, { sdk: m.sdk, runtime: m.runtime, protocol: m.protocol ?? "1.0.0" });
       } else if (m.type === "boot-failed") {
         settle(fromWireError(m.error));
         void link.kill();

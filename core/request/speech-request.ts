@@ -33,8 +33,11 @@ export const RAW_TEXT_FACTOR = 4;
 
 const prosody = z.number({ error: "must be a number" }).refine((v) => Number.isFinite(v) && v >= PROSODY_MIN && v <= PROSODY_MAX, { error: "out of range" });
 
-/** The fields, as the surfaces hand them over (after renaming their own). */
-export const SpeechRequestSchema = z.strictObject({
+/**
+ * The fields a client names directly (the native body takes these as they are; other surfaces
+ * rename theirs to these). A surface's own schema builds on this shape (routes/speech.ts).
+ */
+export const CLIENT_FIELDS = {
   text: z.string({ error: "is required and must be a string" }),
   engine: z.string({ error: "must be a string" }).min(1, "must not be empty").optional(),
   voice: z.string({ error: "must be a string" }).min(1, "must not be empty").optional(),
@@ -46,16 +49,26 @@ export const SpeechRequestSchema = z.strictObject({
   stream: z.boolean({ error: "must be true or false" }).default(false),
   /** Allow the scheduler to serve from a fallback engine (default true). */
   fallback: z.boolean({ error: "must be true or false" }).optional(),
-  /** Keep-alive override for this request, seconds (0 = unload when idle, -1 = never). */
+};
+
+/** Fields a surface sets itself, from its client's words or its own plan; no client sends them by these names. */
+export const SURFACE_FIELDS = {
+  /** Keep-alive override for this request, seconds (0 = unload when idle, -1 = never); the native body's `keepAlive`. */
   keepAliveSeconds: z.number({ error: "must be a number" }).min(-1, "must be -1 or more").optional(),
   /** More parts of the same client request follow right after this one (a narrated text): a hint for the engine. */
   continues: z.boolean().optional(),
-});
+};
+
+/** The fields, as the surfaces hand them over (after renaming their own). */
+export const SpeechRequestSchema = z.strictObject({ ...CLIENT_FIELDS, ...SURFACE_FIELDS });
+
+/** What a schema `validateSpeech` runs must produce: the request's fields. */
+export type SpeechFields = z.output<typeof SpeechRequestSchema>;
 
 declare const VALIDATED: unique symbol;
 
 /** A request `validateSpeech` accepted: text normalised, every field in range. Only it makes one. */
-export type SpeechRequest = Readonly<z.output<typeof SpeechRequestSchema>> & { readonly [VALIDATED]: true };
+export type SpeechRequest = Readonly<SpeechFields> & { readonly [VALIDATED]: true };
 
 /** The text limits of this host (config `text`). */
 export type TextLimits = Pick<Config["text"], "maxLength">;
@@ -77,12 +90,19 @@ export function checkRawText(text: string, limits: TextLimits, names: FieldNames
  * The one validator: checks `input` (a surface's request, renamed to these fields) and
  * returns it with the text normalised. Throws 400/413 catalogue errors naming the field by
  * `names` (the client's vocabulary: OpenAI's `input`, AllTalk's `text_input`, ...).
+ * `schema` replaces SpeechRequestSchema for a surface whose body is itself a request under
+ * its own names (the native route: no internal fields, `keepAlive`), so the body is parsed once.
  */
-export function validateSpeech(input: unknown, limits: TextLimits, names: FieldNames = {}): SpeechRequest {
+export function validateSpeech(
+  input: unknown,
+  limits: TextLimits,
+  names: FieldNames = {},
+  schema: z.ZodType<SpeechFields> = SpeechRequestSchema,
+): SpeechRequest {
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "(body): must be a JSON object", { field: "(body)" });
   }
-  const parsed = SpeechRequestSchema.safeParse(input);
+  const parsed = schema.safeParse(input);
   if (!parsed.success) throw fromIssue(parsed.error.issues[0]!, names, input as Record<string, unknown>);
   const request = parsed.data;
   checkRawText(request.text, limits, names);

@@ -35,15 +35,8 @@ export class Footprints {
       metrics: SchedulerMetrics;
       record: RecordDecision;
       generation(engineId: string): number | undefined;
-      /** Copies of the engine an instance of `profile` runs (replicas.ts; 1 without). */
-      replicas?(profile: Candidate["profile"]): number;
     },
   ) {}
-
-  /** Copies of the engine an instance of `c` runs at most (the core budget; placement fits them to the free RAM). */
-  replicas(c: Pick<Candidate, "profile">): number {
-    return this.deps.replicas?.(c.profile) ?? 1;
-  }
 
   /** RAM to book for a candidate: declared (or what one copy held when stopped past its RAM limit), times `copies`. */
   ramNeedMb(c: Pick<Candidate, "key" | "engineId" | "profile">, copies = 1): number {

@@ -60,7 +60,7 @@ export class LeaseGrants {
       profile: inst.spec,
       engine: inst.host!,
       manifest: inst.manifest ?? this.deps.manifest(inst.engineId)!,
-      device: inst.device ?? { kind: "cpu", index: 0, simulated: false },
+      device: inst.device,
       fallbackReason,
       requestedEngineId: request.engineId,
       release: () => {

@@ -6,6 +6,12 @@ import type { DeviceInfo, Manifest, PlacementProfile } from "../../packages/sdk/
 export interface LeasedEngine {
   listVoices(): Promise<Voice[]>;
   synthesize(request: SynthesisRequest, signal: AbortSignal): AsyncIterable<AudioChunk>;
+  /**
+   * `request.text`, then each of `more` with the same parameters, as one call to the engine
+   * (no round trip between the texts: protocol 1.1; an engine host whose runtime speaks 1.0
+   * makes one request per text itself).
+   */
+  synthesizeMore(request: SynthesisRequest, more: readonly string[], signal: AbortSignal): AsyncIterable<AudioChunk>;
 }
 
 export interface LeaseRequest {
@@ -27,7 +33,7 @@ export interface Lease {
   readonly engine: LeasedEngine;
   /** The manifest of the engine that serves (the generation that was loaded), so a holder never asks the catalogue. */
   readonly manifest: Manifest;
-  /** Where the instance runs (as its LoadContext said). */
+  /** Where the instance runs: the DeviceInfo its engine's LoadContext got (built once, at load, loader.ts). */
   readonly device: DeviceInfo;
   /** Set when the scheduler served the request from a fallback, with the reason. */
   readonly fallbackReason?: string;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import type { SchedulerConfig } from "../config/schema.ts";
-import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
+import { OutOfMemoryError, type DeviceInfo } from "../../packages/sdk/src/index.ts";
 import type { Candidate } from "./chain.ts";
 import { sleep, type Clock } from "./clock.ts";
 import type { Cooldowns } from "./cooldown.ts";
@@ -98,9 +98,10 @@ export class InstanceLoader {
     inst.cancelExpiry = this.deps.clock.timer(delay, () => void this.unload(inst, "keep_alive_expired", "unload"));
   }
 
-  /** No new leases for `inst`; it unloads once drained. */
-  retire(inst: Instance, reason: Instance["retiring"]): void {
+  /** No new leases for `inst`; it unloads once drained (recorded then, once, with `detail`). */
+  retire(inst: Instance, reason: Instance["retiring"], detail?: string): void {
     inst.retiring = reason;
+    inst.retiringDetail = detail;
     this.armExpiry(inst);
   }
 
@@ -111,6 +112,7 @@ export class InstanceLoader {
     inst.state = "unloading";
     inst.cancelExpiry?.();
     this.deps.metrics.evictions.inc({ engine: inst.engineId, reason });
+    detail ??= reason === inst.retiring ? inst.retiringDetail : undefined;
     this.deps.record(action, reason, { engine: inst.engineId, profile: inst.profile, device: inst.gpu ?? "cpu", detail });
     const gpu = table.device(inst.gpu);
     const before = gpu && !gpu.simulated ? await table.readFree(gpu) : undefined;
@@ -149,6 +151,8 @@ export class InstanceLoader {
       return;
     }
     const generation = this.deps.catalog.get(c.engineId)?.generation ?? 0;
+    // Where it runs, built once: the engine's LoadContext.device (through the registry) and its leases' `device` (lease.ts).
+    const device: DeviceInfo = gpu ? { kind: "cuda", index: gpu.index, simulated: gpu.simulated } : { kind: "cpu", index: 0, simulated: false };
     const inst: Instance = {
       id: table.newId(),
       key: c.key,
@@ -168,7 +172,7 @@ export class InstanceLoader {
       note: p.misses[0],
       reservedFor: waiter,
       manifest: this.deps.catalog.manifest(c.engineId),
-      device: gpu ? { kind: "cuda", index: gpu.index, simulated: gpu.simulated } : { kind: "cpu", index: 0, simulated: false },
+      device,
     };
     table.add(inst);
     const freeBefore = gpu?.lastFreeMb ?? 0;
@@ -179,7 +183,7 @@ export class InstanceLoader {
       detail: `${need.gpuMb} MB GPU + ${need.ramMb} MB RAM${replicas > 1 ? ` (${replicas} replicas x ${Math.round(need.ramMb / replicas)} MB)` : ""}; expect ${c.profile.loadSeconds} s`,
     });
     try {
-      const host = await this.deps.engines.load(c.engineId, c.profile, { simulated: gpu?.simulated ?? false, gpuIndex: gpu?.index, replicas });
+      const host = await this.deps.engines.load(c.engineId, c.profile, { device, replicas });
       inst.host = host;
       inst.state = "ready";
       inst.loadedAt = inst.lastUsed = clock.now();
@@ -228,11 +232,14 @@ export class InstanceLoader {
     this.deps.changed();
   }
 
-  /** A copy gave up while others serve: no new leases; the running ones finish; the next request loads a fresh instance. */
+  /**
+   * A copy gave up while others serve: no new leases; the running ones finish; the next request
+   * loads a fresh instance. One `unload` record, when it unloads (GET /api/scheduler shows it
+   * `retiring` meanwhile; the registry logs the copy's end at once).
+   */
   private degraded(inst: Instance, why: string): void {
     if (!this.deps.table.holds(inst) || inst.state !== "ready") return;
-    this.deps.record("unload", "replica_gave_up", { engine: inst.engineId, profile: inst.profile, detail: why }, "warn");
-    this.retire(inst, "replica_gave_up");
+    this.retire(inst, "replica_gave_up", why);
     this.deps.changed();
   }
 

@@ -8,7 +8,7 @@ import type { Candidate } from "./chain.ts";
 import type { Reason } from "./decisions.ts";
 import type { Device } from "./devices.ts";
 import { chooseVictims, evictionCost, type EvictionCandidate } from "./eviction.ts";
-import { capacityMb, freeMb, heldOn, loadNeed } from "./fit.ts";
+import { capacityMb, freeMb, heldOn } from "./fit.ts";
 import { capacity, copiesThatFit } from "./replicas.ts";
 import type { Instance } from "./types.ts";
 
@@ -25,13 +25,16 @@ export interface PlacementView {
   /** Why the last load of `key` failed, while it cools down. */
   cooldownError?(key: string): string | undefined;
   generation(engineId: string): number | undefined;
-  footprint(candidate: Candidate): number;
+  /**
+   * What loading the candidate in `copies` needs now (Footprints.loadNeed): resident + transient
+   * VRAM (at least the engine's recorded peak on a GPU), and RAM per copy (declared, or what one
+   * held when stopped past its limit, ram-needs.ts) times the copies.
+   */
+  loadNeed(candidate: Candidate, copies: number): { gpuMb: number; ramMb: number };
   /** Why GPU profiles on a device are not offered now (a training lease, core/scheduler/training.ts). */
   blocked?(deviceId: string): string | undefined;
-  /** VRAM an engine was shown to need at its peak (recorded after an OOM while synthesising). */
+  /** VRAM an engine was shown to need at its peak (recorded after an OOM while synthesising), for the refusal's wording. */
   peakNeedMb?(engineId: string): number | undefined;
-  /** RAM to book for a candidate's `copies`: its declared `ramMb`, or what one held when stopped past its limit (ram-needs.ts), times the copies. */
-  ramNeedMb?(candidate: Candidate, copies?: number): number;
   /** Copies of the engine an instance of the candidate runs at most (replicas.ts, the core budget); 1 when absent. */
   replicas?(candidate: Candidate): number;
 }
@@ -53,16 +56,13 @@ type Option = { gpu?: Device; victims: Instance[]; cost: number; free: number };
 function evaluate(c: Candidate, view: PlacementView, misses: string[]): { fit?: Option; evict?: Option; waitable: boolean; replicas: number } {
   const cpu = view.devices[0]!;
   const gpus = c.profile.device === "cuda" ? view.devices.filter((d) => d.kind === "cuda") : [undefined];
-  const vram = view.footprint(c);
-  const need = loadNeed(c.profile, vram);
-  // After an OOM while synthesising: no GPU profile of that engine fits short of what it needed then.
+  // After an OOM while synthesising, loadNeed holds every GPU profile of the engine to its recorded peak; a miss names it.
   const peak = c.profile.device === "cuda" ? view.peakNeedMb?.(c.engineId) : undefined;
-  if (peak !== undefined && peak > need.gpuMb) need.gpuMb = peak;
-  const perCopy = view.ramNeedMb?.(c, 1) ?? need.ramMb;
+  const perCopy = view.loadNeed(c, 1).ramMb;
   const ramFree = freeMb(cpu, heldOn(cpu, view.instances));
   // replicas: as many copies as fit in the free RAM; when not even one does, one copy's need decides
   const copies = copiesThatFit(view.replicas?.(c) ?? 1, perCopy, ramFree);
-  need.ramMb = perCopy * copies;
+  const need = view.loadNeed(c, copies);
   const measuredRam =
     (copies > 1 ? ` (${copies} replicas x ${Math.round(perCopy)} MB)` : "") +
     (perCopy > c.profile.ramMb ? " (measured when it was stopped past its RAM limit)" : "");

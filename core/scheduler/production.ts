@@ -5,7 +5,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.ts";
 import type { Registry } from "../registry/registry.ts";
-import type { DeviceInfo } from "../../packages/sdk/src/index.ts";
 import { systemClock } from "./clock.ts";
 import { NvidiaSmiProbe, noGpuProbe } from "./devices.ts";
 import { cpuReplicaBudget } from "./replicas.ts";
@@ -15,12 +14,12 @@ import type { EngineLoader } from "./types.ts";
 /** Starts engines through the registry; GPU profiles on a simulated GPU run their CPU path. */
 export function registryLoader(registry: Registry): EngineLoader {
   return {
-    async load(engineId, profile, { simulated, gpuIndex, replicas }) {
-      const device: DeviceInfo = profile.device === "cuda" ? { kind: "cuda", index: gpuIndex ?? 0, simulated } : { kind: "cpu", index: 0, simulated: false };
+    async load(engineId, profile, { device, replicas }) {
       const host = await registry.startEngine(engineId, profile, device, replicas);
       return {
         listVoices: () => host.listVoices(),
         synthesize: (request, signal) => host.synthesize(request, signal),
+        synthesizeMore: (request, more, signal) => host.synthesizeMore(request, more, signal),
         unload: () => host.unload(),
         health: () => host.health(),
         terminate: () => host.shutdown(),

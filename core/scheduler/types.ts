@@ -27,8 +27,11 @@ export interface LoadedEngine extends LeasedEngine {
 }
 
 export interface EngineLoader {
-  /** Starts and loads an engine; throws OutOfMemoryError when the device lacks memory. */
-  load(engineId: string, profile: PlacementProfile, options: { simulated: boolean; gpuIndex?: number; replicas?: number }): Promise<LoadedEngine>;
+  /**
+   * Starts and loads an engine on `device` (its LoadContext.device: a GPU profile on a simulated
+   * card runs its CPU path); throws OutOfMemoryError when the device lacks memory.
+   */
+  load(engineId: string, profile: PlacementProfile, options: { device: DeviceInfo; replicas?: number }): Promise<LoadedEngine>;
 }
 
 export type InstanceState = "loading" | "ready" | "unloading";
@@ -46,10 +49,12 @@ export interface Instance extends Holding {
   replicas?: number;
   /** Set when the instance takes no new leases and unloads once drained. */
   retiring?: Reason;
+  /** What the unload's record says about why it retired (e.g. which copy gave up). */
+  retiringDetail?: string;
   host?: LoadedEngine;
   /** The manifest this instance was loaded from, and where it runs: handed to its leases. */
   manifest?: Manifest;
-  device?: DeviceInfo;
+  device: DeviceInfo;
   /** Why earlier profiles in the chain were passed over when this one was loaded. */
   note?: string;
   /** Keep-alive asked for by the last request, seconds. */

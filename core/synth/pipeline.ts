@@ -12,7 +12,7 @@ import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { SpeechRequest } from "../request/speech-request.ts";
 import { EngineError, SynthesisAbortedError, type AudioChunk, type PlacementProfile, type Voice } from "../../packages/sdk/src/index.ts";
 import { splitSentences } from "../text/sentences.ts";
-import { withShortFirstChunk } from "../text/first-chunk.ts";
+import { speechTurns } from "../text/first-chunk.ts";
 import { fallbackOptions, validateOptions } from "./options.ts";
 import { prosodyFor } from "./prosody.ts";
 import { readAhead } from "./read-ahead.ts";
@@ -21,6 +21,7 @@ import { canReplace, replaceAfterOom } from "./oom.ts";
 import { checkedChunk, fromEngineError, withFirst } from "./chunks.ts";
 import { isWorkerLost } from "../registry/pending-calls.ts";
 import { LeaseHold, type LeaseSource } from "./lease-hold.ts";
+import type { LeasedEngine } from "../scheduler/lease.ts";
 import { EngineVoices } from "./voices.ts";
 import { fittedToNewEngine, type Replacing, type Serving, type SynthParams } from "./serving.ts";
 
@@ -90,11 +91,9 @@ export class SpeechPipeline {
       const manifest = lease.manifest;
       const options = lease.engineId === requested ? validateOptions(manifest, job.options) : fallbackOptions(manifest, job.options, this.log);
       const voice = await this.voiceLookup.resolve(lease, job.voice, lease.engineId !== requested);
-      // A short first part, so that the first audio comes soon (core/text/first-chunk.ts).
-      const sentences = withShortFirstChunk(
-        manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text),
-        this.config.text.firstChunkWords,
-      );
+      // Sentences (or the whole text, for an engine that splits it), the first one's opening as
+      // a short first part, so that the first audio comes soon (core/text/first-chunk.ts).
+      const turns = speechTurns(manifest.capabilities.sentenceSplitting === "engine" ? [text] : splitSentences(text), this.config.text.firstChunkWords);
       const current: Serving = { lease, voice, requested: { speed: job.speed, pitch: job.pitch, options: job.options ?? {} } };
       // The synthesis stops when the caller's signal fires or the caller closes the chunks.
       const stop = new AbortController();
@@ -102,7 +101,7 @@ export class SpeechPipeline {
       const prosody = prosodyFor(manifest, job);
       const source = this.run(
         current,
-        sentences,
+        turns,
         { voice, speed: prosody.speed, pitch: prosody.pitch, options, ...(job.continues ? { continues: true } : {}) },
         AbortSignal.any([signal, stop.signal]),
         job.fallback,
@@ -115,7 +114,7 @@ export class SpeechPipeline {
         profile: current.lease.profile,
         voice: current.voice,
         sampleRate: first.value.sampleRate,
-        sentences: sentences.length,
+        sentences: turns.length,
         fallbackReason: current.lease.fallbackReason,
         ignored: prosody.ignored,
         clamped: prosody.clamped,
@@ -135,14 +134,14 @@ export class SpeechPipeline {
   }
 
   /**
-   * Runs the sentences under `current.lease`. When the engine runs out of memory, the request
+   * Runs the turns (each one or more texts spoken in one engine call) under `current.lease`. When the engine runs out of memory, the request
    * is re-placed down the chain and the sentence retried (oom.ts; `current` then names the
    * engine that serves it). When the engine's worker dies, the undelivered audio is
    * synthesised again (resume.ts), at most MAX_RESUMES times.
    */
   private async *run(
     current: Serving,
-    sentences: string[],
+    turns: string[][],
     params: SynthParams,
     signal: AbortSignal,
     fallback: boolean | undefined,
@@ -160,7 +159,7 @@ export class SpeechPipeline {
       carriedOptions: (manifest) => fallbackOptions(manifest, current.requested.options, this.log),
     };
     try {
-      for (const [index, text] of sentences.entries()) {
+      for (const [index, texts] of turns.entries()) {
         // Fairness: between sentences, a request queued for this engine takes its turn.
         if (index > 0 && this.config.scheduler.sentenceTurns) await current.lease.yieldTurn?.(signal);
         // Stopped between sentences: an error, never a shorter text passed off as the whole.
@@ -171,7 +170,7 @@ export class SpeechPipeline {
         for (;;) {
           const lease = current.lease;
           try {
-            for await (const raw of lease.engine.synthesize({ text, ...params }, signal)) {
+            for await (const raw of speak(lease.engine, texts, params, signal)) {
               const chunk = skip.apply(checkedChunk(raw, lease.engineId));
               if (!chunk) continue;
               delivered += chunk.samples.length / chunk.sampleRate;
@@ -181,7 +180,7 @@ export class SpeechPipeline {
           } catch (err) {
             if (isWorkerLost(err) && !signal.aborted && resumes < MAX_RESUMES) {
               resumes++;
-              const at = { index, total: sentences.length, delivered, attempt: resumes };
+              const at = { index, total: turns.length, delivered, attempt: resumes };
               const sameVoice = await resumeAfterLoss(current, err as Error, at, params, replacing);
               if (!sameVoice) params = fittedToNewEngine(current, params, replacing);
               skip = new Skipper(sameVoice ? delivered : 0);
@@ -191,6 +190,8 @@ export class SpeechPipeline {
             if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceLookup.forget(lease.engine);
             if (!canReplace(err, lease, ooms)) throw fromEngineError(err, lease.engineId, params.voice);
             params = await replaceAfterOom(current, err, ooms, params, replacing);
+            // The same engine (another profile) makes the same audio: what was heard is not said twice.
+            skip = new Skipper(current.lease.engineId === lease.engineId ? delivered : 0);
           }
         }
       }
@@ -198,4 +199,10 @@ export class SpeechPipeline {
       current.lease.release();
     }
   }
+}
+
+/** A turn's texts, one after the other, in one engine call (LeasedEngine.synthesizeMore). */
+function speak(engine: LeasedEngine, texts: string[], params: SynthParams, signal: AbortSignal): AsyncIterable<AudioChunk> {
+  const [text, ...more] = texts as [string, ...string[]];
+  return more.length ? engine.synthesizeMore({ text, ...params }, more, signal) : engine.synthesize({ text, ...params }, signal);
 }

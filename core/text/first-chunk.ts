@@ -25,11 +25,23 @@ export const MIN_HEAD_WORDS = 2;
 export const MIN_TAIL_WORDS = 3;
 
 const WORD = /\S+/g;
+/** How much of a text the host looks at for its first sentence, characters (a longer first sentence is cut within it). */
+const FIRST_SENTENCE_SCAN = 2000;
 /** A clause mark at the end of a word (`word,`), or a dash standing between words. */
 const CLAUSE_END = /[,;:\u2013\u2014]["'\u2019\u201D)\]]*$|^(?:-|--|\u2013|\u2014)$/u;
 
 function words(text: string): { start: number; end: number; text: string }[] {
   return [...text.matchAll(WORD)].map((m) => ({ start: m.index, end: m.index + m[0].length, text: m[0] }));
+}
+
+/** Whether the parts hold at least `n` words (counted only as far as needed: a long text is not walked whole). */
+function hasWords(parts: string[], n: number): boolean {
+  let count = 0;
+  for (const part of parts) {
+    const word = new RegExp(WORD.source, "g");
+    while (word.exec(part)) if (++count >= n) return true;
+  }
+  return false;
 }
 
 /**
@@ -59,15 +71,28 @@ export function firstChunkEnd(sentence: string, maxWords: number): number | unde
  */
 export function withShortFirstChunk(parts: string[], maxWords: number, locale = "en"): string[] {
   if (maxWords <= 0 || parts.length === 0) return parts;
-  const total = parts.reduce((n, p) => n + words(p).length, 0);
-  if (total < 4 * maxWords) return parts;
+  if (!hasWords(parts, 4 * maxWords)) return parts;
   const first = parts[0]!;
-  // The first sentence: the part itself when the host split the text, else the text's first.
-  const sentence = parts.length > 1 ? first : (splitSentences(first, locale)[0] ?? first);
+  // The first sentence: the part itself when the host split the text, else the text's first
+  // (looked for in the text's opening only: a long text is not split whole for it).
+  const sentence = parts.length > 1 ? first : (splitSentences(first.slice(0, FIRST_SENTENCE_SCAN), locale)[0] ?? first);
   if (!first.startsWith(sentence)) return parts;
   const end = firstChunkEnd(sentence, maxWords);
   if (end === undefined) return parts;
   const head = first.slice(0, end).trim();
   const rest = first.slice(end).trim();
   return rest ? [head, rest, ...parts.slice(1)] : parts;
+}
+
+/**
+ * The request's turns: the units between which another request may take the engine (sentence
+ * turns, core/scheduler/turns.ts), each the texts the engine speaks one after the other in it.
+ * The short first chunk and the rest of its sentence make one turn (sent as one engine call:
+ * LeasedEngine.synthesizeMore), so the engine does not wait for a round trip between them and
+ * a turn there, a few words in, would give another request nothing; every other part is a turn.
+ */
+export function speechTurns(parts: string[], maxWords: number, locale = "en"): string[][] {
+  const cut = withShortFirstChunk(parts, maxWords, locale);
+  if (cut.length === parts.length) return cut.map((p) => [p]);
+  return [[cut[0]!, cut[1]!], ...cut.slice(2).map((p) => [p])];
 }

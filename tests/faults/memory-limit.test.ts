@@ -91,7 +91,7 @@ describe("memory limit per plugin", () => {
     expect((await speak(engine, "Back again.")).status).toBe(200);
   });
 
-  // Node 22.16+ and 24 read a thread's heap from the main thread even mid-loop (heap-reading.ts):
+  // Node 22.16+ and 24 read a silent thread's heap from the main thread, even mid-loop (heap-reading.ts):
   // the loop is stopped at its own limit. Node 20 cannot: the server's RSS ceiling stops it.
   const hostReadsHeap = typeof (Worker.prototype as { getHeapStatistics?: unknown }).getHeapStatistics === "function";
   const loopStopped = hostReadsHeap

@@ -101,6 +101,18 @@ describe("finetune check", () => {
     ])
       expect(codes(r)).not.toContain(code);
     expect(r.totals.keptTrainClips).toBe(rows.length - 4);
+    expect(Object.keys(r.totals).sort()).toEqual([
+      "clips",
+      "errors",
+      "evalClips",
+      "infos",
+      "keptTrainClips",
+      "minutesTrained",
+      "seconds",
+      "trainClips",
+      "warnings",
+    ]);
+    expect(r.totals.errors).toBe(r.findings.filter((f) => f.severity === "error").length);
 
     // the same clips, fewer of them: between 2 and 3 minutes is a warning, not an error
     writeCoqui(dir, rows.slice(3, 22), rows.slice(0, 3));

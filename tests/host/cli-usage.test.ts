@@ -91,6 +91,18 @@ describe("chorus CLI for a new user", () => {
     expect(engine.stderr).not.toContain("plugin new");
   });
 
+  it("both setup commands refuse a --torch that is not a build, before any work, with the usage naming the choices", async () => {
+    for (const args of [
+      ["plugin", "setup", "nosuch", "--torch", "rocm"],
+      ["finetune", "setup", "--torch", "rocm", "--dry-run"],
+    ]) {
+      const res = await runChorusAsync(args, { env: env() });
+      expect(res.status, res.stderr).toBe(2);
+      expect(res.stderr).toMatch(/^chorus( finetune setup)?: --torch must be cpu, cuda or auto \(got 'rocm'\)\n/);
+      expect(res.stderr).toContain("[--torch cpu|cuda|auto]");
+    }
+  });
+
   it("say takes engine:voice and says when the engine ignored or clamped pitch", async () => {
     const out = `${tempDir("say")}/x.flac`;
     const flite = await runChorusAsync(["say", "Hello there.", "--voice", "flite:awb", "--pitch", "2", "--format", "flac", "-o", out], { env: env() });

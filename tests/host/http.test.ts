@@ -139,6 +139,11 @@ describe("POST /api/speech", () => {
     ["speed of the wrong type", { text: "Hi", speed: "fast" }, 400, "CHORUS_ERR_REQUEST_INVALID", "speed"],
     ["an unknown format", { text: "Hi", format: "ogg" }, 400, "CHORUS_ERR_REQUEST_INVALID", "format"],
     ["an unknown field", { text: "Hi", colour: "blue" }, 400, "CHORUS_ERR_REQUEST_INVALID", "colour"],
+    // Fields only surfaces set are not the native body's: keepAlive is its name for keepAliveSeconds.
+    ["keepAliveSeconds (the body says keepAlive)", { text: "Hi", keepAliveSeconds: 5 }, 400, "CHORUS_ERR_REQUEST_INVALID", "keepAliveSeconds"],
+    ["continues (set by surfaces that split a request)", { text: "Hi", continues: true }, 400, "CHORUS_ERR_REQUEST_INVALID", "continues"],
+    ["keepAlive below -1", { text: "Hi", keepAlive: -2 }, 400, "CHORUS_ERR_REQUEST_INVALID", "keepAlive"],
+    ["keepAlive of the wrong type", { text: "Hi", keepAlive: "long" }, 400, "CHORUS_ERR_REQUEST_INVALID", "keepAlive"],
     ["engine of the wrong type", { text: "Hi", engine: 3 }, 400, "CHORUS_ERR_REQUEST_INVALID", "engine"],
     ["an unknown engine", { text: "Hi", engine: "nope" }, 404, "CHORUS_ERR_ENGINE_NOT_FOUND", "engine"],
     ["an unknown voice", { text: "Hi", voice: "vulcan" }, 404, "CHORUS_ERR_VOICE_NOT_FOUND", "voice"],
@@ -152,6 +157,18 @@ describe("POST /api/speech", () => {
     expect(res.statusCode).toBe(status);
     expect(res.headers["content-type"]).toMatch(/^application\/json/);
     expect(res.json().error).toMatchObject({ code, field });
+  });
+
+  it("an internal field is refused by name, with the unknown-field message", async () => {
+    const res = await speech({ text: "Hi", engine: "ticker", continues: false });
+    expect(res.json().error).toMatchObject({ code: "CHORUS_ERR_REQUEST_INVALID", field: "continues", message: "continues: unknown field" });
+  });
+
+  it("keepAlive becomes the request's keep-alive (GET /api/scheduler shows it on the instance)", async () => {
+    const res = await speech({ text: "Hi.", engine: "ticker", keepAlive: -1 });
+    expect(res.statusCode).toBe(200);
+    const snap = (await app.inject("/api/scheduler")).json();
+    expect(snap.engines.find((e: { engine: string }) => e.engine === "ticker")).toMatchObject({ keepAliveSeconds: -1 });
   });
 
   it("rejects a body that is not JSON", async () => {

@@ -18,7 +18,7 @@ function recordingSource() {
         engineId: request.engineId,
         requestedEngineId: request.engineId,
         profile: { name: "cpu", device: "cpu" } as Lease["profile"],
-        engine: { listVoices: async () => [], synthesize: async function* () {} },
+        engine: { listVoices: async () => [], synthesize: async function* () {}, synthesizeMore: async function* () {} },
         manifest: { id: request.engineId } as Lease["manifest"],
         device: { kind: "cpu", index: 0, simulated: false },
         release: () => log.push(`release ${id}`),

@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { until } from "../helpers/wait.ts";
 import { engines, startServer, tempDir, type TestServer } from "./server.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -65,7 +66,7 @@ describe("runtime engine switching", () => {
     expect((await post("/api/engines/espeak/activate")).status).toBe(200);
   });
 
-  it("`chorus use ID` switches a running server too", () => {
+  it("`chorus use ID` switches a running server too", async () => {
     const run = spawnSync(process.execPath, [path.join(ROOT, "core/cli/chorus.mjs"), "use", "flite"], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, CHORUS_DATA_DIR: dataDir, CHORUS_ENGINES__DIRS: JSON.stringify(["engines", pluginsDir]) },
@@ -73,7 +74,8 @@ describe("runtime engine switching", () => {
     });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain("default engine: flite (was espeak)");
-    return expect(defaultEngine()).resolves.toBe("flite");
+    // the server watches its state file (a stat every 250 ms): the choice arrives shortly after
+    await until(async () => (await defaultEngine()) === "flite", "the running server's default to become flite");
   });
 
   it("keeps the choice across a restart", async () => {

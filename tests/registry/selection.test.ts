@@ -1,7 +1,8 @@
 /** The default-engine selection: validation, persistence, and following edits of the state file. */
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { until } from "../helpers/wait.ts";
 import type { EngineEntry } from "../../core/registry/plugin-folder.ts";
 import { EngineSelection } from "../../core/registry/selection.ts";
 import { ManifestSchema } from "../../core/registry/manifest-schema.ts";
@@ -34,15 +35,32 @@ describe("EngineSelection", () => {
     expect(a.current()).toBe("espeak");
   });
 
-  it("follows the file when another process (chorus use) changes it, and survives a corrupt one", () => {
+  it("follows the file when another process (chorus use) changes it, and survives a corrupt one", async () => {
     const file = path.join(tempDir("sel"), "state.json");
     const server = selection(file);
     expect(server.current()).toBe("espeak");
-    selection(file).set("flite");
-    expect(server.current()).toBe("flite");
+    const other = selection(file);
+    other.set("flite");
+    other.close();
+    await until(() => server.current() === "flite", "the watched file's new choice");
     fs.writeFileSync(file, "{ not json");
     fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
-    expect(server.current()).toBe("espeak");
+    await until(() => server.current() === "espeak", "the configured default after a corrupt file");
+    server.close();
+  });
+
+  it("reads the file once, not on every call (the watch tells it of changes)", () => {
+    const file = path.join(tempDir("sel"), "state.json");
+    const a = selection(file);
+    a.set("flite");
+    const stat = vi.spyOn(fs, "statSync");
+    try {
+      for (let i = 0; i < 5; i++) expect(a.current()).toBe("flite");
+      expect(stat.mock.calls.filter(([p]) => p === file)).toHaveLength(1); // the read after set(); the rest from the cache
+    } finally {
+      stat.mockRestore();
+      a.close();
+    }
   });
 
   it("falls back to the configured default while the chosen engine's plugin is gone", () => {

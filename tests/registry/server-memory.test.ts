@@ -3,7 +3,7 @@
  * sets: which worker-thread engine is stopped when the ceiling is near, and when none is.
  * (The real path, a plugin allocating Buffers in a synchronous loop: tests/faults/memory-limit.)
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ACT_AT, ServerMemoryWatch } from "../../core/registry/server-memory.ts";
 
 function setup(ceilingMb = 1000) {
@@ -66,5 +66,57 @@ describe("server memory ceiling", () => {
     setRss(2000);
     watch.check();
     expect(stopped).toEqual([]);
+  });
+
+  describe("a worker that stopped reporting", () => {
+    afterEach(() => vi.useRealTimers());
+
+    it("has its heap read by the host at each tick while silent (report interval + one tick), never while it reports on time", () => {
+      // the watch's own timer is faked: only the test's check() calls tick
+      vi.useFakeTimers({ toFake: ["Date", "setInterval", "clearInterval"] });
+      vi.setSystemTime(0);
+      const watch = new ServerMemoryWatch(() => 200);
+      const reads: string[] = [];
+      const register = (label: string) => watch.register({ label, stop: async () => {}, readHeap: () => reads.push(label) }, 1000, 50, 250); // watch every 50 ms, reports every 250
+      const onTime = register("on-time");
+      const stuck = register("stuck");
+      const tick = (at: number) => {
+        vi.setSystemTime(at);
+        watch.check();
+      };
+      tick(250);
+      tick(300); // 300 ms since either reported: not yet silent
+      expect(reads).toEqual([]);
+      onTime.report(10);
+      tick(301); // the stuck one has now been silent for longer than 250 + 50 ms
+      tick(350);
+      expect(reads).toEqual(["stuck", "stuck"]);
+      stuck.report(20); // it reports again: no more readings
+      onTime.report(10);
+      tick(400);
+      tick(550);
+      expect(reads).toEqual(["stuck", "stuck"]);
+    });
+
+    it("a host reading is not a report: the silent worker is still charged the growth since its last report", () => {
+      vi.useFakeTimers({ toFake: ["Date", "setInterval", "clearInterval"] });
+      vi.setSystemTime(0);
+      let rss = 200;
+      const watch = new ServerMemoryWatch(() => rss);
+      const stopped: { label: string; estimateMb: number }[] = [];
+      let reads = 0;
+      const loop = watch.register(
+        { label: "loop", stop: async (_, estimateMb) => void stopped.push({ label: "loop", estimateMb }), readHeap: () => reads++ },
+        1000,
+        50,
+        250,
+      );
+      loop.report(10);
+      vi.setSystemTime(1000);
+      rss = 950;
+      watch.check();
+      expect(reads).toBe(1); // its heap was read (its link checks that against its own limit) ...
+      expect(stopped).toEqual([{ label: "loop", estimateMb: 10 + 750 }]); // ... and the growth since its last report is still its own
+    });
   });
 });

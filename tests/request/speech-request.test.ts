@@ -119,7 +119,7 @@ describe("the other fields", () => {
 
 describe("field names in each surface's vocabulary", () => {
   const cases: [string, Record<string, unknown>, unknown, string, RegExp?][] = [
-    ["native keepAlive", { keepAliveSeconds: "keepAlive" }, { text: "Hi.", keepAliveSeconds: -5 }, "keepAlive", /^keepAlive: /],
+    ["a renamed keepAliveSeconds", { keepAliveSeconds: "keepAlive" }, { text: "Hi.", keepAliveSeconds: -5 }, "keepAlive", /^keepAlive: /],
     ["OpenAI input (too long)", { text: "input" }, { text: "a".repeat(101) }, "input", /^input: is 101 characters/],
     ["OpenAI input (empty)", { text: "input" }, { text: "  " }, "input", /^input: has nothing to speak/],
     ["OpenAI response_format", { format: "response_format" }, { text: "Hi.", format: "ogg" }, "response_format", /^response_format: must be one of/],

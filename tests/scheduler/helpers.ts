@@ -6,7 +6,7 @@ import { Scheduler } from "../../core/scheduler/scheduler.ts";
 import type { GpuProbe, ProbeResult } from "../../core/scheduler/devices.ts";
 import type { EngineCatalog, EngineLoader, LoadedEngine } from "../../core/scheduler/types.ts";
 import { OutOfMemoryError } from "../../packages/sdk/src/index.ts";
-import type { Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
+import type { DeviceInfo, Manifest, PlacementProfile } from "../../packages/sdk/src/index.ts";
 import { ManifestSchema, type ManifestInput } from "../../core/registry/manifest-schema.ts";
 
 type ProfileInput = NonNullable<ManifestInput["resources"]>["profiles"][number];
@@ -45,9 +45,9 @@ export class FakeLoader implements EngineLoader {
   readonly degrades = new Map<string, (reason: string) => void>();
   constructor(private readonly clock: Clock) {}
 
-  async load(engineId: string, profile: PlacementProfile, options: { simulated: boolean; replicas?: number }): Promise<LoadedEngine> {
+  async load(engineId: string, profile: PlacementProfile, options: { device: DeviceInfo; replicas?: number }): Promise<LoadedEngine> {
     const key = `${engineId}:${profile.name}`;
-    this.loads.push({ key, simulated: options.simulated, at: this.clock.now(), replicas: options.replicas });
+    this.loads.push({ key, simulated: options.device.simulated, at: this.clock.now(), replicas: options.replicas });
     await sleep(this.clock, profile.loadSeconds * 1000);
     const bad = this.misbehave.get(key);
     if (bad === "oom") throw new OutOfMemoryError("CUDA out of memory", { neededMb: profile.vramMb * 2 });
@@ -56,6 +56,9 @@ export class FakeLoader implements EngineLoader {
       listVoices: async () => [{ id: "v", name: "v", languages: ["en"] }],
       health: async () => ({ ok: true }),
       async *synthesize() {
+        yield { sampleRate: 16000, samples: new Int16Array(10) };
+      },
+      async *synthesizeMore() {
         yield { sampleRate: 16000, samples: new Int16Array(10) };
       },
       unload: async () => void this.unloads.push(key),

@@ -164,7 +164,8 @@ describe("replicas in the scheduler", () => {
     loader.degrades.get("wasm:cpu")!("replica 1 of 2 gave up restarting (exit code 137)");
     await settle();
     expect(s.snapshot().engines).toEqual([expect.objectContaining({ engine: "wasm", retiring: "replica_gave_up", inFlight: 2 })]);
-    expect(s.snapshot().decisions).toContainEqual(expect.objectContaining({ reason: "replica_gave_up", detail: expect.stringContaining("replica 1 of 2") }));
+    const gaveUp = () => s.snapshot().decisions.filter((d) => d.reason === "replica_gave_up");
+    expect(gaveUp()).toEqual([]); // retiring, not unloaded: its unload is recorded when it happens
     a.lease!.release(); // a slot is free, but not on the retiring instance
     const c = ask("wasm");
     await settle();
@@ -172,10 +173,27 @@ describe("replicas in the scheduler", () => {
     b.lease!.release();
     await settle();
     expect(loader.unloads).toEqual(["wasm:cpu"]);
+    // one unload record, saying which copy gave up
+    expect(gaveUp()).toEqual([expect.objectContaining({ action: "unload", engine: "wasm", detail: expect.stringContaining("replica 1 of 2") })]);
     expect(c.lease?.engineId).toBe("wasm");
     expect(loader.loads).toHaveLength(2); // a fresh instance with all its copies
     expect(s.snapshot().engines).toEqual([expect.objectContaining({ engine: "wasm", replicas: 2, retiring: null })]);
     c.lease!.release();
+    await s.close();
+  });
+
+  it("a copy that gave up on an idle instance: unloaded at once, recorded once", async () => {
+    const { s, loader, ask, settle } = setup(2);
+    const a = ask("wasm");
+    await settle();
+    a.lease!.release();
+    await settle();
+    loader.degrades.get("wasm:cpu")!("replica 2 of 2 gave up restarting (exit code 1)");
+    await settle();
+    expect(loader.unloads).toEqual(["wasm:cpu"]);
+    expect(s.snapshot().decisions.filter((d) => d.reason === "replica_gave_up")).toEqual([
+      expect.objectContaining({ action: "unload", engine: "wasm", detail: "replica 2 of 2 gave up restarting (exit code 1)" }),
+    ]);
     await s.close();
   });
 

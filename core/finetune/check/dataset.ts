@@ -5,16 +5,22 @@
 import type { Finding } from "../dataset/findings.ts";
 import type { DatasetListing } from "../dataset/read.ts";
 import type { TrainerLimits } from "../model.ts";
-import type { ClipReport } from "./report.ts";
+import type { ClipReport, ClipTotals } from "./report.ts";
 
 /** Target total duration, seconds. */
 export const TARGET_TOTAL = { min: 180, max: 600 };
 
 /**
  * Findings about the dataset as a whole, in the order the check reports them. `hashes[i]` is
- * the audio hash of `clips[i]` (absent when it was not decoded).
+ * the audio hash of `clips[i]` (absent when it was not decoded); `totals` are the clips' (clipTotals).
  */
-export function datasetFindings(listing: DatasetListing, clips: ClipReport[], hashes: (string | undefined)[], limits: TrainerLimits): Finding[] {
+export function datasetFindings(
+  listing: DatasetListing,
+  clips: ClipReport[],
+  hashes: (string | undefined)[],
+  totals: Pick<ClipTotals, "clips" | "evalClips" | "seconds">,
+  limits: TrainerLimits,
+): Finding[] {
   const findings: Finding[] = [];
   const byHash = new Map<string, string[]>();
   const byText = new Map<string, string[]>();
@@ -62,8 +68,7 @@ export function datasetFindings(listing: DatasetListing, clips: ClipReport[], ha
       fix: "fine-tune one voice per dataset; mixed speakers blend",
     });
 
-  const evals = clips.filter((c) => c.split === "eval");
-  const seconds = clips.reduce((a, c) => a + (c.seconds ?? 0), 0);
+  const { evalClips, seconds } = totals;
   if (listing.entries.length) {
     if (!listing.hasEvalSplit)
       findings.push({
@@ -73,8 +78,8 @@ export function datasetFindings(listing: DatasetListing, clips: ClipReport[], ha
         fix: "AllTalk needs metadata_eval.csv (10-30 % of the clips): chorus finetune prepare writes one",
       });
     else {
-      const share = evals.length / clips.length;
-      if (evals.length === 0)
+      const share = evalClips / totals.clips;
+      if (evalClips === 0)
         findings.push({
           severity: "error",
           code: "eval-split-empty",
@@ -85,14 +90,14 @@ export function datasetFindings(listing: DatasetListing, clips: ClipReport[], ha
         findings.push({
           severity: "warning",
           code: "eval-split-range",
-          message: `eval split is ${(share * 100).toFixed(0)} % (${evals.length} of ${clips.length} clips), outside 10-30 %`,
+          message: `eval split is ${(share * 100).toFixed(0)} % (${evalClips} of ${totals.clips} clips), outside 10-30 %`,
           fix: "move clips between metadata_train.csv and metadata_eval.csv (AllTalk v2 clamps the split to 10-30 %)",
         });
-      if (evals.length > 0 && evals.length < 10)
+      if (evalClips > 0 && evalClips < 10)
         findings.push({
           severity: "info",
           code: "eval-split-small",
-          message: `${evals.length} eval clip(s); 10 or more are recommended`,
+          message: `${evalClips} eval clip(s); 10 or more are recommended`,
           fix: "more eval clips make the eval loss meaningful",
         });
     }

@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Finding } from "./findings.ts";
+import { isUnder } from "../confine.ts";
 
 export const AUDIO_EXTENSIONS = [".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".webm"];
 
@@ -40,9 +41,8 @@ export class DatasetPathError extends Error {}
 function reader(roots: string[] | undefined) {
   return (file: string): string => {
     if (roots) {
-      const real = fs.realpathSync(file);
-      if (!roots.some((r) => real === r || real.startsWith(r + path.sep)))
-        throw new DatasetPathError(`${path.basename(file)} points outside the dataset folders`);
+      // realpathSync throws for a missing file, as reading it would (isInside would call it outside)
+      if (!isUnder(fs.realpathSync(file), roots)) throw new DatasetPathError(`${path.basename(file)} points outside the dataset folders`);
     }
     return fs.readFileSync(file, "utf8");
   };

@@ -7,18 +7,24 @@
  */
 import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
 import { streamAudio, wholeAudioParts } from "../../audio/output/index.ts";
 import { ChorusError } from "../../errors.ts";
-import { validateSpeech } from "../../request/speech-request.ts";
+import { CLIENT_FIELDS, SURFACE_FIELDS, validateSpeech } from "../../request/speech-request.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
 import { sendParts } from "../whole-body.ts";
 
-/** The native body's names for request fields where they differ (the rest are the request's own). */
-const NATIVE_NAMES = { keepAliveSeconds: "keepAlive" } as const;
-/** Request fields no native client sends (set by other surfaces). */
-const NOT_NATIVE = ["keepAliveSeconds", "continues"];
+/**
+ * The native body: the request's client fields as they are, plus `keepAlive` (the request's
+ * keepAliveSeconds). Strict, so anything else, the fields only surfaces set included
+ * (keepAliveSeconds, continues), is refused as an unknown field. validateSpeech parses with it
+ * in place of SpeechRequestSchema: one parse per request.
+ */
+const NativeSpeechBody = z
+  .strictObject({ ...CLIENT_FIELDS, keepAlive: SURFACE_FIELDS.keepAliveSeconds })
+  .transform(({ keepAlive, ...fields }) => (keepAlive === undefined ? fields : { ...fields, keepAliveSeconds: keepAlive }));
 
 /** Aborts when the client goes away before the response has been fully sent. */
 export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): AbortSignal {
@@ -47,14 +53,12 @@ export const speechRoutes: FastifyPluginAsync = async (app) => {
     if (body === null || typeof body !== "object" || Array.isArray(body)) {
       throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "(body): body must be a JSON object", { field: "(body)" });
     }
-    const { keepAlive, ...fields } = body as Record<string, unknown>;
-    const internal = NOT_NATIVE.find((name) => Object.hasOwn(fields, name));
-    if (internal) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${internal}: unknown field`, { field: internal });
+    let fields = body as Record<string, unknown>;
     // `engine:voice` names the engine too (it must agree with `engine` when both are given); other types are the validator's to refuse.
     if (typeof fields.voice === "string" && fields.voice && (fields.engine === undefined || typeof fields.engine === "string")) {
-      Object.assign(fields, resolveVoiceRef(registry, fields.voice, fields.engine as string | undefined, { explicit: true }));
+      fields = { ...fields, ...resolveVoiceRef(registry, fields.voice, fields.engine as string | undefined, { explicit: true }) };
     }
-    const speech = validateSpeech({ ...fields, ...(keepAlive === undefined ? {} : { keepAliveSeconds: keepAlive }) }, config.text, NATIVE_NAMES);
+    const speech = validateSpeech(fields, config.text, {}, NativeSpeechBody);
     const stream = await pipeline.start(speech, abortOnDisconnect(request, reply));
     speechHeaders(reply, stream);
     // Streamed: bytes as they are made, so a WAV header says "unknown" sizes and a FLAC's

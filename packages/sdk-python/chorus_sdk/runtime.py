@@ -21,7 +21,7 @@ from .framing import FrameReader, FrameWriter, ProtocolError
 from .log import EngineLogger, HostLogHandler
 
 #: The protocol this runtime speaks (docs/protocol.md).
-PROTOCOL_VERSION = "1.0.0"
+PROTOCOL_VERSION = "1.1.0"  # 1.1: synthesize.more (docs/protocol.md)
 #: Exit status when the host sent a bad frame (the reason goes to stderr).
 EXIT_PROTOCOL_ERROR = 70
 #: Largest chunk payload (MAX_CHUNK_BYTES) unless the load context says otherwise (`maxChunkBytes`).
@@ -130,7 +130,8 @@ class Runtime:
             state = _Synthesis(int(message.get("credits", 0)))
             with self._lock:
                 self._running[rid] = state  # type: ignore[index]
-            self._spawn(lambda: self._synthesize(rid, message.get("request") or {}, state))  # type: ignore[arg-type]
+            more = [str(t) for t in message.get("more") or []]
+            self._spawn(lambda: self._synthesize(rid, message.get("request") or {}, state, more))  # type: ignore[arg-type]
         elif kind in ("load", "unload", "voices", "health"):
             self._spawn(lambda: self._call(kind, rid, message))  # type: ignore[arg-type]
         else:
@@ -192,12 +193,12 @@ class Runtime:
             report_memory=report_memory,
         )
 
-    def _synthesize(self, rid: int, raw: dict[str, Any], state: _Synthesis) -> None:
+    def _synthesize(self, rid: int, raw: dict[str, Any], state: _Synthesis, more: list[str]) -> None:
         engine = self._engine
         assert engine is not None
 
-        def run() -> None:
-            generator = engine.synthesize(SynthesisRequest.from_wire(raw), state.cancelled)
+        def speak(wire: dict[str, Any]) -> None:
+            generator = engine.synthesize(SynthesisRequest.from_wire(wire), state.cancelled)
             try:
                 for value in generator:
                     if state.cancelled:
@@ -214,6 +215,12 @@ class Runtime:
                 close = getattr(generator, "close", None)
                 if close:
                     close()  # runs the generator's finally blocks when it stopped early
+
+        def run() -> None:
+            # The request's text, then each of `more` (protocol 1.1) with the same parameters.
+            speak(raw)
+            for text in more:
+                speak({**raw, "text": text})
 
         try:
             self._answer(rid, run)

@@ -23,6 +23,7 @@ class FakeEngine(Engine):
         self.closed = threading.Event()
         self.release = threading.Event()
         self.loaded: Any | None = None
+        self.texts: list[str] = []
 
     def load(self, ctx: Any) -> None:
         self.loaded = ctx
@@ -34,6 +35,7 @@ class FakeEngine(Engine):
         return [Voice("a", "A", ["en"])]
 
     def synthesize(self, request: SynthesisRequest, cancelled: Cancelled) -> Iterator[Any]:
+        self.texts.append(request.text)
         if request.options.get("bad"):
             raise BadOptionError("bad", "bad must be false")
         try:
@@ -87,7 +89,7 @@ class RuntimeTest(unittest.TestCase):
         self.host = Host(self.engine)
         ready, _ = self.host.next()
         self.assertEqual(ready["type"], "ready")
-        self.assertEqual((ready["sdk"], ready["protocol"]), ("1.0.0", "1.0.0"))
+        self.assertEqual((ready["sdk"], ready["protocol"]), ("1.0.0", "1.1.0"))
         self.assertTrue(ready["runtime"].startswith("python 3."))
 
     def tearDown(self) -> None:
@@ -128,6 +130,17 @@ class RuntimeTest(unittest.TestCase):
         self.assertEqual(self.host.next()[1], bytes([1, 0]) * 100)
         self.assertEqual(self.host.next()[1], bytes([2, 0]) * 100)
         self.assertEqual(self.host.next()[0], {"type": "result", "id": 3})
+
+    def test_more_texts_follow_under_one_id_and_the_same_credits(self) -> None:
+        # protocol 1.1: request.text, then each of `more`, one engine call each, one result
+        self.host.send({"type": "synthesize", "id": 6, "request": {"text": "a", "voice": "a", "options": {"chunks": 1}}, "more": ["b", "c"], "credits": 2})
+        self.assertEqual([self.host.next()[0]["type"] for _ in range(2)], ["chunk", "chunk"])
+        self.host.send({"type": "ping", "id": 98})  # out of credit: the third text's chunk waits
+        self.assertEqual(self.host.next()[0], {"type": "pong", "id": 98})
+        self.host.send({"type": "credit", "id": 6, "n": 1})
+        self.assertEqual(self.host.next()[0]["type"], "chunk")
+        self.assertEqual(self.host.next()[0], {"type": "result", "id": 6})
+        self.assertEqual(self.engine.texts, ["a", "b", "c"])
 
     def test_large_chunks_are_split_to_the_limit(self) -> None:
         self.host.runtime.max_chunk_bytes = 64

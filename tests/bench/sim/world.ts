@@ -149,10 +149,12 @@ export class SimLoader implements EngineLoader {
     const report = () => {
       if (profile.device === "cuda") for (const l of memoryListeners) l({ vramMb: resident });
     };
-    return {
+    const engine: LoadedEngine = {
       onMemory: (listener) => void memoryListeners.push(listener),
       listVoices: async () => [{ id: "default", name: "default", languages: ["en"] }],
       health: async () => ({ ok: alive }),
+      // The texts of one turn as one text (the simulator times a request by its characters).
+      synthesizeMore: (request, more, signal) => engine.synthesize({ ...request, text: [request.text, ...more].join(" ") }, signal),
       async *synthesize(request) {
         report();
         const transient = profile.device === "cuda" ? profile.transientVramMb : 0;
@@ -176,5 +178,6 @@ export class SimLoader implements EngineLoader {
       terminate: async () => free(),
       onExit: () => {},
     };
+    return engine;
   }
 }
