@@ -52,13 +52,19 @@ export function ffmpegArgs(format: CompressedFormat, sampleRate: number, options
   }
 }
 
-/** Encodes a PCM stream (mono s16 at `sampleRate`) into `format`, yielding bytes as they come. */
+/**
+ * Encodes a PCM stream (mono s16 at `sampleRate`) into `format`, yielding bytes as they come.
+ * `streamed`: the bytes go to a client as they come (a streamed response), so the first ones
+ * are worth a round trip of their own (pool.ts); a whole file is not read before its end.
+ */
 export function encodeCompressed(
   format: CompressedFormat,
   sampleRate: number,
   pcm: AsyncIterable<Int16Array>,
   options: EncodeOptions = {},
+  streamed = false,
 ): AsyncGenerator<Buffer> {
-  if ((format === "mp3" || format === "opus") && process.env.CHORUS_ENCODER !== "ffmpeg") return pooledEncode(format, sampleRate, pcm, options.bitrateKbps);
+  if ((format === "mp3" || format === "opus") && process.env.CHORUS_ENCODER !== "ffmpeg")
+    return pooledEncode(format, sampleRate, pcm, options.bitrateKbps, streamed);
   return ffmpegEncode(sampleRate, ffmpegArgs(format, sampleRate, options), pcm);
 }

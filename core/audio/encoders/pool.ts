@@ -3,8 +3,9 @@
  * (encode.worker.mjs) shared by every response. A stream is pinned to the least busy worker;
  * each PCM chunk is copied once into a transferable buffer and the encoded bytes come back
  * transferred, one chunk in flight per stream (bounded memory; the pipeline keeps producing
- * meanwhile). Workers are started on first use, reused for every later stream, and keep the
- * process alive only while they have streams.
+ * meanwhile); a stream's first slice travels alone (see pooledEncode). Workers are started
+ * on first use, reused for every later stream, and keep the process alive only while they
+ * have streams.
  */
 import os from "node:os";
 import { Worker } from "node:worker_threads";
@@ -29,17 +30,21 @@ interface PoolWorker {
   waiting: Map<number, ((answer: Answer) => void)[]>;
 }
 
-/** Counters for tests and diagnostics: workers started, streams served, opens that found an encoder configured ahead. */
-export const poolStats = { workersStarted: 0, streamsServed: 0, preparedOpens: 0, threadIds: new Set<number>() };
+/**
+ * Counters for tests and diagnostics: workers started, streams served, opens that found an
+ * encoder configured ahead, PCM slices posted to a worker, first slices sent alone.
+ */
+export const poolStats = { workersStarted: 0, streamsServed: 0, preparedOpens: 0, slicesPosted: 0, firstSlicesAlone: 0, threadIds: new Set<number>() };
 
 let workers: PoolWorker[] = [];
 /**
- * Samples per message to a worker. The stream's first slice is short (0.19 s at 22.05 kHz:
- * several mp3 frames, ten opus frames), so its first bytes come after that much encoding;
- * later ones are longer (0.74 s), so a response is a few messages and socket writes, not one
- * per 0.19 s (each costs the event loop; the load bench's mp3 throughput).
+ * Samples per message to a worker. The stream's first slice is short (0.09 s at 22.05 kHz,
+ * 0.27 ms of LAME: two or three mp3 frames, four opus frames; LAME's first frame needs 1,024
+ * samples at rates up to 24 kHz, 1,536 above), so its first bytes come after that much
+ * encoding; later ones are longer (0.74 s), so a response is a few messages and socket
+ * writes, not one per 0.09 s (each costs the event loop; the load bench's mp3 throughput).
  */
-export const FIRST_SLICE = 4096;
+export const FIRST_SLICE = 2048;
 export const SLICE = 16384;
 let nextId = 1;
 
@@ -100,8 +105,17 @@ function ask(entry: PoolWorker, id: number, message: Record<string, unknown>, tr
 
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/** Encodes mono s16 PCM at `sampleRate` into mp3 or Ogg Opus on a pool thread, yielding bytes as they come. */
-export async function* pooledEncode(format: PooledFormat, sampleRate: number, pcm: AsyncIterable<Int16Array>, kbps?: number): AsyncGenerator<Buffer> {
+/**
+ * Encodes mono s16 PCM at `sampleRate` into mp3 or Ogg Opus on a pool thread, yielding bytes
+ * as they come; `streamed`: a client waits for the first of them (see the first slice below).
+ */
+export async function* pooledEncode(
+  format: PooledFormat,
+  sampleRate: number,
+  pcm: AsyncIterable<Int16Array>,
+  kbps?: number,
+  streamed = false,
+): AsyncGenerator<Buffer> {
   const entry = pick();
   const id = nextId++;
   if (entry.active++ === 0) entry.worker.ref(); // the answers awaited keep the process alive
@@ -123,20 +137,40 @@ export async function* pooledEncode(format: PooledFormat, sampleRate: number, pc
       opening = undefined;
       if (head.byteLength) yield asBuffer(head);
     };
-    let sliced = false;
+    const post = (samples: Int16Array): Promise<Answer> => {
+      const copy = samples.slice(); // the one copy: ours to transfer
+      poolStats.slicesPosted++;
+      return ask(entry, id, { op: "data", pcm: copy }, [copy.buffer]);
+    };
+    let first = true;
     for (;;) {
       const next = await input.next();
       if (next.done) break;
-      // A long chunk (a sentence) goes in slices, all posted at once: the first encoded frames
-      // come back after one slice's work instead of the whole sentence's.
+      const chunk = next.value;
+      let at = 0;
       const answers: Promise<Answer>[] = [];
-      for (let at = 0; at < next.value.length; ) {
-        const size = sliced ? SLICE : FIRST_SLICE;
-        sliced = true;
-        const copy = next.value.slice(at, at + size); // the one copy: ours to transfer
-        at += size;
-        answers.push(ask(entry, id, { op: "data", pcm: copy }, [copy.buffer]));
+      if (first && chunk.length) {
+        first = false;
+        at = Math.min(chunk.length, FIRST_SLICE);
+        const answer = post(chunk.subarray(0, at));
+        // A streamed response's first slice goes alone when the thread has no other stream,
+        // and its bytes are handed on (to the socket) before the rest of the chunk is posted:
+        // the thread is then idle when it answers, so the event loop's thread wakes on the
+        // core it leaves. With the rest queued behind, the thread went on encoding, and on 2
+        // cores the event loop's thread waited for a core behind it and the engine: the first
+        // answer was read 1.0-2.0 ms (median; p90 3-15 ms) after it was sent, against 0.1 ms
+        // now. A whole file, or a thread busy with other streams anyway, would only lose the
+        // round trip (closed-loop throughput): there the rest follows at once.
+        if (streamed && entry.active === 1) {
+          poolStats.firstSlicesAlone++;
+          yield* opened();
+          const bytes = check(await answer);
+          if (bytes.byteLength) yield asBuffer(bytes);
+        } else answers.push(answer);
       }
+      // The rest of a long chunk (a sentence) goes in slices, all posted at once: encoded
+      // frames come back after one slice's work instead of the whole sentence's.
+      for (; at < chunk.length; at += SLICE) answers.push(post(chunk.subarray(at, at + SLICE)));
       yield* opened();
       for (const answer of answers) {
         const bytes = check(await answer);

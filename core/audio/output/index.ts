@@ -56,7 +56,7 @@ export function streamAudio(speech: SpeechAudio, spec: OutputSpec): AudioOut<Asy
   const body =
     spec.format === "wav" || spec.format === "pcm"
       ? rawBytes(pcm, spec.format === "wav" ? wavHeader(rate) : undefined)
-      : closing(encodeCompressed(spec.format, rate, pcm, spec), pcm);
+      : closing(encodeCompressed(spec.format, rate, pcm, spec, true), pcm);
   return { sampleRate: rate, contentType: contentType(spec.format, rate), body };
 }
 
