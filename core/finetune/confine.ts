@@ -4,7 +4,10 @@ import path from "node:path";
 
 /** Whether the path `p`, as written (no symlinks resolved), is one of `roots` or below one. */
 export function isUnder(p: string, roots: string[]): boolean {
-  return roots.some((r) => p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
+  return roots.some((root) => {
+    const r = root.length > 1 && root.endsWith(path.sep) ? root.slice(0, -1) : root;
+    return p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep);
+  });
 }
 
 /** Whether `file`'s real path (symlinks resolved) lies under one of `roots`; false when it does not exist. */

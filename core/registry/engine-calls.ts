@@ -7,7 +7,7 @@
  */
 import type { Logger } from "pino";
 import type { AudioChunk, SynthesisRequest } from "../../packages/sdk/src/index.ts";
-import { EngineError } from "../../packages/sdk/src/index.ts";
+import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import type { EngineToHost, HostToEngine } from "./protocol.ts";
 import { PendingCalls, workerLost, type LossCause } from "./pending-calls.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
@@ -22,6 +22,8 @@ export interface EngineCallsOptions {
   link(): Link | undefined;
   /** Whether that worker's runtime takes `synthesize.more` (protocol 1.1+). */
   speaksMore?(): boolean;
+  /** Resolves when the worker serves (after a restart: started and loaded again). */
+  serving?(): Promise<void>;
   /** How long a worker may take to answer a ping before it counts as hung. */
   pingTimeoutMs?: number;
   /** The worker missed a ping and is being killed (`note`: why); its exit fails calls as a hang. */
@@ -71,8 +73,15 @@ export class EngineCalls {
    */
   async *synthesize(request: SynthesisRequest, signal: AbortSignal, chunkSeconds: number, more: readonly string[] = []): AsyncGenerator<AudioChunk> {
     if (more.length && !this.options.speaksMore?.()) {
-      yield* this.synthesize(request, signal, chunkSeconds);
-      for (const text of more) yield* this.synthesize({ ...request, text }, signal, chunkSeconds);
+      const texts = [request.text, ...more];
+      for (const [index, text] of texts.entries()) {
+        if (index > 0) {
+          if (signal.aborted) throw new SynthesisAbortedError();
+          await this.options.serving?.(); // a worker restarted between two texts serves again first
+          if (!this.options.link()) throw workerLost(new EngineError("ENGINE_FAILED", "engine worker is not running"));
+        }
+        yield* this.synthesize(continuing(request, text, index < texts.length - 1), signal, chunkSeconds);
+      }
       return;
     }
     const id = this.nextId++;
@@ -140,4 +149,12 @@ export class EngineCalls {
   private post(message: HostToEngine): void {
     this.options.link()?.post(message);
   }
+}
+
+/**
+ * The request for one text of a turn: `text`, and the `continues` hint set where more of the
+ * same turn follows (the request's own hint on the last text).
+ */
+export function continuing(request: SynthesisRequest, text: string, followed: boolean): SynthesisRequest {
+  return { ...request, text, ...(followed ? { continues: true } : {}) };
 }

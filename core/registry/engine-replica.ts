@@ -80,6 +80,7 @@ export class EngineReplica extends EventEmitter {
       log,
       link: () => this.link,
       speaksMore: () => speaksMore(this.runtimeInfo?.protocol),
+      serving: () => this.whenServing(),
       pingTimeoutMs: options.pingTimeoutMs,
       hung: (note) => (this.notes.hang = note),
     });

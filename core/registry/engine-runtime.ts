@@ -10,6 +10,7 @@ import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { SDK_VERSION } from "../../packages/sdk/src/index.ts";
 import { MAX_CHUNK_BYTES, PROTOCOL_VERSION, type EngineBootData, type EngineToHost, type HostToEngine, type WireLoadContext } from "./protocol.ts";
 import { toWireError } from "./wire-errors.ts";
+import { continuing } from "./engine-calls.ts";
 import type { MessagePort } from "node:worker_threads";
 
 export interface Channel {
@@ -100,7 +101,7 @@ export async function runEngine(boot: EngineBootData, channel: Channel, usage?: 
     // The request's text, then each of `more` (protocol 1.1) with the same parameters.
     const texts = [message.request.text, ...(message.more ?? [])];
     for (const [index, text] of texts.entries()) {
-      for await (const chunk of engine.synthesize(index === 0 ? message.request : { ...message.request, text }, signal)) {
+      for await (const chunk of engine.synthesize(texts.length === 1 ? message.request : continuing(message.request, text, index < texts.length - 1), signal)) {
         if (signal.aborted) throw new SynthesisAbortedError();
         for (const piece of pieces(chunk)) {
           await credits.take(signal);

@@ -22,6 +22,7 @@ export const WATCH_MS = 250;
 export class EngineSelection {
   private cached: { mtimeMs: number; state: SelectionState } | undefined;
   private watching = false;
+  private closed = false;
 
   constructor(
     readonly file: string,
@@ -59,6 +60,7 @@ export class EngineSelection {
   close(): void {
     if (this.watching) fs.unwatchFile(this.file, this.onChange);
     this.watching = false;
+    this.closed = true;
   }
 
   private readonly onChange = () => {
@@ -67,9 +69,12 @@ export class EngineSelection {
 
   /** The file's state (read again only after it changed: the watch drops the cached copy). */
   private read(): SelectionState {
-    if (!this.watching) {
+    if (!this.watching && !this.closed) {
       this.watching = true;
       fs.watchFile(this.file, { interval: WATCH_MS, persistent: false }, this.onChange);
+      // The watch takes its first look later, off this thread: a change made before then
+      // would not count as one, so the file is read once more after the watch has looked.
+      setTimeout(this.onChange, 2 * WATCH_MS).unref();
     }
     let mtimeMs: number;
     try {

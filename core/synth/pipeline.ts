@@ -183,15 +183,19 @@ export class SpeechPipeline {
               const at = { index, total: turns.length, delivered, attempt: resumes };
               const sameVoice = await resumeAfterLoss(current, err as Error, at, params, replacing);
               if (!sameVoice) params = fittedToNewEngine(current, params, replacing);
-              skip = new Skipper(sameVoice ? delivered : 0);
+              // Another voice starts the turn afresh: what it has delivered counts from there.
+              if (!sameVoice) delivered = 0;
+              skip = new Skipper(delivered);
               continue;
             }
             // A voice removed since it was listed: the next request asks the engine afresh.
             if (err instanceof EngineError && err.code === "ENGINE_VOICE_NOT_FOUND") this.voiceLookup.forget(lease.engine);
             if (!canReplace(err, lease, ooms)) throw fromEngineError(err, lease.engineId, params.voice);
             params = await replaceAfterOom(current, err, ooms, params, replacing);
-            // The same engine (another profile) makes the same audio: what was heard is not said twice.
-            skip = new Skipper(current.lease.engineId === lease.engineId ? delivered : 0);
+            // The same engine (another profile) makes the same audio: what was heard is not said
+            // twice. Another engine starts the turn afresh (its first chunk included: another voice).
+            if (current.lease.engineId !== lease.engineId) delivered = 0;
+            skip = new Skipper(delivered);
           }
         }
       }

@@ -12,6 +12,8 @@ it("isUnder: the root itself and what lies below it, not a sibling sharing its p
   expect(isUnder(`${root}-other${path.sep}x.wav`, [root])).toBe(false);
   expect(isUnder(path.join(path.sep, "data"), [root])).toBe(false);
   expect(isUnder(path.join(root, "x.wav"), [`${root}${path.sep}`])).toBe(true); // a root written with its separator
+  expect(isUnder(root, [`${root}${path.sep}`])).toBe(true); // ...is itself too
+  expect(isUnder(path.sep, [path.sep])).toBe(true);
   expect(isUnder(path.join(root, "x.wav"), [])).toBe(false);
 });
 

@@ -56,41 +56,50 @@ describe("synthesize.more in the Node runtime", () => {
       credits: 64,
     } satisfies HostToEngine);
     await done;
-    expect(texts).toEqual(["one", "two three", "four"]);
+    expect(texts).toEqual(["one (continues)", "two three (continues)", "four"]); // each but the last says more follows
     const answers = messages.filter((m) => m.type === "chunk" || m.type === "result" || m.type === "error");
     expect(answers.map((m) => m.type)).toEqual(["chunk", "chunk", "chunk", "chunk", "result"]); // one chunk per word
     expect(answers.every((m) => "id" in m && m.id === 7)).toBe(true);
   });
 });
 
-/** A stand-in for a worker link: records posts; answers each synthesize text with one chunk per text, then a result. */
-function standInLink(calls: () => EngineCalls): { link: Link; posted: HostToEngine[] } {
+/**
+ * A stand-in for a worker link: records posts; answers each synthesize text with one chunk per
+ * text, then a result, a few turns of the event loop later; counts posts made while another
+ * synthesize was still unanswered.
+ */
+function standInLink(calls: () => EngineCalls): { link: Link; posted: HostToEngine[]; overlaps: () => number } {
   const posted: HostToEngine[] = [];
+  let open = 0;
+  let overlaps = 0;
+  const later = (fn: () => void, turns = 3) => (turns ? setImmediate(() => later(fn, turns - 1)) : fn());
   const link: Link = {
     post(message) {
       posted.push(message);
       if (message.type !== "synthesize") return;
+      if (open++) overlaps++;
       const texts = [message.request.text, ...(message.more ?? [])];
-      setImmediate(() => {
+      later(() => {
         for (const text of texts) calls().route({ type: "chunk", id: message.id, sampleRate: 16000, samples: new Int16Array(text.length) });
+        open--;
         calls().route({ type: "result", id: message.id });
       });
     },
     kill: async () => {},
     shutdown: async () => {},
   };
-  return { link, posted };
+  return { link, posted, overlaps: () => overlaps };
 }
 
 describe("synthesize.more from the host (EngineCalls)", () => {
   const request = { text: "a", voice: "v", speed: 1, pitch: 1, options: {} };
   const run = async (protocol: string) => {
     let calls!: EngineCalls;
-    const { link, posted } = standInLink(() => calls);
+    const { link, posted, overlaps } = standInLink(() => calls);
     calls = new EngineCalls({ log: pino({ level: "silent" }), link: () => link, speaksMore: () => speaksMore(protocol), hung: () => {} });
     const lengths: number[] = [];
     for await (const chunk of calls.synthesize(request, new AbortController().signal, 5, ["bb", "ccc"])) lengths.push(chunk.samples.length);
-    return { lengths, synthesizes: posted.filter((m) => m.type === "synthesize") };
+    return { lengths, synthesizes: posted.filter((m) => m.type === "synthesize"), overlaps: overlaps() };
   };
 
   it("sends a 1.1 runtime one request with `more`", async () => {
@@ -101,12 +110,13 @@ describe("synthesize.more from the host (EngineCalls)", () => {
   });
 
   it("sends a 1.0 runtime one request per text, in order, never with `more`", async () => {
-    const { lengths, synthesizes } = await run("1.0.0");
+    const { lengths, synthesizes, overlaps } = await run("1.0.0");
     expect(lengths).toEqual([1, 2, 3]);
-    expect(synthesizes.map((m) => (m.type === "synthesize" ? [m.request.text, m.more] : []))).toEqual([
-      ["a", undefined],
-      ["bb", undefined],
-      ["ccc", undefined],
+    expect(overlaps).toBe(0); // each posted after the one before had its result
+    expect(synthesizes.map((m) => (m.type === "synthesize" ? [m.request.text, m.more, m.request.continues] : []))).toEqual([
+      ["a", undefined, true],
+      ["bb", undefined, true],
+      ["ccc", undefined, undefined],
     ]);
   });
 

@@ -218,9 +218,11 @@ class Runtime:
 
         def run() -> None:
             # The request's text, then each of `more` (protocol 1.1) with the same parameters.
-            speak(raw)
-            for text in more:
-                speak({**raw, "text": text})
+            # every text but the last is followed by more of the turn: the `continues` hint
+            texts = [str(raw.get("text", "")), *more]
+            for index, text in enumerate(texts):
+                followed = index < len(texts) - 1
+                speak({**raw, "text": text, **({"continues": True} if followed else {})})
 
         try:
             self._answer(rid, run)

@@ -35,7 +35,7 @@ class FakeEngine(Engine):
         return [Voice("a", "A", ["en"])]
 
     def synthesize(self, request: SynthesisRequest, cancelled: Cancelled) -> Iterator[Any]:
-        self.texts.append(request.text)
+        self.texts.append(request.text + (" (continues)" if request.continues else ""))
         if request.options.get("bad"):
             raise BadOptionError("bad", "bad must be false")
         try:
@@ -140,7 +140,7 @@ class RuntimeTest(unittest.TestCase):
         self.host.send({"type": "credit", "id": 6, "n": 1})
         self.assertEqual(self.host.next()[0]["type"], "chunk")
         self.assertEqual(self.host.next()[0], {"type": "result", "id": 6})
-        self.assertEqual(self.engine.texts, ["a", "b", "c"])
+        self.assertEqual(self.engine.texts, ["a (continues)", "b (continues)", "c"])  # each but the last: more follows
 
     def test_large_chunks_are_split_to_the_limit(self) -> None:
         self.host.runtime.max_chunk_bytes = 64
