@@ -90,6 +90,8 @@ export function withShortFirstChunk(parts: string[], maxWords: number, locale = 
  * The short first chunk and the rest of its sentence make one turn (sent as one engine call:
  * LeasedEngine.synthesizeMore), so the engine does not wait for a round trip between them and
  * a turn there, a few words in, would give another request nothing; every other part is a turn.
+ * A turn is also what is made again after a failure: the same engine skips what was heard, but
+ * a fallback to another engine (another voice) says the whole turn, the short chunk included.
  */
 export function speechTurns(parts: string[], maxWords: number, locale = "en"): string[][] {
   const cut = withShortFirstChunk(parts, maxWords, locale);
