@@ -9,6 +9,10 @@ import type { Config } from "../../core/config/schema.ts";
 export const FIXTURES = path.resolve(import.meta.dirname, "../hotswap/fixtures");
 
 import { tempDir } from "../helpers/temp.ts";
+import { pathToFileURL } from "node:url";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
+import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
+import type { EngineBootData } from "../../core/registry/protocol.ts";
 
 export { tempDir };
 
@@ -52,5 +56,30 @@ export async function until<T>(check: () => T | Promise<T>, requestedMs: number,
     if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The flood fixture engine (fixtures/flood). */
+export const FLOOD = path.resolve(import.meta.dirname, "fixtures/flood");
+const channels: MessageChannel[] = [];
+
+/**
+ * A MessageChannel for the real Node runtime (as between a worker and the host) and the flood
+ * fixture's boot data: run `runEngine(boot, portChannel(engineSide, ...))`, talk on `hostSide`.
+ * `closeChannels()` (after each test) closes them.
+ */
+export function floodChannel(): { engineSide: MessagePort; hostSide: MessagePort; boot: EngineBootData } {
+  const entry = readPluginFolder(FLOOD);
+  if (entry.status !== "available") throw new Error(entry.error);
+  const channel = new MessageChannel();
+  channels.push(channel);
+  const boot = { manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href };
+  return { engineSide: channel.port1, hostSide: channel.port2, boot };
+}
+
+export function closeChannels(): void {
+  for (const c of channels.splice(0)) {
+    c.port1.close();
+    c.port2.close();
   }
 }

@@ -7,33 +7,19 @@
  *   a runtime would): to a 1.1 runtime the texts go in one `synthesize` with `more`; to a 1.0
  *   runtime as separate requests, each posted only after the one before has its result.
  */
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { MessageChannel } from "node:worker_threads";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { EngineCalls } from "../../core/registry/engine-calls.ts";
 import { portChannel, runEngine } from "../../core/registry/engine-runtime.ts";
-import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
 import { speaksMore, type EngineToHost, type HostToEngine } from "../../core/registry/protocol.ts";
 import type { Link } from "../../core/registry/worker-link.ts";
+import { closeChannels, floodChannel } from "./helpers.ts";
 
-const FLOOD = path.resolve(import.meta.dirname, "fixtures/flood");
-const channels: MessageChannel[] = [];
-afterEach(() => {
-  for (const c of channels.splice(0)) {
-    c.port1.close();
-    c.port2.close();
-  }
-});
+afterEach(closeChannels);
 
 describe("synthesize.more in the Node runtime", () => {
   it("speaks the request's text, then each of `more`, one engine call each, under one id and one result", async () => {
-    const entry = readPluginFolder(FLOOD);
-    if (entry.status !== "available") throw new Error(entry.error);
-    const channel = new MessageChannel();
-    channels.push(channel);
-    const { port1: engineSide, port2: hostSide } = channel;
+    const { engineSide, hostSide, boot } = floodChannel();
     const messages: EngineToHost[] = [];
     const done = new Promise<void>((resolve) => {
       hostSide.on("message", (m: EngineToHost) => {
@@ -42,7 +28,7 @@ describe("synthesize.more in the Node runtime", () => {
       });
     });
     void runEngine(
-      { manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href },
+      boot,
       portChannel(engineSide, () => {}),
     );
     await new Promise<void>((resolve) => hostSide.once("message", (m: EngineToHost) => m.type === "ready" && resolve()));

@@ -8,31 +8,17 @@
  * runtime splits into pieces of MAX_CHUNK_BYTES). If either drops the transfer list, the
  * buffers stay attached and this test fails.
  */
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { MessageChannel } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { portChannel, runEngine } from "../../core/registry/engine-runtime.ts";
-import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
 import { MAX_CHUNK_BYTES, type EngineToHost, type HostToEngine } from "../../core/registry/protocol.ts";
+import { closeChannels, floodChannel } from "./helpers.ts";
 
-const FLOOD = path.resolve(import.meta.dirname, "fixtures/flood");
 const MIB = 1024 * 1024;
-const channels: MessageChannel[] = [];
-afterEach(() => {
-  for (const c of channels.splice(0)) {
-    c.port1.close();
-    c.port2.close();
-  }
-});
+afterEach(closeChannels);
 
 describe("PCM across the worker boundary", () => {
   it("is transferred: the sender's buffer is detached after each chunk is posted, the receiver gets every byte", async () => {
-    const entry = readPluginFolder(FLOOD);
-    if (entry.status !== "available") throw new Error(entry.error);
-    const channel = new MessageChannel();
-    channels.push(channel);
-    const { port1: engineSide, port2: hostSide } = channel;
+    const { engineSide, hostSide, boot } = floodChannel();
     // The transport as the worker uses it, watched: what each chunk's buffer is right after posting.
     const afterPost: number[] = [];
     const watched = {
@@ -51,7 +37,7 @@ describe("PCM across the worker boundary", () => {
     });
     const ready = new Promise<void>((resolve) => hostSide.once("message", (m: EngineToHost) => m.type === "ready" && resolve()));
     void runEngine(
-      { manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href },
+      boot,
       portChannel(watched, () => {}),
     );
     await ready;
@@ -69,11 +55,7 @@ describe("PCM across the worker boundary", () => {
   });
 
   it("a chunk the engine hands over (transfer, its whole buffer, within the limit) is moved as it is; other chunks are copied", async () => {
-    const entry = readPluginFolder(FLOOD);
-    if (entry.status !== "available") throw new Error(entry.error);
-    const channel = new MessageChannel();
-    channels.push(channel);
-    const { port1: engineSide, port2: hostSide } = channel;
+    const { engineSide, hostSide, boot } = floodChannel();
     const received: Int16Array[] = [];
     let finished: () => void = () => {};
     hostSide.on("message", (m: EngineToHost) => {
@@ -83,7 +65,7 @@ describe("PCM across the worker boundary", () => {
     await new Promise<void>((resolve) => {
       hostSide.once("message", () => resolve());
       void runEngine(
-        { manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href },
+        boot,
         portChannel(engineSide, () => {}),
       );
     });
@@ -113,11 +95,7 @@ describe("PCM across the worker boundary", () => {
   });
 
   it("the thread's memory reading rides on each chunk: one message per chunk, not a usage message beside it", async () => {
-    const entry = readPluginFolder(FLOOD);
-    if (entry.status !== "available") throw new Error(entry.error);
-    const channel = new MessageChannel();
-    channels.push(channel);
-    const { port1: engineSide, port2: hostSide } = channel;
+    const { engineSide, hostSide, boot } = floodChannel();
     const messages: EngineToHost[] = [];
     const done = new Promise<void>((resolve) => {
       hostSide.on("message", (m: EngineToHost) => {
@@ -129,7 +107,7 @@ describe("PCM across the worker boundary", () => {
     // A reporter whose timer never fires within the test: only the start-up report and the chunks' readings.
     const usage = { everyMs: 3_600_000, sample: () => ({ heapMb: ++readings, externalMb: 0.5 }) };
     void runEngine(
-      { manifest: entry.manifest, pluginDir: FLOOD, entryUrl: pathToFileURL(path.join(FLOOD, entry.manifest.entry)).href },
+      boot,
       portChannel(engineSide, () => {}),
       usage,
     );
@@ -153,11 +131,10 @@ describe("PCM across the worker boundary", () => {
   });
 
   it("the check can fail: a buffer posted without a transfer list is copied and stays attached", async () => {
-    const channel = new MessageChannel();
-    channels.push(channel);
-    const got = new Promise<Int16Array>((resolve) => channel.port2.once("message", (m: { samples: Int16Array }) => resolve(m.samples)));
+    const { engineSide, hostSide } = floodChannel();
+    const got = new Promise<Int16Array>((resolve) => hostSide.once("message", (m: { samples: Int16Array }) => resolve(m.samples)));
     const samples = new Int16Array(1024).fill(7);
-    channel.port1.postMessage({ samples });
+    engineSide.postMessage({ samples });
     expect(samples.buffer.byteLength).toBe(2048);
     expect((await got).length).toBe(1024);
   });
