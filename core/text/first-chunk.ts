@@ -25,6 +25,8 @@ export const MIN_HEAD_WORDS = 2;
 export const MIN_TAIL_WORDS = 3;
 
 const WORD = /\S+/g;
+/** WORD for hasWords' counting (exec moves its lastIndex). */
+const COUNTED = /\S+/g;
 /** How much of a text the host looks at for its first sentence, characters (a longer first sentence is cut within it). */
 const FIRST_SENTENCE_SCAN = 2000;
 /** A clause mark at the end of a word (`word,`), or a dash standing between words. */
@@ -38,8 +40,8 @@ function words(text: string): { start: number; end: number; text: string }[] {
 function hasWords(parts: string[], n: number): boolean {
   let count = 0;
   for (const part of parts) {
-    const word = new RegExp(WORD.source, "g");
-    while (word.exec(part)) if (++count >= n) return true;
+    COUNTED.lastIndex = 0; // one shared expression (compiling one per call cost more than the count)
+    while (COUNTED.exec(part)) if (++count >= n) return true;
   }
   return false;
 }
