@@ -108,12 +108,14 @@ describe("hot swap", () => {
     const dir = await installTone("tone-broken");
     fs.writeFileSync(path.join(dir, "index.ts"), 'throw new Error("half-unpacked archive");\n');
     fs.writeFileSync(path.join(dir, "plugin.json"), fs.readFileSync(path.join(dir, "plugin.json"), "utf8").replace("1.0.0", "3.0.0"));
+    // The watcher may first see plugin.json half-written (writeFileSync truncates, then writes):
+    // that is rejected too ("version ?"), and the finished file is judged on its next event.
     const listed = await waitFor(async () => {
       const e = await engine(server, "tone-broken");
-      return e?.errors.length ? e : undefined;
-    }, "the rejection to show in /api/engines");
+      return e?.errors.some((m) => m.includes("version 3.0.0")) ? e : undefined;
+    }, "version 3.0.0's rejection to show in /api/engines");
     expect(listed).toMatchObject({ version: "1.0.0", state: expect.not.stringMatching("failed") });
-    expect(listed.errors[0]).toMatch(/version 3\.0\.0 rejected: .*half-unpacked archive.*still serving version 1\.0\.0/);
+    expect(listed.errors.find((m) => m.includes("version 3.0.0"))).toMatch(/version 3\.0\.0 rejected: .*half-unpacked archive.*still serving version 1\.0\.0/);
     expect(await speak(server, { engine: "tone-broken", text: "still here" })).toMatchObject({ status: 200, rate: 16000 });
     expect(server.logs.some((l) => l.plugin === "tone-broken" && l.reason === "rejected" && String(l.error).includes("half-unpacked archive"))).toBe(true);
 
