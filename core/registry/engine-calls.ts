@@ -8,7 +8,7 @@
 import type { Logger } from "pino";
 import type { AudioChunk, SynthesisRequest } from "../../packages/sdk/src/index.ts";
 import { EngineError, SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
-import type { EngineToHost, HostToEngine } from "./protocol.ts";
+import { continuing, type EngineToHost, type HostToEngine } from "./protocol.ts";
 import { PendingCalls, workerLost, type LossCause } from "./pending-calls.ts";
 import { SynthesisStream } from "./synthesis-stream.ts";
 import type { Link } from "./worker-link.ts";
@@ -149,12 +149,4 @@ export class EngineCalls {
   private post(message: HostToEngine): void {
     this.options.link()?.post(message);
   }
-}
-
-/**
- * The request for one text of a turn: `text`, and the `continues` hint set where more of the
- * same turn follows (the request's own hint on the last text).
- */
-export function continuing(request: SynthesisRequest, text: string, followed: boolean): SynthesisRequest {
-  return { ...request, text, ...(followed ? { continues: true } : {}) };
 }

@@ -8,9 +8,8 @@
 import type { AudioChunk, Engine, EngineLogger, LoadContext } from "../../packages/sdk/src/index.ts";
 import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
 import { SDK_VERSION } from "../../packages/sdk/src/index.ts";
-import { MAX_CHUNK_BYTES, PROTOCOL_VERSION, type EngineBootData, type EngineToHost, type HostToEngine, type WireLoadContext } from "./protocol.ts";
+import { MAX_CHUNK_BYTES, PROTOCOL_VERSION, continuing, type EngineBootData, type EngineToHost, type HostToEngine, type WireLoadContext } from "./protocol.ts";
 import { toWireError } from "./wire-errors.ts";
-import { continuing } from "./engine-calls.ts";
 import type { MessagePort } from "node:worker_threads";
 
 export interface Channel {

@@ -21,6 +21,15 @@ export function speaksMore(protocol: string | undefined): boolean {
     .map(Number);
   return major === 1 && (minor ?? 0) >= 1;
 }
+
+/**
+ * One text of a `synthesize` with `more` (both sides: the runtime, and the host speaking to a
+ * 1.0 runtime): `text`, with the `continues` hint where more of the same request follows (the
+ * request's own hint on the last text).
+ */
+export function continuing(request: SynthesisRequest, text: string, followed: boolean): SynthesisRequest {
+  return { ...request, text, ...(followed ? { continues: true } : {}) };
+}
 /**
  * Chunks the host grants with each `synthesize` (its window per request: 2 MiB). Sized so that
  * an engine that makes a batch of sentences at once (eSpeak: up to 1200 characters, about

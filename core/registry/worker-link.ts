@@ -225,12 +225,6 @@ export function spawnLink(boot: EngineBootData, isolation: "worker" | "process",
   return isolation === "process" ? spawnProcessLink(nodeProcessCommand(boot), handlers, limits) : spawnWorkerLink(boot, handlers, limits);
 }
 
-/**
- * Spawns a worker and waits for its engine to be created: `ready` resolves on "ready" and
- * rejects with the plugin's own error ("boot-failed"), a runtime of another protocol major,
- * an early exit, or after `timeoutMs` (the worker is killed then). Other messages, and the
- * exit, go to `handlers`.
- */
 /** What a runtime said in its `ready`: its SDK, its language runtime, its protocol version. */
 export interface RuntimeInfo {
   sdk: string;
@@ -238,6 +232,12 @@ export interface RuntimeInfo {
   protocol: string;
 }
 
+/**
+ * Spawns a worker and waits for its engine to be created: `ready` resolves on "ready" and
+ * rejects with the plugin's own error ("boot-failed"), a runtime of another protocol major,
+ * an early exit, or after `timeoutMs` (the worker is killed then). Other messages, and the
+ * exit, go to `handlers`.
+ */
 export function bootWorker(
   boot: EngineBootData,
   isolation: "worker" | "process",

@@ -12,7 +12,7 @@ import { tempDir } from "../helpers/temp.ts";
 import { pathToFileURL } from "node:url";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { readPluginFolder } from "../../core/registry/plugin-folder.ts";
-import type { EngineBootData } from "../../core/registry/protocol.ts";
+import type { EngineBootData, EngineToHost } from "../../core/registry/protocol.ts";
 
 export { tempDir };
 
@@ -82,4 +82,16 @@ export function closeChannels(): void {
     c.port1.close();
     c.port2.close();
   }
+}
+
+/** Every message the runtime sends on `hostSide`; `done` resolves at the first answer (`result` or `error`). */
+export function collect(hostSide: MessagePort): { messages: EngineToHost[]; done: Promise<void> } {
+  const messages: EngineToHost[] = [];
+  const done = new Promise<void>((resolve) => {
+    hostSide.on("message", (m: EngineToHost) => {
+      messages.push(m);
+      if (m.type === "result" || m.type === "error") resolve();
+    });
+  });
+  return { messages, done };
 }

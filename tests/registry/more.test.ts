@@ -13,20 +13,14 @@ import { EngineCalls } from "../../core/registry/engine-calls.ts";
 import { portChannel, runEngine } from "../../core/registry/engine-runtime.ts";
 import { speaksMore, type EngineToHost, type HostToEngine } from "../../core/registry/protocol.ts";
 import type { Link } from "../../core/registry/worker-link.ts";
-import { closeChannels, floodChannel } from "./helpers.ts";
+import { closeChannels, collect, floodChannel } from "./helpers.ts";
 
 afterEach(closeChannels);
 
 describe("synthesize.more in the Node runtime", () => {
   it("speaks the request's text, then each of `more`, one engine call each, under one id and one result", async () => {
     const { engineSide, hostSide, boot } = floodChannel();
-    const messages: EngineToHost[] = [];
-    const done = new Promise<void>((resolve) => {
-      hostSide.on("message", (m: EngineToHost) => {
-        messages.push(m);
-        if (m.type === "result" || m.type === "error") resolve();
-      });
-    });
+    const { messages, done } = collect(hostSide);
     void runEngine(
       boot,
       portChannel(engineSide, () => {}),

@@ -11,7 +11,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { portChannel, runEngine } from "../../core/registry/engine-runtime.ts";
 import { MAX_CHUNK_BYTES, type EngineToHost, type HostToEngine } from "../../core/registry/protocol.ts";
-import { closeChannels, floodChannel } from "./helpers.ts";
+import { closeChannels, collect, floodChannel } from "./helpers.ts";
 
 const MIB = 1024 * 1024;
 afterEach(closeChannels);
@@ -96,13 +96,7 @@ describe("PCM across the worker boundary", () => {
 
   it("the thread's memory reading rides on each chunk: one message per chunk, not a usage message beside it", async () => {
     const { engineSide, hostSide, boot } = floodChannel();
-    const messages: EngineToHost[] = [];
-    const done = new Promise<void>((resolve) => {
-      hostSide.on("message", (m: EngineToHost) => {
-        messages.push(m);
-        if (m.type === "result" || m.type === "error") resolve();
-      });
-    });
+    const { messages, done } = collect(hostSide);
     let readings = 0;
     // A reporter whose timer never fires within the test: only the start-up report and the chunks' readings.
     const usage = { everyMs: 3_600_000, sample: () => ({ heapMb: ++readings, externalMb: 0.5 }) };
