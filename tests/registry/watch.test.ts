@@ -159,6 +159,18 @@ describe("registry hot swap", () => {
     expect(changes.some((c) => c.kind === "removed")).toBe(true);
   });
 
+  it("lists no engine for a file beside the plugin folders (a README, a log, a packed tarball)", async () => {
+    const root = tempDir("root");
+    const { registry, changes } = await watched(root);
+    fs.writeFileSync(path.join(root, "README.md"), "# my plugins\n");
+    install("tone", root);
+    await until(() => registry.get("tone")?.status === "available", 5000, "the plugin");
+    fs.appendFileSync(path.join(root, "README.md"), "edited\n");
+    await registry.refresh(path.join(root, "README.md")); // what the watcher calls for it, awaited
+    expect(registry.list().map((e) => e.id)).toEqual(["tone"]);
+    expect(changes.filter((c) => c.kind === "rejected")).toEqual([]);
+  });
+
   it("starts watching a plugins folder created after the server started", async () => {
     const root = path.join(tempDir("later"), "plugins");
     const { registry } = await watched(root);
