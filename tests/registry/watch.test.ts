@@ -97,6 +97,22 @@ describe("registry hot swap", () => {
     expect(await rate(await start("tone"))).toBe(16000);
   });
 
+  it("names the version and the field of an invalid new manifest, and says 'a change' for unreadable JSON", async () => {
+    const root = tempDir("root");
+    const dir = install("tone", root);
+    const { registry } = await watched(root);
+    const tone = JSON.parse(fs.readFileSync(path.join(dir, "plugin.json"), "utf8")) as { resources: { profiles: { device: string }[] } };
+    setVersion(dir, "2.0.0", { resources: { profiles: [{ ...tone.resources.profiles[0], device: "gpu" }] } });
+    await until(() => registry.get("tone")?.error?.includes("2.0.0"), 5000, "the rejection of 2.0.0");
+    expect(registry.get("tone")).toMatchObject({ status: "available", manifest: { version: "1.0.0" } });
+    expect(registry.get("tone")!.error).toMatch(
+      /^version 2\.0\.0 rejected: invalid plugin\.json: resources\.profiles\.0\.device: .*still serving version 1\.0\.0/,
+    );
+    fs.writeFileSync(path.join(dir, "plugin.json"), '{ "id": "tone", ');
+    await until(() => registry.get("tone")?.error?.includes("JSON"), 5000, "the rejection of the unreadable manifest");
+    expect(registry.get("tone")!.error).toMatch(/^a change rejected: plugin\.json: .*JSON.*still serving version 1\.0\.0/);
+  });
+
   it("falls back to the previous generation when a new one fails to load", async () => {
     const root = tempDir("root");
     const dir = install("tone", root);
