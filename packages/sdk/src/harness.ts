@@ -1,7 +1,7 @@
 /**
  * A test harness for plugin authors: runs an engine the way the host does, in-process, so a
  * plugin's own tests (vitest, node:test, anything) check it like fastify users check routes
- * with `inject`: the manifest read with its defaults, options validated with defaults
+ * with `inject`: the manifest checked against plugin.schema.json and read with its defaults, options validated with defaults
  * applied, the voice resolved, every chunk checked against the contract, abort carried.
  *
  *   const engine = await testEngine(import.meta.dirname);
@@ -15,6 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { manifestWithDefaults, settingsWithDefaults } from "./defaults.ts";
+import { checkManifestShape } from "./schema-check.ts";
 import type { AudioChunk, DeviceInfo, Engine, EngineLogger, MemoryReport, PluginDefinition, SynthesisRequest, Voice } from "./engine.ts";
 import { EngineError, VoiceNotFoundError } from "./errors.ts";
 import type { Manifest } from "./manifest.ts";
@@ -81,7 +82,9 @@ export function checkChunk(chunk: AudioChunk, manifest: Manifest, previousRate?:
 
 export async function testEngine(pluginDir: string, options: TestEngineOptions = {}): Promise<TestEngine> {
   const dir = path.resolve(pluginDir);
-  const manifest = manifestWithDefaults(JSON.parse(fs.readFileSync(path.join(dir, "plugin.json"), "utf8")));
+  const raw: unknown = JSON.parse(fs.readFileSync(path.join(dir, "plugin.json"), "utf8"));
+  checkManifestShape(raw); // what the host would refuse at discovery, by field
+  const manifest = manifestWithDefaults(raw);
   const definition = options.plugin ?? ((await import(pathToFileURL(path.join(dir, manifest.entry)).href)) as { default: PluginDefinition }).default;
   if (typeof definition?.create !== "function") throw new TypeError(`${manifest.entry} has no default export from definePlugin()`);
   const profiles = manifest.resources.profiles;
