@@ -40,9 +40,14 @@ function typeOk(type: string, value: unknown): boolean {
 
 function check(schema: Schema, value: unknown, at: string, out: Issue[]): void {
   if (schema === true) return;
-  if (schema === false) return void out.push({ path: at, message: "is not allowed here" });
+  if (schema === false) {
+    out.push({ path: at, message: "is not allowed here" });
+    return;
+  }
   const s = schema;
-  const issue = (message: string, path = at): void => void out.push({ path, message });
+  const issue = (message: string, path = at): void => {
+    out.push({ path, message });
+  };
   const alternatives = (s.oneOf ?? s.anyOf) as Schema[] | undefined;
   if (alternatives) {
     const tries = alternatives.map((alt) => {
@@ -55,9 +60,18 @@ function check(schema: Schema, value: unknown, at: string, out: Issue[]): void {
     out.push(...tries.reduce((best, t) => (t.length < best.length ? t : best)));
     return;
   }
-  if (typeof s.type === "string" && !typeOk(s.type, value)) return issue(`expected ${s.type}, got ${show(value)}`);
-  if ("const" in s && value !== s.const) return issue(`must be ${show(s.const)}, got ${show(value)}`);
-  if (Array.isArray(s.enum) && !s.enum.includes(value)) return issue(`must be one of ${s.enum.map(show).join(", ")}, got ${show(value)}`);
+  if (typeof s.type === "string" && !typeOk(s.type, value)) {
+    issue(`expected ${s.type}, got ${show(value)}`);
+    return;
+  }
+  if ("const" in s && value !== s.const) {
+    issue(`must be ${show(s.const)}, got ${show(value)}`);
+    return;
+  }
+  if (Array.isArray(s.enum) && !s.enum.includes(value)) {
+    issue(`must be one of ${s.enum.map(show).join(", ")}, got ${show(value)}`);
+    return;
+  }
   if (typeof value === "string") {
     if (typeof s.minLength === "number" && value.length < s.minLength)
       issue(s.minLength === 1 ? "must not be empty" : `shorter than ${s.minLength} characters`);
