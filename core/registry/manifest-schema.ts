@@ -82,7 +82,7 @@ export const CapabilitiesSchema = z.strictObject({
   pitchRange: factorRange.optional(),
   voiceCloning: z.boolean().default(false),
   /** Sample rates the engine can produce (the actual one travels with every chunk). */
-  sampleRates: z.array(z.number().int().positive()).default([]),
+  sampleRates: z.array(z.number().int().min(1000).max(384_000)).default([]), // the rates a chunk may carry (docs/protocol.md)
   /**
    * Who splits text into sentences: `host` (the pipeline calls synthesize once per sentence)
    * or `engine` (the engine gets the whole text and splits it its own way, e.g. Piper).

@@ -61,6 +61,7 @@ describe("manifest schema", () => {
   });
 
   it.each([
+    [{ capabilities: { sampleRates: [22050, 16] } }, "capabilities.sampleRates.1", "Too small: expected number to be >=1000"],
     [{ capabilities: { speedRange: [4, 0.5] } }, "capabilities.speedRange", "[min, max]: the first (min) must not be larger"],
     [{ capabilities: { pitchRange: [2, 1] } }, "capabilities.pitchRange", "[min, max]: the first (min) must not be larger"],
     [

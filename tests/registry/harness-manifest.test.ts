@@ -24,6 +24,7 @@ const broken: [string, Record<string, unknown>][] = [
   ["defualtVoice", { defualtVoice: "low" }],
   ["capabilities.sampleRates.0", { capabilities: { sampleRates: ["fast"] } }],
   ["capabilities.speedRange", { capabilities: { speedRange: [1] } }],
+  ["capabilities.sampleRates.1", { capabilities: { sampleRates: [22050, 16] } }],
   ["options.volume.type", { options: { volume: { type: "float" } } }],
   ["options.bad-name", { options: { "bad-name": { type: "boolean" } } }],
   ["timeouts.loadSeconds", { timeouts: { loadSeconds: -1 } }],
