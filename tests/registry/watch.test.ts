@@ -187,6 +187,20 @@ describe("registry hot swap", () => {
     expect(changes.filter((c) => c.kind === "rejected")).toEqual([]);
   });
 
+  it("makes no new generation when only Python's bytecode cache changes (the author ran the plugin's tests)", async () => {
+    const root = tempDir("root");
+    const dir = install("tone", root);
+    const { registry, changes } = await watched(root);
+    const generation = registry.get("tone")!.generation;
+    fs.mkdirSync(path.join(dir, "__pycache__"));
+    fs.writeFileSync(path.join(dir, "__pycache__", "engine.cpython-311.pyc"), "bytecode");
+    await registry.refresh(dir); // what the watcher would call for it, awaited
+    expect(changes).toEqual([]);
+    expect(registry.get("tone")!.generation).toBe(generation);
+    setVersion(dir, "1.1.0"); // a real change still swaps
+    await until(() => registry.get("tone")?.manifest?.version === "1.1.0", 5000, "the update");
+  });
+
   it("starts watching a plugins folder created after the server started", async () => {
     const root = path.join(tempDir("later"), "plugins");
     const { registry } = await watched(root);
