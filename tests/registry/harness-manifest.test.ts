@@ -70,4 +70,27 @@ describe("the harness's manifest check", () => {
     expect((await engine.synthesize({ text: "one two" })).chunks).toHaveLength(2);
     await engine.close();
   });
+
+  it("gives the engine a scratch data folder outside the plugin folder by default, removed on close", async () => {
+    const dir = tempDir("harness");
+    fs.cpSync(TEMPLATE, dir, { recursive: true });
+    let dataDir = "";
+    const spy = {
+      create: async (context: Parameters<typeof plugin.create>[0]) => {
+        const engine = await plugin.create(context);
+        const load = engine.load.bind(engine);
+        engine.load = async (ctx) => {
+          dataDir = ctx.dataDir;
+          fs.writeFileSync(path.join(ctx.dataDir, "cache.bin"), "x"); // an engine's cache
+          return load(ctx);
+        };
+        return engine;
+      },
+    };
+    const engine = await testEngine(dir, { plugin: spy });
+    expect(path.relative(dir, dataDir).startsWith("..")).toBe(true); // a server watching the folder sees nothing
+    expect(fs.readdirSync(dir).sort()).toEqual(fs.readdirSync(TEMPLATE).sort());
+    await engine.close();
+    expect(fs.existsSync(dataDir)).toBe(false);
+  });
 });

@@ -12,6 +12,7 @@
  * Then `chorus plugin check DIR` tries the plugin inside a real engine worker of the host.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { manifestWithDefaults, settingsWithDefaults } from "./defaults.ts";
@@ -30,7 +31,10 @@ export interface TestEngineOptions {
   profile?: string;
   /** Default: the profile's device, index 0, simulated when it is a GPU. */
   device?: DeviceInfo;
-  /** Writable folder (default: `<dir>/.chorus-test`). */
+  /**
+   * Writable folder (default: a fresh temporary folder, removed by `close()`; never inside the
+   * plugin folder, where a running server would take what the engine writes for a new version).
+   */
   dataDir?: string;
   /** Receives the engine's log lines (default: dropped). */
   log?: (level: keyof EngineLogger, msg: string, extra?: Record<string, unknown>) => void;
@@ -91,7 +95,8 @@ export async function testEngine(pluginDir: string, options: TestEngineOptions =
   const profile = options.profile ? profiles.find((p) => p.name === options.profile) : (profiles.find((p) => p.device === "cpu") ?? profiles[0]);
   if (!profile) throw new TypeError(`the manifest has no profile '${options.profile}'`);
   const device = options.device ?? { kind: profile.device, index: 0, simulated: profile.device !== "cpu" };
-  const dataDir = options.dataDir ?? path.join(dir, ".chorus-test");
+  const scratch = options.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), `chorus-test-${manifest.id}-`)) : undefined;
+  const dataDir = options.dataDir ?? scratch!;
   fs.mkdirSync(dataDir, { recursive: true });
   const emit = options.log ?? (() => {});
   const log: EngineLogger = {
@@ -113,7 +118,13 @@ export async function testEngine(pluginDir: string, options: TestEngineOptions =
     memoryReports,
     voices,
     health: async () => (engine.health ? engine.health() : { ok: true }),
-    close: () => engine.unload(),
+    close: async () => {
+      try {
+        await engine.unload();
+      } finally {
+        if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+      }
+    },
     async synthesize(input, control = {}) {
       const list = voiceList ?? (await voices());
       const wanted = input.voice ?? manifest.defaultVoice ?? list[0]?.id;
