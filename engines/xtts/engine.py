@@ -20,7 +20,7 @@ from chorus_sdk.errors import needed_mb_from_message
 
 from xtts_latents import LatentCache
 from xtts_models import ModelFolder, resolve_model, scan_models
-from xtts_text import LANGUAGES, normalise_language, split_text
+from xtts_text import LANGUAGES, guess_language, normalise_language, split_text
 from xtts_voices import VoiceEntry, content_hash, lookup, scan_voices
 
 RATE = 24000
@@ -74,6 +74,8 @@ class XttsEngine(Engine):
 
     def _load_model(self, wanted: str) -> None:
         folder = resolve_model(self.settings["modelsDir"], wanted)
+        # The model in use goes first: two XTTS models at once need twice the memory booked for one.
+        self.unload()
         config = self.XttsConfig()
         config.load_json(folder.file("config.json"))
         model = self.Xtts.init_from_config(config)
@@ -85,8 +87,8 @@ class XttsEngine(Engine):
             del model
             self._release()
             raise OutOfMemoryError(f"CUDA out of memory loading XTTS model {folder.name}: {exc}", needed_mb=needed_mb_from_message(str(exc))) from exc
-        self.unload()
         self.model, self.config, self.folder = model, config, folder
+        self.weights_id = folder.weights_id()  # as loaded: the latents' cache key
         self._report_memory()
 
     def _release(self) -> None:
@@ -101,6 +103,7 @@ class XttsEngine(Engine):
     def unload(self) -> None:
         self._cancel_hold()
         self.on_gpu = False
+        self.folder = None
         if self.model is not None:
             self.model = None
             self._release()
@@ -123,7 +126,7 @@ class XttsEngine(Engine):
             saved = self.torch.load(voice.clips[0], map_location="cpu")
             return saved["gpt_cond_latent"], saved["speaker_embedding"]
         assert self.folder is not None
-        key = f"{self.folder.name}-{content_hash(voice.clips)}"
+        key = f"{self.folder.name}-{self.weights_id}-{content_hash(voice.clips)}"
         config = self.config
         return self.latents.get(key, lambda: self.model.get_conditioning_latents(
             audio_path=voice.clips, gpt_cond_len=config.gpt_cond_len, gpt_cond_chunk_len=config.gpt_cond_chunk_len, max_ref_length=config.max_ref_len, sound_norm_refs=config.sound_norm_refs))
@@ -138,14 +141,16 @@ class XttsEngine(Engine):
 
     def synthesize(self, request: SynthesisRequest, cancelled: Cancelled) -> Iterator[AudioChunk]:
         raw_language = request.language or request.options.get("language") or self.settings["language"]
+        if str(raw_language).strip().lower() == "auto":  # AllTalk's clients send it
+            raw_language = guess_language(request.text, normalise_language(self.settings["language"]) or "en")
         language = normalise_language(str(raw_language))
         if language is None:
             raise BadOptionError("language", f"XTTS does not speak '{raw_language}'; it speaks {', '.join(LANGUAGES)}")
         options = self._options(request)
         with self.lock:  # one request at a time per model: chunks of two requests never mix
             wanted = str(request.options.get("model") or "")
-            if wanted and (self.folder is None or wanted.split(" - ")[-1].strip() != self.folder.name):
-                self._load_model(wanted)
+            if self.model is None or (wanted and (self.folder is None or wanted.split(" - ")[-1].strip() != self.folder.name)):
+                self._load_model(wanted or self.settings["model"])  # none loaded: a previous switch failed
             voice = lookup(self.voices, request.voice) or lookup(self._scan(), request.voice)
             if voice is None:
                 raise VoiceNotFoundError(request.voice)

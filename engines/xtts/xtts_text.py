@@ -27,6 +27,27 @@ def normalise_language(language: str | None) -> str | None:
     return base if base in LANGUAGES else None
 
 
+# Scripts that name one XTTS language (checked in this order: kana before the ideographs Japanese shares with Chinese).
+_SCRIPTS = [
+    ("ja", re.compile(r"[\u3040-\u30ff]")),
+    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
+    ("zh-cn", re.compile(r"[\u4e00-\u9fff]")),
+    ("ru", re.compile(r"[\u0400-\u04ff]")),
+    ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")),
+]
+
+
+def guess_language(text: str, default: str) -> str:
+    """AllTalk's `language=auto`: the language a text's script names (Japanese kana, Hangul,
+    Chinese, Cyrillic as Russian, Arabic, Devanagari as Hindi), else `default` (the engine's
+    language setting: Latin-script languages are not told apart without a detector)."""
+    for language, pattern in _SCRIPTS:
+        if pattern.search(text):
+            return language
+    return default
+
+
 def char_limit(language: str) -> int:
     return CHAR_LIMITS.get(language.split("-")[0], 250)
 

@@ -70,7 +70,9 @@ class Xtts:
         target = str(device)
         if target == "cuda":
             target = "cuda:0"
-        cuda.record({"call": "to", "device": target})
+        index = int(target.split(":")[1]) if target.startswith("cuda") else None
+        # What the device held before this move (another model still there shows here).
+        cuda.record({"call": "to", "device": target, "reserved_mb": None if index is None else cuda.memory_reserved(index) / 2**20})
         if self.device.startswith("cuda"):
             cuda._hold(int(self.device.split(":")[1]), -MODEL_MB)
         self.device = target
@@ -78,6 +80,12 @@ class Xtts:
             cuda._hold(int(target.split(":")[1]), MODEL_MB)
             self._oom("load")
         return self
+
+    def __del__(self) -> None:
+        # As torch: a model's CUDA memory is freed when the last reference to it goes.
+        if getattr(self, "device", "cpu").startswith("cuda") and cuda is not None:
+            cuda._hold(int(self.device.split(":")[1]), -MODEL_MB)
+            self.device = "cpu"
 
     def cuda(self) -> Xtts:
         return self.to("cuda:0")
