@@ -10,6 +10,7 @@ model). torch's CUDA out-of-memory becomes the SDK's OutOfMemoryError with the s
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -123,13 +124,31 @@ class XttsEngine(Engine):
             speaker = self.model.speaker_manager.speakers[voice.id]
             return speaker["gpt_cond_latent"], speaker["speaker_embedding"]
         if voice.kind == "latent":
-            saved = self.torch.load(voice.clips[0], map_location="cpu")
-            return saved["gpt_cond_latent"], saved["speaker_embedding"]
+            return self._saved_latents(voice.clips[0])
         assert self.folder is not None
         key = f"{self.folder.name}-{self.weights_id}-{content_hash(voice.clips)}"
         config = self.config
         return self.latents.get(key, lambda: self.model.get_conditioning_latents(
             audio_path=voice.clips, gpt_cond_len=config.gpt_cond_len, gpt_cond_chunk_len=config.gpt_cond_chunk_len, max_ref_length=config.max_ref_len, sound_norm_refs=config.sound_norm_refs))
+
+    def _saved_latents(self, path: str) -> tuple[Any, Any]:
+        """A latents file: torch.save'd (ours, or coqui 0.27's cached voice, whose key is
+        `gpt_conditioning_latents`) or AllTalk's JSON of nested lists."""
+        try:
+            if path.endswith(".json"):
+                with open(path, encoding="utf8") as f:
+                    saved = json.load(f)
+            else:
+                saved = self.torch.load(path, map_location="cpu")
+        except Exception as exc:  # noqa: BLE001  (any unreadable file: say which)
+            raise EngineError(f"cannot read the latents file {path}: {exc}") from exc
+        gpt = saved.get("gpt_cond_latent", saved.get("gpt_conditioning_latents")) if isinstance(saved, dict) else None
+        embedding = saved.get("speaker_embedding") if isinstance(saved, dict) else None
+        if gpt is None or embedding is None:
+            raise EngineError(f"the latents file {path} lacks gpt_cond_latent and speaker_embedding")
+        if path.endswith(".json"):
+            gpt, embedding = self.torch.tensor(gpt), self.torch.tensor(embedding)
+        return gpt, embedding
 
     # -- synthesis ---------------------------------------------------------------------
     def _options(self, request: SynthesisRequest) -> dict[str, Any]:

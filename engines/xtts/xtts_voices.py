@@ -1,6 +1,6 @@
 """XTTS voices: reference clips in the voices folder (NAME.wav, voice id `NAME.wav` as in AllTalk), voice sets (a folder of
-clips, `voiceset:NAME`), AllTalk's `latent:NAME` (a saved latents file, NAME.pth in the
-voices folder's `latents/`), and the built-in speakers of the model's speakers_xtts.pth.
+clips, `voiceset:NAME`), AllTalk's `latent:NAME` (saved latents in the voices folder's `latents/`: NAME.pth as
+torch.save wrote it, or NAME.json as AllTalk keeps them), and the built-in speakers of the model's speakers_xtts.pth.
 Clips are validated on discovery: a decodable WAV (PCM 8-32 bit or 32-bit float, mono or
 stereo, any rate: coqui downmixes and resamples), 3-30 s; clipping and a
 near-silent clip give warnings."""
@@ -164,13 +164,16 @@ def scan_voices(voices_dir: str, builtin: list[str], warn: Callable[[str], None]
     latents = os.path.join(voices_dir, "latents")
     if os.path.isdir(latents):
         for name in sorted(os.listdir(latents)):
-            if name.endswith(".pth"):
-                out[f"latent:{name[:-4]}"] = VoiceEntry(f"latent:{name[:-4]}", name[:-4], "latent", [os.path.join(latents, name)])
+            stem, ext = os.path.splitext(name)
+            if ext in (".pth", ".json"):  # .json: AllTalk's latents files (voices/xtts_latents/*.json)
+                out.setdefault(f"latent:{stem}", VoiceEntry(f"latent:{stem}", stem, "latent", [os.path.join(latents, name)]))
     for speaker in builtin:
         out.setdefault(speaker, VoiceEntry(speaker, speaker, "builtin"))
     return out
 
 
 def lookup(voices: dict[str, VoiceEntry], wanted: str) -> VoiceEntry | None:
-    """By id; a clip also by its name without `.wav`."""
+    """By id; a clip also by its name without `.wav`, saved latents also as AllTalk names them (`latent:NAME.json`)."""
+    if wanted.startswith("latent:") and wanted.endswith((".json", ".pth")):
+        wanted = os.path.splitext(wanted)[0]
     return voices.get(wanted) or voices.get(f"{wanted}.wav")

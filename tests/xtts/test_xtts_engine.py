@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 for folder in ("packages/sdk-python", "engines/xtts", "tests/xtts/standin"):
     sys.path.insert(0, os.path.join(ROOT, folder))
 
-from chorus_sdk import Cancelled, Device, LoadContext, OutOfMemoryError, SynthesisRequest  # noqa: E402
+from chorus_sdk import Cancelled, Device, EngineError, LoadContext, OutOfMemoryError, SynthesisRequest  # noqa: E402
 
 from engine import XttsEngine  # noqa: E402
 from xtts_voices import inspect_clip, scan_voices  # noqa: E402
@@ -179,6 +179,31 @@ class LatentsPerWeights(EngineCase):
         replaced = self.engine()
         self.speak(replaced)
         self.assertEqual(replaced.latents.computed, 1)
+
+
+class SavedLatents(EngineCase):
+    def levels(self, engine: XttsEngine, voice: str) -> set[int]:
+        chunks = list(engine.synthesize(SynthesisRequest(text="Saved latents.", voice=voice), Cancelled()))
+        return {struct.unpack("<h", c.pcm[2:4])[0] for c in chunks}  # the stand-in's samples carry the embedding's value
+
+    def test_alltalk_json_and_coqui_voice_files_are_voices_and_a_bad_one_says_why(self) -> None:
+        latents = os.path.join(self.voices, "latents")
+        os.makedirs(latents)
+        with open(os.path.join(latents, "ally.json"), "w") as f:  # AllTalk's voices/xtts_latents/*.json: nested lists
+            json.dump({"gpt_cond_latent": [[[0.2, 0.2], [0.2, 0.2]]], "speaker_embedding": [[[0.45]]]}, f)
+        with open(os.path.join(latents, "cached.pth"), "w") as f:  # coqui 0.27's cached voice (stand-in torch.save format)
+            json.dump({"gpt_conditioning_latents": {"__tensor__": [0.25]}, "speaker_embedding": {"__tensor__": [0.25]}, "metadata": {"model": "xtts"}}, f)
+        with open(os.path.join(latents, "broken.json"), "w") as f:
+            json.dump({"latents": []}, f)
+        engine = self.engine()
+        ids = {v.id for v in engine.list_voices()}
+        self.assertTrue({"latent:ally", "latent:cached", "latent:broken"} <= ids, ids)
+        self.assertEqual(self.levels(engine, "latent:ally.json"), {int(0.45 * 32767)})  # as AllTalk's clients name it
+        self.assertEqual(self.levels(engine, "latent:cached"), {int(0.25 * 32767)})
+        with self.assertRaises(EngineError) as caught:
+            self.levels(engine, "latent:broken")
+        self.assertIn("broken.json lacks gpt_cond_latent and speaker_embedding", str(caught.exception))
+        self.assertEqual(self.calls("get_conditioning_latents"), [])
 
 
 class AutoLanguage(EngineCase):
