@@ -1,13 +1,16 @@
 /**
- * `chorus plugin setup` with the package index out of reach (offline, a firewall, a dead
+ * How `chorus plugin setup` fails, as a user meets it. A Python outside the plugin's range:
+ * one line naming the version and the range, nothing created (it was a stack trace). The
+ * package index out of reach (offline, a firewall, a dead
  * mirror): real pip, pointed at a port nothing listens on. pip's own last words are "No
  * matching distribution found", which reads like a version problem; the setup error first says
  * the index could not be reached, which one, and how to use a mirror, then what pip said.
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fs from "node:fs";
 import { failureReason, makePlan, runSetup } from "../../core/python/index.ts";
-import { freePort } from "../helpers/process.ts";
+import { freePort, runChorusAsync } from "../helpers/process.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const PIP_ENV = ["PIP_CONFIG_FILE", "PIP_FIND_LINKS", "PIP_RETRIES", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_DEFAULT_TIMEOUT"] as const;
@@ -51,6 +54,20 @@ describe("Python environment setup without a reachable package index", () => {
     // Progress was shown while it ran: the step, then pip's own lines.
     expect(progress).toContain("[2/3] install torch (cpu build; the plugin asks for cpu)");
     expect(path.basename(plan.dir)).toBe("offline-probe");
+  });
+
+  it("refuses a Python outside the plugin's range in one line, creating nothing", async () => {
+    const dir = tempDir("py-old");
+    const python = path.join(dir, "python3.9");
+    // An interpreter that answers the version probe as Python 3.9 would.
+    fs.writeFileSync(python, `#!/bin/sh\necho '{"version": "3.9.18", "executable": "${python}"}'\n`, { mode: 0o755 });
+    const envs = path.join(dir, "envs");
+    const res = await runChorusAsync(["plugin", "setup", "xtts", "--python", python], { env: { CHORUS_PYTHON__ENVS_DIR: envs } });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toBe(
+      `chorus: cannot set up xtts: Python 3.9.18 at ${python} does not satisfy the plugin's '>=3.10,<3.14'\nnothing was changed; the plugin stays 'needs setup'\n`,
+    );
+    expect(fs.existsSync(envs)).toBe(false);
   });
 
   it("reads pip's connection warnings (default retries), and keeps pip's own error lines for any other failure", async () => {
