@@ -173,7 +173,6 @@ class XttsEngine(Engine):
             voice = lookup(self.voices, request.voice) or lookup(self._scan(), request.voice)
             if voice is None:
                 raise VoiceNotFoundError(request.voice)
-            gpt_cond_latent, speaker_embedding = self._latents(voice)
             model = self.model
             sentences = split_text(request.text, language, tokens=lambda t: len(model.tokenizer.encode(t, language.split("-")[0])))
             self._cancel_hold()
@@ -182,6 +181,8 @@ class XttsEngine(Engine):
                 if self.lowvram and not self.on_gpu:
                     self.on_gpu = True  # before the move: a move that fails half-way is undone by _park
                     model.to(self.device)
+                # On the GPU too: cloning a voice can run out of memory like synthesis does.
+                gpt_cond_latent, speaker_embedding = self._latents(voice)
                 for sentence in sentences:
                     for chunk in model.inference_stream(
                         sentence, language, gpt_cond_latent, speaker_embedding,

@@ -167,6 +167,23 @@ class ModelSwitch(EngineCase):
         self.assertEqual(self.calls("inference_stream")[-1]["device"], "cuda:1")
 
 
+class LatentsOutOfMemory(EngineCase):
+    def test_running_out_of_memory_while_cloning_is_an_out_of_memory_error(self) -> None:
+        write_model(os.path.join(self.models, "oomlatents"), {"oom": "latents"})
+        engine = self.engine()
+        with self.assertRaises(OutOfMemoryError) as caught:
+            self.speak(engine, options={"model": "oomlatents"})
+        self.assertIn("Tried to allocate 2.00 GiB", str(caught.exception))
+        self.assertEqual(caught.exception.needed_mb, 2048)
+        self.assertGreaterEqual(len(self.calls("empty_cache")), 1)
+
+    def test_low_vram_clones_on_the_gpu_inside_the_request_and_parks_after(self) -> None:
+        engine = self.engine("lowvram")
+        self.speak(engine)
+        self.assertEqual(self.calls("get_conditioning_latents")[-1]["device"], "cuda:1")
+        self.assertEqual([e["device"] for e in self.calls("to")], ["cpu", "cuda:1", "cpu"])
+
+
 class LatentsPerWeights(EngineCase):
     def test_latents_are_recomputed_when_model_pth_is_replaced(self) -> None:
         first = self.engine()

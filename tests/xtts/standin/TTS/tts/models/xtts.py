@@ -103,7 +103,8 @@ class Xtts:
             with open(path, "rb") as f:  # torchaudio.load would fail on a missing file too
                 digest.update(f.read())
         level = 0.1 + 0.5 * digest.digest()[0] / 255.0
-        cuda.record({"call": "get_conditioning_latents", "paths": paths, "gpt_cond_len": gpt_cond_len, "max_ref_length": max_ref_length})
+        cuda.record({"call": "get_conditioning_latents", "paths": paths, "gpt_cond_len": gpt_cond_len, "max_ref_length": max_ref_length, "device": self.device})
+        self._oom("latents")
         return torch.Tensor([level] * 32, self.device), torch.Tensor([level], self.device)
 
     def inference_stream(self, text: str, language: str, gpt_cond_latent: Any, speaker_embedding: Any, stream_chunk_size: int = 20, overlap_wav_len: int = 1024, temperature: float = 0.75, length_penalty: float = 1.0, repetition_penalty: float = 10.0, top_k: int = 50, top_p: float = 0.85, do_sample: bool = True, speed: float = 1.0, enable_text_splitting: bool = False, **hf_generate_kwargs: Any) -> Iterator[Any]:  # noqa: E501
