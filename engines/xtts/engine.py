@@ -70,6 +70,11 @@ class XttsEngine(Engine):
         self.deepspeed = self.profile == "gpu-deepspeed"
         if self.deepspeed and importlib.util.find_spec("deepspeed") is None:
             raise EngineError("profile gpu-deepspeed needs DeepSpeed, which is not installed in the xtts environment (see docs/xtts.md)")
+        if self.device.startswith("cuda"):
+            # The booked card becomes the current one before anything touches CUDA: DeepSpeed's
+            # init_inference (inside load_checkpoint) places the GPT on the *current* device, and
+            # cuBLAS/cuDNN handles are made there too; otherwise they land on cuda:0.
+            self.torch.cuda.set_device(int(self.device.split(":")[1]))
         self._load_model(self.settings["model"])
         self.latents = LatentCache(self.torch, os.path.join(ctx.data_dir, "latents"))
 

@@ -167,6 +167,16 @@ class ModelSwitch(EngineCase):
         self.assertEqual(self.calls("inference_stream")[-1]["device"], "cuda:1")
 
 
+class CurrentDevice(EngineCase):
+    def test_the_booked_card_is_made_current_before_the_checkpoint_loads(self) -> None:
+        self.engine("gpu-deepspeed")  # the stand-in deepspeed package imports
+        with open(self.events) as f:
+            order = [e["call"] for e in map(json.loads, f) if e["call"] in ("set_device", "load_checkpoint")]
+        self.assertEqual(order, ["set_device", "load_checkpoint"])
+        self.assertEqual(self.calls("set_device")[0]["device"], 1)
+        self.assertTrue(self.calls("load_checkpoint")[0]["use_deepspeed"])
+
+
 class LatentsOutOfMemory(EngineCase):
     def test_running_out_of_memory_while_cloning_is_an_out_of_memory_error(self) -> None:
         write_model(os.path.join(self.models, "oomlatents"), {"oom": "latents"})
