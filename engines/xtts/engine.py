@@ -245,10 +245,34 @@ def create(_context: Any) -> Engine:
     return XttsEngine()
 
 
+def _coqui_check() -> dict[str, Any]:
+    """Whether coqui-tts is installed (by its metadata, without importing it: that takes seconds)."""
+    import importlib.metadata
+
+    try:
+        return {"ok": True, "what": "coqui-tts", "detail": importlib.metadata.version("coqui-tts")}
+    except importlib.metadata.PackageNotFoundError:
+        if importlib.util.find_spec("TTS") is not None:
+            return {"ok": True, "what": "coqui-tts", "detail": "the TTS package imports (no coqui-tts metadata)"}
+    return {"ok": False, "what": "coqui-tts", "detail": "not installed in the xtts environment", "fix": "chorus plugin setup xtts --force"}
+
+
 def doctor(context: dict[str, Any]) -> list[dict[str, Any]]:
-    """`chorus doctor`'s checks: model folders present and complete."""
+    """`chorus doctor`'s checks: coqui-tts installed, model folders present and complete, and
+    the voices, naming each clip that is not used and why (a request for it only says the
+    voice is unknown)."""
     settings = _settings(context.get("settings") or {})
+    out = [_coqui_check()]
     models = scan_models(settings["modelsDir"])
     if not models:
-        return [{"ok": False, "what": "XTTS models", "detail": f"none in {settings['modelsDir']}", "fix": "chorus xtts download --accept-license (or copy a model folder there)"}]
-    return [{"ok": True, "what": "XTTS models", "detail": ", ".join(m.name for m in models)}]
+        out.append({"ok": False, "what": "XTTS models", "detail": f"none in {settings['modelsDir']}", "fix": "chorus xtts download --accept-license (or copy a model folder there)"})
+    else:
+        out.append({"ok": True, "what": "XTTS models", "detail": ", ".join(m.name for m in models)})
+    skipped: list[str] = []
+    voices = scan_voices(settings["voicesDir"], [], skipped.append)
+    detail = f"{len(voices)} in {settings['voicesDir']} (and the model's built-in speakers)"
+    check: dict[str, Any] = {"ok": True, "what": "XTTS voices", "detail": detail + (f"; {'; '.join(skipped)}" if skipped else "")}
+    if skipped:
+        check["fix"] = "replace or convert the clips named (WAV, 3-30 s of clear speech)"
+    out.append(check)
+    return out

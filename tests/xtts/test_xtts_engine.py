@@ -20,7 +20,7 @@ for folder in ("packages/sdk-python", "engines/xtts", "tests/xtts/standin"):
 
 from chorus_sdk import Cancelled, Device, EngineError, LoadContext, OutOfMemoryError, SynthesisRequest  # noqa: E402
 
-from engine import XttsEngine  # noqa: E402
+from engine import XttsEngine, doctor  # noqa: E402
 from xtts_voices import inspect_clip, scan_voices  # noqa: E402
 
 
@@ -165,6 +165,23 @@ class ModelSwitch(EngineCase):
         self.assertGreater(self.speak(engine), 0)
         self.assertTrue(str(self.calls("load_checkpoint")[-1]["checkpoint_dir"]).endswith("base"))
         self.assertEqual(self.calls("inference_stream")[-1]["device"], "cuda:1")
+
+
+class Doctor(EngineCase):
+    def test_doctor_names_clips_it_skips_and_whether_coqui_tts_is_installed(self) -> None:
+        write_wav(os.path.join(self.voices, "short.wav"), 22050, 1, 16, seconds=1.0)
+        with open(os.path.join(self.voices, "carol.mp3"), "wb") as f:
+            f.write(b"ID3")
+        checks = {c["what"]: c for c in doctor({"settings": {"modelsDir": self.models, "voicesDir": self.voices}})}
+        self.assertEqual(checks["XTTS models"]["detail"], "base, oomload, other")
+        voices = checks["XTTS voices"]
+        self.assertTrue(voices["ok"])
+        self.assertIn("1 in ", voices["detail"])
+        self.assertIn("voice short.wav skipped: 1.0 s long; XTTS needs 3-30 s of speech", voices["detail"])
+        self.assertIn("voice carol.mp3 skipped: only WAV clips are read", voices["detail"])
+        self.assertIn("fix", voices)
+        # The stand-in's TTS package imports here; it carries no coqui-tts metadata.
+        self.assertEqual(checks["coqui-tts"], {"ok": True, "what": "coqui-tts", "detail": "the TTS package imports (no coqui-tts metadata)"})
 
 
 class CurrentDevice(EngineCase):
