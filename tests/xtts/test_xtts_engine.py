@@ -21,6 +21,7 @@ for folder in ("packages/sdk-python", "engines/xtts", "tests/xtts/standin"):
 from chorus_sdk import Cancelled, Device, EngineError, LoadContext, OutOfMemoryError, SynthesisRequest  # noqa: E402
 
 from engine import XttsEngine, doctor  # noqa: E402
+from xtts_text import split_text  # noqa: E402
 from xtts_voices import inspect_clip, scan_voices  # noqa: E402
 
 
@@ -165,6 +166,23 @@ class ModelSwitch(EngineCase):
         self.assertGreater(self.speak(engine), 0)
         self.assertTrue(str(self.calls("load_checkpoint")[-1]["checkpoint_dir"]).endswith("base"))
         self.assertEqual(self.calls("inference_stream")[-1]["device"], "cuda:1")
+
+
+class LazySplitting(unittest.TestCase):
+    def test_the_first_sentence_is_ready_before_the_rest_of_a_long_text_is_tokenized(self) -> None:
+        counted: list[str] = []
+
+        def tokens(piece: str) -> int:
+            counted.append(piece)
+            return len(piece)
+
+        text = " ".join(f"Sentence number {i} of a long chapter." for i in range(500))
+        pieces = split_text(text, "en", tokens=tokens)
+        self.assertEqual(next(pieces), "Sentence number 0 of a long chapter.")
+        self.assertEqual(counted, ["Sentence number 0 of a long chapter."])
+        rest = list(pieces)
+        self.assertEqual(len(rest), 499)
+        self.assertEqual(len(counted), 500)
 
 
 class Doctor(EngineCase):
