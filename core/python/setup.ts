@@ -22,14 +22,24 @@ export class SetupError extends Error {
 
 export type Progress = (line: string) => void;
 
-function run(argv: string[], progress: Progress): Promise<{ code: number | null; tail: string[] }> {
+/** How long a step may print nothing before setup says it is still working (pip prints no progress for a download: torch's CUDA wheel is ~900 MB). */
+export const QUIET_MS = 30_000;
+
+function run(argv: string[], progress: Progress, quietMs: number): Promise<{ code: number | null; tail: string[] }> {
   return new Promise((resolve) => {
     const tail: string[] = [];
+    const started = Date.now();
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: "1", PYTHONUNBUFFERED: "1" },
     });
+    let lastLine: string | undefined;
+    const still = setInterval(() => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      progress(`(still working after ${seconds} s${lastLine ? `; last: ${lastLine.trim().slice(0, 120)}` : ""})`);
+    }, quietMs);
     const onData = (buffer: { rest: string }) => (data: Buffer) => {
+      still.refresh(); // output came: the quiet period starts again
       buffer.rest += data.toString("utf8");
       const lines = buffer.rest.split(/\r?\n|\r/);
       buffer.rest = lines.pop()!;
@@ -37,6 +47,7 @@ function run(argv: string[], progress: Progress): Promise<{ code: number | null;
         if (!line.trim()) continue;
         tail.push(line);
         if (tail.length > 30) tail.shift();
+        lastLine = line;
         progress(line);
       }
     };
@@ -45,10 +56,12 @@ function run(argv: string[], progress: Progress): Promise<{ code: number | null;
     child.stdout.on("data", onData(out));
     child.stderr.on("data", onData(err));
     child.on("error", (e) => {
+      clearInterval(still);
       tail.push(e.message);
       resolve({ code: -1, tail });
     });
     child.on("close", (code) => {
+      clearInterval(still);
       for (const rest of [out.rest, err.rest]) if (rest.trim()) tail.push(rest);
       resolve({ code, tail });
     });
@@ -116,7 +129,7 @@ export async function failureReason(tail: string[], argv: string[] = []): Promis
 }
 
 /** Runs the plan; resolves with the environment's record (the existing one when up to date). */
-export async function runSetup(plan: SetupPlan, progress: Progress): Promise<EnvRecord> {
+export async function runSetup(plan: SetupPlan, progress: Progress, quietMs = QUIET_MS): Promise<EnvRecord> {
   if (plan.action === "none") return readRecord(plan.dir)!;
   const previous = readRecord(plan.dir);
   fs.rmSync(`${plan.dir}/${RECORD_FILE}`, { force: true }); // unfinished setup = needs setup
@@ -127,7 +140,7 @@ export async function runSetup(plan: SetupPlan, progress: Progress): Promise<Env
       fs.rmSync(step.remove, { recursive: true, force: true });
       continue;
     }
-    const { code, tail } = await run(step.argv!, (line) => progress(`    ${line}`));
+    const { code, tail } = await run(step.argv!, (line) => progress(`    ${line}`), quietMs);
     if (code !== 0) {
       const why = await failureReason(tail, step.argv!);
       throw new SetupError(`step ${i + 1}/${total} failed (${step.what}, exit code ${code})${why ? `: ${why}` : ""}`, step.what, tail);

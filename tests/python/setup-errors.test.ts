@@ -1,5 +1,7 @@
 /**
- * How `chorus plugin setup` fails, as a user meets it. A Python outside the plugin's range:
+ * How `chorus plugin setup` fails and reports progress, as a user meets it. A step silent for
+ * a while (pip shows no progress while it downloads torch's ~900 MB CUDA wheel) is said to be
+ * still working, with its last line. A Python outside the plugin's range:
  * one line naming the version and the range, nothing created (it was a stack trace). The
  * package index out of reach (offline, a firewall, a dead
  * mirror): real pip, pointed at a port nothing listens on. pip's own last words are "No
@@ -68,6 +70,31 @@ describe("Python environment setup without a reachable package index", () => {
       `chorus: cannot set up xtts: Python 3.9.18 at ${python} does not satisfy the plugin's '>=3.10,<3.14'\nnothing was changed; the plugin stays 'needs setup'\n`,
     );
     expect(fs.existsSync(envs)).toBe(false);
+  });
+
+  it("says a step that prints nothing for a while is still working, with its last line (pip shows no download progress)", async () => {
+    const root = tempDir("py-quiet");
+    const release = path.join(root, "release");
+    const plan = makePlan({ id: "quiet-probe", baseDir: root, python: { version: ">=3.9", requirements: [] } }, { root, installer: "pip", torchIndexUrl: "" });
+    fs.mkdirSync(plan.dir, { recursive: true });
+    // A step like pip downloading torch: one line, then silence until the test lets it finish.
+    const script =
+      'import os, sys, time\nprint("Downloading torch-2.8.0+cu128-cp311-cp311-manylinux_2_28_x86_64.whl (888.1 MB)", flush=True)\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.02)';
+    const quiet = { ...plan, steps: [{ what: "a quiet download", argv: ["python3", "-c", script, release] }] };
+    const lines: string[] = [];
+    await runSetup(
+      quiet,
+      (line) => {
+        lines.push(line);
+        if (/still working .*; last: Downloading/.test(line)) fs.writeFileSync(release, "");
+      },
+      200,
+    );
+    expect(lines[0]).toBe("[1/1] a quiet download");
+    const after = lines.slice(lines.findIndex((l) => l.includes("Downloading torch")));
+    expect(after.find((l) => l.includes("still working"))).toMatch(
+      /^ {4}\(still working after \d+ s; last: Downloading torch-2\.8\.0\+cu128-cp311-cp311-manylinux_2_28_x86_64\.whl \(888\.1 MB\)\)$/,
+    );
   });
 
   it("reads pip's connection warnings (default retries), and keeps pip's own error lines for any other failure", async () => {
