@@ -22,7 +22,7 @@ export class SetupError extends Error {
 
 export type Progress = (line: string) => void;
 
-/** How long a step may print nothing before setup says it is still working (pip prints no progress for a download: torch's CUDA wheel is ~900 MB). */
+/** How long a step may print nothing before setup says it is still working (pip prints no progress for a download: torch's CUDA wheel and its NVIDIA libraries are gigabytes). */
 export const QUIET_MS = 30_000;
 
 function run(argv: string[], progress: Progress, quietMs: number): Promise<{ code: number | null; tail: string[] }> {

@@ -1,6 +1,6 @@
 /**
  * How `chorus plugin setup` fails and reports progress, as a user meets it. A step silent for
- * a while (pip shows no progress while it downloads torch's ~900 MB CUDA wheel) is said to be
+ * a while (pip shows no progress while it downloads torch's CUDA wheel and its NVIDIA libraries, gigabytes) is said to be
  * still working, with its last line. A Python outside the plugin's range:
  * one line naming the version and the range, nothing created (it was a stack trace). The
  * package index out of reach (offline, a firewall, a dead
