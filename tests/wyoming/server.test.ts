@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { startWyoming } from "../../core/wyoming/index.ts";
 import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
 import { testHost } from "../helpers/host.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { waitFor } from "../hotswap/server.ts";
 import { audioGroups, toneHz, WyomingClient, type Framing } from "./client.ts";
 import { checkGroup, useWyoming } from "./setup.ts";
@@ -104,6 +105,32 @@ describe("describe -> info", () => {
     } finally {
       await coldServer.close();
       await cold.close();
+    }
+  });
+});
+
+describe("an engine with no voices installed", () => {
+  it("is not offered (its 'default voice' could only fail), and shows up once a voice is installed", async () => {
+    const empty = tempDir("wyoming-no-voices");
+    const bare = testHost({
+      dataDir: path.join(dataDir, "bare"),
+      engines: { dirs: ["engines"], settings: { piper: { voiceDirs: [empty] } } },
+      wyoming: { port: 0 },
+    });
+    const bareServer = await startWyoming(bare);
+    const names = () => bareServer.voices.list().map((v) => v.name);
+    try {
+      await bareServer.warmed;
+      expect(bare.scheduler.isLoaded("piper")).toBe(true); // asked at start: it answered with no voices
+      expect(names()).toContain("espeak:en-us");
+      expect(names().filter((n) => n === "piper" || n.startsWith("piper:"))).toEqual([]);
+      const voices = ensureTestVoices();
+      for (const ext of [".onnx", ".onnx.json"]) fs.copyFileSync(path.join(voices, `test-single${ext}`), path.join(empty, `late-voice${ext}`));
+      // A describe asks the loaded engine again once its list is over 5 s old.
+      await waitFor(() => names().includes("piper:late-voice"), 60_000, "piper:late-voice listed");
+    } finally {
+      await bareServer.close();
+      await bare.close();
     }
   });
 });
