@@ -66,7 +66,17 @@ export async function speakFile(text, settings, format, { signal }) {
   if (settings.speed !== undefined) body.speed = settings.speed;
   const res = await api("/v1/audio/speech", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
   const blob = await res.blob();
-  return { blob, seconds: 0, served: [servedBy(res)] };
+  return { blob, seconds: await mediaSeconds(blob), served: [servedBy(res)] };
+}
+
+/** A compressed clip's length, decoded by the browser (its media element only estimates AAC and FLAC streams); 0 when it cannot. */
+async function mediaSeconds(blob) {
+  try {
+    const decoded = await new OfflineAudioContext(1, 1, 48000).decodeAudioData(await blob.arrayBuffer());
+    return decoded.duration;
+  } catch {
+    return 0;
+  }
 }
 
 /** The served-by summary of a clip's parts: distinct values joined. */

@@ -49,8 +49,11 @@ export function updateCount() {
   const over = n > state.limit;
   const count = $("text-count");
   count.textContent = over ? `${n} / ${state.limit} characters: ${n - state.limit} over the limit` : `${n} / ${state.limit} characters`;
+  const wasOver = count.classList.contains("over");
   count.classList.toggle("over", over);
-  $("text").setAttribute("aria-invalid", String(over));
+  // Only the limit's own mark is cleared here: a refusal naming `text` stays marked until the next try.
+  if (over) $("text").setAttribute("aria-invalid", "true");
+  else if (wasOver) $("text").removeAttribute("aria-invalid");
   $("speak-button").disabled = over || n === 0 || Boolean(state.busy);
 }
 
@@ -141,8 +144,8 @@ export function clearError() {
   $("key-button").classList.remove("needs-key");
 }
 
-/** Shows an error next to the field it names, and moves the focus there. */
-export function showError(err) {
+/** Shows an error next to the field it names (marked invalid); with `focus`, moves the focus there. */
+export function showError(err, { focus = false } = {}) {
   if (err?.name === "AbortError") return;
   const box = $("speak-error");
   const message = err instanceof Error ? err.message : String(err);
@@ -159,5 +162,6 @@ export function showError(err) {
   if (field) {
     $(field).setAttribute("aria-invalid", "true");
     $(field).setAttribute("aria-errormessage", "speak-error");
+    if (focus) $(field).focus();
   }
 }
