@@ -2,7 +2,8 @@
  * The studio as a keyboard user and a careful listener meet it, in a real browser against a
  * real `chorus serve` (tests/web/browser.ts): Speak by keyboard keeps the focus on a control
  * (it fell to the page when the button was disabled while speaking), a text with nothing to
- * speak gets the server's refusal next to the field (Speak did nothing), and a compressed
+ * speak gets the server's refusal next to the field (Speak did nothing), narrator settings
+ * that leave nothing to speak clear the old clip like any refusal, and a compressed
  * clip's length in the history (it said 0.0 s for every MP3, Opus, AAC and FLAC clip).
  */
 import type { BrowserContext, Page } from "playwright-core";
@@ -67,6 +68,22 @@ describe("studio by keyboard", () => {
     expect(await page.locator("#speak-error").textContent()).toContain("CHORUS_ERR_TEXT_EMPTY");
     expect(await page.locator("#text").getAttribute("aria-invalid")).toBe("true");
     expect(await focused()).toBe("text");
+  });
+
+  it("clears the old clip when narrator settings leave nothing to speak (it stayed, with its line)", async () => {
+    await page.fill("#text", "Plain text, read by the character.");
+    await speakClip();
+    expect(await page.locator("#audio").getAttribute("src")).toMatch(/^blob:/);
+    await page.check("#narrator");
+    await page.selectOption("#not-inside", "silent");
+    await page.click("#speak-button");
+    await page.waitForFunction(() => document.querySelector("#speak-error")!.textContent !== "");
+    expect(await page.locator("#speak-error").textContent()).toContain("every part is silent");
+    expect(await page.locator("#audio").getAttribute("src")).toBeNull();
+    expect(await page.locator("#speak-info").textContent()).toBe("");
+    expect(await focused()).toBe("text");
+    await page.selectOption("#not-inside", "character");
+    await page.uncheck("#narrator");
   });
 
   it("shows a compressed clip's length in the history, as the WAV's (it said 0.0 s)", async () => {

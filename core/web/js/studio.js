@@ -72,10 +72,16 @@ async function speak() {
   if (!text || text.length > state.limit) return;
   // Text with nothing to speak goes to the server as it is: its refusal names the field.
   const parts = text.trim() ? partsOf(text) : [{ text, voice: $("voice").value || undefined }];
-  if (!parts.length)
+  if (!parts.length) {
+    // Refused here, but like any refusal: the old clip and its line go.
+    clearError();
+    clearClip();
+    $("speak-info").textContent = "";
     return showError(
       new ApiError(400, { code: "CHORUS_ERR_REQUEST_INVALID", message: "nothing to speak: with these narrator settings every part is silent", field: "text" }),
+      { focus: true },
     );
+  }
   const controller = new AbortController();
   state.busy = controller;
   clearError();
