@@ -34,7 +34,7 @@ describe("Wyoming zeroconf", () => {
     );
     const records = service.records();
     const srv = records.find((r) => r.type === "SRV");
-    expect((srv?.data as { target: string }).target).toBe("kitchen-server.local");
+    expect((srv!.data as { target: string }).target).toBe("kitchen-server.local");
     // The A records sent for the machine's addresses carry the same name, so a resolver finds them.
     for (const a of records.filter((r) => r.type === "A")) expect(a.name).toBe("kitchen-server.local");
     expect(serviceConfig("chorus", 1).host).toMatch(/^[^.]+\.local$/); // this machine's name
