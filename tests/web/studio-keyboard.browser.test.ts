@@ -5,7 +5,8 @@
  * speak gets the server's refusal next to the field (Speak did nothing), narrator settings
  * that leave nothing to speak clear the old clip like any refusal, a compressed clip's
  * length in the history (it said 0.0 s for every MP3, Opus, AAC and FLAC clip), and why
- * streamed audio broke off when the engine failed part-way (it said "network error").
+ * streamed audio broke off when the engine failed part-way (it said "network error"), and
+ * that the server is gone when it is (it said "Failed to fetch").
  */
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -122,5 +123,14 @@ describe("studio by keyboard", () => {
     const unexpected = problems.filter((p) => !(p.text.startsWith("Failed to load resource") && p.url.includes("/api/speech")));
     expect(unexpected).toEqual([]);
     expect(problems.length).toBeLessThanOrEqual(2);
+  });
+
+  it("says the server did not answer when it is gone (it said 'Failed to fetch')", async () => {
+    await server.stop();
+    await expect.poll(() => page.locator("#live").textContent(), { timeout: 30_000 }).not.toBe("live");
+    await page.fill("#text", "Anyone there?");
+    await page.click("#speak-button");
+    await page.waitForFunction(() => document.querySelector("#speak-error")!.textContent !== "");
+    expect(await page.locator("#speak-error").textContent()).toMatch(/^the Chorus server did not answer \(.*\): it may have stopped/);
   });
 });
