@@ -6,7 +6,8 @@
  * that leave nothing to speak clear the old clip like any refusal, a compressed clip's
  * length in the history (it said 0.0 s for every MP3, Opus, AAC and FLAC clip), and why
  * streamed audio broke off when the engine failed part-way (it said "network error"), and
- * that the server is gone when it is (it said "Failed to fetch").
+ * that the server is gone when it is (it said "Failed to fetch"); an engine without voices
+ * says so (it said "no voice matches").
  */
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -103,6 +104,14 @@ describe("studio by keyboard", () => {
       // Encoders pad a little (MP3 frames, AAC priming); never zero.
       expect(Math.abs(seconds(hint) - wav), `${format}: ${hint}`).toBeLessThan(0.2);
     }
+  });
+
+  it("says an engine has no voices installed (Piper without a model), not that none matches a search", async () => {
+    await page.selectOption("#engine", "piper");
+    await page.locator('#voice[data-engine="piper"]').waitFor({ state: "attached", timeout: 30_000 });
+    expect(await page.locator("#voice-search").inputValue()).toBe("");
+    expect(await page.locator("#voice option").allTextContents()).toEqual(["no voices installed for this engine"]);
+    expect(await page.locator("#voice-count").textContent()).toBe("0 voices");
   });
 
   it("says why streamed audio broke off when the engine fails part-way (it said 'network error')", async () => {

@@ -94,7 +94,8 @@ export function renderVoices() {
   const wanted = pickVoice(shown, { previous: state.chosen.get(engine), engineDefault: state.engineDefault });
   const option = (v) =>
     h("option", { value: v.id, title: `${v.name} [${v.id}] ${v.languages.join(", ")}` }, `${voiceLabel(v)}${v.id === state.engineDefault ? " · default" : ""}`);
-  select.replaceChildren(...(shown.length ? shown.map(option) : [new Option("no voice matches", "")]));
+  const none = state.voices.length ? "no voice matches" : "no voices installed for this engine";
+  select.replaceChildren(...(shown.length ? shown.map(option) : [new Option(none, "")]));
   select.value = wanted;
   const narrator = $("narrator-voice");
   const before = narrator.value;
