@@ -48,6 +48,19 @@ export function wyomingLanguage(tag: string): string {
     .join("_");
 }
 
+/**
+ * A voice name as a label in Home Assistant's voice list: without the links some voice data
+ * carries in its names (eSpeak NG's Cherokee is "Cherokee //https://github.com/..."), as the
+ * studio shows it.
+ */
+export function voiceLabel(name: string, id: string): string {
+  const label = name
+    .replace(/\/*\s*(https?:\/\/|www\.)\S*/gi, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  return label || id;
+}
+
 export class VoiceDirectory {
   private readonly known = new Map<string, { generation: number; voices: Voice[]; at: number }>();
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -114,7 +127,7 @@ export class VoiceDirectory {
           engine: entry.id,
           engineName: manifest.name,
           voice: v.id,
-          description: `${v.name} (${manifest.name})`,
+          description: `${voiceLabel(v.name, v.id)} (${manifest.name})`,
           languages: languagesOf(v.languages),
           speakers: v.speakers?.length ? [...v.speakers] : null,
           version: manifest.version,

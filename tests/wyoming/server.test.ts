@@ -41,6 +41,9 @@ describe("describe -> info", () => {
     }
     const byName = (n: string) => program.voices.find((v: { name: string }) => v.name === n);
     expect(byName("flite:slt")).toMatchObject({ description: "SLT (US English, female) (Flite)", languages: ["en_US"], speakers: null });
+    // Home Assistant shows the description as the voice's label: no link in it (eSpeak's name for Cherokee has one).
+    expect(byName("espeak:chr-us-qaaa-x-west").description).toBe("Cherokee (eSpeak NG)");
+    for (const v of program.voices) expect(v.description).not.toMatch(/https?:|www\./);
     expect(byName("piper:test-multi").speakers).toEqual([{ name: "alice" }, { name: "bob" }, { name: "carol" }, { name: "dave" }]);
     expect(byName("piper:test-de").languages).toContain("de");
     expect(byName("tonal:shifting")).toMatchObject({ languages: ["en_GB"], speakers: [{ name: "low" }, { name: "high" }] });
