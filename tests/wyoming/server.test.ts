@@ -180,6 +180,8 @@ describe("synthesize (non-streamed)", () => {
 
   it("resolves a bare voice id, an engine id, a language and no voice at all", async () => {
     expect(checkGroup(await synthesize({ text: "Hello.", voice: { name: "kal16" } })).rate).toBe(16000); // flite's kal16
+    // A listed name in another case, as a bare id already matched (it was 'engine FLITE is not installed').
+    expect(checkGroup(await synthesize({ text: "Hello.", voice: { name: "FLITE:KAL16" } })).rate).toBe(16000);
     expect(checkGroup(await synthesize({ text: "Hello.", voice: { name: "tonal" } })).rate).toBe(16000);
     expect(checkGroup(await synthesize({ text: "Hello.", voice: { language: "en_GB" } })).rate).toBeGreaterThan(0);
     expect(checkGroup(await synthesize({ text: "Hello." })).rate).toBe(22050); // the default engine, espeak
