@@ -10,29 +10,19 @@ import { startWyoming, type WyomingServer } from "../wyoming/index.ts";
 import { cliConfig, type CliValues } from "./options.ts";
 import { CliFailure } from "./usage.ts";
 
-/**
- * Why the server cannot listen, in one line naming the address and what to do. `variable`
- * is the port's environment variable (its host's is named alike); `flags`, when the command
- * has --host/--port for this server.
- */
-export function listenFailure(err: unknown, host: string, port: number, variable = "CHORUS_SERVER__PORT", flags = variable === "CHORUS_SERVER__PORT"): Error {
+/** Why the server cannot listen, in one line naming the address and what to do. */
+export function listenFailure(err: unknown, host: string, port: number, variable = "CHORUS_SERVER__PORT"): Error {
   const code = (err as { code?: string }).code;
   const where = `${host}:${port}`;
-  const hostVariable = variable.replace(/PORT$/, "HOST");
   const change =
-    variable === "CHORUS_SERVER__PORT"
-      ? "choose another with --port N (npm start -- --port N) or CHORUS_SERVER__PORT=N"
-      : `choose another with ${flags ? "--port N or " : ""}${variable}=N`;
+    variable === "CHORUS_SERVER__PORT" ? "choose another with --port N (npm start -- --port N) or CHORUS_SERVER__PORT=N" : `choose another with ${variable}=N`;
   if (code === "EADDRINUSE")
     return new CliFailure(`port ${port} on ${host} is already in use (another Chorus or AllTalk?); stop that program or ${change}`, { cause: err });
   if (code === "EACCES") return new CliFailure(`no permission to listen on ${where} (ports below 1024 need privileges); ${change}`, { cause: err });
   if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND")
-    return new CliFailure(
-      `cannot listen on ${where}: ${host} is not an address of this machine; set ${flags ? "--host or " : ""}${hostVariable} (127.0.0.1, 0.0.0.0)`,
-      {
-        cause: err,
-      },
-    );
+    return new CliFailure(`cannot listen on ${where}: ${host} is not an address of this machine; set --host or CHORUS_SERVER__HOST (127.0.0.1, 0.0.0.0)`, {
+      cause: err,
+    });
   return err instanceof Error ? err : new Error(String(err));
 }
 

@@ -6,7 +6,6 @@ import { loadConfig } from "../config/load.ts";
 import { createHost } from "../host.ts";
 import { startWyoming } from "../wyoming/index.ts";
 import type { CliValues } from "./options.ts";
-import { listenFailure } from "./serve.ts";
 
 export async function wyomingCommand(values: CliValues): Promise<number> {
   const wyoming: Record<string, unknown> = { enabled: true };
@@ -19,7 +18,7 @@ export async function wyomingCommand(values: CliValues): Promise<number> {
     server = await startWyoming(host);
   } catch (err) {
     await host.close();
-    throw listenFailure(err, config.wyoming.host, config.wyoming.port, "CHORUS_WYOMING__PORT", true);
+    throw err;
   }
   await host.registry.watch();
   process.stderr.write(`chorus: Wyoming server on ${server.uri} (Home Assistant: Settings -> Devices & services -> Add integration -> Wyoming Protocol)\n`);
