@@ -25,7 +25,8 @@ export function logError(log: FastifyBaseLogger, err: ChorusError, original: unk
 }
 
 /**
- * A streamed response body that logs the error it ends with, as `logError` does for a
+ * A streamed response body (every surface's: native, OpenAI audio and SSE, AllTalk, xtts-api)
+ * that logs the error it ends with, as `logError` does for a
  * refused request: its status went out with the first bytes, so only the log can say why
  * the audio broke off.
  */
