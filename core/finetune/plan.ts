@@ -98,8 +98,9 @@ export function plan(p: PlanInput): Plan {
   const { model } = p;
   const maxBatch = Math.max(1, Math.min(p.maxBatch ?? 8, p.effectiveBatch));
   const attention: Attention = p.attention === "auto" ? "eager" : p.attention;
-  const freeMb = p.gpu.totalMb - p.gpu.othersMb - p.gpu.chorusMb;
-  const budgetMb = Math.round(freeMb - SAFETY_MB);
+  // others can be reported above the total (a stale reading, a --gpu-used-mb typo): nothing is free, never less
+  const freeMb = Math.max(0, p.gpu.totalMb - p.gpu.othersMb - p.gpu.chorusMb);
+  const budgetMb = Math.max(0, Math.round(freeMb - SAFETY_MB));
   const warnings: string[] = [];
   if (p.probe)
     warnings.push(
@@ -113,7 +114,10 @@ export function plan(p: PlanInput): Plan {
   const longest = train.reduce((m, c) => (c.tokens <= model.limits.maxTextTokens ? Math.max(m, c.seconds) : m), 0);
   const cap0 = longest > 0 ? Math.min(defaultCap, Math.ceil(longest * 10) / 10) : defaultCap;
   const caps = [cap0, ...[10, 8].filter((c) => c < cap0)];
-  const tokensAt = (cap: number) => Math.max(1, ...kept(model, p.clips, cap).map((c) => c.tokens));
+  // a loop, not Math.max(...list): a spread of 100k+ clips overflows the call stack
+  const tokensAt = (cap: number) => kept(model, p.clips, cap).reduce((m, c) => Math.max(m, c.tokens), 1);
+  /** Nothing the trainer would train on: no plan can fit, whatever the card. */
+  const trainable = kept(model, p.clips, cap0).length > 0;
 
   const tryAt = (cap: number, precision: Precision, fused: boolean, flags: string[]): Candidate | undefined => {
     const maxTextTokens = tokensAt(cap);
@@ -141,7 +145,7 @@ export function plan(p: PlanInput): Plan {
   let found: Candidate | undefined;
   const fusedFlag =
     "optimizer_params.fused = true: AdamW without the parameter-sized temporary of the default foreach kernel (AllTalk and coqui use the default)";
-  for (const cap of caps) {
+  for (const cap of trainable ? caps : []) {
     const capFlags = cap < cap0 ? [`max clip length lowered to ${cap} s to fit (AllTalk/coqui default ${round1(model.limits.maxClipSeconds)} s)`] : [];
     if (cap > model.limits.maxClipSeconds)
       capFlags.push(
@@ -150,7 +154,7 @@ export function plan(p: PlanInput): Plan {
     found = tryAt(cap, "fp32", false, capFlags) ?? tryAt(cap, "fp32", true, [...capFlags, fusedFlag]);
     if (found) break;
   }
-  if (!found) {
+  if (!found && trainable) {
     for (const precision of ["bf16", "fp16"] as const) {
       found = tryAt(cap0, precision, true, [
         fusedFlag,
@@ -175,14 +179,31 @@ export function plan(p: PlanInput): Plan {
       fused: false,
     });
   warnings.push(...chosen.flags);
-  if (!fits) {
+  if (!trainable) {
+    const train = p.clips.filter((c) => c.split === "train");
+    const over = train.filter((c) => c.seconds > defaultCap).length;
+    const under = train.filter((c) => c.seconds < model.limits.minClipSeconds).length;
+    const wordy = train.filter((c) => c.seconds >= model.limits.minClipSeconds && c.seconds <= defaultCap && c.tokens > model.limits.maxTextTokens).length;
+    warnings.push(
+      train.length
+        ? `no training clip the trainer would keep: of ${train.length}, ${over} are longer than ${round1(defaultCap)} s, ${under} shorter than ${model.limits.minClipSeconds} s, ${wordy} over ${model.limits.maxTextTokens} text tokens`
+        : `no training clips (${p.clips.length} clip(s), none in the training split)`,
+    );
+    if (over)
+      alternatives.push(
+        `cut the long recordings into clips of 2-11 s, one or two sentences each (chorus finetune prepare)${defaultCap < model.limits.hardMaxClipSeconds ? `, or raise the clip cap (--max-clip-seconds, up to ${round1(model.limits.hardMaxClipSeconds)} s; long clips cost memory)` : ""}`,
+      );
+    if (wordy) alternatives.push(`split clips whose transcript is over ${model.limits.maxTextTokens} tokens into shorter ones`);
+    if (!train.length) alternatives.push("put clips in the training split (metadata_train.csv)");
+    alternatives.push(`at least ${Math.round(model.limits.minTotalSeconds / 60)} minutes of audio in clips the trainer keeps`);
+  } else if (!fits) {
     const floor = estimate(model, { ...chosen.input, gradAccumSteps: 1, fused: true });
     const need = Math.ceil(floor.deviceMb + SAFETY_MB);
     warnings.push(
       `full fp32 fine-tuning does not fit: even batch 1 with fused AdamW needs about ${need} MB free and this card has ${Math.round(freeMb)} MB free (${p.gpu.totalMb} MB total)`,
     );
     alternatives.push(`a card with at least ${need} MB free (for example 12 GB with under ${Math.max(0, 12288 - need)} MB held by others, or 16 GB)`);
-    if (p.gpu.othersMb > 0 && freeMb + p.gpu.othersMb >= need)
+    if (p.gpu.othersMb > 0 && p.gpu.totalMb - p.gpu.chorusMb >= need)
       alternatives.push(`free the ${Math.round(p.gpu.othersMb)} MB other processes hold (desktop, an LLM, an inference server): then it fits`);
     const sgd = estimate(model, { ...chosen.input, gradAccumSteps: 1, optimizer: "sgd", fused: true });
     if (sgd.deviceMb <= budgetMb)
