@@ -109,7 +109,13 @@ export class FinetuneJob extends EventEmitter {
     this.setStatus("waiting-gpu");
     let lease: TrainingLease;
     try {
-      lease = await this.deps.leases.acquire({ jobId: this.id, gpu: this.spec.gpu, memoryMb: this.spec.leaseMb, signal: this.abort.signal });
+      lease = await this.deps.leases.acquire({
+        jobId: this.id,
+        gpu: this.spec.gpu,
+        memoryMb: this.spec.leaseMb,
+        waitSeconds: this.spec.leaseWaitSeconds,
+        signal: this.abort.signal,
+      });
     } catch (err) {
       this.event("lease-refused", { reason: (err as Error).message });
       this.setStatus(this.stopRequested ? "stopped" : "failed", this.stopRequested ? undefined : `training lease refused: ${(err as Error).message}`);

@@ -122,6 +122,7 @@ export async function buildSpec(req: JobRequest, config: Config, gpu: () => Prom
     leaseMb: Math.ceil(plan.predicted.deviceMb + SAFETY_MB),
     clips: clipsOf(report),
     maxOomRetries: r.maxOomRetries,
+    leaseWaitSeconds: r.leaseWaitSeconds,
     minClipSeconds: r.minClipSeconds,
     memoryFraction: r.memoryFraction ?? (process.platform === "win32" ? 0.95 : null),
     probeSteps: r.probeSteps,
