@@ -146,6 +146,8 @@ export function plan(p: PlanInput): Plan {
   const fusedFlag =
     "optimizer_params.fused = true: AdamW without the parameter-sized temporary of the default foreach kernel (AllTalk and coqui use the default)";
   for (const cap of trainable ? caps : []) {
+    // a shorter cap that would leave the trainer no clip is no plan
+    if (!kept(model, p.clips, cap).length) continue;
     const capFlags = cap < cap0 ? [`max clip length lowered to ${cap} s to fit (AllTalk/coqui default ${round1(model.limits.maxClipSeconds)} s)`] : [];
     if (cap > model.limits.maxClipSeconds)
       capFlags.push(

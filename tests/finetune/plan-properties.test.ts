@@ -191,6 +191,16 @@ describe("finetune plan: odd inputs", () => {
     expect(p.updatesPerEpoch).toBe(0);
   });
 
+  it("a shorter clip cap that would drop every clip is not offered (it used to 'fit' with 0 updates per epoch)", () => {
+    const clips = Array.from({ length: 40 }, (_, k) => ({ seconds: 15 + (k % 5), tokens: 150, split: "train" as const }));
+    for (const othersMb of [0, 1500, 2000]) {
+      const p = plan({ ...base, attention: "eager", clips, gpu: gpu(12288, othersMb), maxClipSeconds: 20 });
+      if (p.fits) expect(p.updatesPerEpoch, `${othersMb} MB held by others`).toBeGreaterThan(0);
+      else expect(p.alternatives.length).toBeGreaterThan(0);
+      expect(p.maxClipSeconds).toBeGreaterThan(p.fits ? 14 : 0);
+    }
+  });
+
   it("others reported above the card's total: 0 MB free, not a negative figure", () => {
     const clips = [{ seconds: 5, tokens: 45, split: "train" as const }];
     const p = plan({ ...base, clips, gpu: gpu(12288, 20000) });
