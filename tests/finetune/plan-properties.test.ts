@@ -28,6 +28,12 @@ const clip: fc.Arbitrary<PlanClip> = fc.record({
   split: fc.constantFrom<("train" | "eval")[]>("train", "train", "train", "eval"),
 });
 
+const longClip: fc.Arbitrary<PlanClip> = fc.record({
+  seconds: fc.double({ min: 10.01, max: hardMax, noNaN: true }),
+  tokens: fc.integer({ min: 60, max: 200 }),
+  split: fc.constant("train" as const),
+});
+
 const card = fc.oneof(fc.constantFrom(2048, 4096, 6144, 8192, 11264, 12288, 15360, 16384, 24576, 32607, 81920), fc.integer({ min: 0, max: 100_000 }));
 
 /** The input without the model (so that a counterexample prints short). */
@@ -40,9 +46,11 @@ const input = fc
     // others as a share of the card: 0, a desktop, an LLM holding most of it, more than all of it
     othersShare: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1.3, noNaN: true })),
     chorusMb: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4000 })),
+    // any clips; one clip; long clips only (with a raised cap they are all the trainer keeps)
     clips: fc.oneof(
       fc.array(clip, { maxLength: 60 }),
       clip.map((c) => [c]),
+      fc.array(longClip, { minLength: 1, maxLength: 40 }),
     ),
     os: fc.constantFrom<("linux" | "windows")[]>("linux", "windows"),
     attention: fc.constantFrom<("auto" | "eager" | "sdpa")[]>("auto", "eager", "sdpa"),
