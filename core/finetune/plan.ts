@@ -80,14 +80,19 @@ function kept(model: TrainableModel, clips: PlanClip[], cap: number): PlanClip[]
   return clips.filter((c) => c.split === "train" && c.seconds >= model.limits.minClipSeconds && c.seconds <= cap && c.tokens <= model.limits.maxTextTokens);
 }
 
-/** A prediction scaled by a probe's measured / predicted ratio (terms included, so they still add up). */
+/**
+ * A prediction scaled by a probe's measured / predicted ratio (runner/probes.ts: PyTorch's
+ * counters against the prediction without the CUDA context), so every term but the context is
+ * scaled; the terms still add up.
+ */
 function calibrated(pred: Prediction, ratio: number | undefined): Prediction {
   if (!ratio || ratio === 1) return pred;
-  const terms = Object.fromEntries(Object.entries(pred.terms).map(([k, v]) => [k, v * ratio]));
+  const terms = Object.fromEntries(Object.entries(pred.terms).map(([k, v]) => [k, k === "cudaContext" ? v : v * ratio]));
+  const context = pred.terms.cudaContext ?? 0;
   return {
     ...pred,
     allocatedMb: pred.allocatedMb * ratio,
-    deviceMb: pred.deviceMb * ratio,
+    deviceMb: (pred.deviceMb - context) * ratio + context,
     forwardBackwardMb: pred.forwardBackwardMb * ratio,
     optimizerStepMb: pred.optimizerStepMb * ratio,
     terms,

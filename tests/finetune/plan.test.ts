@@ -224,7 +224,7 @@ describe("POST /api/finetune/check and /plan", () => {
     const record = {
       card: before.gpu.name,
       model: "xtts-v2",
-      predictedMb: 10000,
+      predictedMb: 10512, // 10000 MB without the CUDA context: 12000 measured is 1.2 x
       peakAllocatedMb: 11000,
       peakReservedMb: 12000,
       ratio: 1.2,
@@ -237,7 +237,7 @@ describe("POST /api/finetune/check and /plan", () => {
       expect(after.warnings.join("\n")).toContain("predictions scaled by 1.2 from a probe on this card");
       // scaled, so a smaller plan (or the same one, predicted 1.2 x higher)
       if (after.batchSize === before.batchSize && after.gradAccumSteps === before.gradAccumSteps)
-        expect(after.predicted.deviceMb).toBeCloseTo(before.predicted.deviceMb * 1.2, 0);
+        expect(after.predicted.deviceMb).toBeCloseTo((before.predicted.deviceMb - 512) * 1.2 + 512, 0);
       else expect(after.batchSize).toBeLessThan(before.batchSize);
     } finally {
       fs.rmSync(file);

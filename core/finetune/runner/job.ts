@@ -11,6 +11,7 @@ import fs from "node:fs";
 import type { TrainingLease, TrainingLeaseRequest } from "../../scheduler/training.ts";
 import { runtimeOf, type WorkerLauncher } from "./environment.ts";
 import type { HostCommand, WorkerMessage } from "./protocol.ts";
+import { probeRatio } from "./probes.ts";
 import { replanAfterOom } from "./recovery.ts";
 import { assembleResult } from "./result.ts";
 import { apply, type JobState, StepClock } from "./state.ts";
@@ -171,12 +172,11 @@ export class FinetuneJob extends EventEmitter {
         return this.setStatus("finished");
       }
       if (outcome.kind === "probe" && m?.type === "probe") {
-        const measured = Math.max(m.peakReservedMb, m.peakAllocatedMb);
         this.state.probe = {
           peakAllocatedMb: m.peakAllocatedMb,
           peakReservedMb: m.peakReservedMb,
           predictedMb: this.spec.predictedMb,
-          ratio: Math.round((measured / Math.max(1, this.spec.predictedMb)) * 1000) / 1000,
+          ratio: probeRatio(m.peakAllocatedMb, m.peakReservedMb, this.spec.predictedMb),
         };
         return this.setStatus("finished");
       }
