@@ -9,9 +9,14 @@
  * When nothing fits it says so, with what would.
  */
 import type { Attention, OptimizerName, Precision, TrainableModel } from "./model.ts";
-import { estimate, type EstimateInput, type Prediction } from "./vram.ts";
+import { CUDA_CONTEXT_MB, estimate, type EstimateInput, type Prediction } from "./vram.ts";
 import type { GpuInfo } from "./gpu.ts";
 import type { CheckReport } from "./check.ts";
+
+/** The share of the card the trainer's PyTorch may reserve: finetune.runner.memoryFraction, else 0.95 on Windows (docs/finetune.md). */
+export function trainerMemoryFraction(configured: number | undefined, os: "linux" | "windows"): number | null {
+  return configured ?? (os === "windows" ? 0.95 : null);
+}
 
 /** Kept free on top of the prediction (driver, other processes growing), MB. */
 export const SAFETY_MB = 256;
@@ -33,6 +38,11 @@ export interface PlanInput {
   maxBatch?: number;
   /** The clip-length cap to plan up to (default: the trainer's; AllTalk's slider allows up to 20 s). */
   maxClipSeconds?: number;
+  /**
+   * The share of the card the trainer's PyTorch may reserve (finetune.runner.memoryFraction: 0.95
+   * on Windows by default, so that it runs out of memory instead of spilling into system RAM).
+   */
+  memoryFraction?: number | null;
   /** A probe on this card and model (runner/probes.ts): predictions are scaled by measured / predicted. */
   probe?: { ratio: number; at: string; predictedMb: number; peakReservedMb: number };
 }
@@ -105,11 +115,17 @@ export function plan(p: PlanInput): Plan {
   const attention: Attention = p.attention === "auto" ? "eager" : p.attention;
   // others can be reported above the total (a stale reading, a --gpu-used-mb typo): nothing is free, never less
   const freeMb = Math.max(0, p.gpu.totalMb - p.gpu.othersMb - p.gpu.chorusMb);
-  const budgetMb = Math.max(0, Math.round(freeMb - SAFETY_MB));
+  // the worker's cap holds PyTorch's reserved memory (the prediction less the CUDA context) under fraction x total
+  const cappedMb = p.memoryFraction && p.memoryFraction < 1 ? p.memoryFraction * p.gpu.totalMb + CUDA_CONTEXT_MB : Infinity;
+  const budgetMb = Math.max(0, Math.round(Math.min(freeMb, cappedMb) - SAFETY_MB));
   const warnings: string[] = [];
   if (p.probe)
     warnings.push(
       `predictions scaled by ${p.probe.ratio} from a probe on this card (${p.probe.at}: measured ${Math.round(p.probe.peakReservedMb)} MB where ${Math.round(p.probe.predictedMb)} MB was predicted)`,
+    );
+  if (cappedMb < freeMb)
+    warnings.push(
+      `the trainer may reserve at most ${Math.round(p.memoryFraction! * 100)} % of the card (finetune.runner.memoryFraction${p.os === "windows" ? ", 0.95 by default on Windows: out of memory instead of a slow spill into system RAM" : ""}): the budget is ${budgetMb} MB, not ${Math.round(freeMb - SAFETY_MB)}`,
     );
   if (p.attention === "auto")
     warnings.push("attention: eager assumed (AllTalk v1's transformers 4.39 stack, the larger of the two); with coqui-tts >= 0.24 (SDPA) the peak is lower");
@@ -209,9 +225,19 @@ export function plan(p: PlanInput): Plan {
     warnings.push(
       `full fp32 fine-tuning does not fit: even batch 1 with fused AdamW needs about ${need} MB free and this card has ${Math.round(freeMb)} MB free (${p.gpu.totalMb} MB total)`,
     );
-    alternatives.push(`a card with at least ${need} MB free (for example 12 GB with under ${Math.max(0, 12288 - need)} MB held by others, or 16 GB)`);
-    if (p.gpu.othersMb > 0 && p.gpu.totalMb - p.gpu.chorusMb >= need)
+    // under the trainer's cap the card's total must also carry the need: fraction x total + context >= need
+    const capped = p.memoryFraction && p.memoryFraction < 1 ? p.memoryFraction : undefined;
+    const totalNeed = capped ? Math.ceil((need - CUDA_CONTEXT_MB) / capped) : 0;
+    const example = need < 12288 && totalNeed <= 12288 ? ` (for example 12 GB with under ${12288 - need} MB held by others, or 16 GB)` : "";
+    alternatives.push(
+      `a card with at least ${need} MB free${capped ? ` and ${totalNeed} MB in total (the trainer reserves at most ${Math.round(capped * 100)} % of it)` : ""}${example}`,
+    );
+    if (p.gpu.othersMb > 0 && p.gpu.totalMb - p.gpu.chorusMb >= need && Math.min(p.gpu.totalMb - p.gpu.chorusMb, cappedMb) >= need)
       alternatives.push(`free the ${Math.round(p.gpu.othersMb)} MB other processes hold (desktop, an LLM, an inference server): then it fits`);
+    if (capped && freeMb >= need)
+      alternatives.push(
+        `raise finetune.runner.memoryFraction (now ${capped}; 1 = no cap${p.os === "windows" ? ": the driver may then spill into system RAM, slowly" : ""}): then it fits`,
+      );
     const sgd = estimate(model, { ...chosen.input, gradAccumSteps: 1, optimizer: "sgd", fused: true });
     if (sgd.deviceMb <= budgetMb)
       alternatives.push(

@@ -11,8 +11,8 @@ import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { xttsV2 } from "../../core/finetune/models/xtts-v2.ts";
-import { plan, SAFETY_MB, type Plan, type PlanClip, type PlanInput } from "../../core/finetune/plan.ts";
-import { estimate } from "../../core/finetune/vram.ts";
+import { plan, SAFETY_MB, trainerMemoryFraction, type Plan, type PlanClip, type PlanInput } from "../../core/finetune/plan.ts";
+import { CUDA_CONTEXT_MB, estimate } from "../../core/finetune/vram.ts";
 import type { CheckReport } from "../../core/finetune/check.ts";
 import { readDataset } from "../../core/finetune/dataset/read.ts";
 import { histogram } from "../../core/finetune/report.ts";
@@ -56,6 +56,8 @@ const input = fc
     attention: fc.constantFrom<("auto" | "eager" | "sdpa")[]>("auto", "eager", "sdpa"),
     effectiveBatch: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 256 })),
     maxClipSeconds: fc.option(fc.double({ min: 1, max: hardMax, noNaN: true }), { nil: undefined }),
+    // the trainer's cap on PyTorch's share of the card (0.95 on Windows by default)
+    memoryFraction: fc.option(fc.oneof(fc.constant(0.95), fc.double({ min: 0.1, max: 1, noNaN: true })), { nil: undefined }),
   })
   .map(
     (r): In => ({
@@ -65,6 +67,7 @@ const input = fc
       attention: r.attention,
       effectiveBatch: r.effectiveBatch,
       maxClipSeconds: r.maxClipSeconds,
+      memoryFraction: r.memoryFraction,
     }),
   );
 
@@ -120,6 +123,8 @@ describe("finetune plan: properties", () => {
         if (p.fits) {
           expect(p.predicted.deviceMb).toBeLessThanOrEqual(p.budgetMb);
           expect(p.predicted.deviceMb + SAFETY_MB).toBeLessThanOrEqual(i.gpu.totalMb - i.gpu.othersMb - i.gpu.chorusMb);
+          // PyTorch's reserved memory (the prediction less the CUDA context) stays under the trainer's cap
+          if (i.memoryFraction) expect(p.predicted.deviceMb - CUDA_CONTEXT_MB + SAFETY_MB).toBeLessThanOrEqual(i.memoryFraction * i.gpu.totalMb + 1);
           // the prediction is the one of the settings handed to the trainer
           const again = estimate(xttsV2, {
             batchSize: p.batchSize,
@@ -149,9 +154,12 @@ describe("finetune plan: properties", () => {
         const card = p.alternatives.find((a) => a.startsWith("a card with at least"));
         if (card) {
           const need = Number(/at least (\d+) MB free/.exec(card)![1]);
-          const bigger = planFor({ ...i, gpu: { ...i.gpu, totalMb: need + i.gpu.othersMb + i.gpu.chorusMb } });
+          const total = Number(/and (\d+) MB in total/.exec(card)?.[1] ?? 0);
+          const bigger = planFor({ ...i, gpu: { ...i.gpu, totalMb: Math.max(total, need + i.gpu.othersMb + i.gpu.chorusMb) } });
           expect(bigger.fits, `${card}: a card with ${need} MB free`).toBe(true);
         }
+        if (p.alternatives.some((a) => a.startsWith("raise finetune.runner.memoryFraction")))
+          expect(planFor({ ...i, memoryFraction: 1 }).fits, "no cap makes it fit").toBe(true);
         if (p.alternatives.some((a) => a.startsWith("free the")))
           expect(planFor({ ...i, gpu: { ...i.gpu, othersMb: 0 } }).fits, "freeing what others hold makes it fit").toBe(true);
       }),
@@ -207,6 +215,26 @@ describe("finetune plan: odd inputs", () => {
       else expect(p.alternatives.length).toBeGreaterThan(0);
       expect(p.maxClipSeconds).toBeGreaterThan(p.fits ? 14 : 0);
     }
+  });
+
+  it("Windows: the trainer's 95 % cap on PyTorch (finetune.runner.memoryFraction) bounds the plan", () => {
+    // a 24 GB card, effective batch 8, longest clip 10.6 s, eager: 8 x 1 fits the card but reserves more than 95 % of it
+    const clips = Array.from({ length: 60 }, (_, k) => {
+      const seconds = k === 0 ? 10.6 : 3 + (k % 5);
+      return { seconds, tokens: Math.ceil(9.05 * seconds), split: "train" as const };
+    });
+    const input = { ...base, os: "windows" as const, attention: "eager" as const, effectiveBatch: 8, clips, gpu: gpu(24564) };
+    expect(trainerMemoryFraction(undefined, "windows")).toBe(0.95);
+    expect(trainerMemoryFraction(undefined, "linux")).toBeNull();
+    expect(trainerMemoryFraction(1, "windows")).toBe(1);
+    const uncapped = plan({ ...input, memoryFraction: 1 });
+    expect([uncapped.batchSize, uncapped.gradAccumSteps]).toEqual([8, 1]);
+    expect(uncapped.predicted.deviceMb - CUDA_CONTEXT_MB).toBeGreaterThan(0.95 * 24564);
+    const capped = plan({ ...input, memoryFraction: trainerMemoryFraction(undefined, "windows") });
+    expect(capped.fits).toBe(true);
+    expect(capped.batchSize).toBeLessThan(8);
+    expect(capped.predicted.deviceMb - CUDA_CONTEXT_MB + SAFETY_MB).toBeLessThanOrEqual(0.95 * 24564);
+    expect(capped.warnings.join("\n")).toMatch(/at most 95 % of the card \(finetune.runner.memoryFraction, 0.95 by default on Windows/);
   });
 
   it("others reported above the card's total: 0 MB free, not a negative figure", () => {
