@@ -12,6 +12,10 @@ import type { Attention, OptimizerName, Precision, TrainableModel } from "./mode
 import { CUDA_CONTEXT_MB, estimate, type EstimateInput, type Prediction } from "./vram.ts";
 import type { GpuInfo } from "./gpu.ts";
 import type { CheckReport } from "./check.ts";
+import { round1, untrainableAdvice, unfittedAdvice } from "./plan-advice.ts";
+import type { PlanClip, PlanInput } from "./plan-input.ts";
+
+export type { PlanClip, PlanInput } from "./plan-input.ts";
 
 /** The share of the card the trainer's PyTorch may reserve: finetune.runner.memoryFraction, else 0.95 on Windows (docs/finetune.md). */
 export function trainerMemoryFraction(configured: number | undefined, os: "linux" | "windows"): number | null {
@@ -20,32 +24,6 @@ export function trainerMemoryFraction(configured: number | undefined, os: "linux
 
 /** Kept free on top of the prediction (driver, other processes growing), MB. */
 export const SAFETY_MB = 256;
-
-export interface PlanClip {
-  seconds: number;
-  tokens: number;
-  split: "train" | "eval";
-}
-
-export interface PlanInput {
-  model: TrainableModel;
-  clips: PlanClip[];
-  gpu: GpuInfo;
-  os: "linux" | "windows";
-  attention: Attention | "auto";
-  effectiveBatch: number;
-  /** Largest batch tried (default 8). */
-  maxBatch?: number;
-  /** The clip-length cap to plan up to (default: the trainer's; AllTalk's slider allows up to 20 s). */
-  maxClipSeconds?: number;
-  /**
-   * The share of the card the trainer's PyTorch may reserve (finetune.runner.memoryFraction: 0.95
-   * on Windows by default, so that it runs out of memory instead of spilling into system RAM).
-   */
-  memoryFraction?: number | null;
-  /** A probe on this card and model (runner/probes.ts): predictions are scaled by measured / predicted. */
-  probe?: { ratio: number; at: string; predictedMb: number; peakReservedMb: number };
-}
 
 export interface Plan {
   fits: boolean;
@@ -82,8 +60,6 @@ interface Candidate {
 function unfitted(model: TrainableModel, input: EstimateInput): Candidate {
   return { input, predicted: estimate(model, input), flags: [] };
 }
-
-const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** Clips the trainer keeps at a cap (and the tokens limit). */
 function kept(model: TrainableModel, clips: PlanClip[], cap: number): PlanClip[] {
@@ -202,53 +178,8 @@ export function plan(p: PlanInput): Plan {
       fused: false,
     });
   warnings.push(...chosen.flags);
-  if (!trainable) {
-    const train = p.clips.filter((c) => c.split === "train");
-    const over = train.filter((c) => c.seconds > defaultCap).length;
-    const under = train.filter((c) => c.seconds < model.limits.minClipSeconds).length;
-    const wordy = train.filter((c) => c.seconds >= model.limits.minClipSeconds && c.seconds <= defaultCap && c.tokens > model.limits.maxTextTokens).length;
-    warnings.push(
-      train.length
-        ? `no training clip the trainer would keep: of ${train.length}, ${over} are longer than ${round1(defaultCap)} s, ${under} shorter than ${model.limits.minClipSeconds} s, ${wordy} over ${model.limits.maxTextTokens} text tokens`
-        : `no training clips (${p.clips.length} clip(s), none in the training split)`,
-    );
-    if (over)
-      alternatives.push(
-        `cut the long recordings into clips of 2-11 s, one or two sentences each (chorus finetune prepare)${defaultCap < model.limits.hardMaxClipSeconds ? `, or raise the clip cap (--max-clip-seconds, up to ${round1(model.limits.hardMaxClipSeconds)} s; long clips cost memory)` : ""}`,
-      );
-    if (wordy) alternatives.push(`split clips whose transcript is over ${model.limits.maxTextTokens} tokens into shorter ones`);
-    if (!train.length) alternatives.push("put clips in the training split (metadata_train.csv)");
-    alternatives.push(`at least ${Math.round(model.limits.minTotalSeconds / 60)} minutes of audio in clips the trainer keeps`);
-  } else if (!fits) {
-    const floor = estimate(model, { ...chosen.input, gradAccumSteps: 1, fused: true });
-    const need = Math.ceil(floor.deviceMb + SAFETY_MB);
-    warnings.push(
-      `full fp32 fine-tuning does not fit: even batch 1 with fused AdamW needs about ${need} MB free and this card has ${Math.round(freeMb)} MB free (${p.gpu.totalMb} MB total)`,
-    );
-    // under the trainer's cap the card's total must also carry the need: fraction x total + context >= need
-    const capped = p.memoryFraction && p.memoryFraction < 1 ? p.memoryFraction : undefined;
-    const totalNeed = capped ? Math.ceil((need - CUDA_CONTEXT_MB) / capped) : 0;
-    const example = need < 12288 && totalNeed <= 12288 ? ` (for example 12 GB with under ${12288 - need} MB held by others, or 16 GB)` : "";
-    alternatives.push(
-      `a card with at least ${need} MB free${capped ? ` and ${totalNeed} MB in total (the trainer reserves at most ${Math.round(capped * 100)} % of it)` : ""}${example}`,
-    );
-    if (p.gpu.othersMb > 0 && p.gpu.totalMb - p.gpu.chorusMb >= need && Math.min(p.gpu.totalMb - p.gpu.chorusMb, cappedMb) >= need)
-      alternatives.push(`free the ${Math.round(p.gpu.othersMb)} MB other processes hold (desktop, an LLM, an inference server): then it fits`);
-    if (capped && freeMb >= need)
-      alternatives.push(
-        `raise finetune.runner.memoryFraction (now ${capped}; 1 = no cap${p.os === "windows" ? ": the driver may then spill into system RAM, slowly" : ""}): then it fits`,
-      );
-    const sgd = estimate(model, { ...chosen.input, gradAccumSteps: 1, optimizer: "sgd", fused: true });
-    if (sgd.deviceMb <= budgetMb)
-      alternatives.push(
-        `SGD with momentum, fused (one state per parameter; AllTalk v2 offers SGD): predicted ${Math.round(sgd.deviceMb)} MB, fits; its fine-tuning quality for XTTS is not established`,
-      );
-    if (p.os === "windows")
-      alternatives.push(
-        "Windows: with the NVIDIA driver's system-memory fallback on (the default), training will run, slowly, spilling into system RAM (AllTalk relies on this; have 24 GB+ of system RAM)",
-      );
-    alternatives.push("zero-shot cloning: use a 6-30 s reference clip with the base model instead of fine-tuning");
-  }
+  if (!trainable) untrainableAdvice(p, defaultCap, warnings, alternatives);
+  else if (!fits) unfittedAdvice(p, chosen.input, { freeMb, cappedMb, budgetMb, safetyMb: SAFETY_MB }, warnings, alternatives);
   if (p.gpu.chorusMb > 0)
     warnings.push(
       `Chorus's own engines hold ${Math.round(p.gpu.chorusMb)} MB on this card; unloading them (chorus engine unload ID) frees it${fits ? "" : " and may make a larger plan fit"}`,
