@@ -36,7 +36,10 @@ export const ERRORS = {
     status: 403,
     summary: "the request's Host header names neither this machine's loopback nor an IP address nor a name in `server.allowedHosts` (DNS-rebinding protection)",
   },
-  CHORUS_ERR_FILE_NOT_FOUND: { status: 404, summary: "no generated file of that name (AllTalk /audio/; it may have expired)" },
+  CHORUS_ERR_FILE_NOT_FOUND: {
+    status: 404,
+    summary: "no file of that name (AllTalk /audio/: a generated file, it may have expired; xtts-api /sample/: a speaker clip)",
+  },
   CHORUS_ERR_ENCODER_FAILED: { status: 500, summary: "the audio encoder (the bundled ffmpeg) failed; the message is ffmpeg's" },
   CHORUS_ERR_DATASET_FORBIDDEN: { status: 403, summary: "the dataset (or model) path is outside the folders in `finetune.datasetDirs`" },
   CHORUS_ERR_DATASET_NOT_FOUND: { status: 404, summary: "no dataset folder at that path" },

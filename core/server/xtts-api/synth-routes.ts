@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { streamAudio, wholeAudio } from "../../audio/output/index.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
-import { Detail } from "./errors.ts";
+import { ChorusError } from "../../errors.ts";
 import { FILE_FIELDS, SYNTH_FIELDS, parseModel } from "./fields.ts";
 import { confine } from "./folders.ts";
 import { XTTS_RATE, speak } from "./speak.ts";
@@ -53,7 +53,7 @@ export function synthRoutes(app: FastifyInstance, ctx: XttsContext): void {
   app.post("/tts_to_file", async (request, reply) => {
     const body = parseModel(request.body, FILE_FIELDS, "body");
     const wanted = body.file_name_or_path.trim();
-    if (!/\.wav$/i.test(wanted)) throw new Detail(400, "file_name_or_path: must end in .wav");
+    if (!/\.wav$/i.test(wanted)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "file_name_or_path: must end in .wav", { field: "file_name_or_path" });
     const file = await confine(state.roots.outputRoot, state.outputFolder, wanted, "file_name_or_path");
     const speech = await speak(host, state, body, abortOnDisconnect(request, reply), false);
     const wav = await collect(speech);
