@@ -148,6 +148,25 @@ describe("bad input -> OpenAI error naming the parameter", () => {
     expect(json.error).toMatchObject({ message: expect.any(String), type: expect.any(String), param, code: expect.any(String) });
   });
 
+  it.each([
+    [null, "null"],
+    ["", '""'],
+    [true, "true"],
+    [[], "[]"],
+  ])("speed %j is not a number (it was read as 0 or 1)", async (speed, shown) => {
+    const res = await post({ model: "tts-1", input: "hi", voice: "alloy", speed });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({ param: "speed", code: "request_invalid", message: `speed: must be a number, got ${shown}` });
+  });
+
+  it("speed as a numeric string is read as the number", async () => {
+    const res = await post({ model: "tts-1", input: "hi", voice: "alloy", speed: " 1.5 ", response_format: "wav" });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const slow = await post({ model: "tts-1", input: "hi", voice: "alloy", speed: "0.1" });
+    expect((await slow.json()).error).toMatchObject({ param: "speed", message: "speed: must be between 0.25 and 4, got 0.1" });
+  });
+
   it("unknown /v1/ routes answer 404 in OpenAI's shape", async () => {
     const res = await fetch(`${chorus.url}/v1/audio/transcriptions`, { method: "POST" });
     expect(res.status).toBe(404);

@@ -22,16 +22,30 @@ const OPENAI_NAMES = { text: "input", engine: "model", format: "response_format"
 
 const VoiceField = z.union([z.string(), z.looseObject({ id: z.string() })], { error: "must be a voice name or an object with an id" });
 
+/** A number, or a string holding one ("1.5": OpenAI takes it); nothing else (null, "", true) passes for one. */
+const NumberLike = z.union(
+  [
+    z.number(),
+    z
+      .string()
+      .regex(/^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i)
+      .transform(Number),
+  ],
+  {
+    error: (issue) => `must be a number, got ${(JSON.stringify(issue.input) ?? String(issue.input)).slice(0, 40)}`,
+  },
+);
+
 /**
  * OpenAI's own fields and their types; the request's limits (text, speed) are checked once,
- * by validateSpeech, after translation. `speed` is coerced here, as OpenAI takes "1.5".
+ * by validateSpeech, after translation. `speed` may be a numeric string, as OpenAI takes "1.5".
  */
 export const OpenAISpeechBody = z.looseObject({
   model: z.string({ error: "must be a string" }).default("tts-1"),
   input: z.string({ error: "is required and must be a string" }),
   voice: VoiceField,
   response_format: z.enum(AUDIO_FORMATS, { error: `must be one of ${AUDIO_FORMATS.join(", ")}` }).default("mp3"),
-  speed: z.coerce.number({ error: "must be a number" }).default(1),
+  speed: NumberLike.default(1),
   instructions: z.string().optional(),
   stream_format: z.enum(["audio", "sse"], { error: "must be audio or sse" }).default("audio"),
 });
