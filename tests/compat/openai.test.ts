@@ -159,6 +159,11 @@ describe("bad input -> OpenAI error naming the parameter", () => {
     expect((await res.json()).error).toMatchObject({ param: "speed", code: "request_invalid", message: `speed: must be a number, got ${shown}` });
   });
 
+  it("instructions of the wrong type: the message says what it must be", async () => {
+    const res = await post({ model: "tts-1", input: "hi", voice: "alloy", instructions: 5 });
+    expect((await res.json()).error).toMatchObject({ param: "instructions", message: "instructions: must be a string" });
+  });
+
   it("speed as a numeric string is read as the number", async () => {
     const res = await post({ model: "tts-1", input: "hi", voice: "alloy", speed: " 1.5 ", response_format: "wav" });
     expect(res.status).toBe(200);

@@ -46,7 +46,7 @@ export const OpenAISpeechBody = z.looseObject({
   voice: VoiceField,
   response_format: z.enum(AUDIO_FORMATS, { error: `must be one of ${AUDIO_FORMATS.join(", ")}` }).default("mp3"),
   speed: NumberLike.default(1),
-  instructions: z.string().optional(),
+  instructions: z.string({ error: "must be a string" }).optional(),
   stream_format: z.enum(["audio", "sse"], { error: "must be audio or sse" }).default("audio"),
 });
 
