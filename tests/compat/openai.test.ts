@@ -118,6 +118,16 @@ describe("requests shaped as real clients send them", () => {
     expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("model_not_found");
   });
 
+  it("an unknown model in speech.create is the same NotFoundError model_not_found as models.retrieve's", async () => {
+    const err = await client.audio.speech.create({ model: "tts-9", voice: "alloy", input: "Hi." }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(err).toMatchObject({ code: "model_not_found", param: "model" });
+    const voices = await fetch(`${chorus.url}/v1/audio/voices?model=tts-9`);
+    expect((await voices.json()).error).toMatchObject({ code: "model_not_found", param: "model" });
+    // an unknown engine named in `engine:voice` is about the voice, not the model
+    expect((await (await post({ model: "tts-1", input: "hi", voice: "nope:x" })).json()).error).toMatchObject({ code: "engine_not_found", param: "voice" });
+  });
+
   it("GET /v1/models lists model names and engines", async () => {
     const body = await (await fetch(`${chorus.url}/v1/models`)).json();
     expect(body.object).toBe("list");
