@@ -41,7 +41,11 @@ describe("rejections below the routes are in the catalogue", () => {
   it("an OpenAI client gets OpenAI's shape from the parser too", async () => {
     const res = await rawRequest(port(), "POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n");
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: { code: "request_malformed", type: "invalid_request_error", param: expect.anything() } });
+    // param null: the request as a whole, as OpenAI says for the whole body (not Chorus's "(request)")
+    expect(res.body).toMatchObject({ error: { code: "request_malformed", type: "invalid_request_error", param: null } });
+    const big = await rawRequest(port(), `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(big.status).toBe(431);
+    expect(big.body).toMatchObject({ error: { code: "request_headers_too_large", param: null } });
   });
 
   it("the server is still serving", async () => {
