@@ -9,7 +9,11 @@ export const ERRORS = {
   CHORUS_ERR_REQUEST_MALFORMED: { status: 400, summary: "the body is not valid JSON (or not the declared content type)" },
   CHORUS_ERR_REQUEST_MEDIA_TYPE: { status: 415, summary: "the body's content type is not one the route accepts (JSON, or a form for AllTalk routes)" },
   CHORUS_ERR_REQUEST_TOO_LARGE: { status: 413, summary: "the body is larger than `server.bodyLimit`" },
-  CHORUS_ERR_REQUEST_HEADERS_TOO_LARGE: { status: 431, summary: "the request line and headers are larger than the server accepts (16 KB)" },
+  CHORUS_ERR_REQUEST_HEADERS_TOO_LARGE: {
+    status: 431,
+    summary:
+      "the request line and headers are larger than the server accepts (16 KB plus 12 bytes per character of `text.maxLength`, so that a streaming URL holds a whole text)",
+  },
   CHORUS_ERR_REQUEST_URI_TOO_LONG: { status: 414, summary: "a path segment of the URL is longer than 256 characters" },
   CHORUS_ERR_REQUEST_TIMEOUT: { status: 408, summary: "the request was not received completely in time" },
   CHORUS_ERR_REQUEST_CANCELLED: {
