@@ -2,7 +2,8 @@
  * HEAD on the GET streaming routes (xtts-api's /tts_stream, AllTalk's
  * /api/tts-generate-streaming): fastify's automatic HEAD ran the GET handler, so a HEAD
  * synthesised the whole text (holding an engine lease) for a body nobody read. Upstream
- * (FastAPI) has no HEAD on these routes either; they answer 404 now and start nothing.
+ * (FastAPI) has no HEAD on these routes either; they answer 404 now and start nothing. The same
+ * for the scheduler's event stream, where a HEAD opened a subscription that never answered.
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -42,5 +43,12 @@ describe("HEAD on a streaming synthesis route starts no synthesis", () => {
     } finally {
       start.mockRestore();
     }
+  });
+});
+
+describe("HEAD on the scheduler's event stream", () => {
+  it("is a 404, not a subscription that never answers", async () => {
+    const head = await app.inject({ method: "HEAD", url: "/api/scheduler/events" });
+    expect(head.statusCode).toBe(404);
   });
 });

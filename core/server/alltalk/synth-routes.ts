@@ -119,7 +119,8 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
     return reply.send(Readable.from(out.body));
   };
-  app.get("/api/tts-generate-streaming", streaming);
+  // No HEAD: fastify's automatic one would run a whole synthesis for headers nobody plays (upstream: 405).
+  app.get("/api/tts-generate-streaming", { exposeHeadRoute: false }, streaming);
   app.post("/api/tts-generate-streaming", streaming);
 
   app.post("/api/previewvoice", async (request, reply) => {

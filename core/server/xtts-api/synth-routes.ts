@@ -47,7 +47,8 @@ export function synthRoutes(app: FastifyInstance, ctx: XttsContext): void {
     void reply.type("audio/x-wav").header("Cache-Control", "no-cache");
     return reply.send(Readable.from(streamAudio(speech, { format: "wav", sampleRate: XTTS_RATE }).body, { objectMode: false }));
   };
-  app.get("/tts_stream", stream);
+  // No HEAD: fastify's automatic one would run a whole synthesis for headers nobody plays (upstream: 405).
+  app.get("/tts_stream", { exposeHeadRoute: false }, stream);
   app.post("/tts_stream", stream);
 
   app.post("/tts_to_file", async (request, reply) => {
