@@ -14,6 +14,7 @@ import { checkRawText, validateSpeech } from "../../request/speech-request.ts";
 import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
 import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
 import { speechHeaders } from "../routes/speech.ts";
+import { engineErrorAsVoice } from "../errors.ts";
 import { audioToken } from "../audio-token.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
@@ -81,6 +82,7 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
           text,
           filtering,
           engine: character.engine ?? state.engine,
+          engineFromVoice: character.engine !== undefined && character.engine !== state.engine,
           characterVoice: character.voice,
           narratorVoice: narratorRef?.voice,
           narratorEngine: narratorRef?.engine,
@@ -112,7 +114,9 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
       config.text,
     );
     const controller = track(request, reply);
-    const stream = await pipeline.start(speech, controller.signal);
+    const stream = await pipeline.start(speech, controller.signal).catch((err: unknown) => {
+      throw engine !== state.engine ? engineErrorAsVoice(err, "voice") : err; // `engine:voice` named it
+    });
     speechHeaders(reply, stream);
     const out = streamAudio(stream, { format: speech.format });
     void reply.type(out.contentType);
@@ -134,6 +138,7 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
         text: PREVIEW_TEXT,
         filtering: "none",
         engine: target.engine ?? state.engine,
+        engineFromVoice: target.engine !== undefined && target.engine !== state.engine,
         characterVoice: target.voice,
         narrator: false,
         textNotInside: "character",

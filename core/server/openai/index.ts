@@ -10,7 +10,7 @@ import { AUDIO_FORMATS } from "../../audio/output/formats.ts";
 import { ChorusError } from "../../errors.ts";
 import { validateSpeech } from "../../request/speech-request.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
-import { fromZod } from "../errors.ts";
+import { engineErrorAsVoice, fromZod } from "../errors.ts";
 import { ownErrors } from "../surface.ts";
 import { OpenAIRequestError, openAIError, openaiSurface } from "./errors.ts";
 import { openaiTables } from "./aliases.ts";
@@ -87,7 +87,9 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
       config.text,
       OPENAI_NAMES,
     );
-    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply));
+    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply)).catch((err: unknown) => {
+      throw target.engineFromVoice ? engineErrorAsVoice(err, "voice") : err; // not `model`: the voice named the engine
+    });
     speechHeaders(reply, stream);
     if (body.stream_format === "sse") return sendSse(reply, stream, speech.format, compat.openai.pcmSampleRate, body.input.length);
     return sendAudio(reply, stream, speech.format, compat.openai.pcmSampleRate);

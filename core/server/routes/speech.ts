@@ -15,6 +15,7 @@ import type { SpeechStream } from "../../synth/pipeline.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
 import { sendParts } from "../whole-body.ts";
+import { engineErrorAsVoice } from "../errors.ts";
 
 /**
  * The native body: the request's client fields as they are, plus `keepAlive` (the request's
@@ -59,7 +60,11 @@ export const speechRoutes: FastifyPluginAsync = async (app) => {
       fields = { ...fields, ...resolveVoiceRef(registry, fields.voice, fields.engine as string | undefined, { explicit: true }) };
     }
     const speech = validateSpeech(fields, config.text, {}, NativeSpeechBody);
-    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply));
+    // an engine named only by `engine:voice`: its errors name `voice`, the field the client sent
+    const namedByVoice = (body as Record<string, unknown>).engine === undefined && fields.engine !== undefined;
+    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply)).catch((err: unknown) => {
+      throw namedByVoice ? engineErrorAsVoice(err, "voice") : err;
+    });
     speechHeaders(reply, stream);
     // Streamed: bytes as they are made, so a WAV header says "unknown" sizes and a FLAC's
     // STREAMINFO no length. Not streamed: the whole file, its header with the total length.
