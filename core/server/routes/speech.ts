@@ -37,13 +37,23 @@ export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply):
   return controller.signal;
 }
 
+/**
+ * A header value as Node sends it: printable ASCII as it is, anything else (a voice id such as
+ * XTTS's `さくら`, named after its clip) percent-encoded, as is a value holding `%`, so that
+ * decodeURIComponent always gives it back. Node refuses other characters (ERR_INVALID_CHAR)
+ * when it writes the head, after the synthesis has started.
+ */
+export function headerValue(value: string): string {
+  return /^[\x20-\x24\x26-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
 /** Headers saying who made the audio (engine, profile, voice, rate, fallback reason, ignored or clamped speed/pitch). */
 export function speechHeaders(reply: FastifyReply, speech: SpeechStream): void {
-  void reply.header("X-Chorus-Engine", speech.engineId);
-  void reply.header("X-Chorus-Profile", speech.profile.name);
-  void reply.header("X-Chorus-Voice", speech.voice);
+  void reply.header("X-Chorus-Engine", headerValue(speech.engineId));
+  void reply.header("X-Chorus-Profile", headerValue(speech.profile.name));
+  void reply.header("X-Chorus-Voice", headerValue(speech.voice));
   void reply.header("X-Sample-Rate", String(speech.sampleRate));
-  if (speech.fallbackReason) void reply.header("X-Chorus-Fallback", speech.fallbackReason);
+  if (speech.fallbackReason) void reply.header("X-Chorus-Fallback", headerValue(speech.fallbackReason));
   for (const [name, value] of Object.entries(prosodyHeaders({ ignored: speech.ignored ?? [], clamped: speech.clamped ?? {} }))) void reply.header(name, value);
 }
 
