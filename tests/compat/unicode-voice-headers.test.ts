@@ -1,8 +1,8 @@
 /**
  * A voice id that is not ASCII (XTTS speakers are named after their clip files: `さくら.wav`)
  * in the X-Chorus-Voice header: Node refuses such a header value (ERR_INVALID_CHAR), so the
- * request failed after its synthesis had started. The header is percent-encoded when the value
- * is not printable ASCII (or holds a `%`); decodeURIComponent gives the id back. The engine is a
+ * request failed after its synthesis had started. The header is percent-encoded (UTF-8) when the
+ * value is not printable ASCII; decodeURIComponent gives the id back. The engine is a
  * stand-in (tests/compat/fixtures/unicode-plugins/uninames) with such ids.
  */
 import path from "node:path";
