@@ -9,7 +9,11 @@ export const ERRORS = {
   CHORUS_ERR_REQUEST_MALFORMED: { status: 400, summary: "the body is not valid JSON (or not the declared content type)" },
   CHORUS_ERR_REQUEST_MEDIA_TYPE: { status: 415, summary: "the body's content type is not one the route accepts (JSON, or a form for AllTalk routes)" },
   CHORUS_ERR_REQUEST_TOO_LARGE: { status: 413, summary: "the body is larger than `server.bodyLimit`" },
-  CHORUS_ERR_REQUEST_HEADERS_TOO_LARGE: { status: 431, summary: "the request line and headers are larger than the server accepts (16 KB)" },
+  CHORUS_ERR_REQUEST_HEADERS_TOO_LARGE: {
+    status: 431,
+    summary:
+      "the request line and headers are larger than the server accepts (16 KB plus 12 bytes per character of `text.maxLength`, so that a streaming URL holds a whole text)",
+  },
   CHORUS_ERR_REQUEST_URI_TOO_LONG: { status: 414, summary: "a path segment of the URL is longer than 256 characters" },
   CHORUS_ERR_REQUEST_TIMEOUT: { status: 408, summary: "the request was not received completely in time" },
   CHORUS_ERR_REQUEST_CANCELLED: {
@@ -36,7 +40,10 @@ export const ERRORS = {
     status: 403,
     summary: "the request's Host header names neither this machine's loopback nor an IP address nor a name in `server.allowedHosts` (DNS-rebinding protection)",
   },
-  CHORUS_ERR_FILE_NOT_FOUND: { status: 404, summary: "no generated file of that name (AllTalk /audio/; it may have expired)" },
+  CHORUS_ERR_FILE_NOT_FOUND: {
+    status: 404,
+    summary: "no file of that name (AllTalk /audio/: a generated file, it may have expired; xtts-api /sample/: a speaker clip)",
+  },
   CHORUS_ERR_ENCODER_FAILED: { status: 500, summary: "the audio encoder (the bundled ffmpeg) failed; the message is ffmpeg's" },
   CHORUS_ERR_DATASET_FORBIDDEN: { status: 403, summary: "the dataset (or model) path is outside the folders in `finetune.datasetDirs`" },
   CHORUS_ERR_DATASET_NOT_FOUND: { status: 404, summary: "no dataset folder at that path" },

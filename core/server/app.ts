@@ -10,7 +10,7 @@ import { nativeRoutes } from "./routes/index.ts";
 import { catalogueSurface } from "./routes/surface.ts";
 import { accessControl } from "./cors.ts";
 import { hostCheck } from "./host-check.ts";
-import { frameworkHandlers, rememberRequestUrls } from "./framework-errors.ts";
+import { frameworkHandlers, maxHeaderBytes, rememberRequestUrls } from "./framework-errors.ts";
 import { openaiRoutes } from "./openai/index.ts";
 import { alltalkRoutes } from "./alltalk/index.ts";
 import { xttsApiRoutes } from "./xtts-api/index.ts";
@@ -26,7 +26,8 @@ declare module "fastify" {
 export async function buildApp(host: Host): Promise<FastifyInstance> {
   // Surfaces that own a URL prefix register it here, for errors raised before routing.
   const surfaces = new SurfaceTable(catalogueSurface);
-  const { clientErrorHandler, frameworkErrors } = frameworkHandlers(surfaces);
+  const maxHeaderSize = maxHeaderBytes(host.config.text);
+  const { clientErrorHandler, frameworkErrors } = frameworkHandlers(surfaces, maxHeaderSize);
   const app = Fastify({
     loggerInstance: host.log.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: host.config.server.bodyLimit,
@@ -34,8 +35,9 @@ export async function buildApp(host: Host): Promise<FastifyInstance> {
     // rejections below the routes (HTTP parser, router) in the catalogue's shape too
     clientErrorHandler,
     frameworkErrors,
-    // a missing Host is answered by host-check.ts in the catalogue's shape, not by Node's bare 400
-    http: { requireHostHeader: false },
+    // a missing Host is answered by host-check.ts in the catalogue's shape, not by Node's bare 400;
+    // a streaming GET's URL may carry a whole text (maxHeaderBytes)
+    http: { requireHostHeader: false, maxHeaderSize },
     // maxParamLength: every URL handed out must be fetchable (AllTalk file names run to 107 characters)
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
   });

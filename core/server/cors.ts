@@ -18,7 +18,20 @@ import { ChorusError } from "../errors.ts";
 import { audioTokenValid } from "./audio-token.ts";
 
 const ALLOWED_HEADERS = ["Authorization", "Cache-Control", "Content-Type", "Accept", "X-Requested-With", "Range"];
-const EXPOSED_HEADERS = ["X-Sample-Rate", "X-Chorus-Engine", "X-Chorus-Voice", "X-Chorus-Profile", "X-Chorus-Fallback", "Content-Length", "Content-Range"];
+/** Every response header a client may want to read (who spoke, what was clamped or ignored, a file's name). */
+const EXPOSED_HEADERS = [
+  "X-Sample-Rate",
+  "X-Chorus-Engine",
+  "X-Chorus-Voice",
+  "X-Chorus-Profile",
+  "X-Chorus-Fallback",
+  "X-Chorus-Clamped",
+  "X-Chorus-Ignored",
+  "Content-Length",
+  "Content-Range",
+  "Content-Disposition",
+  "Retry-After",
+];
 
 /** Compiles origin patterns (`*` = any characters but `/`; a lone `*` = every origin). */
 export function originMatcher(patterns: string[]): (origin: string) => boolean {

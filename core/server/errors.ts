@@ -2,7 +2,7 @@
  * Maps every error a route or hook can raise to a catalogue error (core/errors.ts). Renders
  * nothing: each API surface renders the catalogue error in its own shape (surface.ts).
  */
-import type { FastifyBaseLogger, FastifyError } from "fastify";
+import type { FastifyBaseLogger, FastifyError, FastifyRequest } from "fastify";
 import { ZodError } from "zod";
 import { ChorusError } from "../errors.ts";
 import { SynthesisAbortedError } from "../../packages/sdk/src/index.ts";
@@ -15,6 +15,16 @@ export function fromZod(error: ZodError, prefix = ""): ChorusError {
   const field = [prefix, ...path.map(String)].filter(Boolean).join(".") || "(body)";
   const message = issue.code === "unrecognized_keys" ? "unknown field" : issue.message;
   return new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${field}: ${message}`, { field });
+}
+
+/**
+ * An error about the engine (field `engine`: it cannot load, needs setup, ...) of a request
+ * whose client named that engine only through a voice (`engine:voice`): re-said under the
+ * client's voice field, as the client never sent an `engine`. Other errors pass unchanged.
+ */
+export function engineErrorAsVoice(error: unknown, field: string): unknown {
+  if (!(error instanceof ChorusError) || error.field !== "engine") return error;
+  return new ChorusError(error.code, error.message, { field, retryAfter: error.retryAfter, details: error.details, cause: error });
 }
 
 /** Logs a failed request at the level it deserves: bugs as errors, refusals as warnings. */
@@ -49,6 +59,25 @@ function fromFastify(error: FastifyError): ChorusError {
     default:
       return new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", error.message, { field: "(body)" });
   }
+}
+
+/**
+ * fastify's body refusals said with what the client sent and what would do (fastify's own
+ * messages are "Unsupported Media Type" and "Request body is too large"); `accepts` is what
+ * the surface's routes read. Other errors are returned as they are.
+ */
+export function withRequestDetails(error: unknown, request: FastifyRequest, accepts: string): unknown {
+  const code = (error as FastifyError | undefined)?.code;
+  if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    const type = request.headers["content-type"];
+    const sent = type ? `Content-Type '${type.slice(0, 100)}' is` : "a body without a Content-Type is";
+    return new ChorusError("CHORUS_ERR_REQUEST_MEDIA_TYPE", `${sent} not accepted here; send ${accepts}`, { field: "(body)", cause: error });
+  }
+  if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    const limit = request.routeOptions.bodyLimit;
+    return new ChorusError("CHORUS_ERR_REQUEST_TOO_LARGE", `the body is larger than server.bodyLimit (${limit} bytes)`, { field: "(body)", cause: error });
+  }
+  return error;
 }
 
 /**

@@ -11,13 +11,26 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ChorusError, type ErrorCode } from "../errors.ts";
 import type { SurfaceTable } from "./surface.ts";
 
-/** The catalogue error for a parser-level failure (Node's `clientError` codes). */
-export function clientErrorOf(err: NodeJS.ErrnoException): ChorusError {
+/**
+ * The most bytes of request line and headers a listener takes: 16 KB, plus room for a GET URL
+ * that carries a whole text of `text.maxLength` characters in any script (up to 12 bytes each
+ * percent-encoded): SillyTavern puts `/tts_stream/?text=...` and AllTalk's
+ * `/api/tts-generate-streaming?text=...` straight into an <audio> src. Node's default, 16 KB,
+ * refused 2,000 Chinese characters with a 431.
+ */
+export function maxHeaderBytes(text: { maxLength: number }): number {
+  return 16 * 1024 + 12 * text.maxLength;
+}
+
+/** The catalogue error for a parser-level failure (Node's `clientError` codes); `headerLimit` is the listener's maxHeaderBytes. */
+export function clientErrorOf(err: NodeJS.ErrnoException, headerLimit = 16 * 1024): ChorusError {
   if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") return new ChorusError("CHORUS_ERR_REQUEST_TIMEOUT", "the request was not received in time");
   if (err.code === "HPE_HEADER_OVERFLOW")
-    return new ChorusError("CHORUS_ERR_REQUEST_HEADERS_TOO_LARGE", "the request line and headers are larger than the server accepts (16 KB)", {
-      field: "(headers)",
-    });
+    return new ChorusError(
+      "CHORUS_ERR_REQUEST_HEADERS_TOO_LARGE",
+      `the request line and headers are larger than the server accepts (${Math.floor(headerLimit / 1024)} KB: 16 KB plus 12 bytes per character of text.maxLength)`,
+      { field: "(headers)" },
+    );
   return new ChorusError("CHORUS_ERR_REQUEST_MALFORMED", `the request is not valid HTTP (${err.code ?? "parse error"})`, { field: "(request)" });
 }
 
@@ -52,15 +65,15 @@ export interface FrameworkHandlers {
   frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void;
 }
 
-/** Handlers that render pre-routing errors in the shape of the surface owning the URL. */
-export function frameworkHandlers(surfaces: SurfaceTable): FrameworkHandlers {
+/** Handlers that render pre-routing errors in the shape of the surface owning the URL; `headerLimit` as clientErrorOf's. */
+export function frameworkHandlers(surfaces: SurfaceTable, headerLimit?: number): FrameworkHandlers {
   return {
     /** Writes the error as a complete HTTP response on a socket the parser gave up on, then closes it. */
     clientErrorHandler(e, socket) {
       const err = e as NodeJS.ErrnoException & { rawPacket?: unknown };
       if (err.code === "ECONNRESET" || socket.destroyed) return;
       const url = requestUrl(socket, err.rawPacket);
-      const { status, body, contentType } = surfaces.forUrl(url).render(clientErrorOf(err), url);
+      const { status, body, contentType } = surfaces.forUrl(url).render(clientErrorOf(err, headerLimit), url);
       const text = JSON.stringify(body);
       if (socket.writable) {
         socket.write(

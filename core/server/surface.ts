@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { ChorusError } from "../errors.ts";
-import { logError } from "./errors.ts";
+import { logError, withRequestDetails } from "./errors.ts";
 
 /** An error as one surface renders it. `cause` is the catalogue error it came from (logged). */
 export interface Rendering {
@@ -27,7 +27,11 @@ export interface Surface {
   render(error: unknown, url: string): Rendering;
   /** The body of a 404 for an unknown path under the surface's prefix (default: the catalogue error rendered). */
   notFound?(method: string, url: string): Rendering;
+  /** What its routes' bodies may be, for a 415's message (default: JSON). */
+  accepts?: string;
 }
+
+const JSON_BODY = "JSON with Content-Type: application/json";
 
 /** The surfaces that own a URL prefix, for errors that happen before a route is found. */
 export class SurfaceTable {
@@ -66,7 +70,7 @@ export function routeNotFound(method: string, url: string): ChorusError {
  */
 export function ownErrors(app: FastifyInstance, surface: Surface, options: { ownPrefix?: boolean } = {}): void {
   app.setErrorHandler((error, request, reply) => {
-    const r = surface.render(error, request.url);
+    const r = surface.render(withRequestDetails(error, request, surface.accepts ?? JSON_BODY), request.url);
     if (r.cause) logError(request.log, r.cause, error);
     if (r.retryAfter !== undefined) void reply.header("Retry-After", String(Math.ceil(r.retryAfter)));
     // A route may have set an audio type before it failed: the error is JSON.

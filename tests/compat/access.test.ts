@@ -28,6 +28,30 @@ describe("CORS with the default origins (localhost)", () => {
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
   });
 
+  it("a page on another origin can read every documented response header", async () => {
+    const res = await fetch(`${chorus.url}/api/speech`, {
+      method: "POST",
+      headers: { Origin: "http://localhost:8000", "Content-Type": "application/json" },
+      body: JSON.stringify({ text: "Hi.", engine: "flite", pitch: 2 }),
+    });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    expect(res.headers.get("x-chorus-ignored")).toBe("pitch");
+    const exposed = (res.headers.get("access-control-expose-headers") ?? "").toLowerCase().split(/,\s*/);
+    for (const h of [
+      "x-chorus-engine",
+      "x-chorus-voice",
+      "x-sample-rate",
+      "x-chorus-fallback",
+      "x-chorus-clamped",
+      "x-chorus-ignored",
+      "content-disposition",
+      "retry-after",
+    ]) {
+      expect(exposed, h).toContain(h);
+    }
+  });
+
   it("allows the origin on real responses and refuses other origins", async () => {
     const ok = await fetch(`${chorus.url}/api/ready`, { headers: { Origin: "http://127.0.0.1:5000" } });
     expect(ok.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5000");

@@ -118,6 +118,16 @@ describe("requests shaped as real clients send them", () => {
     expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("model_not_found");
   });
 
+  it("an unknown model in speech.create is the same NotFoundError model_not_found as models.retrieve's", async () => {
+    const err = await client.audio.speech.create({ model: "tts-9", voice: "alloy", input: "Hi." }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(err).toMatchObject({ code: "model_not_found", param: "model" });
+    const voices = await fetch(`${chorus.url}/v1/audio/voices?model=tts-9`);
+    expect((await voices.json()).error).toMatchObject({ code: "model_not_found", param: "model" });
+    // an unknown engine named in `engine:voice` is about the voice, not the model
+    expect((await (await post({ model: "tts-1", input: "hi", voice: "nope:x" })).json()).error).toMatchObject({ code: "engine_not_found", param: "voice" });
+  });
+
   it("GET /v1/models lists model names and engines", async () => {
     const body = await (await fetch(`${chorus.url}/v1/models`)).json();
     expect(body.object).toBe("list");
@@ -146,6 +156,30 @@ describe("bad input -> OpenAI error naming the parameter", () => {
     expect(res.status).toBe(status);
     const json = await res.json();
     expect(json.error).toMatchObject({ message: expect.any(String), type: expect.any(String), param, code: expect.any(String) });
+  });
+
+  it.each([
+    [null, "null"],
+    ["", '""'],
+    [true, "true"],
+    [[], "[]"],
+  ])("speed %j is not a number (it was read as 0 or 1)", async (speed, shown) => {
+    const res = await post({ model: "tts-1", input: "hi", voice: "alloy", speed });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({ param: "speed", code: "request_invalid", message: `speed: must be a number, got ${shown}` });
+  });
+
+  it("instructions of the wrong type: the message says what it must be", async () => {
+    const res = await post({ model: "tts-1", input: "hi", voice: "alloy", instructions: 5 });
+    expect((await res.json()).error).toMatchObject({ param: "instructions", message: "instructions: must be a string" });
+  });
+
+  it("speed as a numeric string is read as the number", async () => {
+    const res = await post({ model: "tts-1", input: "hi", voice: "alloy", speed: " 1.5 ", response_format: "wav" });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const slow = await post({ model: "tts-1", input: "hi", voice: "alloy", speed: "0.1" });
+    expect((await slow.json()).error).toMatchObject({ param: "speed", message: "speed: must be between 0.25 and 4, got 0.1" });
   });
 
   it("unknown /v1/ routes answer 404 in OpenAI's shape", async () => {

@@ -159,7 +159,7 @@ describe("/sample confined to the speaker folder", () => {
   ])("%s is a 404", async (p) => {
     const res = await rawGet(p);
     expect(res.status).toBe(404);
-    expect(JSON.parse(res.body)).toHaveProperty("detail");
+    expect(JSON.parse(res.body)).toEqual({ detail: expect.any(String), code: "CHORUS_ERR_FILE_NOT_FOUND", field: "file_name" });
   });
 });
 
@@ -173,10 +173,14 @@ describe("management routes confined to the configured folders", () => {
     for (const bad of [outside, "..", "../..", "escape", "/etc"]) {
       const res = await post("/set_speaker_folder", { speaker_folder: bad });
       expect(res.status, bad).toBe(400);
-      expect((await res.json()).detail).toMatch(/outside the configured folder|'\.\.' is not allowed/);
+      expect(await res.json()).toEqual({
+        detail: expect.stringMatching(/outside the configured folder|'\.\.' is not allowed/),
+        code: "CHORUS_ERR_REQUEST_INVALID",
+        field: "speaker_folder",
+      });
     }
     const missing = await post("/set_speaker_folder", { speaker_folder: "nope" });
-    expect(await missing.json()).toEqual({ detail: "Provided path is not a valid directory" });
+    expect(await missing.json()).toEqual({ detail: "Provided path is not a valid directory", code: "CHORUS_ERR_REQUEST_INVALID", field: "speaker_folder" });
     expect((await (await fetch(`${chorus.url}/get_folders`)).json()).speaker_folder).toBe(speakers);
   });
 

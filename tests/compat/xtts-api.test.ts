@@ -167,7 +167,8 @@ describe("set_tts_settings validation", () => {
     const before = await (await fetch(`${chorus.url}/get_tts_settings`)).json();
     const res = await post("/set_tts_settings", stSettings({ temperature: "0.5", [field]: value }));
     expect(res.status).toBe(400);
-    expect((await res.json()).detail).toBe(detail);
+    // FastAPI's {detail}, with the catalogue code and the field at fault (docs/errors.md)
+    expect(await res.json()).toEqual({ detail, code: "CHORUS_ERR_REQUEST_INVALID", field });
     expect(await (await fetch(`${chorus.url}/get_tts_settings`)).json()).toEqual(before);
   });
 });
@@ -198,10 +199,17 @@ describe("other clients", () => {
     expect(models).toEqual(expect.arrayContaining(["espeak", "flite"]));
     const already = await post("/switch_model", { model_name: "espeak" });
     expect(already.status).toBe(400);
-    expect((await already.json()).detail).toBe("The model with this name is already loaded in memory");
+    expect(await already.json()).toEqual({
+      detail: "The model with this name is already loaded in memory",
+      code: "CHORUS_ERR_REQUEST_INVALID",
+      field: "model_name",
+    });
     const unknown = await post("/switch_model", { model_name: "v2.0.2" });
     expect(unknown.status).toBe(400);
-    expect((await unknown.json()).detail).toMatch(/^A model with `v2.0.2` name is not in the models folder, the current available models: \[.*"flite"/);
+    expect(await unknown.json()).toMatchObject({
+      detail: expect.stringMatching(/^A model with `v2.0.2` name is not in the models folder, the current available models: \[.*"flite"/),
+      field: "model_name",
+    });
     try {
       const switched = await post("/switch_model", { model_name: "FLITE" });
       expect(await switched.json()).toEqual({ message: "Model switched to flite" });
@@ -234,7 +242,11 @@ describe("errors in FastAPI's {detail} shape", () => {
   it("bad language, unknown speaker, missing fields, bad JSON", async () => {
     const lang = await post("/tts_to_audio/", { text: "Hi.", speaker_wav: "en-us", language: "klingon" });
     expect(lang.status).toBe(400);
-    expect((await lang.json()).detail).toMatch(/^Language code sent is either unsupported or misspelled/);
+    expect(await lang.json()).toEqual({
+      detail: expect.stringMatching(/^Language code sent is either unsupported or misspelled/),
+      code: "CHORUS_ERR_REQUEST_INVALID",
+      field: "language",
+    });
     const speaker = await post("/tts_to_audio/", { text: "Hi.", speaker_wav: "nobody", language: "en" });
     expect(speaker.status).toBe(404);
     expect(await speaker.json()).toMatchObject({ detail: expect.stringContaining("Speaker 'nobody' not found"), field: "speaker_wav" });

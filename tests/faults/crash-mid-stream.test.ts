@@ -124,7 +124,11 @@ describe("nothing can serve: the failure is visible", () => {
         .split("\n\n")
         .filter(Boolean)
         .map((e) => JSON.parse(e.replace(/^data: /, "")) as { type: string; error?: { message: string } });
-      expect(events.at(-1)).toMatchObject({ type: "error", error: { message: expect.stringMatching(/stream ended early/) } });
+      // the error object is the API's own ({message, type, param, code}, code in OpenAI's lower case)
+      expect(events.at(-1)).toMatchObject({
+        type: "error",
+        error: { message: expect.stringMatching(/stream ended early/), type: "server_error", param: null, code: expect.stringMatching(/^[a-z_]+$/) },
+      });
       expect(events.some((e) => e.type === "speech.audio.done")).toBe(false);
     } finally {
       fs.rmSync(path.join(chorus.faultDir, "always"), { force: true });

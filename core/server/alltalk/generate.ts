@@ -7,6 +7,7 @@ import { filterText, type TextFiltering } from "../../text/filter.ts";
 import { segmentNarration, type NarratorMode, type NotInside, type Segment } from "../../text/narrator.ts";
 import { ChorusError } from "../../errors.ts";
 import type { LeaseHold } from "../../synth/lease-hold.ts";
+import { engineErrorAsVoice } from "../errors.ts";
 
 export interface GenerateRequest {
   text: string;
@@ -17,6 +18,8 @@ export interface GenerateRequest {
   narratorVoice?: string;
   /** Engine of the narrator voice when it names another one (`flite:awb`). */
   narratorEngine?: string;
+  /** The character voice named `engine` (`flite:slt`): that engine's errors name the voice field. */
+  engineFromVoice?: boolean;
   narrator: NarratorMode;
   textNotInside: NotInside;
   speed?: number;
@@ -105,9 +108,10 @@ async function speakParts(pipeline: SpeechPipeline, req: GenerateRequest, parts:
     try {
       stream = await pipeline.start(request, signal, hold);
     } catch (err) {
-      if (err instanceof ChorusError && err.field === "voice") {
-        throw new ChorusError(err.code, err.message, { field: narrating ? "narrator_voice_gen" : "character_voice_gen", cause: err });
-      }
+      const voiceField = narrating ? "narrator_voice_gen" : "character_voice_gen";
+      if (err instanceof ChorusError && err.field === "voice") throw new ChorusError(err.code, err.message, { field: voiceField, cause: err });
+      // an engine the client named only by `engine:voice`
+      if (narrating ? req.narratorEngine !== undefined : req.engineFromVoice) throw engineErrorAsVoice(err, voiceField);
       throw err;
     }
     engine = stream.engineId;

@@ -60,6 +60,7 @@ function allTalkField(field: string | undefined, url: string): string | undefine
 /** AllTalk's errors: `{"status":"generate-failure","error":{code,message,field}}` with the catalogue's status. */
 export const allTalkSurface: Surface = {
   name: "alltalk",
+  accepts: "a form (application/x-www-form-urlencoded or multipart/form-data) or JSON with Content-Type: application/json",
   render(error, url) {
     const err = toChorusError(error);
     const field = allTalkField(err.field, url);

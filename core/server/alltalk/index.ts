@@ -33,6 +33,14 @@ export const alltalkRoutes: FastifyPluginAsync = async (app) => {
   });
   ownErrors(app, allTalkSurface);
 
-  settingsRoutes(app, ctx);
+  // The control routes read only their query string (FastAPI query parameters upstream, which
+  // never looks at the body): a body of any type, or an empty one declared as JSON, is ignored
+  // rather than refused with 415/400 (fetch(url, {method: "POST", body: JSON.stringify(...)})
+  // sends text/plain; Python clients often send Content-Type: application/json and no body).
+  await app.register(async (control) => {
+    control.removeAllContentTypeParsers();
+    control.addContentTypeParser("*", { parseAs: "buffer" }, (_request, _body, done) => done(null, undefined));
+    settingsRoutes(control, ctx);
+  });
   synthRoutes(app, ctx);
 };

@@ -15,6 +15,7 @@ import { checkRawText, validateSpeech } from "../../request/speech-request.ts";
 import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
 import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
 import { speechHeaders } from "../routes/speech.ts";
+import { engineErrorAsVoice } from "../errors.ts";
 import { audioToken } from "../audio-token.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
@@ -82,6 +83,7 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
           text,
           filtering,
           engine: character.engine ?? state.engine,
+          engineFromVoice: character.engine !== undefined && character.engine !== state.engine,
           characterVoice: character.voice,
           narratorVoice: narratorRef?.voice,
           narratorEngine: narratorRef?.engine,
@@ -113,14 +115,17 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
       config.text,
     );
     const controller = track(request, reply);
-    const stream = await pipeline.start(speech, controller.signal);
+    const stream = await pipeline.start(speech, controller.signal).catch((err: unknown) => {
+      throw engine !== state.engine ? engineErrorAsVoice(err, "voice") : err; // `engine:voice` named it
+    });
     speechHeaders(reply, stream);
     const out = streamAudio(stream, { format: speech.format });
     void reply.type(out.contentType);
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
     return reply.send(Readable.from(loggingFailure(out.body, request.log)));
   };
-  app.get("/api/tts-generate-streaming", streaming);
+  // No HEAD: fastify's automatic one would run a whole synthesis for headers nobody plays (upstream: 405).
+  app.get("/api/tts-generate-streaming", { exposeHeadRoute: false }, streaming);
   app.post("/api/tts-generate-streaming", streaming);
 
   app.post("/api/previewvoice", async (request, reply) => {
@@ -134,6 +139,7 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
         text: PREVIEW_TEXT,
         filtering: "none",
         engine: target.engine ?? state.engine,
+        engineFromVoice: target.engine !== undefined && target.engine !== state.engine,
         characterVoice: target.voice,
         narrator: false,
         textNotInside: "character",

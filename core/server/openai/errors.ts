@@ -37,8 +37,11 @@ export function renderOpenAIError(error: unknown): Rendering {
   if (error instanceof OpenAIRequestError) return { status: 400, body: openAIError(400, error.message, error.param, error.openaiCode) };
   const err = toChorusError(error);
   const own = OWN_CODE[err.code];
-  const param = own ? own.param : err.field === undefined || err.field === "(body)" ? null : (PARAM[err.field] ?? err.field);
-  const code = own?.code ?? err.code.replace(/^CHORUS_ERR_/, "").toLowerCase();
+  // "(body)", "(request)", "(headers)", "(url)": the request as a whole, which OpenAI says with null
+  const param = own ? own.param : err.field === undefined || err.field.startsWith("(") ? null : (PARAM[err.field] ?? err.field);
+  // An unknown model is OpenAI's model_not_found on every route (GET /v1/models/ID answers it too).
+  const unknownModel = err.code === "CHORUS_ERR_ENGINE_NOT_FOUND" && param === "model";
+  const code = own?.code ?? (unknownModel ? "model_not_found" : err.code.replace(/^CHORUS_ERR_/, "").toLowerCase());
   return { status: err.statusCode, body: openAIError(err.statusCode, err.message, param, code), retryAfter: err.retryAfter, cause: err };
 }
 

@@ -10,7 +10,7 @@ import { AUDIO_FORMATS } from "../../audio/output/formats.ts";
 import { ChorusError } from "../../errors.ts";
 import { validateSpeech } from "../../request/speech-request.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
-import { fromZod } from "../errors.ts";
+import { engineErrorAsVoice, fromZod } from "../errors.ts";
 import { ownErrors } from "../surface.ts";
 import { OpenAIRequestError, openAIError, openaiSurface } from "./errors.ts";
 import { openaiTables } from "./aliases.ts";
@@ -22,17 +22,31 @@ const OPENAI_NAMES = { text: "input", engine: "model", format: "response_format"
 
 const VoiceField = z.union([z.string(), z.looseObject({ id: z.string() })], { error: "must be a voice name or an object with an id" });
 
+/** A number, or a string holding one ("1.5": OpenAI takes it); nothing else (null, "", true) passes for one. */
+const NumberLike = z.union(
+  [
+    z.number(),
+    z
+      .string()
+      .regex(/^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i)
+      .transform(Number),
+  ],
+  {
+    error: (issue) => `must be a number, got ${(JSON.stringify(issue.input) ?? String(issue.input)).slice(0, 40)}`,
+  },
+);
+
 /**
  * OpenAI's own fields and their types; the request's limits (text, speed) are checked once,
- * by validateSpeech, after translation. `speed` is coerced here, as OpenAI takes "1.5".
+ * by validateSpeech, after translation. `speed` may be a numeric string, as OpenAI takes "1.5".
  */
 export const OpenAISpeechBody = z.looseObject({
   model: z.string({ error: "must be a string" }).default("tts-1"),
   input: z.string({ error: "is required and must be a string" }),
   voice: VoiceField,
   response_format: z.enum(AUDIO_FORMATS, { error: `must be one of ${AUDIO_FORMATS.join(", ")}` }).default("mp3"),
-  speed: z.coerce.number({ error: "must be a number" }).default(1),
-  instructions: z.string().optional(),
+  speed: NumberLike.default(1),
+  instructions: z.string({ error: "must be a string" }).optional(),
   stream_format: z.enum(["audio", "sse"], { error: "must be audio or sse" }).default("audio"),
 });
 
@@ -73,7 +87,9 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
       config.text,
       OPENAI_NAMES,
     );
-    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply));
+    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply)).catch((err: unknown) => {
+      throw target.engineFromVoice ? engineErrorAsVoice(err, "voice") : err; // not `model`: the voice named the engine
+    });
     speechHeaders(reply, stream);
     if (body.stream_format === "sse") return sendSse(reply, stream, speech.format, compat.openai.pcmSampleRate, body.input.length);
     return sendAudio(reply, stream, speech.format, compat.openai.pcmSampleRate);

@@ -14,6 +14,8 @@ export interface SpeechTarget {
   engine: string;
   voice: string | undefined;
   options: Record<string, unknown> | undefined;
+  /** The engine came from the voice (`engine:voice`), not from the model. */
+  engineFromVoice?: boolean;
 }
 
 export function resolveTarget(tables: OpenAITables, registry: Registry, model: string, rawVoice: string): SpeechTarget {
@@ -34,7 +36,8 @@ export function resolveTarget(tables: OpenAITables, registry: Registry, model: s
   const voice = rawVoice.trim();
   // `engine:voice` (the same rule on every surface: voices/reference.ts) picks the engine too.
   const ref = resolveVoiceRef(registry, voice, engine);
-  if (ref.engine !== engine || ref.voice !== voice) return { engine: ref.engine!, voice: ref.voice, options: undefined };
+  if (ref.engine !== engine || ref.voice !== voice)
+    return { engine: ref.engine!, voice: ref.voice, options: undefined, engineFromVoice: ref.engine !== engine };
   const table = lookupVoice(tables, voice);
   if (table) {
     const entry = table[engine];

@@ -5,6 +5,7 @@ import { streamAudio, type AudioFormat } from "../../audio/output/index.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { primed } from "../primed.ts";
 import { ChorusError } from "../../errors.ts";
+import { renderOpenAIError, type OpenAIErrorBody } from "./errors.ts";
 import { loggingFailure } from "../errors.ts";
 
 /**
@@ -55,9 +56,13 @@ export async function sendSse(
   return reply.send(Readable.from(stream, { objectMode: false }));
 }
 
-/** An `error` event (OpenAI's shape) for a stream that failed after it began; no `done` follows. */
+/**
+ * An `error` event for a stream that failed after it began; no `done` follows. Its `error` is
+ * the surface's error object (`{message, type, param, code}`, the code in OpenAI's words, as
+ * in any other answer of this API).
+ */
 function sseError(err: unknown): string {
-  const chorus = err instanceof ChorusError ? err : undefined;
-  const message = err instanceof Error ? err.message : String(err);
-  return `data: ${JSON.stringify({ type: "error", error: { type: "server_error", code: chorus?.code ?? "CHORUS_ERR_ENGINE_FAILED", message: `the stream ended early: ${message}` } })}\n\n`;
+  const cause = err instanceof ChorusError ? err : new ChorusError("CHORUS_ERR_ENGINE_FAILED", err instanceof Error ? err.message : String(err));
+  const { error } = renderOpenAIError(cause).body as OpenAIErrorBody;
+  return `data: ${JSON.stringify({ type: "error", error: { ...error, message: `the stream ended early: ${error.message}` } })}\n\n`;
 }

@@ -133,7 +133,8 @@ export const eventRoutes: FastifyPluginAsync = async (app) => {
   const feed = new Feed(app.host);
   app.addHook("preClose", async () => feed.close()); // open streams would hold up the server's close
 
-  app.get("/api/scheduler/events", async (request, reply) => {
+  // No HEAD: the automatic one would open a subscription that never sends its headers (and never ends).
+  app.get("/api/scheduler/events", { exposeHeadRoute: false }, async (request, reply) => {
     const headers = { ...reply.getHeaders() } as Record<string, string>; // CORS, set by the access hook
     reply.hijack();
     reply.raw.writeHead(200, {

@@ -16,6 +16,7 @@ import type { SpeechStream } from "../../synth/pipeline.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
 import { sendParts } from "../whole-body.ts";
+import { engineErrorAsVoice } from "../errors.ts";
 
 /**
  * The native body: the request's client fields as they are, plus `keepAlive` (the request's
@@ -37,13 +38,23 @@ export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply):
   return controller.signal;
 }
 
+/**
+ * A header value as Node sends it: printable ASCII as it is (every engine id, profile and
+ * fallback reason), a value with anything else (a voice id such as XTTS's `さくら`, named after
+ * its clip) percent-encoded as UTF-8. Node refuses such characters (ERR_INVALID_CHAR) when it
+ * writes the head, after the synthesis has started.
+ */
+export function headerValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
 /** Headers saying who made the audio (engine, profile, voice, rate, fallback reason, ignored or clamped speed/pitch). */
 export function speechHeaders(reply: FastifyReply, speech: SpeechStream): void {
-  void reply.header("X-Chorus-Engine", speech.engineId);
-  void reply.header("X-Chorus-Profile", speech.profile.name);
-  void reply.header("X-Chorus-Voice", speech.voice);
+  void reply.header("X-Chorus-Engine", headerValue(speech.engineId));
+  void reply.header("X-Chorus-Profile", headerValue(speech.profile.name));
+  void reply.header("X-Chorus-Voice", headerValue(speech.voice));
   void reply.header("X-Sample-Rate", String(speech.sampleRate));
-  if (speech.fallbackReason) void reply.header("X-Chorus-Fallback", speech.fallbackReason);
+  if (speech.fallbackReason) void reply.header("X-Chorus-Fallback", headerValue(speech.fallbackReason));
   for (const [name, value] of Object.entries(prosodyHeaders({ ignored: speech.ignored ?? [], clamped: speech.clamped ?? {} }))) void reply.header(name, value);
 }
 
@@ -60,7 +71,11 @@ export const speechRoutes: FastifyPluginAsync = async (app) => {
       fields = { ...fields, ...resolveVoiceRef(registry, fields.voice, fields.engine as string | undefined, { explicit: true }) };
     }
     const speech = validateSpeech(fields, config.text, {}, NativeSpeechBody);
-    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply));
+    // an engine named only by `engine:voice`: its errors name `voice`, the field the client sent
+    const namedByVoice = (body as Record<string, unknown>).engine === undefined && fields.engine !== undefined;
+    const stream = await pipeline.start(speech, abortOnDisconnect(request, reply)).catch((err: unknown) => {
+      throw namedByVoice ? engineErrorAsVoice(err, "voice") : err;
+    });
     speechHeaders(reply, stream);
     // Streamed: bytes as they are made, so a WAV header says "unknown" sizes and a FLAC's
     // STREAMINFO no length. Not streamed: the whole file, its header with the total length.

@@ -1,7 +1,8 @@
 /**
  * Errors in FastAPI's shapes, as xtts-api-server's clients read them:
  * - `{"detail": "<message>"}` for every refusal (HTTPException), with the catalogue's status;
- *   the catalogue code and field travel along as extra keys (clients ignore them);
+ *   the catalogue code and field travel along as extra keys (clients ignore them). Routes
+ *   throw ChorusErrors worded as xtts-api-server words its refusals, naming the field;
  * - 422 `{"detail": [{type, loc, msg, input}]}` for a body or query that fails validation.
  */
 import type { FastifyError } from "fastify";
@@ -25,24 +26,12 @@ export class ValidationFailed extends Error {
   }
 }
 
-/** An HTTPException-like refusal: `{"detail": message}` with this status. */
-export class Detail extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "Detail";
-  }
-}
-
 const JSON_TYPE = "application/json";
 
 /** Renders any error a route (or an access hook) throws; bugs are logged and answered 500 without their text. */
 export function renderDetail(error: unknown): Rendering {
   const json = (status: number, body: unknown): Rendering => ({ status, body, contentType: JSON_TYPE });
   if (error instanceof ValidationFailed) return json(422, { detail: error.issues });
-  if (error instanceof Detail) return json(error.statusCode, { detail: error.message });
   const fe = error as FastifyError;
   if (fe?.code === "FST_ERR_CTP_EMPTY_JSON_BODY") return json(422, { detail: [{ type: "missing", loc: ["body"], msg: "Field required", input: null }] });
   // fastify's body parsing (bad JSON): FastAPI answers these 422 json_invalid.

@@ -3,7 +3,8 @@
  * required, numeric strings accepted for numbers ("0.75", "50"), extra keys ignored; all
  * issues reported together (422). Range checks of the TTS settings are a separate 400.
  */
-import { Detail, ValidationFailed, type Issue } from "./errors.ts";
+import { ChorusError } from "../../errors.ts";
+import { ValidationFailed, type Issue } from "./errors.ts";
 
 type Kind = "str" | "float" | "int" | "bool";
 type Where = "body" | "query";
@@ -114,7 +115,7 @@ export function parseSettings(body: unknown): TtsSettings {
   const s = parseModel(body, SETTINGS_FIELDS, "body");
   for (const [field, min, max, message] of RANGES) {
     const v = s[field] as number;
-    if (!(v >= min && v <= max)) throw new Detail(400, message);
+    if (!(v >= min && v <= max)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", message, { field });
   }
   // The order xtts-api-server reports after a successful set.
   return {
@@ -154,7 +155,10 @@ const CODES = new Set(Object.values(LANGUAGES));
 /** The request's language, lower-cased (Kobold Lite sends "EN"); 400 when it is not one of the 17. */
 export function checkLanguage(language: string): string {
   const code = language.trim().toLowerCase();
-  if (!CODES.has(code)) throw new Detail(400, `Language code sent is either unsupported or misspelled: '${language}' (GET /languages lists them)`);
+  if (!CODES.has(code))
+    throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `Language code sent is either unsupported or misspelled: '${language}' (GET /languages lists them)`, {
+      field: "language",
+    });
   return code;
 }
 

@@ -8,7 +8,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { CHORUS_ROOT, resolvePath } from "../../config/load.ts";
 import type { Config } from "../../config/schema.ts";
-import { Detail } from "./errors.ts";
+import { ChorusError } from "../../errors.ts";
 
 export interface FolderRoots {
   /** Configured roots; the current folders are always inside them. */
@@ -58,11 +58,12 @@ async function realish(p: string): Promise<string> {
  * the real file system (a symlink inside pointing outside is refused). Throws 400 otherwise.
  */
 export async function confine(root: string, base: string, requested: string, what: string): Promise<string> {
-  if (requested.includes("\0")) throw new Detail(400, `${what}: invalid path`);
-  if (hasDotDot(requested)) throw new Detail(400, `${what}: '..' is not allowed in paths`);
+  if (requested.includes("\0")) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${what}: invalid path`, { field: what });
+  if (hasDotDot(requested)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${what}: '..' is not allowed in paths`, { field: what });
   const full = path.resolve(base, requested);
   const [realRoot, realFull] = await Promise.all([realish(root), realish(full)]);
-  if (!isInside(realRoot, realFull)) throw new Detail(400, `${what}: '${requested}' is outside the configured folder ${root} (compat.xttsApi)`);
+  if (!isInside(realRoot, realFull))
+    throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${what}: '${requested}' is outside the configured folder ${root} (compat.xttsApi)`, { field: what });
   return full;
 }
 
@@ -70,7 +71,7 @@ export async function confine(root: string, base: string, requested: string, wha
 export async function confineDirectory(root: string, base: string, requested: string, what: string): Promise<string> {
   const dir = await confine(root, base, requested, what);
   const st = await fs.stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new Detail(400, "Provided path is not a valid directory");
+  if (!st?.isDirectory()) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "Provided path is not a valid directory", { field: what });
   return dir;
 }
 

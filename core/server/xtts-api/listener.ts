@@ -11,7 +11,7 @@ import { accessControl } from "../cors.ts";
 import { hostCheck } from "../host-check.ts";
 import type { XttsContext } from "./context.ts";
 import { xttsSurface } from "./errors.ts";
-import { frameworkHandlers } from "../framework-errors.ts";
+import { frameworkHandlers, maxHeaderBytes } from "../framework-errors.ts";
 import { ownErrors, SurfaceTable } from "../surface.ts";
 import { xttsSurfaceRoutes } from "./routes.ts";
 import { closeUnusedConnectionsOnClose } from "../unused-connections.ts";
@@ -20,7 +20,8 @@ export async function startSecondListener(host: Host, context: XttsContext, port
   const log = host.log.child({ component: "http", listener: "xtts-api" });
   // Every path of this listener is the xtts-api-server surface's, parser errors included.
   const surfaces = new SurfaceTable(xttsSurface);
-  const { clientErrorHandler, frameworkErrors } = frameworkHandlers(surfaces);
+  const maxHeaderSize = maxHeaderBytes(host.config.text);
+  const { clientErrorHandler, frameworkErrors } = frameworkHandlers(surfaces, maxHeaderSize);
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: host.config.server.bodyLimit,
@@ -28,6 +29,8 @@ export async function startSecondListener(host: Host, context: XttsContext, port
     clientErrorHandler,
     frameworkErrors,
     routerOptions: { ignoreTrailingSlash: true },
+    // SillyTavern's /tts_stream/?text=... carries the whole text (maxHeaderBytes)
+    http: { maxHeaderSize },
   });
   closeUnusedConnectionsOnClose(app);
   app.decorate("host", host);

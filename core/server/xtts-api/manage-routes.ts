@@ -4,8 +4,8 @@
  * (compat.xttsApi.speakerFolder, outputFolder, modelFolder).
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ChorusError } from "../../errors.ts";
 import { sendRanged } from "../alltalk/http.ts";
-import { Detail } from "./errors.ts";
 import { LANGUAGES, parseModel, parseSettings } from "./fields.ts";
 import { confineDirectory, subfolders } from "./folders.ts";
 import { servingEngine } from "./target.ts";
@@ -73,7 +73,8 @@ export function manageRoutes(app: FastifyInstance, ctx: XttsContext): void {
     const same = (a: string) => a.toLowerCase() === wanted.toLowerCase(); // Mantella lower-cases names
     const engineId = engineIds().find(same);
     if (engineId) {
-      if (engineId === engine() && state.model === undefined) throw new Detail(400, "The model with this name is already loaded in memory");
+      if (engineId === engine() && state.model === undefined)
+        throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "The model with this name is already loaded in memory", { field: "model_name" });
       await pipeline.voices(engineId); // loads it now, through the scheduler; a failure changes nothing
       state.engine = engineId;
       state.model = undefined;
@@ -82,14 +83,22 @@ export function manageRoutes(app: FastifyInstance, ctx: XttsContext): void {
     const models = await subfolders(state.roots.modelRoot);
     const model = models.find(same);
     if (!model)
-      throw new Detail(
-        400,
+      throw new ChorusError(
+        "CHORUS_ERR_REQUEST_INVALID",
         `A model with \`${wanted}\` name is not in the models folder, the current available models: ${JSON.stringify([...new Set([...models, ...engineIds()])])}`,
+        { field: "model_name" },
       );
-    if (model === state.model) throw new Detail(400, "The model with this name is already loaded in memory");
+    if (model === state.model)
+      throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "The model with this name is already loaded in memory", { field: "model_name" });
     const current = engine();
     if (!registry.manifest(current)?.options.model)
-      throw new Detail(400, `engine '${current}' takes no model option; switch to an engine that loads model folders (GET /get_models_list)`);
+      throw new ChorusError(
+        "CHORUS_ERR_REQUEST_INVALID",
+        `engine '${current}' takes no model option; switch to an engine that loads model folders (GET /get_models_list)`,
+        {
+          field: "model_name",
+        },
+      );
     state.model = model;
     return { message: `Model switched to ${model}` };
   });

@@ -8,9 +8,9 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { wholeAudio } from "../../audio/output/index.ts";
+import { ChorusError } from "../../errors.ts";
 import type { Host } from "../../host.ts";
 import type { Voice } from "../../../packages/sdk/src/index.ts";
-import { Detail } from "./errors.ts";
 import { defaultSettings } from "./fields.ts";
 import { confine, hasDotDot } from "./folders.ts";
 import { XTTS_RATE, speak } from "./speak.ts";
@@ -49,15 +49,16 @@ export class Samples {
 
   /** The file to send for /sample/<name>; 404 `{"detail"}` when there is none. */
   async resolve(name: string): Promise<string> {
-    if (hasDotDot(name) || name.includes("\0")) throw new Detail(404, "'..' is not allowed in the file name");
+    if (hasDotDot(name) || name.includes("\0"))
+      throw new ChorusError("CHORUS_ERR_FILE_NOT_FOUND", "'..' is not allowed in the file name", { field: "file_name" });
     const inFolder = await confine(this.state.roots.speakerRoot, this.state.speakerFolder, name, "file").catch(() => undefined);
     if (inFolder && (await isFile(inFolder))) return inFolder;
     const voice = /^(.+)\.wav$/i.exec(name)?.[1];
-    if (!voice) throw new Detail(404, "File not found");
+    if (!voice) throw new ChorusError("CHORUS_ERR_FILE_NOT_FOUND", "File not found", { field: "file_name" });
     const engine = servingEngine(this.state, this.host.registry, this.host.config);
     const voices = await this.host.pipeline.voices(engine);
     const found = voices.find((v) => v.id === voice) ?? voices.find((v) => v.id.toLowerCase() === voice.toLowerCase());
-    if (!found) throw new Detail(404, "File not found");
+    if (!found) throw new ChorusError("CHORUS_ERR_FILE_NOT_FOUND", "File not found", { field: "file_name" });
     return this.render(engine, found.id);
   }
 

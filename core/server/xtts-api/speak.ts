@@ -8,7 +8,8 @@ import { validateSpeech } from "../../request/speech-request.ts";
 import type { Host } from "../../host.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { checkLanguage, cleanText } from "./fields.ts";
-import { engineOptions, engineSpeed, resolveSpeaker, type XttsState } from "./target.ts";
+import { engineOptions, engineSpeed, resolveSpeaker, servingEngine, type XttsState } from "./target.ts";
+import { engineErrorAsVoice } from "../errors.ts";
 
 /** XTTS v2's output rate; every response of this API is at it. */
 export const XTTS_RATE = 24_000;
@@ -47,6 +48,7 @@ export async function speak(host: Host, state: XttsState, req: SpeakRequest, sig
         cause: err,
       });
     }
-    throw err;
+    // `engine:voice` in speaker_wav named another engine: its errors are about speaker_wav
+    throw target.engine !== servingEngine(state, host.registry, host.config) ? engineErrorAsVoice(err, "speaker_wav") : err;
   }
 }

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { streamAudio, wholeAudio } from "../../audio/output/index.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
-import { Detail } from "./errors.ts";
+import { ChorusError } from "../../errors.ts";
 import { loggingFailure } from "../errors.ts";
 import { FILE_FIELDS, SYNTH_FIELDS, parseModel } from "./fields.ts";
 import { confine } from "./folders.ts";
@@ -48,13 +48,14 @@ export function synthRoutes(app: FastifyInstance, ctx: XttsContext): void {
     void reply.type("audio/x-wav").header("Cache-Control", "no-cache");
     return reply.send(Readable.from(loggingFailure(streamAudio(speech, { format: "wav", sampleRate: XTTS_RATE }).body, request.log), { objectMode: false }));
   };
-  app.get("/tts_stream", stream);
+  // No HEAD: fastify's automatic one would run a whole synthesis for headers nobody plays (upstream: 405).
+  app.get("/tts_stream", { exposeHeadRoute: false }, stream);
   app.post("/tts_stream", stream);
 
   app.post("/tts_to_file", async (request, reply) => {
     const body = parseModel(request.body, FILE_FIELDS, "body");
     const wanted = body.file_name_or_path.trim();
-    if (!/\.wav$/i.test(wanted)) throw new Detail(400, "file_name_or_path: must end in .wav");
+    if (!/\.wav$/i.test(wanted)) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "file_name_or_path: must end in .wav", { field: "file_name_or_path" });
     const file = await confine(state.roots.outputRoot, state.outputFolder, wanted, "file_name_or_path");
     const speech = await speak(host, state, body, abortOnDisconnect(request, reply), false);
     const wav = await collect(speech);
