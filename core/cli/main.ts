@@ -203,7 +203,17 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`chorus: ${err.message}\n`);
       return 1;
     }
+    // A file or network call that failed (ENOENT, EACCES, ENOTDIR...): its message names the path.
+    if (isSystemError(err)) {
+      process.stderr.write(`chorus: ${err.message}\n`);
+      return 1;
+    }
     process.stderr.write(`chorus: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }
+}
+
+/** Node's error for a failed system call: `code` (ENOENT...) and `syscall`; its message names the path. */
+function isSystemError(err: unknown): err is Error & { code: string; syscall: string } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === "string" && typeof (err as { syscall?: unknown }).syscall === "string";
 }
