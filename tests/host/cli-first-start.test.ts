@@ -1,0 +1,115 @@
+/**
+ * What a new user meets when the machine is not as expected: a data folder that cannot be
+ * written, an output file in a missing folder, the Wyoming server on a busy port: one line
+ * naming the setting and the fix, never a stack trace. And `chorus say`'s progress on a
+ * terminal (run under `script`, which gives it a pseudo-terminal).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { CHORUS_BIN, freePort, runChorusAsync } from "../helpers/process.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+/** A data folder that cannot be made: its parent is a file (unwritable even for root). */
+function blockedDataDir(): string {
+  const file = path.join(tempDir("blocked"), "a-file");
+  fs.writeFileSync(file, "");
+  return path.join(file, "var");
+}
+
+const quiet = { CHORUS_LOG__LEVEL: "silent" };
+const noTrace = (stderr: string) => expect(stderr).not.toMatch(/\n\s+at /);
+
+describe("first start on an unusual machine", () => {
+  it("an unwritable data folder stops serve, say and use with one line naming dataDir and CHORUS_DATA_DIR (exit 2)", async () => {
+    const dataDir = blockedDataDir();
+    for (const args of [
+      ["serve", "--port", "0"],
+      ["say", "Hello.", "-o", "/dev/null"],
+      ["use", "flite"],
+    ]) {
+      const res = await runChorusAsync(args, { env: { ...quiet, CHORUS_DATA_DIR: dataDir } });
+      expect(res.status, `${args[0]}: ${res.stderr}`).toBe(2);
+      expect(res.stderr).toBe(
+        `chorus: the data folder ${dataDir} (dataDir) cannot be written: ENOTDIR: not a directory, mkdir '${dataDir}'; set dataDir in the configuration or CHORUS_DATA_DIR to a writable folder\n`,
+      );
+    }
+  }, 60_000);
+
+  it("say -o into a missing folder or onto a folder says so before synthesising, in one line", async () => {
+    const dir = tempDir("say-out");
+    const missing = path.join(dir, "no", "such", "x.wav");
+    const env = { ...quiet, CHORUS_DATA_DIR: tempDir("say-data") };
+    const res = await runChorusAsync(["say", "Hello.", "-o", missing], { env });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toBe(`chorus: cannot write ${missing}: no folder ${path.dirname(missing)} (-o names the output file)\n`);
+    const onDir = await runChorusAsync(["say", "Hello.", "-o", dir], { env });
+    expect(onDir.status).toBe(1);
+    expect(onDir.stderr).toBe(`chorus: cannot write ${dir}: it is a folder (-o names the output file)\n`);
+  }, 60_000);
+
+  it("chorus wyoming on a busy port, or with a --port that is no port, says so in one line", async () => {
+    const busy = net.createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => busy.listen(port, "127.0.0.1", resolve));
+    const env = { ...quiet, CHORUS_DATA_DIR: tempDir("wy-busy") };
+    try {
+      const res = await runChorusAsync(["wyoming", "--port", String(port)], { env });
+      expect(res.status).toBe(1);
+      noTrace(res.stderr);
+      expect(res.stderr).toBe(
+        `chorus: port ${port} on 127.0.0.1 is already in use (another Chorus or AllTalk?); stop that program or choose another with --port N or CHORUS_WYOMING__PORT=N\n`,
+      );
+    } finally {
+      busy.close();
+    }
+    const bad = await runChorusAsync(["wyoming", "--port", "abc"], { env });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^chorus: --port must be a port number \(0-65535\), got 'abc'\nUsage: chorus wyoming/);
+  }, 60_000);
+});
+
+const hasScript = process.platform === "linux" && spawnSync("script", ["--version"]).status === 0;
+
+/** Runs `chorus ARGS` with stdout and stderr on a pseudo-terminal (util-linux `script`); its output as the terminal got it. */
+function onTerminal(args: string[], env: Record<string, string>): Promise<{ status: number | null; output: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, CHORUS_BIN, ...args].map(quote).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, output }));
+  });
+}
+
+describe("chorus say's progress on a terminal", () => {
+  it.skipIf(!hasScript)(
+    "counts the seconds of audio made, up to the file's length (not chunks against turns)",
+    async () => {
+      const out = path.join(tempDir("say-progress"), "long.wav");
+      // Flite: the host splits sentences; 24+ words: a short first chunk, said with the rest of
+      // its sentence in one turn, so there are more chunks than turns.
+      const text =
+        "This is the first sentence of a longer text, long enough to be cut, and it goes on a while. " +
+        "Here is the second one. The third one is short. A fourth follows it. And a fifth ends the text.";
+      const res = await onTerminal(["say", text, "--engine", "flite", "-o", out], { ...quiet, CHORUS_DATA_DIR: tempDir("say-progress-data") });
+      expect(res.status, res.output).toBe(0);
+      const shown = [...res.output.matchAll(/\r(\d+\.\d) s of audio/g)].map((m) => Number(m[1]));
+      expect(shown.length, res.output).toBeGreaterThan(1);
+      // it only grows, and its last figure is the file's length
+      for (let i = 1; i < shown.length; i++) expect(shown[i]!).toBeGreaterThanOrEqual(shown[i - 1]!);
+      const wrote = /wrote .*long\.wav: (\d+\.\d\d) s at/.exec(res.output);
+      expect(wrote, res.output).not.toBeNull();
+      expect(Math.abs(shown.at(-1)! - Number(wrote![1]))).toBeLessThanOrEqual(0.051);
+      // the progress line is ended before the summary
+      expect(res.output).toMatch(/s of audio\r?\nwrote /);
+      expect(res.output).not.toMatch(/sentences/);
+    },
+    60_000,
+  );
+});
