@@ -7,7 +7,15 @@ import { ConfigError } from "../config/load.ts";
 import { ChorusError } from "../errors.ts";
 import { ServerError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
 import { FINETUNE_USAGE } from "./finetune-usage.ts";
-import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
+import {
+  BUILTIN_COMMANDS,
+  findPluginCommands,
+  loadPluginCommand,
+  matchPluginCommand,
+  pluginCommandHelp,
+  pluginCommandUsage,
+  type PluginCommand,
+} from "./plugin-commands.ts";
 import { cliConfig, parseCli, serverHeaders, serverUrl, type CliValues } from "./options.ts";
 import { COMMANDS, CliFailure, UsageError, addCommandHelp, commandUsage, fullUsage, usageErrorText } from "./usage.ts";
 
@@ -82,9 +90,10 @@ async function runPluginCommand(argv: string[]): Promise<number | undefined> {
     return 2;
   }
   const definition = await loadPluginCommand(command);
+  const args = rest.slice(match.used);
   try {
     return await definition.run({
-      argv: rest.slice(match.used),
+      argv: args,
       settings: settings.settings,
       pluginDir: command.pluginDir,
       stdin: process.stdin,
@@ -95,11 +104,32 @@ async function runPluginCommand(argv: string[]): Promise<number | undefined> {
     const error = err as Error & { code?: string };
     // Bad arguments: the command's own CommandUsageError, or node:util parseArgs' errors.
     if (error.name === "CommandUsageError" || error.code?.startsWith("ERR_PARSE_ARGS")) {
+      // --help that the command does not take itself: its usage, as for a built-in command.
+      if (wantsHelp(args)) {
+        process.stdout.write(`${pluginCommandUsage(command)}\n`);
+        return 0;
+      }
       process.stderr.write(`${name}: ${error.message}\nUsage: ${name}${command.spec.usage ? ` ${command.spec.usage}` : ""}\n`);
       return 2;
     }
     process.stderr.write(`${name}: ${error.message}${error.code && !error.code.startsWith("ERR_") ? ` [${error.code}]` : ""}\n`);
     return 1;
+  }
+}
+
+/** `-h` or `--help` among a command's arguments (before a `--`). */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
+}
+
+/** `chorus help phonemize`, `chorus help voices install`: a plugin command's usage, if `words` name one. */
+function pluginUsage(words: string[], configFile?: string): string | undefined {
+  try {
+    const match = matchPluginCommand(words, findPluginCommands(cliConfig({ config: configFile } as CliValues)).commands);
+    return match && pluginCommandUsage(match.command);
+  } catch {
+    return undefined;
   }
 }
 
@@ -143,8 +173,9 @@ export async function main(argv: string[]): Promise<number> {
           process.stdout.write(`${usage(parsed.values.config)}\n`);
           return 0;
         }
-        const text = commandUsage(topic);
-        if (!text) throw new UsageError(`no command '${topic}'`);
+        // `help voices install` is the plugin's command; `help voices` the built-in one.
+        const text = (rest.length > 1 ? pluginUsage(rest, parsed.values.config) : undefined) ?? commandUsage(topic) ?? pluginUsage(rest, parsed.values.config);
+        if (!text) throw new UsageError(`no command '${rest.join(" ")}'; commands: ${commandNames(parsed.values.config)}`);
         process.stdout.write(`${text}\n`);
         return 0;
       }

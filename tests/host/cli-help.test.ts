@@ -1,0 +1,53 @@
+/**
+ * `--help` and `chorus help COMMAND` for every command `chorus --help` lists: plugin commands
+ * (`chorus help phonemize`, `chorus xtts download --help`) and each `finetune` subcommand
+ * answer with their usage and exit 0, as the built-in commands do (README, "The chorus command").
+ */
+import { describe, expect, it } from "vitest";
+import { runChorusAsync } from "../helpers/process.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const env = () => ({ CHORUS_DATA_DIR: tempDir("cli-help"), CHORUS_LOG__LEVEL: "silent" });
+
+describe("help for plugin commands", () => {
+  it("chorus help NAME prints a plugin command's usage and its plugin; help voices install is the plugin's, help voices the built-in", async () => {
+    const phonemize = await runChorusAsync(["help", "phonemize"], { env: env() });
+    expect(phonemize.status, phonemize.stderr).toBe(0);
+    expect(phonemize.stdout).toMatch(/^Usage: chorus phonemize --voice-config FILE\.onnx\.json \[TEXT\]\n.*\[plugin piper\]\n$/);
+    const install = await runChorusAsync(["help", "voices", "install"], { env: env() });
+    expect(install.status).toBe(0);
+    expect(install.stdout).toMatch(/^Usage: chorus voices install URL\|PATH\|NAME/);
+    const voices = await runChorusAsync(["help", "voices"], { env: env() });
+    expect(voices.stdout).toMatch(/^Usage: chorus voices \[--engine ID\] \[--json\]/);
+    const none = await runChorusAsync(["help", "nosuch"], { env: env() });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/^chorus: no command 'nosuch'; commands: serve, .*; from plugins: .*phonemize/);
+  }, 60_000);
+
+  it("--help on a plugin command that does not take it itself prints its usage (exit 0), not 'Unknown option'", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const res = await runChorusAsync(["xtts", "download", flag], { env: env() });
+      expect(res.status, res.stderr).toBe(0);
+      expect(res.stdout).toMatch(/^Usage: chorus xtts download --accept-license .*\n.*\[plugin xtts\]\n$/);
+    }
+    // a real usage error is still one
+    const bad = await runChorusAsync(["xtts", "download", "--bogus"], { env: env() });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown option '--bogus'/);
+  }, 60_000);
+});
+
+describe("help for finetune subcommands", () => {
+  it("finetune SUB --help prints that subcommand's usage (exit 0); a usage error prints that subcommand's usage only", async () => {
+    for (const sub of ["check", "prepare", "estimate", "plan", "run", "probe", "setup"]) {
+      const res = await runChorusAsync(["finetune", sub, "--help"], { env: env() });
+      expect(res.status, `${sub}: ${res.stderr}`).toBe(0);
+      expect(res.stdout).toMatch(new RegExp(`^Usage:\\n {2}finetune ${sub} `));
+      expect(res.stdout.match(/^ {2}finetune /gm)).toHaveLength(1);
+    }
+    const bad = await runChorusAsync(["finetune", "check"], { env: env() });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^chorus finetune check: finetune check takes one dataset folder/);
+    expect(bad.stderr.match(/^ {2}finetune /gm)).toEqual(["  finetune "]);
+  }, 120_000);
+});
