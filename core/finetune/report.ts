@@ -19,19 +19,25 @@ export function histogram(report: CheckReport): Bin[] {
   return bins;
 }
 
+/**
+ * The histogram as text. A bin's note says what the check found for its clips: how many the
+ * trainer drops, with their error findings' codes (clip-too-short, clip-too-long...), and
+ * whether kept ones are outside the recommended 2-11 s. A bin is never called dropped for its
+ * place alone: the 0-1 s bin holds kept 0.6 s clips, the bin of the maximum kept clips under it.
+ */
 export function histogramText(report: CheckReport, width = 40): string {
   const bins = histogram(report);
   const most = Math.max(1, ...bins.map((b) => b.count));
   const lines = bins.map((b) => {
-    const mark =
-      b.to > report.maxClipSeconds
-        ? " (over the trainer's maximum: dropped)"
-        : b.from < 0.5
-          ? " (under 0.5 s: dropped)"
-          : b.from < 2 || b.to > 11
-            ? " (outside 2-11 s)"
-            : "";
-    return `${String(b.from).padStart(3)}-${String(b.to).padEnd(3)} s |${"#".repeat(Math.round((b.count / most) * width)).padEnd(width)}| ${b.count}${b.count ? mark : ""}`;
+    const inBin = report.clips.filter((c) => c.seconds !== undefined && Math.min(bins.length - 1, Math.floor(c.seconds)) === b.from);
+    const dropped = inBin.filter((c) => !c.kept);
+    const reasons = [...new Set(dropped.flatMap((c) => report.findings.filter((f) => f.clip === c.clip && f.severity === "error").map((f) => f.code)))];
+    const outside = inBin.some((c) => c.kept && (c.seconds! < 2 || c.seconds! > 11));
+    const notes = [
+      ...(dropped.length ? [`${dropped.length} dropped${reasons.length ? `: ${reasons.join(", ")}` : ""}`] : []),
+      ...(outside ? ["outside 2-11 s"] : []),
+    ];
+    return `${String(b.from).padStart(3)}-${String(b.to).padEnd(3)} s |${"#".repeat(Math.round((b.count / most) * width)).padEnd(width)}| ${b.count}${notes.length ? ` (${notes.join("; ")})` : ""}`;
   });
   return `Clip lengths:\n${lines.join("\n")}`;
 }
