@@ -45,6 +45,12 @@ describe("help for finetune subcommands", () => {
       expect(res.stdout).toMatch(new RegExp(`^Usage:\\n {2}finetune ${sub} `));
       expect(res.stdout.match(/^ {2}finetune /gm)).toHaveLength(1);
     }
+    // the flags the docs use are in the usage (docs/finetune.md: plan --model-dir, prepare --whisper-model/--python)
+    const flags = { check: ["--max-clip-seconds"], prepare: ["--min-seconds", "--max-seconds", "--whisper-model", "--python"], plan: ["--model-dir"] };
+    for (const [sub, names] of Object.entries(flags)) {
+      const res = await runChorusAsync(["finetune", sub, "--help"], { env: env() });
+      for (const name of names) expect(res.stdout, sub).toContain(`[${name} `);
+    }
     const bad = await runChorusAsync(["finetune", "check"], { env: env() });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^chorus finetune check: finetune check takes one dataset folder/);
