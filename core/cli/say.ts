@@ -82,6 +82,11 @@ function sayRequest(fields: Record<string, unknown>, limits: { maxLength: number
     return validateSpeech(fields, limits, names);
   } catch (err) {
     if (err instanceof ChorusError && err.code === "CHORUS_ERR_REQUEST_INVALID" && err.field?.startsWith("--")) throw new UsageError(err.message, "say");
+    // A chapter piped in: say which setting holds the limit.
+    if (err instanceof ChorusError && err.code === "CHORUS_ERR_TEXT_TOO_LONG")
+      throw new CliFailure(
+        `the text is ${String(fields.text).trim().length} characters, over text.maxLength (${limits.maxLength}); raise it (CHORUS_TEXT__MAX_LENGTH=N) or split the text`,
+      );
     throw err;
   }
 }

@@ -50,6 +50,18 @@ describe("first start on an unusual machine", () => {
     expect(onDir.stderr).toBe(`chorus: cannot write ${dir}: it is a folder (-o names the output file)\n`);
   }, 60_000);
 
+  it("say with a text over text.maxLength names the setting and its variable", async () => {
+    const text = "A text of forty characters, give or take.";
+    const res = await runChorusAsync(["say", "-o", "/dev/null"], {
+      env: { ...quiet, CHORUS_DATA_DIR: tempDir("say-long"), CHORUS_TEXT__MAX_LENGTH: "20" },
+      input: text,
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toBe(
+      `chorus: the text is ${text.length} characters, over text.maxLength (20); raise it (CHORUS_TEXT__MAX_LENGTH=N) or split the text\n`,
+    );
+  }, 60_000);
+
   it("chorus wyoming on a busy port, or with a --port that is no port, says so in one line", async () => {
     const busy = net.createServer();
     const port = await freePort();
