@@ -117,6 +117,14 @@ async function runPluginCommand(argv: string[]): Promise<number | undefined> {
   }
 }
 
+/** A catalogue error's message with its pointers at HTTP routes as the commands that show the same lists. */
+function asCommandHint(err: ChorusError): string {
+  const message = err.message
+    .replace(/\(GET \/api\/voices\?engine=([\w.-]+) lists them\)/, "(chorus voices --engine $1 lists them)")
+    .replace(/\(GET \/api\/engines lists them\)/, "(chorus engines lists them)");
+  return err.code === "CHORUS_ERR_ENGINE_NOT_FOUND" && !message.includes("lists them") ? `${message} (chorus engines lists them)` : message;
+}
+
 /** `-h` or `--help` among a command's arguments (before a `--`). */
 function wantsHelp(args: string[]): boolean {
   const end = args.indexOf("--");
@@ -223,7 +231,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (err instanceof ChorusError) {
-      process.stderr.write(`chorus: ${err.message} [${err.code}]\n`);
+      process.stderr.write(`chorus: ${asCommandHint(err)} [${err.code}]\n`);
       return 1;
     }
     if (err instanceof Error && err.name === "AbortError") {

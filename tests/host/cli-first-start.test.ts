@@ -62,6 +62,23 @@ describe("first start on an unusual machine", () => {
     );
   }, 60_000);
 
+  it("an unknown voice or engine points at the chorus command that lists them, not at an HTTP route", async () => {
+    const env = { ...quiet, CHORUS_DATA_DIR: tempDir("say-hints") };
+    const voice = await runChorusAsync(["say", "Hi.", "--voice", "vulcan", "-o", "/dev/null"], { env });
+    expect(voice.status).toBe(1);
+    expect(voice.stderr).toBe("chorus: engine 'espeak' has no voice 'vulcan' (chorus voices --engine espeak lists them) [CHORUS_ERR_VOICE_NOT_FOUND]\n");
+    const named = await runChorusAsync(["say", "Hi.", "--voice", "nope:x", "-o", "/dev/null"], { env });
+    expect(named.stderr).toBe("chorus: voice 'nope:x' names engine 'nope', which is not installed (chorus engines lists them) [CHORUS_ERR_ENGINE_NOT_FOUND]\n");
+    for (const args of [
+      ["use", "nope"],
+      ["voices", "--engine", "nope"],
+    ]) {
+      const res = await runChorusAsync(args, { env });
+      expect(res.status).toBe(1);
+      expect(res.stderr).toBe("chorus: no engine 'nope' (chorus engines lists them) [CHORUS_ERR_ENGINE_NOT_FOUND]\n");
+    }
+  }, 60_000);
+
   it("chorus wyoming on a busy port, or with a --port that is no port, says so in one line", async () => {
     const busy = net.createServer();
     const port = await freePort();
