@@ -174,6 +174,10 @@ export async function main(argv: string[]): Promise<number> {
     return command || parsed.values.help ? 0 : 2;
   }
   try {
+    // Commands without arguments (or with one: use ID) refuse the rest rather than ignore it.
+    const most = { serve: 0, wyoming: 0, engines: 0, doctor: 0, use: 1 }[command];
+    if (most !== undefined && rest.length > most)
+      throw new UsageError(`${command} takes ${most ? "one argument" : "no arguments"} (got '${rest.join(" ")}')`, command);
     switch (command) {
       case "help": {
         const [topic] = rest;

@@ -57,3 +57,20 @@ describe("help for finetune subcommands", () => {
     expect(bad.stderr.match(/^ {2}finetune /gm)).toEqual(["  finetune "]);
   }, 120_000);
 });
+
+describe("arguments a command does not take", () => {
+  it("serve, wyoming, engines, doctor (none) and use (one) refuse extra arguments with their usage, instead of ignoring them", async () => {
+    for (const [args, usage] of [
+      [["serve", "extra"], "Usage: chorus serve"],
+      [["wyoming", "extra"], "Usage: chorus wyoming"],
+      [["engines", "extra"], "Usage: chorus engines"],
+      [["doctor", "extra"], "Usage: chorus doctor"],
+      [["use", "flite", "espeak"], "Usage: chorus use ID"],
+    ] as const) {
+      const res = await runChorusAsync([...args], { env: env() });
+      expect(res.status, `${args.join(" ")}: ${res.stderr}`).toBe(2);
+      const got = args.slice(1).join(" ");
+      expect(res.stderr).toContain(`chorus: ${args[0]} takes ${args[0] === "use" ? "one argument" : "no arguments"} (got '${got}')\n${usage}`);
+    }
+  }, 60_000);
+});
