@@ -75,14 +75,16 @@ function step(schema: z.ZodType | undefined, part: string): { key: string; next:
   return { key: camel(part), next: undefined };
 }
 
-/** `CHORUS_SERVER__PORT=8000` -> `{ server: { port: 8000 } }`, keys matched against `schema`. */
-export function envToConfig(env: NodeJS.ProcessEnv, schema: z.ZodType = ConfigSchema): Json {
-  const out: Json = {};
+/** The `CHORUS_*` variables of `env` with the key path each sets (`CHORUS_SERVER__PORT` -> `["server", "port"]`). */
+export function envVariables(
+  env: NodeJS.ProcessEnv,
+  schema: z.ZodType = ConfigSchema,
+): { name: string; raw: string; keys: string[]; at: z.ZodType | undefined }[] {
+  const found = [];
   for (const [name, raw] of Object.entries(env)) {
     if (!/^CHORUS_/i.test(name) || raw === undefined || name.toUpperCase() === "CHORUS_CONFIG") continue;
     const parts = name.slice("CHORUS_".length).split("__").filter(Boolean);
     if (!parts.length) continue;
-    let node = out;
     let at: z.ZodType | undefined = schema;
     const keys: string[] = [];
     for (const part of parts) {
@@ -90,6 +92,16 @@ export function envToConfig(env: NodeJS.ProcessEnv, schema: z.ZodType = ConfigSc
       keys.push(key);
       at = next;
     }
+    found.push({ name, raw, keys, at });
+  }
+  return found;
+}
+
+/** `CHORUS_SERVER__PORT=8000` -> `{ server: { port: 8000 } }`, keys matched against `schema`. */
+export function envToConfig(env: NodeJS.ProcessEnv, schema: z.ZodType = ConfigSchema): Json {
+  const out: Json = {};
+  for (const { raw, keys, at } of envVariables(env, schema)) {
+    let node = out;
     let value: unknown = raw;
     try {
       value = JSON.parse(raw);

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { loadConfig } from "../../core/config/load.ts";
 import { envToConfig, listEnvVariables } from "../../core/config/env.ts";
 import { CONFIG_DOC, configurationDoc } from "../../core/config/docs.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 describe("CHORUS_* environment variables", () => {
   it("accept API_KEY, APIKEY and apiKey for compat.apiKey", () => {
@@ -34,6 +35,20 @@ describe("CHORUS_* environment variables", () => {
 
   it("still name an unknown key", () => {
     expect(() => loadConfig({ env: { CHORUS_COMPAT__API_KEYS: "x" } })).toThrow(/compat: .*apiKeys/);
+  });
+
+  it("an invalid or unknown one is named in the error, as the key is (it is in no file to look for)", () => {
+    expect(() => loadConfig({ env: { CHORUS_SERVER__PORT: "abc" } })).toThrow(
+      /^invalid configuration:\n {2}server\.port: .*number.* \(from CHORUS_SERVER__PORT\)$/,
+    );
+    expect(() => loadConfig({ env: { CHORUS_SERVER__PROT: "1" } })).toThrow(
+      /^invalid configuration:\n {2}server: Unrecognized key: "prot" \(from CHORUS_SERVER__PROT\)$/,
+    );
+    expect(() => loadConfig({ env: { CHORUS_SERVR__PORT: "1" } })).toThrow(/\(root\): Unrecognized key: "servr" \(from CHORUS_SERVR__PORT\)$/);
+    // a value from a file names no variable
+    const file = `${tempDir("cfg-env")}/bad.json`;
+    fs.writeFileSync(file, JSON.stringify({ server: { port: "x" } }));
+    expect(() => loadConfig({ file, env: {} })).toThrow(/server\.port: Invalid input: expected number, received string$/);
   });
 
   it("match any schema by its keys", () => {
