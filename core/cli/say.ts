@@ -30,7 +30,10 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     const target = resolveVoiceRef(host.registry, values.voice, values.engine, { explicit: true, field: "--voice" });
-    const request = sayRequest({ text, engine: target.engine, voice: target.voice, speed, pitch, format: values.format ?? "wav" }, config.text);
+    const request = sayRequest(
+      { text, engine: target.engine, voice: target.voice, speed, pitch, format: values.format ?? formatOf(values.output) },
+      config.text,
+    );
     const speech = await host.pipeline.start(request, controller.signal);
     const chunks = process.stderr.isTTY ? withProgress(speech.chunks, (t) => process.stderr.write(t)) : speech.chunks;
     // The whole file at once: its header carries the total length (WAV sizes, FLAC samples).
@@ -56,6 +59,21 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
   } finally {
     await host.close();
   }
+}
+
+/** The format a file name asks for when --format is left out (`-o x.mp3` is MP3, not a WAV named .mp3); WAV otherwise. */
+const EXTENSIONS: Record<string, string> = {
+  ".wav": "wav",
+  ".mp3": "mp3",
+  ".opus": "opus",
+  ".ogg": "opus",
+  ".aac": "aac",
+  ".flac": "flac",
+  ".pcm": "pcm",
+  ".raw": "pcm",
+};
+function formatOf(file: string | undefined): string {
+  return (file && EXTENSIONS[path.extname(file).toLowerCase()]) || "wav";
 }
 
 /** Says before the synthesis, in one line, that `-o FILE` cannot be written (no such folder, a folder, no permission). */

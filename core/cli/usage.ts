@@ -31,7 +31,7 @@ export const COMMANDS: CommandHelp[] = [
   {
     name: "say",
     lines: [
-      line("say TEXT [-o out.wav]", "speak TEXT (or stdin) to a WAV file, or to stdout"),
+      line("say TEXT [-o out.wav]", "speak TEXT (or stdin) to a file (format from its extension: .mp3, .flac...) or stdout (WAV)"),
       `        [--engine ID] [--voice ID|ENGINE:VOICE|LANG] [--speed N] [--pitch N] [--format wav|pcm|mp3|opus|aac|flac]`,
     ],
   },

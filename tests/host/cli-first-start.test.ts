@@ -79,6 +79,21 @@ describe("first start on an unusual machine", () => {
     }
   }, 60_000);
 
+  it("say -o takes the format from the file's extension when --format is left out; --format wins", async () => {
+    const dir = tempDir("say-ext");
+    const env = { ...quiet, CHORUS_DATA_DIR: tempDir("say-ext-data") };
+    const magic = async (file: string, args: string[] = []) => {
+      const res = await runChorusAsync(["say", "Hello.", "-o", path.join(dir, file), ...args], { env });
+      expect(res.status, res.stderr).toBe(0);
+      return fs.readFileSync(path.join(dir, file)).subarray(0, 4);
+    };
+    expect((await magic("a.flac")).toString("ascii")).toBe("fLaC");
+    expect((await magic("a.ogg")).toString("ascii")).toBe("OggS");
+    expect((await magic("a.MP3"))[0]).toBe(0xff); // an MPEG frame, not RIFF
+    expect((await magic("a.unknown")).toString("ascii")).toBe("RIFF");
+    expect((await magic("b.mp3", ["--format", "wav"])).toString("ascii")).toBe("RIFF");
+  }, 60_000);
+
   it("chorus wyoming on a busy port, or with a --port that is no port, says so in one line", async () => {
     const busy = net.createServer();
     const port = await freePort();
