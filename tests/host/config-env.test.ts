@@ -3,7 +3,8 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadConfig } from "../../core/config/load.ts";
-import { envToConfig, listEnvVariables } from "../../core/config/env.ts";
+import { NOT_SETTINGS, envToConfig, listEnvVariables } from "../../core/config/env.ts";
+import { runChorusAsync } from "../helpers/process.ts";
 import { CONFIG_DOC, configurationDoc } from "../../core/config/docs.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -50,6 +51,22 @@ describe("CHORUS_* environment variables", () => {
     fs.writeFileSync(file, JSON.stringify({ server: { port: "x" } }));
     expect(() => loadConfig({ file, env: {} })).toThrow(/server\.port: Invalid input: expected number, received string$/);
   });
+
+  it("that are not settings (CHORUS_ENCODER=ffmpeg of docs/compat.md, CHORUS_URL...) do not stop chorus", async () => {
+    for (const name of NOT_SETTINGS.filter((n) => n !== "CHORUS_CONFIG")) expect(() => loadConfig({ env: { [name]: "2" } }), name).not.toThrow();
+    // the real command, as a user who follows docs/compat.md runs it
+    const res = await runChorusAsync(["say", "Hi.", "--format", "mp3", "-o", "/dev/null"], {
+      env: {
+        CHORUS_ENCODER: "ffmpeg",
+        CHORUS_ENCODER_THREADS: "2",
+        CHORUS_URL: "http://127.0.0.1:7851",
+        CHORUS_LOG__LEVEL: "silent",
+        CHORUS_DATA_DIR: tempDir("not-settings"),
+      },
+    });
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/^wrote \/dev\/null: /);
+  }, 60_000);
 
   it("match any schema by its keys", () => {
     const schema = z.strictObject({ someSection: z.strictObject({ maxThings: z.number() }) });
