@@ -69,11 +69,23 @@ function newPlugin(args: string[], runtime = "node"): number {
   manifest.id = name;
   manifest.name = title;
   manifest.version = "0.1.0";
-  manifest.$schema = path
-    .relative(target, path.join(CHORUS_ROOT, "packages", "sdk", "plugin.schema.json"))
-    .split(path.sep)
-    .join("/");
+  // Outside the Chorus folder `chorus/sdk` resolves only inside the host: such a plugin imports
+  // the SDK package by its name (the same SDK in the host) so that its own tsc and tests find it.
+  const relative = path.relative(CHORUS_ROOT, target);
+  const outside = !python && (relative.startsWith("..") || path.isAbsolute(relative));
+  manifest.$schema = outside
+    ? "./node_modules/@chorus-tts/sdk/plugin.schema.json"
+    : path
+        .relative(target, path.join(CHORUS_ROOT, "packages", "sdk", "plugin.schema.json"))
+        .split(path.sep)
+        .join("/");
   fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  if (outside) {
+    for (const file of ["index.ts", "index.test.ts"]) {
+      const p = path.join(target, file);
+      fs.writeFileSync(p, fs.readFileSync(p, "utf8").replaceAll("chorus/sdk", "@chorus-tts/sdk"));
+    }
+  }
   for (const file of ["README.md", "index.test.ts"]) {
     const p = path.join(target, file);
     if (fs.existsSync(p))
@@ -85,12 +97,17 @@ function newPlugin(args: string[], runtime = "node"): number {
           .replace(/^# Chorus (Python )?plugin template/, `# ${title}`),
       );
   }
-  const where = path.relative(process.cwd(), target) || ".";
+  const near = path.relative(process.cwd(), target);
+  const where = !near ? "." : near.startsWith("..") ? target : near;
   process.stdout.write(
     python
       ? `created ${target}\nnext: edit engine.py and requirements.txt, then run: chorus plugin setup ${name} && chorus plugin check ${where}\n`
       : `created ${target}\nnext: edit index.ts, then run: chorus plugin check ${where}\n`,
   );
+  if (outside)
+    process.stdout.write(
+      `it imports @chorus-tts/sdk; for its own type check and tests: (cd ${where} && npm init -y && npm pkg set type=module && npm install ${path.join(CHORUS_ROOT, "packages", "sdk")} && npm install -D typescript @types/node vitest) (docs/plugins.md, "A plugin outside the Chorus repository")\n`,
+    );
   return 0;
 }
 

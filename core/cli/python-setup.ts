@@ -15,6 +15,7 @@ import {
   TORCH_FLAG,
   writeRecord,
   type EnvRecord,
+  type SetupPlan,
 } from "../python/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
 import { pluginFolders, readPluginFolder } from "../registry/plugin-folder.ts";
@@ -47,7 +48,14 @@ export async function pluginSetupCommand(args: string[], values: CliValues): Pro
     process.stdout.write(`${id} is a ${entry.manifest.runtime} plugin: nothing to set up\n`);
     return 0;
   }
-  const plan = makePlan(pluginEnvSpec(entry.manifest, entry.dir), setupOptions(config, { ...values, torch }));
+  let plan: SetupPlan;
+  try {
+    plan = makePlan(pluginEnvSpec(entry.manifest, entry.dir), setupOptions(config, { ...values, torch }));
+  } catch (err) {
+    // No fitting Python (the versions found are named), an unreadable requirements file: the user's to fix, in one line.
+    process.stderr.write(`chorus: cannot set up ${id}: ${(err as Error).message}\nnothing was changed; the plugin stays 'needs setup'\n`);
+    return 1;
+  }
   process.stdout.write(formatPlan(plan));
   for (const name of requiredModules(entry.manifest)) {
     const profiles = entry.manifest.resources.profiles

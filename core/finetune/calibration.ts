@@ -67,7 +67,7 @@ export const CALIBRATION: CalibrationPoint[] = [
     compare: "deviceMb",
     fits: true,
     agrees: true,
-    note: "batches are padded to the longest clip they hold, not to the 20 s cap: AllTalk v1 cuts one clip per sentence, so the longest clip is taken as 15 s. With a full 20 s clip the model predicts about 12.2 GB, over the card",
+    note: "batches are padded to the longest clip they hold, not to the 20 s cap: AllTalk v1 cuts one clip per sentence, so the longest clip is taken as 15 s. With a full 20 s clip the model predicts about 12.5 GB, over the card",
   },
   {
     id: "coqui-colab-t4",

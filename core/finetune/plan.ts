@@ -9,9 +9,14 @@
  * When nothing fits it says so, with what would.
  */
 import type { Attention, OptimizerName, Precision, TrainableModel } from "./model.ts";
-import { estimate, type EstimateInput, type Prediction } from "./vram.ts";
+import { CUDA_CONTEXT_MB, estimate, type EstimateInput, type Prediction } from "./vram.ts";
 import type { GpuInfo } from "./gpu.ts";
 import type { CheckReport } from "./check.ts";
+
+/** The share of the card the trainer's PyTorch may reserve: finetune.runner.memoryFraction, else 0.95 on Windows (docs/finetune.md). */
+export function trainerMemoryFraction(configured: number | undefined, os: "linux" | "windows"): number | null {
+  return configured ?? (os === "windows" ? 0.95 : null);
+}
 
 /** Kept free on top of the prediction (driver, other processes growing), MB. */
 export const SAFETY_MB = 256;
@@ -33,6 +38,11 @@ export interface PlanInput {
   maxBatch?: number;
   /** The clip-length cap to plan up to (default: the trainer's; AllTalk's slider allows up to 20 s). */
   maxClipSeconds?: number;
+  /**
+   * The share of the card the trainer's PyTorch may reserve (finetune.runner.memoryFraction: 0.95
+   * on Windows by default, so that it runs out of memory instead of spilling into system RAM).
+   */
+  memoryFraction?: number | null;
   /** A probe on this card and model (runner/probes.ts): predictions are scaled by measured / predicted. */
   probe?: { ratio: number; at: string; predictedMb: number; peakReservedMb: number };
 }
@@ -80,14 +90,19 @@ function kept(model: TrainableModel, clips: PlanClip[], cap: number): PlanClip[]
   return clips.filter((c) => c.split === "train" && c.seconds >= model.limits.minClipSeconds && c.seconds <= cap && c.tokens <= model.limits.maxTextTokens);
 }
 
-/** A prediction scaled by a probe's measured / predicted ratio (terms included, so they still add up). */
+/**
+ * A prediction scaled by a probe's measured / predicted ratio (runner/probes.ts: PyTorch's
+ * counters against the prediction without the CUDA context), so every term but the context is
+ * scaled; the terms still add up.
+ */
 function calibrated(pred: Prediction, ratio: number | undefined): Prediction {
   if (!ratio || ratio === 1) return pred;
-  const terms = Object.fromEntries(Object.entries(pred.terms).map(([k, v]) => [k, v * ratio]));
+  const terms = Object.fromEntries(Object.entries(pred.terms).map(([k, v]) => [k, k === "cudaContext" ? v : v * ratio]));
+  const context = pred.terms.cudaContext ?? 0;
   return {
     ...pred,
     allocatedMb: pred.allocatedMb * ratio,
-    deviceMb: pred.deviceMb * ratio,
+    deviceMb: (pred.deviceMb - context) * ratio + context,
     forwardBackwardMb: pred.forwardBackwardMb * ratio,
     optimizerStepMb: pred.optimizerStepMb * ratio,
     terms,
@@ -98,12 +113,19 @@ export function plan(p: PlanInput): Plan {
   const { model } = p;
   const maxBatch = Math.max(1, Math.min(p.maxBatch ?? 8, p.effectiveBatch));
   const attention: Attention = p.attention === "auto" ? "eager" : p.attention;
-  const freeMb = p.gpu.totalMb - p.gpu.othersMb - p.gpu.chorusMb;
-  const budgetMb = Math.round(freeMb - SAFETY_MB);
+  // others can be reported above the total (a stale reading, a --gpu-used-mb typo): nothing is free, never less
+  const freeMb = Math.max(0, p.gpu.totalMb - p.gpu.othersMb - p.gpu.chorusMb);
+  // the worker's cap holds PyTorch's reserved memory (the prediction less the CUDA context) under fraction x total
+  const cappedMb = p.memoryFraction && p.memoryFraction < 1 ? p.memoryFraction * p.gpu.totalMb + CUDA_CONTEXT_MB : Infinity;
+  const budgetMb = Math.max(0, Math.round(Math.min(freeMb, cappedMb) - SAFETY_MB));
   const warnings: string[] = [];
   if (p.probe)
     warnings.push(
       `predictions scaled by ${p.probe.ratio} from a probe on this card (${p.probe.at}: measured ${Math.round(p.probe.peakReservedMb)} MB where ${Math.round(p.probe.predictedMb)} MB was predicted)`,
+    );
+  if (cappedMb < freeMb)
+    warnings.push(
+      `the trainer may reserve at most ${Math.round(p.memoryFraction! * 100)} % of the card (finetune.runner.memoryFraction${p.os === "windows" ? ", 0.95 by default on Windows: out of memory instead of a slow spill into system RAM" : ""}): the budget is ${budgetMb} MB, not ${Math.round(freeMb - SAFETY_MB)}`,
     );
   if (p.attention === "auto")
     warnings.push("attention: eager assumed (AllTalk v1's transformers 4.39 stack, the larger of the two); with coqui-tts >= 0.24 (SDPA) the peak is lower");
@@ -113,7 +135,10 @@ export function plan(p: PlanInput): Plan {
   const longest = train.reduce((m, c) => (c.tokens <= model.limits.maxTextTokens ? Math.max(m, c.seconds) : m), 0);
   const cap0 = longest > 0 ? Math.min(defaultCap, Math.ceil(longest * 10) / 10) : defaultCap;
   const caps = [cap0, ...[10, 8].filter((c) => c < cap0)];
-  const tokensAt = (cap: number) => Math.max(1, ...kept(model, p.clips, cap).map((c) => c.tokens));
+  // a loop, not Math.max(...list): a spread of 100k+ clips overflows the call stack
+  const tokensAt = (cap: number) => kept(model, p.clips, cap).reduce((m, c) => Math.max(m, c.tokens), 1);
+  /** Nothing the trainer would train on: no plan can fit, whatever the card. */
+  const trainable = kept(model, p.clips, cap0).length > 0;
 
   const tryAt = (cap: number, precision: Precision, fused: boolean, flags: string[]): Candidate | undefined => {
     const maxTextTokens = tokensAt(cap);
@@ -141,7 +166,9 @@ export function plan(p: PlanInput): Plan {
   let found: Candidate | undefined;
   const fusedFlag =
     "optimizer_params.fused = true: AdamW without the parameter-sized temporary of the default foreach kernel (AllTalk and coqui use the default)";
-  for (const cap of caps) {
+  for (const cap of trainable ? caps : []) {
+    // a shorter cap that would leave the trainer no clip is no plan
+    if (!kept(model, p.clips, cap).length) continue;
     const capFlags = cap < cap0 ? [`max clip length lowered to ${cap} s to fit (AllTalk/coqui default ${round1(model.limits.maxClipSeconds)} s)`] : [];
     if (cap > model.limits.maxClipSeconds)
       capFlags.push(
@@ -150,7 +177,7 @@ export function plan(p: PlanInput): Plan {
     found = tryAt(cap, "fp32", false, capFlags) ?? tryAt(cap, "fp32", true, [...capFlags, fusedFlag]);
     if (found) break;
   }
-  if (!found) {
+  if (!found && trainable) {
     for (const precision of ["bf16", "fp16"] as const) {
       found = tryAt(cap0, precision, true, [
         fusedFlag,
@@ -175,15 +202,42 @@ export function plan(p: PlanInput): Plan {
       fused: false,
     });
   warnings.push(...chosen.flags);
-  if (!fits) {
+  if (!trainable) {
+    const train = p.clips.filter((c) => c.split === "train");
+    const over = train.filter((c) => c.seconds > defaultCap).length;
+    const under = train.filter((c) => c.seconds < model.limits.minClipSeconds).length;
+    const wordy = train.filter((c) => c.seconds >= model.limits.minClipSeconds && c.seconds <= defaultCap && c.tokens > model.limits.maxTextTokens).length;
+    warnings.push(
+      train.length
+        ? `no training clip the trainer would keep: of ${train.length}, ${over} are longer than ${round1(defaultCap)} s, ${under} shorter than ${model.limits.minClipSeconds} s, ${wordy} over ${model.limits.maxTextTokens} text tokens`
+        : `no training clips (${p.clips.length} clip(s), none in the training split)`,
+    );
+    if (over)
+      alternatives.push(
+        `cut the long recordings into clips of 2-11 s, one or two sentences each (chorus finetune prepare)${defaultCap < model.limits.hardMaxClipSeconds ? `, or raise the clip cap (--max-clip-seconds, up to ${round1(model.limits.hardMaxClipSeconds)} s; long clips cost memory)` : ""}`,
+      );
+    if (wordy) alternatives.push(`split clips whose transcript is over ${model.limits.maxTextTokens} tokens into shorter ones`);
+    if (!train.length) alternatives.push("put clips in the training split (metadata_train.csv)");
+    alternatives.push(`at least ${Math.round(model.limits.minTotalSeconds / 60)} minutes of audio in clips the trainer keeps`);
+  } else if (!fits) {
     const floor = estimate(model, { ...chosen.input, gradAccumSteps: 1, fused: true });
     const need = Math.ceil(floor.deviceMb + SAFETY_MB);
     warnings.push(
       `full fp32 fine-tuning does not fit: even batch 1 with fused AdamW needs about ${need} MB free and this card has ${Math.round(freeMb)} MB free (${p.gpu.totalMb} MB total)`,
     );
-    alternatives.push(`a card with at least ${need} MB free (for example 12 GB with under ${Math.max(0, 12288 - need)} MB held by others, or 16 GB)`);
-    if (p.gpu.othersMb > 0 && freeMb + p.gpu.othersMb >= need)
+    // under the trainer's cap the card's total must also carry the need: fraction x total + context >= need
+    const capped = p.memoryFraction && p.memoryFraction < 1 ? p.memoryFraction : undefined;
+    const totalNeed = capped ? Math.ceil((need - CUDA_CONTEXT_MB) / capped) : 0;
+    const example = need < 12288 && totalNeed <= 12288 ? ` (for example 12 GB with under ${12288 - need} MB held by others, or 16 GB)` : "";
+    alternatives.push(
+      `a card with at least ${need} MB free${capped ? ` and ${totalNeed} MB in total (the trainer reserves at most ${Math.round(capped * 100)} % of it)` : ""}${example}`,
+    );
+    if (p.gpu.othersMb > 0 && p.gpu.totalMb - p.gpu.chorusMb >= need && Math.min(p.gpu.totalMb - p.gpu.chorusMb, cappedMb) >= need)
       alternatives.push(`free the ${Math.round(p.gpu.othersMb)} MB other processes hold (desktop, an LLM, an inference server): then it fits`);
+    if (capped && freeMb >= need)
+      alternatives.push(
+        `raise finetune.runner.memoryFraction (now ${capped}; 1 = no cap${p.os === "windows" ? ": the driver may then spill into system RAM, slowly" : ""}): then it fits`,
+      );
     const sgd = estimate(model, { ...chosen.input, gradAccumSteps: 1, optimizer: "sgd", fused: true });
     if (sgd.deviceMb <= budgetMb)
       alternatives.push(

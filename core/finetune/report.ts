@@ -13,7 +13,8 @@ export interface Bin {
 /** One-second bins of clip lengths, up to the longest clip. */
 export function histogram(report: CheckReport): Bin[] {
   const lengths = report.clips.map((c) => c.seconds).filter((s): s is number => s !== undefined);
-  const top = Math.max(1, Math.ceil(Math.max(0, ...lengths)));
+  // a loop, not Math.max(...lengths): a spread of 100k+ clips overflows the call stack
+  const top = Math.max(1, Math.ceil(lengths.reduce((m, s) => Math.max(m, s), 0)));
   const bins: Bin[] = Array.from({ length: top }, (_, i) => ({ from: i, to: i + 1, count: 0 }));
   for (const s of lengths) bins[Math.min(top - 1, Math.floor(s))]!.count++;
   return bins;
@@ -85,7 +86,9 @@ export function planText(plan: Plan): string {
     `${plan.gpu.name}: ${plan.gpu.totalMb} MB total, ${plan.gpu.othersMb} MB held by others${plan.gpu.chorusMb ? `, ${plan.gpu.chorusMb} MB by Chorus's engines` : ""} (${plan.gpu.source}); budget ${plan.budgetMb} MB`,
     plan.fits
       ? `FITS: batch ${plan.batchSize} x accumulation ${plan.gradAccumSteps} (effective ${plan.effectiveBatch}), ${plan.precision}, ${plan.optimizer}${plan.fused ? " fused" : ""}, clips up to ${plan.maxClipSeconds} s, text up to ${plan.maxTextTokens} tokens, learning rate ${plan.learningRate}`
-      : "DOES NOT FIT: full fine-tuning needs more memory than this card has free.",
+      : plan.updatesPerEpoch === 0
+        ? "NO PLAN: the trainer would keep no training clip from this dataset (see the notes)."
+        : "DOES NOT FIT: full fine-tuning needs more memory than this card has free.",
     predictionText(plan.predicted),
     `Training data: ${plan.minutesTrained} min (${plan.clipsDropped} clip(s) dropped), ${plan.updatesPerEpoch} optimizer update(s) per epoch`,
   ];

@@ -19,6 +19,15 @@ export const MB = 1048576; // MiB, the unit nvidia-smi calls "MB"
 export const ALLOCATOR_SLACK = 0.07;
 /** CUDA context, cuBLAS and cuDNN workspaces: not in PyTorch's counters, shown by nvidia-smi (0.4-0.6 GiB). */
 export const CUDA_CONTEXT_MB = 512;
+/**
+ * Backward's working memory is never taken below the reference model's allowance (docs/finetune.md):
+ * 0.15 GiB + 3 % of the activations (several temporaries coexist: the gradient flowing back,
+ * attention-score and MLP gradients, the logits' gradient), and, with accumulation 1, 15 % of the
+ * gradients already made while the activations are at their peak. Without these floors the
+ * planner fitted settings 2-4 % under the reference, e.g. AllTalk's batch 4 with 11.6 s clips on
+ * a 16 GB card that the reference puts over it.
+ */
+export const BACKWARD_FLOOR = { fixedMb: 153.6, activationShare: 0.03, gradientShare: 0.15 } as const;
 
 /** What the estimate depends on: a plan's settings without its learning rate. */
 export type EstimateInput = Omit<PlanSettings, "learningRate">;
@@ -110,13 +119,19 @@ export function estimate(model: TrainableModel, input: EstimateInput): Predictio
   const { byTensor } = activationBytes(model, seg, input.precision, input.attention);
   const perSample = [...byTensor.values()].reduce((a, b) => a + b, 0);
   const B = input.batchSize;
-  const transient = B * model.backwardTransientBytes(seg, input.attention, amp ? 2 : 4);
+  const transient = Math.max(
+    B * model.backwardTransientBytes(seg, input.attention, amp ? 2 : 4),
+    BACKWARD_FLOOR.fixedMb * MB + BACKWARD_FLOOR.activationShare * B * perSample,
+  );
 
+  const allCopies = model.parameterGroups.reduce((a, g) => a + (g.matmul === false ? 0 : g.params * copyBytes), 0);
   let fb: { acts: number; copies: number; grads: number };
   if (input.gradAccumSteps > 1) {
-    fb = { acts: B * perSample, copies: model.parameterGroups.reduce((a, g) => a + (g.matmul === false ? 0 : g.params * copyBytes), 0), grads: G };
+    fb = { acts: B * perSample, copies: allCopies, grads: G };
   } else {
-    fb = backwardSweep(model, byTensor, B, copyBytes);
+    const sweep = backwardSweep(model, byTensor, B, copyBytes);
+    const floor = { acts: B * perSample, copies: allCopies, grads: BACKWARD_FLOOR.gradientShare * G };
+    fb = sweep.acts + sweep.copies + sweep.grads >= floor.acts + floor.copies + floor.grads ? sweep : floor;
   }
   const fbTotal = W + S + F + fb.acts + fb.copies + fb.grads + transient;
   const optTotal = W + G + S + T + F;

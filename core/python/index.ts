@@ -2,7 +2,7 @@
 export { envDir, envsRoot, envStatus, readRecord, venvPython, writeRecord, type EnvRecord, type EnvSpec, type EnvStatus } from "./environment.ts";
 export { formatPlan, makePlan, type SetupOptions, type SetupPlan } from "./plan.ts";
 export { isTorchChoice, TORCH_CHOICES, TORCH_FLAG, type TorchChoice } from "./torch-choice.ts";
-export { ensureEnvironment, runSetup, SetupError, type Progress } from "./setup.ts";
+export { ensureEnvironment, failureReason, runSetup, SetupError, type Progress } from "./setup.ts";
 export { chooseInterpreter, findInterpreters, InterpreterError, type Interpreter } from "./interpreters.ts";
 export {
   engineCommand,

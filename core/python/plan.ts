@@ -132,8 +132,9 @@ export function makePlan(spec: EnvSpec, options: SetupOptions): SetupPlan {
         argv: [...pip, ...torch.packages, ...(torch.indexUrl ? ["--index-url", torch.indexUrl] : [])],
       });
     }
+    // A requirements file of comments only (the Python template's) installs nothing: no pip step.
     const file = requirementsFile(spec);
-    if (file) steps.push({ what: `install the requirements of ${path.basename(file)}`, argv: [...pip, "-r", file] });
+    if (file && requirements.length) steps.push({ what: `install the requirements of ${path.basename(file)}`, argv: [...pip, "-r", file] });
     else if (requirements.length) steps.push({ what: `install ${requirements.length} requirement(s)`, argv: [...pip, ...requirements] });
   }
   return { id: spec.id, dir, python, interpreter, installer, torch, requirements, hash, action, reason, steps, bare };

@@ -22,14 +22,24 @@ export class SetupError extends Error {
 
 export type Progress = (line: string) => void;
 
-function run(argv: string[], progress: Progress): Promise<{ code: number | null; tail: string[] }> {
+/** How long a step may print nothing before setup says it is still working (pip prints no progress for a download: torch's CUDA wheel and its NVIDIA libraries are gigabytes). */
+export const QUIET_MS = 30_000;
+
+function run(argv: string[], progress: Progress, quietMs: number): Promise<{ code: number | null; tail: string[] }> {
   return new Promise((resolve) => {
     const tail: string[] = [];
+    const started = Date.now();
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: "1", PYTHONUNBUFFERED: "1" },
     });
+    let lastLine: string | undefined;
+    const still = setInterval(() => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      progress(`(still working after ${seconds} s${lastLine ? `; last: ${lastLine.trim().slice(0, 120)}` : ""})`);
+    }, quietMs);
     const onData = (buffer: { rest: string }) => (data: Buffer) => {
+      still.refresh(); // output came: the quiet period starts again
       buffer.rest += data.toString("utf8");
       const lines = buffer.rest.split(/\r?\n|\r/);
       buffer.rest = lines.pop()!;
@@ -37,6 +47,7 @@ function run(argv: string[], progress: Progress): Promise<{ code: number | null;
         if (!line.trim()) continue;
         tail.push(line);
         if (tail.length > 30) tail.shift();
+        lastLine = line;
         progress(line);
       }
     };
@@ -45,10 +56,12 @@ function run(argv: string[], progress: Progress): Promise<{ code: number | null;
     child.stdout.on("data", onData(out));
     child.stderr.on("data", onData(err));
     child.on("error", (e) => {
+      clearInterval(still);
       tail.push(e.message);
       resolve({ code: -1, tail });
     });
     child.on("close", (code) => {
+      clearInterval(still);
       for (const rest of [out.rest, err.rest]) if (rest.trim()) tail.push(rest);
       resolve({ code, tail });
     });
@@ -67,8 +80,56 @@ function freeze(plan: SetupPlan): string[] {
     : [];
 }
 
+/** pip's and uv's words for a package index that cannot be reached (offline, DNS, proxy, firewall). */
+const UNREACHABLE =
+  /Connection refused|Temporary failure in name resolution|Name or service not known|nodename nor servname|Network is unreachable|No route to host|timed out|ProxyError|dns error|tcp connect error|failed to lookup address/i;
+
+const mirrorHint = (index: string | undefined, why: string) =>
+  `the package index${index ? ` ${index}` : ""} could not be reached (${why}): check the network or the proxy (HTTPS_PROXY), or point python.torchIndexUrl (torch) and PIP_INDEX_URL (the other packages) at a reachable mirror`;
+
+/** The index a pip step used: its --index-url, else the one pip names, else PyPI's. */
+function indexOf(argv: string[], tail: string[]): string {
+  const flag = argv.indexOf("--index-url");
+  if (flag >= 0 && argv[flag + 1]) return argv[flag + 1]!;
+  const named = tail.map((l) => /Looking in indexes: ([^\s,]+)/.exec(l)?.[1]).find(Boolean);
+  return named ?? "https://pypi.org/simple";
+}
+
+/** Why `index` cannot be fetched from here (a Node network error's code), or undefined when it answers. */
+async function unreachable(index: string): Promise<string | undefined> {
+  if (!/^https?:/.test(index)) return undefined;
+  try {
+    const res = await fetch(index, { signal: AbortSignal.timeout(10_000) });
+    await res.body?.cancel();
+    return undefined;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? (err as Error).message;
+  }
+}
+
+/**
+ * Why a failed install failed, in a user's words. An unreachable package index says so, with
+ * the index and how to use a mirror: pip reports it as "No matching distribution found (from
+ * versions: none)", which reads like a version problem, and with PIP_RETRIES=0 it prints
+ * nothing about the connection at all, so when pip found no version the index is tried once.
+ * Otherwise pip's own error lines.
+ */
+export async function failureReason(tail: string[], argv: string[] = []): Promise<string> {
+  const pip = tail
+    .filter((l) => /error|not find|no matching|failed/i.test(l) && !UNREACHABLE.test(l))
+    .slice(-3)
+    .join(" | ");
+  const said = tail.map((l) => UNREACHABLE.exec(l)?.[0]).find(Boolean);
+  let why = said;
+  const proxied = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].some((v) => process.env[v]);
+  if (!why && !proxied && tail.some((l) => /from versions: none/.test(l))) why = await unreachable(indexOf(argv, tail));
+  if (!why) return pip;
+  return `${mirrorHint(indexOf(argv, tail), why)}${pip ? ` (pip: ${pip})` : ""}`;
+}
+
 /** Runs the plan; resolves with the environment's record (the existing one when up to date). */
-export async function runSetup(plan: SetupPlan, progress: Progress): Promise<EnvRecord> {
+export async function runSetup(plan: SetupPlan, progress: Progress, quietMs = QUIET_MS): Promise<EnvRecord> {
   if (plan.action === "none") return readRecord(plan.dir)!;
   const previous = readRecord(plan.dir);
   fs.rmSync(`${plan.dir}/${RECORD_FILE}`, { force: true }); // unfinished setup = needs setup
@@ -79,10 +140,10 @@ export async function runSetup(plan: SetupPlan, progress: Progress): Promise<Env
       fs.rmSync(step.remove, { recursive: true, force: true });
       continue;
     }
-    const { code, tail } = await run(step.argv!, (line) => progress(`    ${line}`));
+    const { code, tail } = await run(step.argv!, (line) => progress(`    ${line}`), quietMs);
     if (code !== 0) {
-      const why = tail.filter((l) => /error|not find|no matching|failed/i.test(l)).slice(-3);
-      throw new SetupError(`step ${i + 1}/${total} failed (${step.what}, exit code ${code})${why.length ? `: ${why.join(" | ")}` : ""}`, step.what, tail);
+      const why = await failureReason(tail, step.argv!);
+      throw new SetupError(`step ${i + 1}/${total} failed (${step.what}, exit code ${code})${why ? `: ${why}` : ""}`, step.what, tail);
     }
   }
   const now = new Date().toISOString();

@@ -181,7 +181,8 @@ export class PluginCatalogue extends EventEmitter {
   private async update(dir: string): Promise<void> {
     const currentKey = [...this.entries].find(([, e]) => e.dir === dir)?.[0];
     const current = currentKey ? this.entries.get(currentKey) : undefined;
-    if (!fs.existsSync(dir)) {
+    // Gone, or a file beside the plugin folders (a README, a log): no plugin there (as in scan()).
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
       if (currentKey) this.remove(currentKey);
       this.fingerprints.delete(dir);
       return;

@@ -78,9 +78,10 @@ export function rejectedEntry(
   error: string,
   previous: EngineEntry | undefined,
 ): { key: string; entry: EngineEntry } {
-  const version = candidate.manifest?.version ?? "?";
+  // An invalid manifest still says which version it meant to be; unreadable JSON says nothing.
+  const version = candidate.manifest?.version ?? (candidate.status === "failed" ? candidate.version : undefined);
   if (previous?.status === "available") {
-    const kept = `version ${version} rejected: ${error}; still serving version ${previous.manifest.version} (generation ${previous.generation})`;
+    const kept = `${version ? `version ${version}` : "a change"} rejected: ${error}; still serving version ${previous.manifest.version} (generation ${previous.generation})`;
     return { key: previous.id, entry: { ...previous, error: kept } };
   }
   const failed: EngineEntry = { id: candidate.id, dir: candidate.dir, generation: candidate.generation, status: "failed", error, manifest: candidate.manifest };

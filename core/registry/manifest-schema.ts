@@ -7,7 +7,8 @@
  */
 import semver from "semver";
 import { z } from "zod";
-import type { Manifest as SdkManifest } from "../../packages/sdk/src/index.ts";
+import { BadOptionError, validateOptions, type Manifest as SdkManifest } from "../../packages/sdk/src/index.ts";
+import { checkSpecifier } from "../python/specifier.ts";
 
 const id = z.string().regex(/^[a-z][a-z0-9-]{0,47}$/, "lowercase letters, digits and '-', starting with a letter");
 
@@ -52,6 +53,9 @@ export const ResourcesSchema = z.strictObject({
     .min(1)
     .superRefine((profiles, ctx) => {
       profiles.forEach((p, i) => {
+        // The runtime and the fallbacks (`engine:profile`) find a profile by its name.
+        if (profiles.findIndex((q) => q.name === p.name) < i)
+          ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate profile name '${p.name}' (each profile needs its own)` });
         if (p.parallelism === "replicas" && p.device !== "cpu")
           ctx.addIssue({ code: "custom", path: [i, "parallelism"], message: `"replicas" is for CPU profiles (this one runs on ${p.device})` });
       });
@@ -59,6 +63,11 @@ export const ResourcesSchema = z.strictObject({
   fallbacks: z.array(FallbackSchema).default([]),
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
+
+/** `[min, max]` of factors; min above max would clamp every request to max. */
+const factorRange = z
+  .tuple([z.number().positive(), z.number().positive()])
+  .refine(([min, max]) => min <= max, "[min, max]: the first (min) must not be larger than the second (max)");
 
 export const CapabilitiesSchema = z.strictObject({
   /** The engine yields audio in several chunks (per sentence or finer) as it makes them. */
@@ -68,12 +77,12 @@ export const CapabilitiesSchema = z.strictObject({
   /** The engine honours `pitch` (a frequency factor, 1 = natural). Without it the host sends 1 and says so. */
   pitch: z.boolean().default(false),
   /** Speed factors the engine can realise, [min, max]; the host clamps requests to it. Default: 0.25-4. */
-  speedRange: z.tuple([z.number().positive(), z.number().positive()]).optional(),
+  speedRange: factorRange.optional(),
   /** Pitch factors the engine can realise, [min, max]; the host clamps requests to it. Default: 0.25-4. */
-  pitchRange: z.tuple([z.number().positive(), z.number().positive()]).optional(),
+  pitchRange: factorRange.optional(),
   voiceCloning: z.boolean().default(false),
   /** Sample rates the engine can produce (the actual one travels with every chunk). */
-  sampleRates: z.array(z.number().int().positive()).default([]),
+  sampleRates: z.array(z.number().int().min(1000).max(384_000)).default([]), // the rates a chunk may carry (docs/protocol.md)
   /**
    * Who splits text into sentences: `host` (the pipeline calls synthesize once per sentence)
    * or `engine` (the engine gets the whole text and splits it its own way, e.g. Piper).
@@ -106,6 +115,24 @@ export const OptionSpecSchema = z.discriminatedUnion("type", [
   }),
 ]);
 export type OptionSpec = z.infer<typeof OptionSpecSchema>;
+
+/**
+ * Each option's `default` must pass the option's own check (the host hands it to the engine
+ * unchecked when a request leaves the option out), and a number's `min` must not exceed `max`.
+ */
+function checkOptionSpecs(options: Record<string, OptionSpec>, ctx: z.RefinementCtx): void {
+  for (const [name, spec] of Object.entries(options)) {
+    if (spec.type === "number" && spec.min !== undefined && spec.max !== undefined && spec.min > spec.max)
+      ctx.addIssue({ code: "custom", path: [name, "max"], message: `must not be below min (${spec.min}), got ${spec.max}` });
+    if (spec.default === undefined) continue;
+    try {
+      validateOptions({ id: "", options: { [name]: spec } }, { [name]: spec.default });
+    } catch (err) {
+      if (!(err instanceof BadOptionError)) throw err;
+      ctx.addIssue({ code: "custom", path: [name, "default"], message: err.message.replace(`options.${name}: `, "") });
+    }
+  }
+}
 
 /**
  * How long the host waits on the engine before it gives up on a call. A call past its limit
@@ -164,6 +191,13 @@ export const PythonSchema = z.strictObject({
   version: z
     .string()
     .regex(/^[\s0-9.*<>=!~,]*$/, "a version specifier such as '>=3.10,<3.14'")
+    .superRefine((spec, ctx) => {
+      try {
+        checkSpecifier(spec); // each clause needs its operator: '3.11' is '==3.11.*' or '~=3.11'
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `${(err as Error).message}; write e.g. '>=3.10,<3.14', '~=3.11' or '==3.11.*'` });
+      }
+    })
     .default(">=3.9"),
   requirements: z.union([z.string().min(1), z.array(z.string().min(1))]).default([]),
   torch: TorchSchema.optional(),
@@ -223,7 +257,10 @@ export const ManifestSchema = z.strictObject({
   voicePrefixes: z.array(id).optional(),
   capabilities: CapabilitiesSchema.default(CapabilitiesSchema.parse({})),
   resources: ResourcesSchema.default(ResourcesSchema.parse({ profiles: [{ name: "cpu", device: "cpu" }] })),
-  options: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), OptionSpecSchema).default({}),
+  options: z
+    .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), OptionSpecSchema)
+    .superRefine(checkOptionSpecs)
+    .default({}),
   timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
   /** Subcommands this plugin adds to the `chorus` CLI. */
   commands: z.array(CommandSpecSchema).default([]),

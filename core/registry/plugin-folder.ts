@@ -32,7 +32,16 @@ export type EngineEntry =
       codeDir?: string;
       error?: string;
     }
-  | { id: string; dir: string; generation: number; status: "failed"; error: string; manifest?: Manifest };
+  | {
+      id: string;
+      dir: string;
+      generation: number;
+      status: "failed";
+      error: string;
+      manifest?: Manifest;
+      /** The `version` an invalid manifest claims, to name it in a rejection. */
+      version?: string;
+    };
 
 let generations = 0;
 
@@ -58,8 +67,10 @@ export function readPluginFolder(dir: string, settingsOf: SettingsLookup = () =>
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) {
-    const id = typeof (raw as { id?: unknown })?.id === "string" ? (raw as { id: string }).id : fallbackId;
-    return { id, dir, generation, status: "failed", error: `invalid ${MANIFEST_FILE}: ${describeZodIssues(parsed.error).join("; ")}` };
+    const { id: rawId, version } = (raw ?? {}) as { id?: unknown; version?: unknown };
+    const id = typeof rawId === "string" ? rawId : fallbackId;
+    const error = `invalid ${MANIFEST_FILE}: ${describeZodIssues(parsed.error).join("; ")}`;
+    return { id, dir, generation, status: "failed", error, ...(typeof version === "string" ? { version } : {}) };
   }
   // A Python engine always runs in a child process, whatever `isolation` says.
   const manifest = parsed.data.runtime === "python" ? { ...parsed.data, isolation: "process" as const } : parsed.data;

@@ -11,7 +11,8 @@ import type { Logger } from "pino";
 import type { EngineEntry } from "./plugin-folder.ts";
 
 const LINK_ABOVE_BYTES = 4 * 1024 * 1024;
-const SKIP = new Set([".git"]);
+/** Never part of a plugin's code: Python's bytecode cache (an author's own test run writes it). */
+const SKIP = new Set([".git", "__pycache__"]);
 
 export function snapshotDir(root: string, id: string, generation: number): string {
   return path.join(root, id, `g${generation}`);

@@ -16,7 +16,7 @@ export interface PluginWatcherOptions {
   onError(err: unknown): void;
 }
 
-const IGNORED = /(^|[\\/])(node_modules|\.git)([\\/]|$)/;
+const IGNORED = /(^|[\\/])(node_modules|\.git|__pycache__)([\\/]|$)/;
 
 export class PluginWatcher {
   private watcher?: FSWatcher;

@@ -24,6 +24,21 @@ export function logError(log: FastifyBaseLogger, err: ChorusError, original: unk
   else if (err.statusCode >= 500) log.warn({ code: err.code, reason: err.message }, "request failed");
 }
 
+/**
+ * A streamed response body (every surface's: native, OpenAI audio and SSE, AllTalk, xtts-api)
+ * that logs the error it ends with, as `logError` does for a
+ * refused request: its status went out with the first bytes, so only the log can say why
+ * the audio broke off.
+ */
+export async function* loggingFailure<T>(body: AsyncIterable<T>, log: FastifyBaseLogger): AsyncGenerator<T> {
+  try {
+    yield* body;
+  } catch (error) {
+    logError(log, toChorusError(error), error);
+    throw error;
+  }
+}
+
 /** fastify's own client errors (bad JSON, content type, body size) in the catalogue's terms. */
 function fromFastify(error: FastifyError): ChorusError {
   switch (error.statusCode) {

@@ -33,8 +33,12 @@ function pick(request: VoiceRequest, registry: Registry, voices: VoiceDirectory)
     if (colon > 0) {
       const engine = name.slice(0, colon).trim();
       const entry = registry.get(engine);
-      if (!entry)
+      if (!entry) {
+        // Listed names match whatever their case (`Flite:SLT`), as bare voice ids do.
+        const listed = voices.find(name);
+        if (listed) return { engine: listed.engine, voice: listed.voice, options: undefined };
         throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `voice '${name}' names engine '${engine}', which is not installed`, { field: "voice.name" });
+      }
       if (entry.status !== "available")
         throw new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `voice '${name}': engine '${engine}' failed to load: ${entry.error}`, { field: "voice.name" });
       return { engine, voice: name.slice(colon + 1).trim() || undefined, options: undefined };

@@ -3,7 +3,8 @@
  * every available engine's voice list as last asked (at start when `warmVoices`, whenever a
  * plugin is added or updated, and again for engines already loaded when a describe comes),
  * kept in `<dataDir>/wyoming/voices.json` across restarts. An engine whose voices are not yet
- * known is listed as one voice, `engine` (its default voice), so every engine shows up.
+ * known is listed as one voice, `engine` (its default voice), so every engine shows up; one
+ * that answered with no voices (none installed) is left out until it lists some.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -45,6 +46,19 @@ export function wyomingLanguage(tag: string): string {
       return part.toLowerCase();
     })
     .join("_");
+}
+
+/**
+ * A voice name as a label in Home Assistant's voice list: without the links some voice data
+ * carries in its names (eSpeak NG's Cherokee is "Cherokee //https://github.com/..."), as the
+ * studio shows it.
+ */
+export function voiceLabel(name: string, id: string): string {
+  const label = name
+    .replace(/\/*\s*(https?:\/\/|www\.)\S*/gi, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  return label || id;
 }
 
 export class VoiceDirectory {
@@ -92,7 +106,9 @@ export class VoiceDirectory {
       const known = this.known.get(entry.id);
       if (this.scheduler.isLoaded(entry.id) && (!known || Date.now() - known.at > REFRESH_AFTER_MS)) void this.refresh(entry.id);
       const languagesOf = (tags: string[]) => [...new Set((tags.length ? tags : manifest.languages).map(wyomingLanguage))];
-      if (!known?.voices.length) {
+      // Asked and none installed (Piper without a model): nothing it could speak with is offered.
+      if (known && !known.voices.length) continue;
+      if (!known) {
         out.push({
           name: entry.id,
           engine: entry.id,
@@ -111,7 +127,7 @@ export class VoiceDirectory {
           engine: entry.id,
           engineName: manifest.name,
           voice: v.id,
-          description: `${v.name} (${manifest.name})`,
+          description: `${voiceLabel(v.name, v.id)} (${manifest.name})`,
           languages: languagesOf(v.languages),
           speakers: v.speakers?.length ? [...v.speakers] : null,
           version: manifest.version,

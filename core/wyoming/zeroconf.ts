@@ -3,6 +3,7 @@
  * the service type Home Assistant's Wyoming integration browses for (with bonjour-service).
  * The library answers for the machine's addresses; it is loaded only when zeroconf is on.
  */
+import os from "node:os";
 import type { Logger } from "pino";
 
 export interface Advertisement {
@@ -25,9 +26,19 @@ export interface AdvertiseOptions {
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
-/** What is published: `<name>._wyoming._tcp.local.` on `port`, IPv4 (as the Wyoming library does). */
-export function serviceConfig(name: string, port: number) {
-  return { name, type: "wyoming", protocol: "tcp" as const, port, disableIPv6: true };
+/**
+ * The host name the SRV record points at and the A records answer for: `<host>.local`, as
+ * mDNS requires (bonjour-service would use the bare `os.hostname()`, which Avahi and Bonjour
+ * resolvers do not look up over mDNS).
+ */
+export function mdnsHostName(hostname: string): string {
+  const label = hostname.trim().split(".")[0] || "chorus";
+  return `${label}.local`;
+}
+
+/** What is published: `<name>._wyoming._tcp.local.` on `port`, IPv4 (as the Wyoming library does), on `<host>.local`. */
+export function serviceConfig(name: string, port: number, hostname = os.hostname()) {
+  return { name, type: "wyoming", protocol: "tcp" as const, port, host: mdnsHostName(hostname), disableIPv6: true };
 }
 
 export async function advertise(options: AdvertiseOptions): Promise<Advertisement> {

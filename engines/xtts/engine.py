@@ -10,6 +10,7 @@ model). torch's CUDA out-of-memory becomes the SDK's OutOfMemoryError with the s
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from chorus_sdk.errors import needed_mb_from_message
 
 from xtts_latents import LatentCache
 from xtts_models import ModelFolder, resolve_model, scan_models
-from xtts_text import LANGUAGES, normalise_language, split_text
+from xtts_text import LANGUAGES, guess_language, normalise_language, split_text
 from xtts_voices import VoiceEntry, content_hash, lookup, scan_voices
 
 RATE = 24000
@@ -69,11 +70,18 @@ class XttsEngine(Engine):
         self.deepspeed = self.profile == "gpu-deepspeed"
         if self.deepspeed and importlib.util.find_spec("deepspeed") is None:
             raise EngineError("profile gpu-deepspeed needs DeepSpeed, which is not installed in the xtts environment (see docs/xtts.md)")
+        if self.device.startswith("cuda"):
+            # The booked card becomes the current one before anything touches CUDA: DeepSpeed's
+            # init_inference (inside load_checkpoint) places the GPT on the *current* device, and
+            # cuBLAS/cuDNN handles are made there too; otherwise they land on cuda:0.
+            self.torch.cuda.set_device(int(self.device.split(":")[1]))
         self._load_model(self.settings["model"])
         self.latents = LatentCache(self.torch, os.path.join(ctx.data_dir, "latents"))
 
     def _load_model(self, wanted: str) -> None:
         folder = resolve_model(self.settings["modelsDir"], wanted)
+        # The model in use goes first: two XTTS models at once need twice the memory booked for one.
+        self.unload()
         config = self.XttsConfig()
         config.load_json(folder.file("config.json"))
         model = self.Xtts.init_from_config(config)
@@ -85,8 +93,8 @@ class XttsEngine(Engine):
             del model
             self._release()
             raise OutOfMemoryError(f"CUDA out of memory loading XTTS model {folder.name}: {exc}", needed_mb=needed_mb_from_message(str(exc))) from exc
-        self.unload()
         self.model, self.config, self.folder = model, config, folder
+        self.weights_id = folder.weights_id()  # as loaded: the latents' cache key
         self._report_memory()
 
     def _release(self) -> None:
@@ -101,6 +109,7 @@ class XttsEngine(Engine):
     def unload(self) -> None:
         self._cancel_hold()
         self.on_gpu = False
+        self.folder = None
         if self.model is not None:
             self.model = None
             self._release()
@@ -120,13 +129,31 @@ class XttsEngine(Engine):
             speaker = self.model.speaker_manager.speakers[voice.id]
             return speaker["gpt_cond_latent"], speaker["speaker_embedding"]
         if voice.kind == "latent":
-            saved = self.torch.load(voice.clips[0], map_location="cpu")
-            return saved["gpt_cond_latent"], saved["speaker_embedding"]
+            return self._saved_latents(voice.clips[0])
         assert self.folder is not None
-        key = f"{self.folder.name}-{content_hash(voice.clips)}"
+        key = f"{self.folder.name}-{self.weights_id}-{content_hash(voice.clips)}"
         config = self.config
         return self.latents.get(key, lambda: self.model.get_conditioning_latents(
             audio_path=voice.clips, gpt_cond_len=config.gpt_cond_len, gpt_cond_chunk_len=config.gpt_cond_chunk_len, max_ref_length=config.max_ref_len, sound_norm_refs=config.sound_norm_refs))
+
+    def _saved_latents(self, path: str) -> tuple[Any, Any]:
+        """A latents file: torch.save'd (ours, or coqui 0.27's cached voice, whose key is
+        `gpt_conditioning_latents`) or AllTalk's JSON of nested lists."""
+        try:
+            if path.endswith(".json"):
+                with open(path, encoding="utf8") as f:
+                    saved = json.load(f)
+            else:
+                saved = self.torch.load(path, map_location="cpu")
+        except Exception as exc:  # noqa: BLE001  (any unreadable file: say which)
+            raise EngineError(f"cannot read the latents file {path}: {exc}") from exc
+        gpt = saved.get("gpt_cond_latent", saved.get("gpt_conditioning_latents")) if isinstance(saved, dict) else None
+        embedding = saved.get("speaker_embedding") if isinstance(saved, dict) else None
+        if gpt is None or embedding is None:
+            raise EngineError(f"the latents file {path} lacks gpt_cond_latent and speaker_embedding")
+        if path.endswith(".json"):
+            gpt, embedding = self.torch.tensor(gpt), self.torch.tensor(embedding)
+        return gpt, embedding
 
     # -- synthesis ---------------------------------------------------------------------
     def _options(self, request: SynthesisRequest) -> dict[str, Any]:
@@ -138,18 +165,19 @@ class XttsEngine(Engine):
 
     def synthesize(self, request: SynthesisRequest, cancelled: Cancelled) -> Iterator[AudioChunk]:
         raw_language = request.language or request.options.get("language") or self.settings["language"]
+        if str(raw_language).strip().lower() == "auto":  # AllTalk's clients send it
+            raw_language = guess_language(request.text, normalise_language(self.settings["language"]) or "en")
         language = normalise_language(str(raw_language))
         if language is None:
             raise BadOptionError("language", f"XTTS does not speak '{raw_language}'; it speaks {', '.join(LANGUAGES)}")
         options = self._options(request)
         with self.lock:  # one request at a time per model: chunks of two requests never mix
             wanted = str(request.options.get("model") or "")
-            if wanted and (self.folder is None or wanted.split(" - ")[-1].strip() != self.folder.name):
-                self._load_model(wanted)
+            if self.model is None or (wanted and (self.folder is None or wanted.split(" - ")[-1].strip() != self.folder.name)):
+                self._load_model(wanted or self.settings["model"])  # none loaded: a previous switch failed
             voice = lookup(self.voices, request.voice) or lookup(self._scan(), request.voice)
             if voice is None:
                 raise VoiceNotFoundError(request.voice)
-            gpt_cond_latent, speaker_embedding = self._latents(voice)
             model = self.model
             sentences = split_text(request.text, language, tokens=lambda t: len(model.tokenizer.encode(t, language.split("-")[0])))
             self._cancel_hold()
@@ -158,6 +186,8 @@ class XttsEngine(Engine):
                 if self.lowvram and not self.on_gpu:
                     self.on_gpu = True  # before the move: a move that fails half-way is undone by _park
                     model.to(self.device)
+                # On the GPU too: cloning a voice can run out of memory like synthesis does.
+                gpt_cond_latent, speaker_embedding = self._latents(voice)
                 for sentence in sentences:
                     for chunk in model.inference_stream(
                         sentence, language, gpt_cond_latent, speaker_embedding,
@@ -215,10 +245,34 @@ def create(_context: Any) -> Engine:
     return XttsEngine()
 
 
+def _coqui_check() -> dict[str, Any]:
+    """Whether coqui-tts is installed (by its metadata, without importing it: that takes seconds)."""
+    import importlib.metadata
+
+    try:
+        return {"ok": True, "what": "coqui-tts", "detail": importlib.metadata.version("coqui-tts")}
+    except importlib.metadata.PackageNotFoundError:
+        if importlib.util.find_spec("TTS") is not None:
+            return {"ok": True, "what": "coqui-tts", "detail": "the TTS package imports (no coqui-tts metadata)"}
+    return {"ok": False, "what": "coqui-tts", "detail": "not installed in the xtts environment", "fix": "chorus plugin setup xtts --force"}
+
+
 def doctor(context: dict[str, Any]) -> list[dict[str, Any]]:
-    """`chorus doctor`'s checks: model folders present and complete."""
+    """`chorus doctor`'s checks: coqui-tts installed, model folders present and complete, and
+    the voices, naming each clip that is not used and why (a request for it only says the
+    voice is unknown)."""
     settings = _settings(context.get("settings") or {})
+    out = [_coqui_check()]
     models = scan_models(settings["modelsDir"])
     if not models:
-        return [{"ok": False, "what": "XTTS models", "detail": f"none in {settings['modelsDir']}", "fix": "chorus xtts download --accept-license (or copy a model folder there)"}]
-    return [{"ok": True, "what": "XTTS models", "detail": ", ".join(m.name for m in models)}]
+        out.append({"ok": False, "what": "XTTS models", "detail": f"none in {settings['modelsDir']}", "fix": "chorus xtts download --accept-license (or copy a model folder there)"})
+    else:
+        out.append({"ok": True, "what": "XTTS models", "detail": ", ".join(m.name for m in models)})
+    skipped: list[str] = []
+    voices = scan_voices(settings["voicesDir"], [], skipped.append)
+    detail = f"{len(voices)} in {settings['voicesDir']} (and the model's built-in speakers)"
+    check: dict[str, Any] = {"ok": True, "what": "XTTS voices", "detail": detail + (f"; {'; '.join(skipped)}" if skipped else "")}
+    if skipped:
+        check["fix"] = "replace or convert the clips named (WAV, 3-30 s of clear speech)"
+    out.append(check)
+    return out

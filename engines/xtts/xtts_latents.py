@@ -1,6 +1,7 @@
-"""Conditioning latents, computed once per (clips, their content, model) and kept in memory
-and on disk (`<dataDir>/latents/<key>.pth`): AllTalk recomputes them on every request. A
-changed clip has a new content hash, so it is recomputed."""
+"""Conditioning latents, computed once per (clips, their content, model folder and its
+model.pth) and kept in memory and on disk (`<dataDir>/latents/<key>.pth`): AllTalk recomputes
+them on every request. A changed clip has a new content hash, a replaced model.pth a new
+weights id, so either is recomputed."""
 
 from __future__ import annotations
 

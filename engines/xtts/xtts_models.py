@@ -4,6 +4,7 @@ fine-tuning). Read on every call, so fine-tuned models appear without a restart.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -19,6 +20,12 @@ class ModelFolder:
 
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
+
+    def weights_id(self) -> str:
+        """Changes when model.pth is replaced (a re-download or another fine-tune copied over
+        the folder): latents computed with the old weights must not be reused."""
+        st = os.stat(self.file("model.pth"))
+        return hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:10]
 
 
 def missing_files(path: str) -> list[str]:

@@ -5,6 +5,7 @@ and the request dies above it), split at sentence, then clause, then word bounda
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Callable
 
 LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi"]
@@ -25,6 +26,27 @@ def normalise_language(language: str | None) -> str | None:
         return "zh-cn"
     base = tag.split("-")[0]
     return base if base in LANGUAGES else None
+
+
+# Scripts that name one XTTS language (checked in this order: kana before the ideographs Japanese shares with Chinese).
+_SCRIPTS = [
+    ("ja", re.compile(r"[\u3040-\u30ff]")),
+    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
+    ("zh-cn", re.compile(r"[\u4e00-\u9fff]")),
+    ("ru", re.compile(r"[\u0400-\u04ff]")),
+    ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")),
+]
+
+
+def guess_language(text: str, default: str) -> str:
+    """AllTalk's `language=auto`: the language a text's script names (Japanese kana, Hangul,
+    Chinese, Cyrillic as Russian, Arabic, Devanagari as Hindi), else `default` (the engine's
+    language setting: Latin-script languages are not told apart without a detector)."""
+    for language, pattern in _SCRIPTS:
+        if pattern.search(text):
+            return language
+    return default
 
 
 def char_limit(language: str) -> int:
@@ -65,26 +87,26 @@ def _pack(parts: list[str], limit: int, sep: str) -> list[str]:
     return out
 
 
-def split_text(text: str, language: str, tokens: Callable[[str], int] | None = None) -> list[str]:
+def split_text(text: str, language: str, tokens: Callable[[str], int] | None = None) -> Iterator[str]:
     """Sentences of at most the language's character limit (and MAX_TOKENS when `tokens`
-    counts them), in order; nothing is dropped but whitespace."""
+    counts them), in order; nothing is dropped but whitespace. Lazily: each piece is counted
+    (coqui's tokenizer runs the language's text front-end: num2words, pypinyin, cutlet) only
+    when it is next, so the first sentence is spoken before a long text has been tokenized."""
     limit = char_limit(language)
     sep = "" if language in ("zh-cn", "ja") else " "
-    out: list[str] = []
     for sentence in _pieces(text, _SENTENCE):
         if len(sentence) <= limit:
-            out.append(sentence)
-            continue
-        clauses: list[str] = []
-        for clause in _pieces(sentence, _CLAUSE):
-            clauses.extend([clause] if len(clause) <= limit else _by_words(clause, limit))
-        out.extend(_pack(clauses, limit, sep))
-    if tokens is None:
-        return out
-    checked: list[str] = []
-    for piece in out:
-        checked.extend(_under_tokens(piece, tokens))
-    return checked
+            pieces = [sentence]
+        else:
+            clauses: list[str] = []
+            for clause in _pieces(sentence, _CLAUSE):
+                clauses.extend([clause] if len(clause) <= limit else _by_words(clause, limit))
+            pieces = _pack(clauses, limit, sep)
+        for piece in pieces:
+            if tokens is None:
+                yield piece
+            else:
+                yield from _under_tokens(piece, tokens)
 
 
 def _under_tokens(piece: str, tokens: Callable[[str], int]) -> list[str]:

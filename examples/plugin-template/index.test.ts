@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function loaded(): Promise<TestEngine> {
-  const engine = await testEngine(import.meta.dirname, { plugin, dataDir: "/tmp/chorus-plugin-template-test" });
+  const engine = await testEngine(import.meta.dirname, { plugin }); // ctx.dataDir: a scratch folder, removed by close()
   open.push(engine);
   return engine;
 }

@@ -13,6 +13,8 @@ import { buildApp } from "../../core/server/app.ts";
 import { plan } from "../../core/finetune/plan.ts";
 import { cardByName, resolveGpu } from "../../core/finetune/gpu.ts";
 import { parseNvidiaSmi } from "../../core/scheduler/devices.ts";
+import { probeFile } from "../../core/finetune/runner/probes.ts";
+import { probesRoot } from "../../core/finetune/runner/environment.ts";
 import { xttsV2 } from "../../core/finetune/models/xtts-v2.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { runChorusAsync } from "../helpers/process.ts";
@@ -190,6 +192,7 @@ describe("POST /api/finetune/check and /plan", () => {
       env: {},
       overrides: {
         log: { level: "silent" },
+        dataDir: path.join(root, "var"),
         finetune: { datasetDirs: [root] },
         scheduler: { devices: { simulated: [{ name: "Sim card", totalMb: 16384, heldByOthersMb: 800 }] } },
       },
@@ -212,6 +215,33 @@ describe("POST /api/finetune/check and /plan", () => {
     expect(p.gpu).toMatchObject({ totalMb: 16384, othersMb: 800, source: "chorus" });
     expect(p.fits).toBe(true);
     expect(p.predicted.deviceMb).toBeLessThanOrEqual(16384 - 800);
+  }, 60_000);
+
+  it("scales the plan by a probe filed for the card and model, as the CLI does", async () => {
+    const before = (await app.inject({ method: "POST", url: "/api/finetune/plan", payload: { dataset } })).json();
+    const file = probeFile(probesRoot(host.config), before.gpu.name, "xtts-v2");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const record = {
+      card: before.gpu.name,
+      model: "xtts-v2",
+      predictedMb: 10512, // 10000 MB without the CUDA context: 12000 measured is 1.2 x
+      peakAllocatedMb: 11000,
+      peakReservedMb: 12000,
+      ratio: 1.2,
+      job: "ft-x",
+      at: "2026-12-01T00:00:00Z",
+    };
+    fs.writeFileSync(file, JSON.stringify({ ...record, settings: { batchSize: 4, gradAccumSteps: 1, maxClipSeconds: 11, learningRate: 5e-6 } }));
+    try {
+      const after = (await app.inject({ method: "POST", url: "/api/finetune/plan", payload: { dataset } })).json();
+      expect(after.warnings.join("\n")).toContain("predictions scaled by 1.2 from a probe on this card");
+      // scaled, so a smaller plan (or the same one, predicted 1.2 x higher)
+      if (after.batchSize === before.batchSize && after.gradAccumSteps === before.gradAccumSteps)
+        expect(after.predicted.deviceMb).toBeCloseTo((before.predicted.deviceMb - 512) * 1.2 + 512, 0);
+      else expect(after.batchSize).toBeLessThan(before.batchSize);
+    } finally {
+      fs.rmSync(file);
+    }
   }, 60_000);
 
   it("reads nothing outside them", async () => {

@@ -1,9 +1,15 @@
-/** Pure parts of the runner: the slowdown warning, re-planning arithmetic, the protocol parser. */
+/** Pure parts of the runner: the slowdown warning, re-planning arithmetic, the protocol parser, the probe ratio. */
 import { describe, expect, it } from "vitest";
 import { parseLine, type MessageOf } from "../../core/finetune/runner/protocol.ts";
 import { replanAfterOom } from "../../core/finetune/runner/recovery.ts";
 import { apply, initialState, StepClock } from "../../core/finetune/runner/state.ts";
 import type { JobSpec } from "../../core/finetune/runner/store.ts";
+import fs from "node:fs";
+import { xttsV2 } from "../../core/finetune/models/xtts-v2.ts";
+import { plan } from "../../core/finetune/plan.ts";
+import { loadProbe, probeFile, probeRatio, saveProbe } from "../../core/finetune/runner/probes.ts";
+import { CUDA_CONTEXT_MB } from "../../core/finetune/vram.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const settings = { batchSize: 4, gradAccumSteps: 1, maxClipSeconds: 11, learningRate: 5e-6 };
 const spec = { id: "ft-x", mode: "train", epochs: 1, planned: settings, predictedMb: 9000 } as unknown as JobSpec;
@@ -112,5 +118,42 @@ describe("protocol parser", () => {
       ok: true,
       message: { type: "checkpoint", globalStep: 4 },
     });
+  });
+});
+
+describe("probe ratio", () => {
+  it("a probe that confirms the prediction reads 1 and leaves the plan as it is (not scaled down, planning over the card)", () => {
+    const clips = Array.from({ length: 60 }, (_, k) => ({ seconds: 3 + (k % 8), tokens: 30 + (k % 8) * 9, split: "train" as const }));
+    const input = {
+      model: xttsV2,
+      clips,
+      gpu: { name: "16 GB", totalMb: 16384, othersMb: 300, chorusMb: 0, source: "flags" as const },
+      os: "linux" as const,
+      attention: "eager" as const,
+      effectiveBatch: 4,
+    };
+    const planned = plan(input);
+    const p = planned.predicted;
+    // what PyTorch's counters read when the model is exact: allocated, and reserved = allocated + the allocator's slack (no CUDA context)
+    const ratio = probeRatio(p.allocatedMb, p.deviceMb - CUDA_CONTEXT_MB, p.deviceMb);
+    expect(ratio).toBeCloseTo(1, 2);
+    const dir = tempDir("ft-probe");
+    saveProbe(dir, { card: "16 GB", model: "xtts-v2", planned: settings, id: "ft-p" } as unknown as JobSpec, {
+      peakAllocatedMb: p.allocatedMb,
+      peakReservedMb: p.deviceMb - CUDA_CONTEXT_MB,
+      predictedMb: p.deviceMb,
+      ratio,
+    });
+    const probe = loadProbe(dir, "16 GB", "xtts-v2")!;
+    expect(probe.ratio).toBeCloseTo(1, 2);
+    const again = plan({ ...input, probe });
+    expect([again.batchSize, again.gradAccumSteps, again.maxClipSeconds]).toEqual([planned.batchSize, planned.gradAccumSteps, planned.maxClipSeconds]);
+    expect(again.predicted.deviceMb).toBeGreaterThanOrEqual(p.deviceMb - 20);
+    // an old record (ratio over the device peak, about 0.97 here) is read like for like too
+    fs.writeFileSync(
+      probeFile(dir, "16 GB", "xtts-v2"),
+      JSON.stringify({ ...probe, ratio: Math.round(((p.deviceMb - CUDA_CONTEXT_MB) / p.deviceMb) * 1000) / 1000 }),
+    );
+    expect(loadProbe(dir, "16 GB", "xtts-v2")!.ratio).toBeCloseTo(1, 2);
   });
 });

@@ -181,7 +181,8 @@ describe("fine-tune runner with the stand-in trainer", () => {
     expect(state.status, state.error ?? "").toBe("finished");
     // 9000 + 100 x 4 x 10 s = 13000 MB allocated; reserved 5 % more
     expect(state.probe).toMatchObject({ peakAllocatedMb: 13000, predictedMb: spec.predictedMb });
-    expect(state.probe!.ratio).toBeCloseTo(13650 / spec.predictedMb, 2);
+    // like for like: PyTorch's counters against the prediction without the 512 MB CUDA context
+    expect(state.probe!.ratio).toBeCloseTo(13650 / (spec.predictedMb - 512), 2);
     await new Promise((r) => setImmediate(r));
     const filed = JSON.parse(fs.readFileSync(path.join(probes, fs.readdirSync(probes)[0]!), "utf8"));
     expect(filed).toMatchObject({ card: "RTX 4090 (simulated)", model: "xtts-v2", ratio: state.probe!.ratio });
@@ -190,6 +191,6 @@ describe("fine-tune runner with the stand-in trainer", () => {
       resolveGpu({}, config),
     );
     expect(again.planned).toEqual(spec.planned);
-    expect(Math.abs(again.predictedMb - spec.predictedMb * state.probe!.ratio)).toBeLessThanOrEqual(1);
+    expect(Math.abs(again.predictedMb - ((spec.predictedMb - 512) * state.probe!.ratio + 512))).toBeLessThanOrEqual(1);
   });
 });

@@ -47,6 +47,53 @@ describe("manifest schema", () => {
     expect(result.error!.issues[0]!.path.join(".")).toBe(where);
   });
 
+  // What zod's shapes alone let through, and the host then got wrong at run time.
+  it.each([
+    [{ volume: { type: "number", min: 0, max: 1, default: 3 } }, "options.volume.default", "must be <= 1, got 3"],
+    [{ steps: { type: "number", integer: true, default: 2.5 } }, "options.steps.default", "expected an integer, got 2.5"],
+    [{ gain: { type: "number", min: 2, max: 1 } }, "options.gain.max", "must not be below min (2), got 1"],
+    [{ style: { type: "string", enum: ["calm", "loud"], default: "clam" } }, "options.style.default", "must be one of 'calm', 'loud', got 'clam'"],
+    [{ tag: { type: "string", maxLength: 3, default: "toolong" } }, "options.tag.default", "longer than 3 characters"],
+  ])("refuses option spec %j whose default or range is impossible, at %s", (options, where, message) => {
+    const result = ManifestSchema.safeParse({ ...minimal, options });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues.map((i) => `${i.path.join(".")}: ${i.message}`)).toEqual([expect.stringContaining(`${where}: ${message}`)]);
+  });
+
+  it.each([
+    [{ capabilities: { sampleRates: [22050, 16] } }, "capabilities.sampleRates.1", "Too small: expected number to be >=1000"],
+    [{ capabilities: { speedRange: [4, 0.5] } }, "capabilities.speedRange", "[min, max]: the first (min) must not be larger"],
+    [{ capabilities: { pitchRange: [2, 1] } }, "capabilities.pitchRange", "[min, max]: the first (min) must not be larger"],
+    [
+      {
+        resources: {
+          profiles: [
+            { name: "fast", device: "cuda" },
+            { name: "fast", device: "cpu" },
+          ],
+        },
+      },
+      "resources.profiles.1.name",
+      "duplicate profile name 'fast'",
+    ],
+    [{ runtime: "python", entry: "engine.py", python: { version: "3.11" } }, "python.version", "unsupported version clause '3.11'"],
+  ])("refuses %j at %s", (fields, where, message) => {
+    const result = ManifestSchema.safeParse({ ...minimal, ...fields });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues.map((i) => `${i.path.join(".")}: ${i.message}`)).toEqual([expect.stringContaining(`${where}: ${message}`)]);
+  });
+
+  it("accepts option defaults their specs allow, and pip specifiers with operators", () => {
+    const m = ManifestSchema.parse({
+      ...minimal,
+      options: { volume: { type: "number", min: 0, max: 1, default: 1 }, style: { type: "string", enum: ["calm"], default: "calm" } },
+      capabilities: { speedRange: [1, 1] },
+      python: { version: "~=3.11" },
+    });
+    expect(m.options.volume).toMatchObject({ default: 1 });
+    expect(ManifestSchema.parse({ ...minimal, python: { version: ">=3.10,<3.14" } }).python?.version).toBe(">=3.10,<3.14");
+  });
+
   it("definePlugin checks its argument", () => {
     expect(() => definePlugin({} as never)).toThrow(/create/);
   });

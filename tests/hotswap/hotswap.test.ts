@@ -109,7 +109,7 @@ describe("hot swap", () => {
     fs.writeFileSync(path.join(dir, "index.ts"), 'throw new Error("half-unpacked archive");\n');
     fs.writeFileSync(path.join(dir, "plugin.json"), fs.readFileSync(path.join(dir, "plugin.json"), "utf8").replace("1.0.0", "3.0.0"));
     // The watcher may first see plugin.json half-written (writeFileSync truncates, then writes):
-    // that is rejected too ("version ?"), and the finished file is judged on its next event.
+    // that is rejected too ("a change rejected: ..."), and the finished file is judged on its next event.
     const listed = await waitFor(async () => {
       const e = await engine(server, "tone-broken");
       return e?.errors.some((m) => m.includes("version 3.0.0")) ? e : undefined;

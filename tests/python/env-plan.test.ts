@@ -66,6 +66,21 @@ describe("environment status and plan", () => {
     expect(plan.steps[0]!.argv).toEqual([plan.interpreter.executable, "-m", "venv", "--without-pip", path.join(root, "demo-py")]);
   });
 
+  it("plans a bare environment with no pip step for a requirements file of comments only (the Python template's)", () => {
+    const root = tempDir("envs");
+    const plugin = tempDir("plugin");
+    fs.copyFileSync(path.join(import.meta.dirname, "../../examples/plugin-template-python/requirements.txt"), path.join(plugin, "requirements.txt"));
+    const plan = makePlan(spec("requirements.txt", plugin), { root, installer: "pip", torchIndexUrl: "" });
+    expect(plan.bare).toBe(true);
+    expect(plan.steps.map((s) => s.argv)).toEqual([[plan.interpreter.executable, "-m", "venv", "--without-pip", path.join(root, "demo-py")]]);
+    fs.appendFileSync(path.join(plugin, "requirements.txt"), "numpy>=1.24\n");
+    const withNumpy = makePlan(spec("requirements.txt", plugin), { root, installer: "pip", torchIndexUrl: "" });
+    expect(withNumpy.steps.map((s) => s.argv?.slice(-2))).toEqual([
+      ["venv", path.join(root, "demo-py")],
+      ["-r", path.join(plugin, "requirements.txt")],
+    ]);
+  });
+
   it("plans uv's commands when the installer is uv, and refuses a --python that does not run or fit", () => {
     const root = tempDir("envs");
     const plan = makePlan(spec(["numpy>=1.24"]), { root, installer: "uv", torchIndexUrl: "" });

@@ -24,8 +24,16 @@ describe("chorus plugin", () => {
     expect(made.code, made.err).toBe(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(target, "plugin.json"), "utf8")) as Record<string, string>;
     expect(manifest).toMatchObject({ id: "my-voice", name: "My Voice", version: "0.1.0", entry: "index.ts" });
-    expect(path.resolve(target, manifest.$schema!)).toBe(path.join(ROOT, "packages/sdk/plugin.schema.json"));
     expect(fs.readFileSync(path.join(target, "index.test.ts"), "utf8")).toContain('describe("my-voice"');
+    // Outside the Chorus folder `chorus/sdk` resolves only inside the host: the scaffold imports
+    // the SDK package by name, and its schema as that package installs it (docs/plugins.md).
+    expect(manifest.$schema).toBe("./node_modules/@chorus-tts/sdk/plugin.schema.json");
+    for (const file of ["index.ts", "index.test.ts"]) {
+      const code = fs.readFileSync(path.join(target, file), "utf8");
+      expect(code).toContain('from "@chorus-tts/sdk";');
+      expect(code.replaceAll("@chorus-tts/sdk", "")).not.toContain("chorus/sdk");
+    }
+    expect(made.out).toContain(`npm install ${path.join(ROOT, "packages/sdk")}`);
     const checked = chorus(["plugin", "check", target]);
     expect(checked.code, checked.out + checked.err).toBe(0);
     expect(checked.out).toMatch(/ok {3}synthesis \(voice low\)/);

@@ -97,6 +97,22 @@ describe("registry hot swap", () => {
     expect(await rate(await start("tone"))).toBe(16000);
   });
 
+  it("names the version and the field of an invalid new manifest, and says 'a change' for unreadable JSON", async () => {
+    const root = tempDir("root");
+    const dir = install("tone", root);
+    const { registry } = await watched(root);
+    const tone = JSON.parse(fs.readFileSync(path.join(dir, "plugin.json"), "utf8")) as { resources: { profiles: { device: string }[] } };
+    setVersion(dir, "2.0.0", { resources: { profiles: [{ ...tone.resources.profiles[0], device: "gpu" }] } });
+    await until(() => registry.get("tone")?.error?.includes("2.0.0"), 5000, "the rejection of 2.0.0");
+    expect(registry.get("tone")).toMatchObject({ status: "available", manifest: { version: "1.0.0" } });
+    expect(registry.get("tone")!.error).toMatch(
+      /^version 2\.0\.0 rejected: invalid plugin\.json: resources\.profiles\.0\.device: .*still serving version 1\.0\.0/,
+    );
+    fs.writeFileSync(path.join(dir, "plugin.json"), '{ "id": "tone", ');
+    await until(() => registry.get("tone")?.error?.includes("JSON"), 5000, "the rejection of the unreadable manifest");
+    expect(registry.get("tone")!.error).toMatch(/^a change rejected: plugin\.json: .*JSON.*still serving version 1\.0\.0/);
+  });
+
   it("falls back to the previous generation when a new one fails to load", async () => {
     const root = tempDir("root");
     const dir = install("tone", root);
@@ -157,6 +173,32 @@ describe("registry hot swap", () => {
     await until(() => registry.get("tone")?.dir.endsWith("b-tone"), 5000, "b-tone to take the id over");
     expect(registry.get("tone")!.status).toBe("available");
     expect(changes.some((c) => c.kind === "removed")).toBe(true);
+  });
+
+  it("lists no engine for a file beside the plugin folders (a README, a log, a packed tarball)", async () => {
+    const root = tempDir("root");
+    const { registry, changes } = await watched(root);
+    fs.writeFileSync(path.join(root, "README.md"), "# my plugins\n");
+    install("tone", root);
+    await until(() => registry.get("tone")?.status === "available", 5000, "the plugin");
+    fs.appendFileSync(path.join(root, "README.md"), "edited\n");
+    await registry.refresh(path.join(root, "README.md")); // what the watcher calls for it, awaited
+    expect(registry.list().map((e) => e.id)).toEqual(["tone"]);
+    expect(changes.filter((c) => c.kind === "rejected")).toEqual([]);
+  });
+
+  it("makes no new generation when only Python's bytecode cache changes (the author ran the plugin's tests)", async () => {
+    const root = tempDir("root");
+    const dir = install("tone", root);
+    const { registry, changes } = await watched(root);
+    const generation = registry.get("tone")!.generation;
+    fs.mkdirSync(path.join(dir, "__pycache__"));
+    fs.writeFileSync(path.join(dir, "__pycache__", "engine.cpython-311.pyc"), "bytecode");
+    await registry.refresh(dir); // what the watcher would call for it, awaited
+    expect(changes).toEqual([]);
+    expect(registry.get("tone")!.generation).toBe(generation);
+    setVersion(dir, "1.1.0"); // a real change still swaps
+    await until(() => registry.get("tone")?.manifest?.version === "1.1.0", 5000, "the update");
   });
 
   it("starts watching a plugins folder created after the server started", async () => {

@@ -151,6 +151,17 @@ describe("GET /api/scheduler/events", () => {
     expect(last.scheduler.engines).toContainEqual(expect.objectContaining({ engine: "flite", state: "ready", device: "cpu" }));
   });
 
+  it("shows a plugin that needs setup as such, with the command (it showed 'available' and offered 'Make default')", async () => {
+    expect(host.registry.needsSetup(host.registry.get("xtts")!)).toBeDefined(); // a Python engine, no environment in this data folder
+    const res = await fetch(`${base}/api/scheduler/events`, { headers: AUTH });
+    const [snapshot] = await readEvents(res, (got) => got.some((e) => e.event === "snapshot"));
+    const xtts = JSON.parse(snapshot!.data).plugins.find((p: { id: string }) => p.id === "xtts");
+    expect(xtts.state).toBe("needs setup"); // as GET /api/engines says
+    expect(xtts.errors).toContainEqual(expect.stringContaining("run chorus plugin setup xtts"));
+    const engines = (await app.inject({ url: "/api/engines", headers: AUTH })).json().engines;
+    expect(engines.find((e: { id: string }) => e.id === "xtts").state).toBe(xtts.state);
+  });
+
   it("reloads a plugin: its folder is re-read and its instances unloaded", async () => {
     // a speech request loads the engine (a voice listing may be answered without loading it)
     expect((await app.inject({ method: "POST", url: "/api/speech", headers: AUTH, payload: { text: "Hi.", engine: "espeak" } })).statusCode).toBe(200);

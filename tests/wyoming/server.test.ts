@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { startWyoming } from "../../core/wyoming/index.ts";
 import { ensureTestVoices } from "../fixtures/piper/generate-voices.ts";
 import { testHost } from "../helpers/host.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { waitFor } from "../hotswap/server.ts";
 import { audioGroups, toneHz, WyomingClient, type Framing } from "./client.ts";
 import { checkGroup, useWyoming } from "./setup.ts";
@@ -40,6 +41,9 @@ describe("describe -> info", () => {
     }
     const byName = (n: string) => program.voices.find((v: { name: string }) => v.name === n);
     expect(byName("flite:slt")).toMatchObject({ description: "SLT (US English, female) (Flite)", languages: ["en_US"], speakers: null });
+    // Home Assistant shows the description as the voice's label: no link in it (eSpeak's name for Cherokee has one).
+    expect(byName("espeak:chr-us-qaaa-x-west").description).toBe("Cherokee (eSpeak NG)");
+    for (const v of program.voices) expect(v.description).not.toMatch(/https?:|www\./);
     expect(byName("piper:test-multi").speakers).toEqual([{ name: "alice" }, { name: "bob" }, { name: "carol" }, { name: "dave" }]);
     expect(byName("piper:test-de").languages).toContain("de");
     expect(byName("tonal:shifting")).toMatchObject({ languages: ["en_GB"], speakers: [{ name: "low" }, { name: "high" }] });
@@ -108,6 +112,32 @@ describe("describe -> info", () => {
   });
 });
 
+describe("an engine with no voices installed", () => {
+  it("is not offered (its 'default voice' could only fail), and shows up once a voice is installed", async () => {
+    const empty = tempDir("wyoming-no-voices");
+    const bare = testHost({
+      dataDir: path.join(dataDir, "bare"),
+      engines: { dirs: ["engines"], settings: { piper: { voiceDirs: [empty] } } },
+      wyoming: { port: 0 },
+    });
+    const bareServer = await startWyoming(bare);
+    const names = () => bareServer.voices.list().map((v) => v.name);
+    try {
+      await bareServer.warmed;
+      expect(bare.scheduler.isLoaded("piper")).toBe(true); // asked at start: it answered with no voices
+      expect(names()).toContain("espeak:en-us");
+      expect(names().filter((n) => n === "piper" || n.startsWith("piper:"))).toEqual([]);
+      const voices = ensureTestVoices();
+      for (const ext of [".onnx", ".onnx.json"]) fs.copyFileSync(path.join(voices, `test-single${ext}`), path.join(empty, `late-voice${ext}`));
+      // A describe asks the loaded engine again once its list is over 5 s old.
+      await waitFor(() => names().includes("piper:late-voice"), 60_000, "piper:late-voice listed");
+    } finally {
+      await bareServer.close();
+      await bare.close();
+    }
+  });
+});
+
 describe("voices added while running", () => {
   it("shows a Piper voice installed while Piper is loaded on a later describe", async () => {
     const voices = ensureTestVoices();
@@ -150,6 +180,8 @@ describe("synthesize (non-streamed)", () => {
 
   it("resolves a bare voice id, an engine id, a language and no voice at all", async () => {
     expect(checkGroup(await synthesize({ text: "Hello.", voice: { name: "kal16" } })).rate).toBe(16000); // flite's kal16
+    // A listed name in another case, as a bare id already matched (it was 'engine FLITE is not installed').
+    expect(checkGroup(await synthesize({ text: "Hello.", voice: { name: "FLITE:KAL16" } })).rate).toBe(16000);
     expect(checkGroup(await synthesize({ text: "Hello.", voice: { name: "tonal" } })).rate).toBe(16000);
     expect(checkGroup(await synthesize({ text: "Hello.", voice: { language: "en_GB" } })).rate).toBeGreaterThan(0);
     expect(checkGroup(await synthesize({ text: "Hello." })).rate).toBe(22050); // the default engine, espeak

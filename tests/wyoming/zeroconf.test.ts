@@ -26,6 +26,20 @@ describe("Wyoming zeroconf", () => {
     expect(records.some((r) => r.type === "AAAA")).toBe(false);
   });
 
+  it("points the SRV at <host>.local, the name its A records answer for (it was the bare host name)", () => {
+    const service = new Service(
+      serviceConfig("chorus", 10200, "kitchen-server.example.org"),
+      () => {},
+      () => {},
+    );
+    const records = service.records();
+    const srv = records.find((r) => r.type === "SRV");
+    expect((srv!.data as { target: string }).target).toBe("kitchen-server.local");
+    // The A records sent for the machine's addresses carry the same name, so a resolver finds them.
+    for (const a of records.filter((r) => r.type === "A")) expect(a.name).toBe("kitchen-server.local");
+    expect(serviceConfig("chorus", 1).host).toMatch(/^[^.]+\.local$/); // this machine's name
+  });
+
   it("announces and unpublishes (private port, loopback interface)", async () => {
     const ad = await advertise({
       name: "chorus-test",

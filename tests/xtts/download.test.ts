@@ -10,7 +10,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runChorusAsync } from "../helpers/process.ts";
+import { freePort, runChorusAsync } from "../helpers/process.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const files: Record<string, Buffer> = {
@@ -67,6 +67,8 @@ describe("chorus xtts download", () => {
     const first = await run("--accept-license");
     expect(first.status).toBe(1);
     expect(first.stderr).toContain("run the same command again to resume");
+    // Where it stopped and why, not fetch's bare "terminated".
+    expect(first.stderr).toMatch(/model\.pth: the connection was lost at \d+\.\d MB \(\w[^)]*\)/);
     const dir = path.join(models, "xttsv2_2.0.3");
     // What was received before the cut is kept: a prefix of the file, up to the 1 MB sent (fetch
     // drops chunks still queued in the body stream when the connection fails, so on a loaded
@@ -86,6 +88,14 @@ describe("chorus xtts download", () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, "license-accepted.json"), "utf8"))).toMatchObject({ license: "CPML", version: "v2.0.3" });
     expect(fs.existsSync(path.join(dir, "tos_agreed.txt"))).toBe(true);
     expect((await run("--accept-license")).stdout).toContain("is complete; nothing to download");
+  });
+
+  it("names the address it cannot reach and why (offline, a wrong --base-url), not fetch's bare 'fetch failed'", async () => {
+    const port = await freePort(); // nothing listens there
+    const res = await runChorusAsync(["xtts", "download", "--base-url", `http://127.0.0.1:${port}`, "--accept-license", "--name", "offline"], { env });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain(`config.json: cannot reach http://127.0.0.1:${port}/v2.0.3/config.json (ECONNREFUSED); check the network or the proxy`);
+    expect(res.stderr).not.toContain("fetch failed");
   });
 
   it("refuses a file whose checksum does not match and removes the partial file", async () => {

@@ -144,7 +144,8 @@ export function readDataset(dir: string, confineTo?: string[]): DatasetListing {
   if (fs.existsSync(path.join(abs, "metadata_train.csv"))) {
     const entries = readCoquiCsv(abs, "metadata_train.csv", "train", findings, read);
     const hasEval = fs.existsSync(path.join(abs, "metadata_eval.csv"));
-    if (hasEval) entries.push(...readCoquiCsv(abs, "metadata_eval.csv", "eval", findings, read));
+    // a loop, not push(...rows): a spread of 100k+ rows overflows the call stack
+    if (hasEval) for (const row of readCoquiCsv(abs, "metadata_eval.csv", "eval", findings, read)) entries.push(row);
     return { dir: abs, format: "coqui", language, entries, findings, hasEvalSplit: hasEval };
   }
   if (fs.existsSync(path.join(abs, "metadata.csv")))

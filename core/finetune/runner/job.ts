@@ -11,6 +11,7 @@ import fs from "node:fs";
 import type { TrainingLease, TrainingLeaseRequest } from "../../scheduler/training.ts";
 import { runtimeOf, type WorkerLauncher } from "./environment.ts";
 import type { HostCommand, WorkerMessage } from "./protocol.ts";
+import { probeRatio } from "./probes.ts";
 import { replanAfterOom } from "./recovery.ts";
 import { assembleResult } from "./result.ts";
 import { apply, type JobState, StepClock } from "./state.ts";
@@ -109,7 +110,13 @@ export class FinetuneJob extends EventEmitter {
     this.setStatus("waiting-gpu");
     let lease: TrainingLease;
     try {
-      lease = await this.deps.leases.acquire({ jobId: this.id, gpu: this.spec.gpu, memoryMb: this.spec.leaseMb, signal: this.abort.signal });
+      lease = await this.deps.leases.acquire({
+        jobId: this.id,
+        gpu: this.spec.gpu,
+        memoryMb: this.spec.leaseMb,
+        waitSeconds: this.spec.leaseWaitSeconds,
+        signal: this.abort.signal,
+      });
     } catch (err) {
       this.event("lease-refused", { reason: (err as Error).message });
       this.setStatus(this.stopRequested ? "stopped" : "failed", this.stopRequested ? undefined : `training lease refused: ${(err as Error).message}`);
@@ -165,12 +172,11 @@ export class FinetuneJob extends EventEmitter {
         return this.setStatus("finished");
       }
       if (outcome.kind === "probe" && m?.type === "probe") {
-        const measured = Math.max(m.peakReservedMb, m.peakAllocatedMb);
         this.state.probe = {
           peakAllocatedMb: m.peakAllocatedMb,
           peakReservedMb: m.peakReservedMb,
           predictedMb: this.spec.predictedMb,
-          ratio: Math.round((measured / Math.max(1, this.spec.predictedMb)) * 1000) / 1000,
+          ratio: probeRatio(m.peakAllocatedMb, m.peakReservedMb, this.spec.predictedMb),
         };
         return this.setStatus("finished");
       }

@@ -6,6 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { CUDA_CONTEXT_MB } from "../vram.ts";
 import type { JobSpec } from "./store.ts";
 import type { JobState } from "./state.ts";
 
@@ -16,7 +17,7 @@ export interface ProbeRecord {
   predictedMb: number;
   peakAllocatedMb: number;
   peakReservedMb: number;
-  /** max(peak reserved, peak allocated) / predicted device peak. */
+  /** probeRatio(): max(peak reserved, peak allocated) / the predicted peak without the CUDA context. */
   ratio: number;
   job: string;
   at: string;
@@ -28,6 +29,17 @@ const slug = (s: string) =>
     .replace(/\(simulated\)/g, "")
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-|-$/g, "") || "card";
+
+/**
+ * Measured over predicted, like for like: PyTorch's counters (reserved, allocated) do not see
+ * the CUDA context that the predicted device peak (nvidia-smi's figure) includes, so the context
+ * is taken off the prediction. (Dividing by the device peak put a probe that confirmed the model
+ * at about 0.95, and the planner then scaled its predictions down and planned over the card.)
+ */
+export function probeRatio(peakAllocatedMb: number, peakReservedMb: number, predictedDeviceMb: number): number {
+  const measured = Math.max(peakReservedMb, peakAllocatedMb);
+  return Math.round((measured / Math.max(1, predictedDeviceMb - CUDA_CONTEXT_MB)) * 1000) / 1000;
+}
 
 export function probeFile(dir: string, card: string, model: string): string {
   return path.join(dir, `${slug(card)}--${slug(model)}.json`);
@@ -53,7 +65,9 @@ export function saveProbe(dir: string, spec: JobSpec, probe: NonNullable<JobStat
 export function loadProbe(dir: string, card: string, model: string): ProbeRecord | undefined {
   try {
     const r = JSON.parse(fs.readFileSync(probeFile(dir, card, model), "utf8")) as ProbeRecord;
-    return Number.isFinite(r.ratio) && r.ratio > 0 ? r : undefined;
+    // recomputed from what was measured, so records filed with the old ratio (over the device peak) read right too
+    const ratio = probeRatio(r.peakAllocatedMb, r.peakReservedMb, r.predictedMb);
+    return Number.isFinite(ratio) && ratio > 0 ? { ...r, ratio } : undefined;
   } catch {
     return undefined;
   }

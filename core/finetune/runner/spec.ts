@@ -11,7 +11,7 @@ import type { Config } from "../../config/schema.ts";
 import { checkDataset, type CheckReport } from "../check.ts";
 import type { GpuInfo } from "../gpu.ts";
 import { trainableModel } from "../models/index.ts";
-import { planFromReport, SAFETY_MB, type Plan } from "../plan.ts";
+import { planFromReport, SAFETY_MB, trainerMemoryFraction, type Plan } from "../plan.ts";
 import { probesRoot } from "./environment.ts";
 import { loadProbe } from "./probes.ts";
 import { checkBaseModel } from "./result.ts";
@@ -92,6 +92,8 @@ export async function buildSpec(req: JobRequest, config: Config, gpu: () => Prom
     plan = planFromReport(report, model, {
       gpu: info,
       os: o.os ?? (process.platform === "win32" ? "windows" : "linux"),
+      // the cap the worker here will apply (by this machine's platform)
+      memoryFraction: trainerMemoryFraction(r.memoryFraction, process.platform === "win32" ? "windows" : "linux"),
       attention: o.attention ?? "auto",
       effectiveBatch: o.effectiveBatch ?? 4,
       probe,
@@ -122,8 +124,9 @@ export async function buildSpec(req: JobRequest, config: Config, gpu: () => Prom
     leaseMb: Math.ceil(plan.predicted.deviceMb + SAFETY_MB),
     clips: clipsOf(report),
     maxOomRetries: r.maxOomRetries,
+    leaseWaitSeconds: r.leaseWaitSeconds,
     minClipSeconds: r.minClipSeconds,
-    memoryFraction: r.memoryFraction ?? (process.platform === "win32" ? 0.95 : null),
+    memoryFraction: trainerMemoryFraction(r.memoryFraction, process.platform === "win32" ? "windows" : "linux"),
     probeSteps: r.probeSteps,
     card,
   };

@@ -37,6 +37,8 @@ export interface JobSpec {
   leaseMb: number;
   clips: JobClip[];
   maxOomRetries: number;
+  /** How long the training lease waits for busy engines on the card, seconds (finetune.runner.leaseWaitSeconds; absent in jobs made before it was passed: 300). */
+  leaseWaitSeconds?: number;
   minClipSeconds: number;
   memoryFraction: number | null;
   probeSteps: number;

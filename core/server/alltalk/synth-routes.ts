@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { streamAudio, wholeAudio } from "../../audio/output/index.ts";
 import type { AudioChunk } from "../../../packages/sdk/src/index.ts";
 import { ChorusError } from "../../errors.ts";
+import { loggingFailure } from "../errors.ts";
 import { checkRawText, validateSpeech } from "../../request/speech-request.ts";
 import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
 import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
@@ -117,7 +118,7 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
     const out = streamAudio(stream, { format: speech.format });
     void reply.type(out.contentType);
     if (params.output_file) void reply.header("Content-Disposition", `inline; filename="${outputFileName(params.output_file, false)}"`);
-    return reply.send(Readable.from(out.body));
+    return reply.send(Readable.from(loggingFailure(out.body, request.log)));
   };
   app.get("/api/tts-generate-streaming", streaming);
   app.post("/api/tts-generate-streaming", streaming);

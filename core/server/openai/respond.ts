@@ -5,6 +5,7 @@ import { streamAudio, type AudioFormat } from "../../audio/output/index.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { primed } from "../primed.ts";
 import { ChorusError } from "../../errors.ts";
+import { loggingFailure } from "../errors.ts";
 
 /**
  * Streams `speech` encoded as `format`; for pcm, at `pcmRate` when given. The first encoded
@@ -12,7 +13,7 @@ import { ChorusError } from "../../errors.ts";
  */
 export async function sendAudio(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null): Promise<FastifyReply> {
   const out = streamAudio(speech, { format, sampleRate: format === "pcm" && pcmRate ? pcmRate : undefined });
-  const audio = await primed(out.body);
+  const audio = await primed(loggingFailure(out.body, reply.log));
   void reply.header("X-Sample-Rate", String(out.sampleRate));
   void reply.type(out.contentType);
   return reply.send(Readable.from(audio));
@@ -33,7 +34,7 @@ export async function sendSse(
   async function* events() {
     let bytes = 0;
     try {
-      for await (const audio of out.body) {
+      for await (const audio of loggingFailure(out.body, reply.log)) {
         bytes += audio.length;
         yield `data: ${JSON.stringify({ type: "speech.audio.delta", audio: audio.toString("base64") })}\n\n`;
       }

@@ -23,15 +23,19 @@ const FIRST_DECISIONS = 50;
 /** Plugins as the dashboard lists them (the same states as GET /api/engines). */
 export function pluginSummaries(host: Host) {
   const selected = host.registry.selection.current();
-  return host.registry.list().map((entry) => ({
-    id: entry.id,
-    name: entry.manifest?.name ?? entry.id,
-    version: entry.manifest?.version ?? null,
-    state: entry.status === "failed" ? "failed" : host.scheduler.isLoaded(entry.id) ? "loaded" : "available",
-    default: entry.id === selected,
-    generation: entry.generation,
-    errors: host.registry.problems(entry),
-  }));
+  return host.registry.list().map((entry) => {
+    // A Python engine without its environment cannot run: say so, with the command to run.
+    const setup = host.registry.needsSetup(entry);
+    return {
+      id: entry.id,
+      name: entry.manifest?.name ?? entry.id,
+      version: entry.manifest?.version ?? null,
+      state: entry.status === "failed" ? "failed" : setup ? "needs setup" : host.scheduler.isLoaded(entry.id) ? "loaded" : "available",
+      default: entry.id === selected,
+      generation: entry.generation,
+      errors: [...host.registry.problems(entry), ...(setup ? [`needs setup (${setup.reason}): run ${setup.command}`] : [])],
+    };
+  });
 }
 
 /** A decision with its reason in words (`summary`), as the dashboard shows it. */

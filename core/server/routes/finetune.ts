@@ -22,7 +22,9 @@ import { correctTranscript, findEntry, TranscriptError } from "../../finetune/da
 import { wavFile } from "../../audio/output/wav.ts";
 import { TRAINABLE_MODELS, trainableModel } from "../../finetune/models/index.ts";
 import { resolveGpu, type SchedulerSnapshot } from "../../finetune/gpu.ts";
-import { planFromReport } from "../../finetune/plan.ts";
+import { planFromReport, trainerMemoryFraction } from "../../finetune/plan.ts";
+import { loadProbe } from "../../finetune/runner/probes.ts";
+import { probesRoot } from "../../finetune/runner/environment.ts";
 import { CHORUS_ROOT } from "../../config/load.ts";
 
 const Common = {
@@ -116,7 +118,16 @@ export const finetuneRoutes: FastifyPluginAsync = async (app) => {
     }
     const model = trainableModel(b.model);
     const report = await runCheck({ ...b, dataset }, abortOnClose(reply.raw));
-    return planFromReport(report, model, { gpu, os: b.os, attention: b.attention, effectiveBatch: b.effectiveBatch });
+    // a probe filed for this card and model scales the predictions, as `chorus finetune plan` does
+    const probe = loadProbe(probesRoot(config), gpu.name, model.id);
+    return planFromReport(report, model, {
+      gpu,
+      os: b.os,
+      memoryFraction: trainerMemoryFraction(config.finetune.runner.memoryFraction, b.os),
+      attention: b.attention,
+      effectiveBatch: b.effectiveBatch,
+      probe,
+    });
   });
 
   /** The dataset's entry for `clip`, its audio confined like every other file the API reads. */

@@ -10,6 +10,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { streamAudio, wholeAudioParts } from "../../audio/output/index.ts";
 import { ChorusError } from "../../errors.ts";
+import { loggingFailure } from "../errors.ts";
 import { CLIENT_FIELDS, SURFACE_FIELDS, validateSpeech } from "../../request/speech-request.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { resolveVoiceRef } from "../../voices/reference.ts";
@@ -65,7 +66,7 @@ export const speechRoutes: FastifyPluginAsync = async (app) => {
     // STREAMINFO no length. Not streamed: the whole file, its header with the total length.
     if (speech.stream) {
       const out = streamAudio(stream, { format: speech.format });
-      return reply.type(out.contentType).send(Readable.from(out.body, { objectMode: false }));
+      return reply.type(out.contentType).send(Readable.from(loggingFailure(out.body, request.log), { objectMode: false }));
     }
     // Header and chunks written as they are, in one writev (whole-body.ts).
     const out = await wholeAudioParts(stream, { format: speech.format });

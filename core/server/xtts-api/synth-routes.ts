@@ -11,6 +11,7 @@ import { streamAudio, wholeAudio } from "../../audio/output/index.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
 import { Detail } from "./errors.ts";
+import { loggingFailure } from "../errors.ts";
 import { FILE_FIELDS, SYNTH_FIELDS, parseModel } from "./fields.ts";
 import { confine } from "./folders.ts";
 import { XTTS_RATE, speak } from "./speak.ts";
@@ -45,7 +46,7 @@ export function synthRoutes(app: FastifyInstance, ctx: XttsContext): void {
     const speech = await speak(host, state, params, abortOnDisconnect(request, reply), true);
     audioHeaders(reply, speech);
     void reply.type("audio/x-wav").header("Cache-Control", "no-cache");
-    return reply.send(Readable.from(streamAudio(speech, { format: "wav", sampleRate: XTTS_RATE }).body, { objectMode: false }));
+    return reply.send(Readable.from(loggingFailure(streamAudio(speech, { format: "wav", sampleRate: XTTS_RATE }).body, request.log), { objectMode: false }));
   };
   app.get("/tts_stream", stream);
   app.post("/tts_stream", stream);

@@ -64,10 +64,20 @@ async function errorOf(res) {
   });
 }
 
+/** fetch, saying what a refused connection means (the browser only says "Failed to fetch"). */
+async function reach(path, init) {
+  try {
+    return await fetch(path, init);
+  } catch (err) {
+    if (err?.name === "AbortError") throw err;
+    throw new Error(`the Chorus server did not answer (${err?.message ?? err}): it may have stopped or be restarting; the page reconnects by itself`);
+  }
+}
+
 /** fetch with the key; a 401 asks for the key and retries; other non-2xx answers throw. */
 export async function api(path, init = {}) {
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(path, { ...init, headers: authHeaders(init.headers) });
+    const res = await reach(path, { ...init, headers: authHeaders(init.headers) });
     if (res.ok) return res;
     const error = await errorOf(res);
     if (res.status === 401 && attempt < 3 && (await prompt(error.message))) continue;

@@ -153,7 +153,7 @@ export function renderPlugins(plugins, control) {
               },
               "Reload",
             ),
-            p.default || p.state === "failed"
+            p.default || p.state === "failed" || p.state === "needs setup"
               ? null
               : h(
                   "button",

@@ -40,13 +40,24 @@ export function setPlan(plan, dataset) {
     `Plan: batch ${plan.batchSize} × ${plan.gradAccumSteps} steps, ${plan.precision}, clips up to ${plan.maxClipSeconds} s, peak ${formatMb(plan.predicted.deviceMb)} on ${plan.gpu.name}${plan.fits ? "" : " (does not fit: the run will likely fail)"}.`;
 }
 
+/** The run form's inputs by the request field a refusal names. */
+const INPUTS = { baseModel: "ft-base", epochs: "ft-epochs", out: "ft-out" };
+
+/** Shows a refusal; the input it names is marked invalid and gets the focus. */
 function showError(err) {
   $("ft-run-error").textContent =
     err instanceof ApiError ? `${err.message}${err.field ? ` (field: ${err.field})` : ""} [${err.code}]` : String(err?.message ?? err);
+  const input = err instanceof ApiError && INPUTS[String(err.field).split(".")[0]];
+  if (input) {
+    $(input).setAttribute("aria-invalid", "true");
+    $(input).setAttribute("aria-errormessage", "ft-run-error");
+    $(input).focus();
+  }
 }
 
 async function act(fn) {
   $("ft-run-error").textContent = "";
+  for (const id of Object.values(INPUTS)) $(id).removeAttribute("aria-invalid");
   try {
     await fn();
   } catch (err) {

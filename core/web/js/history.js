@@ -25,7 +25,11 @@ function render(play) {
         "li",
         { dataset: { engine: c.engine } },
         h("span", { class: "clip-text", title: c.text }, c.text.length > 90 ? `${c.text.slice(0, 89)}…` : c.text),
-        h("span", { class: "hint" }, `${c.engine} · ${c.profile} · ${c.voice} · ${c.seconds.toFixed(1)} s · ${c.format.toUpperCase()}`),
+        h(
+          "span",
+          { class: "hint" },
+          [c.engine, c.profile, c.voice, c.seconds > 0 ? `${c.seconds.toFixed(1)} s` : "", c.format.toUpperCase()].filter(Boolean).join(" · "),
+        ),
         c.fallback ? h("span", { class: "badge fallback", title: c.fallback }, "fallback") : null,
         h("button", { type: "button", onclick: () => play(c), "aria-label": `Play ${label}` }, "Play"),
         h("a", { class: "button", href: c.url, download: c.fileName, "aria-label": `Download ${label}` }, "Download"),

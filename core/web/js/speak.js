@@ -46,10 +46,21 @@ export async function speakParts(parts, settings, { signal, onSamples }) {
     };
     if (settings.stream && res.body) {
       const reader = res.body.getReader();
+      const before = chunks.reduce((n, c) => n + c.length, 0);
       for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        take(value);
+        let step;
+        try {
+          step = await reader.read();
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          // The status went out with the first bytes: the server can only cut the stream (and log why).
+          const heard = (chunks.reduce((n, c) => n + c.length, 0) - before) / (rate || 1);
+          throw new Error(
+            `the audio from ${who.engine} broke off after ${heard.toFixed(1)} s: the engine failed part-way or the connection dropped (the server's log says which; without "Play while it is made" the engine's error is shown here)`,
+          );
+        }
+        if (step.done) break;
+        take(step.value);
       }
     } else {
       take(new Uint8Array(await res.arrayBuffer()));
@@ -66,7 +77,17 @@ export async function speakFile(text, settings, format, { signal }) {
   if (settings.speed !== undefined) body.speed = settings.speed;
   const res = await api("/v1/audio/speech", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
   const blob = await res.blob();
-  return { blob, seconds: 0, served: [servedBy(res)] };
+  return { blob, seconds: await mediaSeconds(blob), served: [servedBy(res)] };
+}
+
+/** A compressed clip's length, decoded by the browser (its media element only estimates AAC and FLAC streams); 0 when it cannot. */
+async function mediaSeconds(blob) {
+  try {
+    const decoded = await new OfflineAudioContext(1, 1, 48000).decodeAudioData(await blob.arrayBuffer());
+    return decoded.duration;
+  } catch {
+    return 0;
+  }
 }
 
 /** The served-by summary of a clip's parts: distinct values joined. */

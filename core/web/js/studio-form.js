@@ -49,8 +49,11 @@ export function updateCount() {
   const over = n > state.limit;
   const count = $("text-count");
   count.textContent = over ? `${n} / ${state.limit} characters: ${n - state.limit} over the limit` : `${n} / ${state.limit} characters`;
+  const wasOver = count.classList.contains("over");
   count.classList.toggle("over", over);
-  $("text").setAttribute("aria-invalid", String(over));
+  // Only the limit's own mark is cleared here: a refusal naming `text` stays marked until the next try.
+  if (over) $("text").setAttribute("aria-invalid", "true");
+  else if (wasOver) $("text").removeAttribute("aria-invalid");
   $("speak-button").disabled = over || n === 0 || Boolean(state.busy);
 }
 
@@ -91,7 +94,8 @@ export function renderVoices() {
   const wanted = pickVoice(shown, { previous: state.chosen.get(engine), engineDefault: state.engineDefault });
   const option = (v) =>
     h("option", { value: v.id, title: `${v.name} [${v.id}] ${v.languages.join(", ")}` }, `${voiceLabel(v)}${v.id === state.engineDefault ? " · default" : ""}`);
-  select.replaceChildren(...(shown.length ? shown.map(option) : [new Option("no voice matches", "")]));
+  const none = state.voices.length ? "no voice matches" : "no voices installed for this engine";
+  select.replaceChildren(...(shown.length ? shown.map(option) : [new Option(none, "")]));
   select.value = wanted;
   const narrator = $("narrator-voice");
   const before = narrator.value;
@@ -141,8 +145,8 @@ export function clearError() {
   $("key-button").classList.remove("needs-key");
 }
 
-/** Shows an error next to the field it names, and moves the focus there. */
-export function showError(err) {
+/** Shows an error next to the field it names (marked invalid); with `focus`, moves the focus there. */
+export function showError(err, { focus = false } = {}) {
   if (err?.name === "AbortError") return;
   const box = $("speak-error");
   const message = err instanceof Error ? err.message : String(err);
@@ -159,5 +163,6 @@ export function showError(err) {
   if (field) {
     $(field).setAttribute("aria-invalid", "true");
     $(field).setAttribute("aria-errormessage", "speak-error");
+    if (focus) $(field).focus();
   }
 }

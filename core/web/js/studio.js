@@ -69,18 +69,28 @@ function partsOf(text) {
 
 async function speak() {
   const text = $("text").value;
-  if (!text.trim() || text.length > state.limit) return;
-  const parts = partsOf(text);
-  if (!parts.length)
+  if (!text || text.length > state.limit) return;
+  // Text with nothing to speak goes to the server as it is: its refusal names the field.
+  const parts = text.trim() ? partsOf(text) : [{ text, voice: $("voice").value || undefined }];
+  if (!parts.length) {
+    // Refused here, but like any refusal: the old clip and its line go.
+    clearError();
+    clearClip();
+    $("speak-info").textContent = "";
     return showError(
       new ApiError(400, { code: "CHORUS_ERR_REQUEST_INVALID", message: "nothing to speak: with these narrator settings every part is silent", field: "text" }),
+      { focus: true },
     );
+  }
   const controller = new AbortController();
   state.busy = controller;
   clearError();
   clearClip();
+  // A keyboard user on Speak (disabled while speaking) is moved to Stop, not dropped on the page.
+  const fromButton = document.activeElement === $("speak-button");
   $("speak-button").disabled = true;
   $("stop-button").disabled = false;
+  if (fromButton) $("stop-button").focus();
   const info = $("speak-info");
   info.textContent = "speaking…";
   delete info.dataset.firstAudioMs;
@@ -116,11 +126,13 @@ async function speak() {
     player.stop();
     clearClip();
     info.textContent = err?.name === "AbortError" ? "stopped" : "";
-    showError(err);
+    showError(err, { focus: true });
   } finally {
     state.busy = undefined;
+    const onStop = document.activeElement === $("stop-button");
     $("stop-button").disabled = true;
     updateCount();
+    if (onStop || document.activeElement === document.body) $("speak-button").focus();
   }
 }
 

@@ -38,13 +38,33 @@ async function hashFile(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** A network failure's reason: fetch says only "fetch failed" or "terminated"; the cause has the code (ECONNREFUSED, ENOTFOUND, ...). */
+function reason(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message;
+}
+
+/** The response body; a connection lost mid-file says where it stopped (the .part file keeps what came). */
+async function* bodyOf(res: Response, dest: string, received: () => number): AsyncIterable<Uint8Array> {
+  try {
+    yield* res.body as unknown as AsyncIterable<Uint8Array>;
+  } catch (err) {
+    throw new Error(`${path.basename(dest)}: the connection was lost at ${(received() / 2 ** 20).toFixed(1)} MB (${reason(err)})`);
+  }
+}
+
 /** One file through `dest.part`, resumed where a previous run stopped. */
 async function fetchFile(url: string, dest: string, out: Out): Promise<void> {
   const part = `${dest}.part`;
   const { sha256, size } = await expectedDigest(url);
   let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
   if (size !== undefined && have > size) have = 0;
-  const res = await fetch(url, { headers: have ? { range: `bytes=${have}-` } : {} });
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: have ? { range: `bytes=${have}-` } : {} });
+  } catch (err) {
+    throw new Error(`${path.basename(dest)}: cannot reach ${url} (${reason(err)}); check the network or the proxy, or give a mirror with --base-url`);
+  }
   if (res.status === 416 && size !== undefined && have === size) {
     // already complete
   } else if (!res.ok) {
@@ -56,7 +76,7 @@ async function fetchFile(url: string, dest: string, out: Out): Promise<void> {
     let received = have;
     let shown = -1;
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of bodyOf(res, dest, () => received)) {
         if (!stream.write(chunk)) await new Promise<void>((r) => stream.once("drain", () => r()));
         received += chunk.byteLength;
         const pct = total ? Math.floor((received / total) * 100) : -1;

@@ -1,7 +1,7 @@
 /**
  * A test harness for plugin authors: runs an engine the way the host does, in-process, so a
  * plugin's own tests (vitest, node:test, anything) check it like fastify users check routes
- * with `inject`: the manifest read with its defaults, options validated with defaults
+ * with `inject`: the manifest checked against plugin.schema.json and read with its defaults, options validated with defaults
  * applied, the voice resolved, every chunk checked against the contract, abort carried.
  *
  *   const engine = await testEngine(import.meta.dirname);
@@ -12,9 +12,11 @@
  * Then `chorus plugin check DIR` tries the plugin inside a real engine worker of the host.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { manifestWithDefaults, settingsWithDefaults } from "./defaults.ts";
+import { checkManifestShape } from "./schema-check.ts";
 import type { AudioChunk, DeviceInfo, Engine, EngineLogger, MemoryReport, PluginDefinition, SynthesisRequest, Voice } from "./engine.ts";
 import { EngineError, VoiceNotFoundError } from "./errors.ts";
 import type { Manifest } from "./manifest.ts";
@@ -29,7 +31,10 @@ export interface TestEngineOptions {
   profile?: string;
   /** Default: the profile's device, index 0, simulated when it is a GPU. */
   device?: DeviceInfo;
-  /** Writable folder (default: `<dir>/.chorus-test`). */
+  /**
+   * Writable folder (default: a fresh temporary folder, removed by `close()`; never inside the
+   * plugin folder, where a running server would take what the engine writes for a new version).
+   */
   dataDir?: string;
   /** Receives the engine's log lines (default: dropped). */
   log?: (level: keyof EngineLogger, msg: string, extra?: Record<string, unknown>) => void;
@@ -81,14 +86,17 @@ export function checkChunk(chunk: AudioChunk, manifest: Manifest, previousRate?:
 
 export async function testEngine(pluginDir: string, options: TestEngineOptions = {}): Promise<TestEngine> {
   const dir = path.resolve(pluginDir);
-  const manifest = manifestWithDefaults(JSON.parse(fs.readFileSync(path.join(dir, "plugin.json"), "utf8")));
+  const raw: unknown = JSON.parse(fs.readFileSync(path.join(dir, "plugin.json"), "utf8"));
+  checkManifestShape(raw); // what the host would refuse at discovery, by field
+  const manifest = manifestWithDefaults(raw);
   const definition = options.plugin ?? ((await import(pathToFileURL(path.join(dir, manifest.entry)).href)) as { default: PluginDefinition }).default;
   if (typeof definition?.create !== "function") throw new TypeError(`${manifest.entry} has no default export from definePlugin()`);
   const profiles = manifest.resources.profiles;
   const profile = options.profile ? profiles.find((p) => p.name === options.profile) : (profiles.find((p) => p.device === "cpu") ?? profiles[0]);
   if (!profile) throw new TypeError(`the manifest has no profile '${options.profile}'`);
   const device = options.device ?? { kind: profile.device, index: 0, simulated: profile.device !== "cpu" };
-  const dataDir = options.dataDir ?? path.join(dir, ".chorus-test");
+  const scratch = options.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), `chorus-test-${manifest.id}-`)) : undefined;
+  const dataDir = options.dataDir ?? scratch!;
   fs.mkdirSync(dataDir, { recursive: true });
   const emit = options.log ?? (() => {});
   const log: EngineLogger = {
@@ -110,7 +118,13 @@ export async function testEngine(pluginDir: string, options: TestEngineOptions =
     memoryReports,
     voices,
     health: async () => (engine.health ? engine.health() : { ok: true }),
-    close: () => engine.unload(),
+    close: async () => {
+      try {
+        await engine.unload();
+      } finally {
+        if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+      }
+    },
     async synthesize(input, control = {}) {
       const list = voiceList ?? (await voices());
       const wanted = input.voice ?? manifest.defaultVoice ?? list[0]?.id;

@@ -39,8 +39,13 @@ class Tensor:
         return len(self.data)
 
 
-def tensor(data: list[float], device: str = "cpu") -> Tensor:
-    return Tensor(data, device)
+def _flat(data: Any) -> list[float]:
+    return [x for item in data for x in _flat(item)] if isinstance(data, (list, tuple)) else [data]
+
+
+def tensor(data: Any, device: str = "cpu") -> Tensor:
+    """Nested lists as torch.tensor takes them (the stand-in keeps the values flat)."""
+    return Tensor(_flat(data), device)
 
 
 def _encode(obj: Any) -> Any:

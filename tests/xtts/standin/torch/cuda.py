@@ -53,6 +53,10 @@ def max_memory_reserved(device: Any = None) -> int:
     return memory_reserved(device)
 
 
+def set_device(device: Any) -> None:
+    record({"call": "set_device", "device": _index(device)})
+
+
 def empty_cache() -> None:
     record({"call": "empty_cache"})
 

@@ -70,7 +70,9 @@ class Xtts:
         target = str(device)
         if target == "cuda":
             target = "cuda:0"
-        cuda.record({"call": "to", "device": target})
+        index = int(target.split(":")[1]) if target.startswith("cuda") else None
+        # What the device held before this move (another model still there shows here).
+        cuda.record({"call": "to", "device": target, "reserved_mb": None if index is None else cuda.memory_reserved(index) / 2**20})
         if self.device.startswith("cuda"):
             cuda._hold(int(self.device.split(":")[1]), -MODEL_MB)
         self.device = target
@@ -78,6 +80,12 @@ class Xtts:
             cuda._hold(int(target.split(":")[1]), MODEL_MB)
             self._oom("load")
         return self
+
+    def __del__(self) -> None:
+        # As torch: a model's CUDA memory is freed when the last reference to it goes.
+        if getattr(self, "device", "cpu").startswith("cuda") and cuda is not None:
+            cuda._hold(int(self.device.split(":")[1]), -MODEL_MB)
+            self.device = "cpu"
 
     def cuda(self) -> Xtts:
         return self.to("cuda:0")
@@ -95,7 +103,8 @@ class Xtts:
             with open(path, "rb") as f:  # torchaudio.load would fail on a missing file too
                 digest.update(f.read())
         level = 0.1 + 0.5 * digest.digest()[0] / 255.0
-        cuda.record({"call": "get_conditioning_latents", "paths": paths, "gpt_cond_len": gpt_cond_len, "max_ref_length": max_ref_length})
+        cuda.record({"call": "get_conditioning_latents", "paths": paths, "gpt_cond_len": gpt_cond_len, "max_ref_length": max_ref_length, "device": self.device})
+        self._oom("latents")
         return torch.Tensor([level] * 32, self.device), torch.Tensor([level], self.device)
 
     def inference_stream(self, text: str, language: str, gpt_cond_latent: Any, speaker_embedding: Any, stream_chunk_size: int = 20, overlap_wav_len: int = 1024, temperature: float = 0.75, length_penalty: float = 1.0, repetition_penalty: float = 10.0, top_k: int = 50, top_p: float = 0.85, do_sample: bool = True, speed: float = 1.0, enable_text_splitting: bool = False, **hf_generate_kwargs: Any) -> Iterator[Any]:  # noqa: E501
