@@ -28,16 +28,22 @@ export function histogram(report: CheckReport): Bin[] {
  */
 export function histogramText(report: CheckReport, width = 40): string {
   const bins = histogram(report);
-  const most = Math.max(1, ...bins.map((b) => b.count));
-  const lines = bins.map((b) => {
-    const inBin = report.clips.filter((c) => c.seconds !== undefined && Math.min(bins.length - 1, Math.floor(c.seconds)) === b.from);
-    const dropped = inBin.filter((c) => !c.kept);
-    const reasons = [...new Set(dropped.flatMap((c) => report.findings.filter((f) => f.clip === c.clip && f.severity === "error").map((f) => f.code)))];
-    const outside = inBin.some((c) => c.kept && (c.seconds! < 2 || c.seconds! > 11));
-    const notes = [
-      ...(dropped.length ? [`${dropped.length} dropped${reasons.length ? `: ${reasons.join(", ")}` : ""}`] : []),
-      ...(outside ? ["outside 2-11 s"] : []),
-    ];
+  const most = bins.reduce((m, b) => Math.max(m, b.count), 1);
+  // One pass over the findings and one over the clips (a dataset may hold 100k+ of each).
+  const errors = new Map<string, Set<string>>();
+  for (const f of report.findings) if (f.severity === "error" && f.clip) errors.set(f.clip, (errors.get(f.clip) ?? new Set()).add(f.code));
+  const seen = bins.map(() => ({ dropped: 0, reasons: new Set<string>(), outside: false }));
+  for (const c of report.clips) {
+    if (c.seconds === undefined) continue;
+    const bin = seen[Math.min(bins.length - 1, Math.floor(c.seconds))]!;
+    if (!c.kept) {
+      bin.dropped++;
+      for (const code of errors.get(c.clip) ?? []) bin.reasons.add(code);
+    } else if (c.seconds < 2 || c.seconds > 11) bin.outside = true;
+  }
+  const lines = bins.map((b, i) => {
+    const { dropped, reasons, outside } = seen[i]!;
+    const notes = [...(dropped ? [`${dropped} dropped${reasons.size ? `: ${[...reasons].join(", ")}` : ""}`] : []), ...(outside ? ["outside 2-11 s"] : [])];
     return `${String(b.from).padStart(3)}-${String(b.to).padEnd(3)} s |${"#".repeat(Math.round((b.count / most) * width)).padEnd(width)}| ${b.count}${notes.length ? ` (${notes.join("; ")})` : ""}`;
   });
   return `Clip lengths:\n${lines.join("\n")}`;
