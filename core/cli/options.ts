@@ -64,7 +64,10 @@ export function numberFlag(name: string, raw: string | undefined, command?: stri
 
 /** The address a client uses for the configured server (a wildcard listen address is reached on loopback). */
 export function serverUrl(config: Config, url?: string): string {
-  if (url) return url.replace(/\/+$/, "");
+  if (url) {
+    if (!/^https?:\/\/[^/]/i.test(url)) throw new UsageError(`--url must be the server's address, http://HOST:PORT (got '${url}')`);
+    return url.replace(/\/+$/, "");
+  }
   let host = config.server.host;
   if (host === "0.0.0.0" || host === "") host = "127.0.0.1";
   else if (host === "::" || host === "[::]") host = "::1";

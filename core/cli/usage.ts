@@ -35,7 +35,7 @@ export const COMMANDS: CommandHelp[] = [
       `        [--engine ID] [--voice ID|ENGINE:VOICE|LANG] [--speed N] [--pitch N] [--format wav|pcm|mp3|opus|aac|flac]`,
     ],
   },
-  { name: "engines", lines: [line("engines [--json]", "list installed engines and their state (from the running server when one answers)")] },
+  { name: "engines", lines: [line("engines [--json] [--url U]", "list installed engines and their state (from the running server when one answers)")] },
   { name: "voices", lines: [line("voices [--engine ID] [--json]", "list an engine's voices")] },
   { name: "use", lines: [line("use ID", "make ID the default engine (persisted; a running server follows)")] },
   {

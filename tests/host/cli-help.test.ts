@@ -74,3 +74,18 @@ describe("arguments a command does not take", () => {
     }
   }, 60_000);
 });
+
+describe("--url", () => {
+  it("a --url that is no http address is a usage error naming the form, not 'cannot reach the server'", async () => {
+    for (const args of [
+      ["engine", "status", "--url", "notaurl"],
+      ["engines", "--url", "127.0.0.1:7851"],
+    ]) {
+      const res = await runChorusAsync(args, { env: env() });
+      expect(res.status, res.stderr).toBe(2);
+      expect(res.stderr).toMatch(
+        new RegExp(`^chorus: --url must be the server's address, http://HOST:PORT \\(got '${args.at(-1)}'\\)\nUsage: chorus ${args[0]}`),
+      );
+    }
+  }, 60_000);
+});
