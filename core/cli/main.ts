@@ -3,7 +3,9 @@
  * commands plugins declare (plugin-commands.ts). Exit codes: 0 ok, 1 failure, 2 bad usage or
  * invalid configuration.
  */
-import { ConfigError } from "../config/load.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { CHORUS_ROOT, ConfigError } from "../config/load.ts";
 import { ChorusError } from "../errors.ts";
 import { ServerError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
 import { FINETUNE_USAGE } from "./finetune-usage.ts";
@@ -165,6 +167,11 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const [command, ...rest] = parsed.positionals;
+  if (parsed.values.version && !command) {
+    const { version } = JSON.parse(fs.readFileSync(path.join(CHORUS_ROOT, "package.json"), "utf8")) as { version: string };
+    process.stdout.write(`chorus ${version} (Node.js ${process.versions.node})\n`);
+    return 0;
+  }
   if (parsed.values.help && command && command !== "help" && commandUsage(command)) {
     process.stdout.write(`${commandUsage(command)}\n`);
     return 0;

@@ -22,6 +22,7 @@ export const OPTIONS = {
   port: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
   python: { type: "string" },
   torch: { type: "string" },
   "dry-run": { type: "boolean" },

@@ -78,6 +78,7 @@ const GLOBAL = `Global options:
   --config FILE               configuration file (JSON), merged over config/default.json
   --json                      machine-readable output (engines, voices, engine)
   -h, --help                  this help (chorus help COMMAND: one command's)
+  --version                   the Chorus version
 
 Environment: CHORUS_<SECTION>__<KEY>=value overrides the configuration,
 e.g. CHORUS_SERVER__PORT=8000 CHORUS_COMPAT__API_KEY=s3cret; every variable is listed in

@@ -3,6 +3,8 @@
  * (`chorus help phonemize`, `chorus xtts download --help`) and each `finetune` subcommand
  * answer with their usage and exit 0, as the built-in commands do (README, "The chorus command").
  */
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runChorusAsync } from "../helpers/process.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -89,3 +91,11 @@ describe("--url", () => {
     }
   }, 60_000);
 });
+
+it("chorus --version prints package.json's version (it was 'Unknown option'), and --help lists it", async () => {
+  const { version } = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, "../../package.json"), "utf8"));
+  const res = await runChorusAsync(["--version"], { env: env() });
+  expect(res.status, res.stderr).toBe(0);
+  expect(res.stdout).toBe(`chorus ${version} (Node.js ${process.versions.node})\n`);
+  expect((await runChorusAsync(["--help"], { env: env() })).stdout).toMatch(/\n {2}--version {2,}the Chorus version\n/);
+}, 60_000);
