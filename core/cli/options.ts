@@ -98,3 +98,16 @@ export function ensureDataDir(config: Config): string {
   }
   return dir;
 }
+
+/**
+ * What to tell a user whose default engine is not installed (`engines.default` naming a
+ * removed or misspelled plugin), or undefined when it is: requests that name no engine fail.
+ */
+export function missingDefault(
+  registry: { get(id: string): unknown; selection: { current(): string } },
+  fix = "name one with --engine ID or make one the default with chorus use ID",
+): string | undefined {
+  const id = registry.selection.current();
+  if (registry.get(id)) return undefined;
+  return `the default engine '${id}' (engines.default, CHORUS_ENGINES__DEFAULT) is not installed; ${fix} (chorus engines lists them)`;
+}

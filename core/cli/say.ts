@@ -6,7 +6,7 @@ import { ChorusError } from "../errors.ts";
 import { createHost } from "../host.ts";
 import { validateSpeech, type SpeechRequest } from "../request/speech-request.ts";
 import { resolveVoiceRef } from "../voices/reference.ts";
-import { cliConfig, ensureDataDir, numberFlag, type CliValues } from "./options.ts";
+import { cliConfig, ensureDataDir, missingDefault, numberFlag, type CliValues } from "./options.ts";
 import { withProgress } from "./say-progress.ts";
 import { CliFailure, UsageError } from "./usage.ts";
 
@@ -30,6 +30,8 @@ export async function sayCommand(args: string[], values: CliValues): Promise<num
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     const target = resolveVoiceRef(host.registry, values.voice, values.engine, { explicit: true, field: "--voice" });
+    const missing = target.engine ? undefined : missingDefault(host.registry);
+    if (missing) throw new CliFailure(missing);
     const request = sayRequest(
       { text, engine: target.engine, voice: target.voice, speed, pitch, format: values.format ?? formatOf(values.output) },
       config.text,

@@ -7,7 +7,7 @@ import { warmEncoders } from "../audio/encoders/index.ts";
 import { createHost } from "../host.ts";
 import { buildApp } from "../server/app.ts";
 import { startWyoming, type WyomingServer } from "../wyoming/index.ts";
-import { cliConfig, ensureDataDir, type CliValues } from "./options.ts";
+import { cliConfig, ensureDataDir, missingDefault, type CliValues } from "./options.ts";
 import { listenFailure } from "./listen-failure.ts";
 
 export async function serveCommand(values: CliValues): Promise<number> {
@@ -34,6 +34,11 @@ export async function serveCommand(values: CliValues): Promise<number> {
     await host.close();
     throw listenFailure(err, config.wyoming.host, config.wyoming.port, "CHORUS_WYOMING__PORT");
   }
+  const missing = missingDefault(
+    host.registry,
+    "requests that name no engine fail until one is made the default (chorus use ID, POST /api/engines/ID/activate)",
+  );
+  if (missing) host.log.warn(missing);
   host.log.info(
     { address, defaultEngine: host.registry.selection.current(), engines: host.registry.list().map((e) => `${e.id}:${e.status}`) },
     "chorus listening",

@@ -9,7 +9,8 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CHORUS_BIN, freePort, runChorusAsync } from "../helpers/process.ts";
+import { CHORUS_BIN, freePort, runChorusAsync, startServer } from "../helpers/process.ts";
+import { until } from "../helpers/wait.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 /** A data folder that cannot be made: its parent is a file (unwritable even for root). */
@@ -92,6 +93,34 @@ describe("first start on an unusual machine", () => {
     expect((await magic("a.MP3"))[0]).toBe(0xff); // an MPEG frame, not RIFF
     expect((await magic("a.unknown")).toString("ascii")).toBe("RIFF");
     expect((await magic("b.mp3", ["--format", "wav"])).toString("ascii")).toBe("RIFF");
+  }, 60_000);
+
+  it("a default engine that is not installed (engines.default) is named, with the fix, by say, engines and serve", async () => {
+    const env = { ...quiet, CHORUS_DATA_DIR: tempDir("no-default"), CHORUS_ENGINES__DEFAULT: "nope" };
+    const note =
+      "the default engine 'nope' (engines.default, CHORUS_ENGINES__DEFAULT) is not installed; name one with --engine ID or make one the default with chorus use ID (chorus engines lists them)";
+    const say = await runChorusAsync(["say", "Hi.", "-o", "/dev/null"], { env });
+    expect(say.status).toBe(1);
+    expect(say.stderr).toBe(`chorus: ${note}\n`);
+    // naming an engine still works
+    expect((await runChorusAsync(["say", "Hi.", "--engine", "flite", "-o", "/dev/null"], { env })).status).toBe(0);
+    const engines = await runChorusAsync(["engines", "--url", `http://127.0.0.1:${await freePort()}`], { env });
+    expect(engines.stderr).toBe(`note: ${note}\n`);
+    const none = await runChorusAsync(["engines", "--url", `http://127.0.0.1:${await freePort()}`], {
+      env: { ...env, CHORUS_ENGINES__DIRS: '["no-such-folder"]' },
+    });
+    expect(none.status).toBe(1);
+    expect(none.stdout).toMatch(/^no engines found in .*no-such-folder \(engines\.dirs\)\n/);
+    const server = await startServer({ CHORUS_DATA_DIR: env.CHORUS_DATA_DIR, CHORUS_ENGINES__DEFAULT: "nope" });
+    try {
+      await until(
+        () =>
+          server.output().includes("the default engine 'nope' (engines.default, CHORUS_ENGINES__DEFAULT) is not installed; requests that name no engine fail"),
+        "serve's warning",
+      );
+    } finally {
+      await server.stop();
+    }
   }, 60_000);
 
   it("chorus wyoming on a busy port, or with a --port that is no port, says so in one line", async () => {
