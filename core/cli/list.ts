@@ -7,6 +7,7 @@ import { createHost } from "../host.ts";
 import { resolvePath } from "../config/load.ts";
 import { cliConfig, missingDefault, serverHeaders, serverUrl, type CliValues } from "./options.ts";
 import type { Config } from "../config/schema.ts";
+import { CliFailure } from "./usage.ts";
 
 type ServerEngines = { default: string; engines: { id: string; state: string }[] };
 
@@ -76,6 +77,8 @@ export async function voicesCommand(values: CliValues): Promise<number> {
   const config = cliConfig(values);
   const host = createHost(config);
   try {
+    const missing = values.engine ? undefined : missingDefault(host.registry);
+    if (missing) throw new CliFailure(missing);
     const engine = values.engine ?? host.registry.selection.current();
     const voices = await host.pipeline.voices(engine);
     if (values.json) process.stdout.write(`${JSON.stringify(voices, null, 2)}\n`);

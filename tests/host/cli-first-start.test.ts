@@ -99,9 +99,11 @@ describe("first start on an unusual machine", () => {
     const env = { ...quiet, CHORUS_DATA_DIR: tempDir("no-default"), CHORUS_ENGINES__DEFAULT: "nope" };
     const note =
       "the default engine 'nope' (engines.default, CHORUS_ENGINES__DEFAULT) is not installed; name one with --engine ID or make one the default with chorus use ID (chorus engines lists them)";
-    const say = await runChorusAsync(["say", "Hi.", "-o", "/dev/null"], { env });
-    expect(say.status).toBe(1);
-    expect(say.stderr).toBe(`chorus: ${note}\n`);
+    for (const args of [["say", "Hi.", "-o", "/dev/null"], ["voices"]]) {
+      const res = await runChorusAsync(args, { env });
+      expect(res.status, args[0]).toBe(1);
+      expect(res.stderr).toBe(`chorus: ${note}\n`);
+    }
     // naming an engine still works
     expect((await runChorusAsync(["say", "Hi.", "--engine", "flite", "-o", "/dev/null"], { env })).status).toBe(0);
     const engines = await runChorusAsync(["engines", "--url", `http://127.0.0.1:${await freePort()}`], { env });
