@@ -44,8 +44,24 @@ const FAILING = "The first sentence plays. The second one #fail breaks.";
 
 /** Every surface that streams: its request for FAILING on web-tone-a (the default engine here). */
 const SURFACES: [string, string, RequestInit][] = [
-  ["native", "/api/speech", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: FAILING, engine: "web-tone-a", format: "pcm", stream: true }) }],
-  ["OpenAI", "/v1/audio/speech", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "web-tone-a", input: FAILING, voice: "low", response_format: "pcm" }) }],
+  [
+    "native",
+    "/api/speech",
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: FAILING, engine: "web-tone-a", format: "pcm", stream: true }),
+    },
+  ],
+  [
+    "OpenAI",
+    "/v1/audio/speech",
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "web-tone-a", input: FAILING, voice: "low", response_format: "pcm" }),
+    },
+  ],
   ["AllTalk", `/api/tts-generate-streaming?text=${encodeURIComponent(FAILING)}&voice=low&language=en&output_file=x`, { method: "GET" }],
   ["xtts-api", `/tts_stream?text=${encodeURIComponent(FAILING)}&speaker_wav=low&language=en`, { method: "GET" }],
 ];
