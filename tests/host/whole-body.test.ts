@@ -34,20 +34,26 @@ beforeAll(async () => {
     }
     sendParts(reply, "audio/wav", wavParts(22050, chunks));
   });
+  app.post("/bad-header", async (_request, reply) => {
+    void reply.header("X-Chorus-Voice", "さくら"); // Node refuses it in a head
+    sendParts(reply, "audio/wav", wavParts(22050, chunks));
+  });
   await app.listen({ port: 0, host: "127.0.0.1" });
   port = (app.server.address() as AddressInfo).port;
 });
 afterAll(() => app.close());
 
-function post(agent: http.Agent): Promise<{ res: http.IncomingMessage; body: Buffer; reused: boolean }> {
+function post(agent: http.Agent, path = "/wav"): Promise<{ res: http.IncomingMessage; body: Buffer; reused: boolean }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: "/wav", method: "POST", agent }, (res) => {
+    const req = http.request({ host: "127.0.0.1", port, path, method: "POST", agent }, (res) => {
       const parts: Buffer[] = [];
       res.on("data", (d: Buffer) => parts.push(d));
       res.on("end", () => resolve({ res, body: Buffer.concat(parts), reused: req.reusedSocket }));
       res.on("error", reject);
     });
     req.on("error", reject);
+    // an unanswered request fails the test instead of hanging it
+    req.setTimeout(20_000, () => req.destroy(new Error(`no answer to POST ${path}`)));
     req.end();
   });
 }
@@ -71,6 +77,19 @@ describe("sendParts", () => {
       const second = await post(agent);
       expect(second.reused).toBe(true);
       expect(second.body.equals(expected)).toBe(true);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+describe("sendParts with a header value Node refuses", () => {
+  it("fails the route with a 500 (fastify's error handler) instead of leaving the request unanswered", async () => {
+    const agent = new http.Agent({ keepAlive: false });
+    try {
+      const { res, body } = await post(agent, "/bad-header");
+      expect(res.statusCode).toBe(500);
+      expect(String(body)).toContain("ERR_INVALID_CHAR");
     } finally {
       agent.destroy();
     }

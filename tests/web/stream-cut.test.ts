@@ -40,14 +40,37 @@ afterAll(async () => {
   await host?.close();
 });
 
-describe("a streamed speech request that fails after its first audio", () => {
-  it("is cut, and the server logs the engine's error with its code", async () => {
-    const res = await fetch(`${base}/api/speech`, {
+const FAILING = "The first sentence plays. The second one #fail breaks.";
+
+/** Every surface that streams: its request for FAILING on web-tone-a (the default engine here). */
+const SURFACES: [string, string, RequestInit][] = [
+  [
+    "native",
+    "/api/speech",
+    {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ text: "The first sentence plays. The second one #fail breaks.", engine: "web-tone-a", format: "pcm", stream: true }),
-    });
-    expect(res.status).toBe(200);
+      body: JSON.stringify({ text: FAILING, engine: "web-tone-a", format: "pcm", stream: true }),
+    },
+  ],
+  [
+    "OpenAI",
+    "/v1/audio/speech",
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "web-tone-a", input: FAILING, voice: "low", response_format: "pcm" }),
+    },
+  ],
+  ["AllTalk", `/api/tts-generate-streaming?text=${encodeURIComponent(FAILING)}&voice=low&language=en&output_file=x`, { method: "GET" }],
+  ["xtts-api", `/tts_stream?text=${encodeURIComponent(FAILING)}&speaker_wav=low&language=en`, { method: "GET" }],
+];
+
+describe("a streamed speech request that fails after its first audio", () => {
+  it.each(SURFACES)("%s: is cut, and the server logs the engine's error with its code", async (_surface, route, init) => {
+    lines.length = 0;
+    const res = await fetch(`${base}${route}`, init);
+    expect(res.status, await (res.status === 200 ? "" : res.clone().text())).toBe(200);
     const reader = res.body!.getReader();
     let bytes = 0;
     let cut = false;
