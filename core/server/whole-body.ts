@@ -17,7 +17,7 @@ export function sendParts(reply: FastifyReply, contentType: string, parts: Buffe
   const headers: OutgoingHttpHeaders = { ...(reply.getHeaders() as OutgoingHttpHeaders), "content-type": contentType, "content-length": String(length) };
   for (const [name, value] of Object.entries(headers)) {
     validateHeaderName(name);
-    validateHeaderValue(name, value);
+    for (const one of Array.isArray(value) ? value : [value]) if (one !== undefined) validateHeaderValue(name, String(one));
   }
   const status = reply.statusCode;
   reply.hijack();
