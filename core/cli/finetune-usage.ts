@@ -7,10 +7,12 @@ export const RUN_USAGE = `  finetune run                train --dataset DIR --ba
   finetune setup              the trainer's Python environment (torch with CUDA, coqui-tts) [${TORCH_FLAG}] [--python PATH] [--dry-run]`;
 
 export const FINETUNE_USAGE = `  finetune check DIR          check a fine-tuning dataset [--language L] [--model-dir DIR] [--json] [--plot FILE.svg|.png]
+        [--max-clip-seconds S]
   finetune prepare INPUT...   cut long recordings into a dataset --out DIR [--language L] [--speaker NAME] [--eval-percent 15]
+        [--min-seconds S] [--max-seconds S] [--whisper-model NAME] [--python PATH] [--json]
   finetune estimate           predicted VRAM peak --batch B --accum A --max-clip-seconds S [--max-text-tokens T]
         [--precision fp32|fp16|bf16] [--attention eager|sdpa] [--optimizer adamw|sgd|...] [--fused] [--json]
   finetune plan               settings that fit a card --dataset DIR [--gpu auto|INDEX|NAME] [--gpu-total-mb N]
         [--gpu-used-mb M] [--os linux|windows] [--attention auto|eager|sdpa] [--effective-batch 4]
-        [--max-clip-seconds S] [--json]
+        [--max-clip-seconds S] [--model-dir DIR] [--json]
 ${RUN_USAGE}`;

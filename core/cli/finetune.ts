@@ -205,6 +205,23 @@ async function prepare(args: string[], config: Config): Promise<number> {
   return result.report.totals.errors ? 1 : 0;
 }
 
+/** `-h` or `--help` among a subcommand's arguments (before a `--`). */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
+}
+
+/** The usage lines of one subcommand (`finetune plan` and the lines that continue it), or undefined for no such subcommand. */
+export function subUsage(sub: string): string | undefined {
+  const lines: string[] = [];
+  let inside = false;
+  for (const line of FINETUNE_USAGE.split("\n")) {
+    if (/^ {2}finetune /.test(line)) inside = line.startsWith(`  finetune ${sub} `);
+    if (inside) lines.push(line);
+  }
+  return lines.length ? lines.join("\n") : undefined;
+}
+
 export async function finetuneCommand(args: string[], configFile?: string): Promise<number> {
   const [sub, ...rest] = args;
   const name = `chorus finetune${sub ? ` ${sub}` : ""}`;
@@ -212,6 +229,11 @@ export async function finetuneCommand(args: string[], configFile?: string): Prom
     if (!sub || sub === "help" || sub === "--help" || sub === "-h") {
       (sub ? process.stdout : process.stderr).write(`Usage:\n${FINETUNE_USAGE}\n`);
       return sub ? 0 : 2;
+    }
+    const usage = subUsage(sub);
+    if (usage && wantsHelp(rest)) {
+      process.stdout.write(`Usage:\n${usage}\n`);
+      return 0;
     }
     const config = loadConfig({ file: configFile, overrides: process.env.CHORUS_LOG__LEVEL ? {} : { log: { level: "warn" } } });
     switch (sub) {
@@ -235,7 +257,7 @@ export async function finetuneCommand(args: string[], configFile?: string): Prom
   } catch (err) {
     const e = err as Error & { code?: string };
     if (err instanceof FinetuneUsageError || err instanceof RunUsageError || e.code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`${name}: ${e.message}\n\nUsage:\n${FINETUNE_USAGE}\n`);
+      process.stderr.write(`${name}: ${e.message}\n\nUsage:\n${(sub && subUsage(sub)) || FINETUNE_USAGE}\n`);
       return 2;
     }
     if (e.name === "ConfigError") {

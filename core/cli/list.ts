@@ -4,8 +4,10 @@
  * `failed`, and its default), else from the manifests alone (`available` or `failed`).
  */
 import { createHost } from "../host.ts";
-import { cliConfig, serverHeaders, serverUrl, type CliValues } from "./options.ts";
+import { resolvePath } from "../config/load.ts";
+import { cliConfig, missingDefault, serverHeaders, serverUrl, type CliValues } from "./options.ts";
 import type { Config } from "../config/schema.ts";
+import { CliFailure } from "./usage.ts";
 
 type ServerEngines = { default: string; engines: { id: string; state: string }[] };
 
@@ -59,9 +61,12 @@ export async function enginesCommand(values: CliValues): Promise<number> {
           : `${e.manifest.version}  ${e.manifest.name}  (${e.manifest.resources.profiles.map((p) => p.name).join(", ")})${setup ? `  NEEDS SETUP (${setup.reason}): run ${setup.command}` : ""}`;
       process.stdout.write(`${mark} ${e.id.padEnd(16)} ${(setup ? "needs setup" : state(e.id, e.status)).padEnd(11)} ${info}\n`);
     }
+    if (!entries.length) process.stdout.write(`no engines found in ${config.engines.dirs.map(resolvePath).join(", ")} (engines.dirs)\n`);
     process.stdout.write(
       server ? `(* default; state from the server at ${answer.url})\n` : `(* default; ${answer.problem}: state from the manifests, nothing is loaded)\n`,
     );
+    const missing = server ? undefined : missingDefault(host.registry);
+    if (missing) process.stderr.write(`note: ${missing}\n`);
     return entries.some((e) => e.status === "available") ? 0 : 1;
   } finally {
     await host.close();
@@ -72,6 +77,8 @@ export async function voicesCommand(values: CliValues): Promise<number> {
   const config = cliConfig(values);
   const host = createHost(config);
   try {
+    const missing = values.engine ? undefined : missingDefault(host.registry);
+    if (missing) throw new CliFailure(missing);
     const engine = values.engine ?? host.registry.selection.current();
     const voices = await host.pipeline.voices(engine);
     if (values.json) process.stdout.write(`${JSON.stringify(voices, null, 2)}\n`);

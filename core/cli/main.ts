@@ -3,11 +3,21 @@
  * commands plugins declare (plugin-commands.ts). Exit codes: 0 ok, 1 failure, 2 bad usage or
  * invalid configuration.
  */
-import { ConfigError } from "../config/load.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { CHORUS_ROOT, ConfigError } from "../config/load.ts";
 import { ChorusError } from "../errors.ts";
 import { ServerError, ServerUnreachableError, engineCommand } from "./scheduler.ts";
 import { FINETUNE_USAGE } from "./finetune-usage.ts";
-import { BUILTIN_COMMANDS, findPluginCommands, loadPluginCommand, matchPluginCommand, pluginCommandHelp, type PluginCommand } from "./plugin-commands.ts";
+import {
+  BUILTIN_COMMANDS,
+  findPluginCommands,
+  loadPluginCommand,
+  matchPluginCommand,
+  pluginCommandHelp,
+  pluginCommandUsage,
+  type PluginCommand,
+} from "./plugin-commands.ts";
 import { cliConfig, parseCli, serverHeaders, serverUrl, type CliValues } from "./options.ts";
 import { COMMANDS, CliFailure, UsageError, addCommandHelp, commandUsage, fullUsage, usageErrorText } from "./usage.ts";
 
@@ -82,9 +92,10 @@ async function runPluginCommand(argv: string[]): Promise<number | undefined> {
     return 2;
   }
   const definition = await loadPluginCommand(command);
+  const args = rest.slice(match.used);
   try {
     return await definition.run({
-      argv: rest.slice(match.used),
+      argv: args,
       settings: settings.settings,
       pluginDir: command.pluginDir,
       stdin: process.stdin,
@@ -95,11 +106,40 @@ async function runPluginCommand(argv: string[]): Promise<number | undefined> {
     const error = err as Error & { code?: string };
     // Bad arguments: the command's own CommandUsageError, or node:util parseArgs' errors.
     if (error.name === "CommandUsageError" || error.code?.startsWith("ERR_PARSE_ARGS")) {
+      // --help that the command does not take itself: its usage, as for a built-in command.
+      if (wantsHelp(args)) {
+        process.stdout.write(`${pluginCommandUsage(command)}\n`);
+        return 0;
+      }
       process.stderr.write(`${name}: ${error.message}\nUsage: ${name}${command.spec.usage ? ` ${command.spec.usage}` : ""}\n`);
       return 2;
     }
     process.stderr.write(`${name}: ${error.message}${error.code && !error.code.startsWith("ERR_") ? ` [${error.code}]` : ""}\n`);
     return 1;
+  }
+}
+
+/** A catalogue error's message with its pointers at HTTP routes as the commands that show the same lists. */
+function asCommandHint(err: ChorusError): string {
+  const message = err.message
+    .replace(/\(GET \/api\/voices\?engine=([\w.-]+) lists them\)/, "(chorus voices --engine $1 lists them)")
+    .replace(/\(GET \/api\/engines lists them\)/, "(chorus engines lists them)");
+  return err.code === "CHORUS_ERR_ENGINE_NOT_FOUND" && !message.includes("lists them") ? `${message} (chorus engines lists them)` : message;
+}
+
+/** `-h` or `--help` among a command's arguments (before a `--`). */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
+}
+
+/** `chorus help phonemize`, `chorus help voices install`: a plugin command's usage, if `words` name one. */
+function pluginUsage(words: string[], configFile?: string): string | undefined {
+  try {
+    const match = matchPluginCommand(words, findPluginCommands(cliConfig({ config: configFile } as CliValues)).commands);
+    return match && pluginCommandUsage(match.command);
+  } catch {
+    return undefined;
   }
 }
 
@@ -127,6 +167,11 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const [command, ...rest] = parsed.positionals;
+  if (parsed.values.version && !command) {
+    const { version } = JSON.parse(fs.readFileSync(path.join(CHORUS_ROOT, "package.json"), "utf8")) as { version: string };
+    process.stdout.write(`chorus ${version} (Node.js ${process.versions.node})\n`);
+    return 0;
+  }
   if (parsed.values.help && command && command !== "help" && commandUsage(command)) {
     process.stdout.write(`${commandUsage(command)}\n`);
     return 0;
@@ -136,6 +181,10 @@ export async function main(argv: string[]): Promise<number> {
     return command || parsed.values.help ? 0 : 2;
   }
   try {
+    // Commands without arguments (or with one: use ID) refuse the rest rather than ignore it.
+    const most = { serve: 0, wyoming: 0, engines: 0, doctor: 0, use: 1 }[command];
+    if (most !== undefined && rest.length > most)
+      throw new UsageError(`${command} takes ${most ? "one argument" : "no arguments"} (got '${rest.join(" ")}')`, command);
     switch (command) {
       case "help": {
         const [topic] = rest;
@@ -143,8 +192,9 @@ export async function main(argv: string[]): Promise<number> {
           process.stdout.write(`${usage(parsed.values.config)}\n`);
           return 0;
         }
-        const text = commandUsage(topic);
-        if (!text) throw new UsageError(`no command '${topic}'`);
+        // `help voices install` is the plugin's command; `help voices` the built-in one.
+        const text = (rest.length > 1 ? pluginUsage(rest, parsed.values.config) : undefined) ?? commandUsage(topic) ?? pluginUsage(rest, parsed.values.config);
+        if (!text) throw new UsageError(`no command '${rest.join(" ")}'; commands: ${commandNames(parsed.values.config)}`);
         process.stdout.write(`${text}\n`);
         return 0;
       }
@@ -192,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (err instanceof ChorusError) {
-      process.stderr.write(`chorus: ${err.message} [${err.code}]\n`);
+      process.stderr.write(`chorus: ${asCommandHint(err)} [${err.code}]\n`);
       return 1;
     }
     if (err instanceof Error && err.name === "AbortError") {
@@ -203,7 +253,17 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`chorus: ${err.message}\n`);
       return 1;
     }
+    // A file or network call that failed (ENOENT, EACCES, ENOTDIR...): its message names the path.
+    if (isSystemError(err)) {
+      process.stderr.write(`chorus: ${err.message}\n`);
+      return 1;
+    }
     process.stderr.write(`chorus: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }
+}
+
+/** Node's error for a failed system call: `code` (ENOENT...) and `syscall`; its message names the path. */
+function isSystemError(err: unknown): err is Error & { code: string; syscall: string } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === "string" && typeof (err as { syscall?: unknown }).syscall === "string";
 }

@@ -85,6 +85,12 @@ export async function loadPluginCommand(command: PluginCommand): Promise<Command
   return mod.default as CommandDefinition;
 }
 
+/** One plugin command's usage (`chorus help phonemize`, or its `--help` when the command has none of its own). */
+export function pluginCommandUsage(command: PluginCommand): string {
+  const head = `Usage: chorus ${command.spec.name}${command.spec.usage ? ` ${command.spec.usage}` : ""}`;
+  return `${head}\n${command.spec.description || "(no description)"}  [plugin ${command.pluginId}]`;
+}
+
 /** Help lines for `chorus --help`, aligned with the built-in ones. */
 export function pluginCommandHelp(list: PluginCommandList): string {
   if (!list.commands.length && !list.problems.length) return "";

@@ -15,7 +15,7 @@ import { loadPluginCommand } from "./plugin-commands.ts";
 import { Registry } from "../registry/registry.ts";
 import { validateOptions, type AudioChunk, type Voice } from "../../packages/sdk/src/index.ts";
 import type { Manifest } from "../../packages/sdk/src/index.ts";
-import { cliConfig, type CliValues } from "./options.ts";
+import { cliConfig, ensureDataDir, type CliValues } from "./options.ts";
 import { UsageError } from "./usage.ts";
 import { pluginSetupCommand } from "./python-setup.ts";
 import { engineCommand, envsRoot, NeedsSetupError } from "../python/index.ts";
@@ -30,6 +30,7 @@ export async function useCommand(args: string[], values: CliValues): Promise<num
   const [id] = args;
   if (!id) throw new UsageError("use needs an engine id: chorus use espeak (chorus engines lists them)", "use");
   const config = cliConfig(values);
+  ensureDataDir(config);
   const registry = Registry.create(config, pino({ level: "silent" }));
   registry.scan();
   const { previous } = registry.selection.set(id);

@@ -7,27 +7,12 @@ import { warmEncoders } from "../audio/encoders/index.ts";
 import { createHost } from "../host.ts";
 import { buildApp } from "../server/app.ts";
 import { startWyoming, type WyomingServer } from "../wyoming/index.ts";
-import { cliConfig, type CliValues } from "./options.ts";
-import { CliFailure } from "./usage.ts";
-
-/** Why the server cannot listen, in one line naming the address and what to do. */
-export function listenFailure(err: unknown, host: string, port: number, variable = "CHORUS_SERVER__PORT"): Error {
-  const code = (err as { code?: string }).code;
-  const where = `${host}:${port}`;
-  const change =
-    variable === "CHORUS_SERVER__PORT" ? "choose another with --port N (npm start -- --port N) or CHORUS_SERVER__PORT=N" : `choose another with ${variable}=N`;
-  if (code === "EADDRINUSE")
-    return new CliFailure(`port ${port} on ${host} is already in use (another Chorus or AllTalk?); stop that program or ${change}`, { cause: err });
-  if (code === "EACCES") return new CliFailure(`no permission to listen on ${where} (ports below 1024 need privileges); ${change}`, { cause: err });
-  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND")
-    return new CliFailure(`cannot listen on ${where}: ${host} is not an address of this machine; set --host or CHORUS_SERVER__HOST (127.0.0.1, 0.0.0.0)`, {
-      cause: err,
-    });
-  return err instanceof Error ? err : new Error(String(err));
-}
+import { cliConfig, ensureDataDir, missingDefault, type CliValues } from "./options.ts";
+import { listenFailure } from "./listen-failure.ts";
 
 export async function serveCommand(values: CliValues): Promise<number> {
   const config = cliConfig(values, false);
+  ensureDataDir(config);
   warmEncoders(); // before the engines load: see core/audio/encoders/index.ts
   const host = createHost(config);
   const app = await buildApp(host);
@@ -49,6 +34,11 @@ export async function serveCommand(values: CliValues): Promise<number> {
     await host.close();
     throw listenFailure(err, config.wyoming.host, config.wyoming.port, "CHORUS_WYOMING__PORT");
   }
+  const missing = missingDefault(
+    host.registry,
+    "requests that name no engine fail until one is made the default (chorus use ID, POST /api/engines/ID/activate)",
+  );
+  if (missing) host.log.warn(missing);
   host.log.info(
     { address, defaultEngine: host.registry.selection.current(), engines: host.registry.list().map((e) => `${e.id}:${e.status}`) },
     "chorus listening",

@@ -31,11 +31,11 @@ export const COMMANDS: CommandHelp[] = [
   {
     name: "say",
     lines: [
-      line("say TEXT [-o out.wav]", "speak TEXT (or stdin) to a WAV file, or to stdout"),
+      line("say TEXT [-o out.wav]", "speak TEXT (or stdin) to a file (format from its extension: .mp3, .flac...) or stdout (WAV)"),
       `        [--engine ID] [--voice ID|ENGINE:VOICE|LANG] [--speed N] [--pitch N] [--format wav|pcm|mp3|opus|aac|flac]`,
     ],
   },
-  { name: "engines", lines: [line("engines [--json]", "list installed engines and their state (from the running server when one answers)")] },
+  { name: "engines", lines: [line("engines [--json] [--url U]", "list installed engines and their state (from the running server when one answers)")] },
   { name: "voices", lines: [line("voices [--engine ID] [--json]", "list an engine's voices")] },
   { name: "use", lines: [line("use ID", "make ID the default engine (persisted; a running server follows)")] },
   {
@@ -78,6 +78,7 @@ const GLOBAL = `Global options:
   --config FILE               configuration file (JSON), merged over config/default.json
   --json                      machine-readable output (engines, voices, engine)
   -h, --help                  this help (chorus help COMMAND: one command's)
+  --version                   the Chorus version
 
 Environment: CHORUS_<SECTION>__<KEY>=value overrides the configuration,
 e.g. CHORUS_SERVER__PORT=8000 CHORUS_COMPAT__API_KEY=s3cret; every variable is listed in

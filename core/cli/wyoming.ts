@@ -5,20 +5,28 @@
 import { loadConfig } from "../config/load.ts";
 import { createHost } from "../host.ts";
 import { startWyoming } from "../wyoming/index.ts";
-import type { CliValues } from "./options.ts";
+import { listenFailure } from "./listen-failure.ts";
+import { ensureDataDir, type CliValues } from "./options.ts";
+import { UsageError } from "./usage.ts";
 
 export async function wyomingCommand(values: CliValues): Promise<number> {
   const wyoming: Record<string, unknown> = { enabled: true };
   if (values.host !== undefined) wyoming.host = values.host;
-  if (values.port !== undefined) wyoming.port = Number(values.port);
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (values.port.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError(`--port must be a port number (0-65535), got '${values.port}'`, "wyoming");
+    wyoming.port = port;
+  }
   const config = loadConfig({ file: values.config, overrides: { wyoming } });
+  ensureDataDir(config);
   const host = createHost(config);
   let server;
   try {
     server = await startWyoming(host);
   } catch (err) {
     await host.close();
-    throw err;
+    throw listenFailure(err, config.wyoming.host, config.wyoming.port, "CHORUS_WYOMING__PORT", "--port");
   }
   await host.registry.watch();
   process.stderr.write(`chorus: Wyoming server on ${server.uri} (Home Assistant: Settings -> Devices & services -> Add integration -> Wyoming Protocol)\n`);

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { listEnvVariables } from "./env.ts";
+import { NOT_SETTINGS, listEnvVariables } from "./env.ts";
 
 export const CONFIG_DOC = fileURLToPath(new URL("../../docs/configuration.md", import.meta.url));
 
@@ -41,7 +41,9 @@ model names: \`<ENGINE>\` below), the part is lower-cased with \`_\` read as \`-
 (\`CHORUS_SCHEDULER__ENGINES__MY_ENGINE__PINNED=true\` -> \`scheduler.engines.my-engine.pinned\`);
 inside engine settings it becomes camelCase (\`CHORUS_ENGINES__SETTINGS__PIPER__VOICES_DIR\` ->
 \`engines.settings.piper.voicesDir\`). A variable that names no setting stops start-up with exit
-code 2 and the key it named.
+code 2 and the key it named; these are not settings and are left alone: ${NOT_SETTINGS.map((n) => `\`${n}\``).join(", ")}
+(the configuration file, the audio encoders' switches in docs/compat.md, the engine protocol's
+descriptor, the text-generation-webui extension's server address).
 
 \`\`\`sh
 CHORUS_SERVER__PORT=8000 CHORUS_COMPAT__APIKEY=s3cret CHORUS_LOG__LEVEL=debug npm start

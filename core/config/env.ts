@@ -75,14 +75,23 @@ function step(schema: z.ZodType | undefined, part: string): { key: string; next:
   return { key: camel(part), next: undefined };
 }
 
-/** `CHORUS_SERVER__PORT=8000` -> `{ server: { port: 8000 } }`, keys matched against `schema`. */
-export function envToConfig(env: NodeJS.ProcessEnv, schema: z.ZodType = ConfigSchema): Json {
-  const out: Json = {};
+/**
+ * `CHORUS_*` variables that are not settings: the configuration file, the audio encoders'
+ * switches (docs/compat.md), the engine protocol's fd (set for engine processes) and the
+ * text-generation-webui extension's server address (examples/text-generation-webui).
+ */
+export const NOT_SETTINGS = ["CHORUS_CONFIG", "CHORUS_ENCODER", "CHORUS_ENCODER_THREADS", "CHORUS_PROTOCOL_FD", "CHORUS_URL"];
+
+/** The `CHORUS_*` variables of `env` with the key path each sets (`CHORUS_SERVER__PORT` -> `["server", "port"]`). */
+export function envVariables(
+  env: NodeJS.ProcessEnv,
+  schema: z.ZodType = ConfigSchema,
+): { name: string; raw: string; keys: string[]; at: z.ZodType | undefined }[] {
+  const found = [];
   for (const [name, raw] of Object.entries(env)) {
-    if (!/^CHORUS_/i.test(name) || raw === undefined || name.toUpperCase() === "CHORUS_CONFIG") continue;
+    if (!/^CHORUS_/i.test(name) || raw === undefined || NOT_SETTINGS.includes(name.toUpperCase())) continue;
     const parts = name.slice("CHORUS_".length).split("__").filter(Boolean);
     if (!parts.length) continue;
-    let node = out;
     let at: z.ZodType | undefined = schema;
     const keys: string[] = [];
     for (const part of parts) {
@@ -90,6 +99,16 @@ export function envToConfig(env: NodeJS.ProcessEnv, schema: z.ZodType = ConfigSc
       keys.push(key);
       at = next;
     }
+    found.push({ name, raw, keys, at });
+  }
+  return found;
+}
+
+/** `CHORUS_SERVER__PORT=8000` -> `{ server: { port: 8000 } }`, keys matched against `schema`. */
+export function envToConfig(env: NodeJS.ProcessEnv, schema: z.ZodType = ConfigSchema): Json {
+  const out: Json = {};
+  for (const { raw, keys, at } of envVariables(env, schema)) {
+    let node = out;
     let value: unknown = raw;
     try {
       value = JSON.parse(raw);

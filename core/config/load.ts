@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { z } from "zod";
 import { ConfigSchema, type Config } from "./schema.ts";
-import { envToConfig } from "./env.ts";
+import { envToConfig, envVariables } from "./env.ts";
 
 export { envToConfig };
 
@@ -52,11 +52,18 @@ function merge(base: Json, over: Json): Json {
   return out;
 }
 
-export function formatConfigIssues(error: z.ZodError): string {
+/**
+ * The issues, one a line, each naming its key; `sources` (key path -> the variable that set it)
+ * adds the `CHORUS_*` variable an issue comes from, since it is not in any file.
+ */
+export function formatConfigIssues(error: z.ZodError, sources = new Map<string, string>()): string {
   return error.issues
     .map((issue) => {
       const key = issue.path.join(".") || "(root)";
-      return `  ${key}: ${issue.message}`;
+      const paths = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...issue.path, k].join(".")) : [issue.path.join(".")];
+      // The variable that set the key, or one under it (CHORUS_SERVR__PORT for the unknown `servr`).
+      const from = [...new Set(paths.flatMap((p) => [...sources].filter(([k]) => k === p || k.startsWith(`${p}.`)).map(([, name]) => name)))];
+      return `  ${key}: ${issue.message}${from.length ? ` (from ${from.join(", ")})` : ""}`;
     })
     .join("\n");
 }
@@ -75,12 +82,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (file) raw = merge(raw, readJson(path.resolve(file)));
   raw = merge(raw, envToConfig(env));
   if (options.overrides) raw = merge(raw, options.overrides);
-  return parseConfig(raw);
+  return parseConfig(raw, new Map(envVariables(env).map((v) => [v.keys.join("."), v.name])));
 }
 
-export function parseConfig(raw: unknown): Config {
+/** `sources`: key paths set by environment variables, named in the error (formatConfigIssues). */
+export function parseConfig(raw: unknown, sources?: Map<string, string>): Config {
   const result = ConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(`invalid configuration:\n${formatConfigIssues(result.error)}`);
+  if (!result.success) throw new ConfigError(`invalid configuration:\n${formatConfigIssues(result.error, sources)}`);
   return result.data;
 }
 

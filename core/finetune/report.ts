@@ -20,19 +20,31 @@ export function histogram(report: CheckReport): Bin[] {
   return bins;
 }
 
+/**
+ * The histogram as text. A bin's note says what the check found for its clips: how many the
+ * trainer drops, with their error findings' codes (clip-too-short, clip-too-long...), and
+ * whether kept ones are outside the recommended 2-11 s. A bin is never called dropped for its
+ * place alone: the 0-1 s bin holds kept 0.6 s clips, the bin of the maximum kept clips under it.
+ */
 export function histogramText(report: CheckReport, width = 40): string {
   const bins = histogram(report);
-  const most = Math.max(1, ...bins.map((b) => b.count));
-  const lines = bins.map((b) => {
-    const mark =
-      b.to > report.maxClipSeconds
-        ? " (over the trainer's maximum: dropped)"
-        : b.from < 0.5
-          ? " (under 0.5 s: dropped)"
-          : b.from < 2 || b.to > 11
-            ? " (outside 2-11 s)"
-            : "";
-    return `${String(b.from).padStart(3)}-${String(b.to).padEnd(3)} s |${"#".repeat(Math.round((b.count / most) * width)).padEnd(width)}| ${b.count}${b.count ? mark : ""}`;
+  const most = bins.reduce((m, b) => Math.max(m, b.count), 1);
+  // One pass over the findings and one over the clips (a dataset may hold 100k+ of each).
+  const errors = new Map<string, Set<string>>();
+  for (const f of report.findings) if (f.severity === "error" && f.clip) errors.set(f.clip, (errors.get(f.clip) ?? new Set()).add(f.code));
+  const seen = bins.map(() => ({ dropped: 0, reasons: new Set<string>(), outside: false }));
+  for (const c of report.clips) {
+    if (c.seconds === undefined) continue;
+    const bin = seen[Math.min(bins.length - 1, Math.floor(c.seconds))]!;
+    if (!c.kept) {
+      bin.dropped++;
+      for (const code of errors.get(c.clip) ?? []) bin.reasons.add(code);
+    } else if (c.seconds < 2 || c.seconds > 11) bin.outside = true;
+  }
+  const lines = bins.map((b, i) => {
+    const { dropped, reasons, outside } = seen[i]!;
+    const notes = [...(dropped ? [`${dropped} dropped${reasons.size ? `: ${[...reasons].join(", ")}` : ""}`] : []), ...(outside ? ["outside 2-11 s"] : [])];
+    return `${String(b.from).padStart(3)}-${String(b.to).padEnd(3)} s |${"#".repeat(Math.round((b.count / most) * width)).padEnd(width)}| ${b.count}${notes.length ? ` (${notes.join("; ")})` : ""}`;
   });
   return `Clip lengths:\n${lines.join("\n")}`;
 }

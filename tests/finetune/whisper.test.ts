@@ -87,4 +87,22 @@ describe("faster-whisper transcriber", () => {
     },
     60_000,
   );
+
+  it.skipIf(process.platform === "win32")(
+    "without --python or finetune.python, prepare builds the managed environment (docs/finetune.md), not python3 from PATH",
+    async () => {
+      const dir = tempDir("ft-prep-managed");
+      const clip = path.join(dir, "talk.wav");
+      writeWav(clip, 22050, silence(1, 22050));
+      // The managed environment is made with python.executable; one that does not run stops it
+      // there (config/default.json once set finetune.python to "python3", so this never ran).
+      const r = await runChorusAsync(["finetune", "prepare", clip, "--out", path.join(dir, "out")], {
+        env: { CHORUS_LOG__LEVEL: "silent", CHORUS_DATA_DIR: path.join(dir, "var"), CHORUS_PYTHON__EXECUTABLE: "/bin/false" },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/Python '\/bin\/false' does not run/);
+      expect(r.stderr).not.toMatch(/python3 cannot import faster_whisper/);
+    },
+    60_000,
+  );
 });

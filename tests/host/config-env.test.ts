@@ -3,8 +3,10 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadConfig } from "../../core/config/load.ts";
-import { envToConfig, listEnvVariables } from "../../core/config/env.ts";
+import { NOT_SETTINGS, envToConfig, listEnvVariables } from "../../core/config/env.ts";
+import { runChorusAsync } from "../helpers/process.ts";
 import { CONFIG_DOC, configurationDoc } from "../../core/config/docs.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 describe("CHORUS_* environment variables", () => {
   it("accept API_KEY, APIKEY and apiKey for compat.apiKey", () => {
@@ -35,6 +37,36 @@ describe("CHORUS_* environment variables", () => {
   it("still name an unknown key", () => {
     expect(() => loadConfig({ env: { CHORUS_COMPAT__API_KEYS: "x" } })).toThrow(/compat: .*apiKeys/);
   });
+
+  it("an invalid or unknown one is named in the error, as the key is (it is in no file to look for)", () => {
+    expect(() => loadConfig({ env: { CHORUS_SERVER__PORT: "abc" } })).toThrow(
+      /^invalid configuration:\n {2}server\.port: .*number.* \(from CHORUS_SERVER__PORT\)$/,
+    );
+    expect(() => loadConfig({ env: { CHORUS_SERVER__PROT: "1" } })).toThrow(
+      /^invalid configuration:\n {2}server: Unrecognized key: "prot" \(from CHORUS_SERVER__PROT\)$/,
+    );
+    expect(() => loadConfig({ env: { CHORUS_SERVR__PORT: "1" } })).toThrow(/\(root\): Unrecognized key: "servr" \(from CHORUS_SERVR__PORT\)$/);
+    // a value from a file names no variable
+    const file = `${tempDir("cfg-env")}/bad.json`;
+    fs.writeFileSync(file, JSON.stringify({ server: { port: "x" } }));
+    expect(() => loadConfig({ file, env: {} })).toThrow(/server\.port: Invalid input: expected number, received string$/);
+  });
+
+  it("that are not settings (CHORUS_ENCODER=ffmpeg of docs/compat.md, CHORUS_URL...) do not stop chorus", async () => {
+    for (const name of NOT_SETTINGS.filter((n) => n !== "CHORUS_CONFIG")) expect(() => loadConfig({ env: { [name]: "2" } }), name).not.toThrow();
+    // the real command, as a user who follows docs/compat.md runs it
+    const res = await runChorusAsync(["say", "Hi.", "--format", "mp3", "-o", "/dev/null"], {
+      env: {
+        CHORUS_ENCODER: "ffmpeg",
+        CHORUS_ENCODER_THREADS: "2",
+        CHORUS_URL: "http://127.0.0.1:7851",
+        CHORUS_LOG__LEVEL: "silent",
+        CHORUS_DATA_DIR: tempDir("not-settings"),
+      },
+    });
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/^wrote \/dev\/null: /);
+  }, 60_000);
 
   it("match any schema by its keys", () => {
     const schema = z.strictObject({ someSection: z.strictObject({ maxThings: z.number() }) });
