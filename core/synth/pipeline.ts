@@ -36,7 +36,6 @@ export interface SpeechStream {
   voice: string;
   /** The first chunk's rate (the output stage resamples later chunks of another rate to it). */
   sampleRate: number;
-  sentences: number;
   fallbackReason?: string;
   /** Request fields the engine does not support, so it never got them (prosody.ts). */
   ignored?: ("speed" | "pitch")[];
@@ -114,7 +113,6 @@ export class SpeechPipeline {
         profile: current.lease.profile,
         voice: current.voice,
         sampleRate: first.value.sampleRate,
-        sentences: turns.length,
         fallbackReason: current.lease.fallbackReason,
         ignored: prosody.ignored,
         clamped: prosody.clamped,
