@@ -42,6 +42,13 @@ describe("X-Chorus-Voice for a voice id that is not ASCII", () => {
     expect(decodeURIComponent(header)).toBe(voice);
   });
 
+  it("an ASCII id with a % is encoded too, so that decoding every value gives it back", async () => {
+    const res = await app.inject({ method: "POST", url: "/api/speech", payload: { text: "Hi.", voice: "uninames:100%" } });
+    expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
+    expect(res.headers["x-chorus-voice"]).toBe("100%25");
+    expect(decodeURIComponent(String(res.headers["x-chorus-voice"]))).toBe("100%");
+  });
+
   it("an ASCII id is sent as it is", async () => {
     const res = await app.inject({ method: "POST", url: "/api/speech", payload: { text: "Hi.", voice: "en-us" } });
     expect(res.headers["x-chorus-voice"]).toBe("en-us");

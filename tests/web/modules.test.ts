@@ -14,6 +14,9 @@ import { PcmDecoder, resample, wavBytes } from "../../core/web/js/pcm.js";
 import { formatMb, memorySegments, timeUntil } from "../../core/web/js/memory.js";
 // @ts-expect-error plain ES module
 import { SseParser } from "../../core/web/js/sse.js";
+// @ts-expect-error plain ES module
+import { servedBy } from "../../core/web/js/speak.js";
+import { headerValue } from "../../core/server/routes/speech.ts";
 import { segmentNarration as serverSegments, type NotInside } from "../../core/text/narrator.ts";
 
 const ESPEAK_LIKE = [
@@ -166,5 +169,21 @@ describe("server-sent events parser", () => {
       { event: "snapshot", data: "{}", id: "7" },
     ]);
     expect(parser.retry).toBe(1500);
+  });
+});
+
+describe("who served a clip (X-Chorus-* headers)", () => {
+  it("decodes what the server percent-encoded, and shows other values as they are", () => {
+    const res = new Response("", {
+      headers: {
+        "X-Chorus-Engine": "xtts",
+        "X-Chorus-Profile": "gpu",
+        "X-Chorus-Voice": headerValue("さくら"),
+        "X-Chorus-Fallback": headerValue("50% of the card held"),
+        "X-Sample-Rate": "24000",
+      },
+    });
+    expect(servedBy(res)).toEqual({ engine: "xtts", profile: "gpu", voice: "さくら", fallback: "50% of the card held", sampleRate: 24000 });
+    expect(servedBy(new Response("", { headers: { "X-Chorus-Voice": "bad%zz" } })).voice).toBe("bad%zz");
   });
 });

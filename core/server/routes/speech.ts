@@ -39,13 +39,14 @@ export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply):
 }
 
 /**
- * A header value as Node sends it: printable ASCII as it is (every engine id, profile and
- * fallback reason), a value with anything else (a voice id such as XTTS's `さくら`, named after
- * its clip) percent-encoded as UTF-8. Node refuses such characters (ERR_INVALID_CHAR) when it
+ * A header value as Node sends it: printable ASCII without `%` as it is (every engine id and
+ * profile, most voices and fallback reasons), anything else (a voice id such as XTTS's `さくら`,
+ * named after its clip) percent-encoded as UTF-8, `%` included, so that decodeURIComponent
+ * gives every value back. Node refuses characters outside Latin-1 (ERR_INVALID_CHAR) when it
  * writes the head, after the synthesis has started.
  */
 export function headerValue(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+  return /^[\x20-\x24\x26-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
 /** Headers saying who made the audio (engine, profile, voice, rate, fallback reason, ignored or clamped speed/pitch). */

@@ -7,13 +7,24 @@
 import { api, postJson } from "./api.js";
 import { PcmDecoder, resample, wavBytes } from "./pcm.js";
 
+/** A header's value, decoded (the server percent-encodes values that are not plain ASCII, `%` included). */
+function header(res, name, missing) {
+  const value = res.headers.get(name);
+  if (value === null) return missing;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 /** Who served a response, from its X-Chorus-* headers. */
-function servedBy(res) {
+export function servedBy(res) {
   return {
-    engine: res.headers.get("X-Chorus-Engine") ?? "?",
-    profile: res.headers.get("X-Chorus-Profile") ?? "?",
-    voice: res.headers.get("X-Chorus-Voice") ?? "?",
-    fallback: res.headers.get("X-Chorus-Fallback") ?? "",
+    engine: header(res, "X-Chorus-Engine", "?"),
+    profile: header(res, "X-Chorus-Profile", "?"),
+    voice: header(res, "X-Chorus-Voice", "?"),
+    fallback: header(res, "X-Chorus-Fallback", ""),
     sampleRate: Number(res.headers.get("X-Sample-Rate")) || 0,
   };
 }
