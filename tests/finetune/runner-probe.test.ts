@@ -13,6 +13,7 @@ import { resolveGpu } from "../../core/finetune/gpu.ts";
 import { configLauncher, probesRoot } from "../../core/finetune/runner/environment.ts";
 import { JobManager } from "../../core/finetune/runner/manager.ts";
 import { loadProbe } from "../../core/finetune/runner/probes.ts";
+import { summaryText } from "../../core/finetune/runner/render.ts";
 import { buildSpec } from "../../core/finetune/runner/spec.ts";
 import { CUDA_CONTEXT_MB } from "../../core/finetune/vram.ts";
 import { systemClock } from "../../core/scheduler/clock.ts";
@@ -86,6 +87,9 @@ describe("probes in a row", () => {
     // ...but the ratio is measured against the uncorrected prediction: the same peak, the same ratio
     expect(second.state.probe!.ratio).toBe(ratio);
     expect(second.filed.ratio).toBe(ratio);
+    expect(summaryText(second.state, "")).toContain(
+      `predicted ${raw} MB by the model (${second.spec.predictedMb} MB with the earlier probe's correction) (ratio ${ratio})`,
+    );
     const onDisk = JSON.parse(fs.readFileSync(path.join(probes, fs.readdirSync(probes)[0]!), "utf8"));
     expect(onDisk).toMatchObject({ job: second.spec.id, ratio });
 
