@@ -25,5 +25,5 @@ export interface PlanInput {
    */
   memoryFraction?: number | null;
   /** A probe on this card and model (runner/probes.ts): predictions are scaled by measured / predicted. */
-  probe?: { ratio: number; at: string; predictedMb: number; peakReservedMb: number };
+  probe?: { ratio: number; at: string; predictedMb: number; predictedRawMb?: number; peakReservedMb: number };
 }

@@ -44,6 +44,12 @@ export interface Plan {
   optimizer: OptimizerName;
   fused: boolean;
   predicted: Prediction;
+  /**
+   * The model's own device peak at these settings, before a probe's ratio (predicted.deviceMb
+   * without a probe). A probe at this plan measures its ratio against this figure, never against
+   * the corrected one (which would read ~1.0 and undo the correction).
+   */
+  predictedRawMb: number;
   budgetMb: number;
   gpu: GpuInfo & { freeMb: number };
   clipsDropped: number;
@@ -58,12 +64,14 @@ export interface Plan {
 interface Candidate {
   input: EstimateInput;
   predicted: Prediction;
+  rawDeviceMb: number;
   flags: string[];
 }
 
 /** The settings shown when nothing fits: plain fp32 at batch 1, with their prediction as estimated. */
 function unfitted(model: TrainableModel, input: EstimateInput): Candidate {
-  return { input, predicted: estimate(model, input), flags: [] };
+  const predicted = estimate(model, input);
+  return { input, predicted, rawDeviceMb: predicted.deviceMb, flags: [] };
 }
 
 /** Clips the trainer keeps at a cap (and the tokens limit). */
@@ -102,7 +110,7 @@ export function plan(p: PlanInput): Plan {
   const warnings: string[] = [];
   if (p.probe)
     warnings.push(
-      `predictions scaled by ${p.probe.ratio} from a probe on this card (${p.probe.at}: measured ${Math.round(p.probe.peakReservedMb)} MB where ${Math.round(p.probe.predictedMb)} MB was predicted)`,
+      `predictions scaled by ${p.probe.ratio} from a probe on this card (${p.probe.at}: measured ${Math.round(p.probe.peakReservedMb)} MB where ${Math.round(p.probe.predictedRawMb ?? p.probe.predictedMb)} MB was predicted)`,
     );
   if (cappedMb < freeMb)
     warnings.push(
@@ -130,7 +138,8 @@ export function plan(p: PlanInput): Plan {
     if (p.effectiveBatch > 1) shapes.push([1, 1]);
     for (const [batchSize, gradAccumSteps] of shapes) {
       const input = { ...base, batchSize, gradAccumSteps };
-      const predicted = calibrated(estimate(model, input), p.probe?.ratio);
+      const raw = estimate(model, input);
+      const predicted = calibrated(raw, p.probe?.ratio);
       if (predicted.deviceMb <= budgetMb) {
         const extra =
           batchSize * gradAccumSteps < p.effectiveBatch
@@ -138,7 +147,7 @@ export function plan(p: PlanInput): Plan {
                 `effective batch ${batchSize * gradAccumSteps} instead of ${p.effectiveBatch}: gradient accumulation costs a full set of gradients (${Math.round(predicted.terms.weights!)} MB) that does not fit`,
               ]
             : [];
-        return { input, predicted, flags: [...flags, ...extra] };
+        return { input, predicted, rawDeviceMb: raw.deviceMb, flags: [...flags, ...extra] };
       }
     }
     return undefined;
@@ -221,6 +230,7 @@ export function plan(p: PlanInput): Plan {
     optimizer: chosen.input.optimizer,
     fused: chosen.input.fused,
     predicted: chosen.predicted,
+    predictedRawMb: Math.round(chosen.rawDeviceMb),
     budgetMb,
     gpu: { ...p.gpu, freeMb: Math.round(freeMb) },
     clipsDropped: dropped,

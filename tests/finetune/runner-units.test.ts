@@ -156,4 +156,17 @@ describe("probe ratio", () => {
     );
     expect(loadProbe(dir, "16 GB", "xtts-v2")!.ratio).toBeCloseTo(1, 2);
   });
+  it("the ratio is over the model's own prediction (predictedRawMb), not the corrected one; records filed before it was kept still load", () => {
+    const dir = tempDir("ft-probe-raw");
+    const job = { card: "16 GB", model: "xtts-v2", planned: settings, id: "ft-q" } as unknown as JobSpec;
+    // a second probe: planned at 11512 MB after a first probe's correction, the model itself said 10512 MB
+    saveProbe(dir, job, { peakAllocatedMb: 11000, peakReservedMb: 11000, predictedMb: 11512, predictedRawMb: 10512, ratio: 1.1 });
+    const filed = loadProbe(dir, "16 GB", "xtts-v2")!;
+    expect(filed).toMatchObject({ predictedMb: 11512, predictedRawMb: 10512 });
+    expect(filed.ratio).toBe(1.1); // 11000 / (10512 - 512), not 11000 / 11000
+    // a record filed before predictedRawMb was kept: the ratio over predictedMb, as before
+    const { predictedRawMb: _, ...old } = filed;
+    fs.writeFileSync(probeFile(dir, "16 GB", "xtts-v2"), JSON.stringify({ ...old, predictedMb: 10512 }));
+    expect(loadProbe(dir, "16 GB", "xtts-v2")).toMatchObject({ predictedMb: 10512, ratio: 1.1 });
+  });
 });

@@ -172,11 +172,14 @@ export class FinetuneJob extends EventEmitter {
         return this.setStatus("finished");
       }
       if (outcome.kind === "probe" && m?.type === "probe") {
+        // against the model's own prediction: the corrected one would read ~1.0 and undo an earlier probe's correction
+        const raw = this.spec.predictedRawMb ?? this.spec.predictedMb;
         this.state.probe = {
           peakAllocatedMb: m.peakAllocatedMb,
           peakReservedMb: m.peakReservedMb,
           predictedMb: this.spec.predictedMb,
-          ratio: probeRatio(m.peakAllocatedMb, m.peakReservedMb, this.spec.predictedMb),
+          predictedRawMb: raw,
+          ratio: probeRatio(m.peakAllocatedMb, m.peakReservedMb, raw),
         };
         return this.setStatus("finished");
       }

@@ -14,10 +14,13 @@ export interface ProbeRecord {
   card: string;
   model: string;
   settings: JobSpec["planned"];
+  /** The plan's predicted device peak (corrected by an earlier probe where there was one). */
   predictedMb: number;
+  /** The model's own prediction, before any probe: what the ratio is over (absent in records filed before it was kept: predictedMb). */
+  predictedRawMb?: number;
   peakAllocatedMb: number;
   peakReservedMb: number;
-  /** probeRatio(): max(peak reserved, peak allocated) / the predicted peak without the CUDA context. */
+  /** probeRatio(): max(peak reserved, peak allocated) / the model's own predicted peak without the CUDA context. */
   ratio: number;
   job: string;
   at: string;
@@ -51,6 +54,7 @@ export function saveProbe(dir: string, spec: JobSpec, probe: NonNullable<JobStat
     model: spec.model,
     settings: spec.planned,
     predictedMb: probe.predictedMb,
+    predictedRawMb: probe.predictedRawMb ?? probe.predictedMb,
     peakAllocatedMb: probe.peakAllocatedMb,
     peakReservedMb: probe.peakReservedMb,
     ratio: probe.ratio,
@@ -65,8 +69,9 @@ export function saveProbe(dir: string, spec: JobSpec, probe: NonNullable<JobStat
 export function loadProbe(dir: string, card: string, model: string): ProbeRecord | undefined {
   try {
     const r = JSON.parse(fs.readFileSync(probeFile(dir, card, model), "utf8")) as ProbeRecord;
-    // recomputed from what was measured, so records filed with the old ratio (over the device peak) read right too
-    const ratio = probeRatio(r.peakAllocatedMb, r.peakReservedMb, r.predictedMb);
+    // recomputed from what was measured, so records filed with the old ratio (over the device peak) read right too;
+    // over the uncorrected prediction (records filed before it was kept have only predictedMb)
+    const ratio = probeRatio(r.peakAllocatedMb, r.peakReservedMb, r.predictedRawMb ?? r.predictedMb);
     return Number.isFinite(ratio) && ratio > 0 ? { ...r, ratio } : undefined;
   } catch {
     return undefined;

@@ -46,7 +46,7 @@ export function summaryText(s: JobState, resumeHint: string): string {
   if (s.lastCheckpoint) lines.push(`  last checkpoint: step ${s.lastCheckpoint.globalStep} (${s.lastCheckpoint.path})`);
   if (s.probe)
     lines.push(
-      `  probe: measured ${Math.round(Math.max(s.probe.peakReservedMb, s.probe.peakAllocatedMb))} MB, predicted ${s.probe.predictedMb} MB (ratio ${s.probe.ratio}); chorus finetune plan now uses it for this card`,
+      `  probe: measured ${Math.round(Math.max(s.probe.peakReservedMb, s.probe.peakAllocatedMb))} MB, predicted ${s.probe.predictedRawMb ?? s.probe.predictedMb} MB by the model${s.probe.predictedRawMb !== undefined && s.probe.predictedRawMb !== s.probe.predictedMb ? ` (${s.probe.predictedMb} MB with the earlier probe's correction)` : ""} (ratio ${s.probe.ratio}); chorus finetune plan now uses it for this card`,
     );
   if (s.result) lines.push(`  model: ${s.result.modelDir} (reference clips: ${s.result.referenceClips.length}, ${s.result.referenceSeconds} s)`);
   for (const w of s.warnings.filter((w) => !s.replans.some((r) => r.message === w))) lines.push(`  warning: ${w}`);

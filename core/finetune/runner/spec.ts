@@ -33,6 +33,8 @@ export interface JobRequest {
   /** A saved `chorus finetune plan --json` result. */
   plan?: Pick<Plan, "fits" | "batchSize" | "gradAccumSteps" | "maxClipSeconds" | "learningRate" | "trainerConfig"> & {
     predicted: { deviceMb: number };
+    /** Before a probe's correction (plan files written before it was kept lack it: predicted.deviceMb is taken). */
+    predictedRawMb?: number;
     gpu?: { name: string };
   };
   planOptions?: PlanOptions;
@@ -121,6 +123,7 @@ export async function buildSpec(req: JobRequest, config: Config, gpu: () => Prom
     trainerConfig: plan.trainerConfig,
     planned: { batchSize: plan.batchSize, gradAccumSteps: plan.gradAccumSteps, maxClipSeconds: plan.maxClipSeconds, learningRate: plan.learningRate },
     predictedMb: Math.round(plan.predicted.deviceMb),
+    predictedRawMb: Math.round(plan.predictedRawMb ?? plan.predicted.deviceMb),
     leaseMb: Math.ceil(plan.predicted.deviceMb + SAFETY_MB),
     clips: clipsOf(report),
     maxOomRetries: r.maxOomRetries,

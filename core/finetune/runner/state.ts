@@ -46,7 +46,8 @@ export interface JobState {
   slowdown: string | null;
   lease: { device: string; memoryMb: number } | null;
   result: { modelDir: string; referenceClips: string[]; referenceSeconds: number } | null;
-  probe: { peakAllocatedMb: number; peakReservedMb: number; predictedMb: number; ratio: number } | null;
+  /** predictedMb: the plan's (corrected) peak; predictedRawMb: the model's own, which the ratio is over (absent in probes run before it was kept). */
+  probe: { peakAllocatedMb: number; peakReservedMb: number; predictedMb: number; predictedRawMb?: number; ratio: number } | null;
   error: string | null;
   /** The process running the job (a server or `chorus finetune run`). */
   hostPid: number | null;

@@ -31,8 +31,13 @@ export interface JobSpec {
   saveEverySteps: number;
   trainerConfig: Record<string, Record<string, unknown>>;
   planned: RunSettings;
-  /** The plan's predicted device peak, MB. */
+  /** The plan's predicted device peak, MB (scaled by a stored probe's ratio where there is one). */
   predictedMb: number;
+  /**
+   * The model's own predicted device peak at these settings, before any probe's ratio, MB: what a
+   * probe's ratio is measured against (absent in jobs made before it was kept: predictedMb).
+   */
+  predictedRawMb?: number;
   /** What the training lease asks for, MB. */
   leaseMb: number;
   clips: JobClip[];

@@ -106,9 +106,16 @@ export async function testEngine(pluginDir: string, options: TestEngineOptions =
     error: (m, e) => emit("error", m, e),
   };
   const memoryReports: MemoryReport[] = [];
-  const engine = await definition.create({ manifest });
-  const settings = settingsWithDefaults(manifest, options.settings);
-  await engine.load({ profile, device, pluginDir: dir, settings, dataDir, log, reportMemory: (r) => memoryReports.push(r) });
+  let engine: Engine;
+  try {
+    engine = await definition.create({ manifest });
+    const settings = settingsWithDefaults(manifest, options.settings);
+    await engine.load({ profile, device, pluginDir: dir, settings, dataDir, log, reportMemory: (r) => memoryReports.push(r) });
+  } catch (err) {
+    // the caller gets no close() to call: a failing plugin test leaves no folder in tmp
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
   let voiceList: Voice[] | undefined;
   const voices = async () => (voiceList = await engine.listVoices());
 

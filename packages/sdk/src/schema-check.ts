@@ -5,6 +5,11 @@
  * manifest schema; this reads the JSON Schema keywords it uses (no dependency). What the host
  * checks beyond the schema's shapes (settings schemas, option defaults, the sdk range) stays
  * with `chorus plugin check`.
+ *
+ * Only the keywords in APPLIED are checked; a schema with any other keyword (besides the
+ * ANNOTATIONS) is refused with an error rather than half-checked, so the day the generated
+ * schema uses, say, maxLength or $ref, the SDK's own test (tests/registry/harness-manifest.test.ts
+ * walks every nested schema) fails instead of the harness quietly accepting what the host refuses.
  */
 import fs from "node:fs";
 
@@ -20,6 +25,52 @@ function manifestSchema(): Schema {
 }
 
 const show = (v: unknown) => JSON.stringify(v);
+
+/** The validation keywords this checker applies (with JSON Schema 2020-12 semantics). */
+export const APPLIED: ReadonlySet<string> = new Set([
+  "type",
+  "const",
+  "enum",
+  "anyOf",
+  "oneOf",
+  "minLength",
+  "pattern",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "minItems",
+  "maxItems",
+  "items",
+  "prefixItems",
+  "properties",
+  "required",
+  "additionalProperties",
+  "propertyNames",
+]);
+
+/** Keywords that validate nothing (2020-12 annotations and identifiers): skipped on purpose. */
+export const ANNOTATIONS: ReadonlySet<string> = new Set([
+  "$schema",
+  "$id",
+  "$comment",
+  "title",
+  "description",
+  "default",
+  "examples",
+  "deprecated",
+  "readOnly",
+  "writeOnly",
+]);
+
+/** A keyword the checker cannot apply: an error in the SDK (its schema and checker disagree), not in the plugin. */
+export class UnsupportedSchemaKeywordError extends Error {
+  constructor(
+    readonly keyword: string,
+    at: string,
+  ) {
+    super(`plugin.schema.json uses "${keyword}" (at ${at || "(root)"}), which the SDK's schema check does not apply: update @chorus-tts/sdk's schema-check.ts`);
+  }
+}
 
 function typeOk(type: string, value: unknown): boolean {
   switch (type) {
@@ -45,20 +96,30 @@ function check(schema: Schema, value: unknown, at: string, out: Issue[]): void {
     return;
   }
   const s = schema;
+  for (const keyword of Object.keys(s)) if (!APPLIED.has(keyword) && !ANNOTATIONS.has(keyword)) throw new UnsupportedSchemaKeywordError(keyword, at);
   const issue = (message: string, path = at): void => {
     out.push({ path, message });
   };
-  const alternatives = (s.oneOf ?? s.anyOf) as Schema[] | undefined;
-  if (alternatives) {
+  // anyOf: at least one alternative; oneOf: exactly one (as JSON Schema says; zod writes its
+  // discriminated unions as oneOf, whose alternatives exclude each other). Sibling keywords apply too.
+  for (const keyword of ["anyOf", "oneOf"] as const) {
+    const alternatives = s[keyword] as Schema[] | undefined;
+    if (!alternatives) continue;
     const tries = alternatives.map((alt) => {
       const found: Issue[] = [];
       check(alt, value, at, found);
       return found;
     });
-    if (tries.some((t) => t.length === 0)) return;
-    // Every alternative fails: report the one that came closest (fewest problems).
-    out.push(...tries.reduce((best, t) => (t.length < best.length ? t : best)));
-    return;
+    const passed = tries.filter((t) => t.length === 0).length;
+    if (passed === 0) {
+      // Every alternative fails: report the one that came closest (fewest problems).
+      out.push(...tries.reduce((best, t) => (t.length < best.length ? t : best)));
+      return;
+    }
+    if (keyword === "oneOf" && passed > 1) {
+      issue(`matches ${passed} of the alternatives where exactly one must match`);
+      return;
+    }
   }
   if (typeof s.type === "string" && !typeOk(s.type, value)) {
     issue(`expected ${s.type}, got ${show(value)}`);
@@ -105,9 +166,18 @@ function check(schema: Schema, value: unknown, at: string, out: Issue[]): void {
   }
 }
 
+/**
+ * What `schema` refuses in `value`, by field path (the bundled plugin.schema.json by default);
+ * throws UnsupportedSchemaKeywordError for a keyword it does not apply.
+ */
+export function schemaIssues(value: unknown, schema: Schema = manifestSchema()): Issue[] {
+  const issues: Issue[] = [];
+  check(schema, value, "", issues);
+  return issues;
+}
+
 /** Throws a TypeError naming each field of `manifest` that plugin.schema.json refuses. */
 export function checkManifestShape(manifest: unknown, file = "plugin.json"): void {
-  const issues: Issue[] = [];
-  check(manifestSchema(), manifest, "", issues);
+  const issues = schemaIssues(manifest);
   if (issues.length) throw new TypeError(`invalid ${file}: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`);
 }
