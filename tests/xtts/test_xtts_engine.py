@@ -129,6 +129,21 @@ class ClipFormats(unittest.TestCase):
                 self.assertAlmostEqual(info.seconds, 4.0, places=2, msg=name)
                 self.assertEqual(info.warnings, [], name)
 
+    def test_a_streamed_wav_whose_header_gives_no_data_size_is_read_whole(self) -> None:
+        # A WAV written while streaming (ffmpeg to a pipe, some recorders) leaves the data chunk's size 0 or 0xFFFFFFFF.
+        with tempfile.TemporaryDirectory() as d:
+            for name, size in (("zero.wav", 0), ("max.wav", 0xFFFFFFFF)):
+                path = os.path.join(d, name)
+                write_wav(path, 22050, 1, 16)
+                with open(path, "r+b") as f:
+                    head = f.read(64)
+                    f.seek(head.index(b"data") + 4)
+                    f.write(struct.pack("<I", size))
+                info = inspect_clip(path)
+                self.assertEqual(info.error, "", name)
+                self.assertAlmostEqual(info.seconds, 4.0, places=2, msg=name)
+                self.assertEqual(info.warnings, [], name)  # not "very quiet or silent": the samples were read
+
     def test_loudness_checks_hold_for_float_and_24_bit(self) -> None:
         with tempfile.TemporaryDirectory() as d:
             write_wav(os.path.join(d, "quiet.wav"), 22050, 1, 32, fmt=3, level=0.001)
