@@ -10,7 +10,7 @@ import { checkDataset } from "../finetune/check.ts";
 import { trainableModel } from "../finetune/models/index.ts";
 import { OPTIMIZERS, type Attention, type OptimizerName, type Precision, type TrainableModel } from "../finetune/model.ts";
 import { estimate } from "../finetune/vram.ts";
-import { planFromReport, trainerMemoryFraction } from "../finetune/plan.ts";
+import { hostOs, planFromReport, trainerMemoryFraction } from "../finetune/plan.ts";
 import { resolveGpu } from "../finetune/gpu.ts";
 import { checkText, histogram, histogramSvg, planText, predictionText } from "../finetune/report.ts";
 import { histogramPng } from "../finetune/png.ts";
@@ -153,7 +153,7 @@ async function planCommand(args: string[], config: Config): Promise<number> {
     maxClipSeconds,
     onProgress: progress(!!values.json),
   });
-  const os = oneOf("os", values.os, ["linux", "windows"], process.platform === "win32" ? "windows" : "linux");
+  const os = oneOf("os", values.os, ["linux", "windows"], hostOs());
   const result = planFromReport(report, model, {
     gpu,
     os,

@@ -17,6 +17,11 @@ import type { PlanClip, PlanInput } from "./plan-input.ts";
 
 export type { PlanClip, PlanInput } from "./plan-input.ts";
 
+/** The system the trainer runs on: this machine's (the server's, for plans made over HTTP). */
+export function hostOs(): "linux" | "windows" {
+  return process.platform === "win32" ? "windows" : "linux";
+}
+
 /** The share of the card the trainer's PyTorch may reserve: finetune.runner.memoryFraction, else 0.95 on Windows (docs/finetune.md). */
 export function trainerMemoryFraction(configured: number | undefined, os: "linux" | "windows"): number | null {
   return configured ?? (os === "windows" ? 0.95 : null);

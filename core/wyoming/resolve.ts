@@ -31,16 +31,16 @@ function pick(request: VoiceRequest, registry: Registry, voices: VoiceDirectory)
   if (name) {
     const colon = name.indexOf(":");
     if (colon > 0) {
-      const engine = name.slice(0, colon).trim();
+      // engine ids are lower case; `FLITE:KAL16` names flite, as `chorus` and the HTTP APIs read it
+      const engine = name.slice(0, colon).trim().toLowerCase();
       const entry = registry.get(engine);
-      if (!entry) {
-        // Listed names match whatever their case (`Flite:SLT`), as bare voice ids do.
-        const listed = voices.find(name);
-        if (listed) return { engine: listed.engine, voice: listed.voice, options: undefined };
+      if (!entry)
         throw new ChorusError("CHORUS_ERR_ENGINE_NOT_FOUND", `voice '${name}' names engine '${engine}', which is not installed`, { field: "voice.name" });
-      }
       if (entry.status !== "available")
         throw new ChorusError("CHORUS_ERR_ENGINE_UNAVAILABLE", `voice '${name}': engine '${engine}' failed to load: ${entry.error}`, { field: "voice.name" });
+      // Listed names match whatever their case (`Flite:SLT`), as bare voice ids do.
+      const listed = voices.find(name);
+      if (listed) return { engine: listed.engine, voice: listed.voice, options: undefined };
       return { engine, voice: name.slice(colon + 1).trim() || undefined, options: undefined };
     }
     if (registry.manifest(name)) return { engine: name, voice: undefined, options: undefined };

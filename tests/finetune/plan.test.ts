@@ -217,6 +217,21 @@ describe("POST /api/finetune/check and /plan", () => {
     expect(p.predicted.deviceMb).toBeLessThanOrEqual(16384 - 800);
   }, 60_000);
 
+  it("plans for the server's own system when the request names none (as the CLI and the run do)", async () => {
+    // Linux first: the check finds ffmpeg (for this platform) once, before the platform is faked.
+    const linux = (await app.inject({ method: "POST", url: "/api/finetune/plan", payload: { dataset, os: "linux" } })).json();
+    expect(linux.warnings.join("\n")).not.toContain("Windows:");
+    const platform = Object.getOwnPropertyDescriptor(process, "platform")!;
+    Object.defineProperty(process, "platform", { ...platform, value: "win32" });
+    try {
+      const res = (await app.inject({ method: "POST", url: "/api/finetune/plan", payload: { dataset } })).json();
+      expect(res.warnings, JSON.stringify(res)).toBeDefined();
+      expect(res.warnings.join("\n")).toContain("Windows:");
+    } finally {
+      Object.defineProperty(process, "platform", platform);
+    }
+  }, 60_000);
+
   it("scales the plan by a probe filed for the card and model, as the CLI does", async () => {
     const before = (await app.inject({ method: "POST", url: "/api/finetune/plan", payload: { dataset } })).json();
     const file = probeFile(probesRoot(host.config), before.gpu.name, "xtts-v2");

@@ -49,12 +49,15 @@ export async function startServer(options: { pluginDirs: string[]; dataDir?: str
   });
   const logs: Record<string, unknown>[] = [];
   let buffered = "";
+  /** Everything it wrote to stderr, for the error when it does not start. */
+  let written = "";
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${buffered}`)), 30_000);
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${buffered}`)));
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${written}`)), 30_000);
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${written}`)));
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (text: string) => {
       buffered += text;
+      written += text;
       let nl: number;
       while ((nl = buffered.indexOf("\n")) >= 0) {
         const line = buffered.slice(0, nl);

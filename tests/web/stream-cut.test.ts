@@ -90,3 +90,19 @@ describe("a streamed speech request that fails after its first audio", () => {
     expect(logged.level).toBe(40);
   });
 });
+
+describe("a failure after the first byte is logged once", () => {
+  const failures = () => lines.filter((l) => l.msg === "request failed" && l.code === "CHORUS_ERR_ENGINE_FAILED");
+  it("an OpenAI SSE stream's: its error event, and one log line", async () => {
+    lines.length = 0;
+    const res = await fetch(`${base}/v1/audio/speech`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "web-tone-a", input: FAILING, voice: "low", response_format: "pcm", stream_format: "sse" }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('"type":"error"');
+    await waitFor(() => failures().length > 0 || undefined, "the failure in the log");
+    expect(failures()).toHaveLength(1);
+  });
+});

@@ -11,7 +11,7 @@ import type { Config } from "../../config/schema.ts";
 import { checkDataset, type CheckReport } from "../check.ts";
 import type { GpuInfo } from "../gpu.ts";
 import { trainableModel } from "../models/index.ts";
-import { planFromReport, SAFETY_MB, trainerMemoryFraction, type Plan } from "../plan.ts";
+import { hostOs, planFromReport, SAFETY_MB, trainerMemoryFraction, type Plan } from "../plan.ts";
 import { probesRoot } from "./environment.ts";
 import { loadProbe } from "./probes.ts";
 import { checkBaseModel } from "./result.ts";
@@ -91,9 +91,9 @@ export async function buildSpec(req: JobRequest, config: Config, gpu: () => Prom
     const probe = loadProbe(probesRoot(config), info.name, model.id);
     plan = planFromReport(report, model, {
       gpu: info,
-      os: o.os ?? (process.platform === "win32" ? "windows" : "linux"),
+      os: o.os ?? hostOs(),
       // the cap the worker here will apply (by this machine's platform)
-      memoryFraction: trainerMemoryFraction(r.memoryFraction, process.platform === "win32" ? "windows" : "linux"),
+      memoryFraction: trainerMemoryFraction(r.memoryFraction, hostOs()),
       attention: o.attention ?? "auto",
       effectiveBatch: o.effectiveBatch ?? 4,
       probe,
@@ -126,7 +126,7 @@ export async function buildSpec(req: JobRequest, config: Config, gpu: () => Prom
     maxOomRetries: r.maxOomRetries,
     leaseWaitSeconds: r.leaseWaitSeconds,
     minClipSeconds: r.minClipSeconds,
-    memoryFraction: trainerMemoryFraction(r.memoryFraction, process.platform === "win32" ? "windows" : "linux"),
+    memoryFraction: trainerMemoryFraction(r.memoryFraction, hostOs()),
     probeSteps: r.probeSteps,
     card,
   };

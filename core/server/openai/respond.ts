@@ -6,7 +6,7 @@ import type { SpeechStream } from "../../synth/pipeline.ts";
 import { primed } from "../primed.ts";
 import { ChorusError } from "../../errors.ts";
 import { renderOpenAIError, type OpenAIErrorBody } from "./errors.ts";
-import { loggingFailure } from "../errors.ts";
+import { logError, loggingFailure, toChorusError } from "../errors.ts";
 
 /**
  * Streams `speech` encoded as `format`; for pcm, at `pcmRate` when given. The first encoded
@@ -14,7 +14,8 @@ import { loggingFailure } from "../errors.ts";
  */
 export async function sendAudio(reply: FastifyReply, speech: SpeechStream, format: AudioFormat, pcmRate: number | null): Promise<FastifyReply> {
   const out = streamAudio(speech, { format, sampleRate: format === "pcm" && pcmRate ? pcmRate : undefined });
-  const audio = await primed(loggingFailure(out.body, reply.log));
+  // logged only once it is under way: a failure before the first byte is the route's error, logged as such
+  const audio = loggingFailure(await primed(out.body), reply.log);
   void reply.header("X-Sample-Rate", String(out.sampleRate));
   void reply.type(out.contentType);
   return reply.send(Readable.from(audio));
@@ -35,13 +36,14 @@ export async function sendSse(
   async function* events() {
     let bytes = 0;
     try {
-      for await (const audio of loggingFailure(out.body, reply.log)) {
+      for await (const audio of out.body) {
         bytes += audio.length;
         yield `data: ${JSON.stringify({ type: "speech.audio.delta", audio: audio.toString("base64") })}\n\n`;
       }
     } catch (err) {
       // After the first event the status is sent: the failure is an event, never a silent end.
       if (!bytes) throw err;
+      logError(reply.log, toChorusError(err), err);
       yield sseError(err);
       return;
     }

@@ -22,7 +22,7 @@ import { correctTranscript, findEntry, TranscriptError } from "../../finetune/da
 import { wavFile } from "../../audio/output/wav.ts";
 import { TRAINABLE_MODELS, trainableModel } from "../../finetune/models/index.ts";
 import { resolveGpu, type SchedulerSnapshot } from "../../finetune/gpu.ts";
-import { planFromReport, trainerMemoryFraction } from "../../finetune/plan.ts";
+import { hostOs, planFromReport, trainerMemoryFraction } from "../../finetune/plan.ts";
 import { loadProbe } from "../../finetune/runner/probes.ts";
 import { probesRoot } from "../../finetune/runner/environment.ts";
 import { CHORUS_ROOT } from "../../config/load.ts";
@@ -42,7 +42,7 @@ const PlanBody = z.strictObject({
   gpu: z.string().min(1).optional(),
   gpuTotalMb: z.number().positive().optional(),
   gpuUsedMb: z.number().nonnegative().optional(),
-  os: z.enum(["linux", "windows"]).default("linux"),
+  os: z.enum(["linux", "windows"]).default(hostOs),
   attention: z.enum(["auto", "eager", "sdpa"]).default("auto"),
   effectiveBatch: z.number().int().min(1).max(1024).default(4),
 });
