@@ -87,15 +87,23 @@ const UNREACHABLE =
 const mirrorHint = (index: string | undefined, why: string) =>
   `the package index${index ? ` ${index}` : ""} could not be reached (${why}): check the network or the proxy (HTTPS_PROXY), or point python.torchIndexUrl (torch) and PIP_INDEX_URL (the other packages) at a reachable mirror`;
 
-/** The index a pip step used: its --index-url, else the one pip names, else PyPI's. */
+/** `url` without the user and password in it (a token in --index-url or PIP_INDEX_URL; pip's own line masks only the password as ****): never printed, logged or fetched. */
+const withoutCredentials = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/i, "$1");
+
+/** The index a pip step used: its --index-url, else the one pip names, else PyPI's; without credentials. */
 function indexOf(argv: string[], tail: string[]): string {
   const flag = argv.indexOf("--index-url");
-  if (flag >= 0 && argv[flag + 1]) return argv[flag + 1]!;
+  if (flag >= 0 && argv[flag + 1]) return withoutCredentials(argv[flag + 1]!);
   const named = tail.map((l) => /Looking in indexes: ([^\s,]+)/.exec(l)?.[1]).find(Boolean);
-  return named ?? "https://pypi.org/simple";
+  return withoutCredentials(named ?? "https://pypi.org/simple");
 }
 
-/** Why `index` cannot be fetched from here (a Node network error's code), or undefined when it answers. */
+/**
+ * Why `index` cannot be fetched from here (a Node network error's code), or undefined when it
+ * answers or when the failure says nothing about the network: fetch refusing the request itself
+ * (a TypeError whose cause has no system error code, e.g. for a URL with credentials or a port
+ * fetch blocks, or ERR_INVALID_URL) is unknown, not an unreachable index.
+ */
 async function unreachable(index: string): Promise<string | undefined> {
   if (!/^https?:/.test(index)) return undefined;
   try {
@@ -103,8 +111,9 @@ async function unreachable(index: string): Promise<string | undefined> {
     await res.body?.cancel();
     return undefined;
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return cause?.code ?? cause?.message ?? (err as Error).message;
+    if ((err as Error).name === "TimeoutError") return "timed out after 10 s";
+    const code = (err as { cause?: { code?: unknown } }).cause?.code;
+    return typeof code === "string" && !code.startsWith("ERR_") ? code : undefined;
   }
 }
 
@@ -120,7 +129,12 @@ export async function failureReason(tail: string[], argv: string[] = []): Promis
     .filter((l) => /error|not find|no matching|failed/i.test(l) && !UNREACHABLE.test(l))
     .slice(-3)
     .join(" | ");
-  const said = tail.map((l) => UNREACHABLE.exec(l)?.[0]).find(Boolean);
+  // pip's retry warnings name connection trouble it may have got over: they count only when pip
+  // then found no distribution, else only the failing lines themselves (pip's ERROR lines, its
+  // traceback's last line, uv's "Caused by:") do.
+  const failing = tail.filter((l) => /error|failed|caused by/i.test(l) && !/^\s*warning\b/i.test(l));
+  const none = tail.some((l) => /from versions: none|No matching distribution/i.test(l));
+  const said = (none ? tail : failing).map((l) => UNREACHABLE.exec(l)?.[0]).find(Boolean);
   let why = said;
   const proxied = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].some((v) => process.env[v]);
   if (!why && !proxied && tail.some((l) => /from versions: none/.test(l))) why = await unreachable(indexOf(argv, tail));

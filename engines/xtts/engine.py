@@ -9,6 +9,7 @@ model). torch's CUDA out-of-memory becomes the SDK's OutOfMemoryError with the s
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -93,6 +94,12 @@ class XttsEngine(Engine):
             del model
             self._release()
             raise OutOfMemoryError(f"CUDA out of memory loading XTTS model {folder.name}: {exc}", needed_mb=needed_mb_from_message(str(exc))) from exc
+        except Exception:
+            # Any other failure (a corrupt or truncated model.pth, a CUDA error torch raises as a
+            # RuntimeError) gives back what the attempt took too, and is the caller's to report.
+            del model
+            self._release()
+            raise
         self.model, self.config, self.folder = model, config, folder
         self.weights_id = folder.weights_id()  # as loaded: the latents' cache key
         self._report_memory()
@@ -112,7 +119,10 @@ class XttsEngine(Engine):
         self.folder = None
         if self.model is not None:
             self.model = None
+            gc.collect()  # what only the cycle collector frees goes before the cache is emptied
             self._release()
+            # The host's book: a model switch unloads first, and one that then fails leaves nothing loaded.
+            self._report_memory()
 
     # -- voices ------------------------------------------------------------------------
     def _scan(self) -> dict[str, VoiceEntry]:

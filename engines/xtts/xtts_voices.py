@@ -73,7 +73,7 @@ def _read_wav(path: str, max_seconds: float) -> tuple[int, int, int, int, int, b
                 here = f.tell()
                 available = os.fstat(f.fileno()).st_size - here  # a streamed WAV's header may say 0 or 0xFFFFFFFF
                 frames = (size if 0 < size <= available else available) // block
-                data = f.read(min(size, int(rate * max_seconds) * block))
+                data = f.read(min(frames, int(rate * max_seconds)) * block)  # by frames: a streamed header's size says nothing
                 return tag, channels, rate, bits, frames, data
             else:
                 f.seek(size + (size & 1), os.SEEK_CUR)

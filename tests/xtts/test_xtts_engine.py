@@ -13,10 +13,13 @@ import sys
 import tempfile
 import unittest
 from typing import Any
+from unittest import mock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 for folder in ("packages/sdk-python", "engines/xtts", "tests/xtts/standin"):
     sys.path.insert(0, os.path.join(ROOT, folder))
+
+from torch import cuda as standin_cuda  # noqa: E402
 
 from chorus_sdk import Cancelled, Device, EngineError, LoadContext, OutOfMemoryError, SynthesisRequest  # noqa: E402
 
@@ -83,6 +86,7 @@ class EngineCase(unittest.TestCase):
         write_model(os.path.join(self.models, "base"))
         write_model(os.path.join(self.models, "other"))
         write_model(os.path.join(self.models, "oomload"), {"oom": "load"})
+        self.reports: list[dict[str, Any]] = []  # what the engine told the host it holds (ctx.report_memory)
 
     def tearDown(self) -> None:
         os.environ.pop("XTTS_STANDIN_LOG", None)
@@ -97,6 +101,7 @@ class EngineCase(unittest.TestCase):
             data_dir=os.path.join(self.dir, "data"),
             plugin_dir=os.path.join(ROOT, "engines/xtts"),
             log=Log(),  # type: ignore[arg-type]
+            report_memory=lambda **report: self.reports.append(report),
         )
         engine.load(ctx)
         self.addCleanup(engine.unload)
@@ -129,6 +134,21 @@ class ClipFormats(unittest.TestCase):
                 self.assertAlmostEqual(info.seconds, 4.0, places=2, msg=name)
                 self.assertEqual(info.warnings, [], name)
 
+    def test_a_streamed_wav_whose_header_gives_no_data_size_is_read_whole(self) -> None:
+        # A WAV written while streaming (ffmpeg to a pipe, some recorders) leaves the data chunk's size 0 or 0xFFFFFFFF.
+        with tempfile.TemporaryDirectory() as d:
+            for name, size in (("zero.wav", 0), ("max.wav", 0xFFFFFFFF)):
+                path = os.path.join(d, name)
+                write_wav(path, 22050, 1, 16)
+                with open(path, "r+b") as f:
+                    head = f.read(64)
+                    f.seek(head.index(b"data") + 4)
+                    f.write(struct.pack("<I", size))
+                info = inspect_clip(path)
+                self.assertEqual(info.error, "", name)
+                self.assertAlmostEqual(info.seconds, 4.0, places=2, msg=name)
+                self.assertEqual(info.warnings, [], name)  # not "very quiet or silent": the samples were read
+
     def test_loudness_checks_hold_for_float_and_24_bit(self) -> None:
         with tempfile.TemporaryDirectory() as d:
             write_wav(os.path.join(d, "quiet.wav"), 22050, 1, 32, fmt=3, level=0.001)
@@ -158,6 +178,35 @@ class ModelSwitch(EngineCase):
         # The second model reached the card when the first had left it (the booking is for one model).
         self.assertEqual(moves[1]["reserved_mb"], 0)
         self.assertTrue(str(self.calls("load_checkpoint")[-1]["checkpoint_dir"]).endswith("other"))
+
+    def test_a_failed_switch_tells_the_host_the_old_model_is_gone(self) -> None:
+        engine = self.engine()
+        self.assertEqual(self.reports, [{"vram_mb": 2300, "device": "cuda:1"}])
+        with self.assertRaises(OutOfMemoryError):
+            self.speak(engine, options={"model": "oomload"})
+        # The old model was unloaded before the switch: the host's book must not keep its 2300 MB.
+        self.assertEqual(self.reports[-1], {"vram_mb": 0, "device": "cuda:1"})
+
+    def test_a_corrupt_checkpoint_gives_back_memory_and_its_error_reaches_the_caller(self) -> None:
+        write_model(os.path.join(self.models, "corrupt"), {"corrupt": True})
+        engine = self.engine()
+        with self.assertRaises(RuntimeError) as caught:
+            self.speak(engine, options={"model": "corrupt"})
+        self.assertIn("PytorchStreamReader failed reading zip archive", str(caught.exception))
+        with open(self.events) as f:
+            order = [e["call"] for e in map(json.loads, f)]
+        self.assertIn("empty_cache", order[order.index("checkpoint_error") + 1 :], order)
+        self.assertEqual(self.reports[-1], {"vram_mb": 0, "device": "cuda:1"})
+        self.assertGreater(self.speak(engine), 0)  # the next request loads the default model again
+
+    def test_unload_collects_garbage_before_emptying_the_cache(self) -> None:
+        engine = self.engine()
+        # gc.collect recorded among the stand-in's calls: freed cycles first, then the cache emptied.
+        with mock.patch("gc.collect", side_effect=lambda: standin_cuda.record({"call": "gc_collect"})):
+            engine.unload()
+        with open(self.events) as f:
+            order = [e["call"] for e in map(json.loads, f)]
+        self.assertEqual(order[-2:], ["gc_collect", "empty_cache"])
 
     def test_a_failed_switch_leaves_an_engine_that_speaks_with_its_default_model_next(self) -> None:
         engine = self.engine()

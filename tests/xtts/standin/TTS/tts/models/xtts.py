@@ -54,6 +54,10 @@ class Xtts:
             raise FileNotFoundError(f"vocab file not found: {vocab_path}")
         if not os.path.isfile(checkpoint_path):
             raise FileNotFoundError(checkpoint_path)
+        if (getattr(config, "standin", None) or {}).get("corrupt"):
+            # As torch.load raises for a truncated or damaged model.pth (not a zip archive).
+            cuda.record({"call": "checkpoint_error", "checkpoint_path": checkpoint_path})
+            raise RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central directory")
         if use_deepspeed:
             import deepspeed  # noqa: F401  (ImportError as the real one raises)
         self.tokenizer = _Tokenizer()
