@@ -143,12 +143,16 @@ export function makePlan(spec: EnvSpec, options: SetupOptions): SetupPlan {
 const quote = (arg: string) => (/^[\w@%+=:,./<>-]+$/.test(arg) && !/[<>]/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`);
 
 /** The plan as `--dry-run` prints it. */
+/** A URL without the user and password it may carry (an index token), for printing and probing. */
+export const withoutCredentials = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/i, "$1");
+
+/** The plan in words (`--dry-run`); index URLs without their credentials. */
 export function formatPlan(plan: SetupPlan): string {
   const lines = [
     `environment ${plan.id}: ${plan.dir}`,
     `  python:       ${plan.interpreter.version} (${plan.interpreter.executable})`,
     `  installer:    ${plan.installer === "uv" ? "uv" : "python -m venv + pip"}`,
-    `  torch:        ${plan.torch ? `${plan.torch.packages.join(" ")}, ${plan.torch.build} build (${plan.torch.why})${plan.torch.indexUrl ? ` from ${plan.torch.indexUrl}` : ""}` : "not needed"}`,
+    `  torch:        ${plan.torch ? `${plan.torch.packages.join(" ")}, ${plan.torch.build} build (${plan.torch.why})${plan.torch.indexUrl ? ` from ${withoutCredentials(plan.torch.indexUrl)}` : ""}` : "not needed"}`,
     `  requirements: ${plan.requirements.length ? plan.requirements.join(", ") : "none"}`,
     `  state:        ${plan.action === "none" ? "up to date, nothing to do" : `${plan.action} (${plan.reason})`}`,
   ];
@@ -156,7 +160,7 @@ export function formatPlan(plan: SetupPlan): string {
     lines.push("steps:");
     plan.steps.forEach((s, i) => {
       lines.push(`  ${i + 1}. ${s.what}`);
-      lines.push(`     ${s.argv ? s.argv.map(quote).join(" ") : `rm -rf ${quote(s.remove!)}`}`);
+      lines.push(`     ${s.argv ? s.argv.map((a) => quote(withoutCredentials(a))).join(" ") : `rm -rf ${quote(s.remove!)}`}`);
     });
     lines.push(`  ${plan.steps.length + 1}. record what was installed in ${path.join(plan.dir, "chorus-env.json")}`);
   }

@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { RECORD_FILE, readRecord, writeRecord, type EnvRecord, type EnvSpec } from "./environment.ts";
-import { makePlan, type SetupOptions, type SetupPlan } from "./plan.ts";
+import { makePlan, withoutCredentials, type SetupOptions, type SetupPlan } from "./plan.ts";
 
 export class SetupError extends Error {
   constructor(
@@ -88,7 +88,6 @@ const mirrorHint = (index: string | undefined, why: string) =>
   `the package index${index ? ` ${index}` : ""} could not be reached (${why}): check the network or the proxy (HTTPS_PROXY), or point python.torchIndexUrl (torch) and PIP_INDEX_URL (the other packages) at a reachable mirror`;
 
 /** `url` without the user and password in it (a token in --index-url or PIP_INDEX_URL; pip's own line masks only the password as ****): never printed, logged or fetched. */
-const withoutCredentials = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/i, "$1");
 
 /** The index a pip step used: its --index-url, else the one pip names, else PyPI's; without credentials. */
 function indexOf(argv: string[], tail: string[]): string {

@@ -121,8 +121,9 @@ class XttsEngine(Engine):
             self.model = None
             gc.collect()  # what only the cycle collector frees goes before the cache is emptied
             self._release()
-            # The host's book: a model switch unloads first, and one that then fails leaves nothing loaded.
-            self._report_memory()
+            # No memory report here: after a switch that failed the engine loads its default model
+            # again at the next request, so the host keeps its booking (a report of 0 would shrink
+            # it to half the declared size, and another engine placed meanwhile could run out).
 
     # -- voices ------------------------------------------------------------------------
     def _scan(self) -> dict[str, VoiceEntry]:

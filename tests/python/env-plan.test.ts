@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { envStatus, makePlan, ManagedPython, pythonFor, NeedsSetupError, type EnvSpec } from "../../core/python/index.ts";
+import { formatPlan } from "../../core/python/plan.ts";
 import { satisfies } from "../../core/python/specifier.ts";
 import { writeRecord, requirementsHash } from "../../core/python/environment.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -56,6 +57,18 @@ describe("environment status and plan", () => {
     fs.writeFileSync(path.join(plugin, "requirements.txt"), "numpy>=1.26\n");
     expect(requirementsHash(spec("requirements.txt", plugin))).not.toBe(a);
     expect(() => requirementsHash(spec("../outside.txt", plugin))).toThrow("outside the plugin folder");
+  });
+
+  it("prints a plan (--dry-run) without the credentials an index URL carries", () => {
+    const root = tempDir("envs");
+    const withTorch: EnvSpec = {
+      ...spec(["numpy"]),
+      python: { version: ">=3.9", requirements: ["numpy"], torch: { build: "cpu", cuda: "cu128", version: ">=2.1", packages: ["torch"] } },
+    };
+    const plan = makePlan(withTorch, { root, installer: "pip", torchIndexUrl: "https://user:s3cret@mirror.example/whl" });
+    const text = formatPlan(plan);
+    expect(text).toContain("https://mirror.example/whl");
+    expect(text).not.toContain("s3cret");
   });
 
   it("plans a bare environment (no pip) for a plugin with no requirements", () => {

@@ -179,13 +179,14 @@ class ModelSwitch(EngineCase):
         self.assertEqual(moves[1]["reserved_mb"], 0)
         self.assertTrue(str(self.calls("load_checkpoint")[-1]["checkpoint_dir"]).endswith("other"))
 
-    def test_a_failed_switch_tells_the_host_the_old_model_is_gone(self) -> None:
+    def test_a_failed_switch_keeps_the_hosts_booking(self) -> None:
         engine = self.engine()
         self.assertEqual(self.reports, [{"vram_mb": 2300, "device": "cuda:1"}])
         with self.assertRaises(OutOfMemoryError):
             self.speak(engine, options={"model": "oomload"})
-        # The old model was unloaded before the switch: the host's book must not keep its 2300 MB.
-        self.assertEqual(self.reports[-1], {"vram_mb": 0, "device": "cuda:1"})
+        # The next request loads the default model again into the booking the host keeps: no
+        # report of 0 shrinks it in between (the scheduler would book half the declared size).
+        self.assertNotIn({"vram_mb": 0, "device": "cuda:1"}, self.reports)
 
     def test_a_corrupt_checkpoint_gives_back_memory_and_its_error_reaches_the_caller(self) -> None:
         write_model(os.path.join(self.models, "corrupt"), {"corrupt": True})
@@ -196,7 +197,6 @@ class ModelSwitch(EngineCase):
         with open(self.events) as f:
             order = [e["call"] for e in map(json.loads, f)]
         self.assertIn("empty_cache", order[order.index("checkpoint_error") + 1 :], order)
-        self.assertEqual(self.reports[-1], {"vram_mb": 0, "device": "cuda:1"})
         self.assertGreater(self.speak(engine), 0)  # the next request loads the default model again
 
     def test_unload_collects_garbage_before_emptying_the_cache(self) -> None:
