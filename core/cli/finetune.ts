@@ -22,6 +22,7 @@ import { probesRoot } from "../finetune/runner/environment.ts";
 import { loadProbe } from "../finetune/runner/probes.ts";
 import { RunUsageError, runCommand, setupCommand } from "./finetune-run.ts";
 import { FINETUNE_USAGE } from "./finetune-usage.ts";
+import { wantsHelp } from "./usage.ts";
 
 class FinetuneUsageError extends Error {}
 
@@ -203,12 +204,6 @@ async function prepare(args: string[], config: Config): Promise<number> {
   ];
   write(!!values.json, result, lines.join("\n"));
   return result.report.totals.errors ? 1 : 0;
-}
-
-/** `-h` or `--help` among a subcommand's arguments (before a `--`). */
-function wantsHelp(args: string[]): boolean {
-  const end = args.indexOf("--");
-  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
 }
 
 /** The usage lines of one subcommand (`finetune plan` and the lines that continue it), or undefined for no such subcommand. */

@@ -8,6 +8,9 @@ import { resolvePath } from "../config/load.ts";
 import { cliConfig, missingDefault, serverHeaders, serverUrl, type CliValues } from "./options.ts";
 import type { Config } from "../config/schema.ts";
 import { CliFailure } from "./usage.ts";
+import { engineState } from "../registry/engine-state.ts";
+import type { EngineEntry } from "../registry/registry.ts";
+import type { NeedsSetup } from "../python/index.ts";
 
 type ServerEngines = { default: string; engines: { id: string; state: string }[] };
 
@@ -32,15 +35,18 @@ export async function enginesCommand(values: CliValues): Promise<number> {
     const entries = host.registry.list();
     const answer = await serverEngines(config, values.url);
     const server = answer.data;
-    const state = (id: string, local: string) =>
-      server?.engines.find((e) => e.id === id)?.state ?? (local === "failed" ? "failed" : server ? "not on server" : "available");
+    // Without a server, the manifests' view (nothing is loaded here); with one, its state, unless the environment here needs setup.
+    const stateOf = (e: EngineEntry, setup: NeedsSetup | undefined) =>
+      setup || !server
+        ? engineState(e, setup, false)
+        : (server.engines.find((s) => s.id === e.id)?.state ?? (e.status === "failed" ? "failed" : "not on server"));
     const current = server?.default ?? host.registry.selection.current();
     if (values.json) {
       const list = entries.map((e) => {
         const setup = host.registry.needsSetup(e);
         return {
           id: e.id,
-          state: setup ? "needs setup" : state(e.id, e.status),
+          state: stateOf(e, setup),
           default: e.id === current,
           version: e.manifest?.version,
           error: e.status === "failed" ? e.error : undefined,
@@ -59,7 +65,7 @@ export async function enginesCommand(values: CliValues): Promise<number> {
         e.status === "failed"
           ? `FAILED: ${e.error}`
           : `${e.manifest.version}  ${e.manifest.name}  (${e.manifest.resources.profiles.map((p) => p.name).join(", ")})${setup ? `  NEEDS SETUP (${setup.reason}): run ${setup.command}` : ""}`;
-      process.stdout.write(`${mark} ${e.id.padEnd(16)} ${(setup ? "needs setup" : state(e.id, e.status)).padEnd(11)} ${info}\n`);
+      process.stdout.write(`${mark} ${e.id.padEnd(16)} ${stateOf(e, setup).padEnd(11)} ${info}\n`);
     }
     if (!entries.length) process.stdout.write(`no engines found in ${config.engines.dirs.map(resolvePath).join(", ")} (engines.dirs)\n`);
     process.stdout.write(

@@ -19,7 +19,7 @@ import {
   type PluginCommand,
 } from "./plugin-commands.ts";
 import { cliConfig, parseCli, serverHeaders, serverUrl, type CliValues } from "./options.ts";
-import { COMMANDS, CliFailure, UsageError, addCommandHelp, commandUsage, fullUsage, usageErrorText } from "./usage.ts";
+import { COMMANDS, CliFailure, UsageError, addCommandHelp, commandUsage, fullUsage, usageErrorText, wantsHelp } from "./usage.ts";
 
 addCommandHelp({ name: "finetune", lines: FINETUNE_USAGE.split("\n") });
 
@@ -125,12 +125,6 @@ function asCommandHint(err: ChorusError): string {
     .replace(/\(GET \/api\/voices\?engine=([\w.-]+) lists them\)/, "(chorus voices --engine $1 lists them)")
     .replace(/\(GET \/api\/engines lists them\)/, "(chorus engines lists them)");
   return err.code === "CHORUS_ERR_ENGINE_NOT_FOUND" && !message.includes("lists them") ? `${message} (chorus engines lists them)` : message;
-}
-
-/** `-h` or `--help` among a command's arguments (before a `--`). */
-function wantsHelp(args: string[]): boolean {
-  const end = args.indexOf("--");
-  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
 }
 
 /** `chorus help phonemize`, `chorus help voices install`: a plugin command's usage, if `words` name one. */

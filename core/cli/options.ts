@@ -45,15 +45,18 @@ export function cliConfig(values: CliValues, quiet = true): Config {
   if (values.host !== undefined || values.port !== undefined) {
     const server: Record<string, unknown> = {};
     if (values.host !== undefined) server.host = values.host;
-    if (values.port !== undefined) {
-      const port = Number(values.port);
-      if (values.port.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535)
-        throw new UsageError(`--port must be a port number (0-65535), got '${values.port}'`, "serve");
-      server.port = port;
-    }
+    if (values.port !== undefined) server.port = portFlag(values.port, "serve");
     overrides.server = server;
   }
   return loadConfig({ file: values.config, overrides });
+}
+
+/** `--port` as a port number (0-65535), else a usage error of `command`. */
+export function portFlag(raw: string, command: string): number {
+  const port = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be a port number (0-65535), got '${raw}'`, command);
+  return port;
 }
 
 export function numberFlag(name: string, raw: string | undefined, command?: string): number | undefined {

@@ -103,6 +103,12 @@ export function usageErrorText(err: UsageError): string {
   return `chorus: ${err.message}\n${usage ? `${usage}\n` : ""}(see ${more})\n`;
 }
 
+/** `-h` or `--help` among a command's (or subcommand's) arguments (before a `--`). */
+export function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
+}
+
 /** A failure the user can act on, said in one line (exit code 1, no stack trace). */
 export class CliFailure extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

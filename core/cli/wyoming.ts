@@ -6,18 +6,12 @@ import { loadConfig } from "../config/load.ts";
 import { createHost } from "../host.ts";
 import { startWyoming } from "../wyoming/index.ts";
 import { listenFailure } from "./listen-failure.ts";
-import { ensureDataDir, type CliValues } from "./options.ts";
-import { UsageError } from "./usage.ts";
+import { ensureDataDir, portFlag, type CliValues } from "./options.ts";
 
 export async function wyomingCommand(values: CliValues): Promise<number> {
   const wyoming: Record<string, unknown> = { enabled: true };
   if (values.host !== undefined) wyoming.host = values.host;
-  if (values.port !== undefined) {
-    const port = Number(values.port);
-    if (values.port.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535)
-      throw new UsageError(`--port must be a port number (0-65535), got '${values.port}'`, "wyoming");
-    wyoming.port = port;
-  }
+  if (values.port !== undefined) wyoming.port = portFlag(values.port, "wyoming");
   const config = loadConfig({ file: values.config, overrides: { wyoming } });
   ensureDataDir(config);
   const host = createHost(config);

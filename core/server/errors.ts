@@ -17,16 +17,6 @@ export function fromZod(error: ZodError, prefix = ""): ChorusError {
   return new ChorusError("CHORUS_ERR_REQUEST_INVALID", `${field}: ${message}`, { field });
 }
 
-/**
- * An error about the engine (field `engine`: it cannot load, needs setup, ...) of a request
- * whose client named that engine only through a voice (`engine:voice`): re-said under the
- * client's voice field, as the client never sent an `engine`. Other errors pass unchanged.
- */
-export function engineErrorAsVoice(error: unknown, field: string): unknown {
-  if (!(error instanceof ChorusError) || error.field !== "engine") return error;
-  return new ChorusError(error.code, error.message, { field, retryAfter: error.retryAfter, details: error.details, cause: error });
-}
-
 /** Logs a failed request at the level it deserves: bugs as errors, refusals as warnings. */
 export function logError(log: FastifyBaseLogger, err: ChorusError, original: unknown): void {
   if (err.code === "CHORUS_ERR_INTERNAL") log.error({ err: original }, "unhandled error");

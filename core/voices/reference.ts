@@ -18,6 +18,11 @@ export interface VoiceTarget {
   engine: string | undefined;
   /** The voice for that engine; undefined for the engine's default voice. */
   voice: string | undefined;
+  /**
+   * The voice (`engine:voice`) picked an engine other than the request's own: that engine's
+   * errors are re-said under the voice field the client sent (`engineErrorOfVoice`).
+   */
+  engineFromVoice?: boolean;
 }
 
 const ENGINE_ID = /^[a-z][a-z0-9-]{0,47}$/;
@@ -53,5 +58,17 @@ export function resolveVoiceRef(
       { field },
     );
   }
-  return { engine: named, voice: id };
+  return named === engine ? { engine, voice: id } : { engine: named, voice: id, engineFromVoice: true };
+}
+
+/**
+ * An error about the engine (field `engine`: it cannot load, needs setup, ...) of a request
+ * whose engine came from its voice (`target.engineFromVoice`): re-said under the client's
+ * voice field (`voice`, `speaker_wav`, `character_voice_gen`, ...), as the client never sent
+ * an `engine`. Other errors, and every error of a request whose engine did not come from the
+ * voice, pass unchanged.
+ */
+export function engineErrorOfVoice(error: unknown, target: { engineFromVoice?: boolean } | undefined, field: string): unknown {
+  if (!target?.engineFromVoice || !(error instanceof ChorusError) || error.field !== "engine") return error;
+  return new ChorusError(error.code, error.message, { field, retryAfter: error.retryAfter, details: error.details, cause: error });
 }

@@ -7,7 +7,7 @@ import { filterText, type TextFiltering } from "../../text/filter.ts";
 import { segmentNarration, type NarratorMode, type NotInside, type Segment } from "../../text/narrator.ts";
 import { ChorusError } from "../../errors.ts";
 import type { LeaseHold } from "../../synth/lease-hold.ts";
-import { engineErrorAsVoice } from "../errors.ts";
+import { engineErrorOfVoice } from "../../voices/reference.ts";
 
 export interface GenerateRequest {
   text: string;
@@ -18,8 +18,10 @@ export interface GenerateRequest {
   narratorVoice?: string;
   /** Engine of the narrator voice when it names another one (`flite:awb`). */
   narratorEngine?: string;
-  /** The character voice named `engine` (`flite:slt`): that engine's errors name the voice field. */
+  /** The character voice named `engine` (`flite:slt`; VoiceTarget.engineFromVoice): that engine's errors name the voice field. */
   engineFromVoice?: boolean;
+  /** The narrator voice named `narratorEngine` (`flite:awb`; VoiceTarget.engineFromVoice): likewise. */
+  narratorEngineFromVoice?: boolean;
   narrator: NarratorMode;
   textNotInside: NotInside;
   speed?: number;
@@ -111,8 +113,7 @@ async function speakParts(pipeline: SpeechPipeline, req: GenerateRequest, parts:
       const voiceField = narrating ? "narrator_voice_gen" : "character_voice_gen";
       if (err instanceof ChorusError && err.field === "voice") throw new ChorusError(err.code, err.message, { field: voiceField, cause: err });
       // an engine the client named only by `engine:voice`
-      if (narrating ? req.narratorEngine !== undefined : req.engineFromVoice) throw engineErrorAsVoice(err, voiceField);
-      throw err;
+      throw engineErrorOfVoice(err, { engineFromVoice: narrating ? req.narratorEngineFromVoice : req.engineFromVoice }, voiceField);
     }
     engine = stream.engineId;
     for (const field of stream.ignored ?? []) ignored.add(field);

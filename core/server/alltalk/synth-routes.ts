@@ -15,9 +15,8 @@ import { checkRawText, validateSpeech } from "../../request/speech-request.ts";
 import { TEXT_FILTERING_MODES, type TextFiltering } from "../../text/filter.ts";
 import { parseNarratorMode, type NotInside } from "../../text/narrator.ts";
 import { speechHeaders } from "../routes/speech.ts";
-import { engineErrorAsVoice } from "../errors.ts";
 import { audioToken } from "../audio-token.ts";
-import { resolveVoiceRef } from "../../voices/reference.ts";
+import { engineErrorOfVoice, resolveVoiceRef } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
 import type { AllTalkContext } from "./context.ts";
 import { applyRetention, outputFileName, resolveInside } from "./files.ts";
@@ -83,7 +82,8 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
           text,
           filtering,
           engine: character.engine ?? state.engine,
-          engineFromVoice: character.engine !== undefined && character.engine !== state.engine,
+          engineFromVoice: character.engineFromVoice,
+          narratorEngineFromVoice: narratorRef?.engineFromVoice,
           characterVoice: character.voice,
           narratorVoice: narratorRef?.voice,
           narratorEngine: narratorRef?.engine,
@@ -116,7 +116,7 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
     );
     const controller = track(request, reply);
     const stream = await pipeline.start(speech, controller.signal).catch((err: unknown) => {
-      throw engine !== state.engine ? engineErrorAsVoice(err, "voice") : err; // `engine:voice` named it
+      throw engineErrorOfVoice(err, target, "voice"); // `engine:voice` named it
     });
     speechHeaders(reply, stream);
     const out = streamAudio(stream, { format: speech.format });
@@ -139,7 +139,7 @@ export function synthRoutes(app: FastifyInstance, ctx: AllTalkContext): void {
         text: PREVIEW_TEXT,
         filtering: "none",
         engine: target.engine ?? state.engine,
-        engineFromVoice: target.engine !== undefined && target.engine !== state.engine,
+        engineFromVoice: target.engineFromVoice,
         characterVoice: target.voice,
         narrator: false,
         textNotInside: "character",

@@ -10,7 +10,8 @@ import { AUDIO_FORMATS } from "../../audio/output/formats.ts";
 import { ChorusError } from "../../errors.ts";
 import { validateSpeech } from "../../request/speech-request.ts";
 import { abortOnDisconnect, speechHeaders } from "../routes/speech.ts";
-import { engineErrorAsVoice, fromZod } from "../errors.ts";
+import { fromZod } from "../errors.ts";
+import { engineErrorOfVoice } from "../../voices/reference.ts";
 import { ownErrors } from "../surface.ts";
 import { OpenAIRequestError, openAIError, openaiSurface } from "./errors.ts";
 import { openaiTables } from "./aliases.ts";
@@ -88,7 +89,7 @@ export const openaiRoutes: FastifyPluginAsync = async (app) => {
       OPENAI_NAMES,
     );
     const stream = await pipeline.start(speech, abortOnDisconnect(request, reply)).catch((err: unknown) => {
-      throw target.engineFromVoice ? engineErrorAsVoice(err, "voice") : err; // not `model`: the voice named the engine
+      throw engineErrorOfVoice(err, target, "voice"); // not `model`: the voice named the engine
     });
     speechHeaders(reply, stream);
     if (body.stream_format === "sse") return sendSse(reply, stream, speech.format, compat.openai.pcmSampleRate, body.input.length);

@@ -14,7 +14,7 @@ export interface SpeechTarget {
   engine: string;
   voice: string | undefined;
   options: Record<string, unknown> | undefined;
-  /** The engine came from the voice (`engine:voice`), not from the model. */
+  /** The engine came from the voice (`engine:voice`), not from the model (voices/reference.ts). */
   engineFromVoice?: boolean;
 }
 
@@ -36,8 +36,7 @@ export function resolveTarget(tables: OpenAITables, registry: Registry, model: s
   const voice = rawVoice.trim();
   // `engine:voice` (the same rule on every surface: voices/reference.ts) picks the engine too.
   const ref = resolveVoiceRef(registry, voice, engine);
-  if (ref.engine !== engine || ref.voice !== voice)
-    return { engine: ref.engine!, voice: ref.voice, options: undefined, engineFromVoice: ref.engine !== engine };
+  if (ref.engine !== engine || ref.voice !== voice) return { engine: ref.engine!, voice: ref.voice, options: undefined, engineFromVoice: ref.engineFromVoice };
   const table = lookupVoice(tables, voice);
   if (table) {
     const entry = table[engine];

@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
+import { engineState } from "../../registry/engine-state.ts";
 import { fromZod } from "../errors.ts";
 import { abortOnDisconnect } from "./speech.ts";
 import { publicPath, publicRoots, scrubPaths } from "../public-paths.ts";
@@ -28,7 +29,7 @@ export const engineRoutes: FastifyPluginAsync = async (app) => {
         name: m?.name ?? entry.id,
         version: m?.version ?? null,
         description: m?.description ?? "",
-        state: entry.status === "failed" ? "failed" : setup ? "needs setup" : scheduler.isLoaded(entry.id) ? "loaded" : "available",
+        state: engineState(entry, setup, scheduler.isLoaded(entry.id)),
         runtime: m?.runtime ?? "node",
         // Python engines whose environment is missing or stale: why, and the command to run.
         ...(setup ? { setup } : {}),

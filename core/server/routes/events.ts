@@ -11,6 +11,7 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyPluginAsync } from "fastify";
 import type { Host } from "../../host.ts";
+import { engineState } from "../../registry/engine-state.ts";
 import { REASONS, type Decision } from "../../scheduler/decisions.ts";
 
 const HEARTBEAT_MS = 2000;
@@ -20,7 +21,11 @@ const MIN_INTERVAL_MS = 250;
 const MAX_BACKLOG = 512 * 1024;
 const FIRST_DECISIONS = 50;
 
-/** Plugins as the dashboard lists them (the same states as GET /api/engines). */
+/**
+ * Plugins as the dashboard lists them (the states of GET /api/engines: registry/engine-state.ts).
+ * `needsSetup` (file reads and a hash of the requirement files) runs once per plugin per
+ * snapshot: its answer serves both the state and the errors; one snapshot goes to every client.
+ */
 export function pluginSummaries(host: Host) {
   const selected = host.registry.selection.current();
   return host.registry.list().map((entry) => {
@@ -30,7 +35,7 @@ export function pluginSummaries(host: Host) {
       id: entry.id,
       name: entry.manifest?.name ?? entry.id,
       version: entry.manifest?.version ?? null,
-      state: entry.status === "failed" ? "failed" : setup ? "needs setup" : host.scheduler.isLoaded(entry.id) ? "loaded" : "available",
+      state: engineState(entry, setup, host.scheduler.isLoaded(entry.id)),
       default: entry.id === selected,
       generation: entry.generation,
       errors: [...host.registry.problems(entry), ...(setup ? [`needs setup (${setup.reason}): run ${setup.command}`] : [])],

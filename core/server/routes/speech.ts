@@ -13,10 +13,9 @@ import { ChorusError } from "../../errors.ts";
 import { loggingFailure } from "../errors.ts";
 import { CLIENT_FIELDS, SURFACE_FIELDS, validateSpeech } from "../../request/speech-request.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
-import { resolveVoiceRef } from "../../voices/reference.ts";
+import { engineErrorOfVoice, resolveVoiceRef, type VoiceTarget } from "../../voices/reference.ts";
 import { prosodyHeaders } from "../../synth/prosody.ts";
 import { sendParts } from "../whole-body.ts";
-import { engineErrorAsVoice } from "../errors.ts";
 
 /**
  * The native body: the request's client fields as they are, plus `keepAlive` (the request's
@@ -67,15 +66,15 @@ export const speechRoutes: FastifyPluginAsync = async (app) => {
       throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "(body): body must be a JSON object", { field: "(body)" });
     }
     let fields = body as Record<string, unknown>;
+    let target: VoiceTarget | undefined;
     // `engine:voice` names the engine too (it must agree with `engine` when both are given); other types are the validator's to refuse.
     if (typeof fields.voice === "string" && fields.voice && (fields.engine === undefined || typeof fields.engine === "string")) {
-      fields = { ...fields, ...resolveVoiceRef(registry, fields.voice, fields.engine as string | undefined, { explicit: true }) };
+      target = resolveVoiceRef(registry, fields.voice, fields.engine as string | undefined, { explicit: true });
+      fields = { ...fields, engine: target.engine, voice: target.voice };
     }
     const speech = validateSpeech(fields, config.text, {}, NativeSpeechBody);
-    // an engine named only by `engine:voice`: its errors name `voice`, the field the client sent
-    const namedByVoice = (body as Record<string, unknown>).engine === undefined && fields.engine !== undefined;
     const stream = await pipeline.start(speech, abortOnDisconnect(request, reply)).catch((err: unknown) => {
-      throw namedByVoice ? engineErrorAsVoice(err, "voice") : err;
+      throw engineErrorOfVoice(err, target, "voice"); // an engine named only by `engine:voice`: `voice`, the field the client sent
     });
     speechHeaders(reply, stream);
     // Streamed: bytes as they are made, so a WAV header says "unknown" sizes and a FLAC's

@@ -8,8 +8,8 @@ import { validateSpeech } from "../../request/speech-request.ts";
 import type { Host } from "../../host.ts";
 import type { SpeechStream } from "../../synth/pipeline.ts";
 import { checkLanguage, cleanText } from "./fields.ts";
-import { engineOptions, engineSpeed, resolveSpeaker, servingEngine, type XttsState } from "./target.ts";
-import { engineErrorAsVoice } from "../errors.ts";
+import { engineOptions, engineSpeed, speakerTarget, type XttsState } from "./target.ts";
+import { engineErrorOfVoice } from "../../voices/reference.ts";
 
 /** XTTS v2's output rate; every response of this API is at it. */
 export const XTTS_RATE = 24_000;
@@ -23,7 +23,7 @@ export interface SpeakRequest {
 /** Starts speaking (errors before the first audio are thrown from here, with their status). */
 export async function speak(host: Host, state: XttsState, req: SpeakRequest, signal: AbortSignal, streaming: boolean): Promise<SpeechStream> {
   const language = checkLanguage(req.language);
-  const target = resolveSpeaker(req.speaker_wav, state, host.registry, host.config);
+  const target = speakerTarget(req.speaker_wav, state, host.registry, host.config);
   const manifest = host.registry.manifest(target.engine);
   const options = engineOptions(manifest, state.settings, { language, model: state.model, streaming });
   // xtts-api-server's names are the request's (text); its speaker error is worded below.
@@ -49,6 +49,6 @@ export async function speak(host: Host, state: XttsState, req: SpeakRequest, sig
       });
     }
     // `engine:voice` in speaker_wav named another engine: its errors are about speaker_wav
-    throw target.engine !== servingEngine(state, host.registry, host.config) ? engineErrorAsVoice(err, "speaker_wav") : err;
+    throw engineErrorOfVoice(err, target, "speaker_wav");
   }
 }

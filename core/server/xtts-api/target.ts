@@ -58,8 +58,20 @@ export interface Target {
   voice: string | undefined;
 }
 
+/** What `speakerTarget` finds: also whether the engine came from the speaker (VoiceTarget.engineFromVoice, voices/reference.ts). */
+export interface SpeakerTarget extends Target {
+  /** `engine:voice` named an engine other than the serving one: its errors are about `speaker_wav`. */
+  engineFromVoice?: boolean;
+}
+
 /** `speaker_wav` -> engine and voice. Throws 400 for a path outside the speaker folder. */
 export function resolveSpeaker(speakerWav: string, state: XttsState, registry: Registry, config: Config): Target {
+  const { engine, voice } = speakerTarget(speakerWav, state, registry, config);
+  return { engine, voice };
+}
+
+/** `resolveSpeaker`, saying too whether `engine:voice` picked the engine (`engineFromVoice`). */
+export function speakerTarget(speakerWav: string, state: XttsState, registry: Registry, config: Config): SpeakerTarget {
   const engine = servingEngine(state, registry, config);
   let value = speakerWav.trim();
   if (!value) throw new ChorusError("CHORUS_ERR_REQUEST_INVALID", "speaker_wav: give a speaker name (GET /speakers lists them)", { field: "speaker_wav" });
@@ -73,7 +85,7 @@ export function resolveSpeaker(speakerWav: string, state: XttsState, registry: R
         .slice(colon + 1)
         .trim()
         .replace(/\.wav$/i, "");
-      return { engine: id, voice: voice || undefined };
+      return id === engine ? { engine, voice: voice || undefined } : { engine: id, voice: voice || undefined, engineFromVoice: true };
     }
   }
   if (/\.wav$/i.test(value)) {
