@@ -6,7 +6,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import pino from "pino";
 import { wavFile } from "../../core/audio/output/wav.ts";
+import type { Config } from "../../core/config/schema.ts";
+import { systemClock } from "../../core/scheduler/clock.ts";
+import { noGpuProbe } from "../../core/scheduler/devices.ts";
+import { Scheduler } from "../../core/scheduler/scheduler.ts";
 import { sentence } from "./helpers.ts";
 
 export const STANDIN = path.join(import.meta.dirname, "standin", "trainer.py");
@@ -25,6 +30,18 @@ function textFor(seconds: number, i: number): string {
   let text = "";
   for (let k = 0; text.length < seconds * 13; k++) text += `${text ? " " : ""}${sentence(i * 7 + k)}`;
   return text;
+}
+
+/** A scheduler with no engines and its simulated cards, for the runner's training leases. */
+export function schedulerWithoutEngines(config: Config): Scheduler {
+  return new Scheduler({
+    config: config.scheduler,
+    catalog: { manifest: () => undefined, get: () => undefined },
+    loader: { load: () => Promise.reject(new Error("no engines")) },
+    probe: noGpuProbe,
+    clock: systemClock,
+    log: pino({ level: "silent" }),
+  });
 }
 
 export function makeDataset(dir: string): string {

@@ -7,7 +7,6 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolveGpu } from "../../core/finetune/gpu.ts";
 import { configLauncher, probesRoot } from "../../core/finetune/runner/environment.ts";
@@ -16,12 +15,10 @@ import { loadProbe } from "../../core/finetune/runner/probes.ts";
 import { summaryText } from "../../core/finetune/runner/render.ts";
 import { buildSpec } from "../../core/finetune/runner/spec.ts";
 import { CUDA_CONTEXT_MB } from "../../core/finetune/vram.ts";
-import { systemClock } from "../../core/scheduler/clock.ts";
-import { noGpuProbe } from "../../core/scheduler/devices.ts";
-import { Scheduler } from "../../core/scheduler/scheduler.ts";
+import type { Scheduler } from "../../core/scheduler/scheduler.ts";
 import { testConfig } from "../helpers/host.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { makeBaseModel, makeDataset, STANDIN, standinEnv, until } from "./runner-helpers.ts";
+import { makeBaseModel, makeDataset, schedulerWithoutEngines, STANDIN, standinEnv, until } from "./runner-helpers.ts";
 
 const root = tempDir("ft-probes");
 const dataset = makeDataset(path.join(root, "dataset"));
@@ -48,14 +45,7 @@ describe("probes in a row", () => {
         },
       },
     });
-    const s = new Scheduler({
-      config: config.scheduler,
-      catalog: { manifest: () => undefined, get: () => undefined },
-      loader: { load: () => Promise.reject(new Error("no engines")) },
-      probe: noGpuProbe,
-      clock: systemClock,
-      log: pino({ level: "silent" }),
-    });
+    const s = schedulerWithoutEngines(config);
     scheduler.push(s);
     const probes = probesRoot(config);
     const manager = new JobManager(path.join(root, "jobs"), { leases: s.training, launch: configLauncher(config), platform: "linux" }, probes);

@@ -8,19 +8,16 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolveGpu } from "../../core/finetune/gpu.ts";
 import { configLauncher, probesRoot, trainerPython } from "../../core/finetune/runner/environment.ts";
 import { xttsV2Runtime } from "../../core/finetune/models/xtts-v2-runtime.ts";
 import { JobManager } from "../../core/finetune/runner/manager.ts";
 import { buildSpec } from "../../core/finetune/runner/spec.ts";
-import { systemClock } from "../../core/scheduler/clock.ts";
-import { Scheduler } from "../../core/scheduler/scheduler.ts";
-import { noGpuProbe } from "../../core/scheduler/devices.ts";
+import type { Scheduler } from "../../core/scheduler/scheduler.ts";
 import { testConfig } from "../helpers/host.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { makeBaseModel, makeDataset, STANDIN, standinEnv } from "./runner-helpers.ts";
+import { makeBaseModel, makeDataset, schedulerWithoutEngines, STANDIN, standinEnv } from "./runner-helpers.ts";
 
 const ROOT = path.join(import.meta.dirname, "..", "..");
 const root = tempDir("ft-runner");
@@ -33,14 +30,7 @@ function setup(env: Record<string, string>, runner: Record<string, unknown> = {}
     scheduler: { devices: { simulated: [{ name: "RTX 4090", totalMb: 24564, heldByOthersMb: 0 }] }, reserveMb: 256, reservePercent: 0 },
     finetune: { runner: { python: "python3", worker: STANDIN, env, saveEverySteps: 2, jobsDir: path.join(root, "jobs"), ...runner } },
   });
-  const scheduler = new Scheduler({
-    config: config.scheduler,
-    catalog: { manifest: () => undefined, get: () => undefined },
-    loader: { load: () => Promise.reject(new Error("no engines")) },
-    probe: noGpuProbe,
-    clock: systemClock,
-    log: pino({ level: "silent" }),
-  });
+  const scheduler = schedulerWithoutEngines(config);
   const manager = new JobManager(path.join(root, "jobs"), { leases: scheduler.training, launch: configLauncher(config), platform: "linux" });
   return { config, scheduler, manager };
 }
