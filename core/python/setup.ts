@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { RECORD_FILE, readRecord, writeRecord, type EnvRecord, type EnvSpec } from "./environment.ts";
 import { makePlan, withoutCredentials, type SetupOptions, type SetupPlan } from "./plan.ts";
+import { withSetupLock } from "./setup-lock.ts";
 
 export class SetupError extends Error {
   constructor(
@@ -144,6 +145,18 @@ export async function failureReason(tail: string[], argv: string[] = []): Promis
 /** Runs the plan; resolves with the environment's record (the existing one when up to date). */
 export async function runSetup(plan: SetupPlan, progress: Progress, quietMs = QUIET_MS): Promise<EnvRecord> {
   if (plan.action === "none") return readRecord(plan.dir)!;
+  return withSetupLock(plan.dir, progress, async (waitedSince) => {
+    // Another process's setup finished while this one waited: it built the same plan.
+    const meanwhile = waitedSince === undefined ? undefined : readRecord(plan.dir);
+    if (meanwhile && meanwhile.requirementsHash === plan.hash && Date.parse(meanwhile.updatedAt) >= waitedSince!) {
+      progress(`environment ${plan.id} was set up meanwhile: ${plan.dir}`);
+      return meanwhile;
+    }
+    return build(plan, progress, quietMs);
+  });
+}
+
+async function build(plan: SetupPlan, progress: Progress, quietMs: number): Promise<EnvRecord> {
   const previous = readRecord(plan.dir);
   fs.rmSync(`${plan.dir}/${RECORD_FILE}`, { force: true }); // unfinished setup = needs setup
   const total = plan.steps.length;
